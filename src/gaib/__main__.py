@@ -1,0 +1,3 @@
+from gaib.cli.app import main
+
+main()

@@ -1,0 +1,87 @@
+"""The root command and the one place where errors become exit codes."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import click
+
+from gaib import __version__
+from gaib.cli.base import Ctx, group, output_options
+from gaib.cli.context import Env
+from gaib.cli.output import Output
+from gaib.errors import GaibError, InternalError, UsageError
+
+SERVER_COMMANDS: dict[str, tuple[str, str]] = {
+    "workspace": ("gaib.cli.workspace:workspace", "Manage workspaces (ls, new, use, show, rm)."),
+    "state": ("gaib.cli.state:state", "Inspect and edit the state (ls, show, rm, mv)."),
+    "locks": ("gaib.cli.locks:locks", "Show who holds the state lock."),
+    "unlock": ("gaib.cli.locks:unlock", "Force-release the state lock."),
+}
+
+server = group("server", "Manage a Discord server as code and keep it safe.", lazy=SERVER_COMMANDS)
+
+
+@click.group(cls=type(server), name="gaib", no_args_is_help=True,
+             context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="gaib", message="%(prog)s %(version)s")
+@output_options
+def cli() -> None:
+    """Gaib: Discord servers as code, with backups, snapshots and rollback."""
+
+
+cli.add_command(server)
+
+
+def _exit_for_click(exc: click.ClickException) -> UsageError:
+    message = exc.format_message()
+    return UsageError(message, hint="Run the command with --help to see its usage.")
+
+
+def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
+    """Run gaib and return (or, as the console script, exit with) the process exit code."""
+    standalone = argv is None and env is None
+    env = env or Env()
+    no_color = bool(env.environ.get("NO_COLOR"))
+    obj = Ctx(env=env, out=Output(env=env, color=not no_color))
+    args = list(argv) if argv is not None else None
+    if args is None:
+        import sys
+
+        args = sys.argv[1:]
+    obj.out.json_mode = "--json" in args  # so parse errors are enveloped too
+    code = _run(args, obj)
+    if standalone:
+        raise SystemExit(code)
+    return code
+
+
+def _run(args: list[str], obj: Ctx) -> int:
+    try:
+        cli.main(args=args, prog_name="gaib", obj=obj, standalone_mode=False)
+        return 0
+    except GaibError as err:
+        obj.out.error(err)
+        return err.exit_code
+    except click.exceptions.Exit as exc:
+        return int(exc.exit_code or 0)
+    except click.exceptions.Abort:
+        obj.out.error(UsageError("Aborted.", hint="Run the command again when ready."))
+        return UsageError.exit_code
+    except click.ClickException as exc:
+        err = _exit_for_click(exc)
+        obj.out.error(err)
+        return err.exit_code
+    except KeyboardInterrupt:
+        obj.out.error(UsageError("Interrupted.", code="INTERRUPTED",
+                                 hint="Nothing half-written is left behind; run the command again."))
+        return 130
+    except BrokenPipeError:
+        return 0
+    except Exception as exc:  # the last line of defence: never a traceback for the user
+        if os.environ.get("GAIB_DEBUG"):
+            raise
+        err = InternalError(f"Unexpected {type(exc).__name__}: {exc}")
+        obj.out.error(err)
+        return err.exit_code

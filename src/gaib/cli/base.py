@@ -1,0 +1,163 @@
+"""Click plumbing shared by every command group: the context object, global flags, lazy groups.
+
+Global flags (``--json``, ``-q/--quiet``, ``--no-color``) are accepted both before the command
+(``gaib --json server ...``) and on every leaf command (``gaib server backup list --json``).
+Sub-commands are imported only when they run, so ``gaib --help`` stays fast.
+"""
+
+from __future__ import annotations
+
+import difflib
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import click
+
+from gaib.cli.context import Env
+from gaib.cli.output import Output
+from gaib.errors import ConfirmationRequired, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass
+class Ctx:
+    """Per-invocation state handed to every command through ``click.Context.obj``."""
+
+    env: Env
+    out: Output
+    workspace: str | None = None
+    guild_id: str | None = None
+    config_file: str | None = None
+    extras: dict[str, Any] = field(default_factory=dict)
+
+    def settings(self) -> Any:
+        """Resolved settings (flags > env > gaib.yaml > defaults); built once per invocation."""
+        if "settings" not in self.extras:
+            from gaib.settings import Settings
+
+            self.extras["settings"] = Settings.resolve(
+                self.env,
+                workspace=self.workspace,
+                guild_id=self.guild_id,
+                config_file=self.config_file,
+            )
+        return self.extras["settings"]
+
+    def confirm(self, question: str, yes: bool) -> None:
+        """Ask before a destructive step; refuse without a terminal unless ``yes`` (exit 6)."""
+        if yes:
+            return
+        if not self.env.interactive() or self.out.json_mode:
+            raise ConfirmationRequired(
+                f"{question} Refusing without confirmation: no terminal to ask on.",
+            )
+        self.env.stderr.write(f"{question} [y/N]: ")
+        self.env.stderr.flush()
+        answer = self.env.stdin.readline().strip().lower()
+        if answer not in ("y", "yes"):
+            raise ConfirmationRequired("Cancelled: not confirmed.", hint="Answer 'y' to go ahead, or pass --yes.")
+
+
+def get_ctx() -> Ctx:
+    obj = click.get_current_context().find_object(Ctx)
+    if obj is None:  # pragma: no cover - main() always installs one
+        raise RuntimeError("gaib command run without its context")
+    return obj
+
+
+def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
+        obj = ctx.find_object(Ctx)
+        if obj is None or value is None or value is False:
+            return
+        if name == "json":
+            obj.out.json_mode = True
+        elif name == "quiet":
+            obj.out.quiet = True
+        elif name == "no_color":
+            obj.out.color = False
+        elif name in ("workspace", "guild_id", "config_file"):
+            setattr(obj, name, value)
+
+    return callback
+
+
+def output_options(f: F) -> F:
+    """``--json``, ``-q/--quiet`` and ``--no-color``, usable on any command."""
+    f = click.option("--no-color", is_flag=True, expose_value=False, is_eager=True,
+                     callback=_set_flag("no_color"), help="Plain output without colours.")(f)
+    f = click.option("-q", "--quiet", is_flag=True, expose_value=False, is_eager=True,
+                     callback=_set_flag("quiet"), help="Only print the result.")(f)
+    f = click.option("--json", "json_", is_flag=True, expose_value=False, is_eager=True,
+                     callback=_set_flag("json"), help="Print one JSON object on stdout.")(f)
+    return f
+
+
+def server_options(f: F) -> F:
+    """Output options plus ``-w/--workspace``, ``-g/--guild`` and ``-f/--file``."""
+    f = click.option("-f", "--file", "config_file", expose_value=False, is_eager=True, metavar="PATH",
+                     callback=_set_flag("config_file"),
+                     help="Server config file (default discord-server.yaml).")(f)
+    f = click.option("-g", "--guild", "guild_id", expose_value=False, is_eager=True, metavar="ID",
+                     callback=_set_flag("guild_id"), help="Discord server (guild) id [DISCORD_GUILD_ID].")(f)
+    f = click.option("-w", "--workspace", expose_value=False, is_eager=True, metavar="NAME",
+                     callback=_set_flag("workspace"), help="Workspace to use [GAIB_WORKSPACE].")(f)
+    return output_options(f)
+
+
+class SuggestingGroup(click.Group):
+    """A group that suggests the nearest command for a typo, and loads sub-commands lazily.
+
+    ``lazy`` maps a command name to ``("module:attribute", "short help")``.
+    """
+
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy = dict(lazy or {})
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name in self.lazy:
+            target = self.lazy[cmd_name][0]
+            module_name, attr = target.split(":")
+            cmd = getattr(importlib.import_module(module_name), attr)
+            assert isinstance(cmd, click.Command)
+            return cmd
+        return super().get_command(ctx, cmd_name)
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy:
+                rows.append((name, self.lazy[name][1]))
+            else:
+                cmd = super().get_command(ctx, name)
+                if cmd is not None and not cmd.hidden:
+                    rows.append((name, cmd.get_short_help_str(limit=formatter.width - 20)))
+        if rows:
+            with formatter.section("Commands"):
+                formatter.write_dl(rows)
+
+    def resolve_command(
+        self, ctx: click.Context, args: list[str]
+    ) -> tuple[str | None, click.Command | None, list[str]]:
+        name = args[0] if args else ""
+        if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            names = self.list_commands(ctx)
+            close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
+            where = ctx.command_path
+            hint = (f"Did you mean '{where} {close[0]}'?" if close
+                    else f"Run '{where} --help' to list the commands.")
+            raise UsageError(f"No such command '{name}' in '{where}'.", hint=hint,
+                             code="UNKNOWN_COMMAND")
+        return super().resolve_command(ctx, args)
+
+
+def group(name: str, help: str, lazy: dict[str, tuple[str, str]] | None = None) -> SuggestingGroup:
+    grp = SuggestingGroup(name=name, help=help, lazy=lazy, no_args_is_help=True)
+    return grp

@@ -1,0 +1,92 @@
+"""Rendering: JSON envelopes for machines, plain or rich text for people.
+
+With ``--json`` stdout holds exactly one object, ``{"success": true, "data": ...}`` or
+``{"success": false, "error": {"code", "message", "suggestion"}}``; everything else (progress,
+warnings) goes to stderr. Rich is imported only when a table is drawn, to keep start-up fast.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from gaib.cli.context import Env
+from gaib.errors import GaibError
+
+
+def to_json(value: Any) -> str:
+    return json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False)
+
+
+@dataclass
+class Output:
+    env: Env
+    json_mode: bool = False
+    quiet: bool = False
+    color: bool = True
+
+    # --- stderr: progress and notes ---------------------------------------------------------------
+    def info(self, message: str) -> None:
+        """A progress line on stderr; silenced by --quiet."""
+        if not self.quiet:
+            self.env.stderr.write(message + "\n")
+            self.env.stderr.flush()
+
+    def warn(self, message: str) -> None:
+        """A warning on stderr; shown even with --quiet."""
+        self.env.stderr.write(f"warning: {message}\n")
+        self.env.stderr.flush()
+
+    # --- stdout: the result ------------------------------------------------------------------------
+    def result(self, data: Any, text: str | None = None) -> None:
+        """Emit the command's result: the JSON envelope, or ``text`` for people (if any)."""
+        if self.json_mode:
+            self.env.stdout.write(to_json({"success": True, "data": data}) + "\n")
+        elif text is not None and not (self.quiet and not text):
+            self.env.stdout.write(text if text.endswith("\n") else text + "\n")
+        self.env.stdout.flush()
+
+    def error(self, err: GaibError) -> None:
+        if self.json_mode:
+            self.env.stdout.write(to_json({"success": False, "error": err.to_dict()}) + "\n")
+            self.env.stdout.flush()
+        else:
+            self.env.stderr.write(f"Error [{err.error_code}]: {err.message}\n")
+            if err.hint:
+                self.env.stderr.write(f"  Suggestion: {err.hint}\n")
+            self.env.stderr.flush()
+
+    def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
+        """Render a table for people: rich on a colour terminal, aligned plain text otherwise."""
+        cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+        if self.color and _isatty(self.env.stdout):
+            from io import StringIO
+
+            from rich.console import Console
+            from rich.table import Table
+
+            table = Table(title=title)
+            for h in headers:
+                table.add_column(h)
+            for row in cells:
+                table.add_row(*row)
+            buf = StringIO()
+            Console(file=buf, force_terminal=True, width=160).print(table)
+            return buf.getvalue()
+        widths = [len(h) for h in headers]
+        for row in cells:
+            for i, c in enumerate(row):
+                widths[i] = max(widths[i], len(c))
+        lines = [title] if title else []
+        lines.append("  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip())
+        lines.extend("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells)
+        return "\n".join(lines)
+
+
+def _isatty(stream: Any) -> bool:
+    try:
+        return bool(stream.isatty())
+    except (AttributeError, ValueError):
+        return False

@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.support.cli import CliRunner
+from tests.support.procs import moto_server
+
+AWS_TEST_ENV = {
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_REGION": "us-east-1",
+}
+
+
+@pytest.fixture(scope="session")
+def moto_endpoint() -> Iterator[str]:
+    """URL of moto's standalone server on 127.0.0.1 (one per test session)."""
+    with moto_server() as url:
+        yield url
+
+
+@pytest.fixture
+def aws_env(moto_endpoint: str, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """Point boto3 (in this process) at the moto server; returns the variables for subprocesses/CLI."""
+    env = {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": moto_endpoint}
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    return env
+
+
+@pytest.fixture
+def clean_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    for key in list(os.environ):
+        if key.startswith(("GAIB_", "DISCORD_")):
+            monkeypatch.delenv(key, raising=False)
+
+
+@pytest.fixture
+def cli(tmp_path: Path) -> CliRunner:
+    """Run gaib in-process inside a fresh project folder, with no GAIB_/DISCORD_ variables set."""
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))}
+    return CliRunner(cwd=tmp_path, environ=base)
