@@ -8,7 +8,7 @@ root="$PWD"
 demo="$root/demo"
 rm -rf "$demo" && mkdir -p "$demo" && cd "$demo"
 gaib() { "$root/.venv/bin/gaib" "$@"; }
-echo "== gaib $(gaib --version)"
+echo "== $(gaib --version)"
 echo "== workspaces"
 gaib server workspace new staging
 gaib server workspace use default

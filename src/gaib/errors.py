@@ -127,6 +127,14 @@ class IntegrityError(StateError):
     default_hint = "The stored object is corrupted. Use another backup or snapshot; nothing was written."
 
 
+class Conflict(GaibError):
+    """A write found its key already taken: objects and catalog items are never overwritten."""
+
+    code = "CONFLICT"
+    exit_code = EXIT_STATE
+    default_hint = "Something with that key already exists and was left untouched. Run the command again."
+
+
 # --- 4: Discord API ------------------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ These are what every layer above ``gaib.discord`` works on. Permission bit sets 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -83,7 +84,9 @@ class Channel:
             topic=data.get("topic"), nsfw=bool(data.get("nsfw")),
             rate_limit_per_user=int(data.get("rate_limit_per_user") or 0),
             bitrate=data.get("bitrate"), user_limit=data.get("user_limit"),
-            permission_overwrites=tuple(Overwrite.from_api(o) for o in data.get("permission_overwrites") or ()),
+            permission_overwrites=tuple(
+                Overwrite.from_api(o) for o in data.get("permission_overwrites") or ()
+            ),
         )
 
 
@@ -93,3 +96,176 @@ class Guild:
     name: str
     roles: tuple[Role, ...] = ()
     channels: tuple[Channel, ...] = field(default=())
+
+
+# --- webhooks --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """An incoming webhook. ``url`` and ``token`` are secrets: they are left out of ``repr``."""
+
+    id: str
+    channel_id: str
+    name: str
+    token: str = field(default="", repr=False)
+    url: str = field(default="", repr=False)
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any], *, base_url: str = "") -> Webhook:
+        """Build from Discord's webhook object; ``url`` falls back to ``base_url/webhooks/id/token``."""
+        token = str(data.get("token") or "")
+        url = str(data.get("url") or "")
+        if not url and token and base_url:
+            url = f"{base_url.rstrip('/')}/webhooks/{data['id']}/{token}"
+        return cls(id=str(data["id"]), channel_id=str(data.get("channel_id") or ""),
+                   name=str(data.get("name") or ""), token=token, url=url)
+
+
+# --- request bodies ---------------------------------------------------------------------------------
+#
+# Request bodies are plain dicts with Discord's field names. Permission bit sets are sent as decimal
+# strings (NOTES §1, §10), overwrites as {"id", "type", "allow", "deny"}, channel types as ints.
+#
+#   role body:    name, permissions, color, hoist, mentionable            (all optional)
+#   channel body: name (required on create), type, parent_id, position, topic, nsfw,
+#                 rate_limit_per_user, bitrate, user_limit, permission_overwrites
+#   overwrite:    type, allow, deny (the target id is in the path)
+
+
+class _Unset:
+    """Marks "leave this field out" where None means "set it to null"."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET = _Unset()
+
+_PERMISSION_FIELDS = ("permissions", "allow", "deny")
+
+
+def _api_value(key: str, value: Any) -> Any:
+    if isinstance(value, Overwrite):
+        return value.to_api()
+    if isinstance(value, IntEnum):
+        return int(value)
+    if key in _PERMISSION_FIELDS and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    if isinstance(value, dict):
+        return {str(k): _api_value(str(k), v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_api_value(key, v) for v in value]
+    return value
+
+
+def to_api_body(fields: Any) -> Any:
+    """Normalise a request body to Discord's wire form, without changing its meaning.
+
+    Permission ints (``permissions``/``allow``/``deny``, at any depth) become decimal strings,
+    :class:`Overwrite` objects become overwrite dicts, enums become ints, tuples become lists, and
+    ``UNSET`` values are dropped. Anything else is passed through unchanged.
+    """
+    if isinstance(fields, dict):
+        return {str(k): _api_value(str(k), v) for k, v in fields.items() if v is not UNSET}
+    if isinstance(fields, (list, tuple)):
+        return [to_api_body(item) for item in fields]
+    return fields
+
+
+def role_body(
+    *,
+    name: str | None = None,
+    permissions: int | None = None,
+    color: int | None = None,
+    hoist: bool | None = None,
+    mentionable: bool | None = None,
+) -> dict[str, Any]:
+    """Body for POST/PATCH ``/guilds/{id}/roles[/{role_id}]``; arguments left as None are omitted."""
+    body: dict[str, Any] = {}
+    if name is not None:
+        body["name"] = name
+    if permissions is not None:
+        body["permissions"] = str(permissions)
+    if color is not None:
+        body["color"] = color
+    if hoist is not None:
+        body["hoist"] = hoist
+    if mentionable is not None:
+        body["mentionable"] = mentionable
+    return body
+
+
+def channel_body(
+    *,
+    name: str | None = None,
+    type: ChannelType | int | None = None,
+    parent_id: str | _Unset | None = UNSET,
+    position: int | None = None,
+    topic: str | _Unset | None = UNSET,
+    nsfw: bool | None = None,
+    rate_limit_per_user: int | None = None,
+    bitrate: int | None = None,
+    user_limit: int | None = None,
+    permission_overwrites: Iterable[Overwrite] | None = None,
+) -> dict[str, Any]:
+    """Body for POST ``/guilds/{id}/channels`` or PATCH ``/channels/{id}``.
+
+    Arguments left as None are omitted, except ``parent_id`` and ``topic`` where None means "clear it"
+    and ``UNSET`` (the default) means "leave it out".
+    """
+    body: dict[str, Any] = {}
+    if name is not None:
+        body["name"] = name
+    if type is not None:
+        body["type"] = int(type)
+    if not isinstance(parent_id, _Unset):
+        body["parent_id"] = parent_id
+    if position is not None:
+        body["position"] = position
+    if not isinstance(topic, _Unset):
+        body["topic"] = topic
+    if nsfw is not None:
+        body["nsfw"] = nsfw
+    if rate_limit_per_user is not None:
+        body["rate_limit_per_user"] = rate_limit_per_user
+    if bitrate is not None:
+        body["bitrate"] = bitrate
+    if user_limit is not None:
+        body["user_limit"] = user_limit
+    if permission_overwrites is not None:
+        body["permission_overwrites"] = [o.to_api() for o in permission_overwrites]
+    return body
+
+
+def overwrite_body(overwrite: Overwrite) -> dict[str, Any]:
+    """Body for PUT ``/channels/{id}/permissions/{overwrite.id}``: ``{type, allow, deny}``."""
+    return {"type": int(overwrite.type), "allow": str(overwrite.allow), "deny": str(overwrite.deny)}
+
+
+def role_to_body(role: Role) -> dict[str, Any]:
+    """The create/update body that reproduces ``role`` (id, position and managed are not sent)."""
+    return role_body(name=role.name, permissions=role.permissions, color=role.color,
+                     hoist=role.hoist, mentionable=role.mentionable)
+
+
+def channel_to_body(channel: Channel) -> dict[str, Any]:
+    """The create body that reproduces ``channel`` (its id is not sent; voice fields only if set)."""
+    return channel_body(
+        name=channel.name, type=channel.type, parent_id=channel.parent_id, position=channel.position,
+        topic=channel.topic if channel.type != ChannelType.CATEGORY else UNSET,
+        nsfw=channel.nsfw if channel.type != ChannelType.CATEGORY else None,
+        rate_limit_per_user=channel.rate_limit_per_user or None,
+        bitrate=channel.bitrate, user_limit=channel.user_limit,
+        permission_overwrites=channel.permission_overwrites,
+    )

@@ -1,0 +1,49 @@
+"""boto3 plumbing shared by the AWS adapters: lazy clients and one mapping of AWS failures.
+
+boto3 is imported here, inside functions, and only when an AWS adapter is used, so a local run
+never pays for it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from gaib.errors import GaibError, StorageError
+
+
+def client(service: str, *, region: str | None, endpoint_url: str | None) -> Any:
+    """A boto3 client with standard retries and bounded timeouts."""
+    import boto3
+    from botocore.config import Config
+
+    cfg = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30,
+                 region_name=region or None)
+    return boto3.session.Session().client(service, endpoint_url=endpoint_url or None, config=cfg)
+
+
+def error_code(exc: BaseException) -> str:
+    """The AWS error code of a botocore ClientError ('' for anything else)."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def translate(exc: BaseException, what: str) -> GaibError:
+    """Turn a botocore/boto3 failure into a GaibError that names ``what`` failed (no secrets)."""
+    code = error_code(exc)
+    if code in ("NoSuchBucket", "ResourceNotFoundException"):
+        return StorageError(f"{what}: {code} — the bucket or table does not exist.",
+                            hint="Create it (see docs/infrastructure.md) or check the configured name.")
+    if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
+                "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
+        return StorageError(f"{what}: AWS refused the request ({code}).",
+                            hint="Check the AWS credentials and the IAM policy of this role.")
+    name = type(exc).__name__
+    if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
+        return StorageError(f"{what}: AWS could not be reached ({name}).",
+                            hint="Check the network, AWS_REGION and AWS_ENDPOINT_URL.")
+    if name in ("NoCredentialsError", "PartialCredentialsError"):
+        return StorageError(f"{what}: no AWS credentials found.",
+                            hint="Set AWS_PROFILE or AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY.")
+    return StorageError(f"{what}: {code or name}.")

@@ -1,0 +1,42 @@
+"""gaib server locks | unlock"""
+
+from __future__ import annotations
+
+import click
+
+from gaib.cli.base import get_ctx, server_options
+from gaib.state.open import open_backend
+
+
+@click.command("locks")
+@server_options
+def locks() -> None:
+    """Show who holds the state lock of the workspace."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    held = open_backend(s).lock_info(s.workspace)
+    if held is None:
+        ctx.out.result({"workspace": s.workspace, "locked": False, "lock": None},
+                       f"Workspace '{s.workspace}' is not locked.")
+        return
+    ctx.out.result({"workspace": s.workspace, "locked": True, "lock": held.to_dict()},
+                   f"Workspace '{s.workspace}' is locked by {held.who} since {held.created}\n"
+                   f"  operation: {held.operation}\n  lock id:   {held.id}")
+
+
+@click.command("unlock")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@server_options
+def unlock(yes: bool) -> None:
+    """Force-release the state lock (only when its holder is gone)."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    backend = open_backend(s)
+    held = backend.lock_info(s.workspace)
+    if held is None:
+        ctx.out.result({"workspace": s.workspace, "released": None}, f"Workspace '{s.workspace}' is not locked.")
+        return
+    ctx.confirm(f"Release the lock held by {held.who} since {held.created}?", yes)
+    released = backend.force_unlock(s.workspace)
+    ctx.out.result({"workspace": s.workspace, "released": released.to_dict() if released else None},
+                   f"Released the lock of workspace '{s.workspace}'.")

@@ -1,0 +1,72 @@
+"""gaib server state ls|show|rm|mv"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from gaib.cli.base import get_ctx, group, server_options
+from gaib.errors import NotFound, StateNotFound
+from gaib.state import edit
+from gaib.state.open import open_backend
+
+state = group("state", "Inspect and edit the state of the current workspace.")
+
+
+@state.command("ls")
+@server_options
+def ls() -> None:
+    """List the addresses of the resources in the state."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    current = open_backend(s).get(s.workspace)
+    if current is None:
+        ctx.out.result({"workspace": s.workspace, "serial": None, "resources": []},
+                       f"Workspace '{s.workspace}' has no state yet.")
+        return
+    rows = [{"address": r.address, "id": r.id, "name": r.attributes.get("name")} for r in current.resources]
+    ctx.out.result({"workspace": s.workspace, "serial": current.serial, "lineage": current.lineage,
+                    "resources": rows}, "\n".join(r["address"] or "" for r in rows))
+
+
+@state.command("show")
+@click.argument("address")
+@server_options
+def show(address: str) -> None:
+    """Show one resource's attributes."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    edit.check_address(address)
+    current = open_backend(s).get(s.workspace)
+    if current is None:
+        raise StateNotFound(f"Workspace '{s.workspace}' has no state yet.")
+    res = current.find(address)
+    if res is None:
+        raise NotFound(f"No resource {address} in the state.", code="ADDRESS_NOT_FOUND")
+    ctx.out.result(res.to_dict(), f"# {address}\n" + json.dumps(res.attributes, indent=2, ensure_ascii=False))
+
+
+@state.command("rm")
+@click.argument("addresses", nargs=-1, required=True)
+@server_options
+def rm(addresses: tuple[str, ...]) -> None:
+    """Forget resources: Gaib stops managing them; Discord is not touched."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    new = edit.remove(open_backend(s), s.workspace, list(addresses), ctx.env.clock)
+    ctx.out.result({"removed": list(addresses), "serial": new.serial},
+                   f"Removed {len(addresses)} resource(s) from the state (serial {new.serial}).")
+
+
+@state.command("mv")
+@click.argument("source")
+@click.argument("destination")
+@server_options
+def mv(source: str, destination: str) -> None:
+    """Rename a resource's address; its Discord object is kept."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    new = edit.move(open_backend(s), s.workspace, source, destination, ctx.env.clock)
+    ctx.out.result({"source": source, "destination": destination, "serial": new.serial},
+                   f"Moved {source} to {destination} (serial {new.serial}).")

@@ -1,0 +1,254 @@
+"""The pydantic models of ``discord-server.yaml`` (the original Gaib's format, version "1.0").
+
+Models check the shape and the value ranges of one file: unknown keys are rejected
+(``extra="forbid"``), permissions are parsed from names into ints, colours from ``"#RRGGBB"`` into
+ints. Checks that span the whole file (duplicate names, references to roles and categories, guild
+limits, risky grants) live in :mod:`gaib.config.validate`, because a theme's items take part in them.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic_core import PydanticCustomError
+
+from gaib.config.permissions import parse_permissions, suggest
+from gaib.errors import ConfigError
+
+CONFIG_VERSION = "1.0"
+EVERYONE = "@everyone"
+MANAGED_MARKER = "[managed-by:arrakis-iac]"
+"""The original Gaib's marker. Names and topics carrying it are kept verbatim; Gaib never adds it."""
+
+CHANNEL_TYPES: tuple[str, ...] = ("text", "voice", "announcement", "stage", "forum")
+ChannelKind = Literal["text", "voice", "announcement", "stage", "forum"]
+
+MAX_COLOR = 0xFFFFFF
+MAX_SLOWMODE = 21600
+MAX_USER_LIMIT = 99
+MIN_BITRATE, MAX_BITRATE = 8000, 384000
+MAX_NAME = 100
+MAX_TOPIC = 1024
+MAX_FORUM_TOPIC = 4096
+
+_HEX6 = re.compile(r"#?([0-9A-Fa-f]{6})")
+_HEX3 = re.compile(r"#([0-9A-Fa-f]{3})")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def _permissions(value: Any) -> int:
+    try:
+        return parse_permissions(value)
+    except ConfigError as err:
+        raise PydanticCustomError("permissions", err.message) from None
+
+
+def parse_color(value: Any) -> int:
+    """``"#RRGGBB"``, ``"#RGB"``, a decimal string or an int 0–16777215 → int; ValueError otherwise."""
+    if isinstance(value, bool) or value is None:
+        raise ValueError(f"invalid colour {value!r}; expected \"#RRGGBB\" or an integer 0-16777215")
+    if isinstance(value, int):
+        if 0 <= value <= MAX_COLOR:
+            return value
+        raise ValueError(f"colour {value} is out of range; expected 0-16777215 (0xFFFFFF)")
+    if isinstance(value, str):
+        text = value.strip()
+        if text.isdigit() and len(text) <= 8:
+            return parse_color(int(text))
+        if m := _HEX6.fullmatch(text):
+            if text.startswith("#"):
+                return int(m.group(1), 16)
+        if m := _HEX3.fullmatch(text):
+            return int("".join(c * 2 for c in m.group(1)), 16)
+    raise ValueError(f"invalid colour {value!r}; expected \"#RRGGBB\" or an integer 0-16777215")
+
+
+def format_color(value: int) -> str:
+    return f"#{value:06x}"
+
+
+def _color(value: Any) -> int:
+    try:
+        return parse_color(value)
+    except ValueError as err:
+        raise PydanticCustomError("color", str(err)) from None
+
+
+def _name(value: Any) -> Any:
+    if isinstance(value, str):
+        if value != value.strip():
+            raise PydanticCustomError(
+                "name", "name {name!r} has leading or trailing spaces, which Discord would strip",
+                {"name": value})
+        if _CONTROL.search(value):
+            raise PydanticCustomError("name", "name contains a control character (newline, tab, ...)")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # `name: 2049` in YAML is meant as text
+    return value
+
+
+def _channel_type(value: Any) -> Any:
+    if isinstance(value, str) and value not in CHANNEL_TYPES:
+        guess = suggest(value, CHANNEL_TYPES) if value.strip() else None
+        more = f"; did you mean '{guess.lower()}'?" if guess else ""
+        raise PydanticCustomError(
+            "channel_type", "unknown channel type {value!r}{more} (expected one of: {types})",
+            {"value": value, "more": more, "types": ", ".join(CHANNEL_TYPES)})
+    return value
+
+
+Permissions = Annotated[int, BeforeValidator(_permissions)]
+Color = Annotated[int, BeforeValidator(_color)]
+Name = Annotated[str, BeforeValidator(_name), Field(min_length=1, max_length=MAX_NAME)]
+Position = Annotated[int, Field(ge=0, le=100_000)]
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=False, str_strip_whitespace=False)
+
+
+class OverwriteConfig(_Model):
+    """Allowed and denied permissions for one role (or ``@everyone``) on a category or channel."""
+
+    allow: Permissions = 0
+    deny: Permissions = 0
+
+
+Overwrites = dict[Annotated[str, BeforeValidator(_name), Field(min_length=1, max_length=MAX_NAME)],
+                  OverwriteConfig]
+
+
+class ServerMeta(_Model):
+    name: Annotated[str | None, Field(min_length=2, max_length=MAX_NAME)] = None
+    description: Annotated[str | None, Field(max_length=120)] = None
+
+
+class ChannelSelector(_Model):
+    """Names one channel of a theme: by name, and by category when the name is not unique."""
+
+    name: Name
+    category: Name | None = None
+
+
+def _selector(value: Any) -> Any:
+    return {"name": value} if isinstance(value, str) else value
+
+
+class ThemeExclude(_Model):
+    """Theme items the user does not want (see docs/config.md, "Removing theme items")."""
+
+    roles: list[Name] = Field(default_factory=list)
+    categories: list[Name] = Field(default_factory=list)
+    channels: list[Annotated[ChannelSelector, BeforeValidator(_selector)]] = Field(default_factory=list)
+
+    def is_empty(self) -> bool:
+        return not (self.roles or self.categories or self.channels)
+
+
+VariableValue = Annotated[str | bool | int, Field(union_mode="left_to_right")]
+
+
+class ThemeRef(_Model):
+    """``theme: sietch`` or ``theme: {name, version, variables, exclude}``."""
+
+    name: Annotated[str, Field(min_length=1, max_length=64)]
+    version: str | None = None
+    variables: dict[str, bool | int | str] = Field(default_factory=dict)
+    exclude: ThemeExclude = Field(default_factory=ThemeExclude)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            value = str(value)
+        if isinstance(value, str):
+            from gaib.themes.semver import parse_range
+
+            try:
+                parse_range(value)
+            except ValueError as err:
+                raise PydanticCustomError("version_range", str(err)) from None
+        return value
+
+
+class RoleConfig(_Model):
+    name: Name
+    color: Color = 0
+    permissions: Permissions = 0
+    hoist: bool = False
+    mentionable: bool = False
+    position: Position | None = None
+
+
+class CategoryConfig(_Model):
+    name: Name
+    position: Position | None = None
+    permissions: Overwrites = Field(default_factory=dict)
+
+
+class ChannelConfig(_Model):
+    name: Name
+    type: Annotated[ChannelKind, BeforeValidator(_channel_type)] = "text"
+    category: Name | None = None
+    topic: Annotated[str | None, Field(max_length=MAX_FORUM_TOPIC)] = None
+    nsfw: bool = False
+    slowmode: Annotated[int, Field(ge=0, le=MAX_SLOWMODE)] = 0
+    bitrate: Annotated[int | None, Field(ge=MIN_BITRATE, le=MAX_BITRATE)] = None
+    user_limit: Annotated[int | None, Field(ge=0, le=MAX_USER_LIMIT)] = None
+    position: Position | None = None
+    permissions: Overwrites = Field(default_factory=dict)
+
+
+class ServerConfig(_Model):
+    """One ``discord-server.yaml``. With a ``theme``, the theme's items are merged in on load."""
+
+    version: Literal["1.0"] = CONFIG_VERSION
+    server: ServerMeta | None = None
+    theme: ThemeRef | None = None
+    roles: list[RoleConfig] = Field(default_factory=list)
+    categories: list[CategoryConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+
+    @field_validator("version", mode="before")
+    @classmethod
+    def _version(cls, value: Any) -> Any:
+        if isinstance(value, int | float) and not isinstance(value, bool) and value == 1:
+            return CONFIG_VERSION
+        if value == "1":
+            return CONFIG_VERSION
+        if value != CONFIG_VERSION:
+            raise PydanticCustomError(
+                "config_version", "unsupported config version {value!r}; this Gaib reads version \"1.0\"",
+                {"value": value})
+        return value
+
+    @field_validator("theme", mode="before")
+    @classmethod
+    def _theme(cls, value: Any) -> Any:
+        return {"name": value} if isinstance(value, str) else value
+
+
+class ThemeBody(_Model):
+    """The body of a theme (its ``server.yaml``): roles, categories and channels only."""
+
+    version: Literal["1.0"] = CONFIG_VERSION
+    roles: list[RoleConfig] = Field(default_factory=list)
+    categories: list[CategoryConfig] = Field(default_factory=list)
+    channels: list[ChannelConfig] = Field(default_factory=list)
+
+    _version = field_validator("version", mode="before")(ServerConfig._version.__func__)  # type: ignore[attr-defined]
+
+
+MODEL_AT: dict[str, type[BaseModel]] = {
+    "": ServerConfig,
+    "server": ServerMeta,
+    "theme": ThemeRef,
+    "exclude": ThemeExclude,
+    "roles": RoleConfig,
+    "categories": CategoryConfig,
+    "channels": ChannelConfig,
+    "permissions": OverwriteConfig,
+}
+"""Which model a key under a given parent key belongs to (for did-you-mean on unknown keys)."""

@@ -1,0 +1,187 @@
+"""The one place that resolves settings: flags > environment > gaib.yaml > defaults.
+
+``gaib.yaml`` (in the project folder) may hold::
+
+    guild_id: "123456789012345678"
+    backend:                 # where state lives
+      type: s3               # local (default) | s3
+      bucket: my-tfstate
+      dynamodb_table: gaib-locks
+      region: eu-west-1
+      key_prefix: gaib/state/
+      kms_key_id: alias/gaib
+      path: .gaib            # local only
+      lock_stale_after: 3600 # seconds
+    backup:                  # where backups and snapshots live
+      bucket: gaib-backups-123456789012
+      table: gaib-backup-metadata
+      kms_key: alias/gaib-backups
+      path: .gaib/backups    # local only
+
+The bot token is kept out of ``repr`` and never written anywhere.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from gaib.errors import ConfigError, MissingSetting
+from gaib.names import check_name, check_snowflake
+
+DEFAULT_API_URL = "https://discord.com/api/v10"
+PROJECT_FILE = "gaib.yaml"
+
+
+@dataclass(frozen=True)
+class Settings:
+    project_dir: Path
+    state_dir: Path
+    workspace: str
+    workspace_source: str
+    guild_id: str | None
+    config_file: Path
+    backend: str  # "local" | "s3"
+    s3_bucket: str | None = None
+    s3_table: str | None = None
+    s3_prefix: str = "gaib/state/"
+    s3_kms_key_id: str | None = None
+    aws_region: str | None = None
+    aws_endpoint_url: str | None = None
+    lock_stale_after: timedelta = timedelta(hours=1)
+    backup_bucket: str | None = None
+    backup_table: str | None = None
+    backup_kms_key: str | None = None
+    backup_dir: Path = Path(".gaib/backups")
+    discord_api_url: str = DEFAULT_API_URL
+    bot_token: str | None = field(default=None, repr=False)
+    environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def resolve(cls, env: Any, *, workspace: str | None = None, guild_id: str | None = None,
+                config_file: str | None = None, backend: str | None = None) -> Settings:
+        environ: Mapping[str, str] = env.environ
+        project_dir = Path(env.cwd)
+        project = _load_project_file(project_dir / PROJECT_FILE)
+        be = _section(project, "backend")
+        bk = _section(project, "backup")
+
+        def pick(flag: Any, env_name: str | None, *file_values: Any, default: Any = None) -> Any:
+            if flag not in (None, ""):
+                return flag
+            if env_name and environ.get(env_name):
+                return environ[env_name]
+            for v in file_values:
+                if v not in (None, ""):
+                    return v
+            return default
+
+        state_dir = project_dir / str(pick(None, "GAIB_STATE_PATH", be.get("path"), default=".gaib"))
+        s3_bucket = pick(None, "GAIB_S3_BUCKET", be.get("bucket"))
+        kind = pick(backend, "GAIB_BACKEND", be.get("type"), default="s3" if s3_bucket else "local")
+        if kind not in ("local", "s3"):
+            raise ConfigError(f"Unknown state backend type {kind!r}.", hint="Use 'local' or 's3'.")
+
+        ws_source = "flag"
+        ws = workspace
+        if not ws and environ.get("GAIB_WORKSPACE"):
+            ws, ws_source = environ["GAIB_WORKSPACE"], "GAIB_WORKSPACE"
+        if not ws:
+            current = state_dir / "workspace"
+            try:
+                ws = current.read_text(encoding="utf-8").strip() or None
+                ws_source = str(current)
+            except (FileNotFoundError, NotADirectoryError):
+                ws = None
+            except OSError as exc:
+                raise ConfigError(f"Cannot read {current}: {exc.strerror}.") from None
+        if not ws:
+            ws, ws_source = "default", "default"
+        check_name(ws, "workspace name")
+
+        gid = pick(guild_id, "DISCORD_GUILD_ID", project.get("guild_id"))
+        if gid is not None:
+            gid = check_snowflake(str(gid), "guild id")
+
+        stale = pick(None, "GAIB_LOCK_STALE_AFTER", be.get("lock_stale_after"), default=3600)
+        try:
+            stale_td = timedelta(seconds=float(stale))
+        except (TypeError, ValueError):
+            raise ConfigError(f"lock_stale_after must be a number of seconds, not {stale!r}.") from None
+
+        return cls(
+            project_dir=project_dir,
+            state_dir=state_dir,
+            workspace=ws,
+            workspace_source=ws_source,
+            guild_id=gid,
+            config_file=project_dir / (config_file or environ.get("GAIB_CONFIG") or "discord-server.yaml"),
+            backend=kind,
+            s3_bucket=s3_bucket,
+            s3_table=pick(None, "GAIB_DYNAMODB_TABLE", be.get("dynamodb_table")),
+            s3_prefix=str(pick(None, "GAIB_S3_PREFIX", be.get("key_prefix"), default="gaib/state/")),
+            s3_kms_key_id=pick(None, "GAIB_S3_KMS_KEY", be.get("kms_key_id")),
+            aws_region=pick(None, "AWS_REGION", be.get("region"), environ.get("AWS_DEFAULT_REGION")),
+            aws_endpoint_url=pick(None, "AWS_ENDPOINT_URL"),
+            lock_stale_after=stale_td,
+            backup_bucket=pick(None, "GAIB_BACKUP_BUCKET", bk.get("bucket")),
+            backup_table=pick(None, "GAIB_BACKUP_TABLE", bk.get("table")),
+            backup_kms_key=pick(None, "GAIB_BACKUP_KMS_KEY", bk.get("kms_key")),
+            backup_dir=project_dir / str(pick(None, "GAIB_BACKUP_PATH", bk.get("path"),
+                                               default=str(Path(state_dir.name) / "backups"))),
+            discord_api_url=str(pick(None, "GAIB_DISCORD_API_URL", default=DEFAULT_API_URL)).rstrip("/"),
+            bot_token=environ.get("DISCORD_BOT_TOKEN") or None,
+            environ=environ,
+        )
+
+    def require_guild(self) -> str:
+        if not self.guild_id:
+            raise MissingSetting("No Discord server (guild) id is set.",
+                                 hint="Pass -g ID, set DISCORD_GUILD_ID, or add guild_id to gaib.yaml.")
+        return self.guild_id
+
+    def require_token(self) -> str:
+        if not self.bot_token:
+            raise MissingSetting("DISCORD_BOT_TOKEN is not set.",
+                                 hint="Export DISCORD_BOT_TOKEN with the bot's token (it is never printed).")
+        return self.bot_token
+
+
+def _load_project_file(path: Path) -> dict[str, Any]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"Cannot read {path}: {exc}.") from None
+    import yaml
+
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', None) or exc}).") from None
+    if doc is None:
+        return {}
+    if not isinstance(doc, dict):
+        raise ConfigError(f"{path}: the top level must be a mapping of settings.")
+    known = {"guild_id", "backend", "backup", "workspace"}
+    unknown = sorted(set(doc) - known)
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
+        raise ConfigError(f"{path}: unknown setting '{unknown[0]}'.",
+                          hint=f"Did you mean '{close[0]}'?" if close else f"Known settings: {', '.join(sorted(known))}.")
+    return doc
+
+
+def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:
+    value = doc.get(name) or {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"{PROJECT_FILE}: '{name}' must be a mapping.")
+    return value

@@ -1,0 +1,193 @@
+"""The local state backend: ``.gaib/workspaces/<ws>/terraform.tfstate`` (the original Gaib layout).
+
+Writes go to a temp file that is fsynced and renamed over the state, so a writer killed at any point
+leaves either the old or the new state, never a torn one; the previous state is kept as
+``terraform.tfstate.backup``. The lock is ``.lock`` created with O_EXCL, holding the LockInfo as JSON.
+Short critical sections (compare-and-swap, taking a stale lock) are serialised across processes by an
+``fcntl.flock`` on a guard file, which the kernel releases if its holder dies.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from gaib.errors import NotFound, StateError
+from gaib.names import check_name
+from gaib.state.backend import LockInfo, check_write
+from gaib.state.model import State, parse_state
+
+STATE_FILE = "terraform.tfstate"
+LOCK_FILE = ".lock"
+GUARD_FILE = ".guard"
+
+
+def write_atomic(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` via temp file + fsync + rename + directory fsync."""
+    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
+    fsync_dir(path.parent)
+
+
+def fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class LocalBackend:
+    def __init__(self, root: Path, *, stale_after: timedelta = timedelta(hours=1)) -> None:
+        self.root = root
+        self.stale_after = stale_after
+        self.description = f"local folder {root}"
+
+    # --- paths -----------------------------------------------------------------------------------
+    def _dir(self, workspace: str) -> Path:
+        return self.root / "workspaces" / check_name(workspace, "workspace name")
+
+    def state_path(self, workspace: str) -> Path:
+        return self._dir(workspace) / STATE_FILE
+
+    @contextlib.contextmanager
+    def _guard(self, workspace: str) -> Iterator[None]:
+        directory = self._dir(workspace)
+        directory.mkdir(parents=True, exist_ok=True)
+        fd = os.open(directory / GUARD_FILE, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    # --- state -----------------------------------------------------------------------------------
+    def get(self, workspace: str) -> State | None:
+        path = self.state_path(workspace)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            raise StateError(f"Cannot read state file {path}: {exc.strerror}.") from None
+        state = parse_state(raw, str(path))
+        return state
+
+    def put(self, state: State, *, expected_serial: int | None) -> None:
+        path = self.state_path(state.workspace)
+        with self._guard(state.workspace):
+            current = self.get(state.workspace)
+            check_write(current, state, expected_serial, str(path))
+            if current is not None:
+                write_atomic(path.with_name(STATE_FILE + ".backup"), path.read_bytes())
+            write_atomic(path, state.to_json())
+
+    # --- workspaces ------------------------------------------------------------------------------
+    def list_workspaces(self) -> list[str]:
+        base = self.root / "workspaces"
+        if not base.is_dir():
+            return []
+        names = []
+        for entry in base.iterdir():
+            try:
+                if entry.is_dir():
+                    names.append(check_name(entry.name))
+            except Exception:
+                continue  # foreign folders are not workspaces
+        return sorted(names)
+
+    def workspace_exists(self, workspace: str) -> bool:
+        return self._dir(workspace).is_dir()
+
+    def create_workspace(self, workspace: str) -> None:
+        self._dir(workspace).mkdir(parents=True, exist_ok=True)
+
+    def delete(self, workspace: str) -> None:
+        directory = self._dir(workspace)
+        if not directory.is_dir():
+            raise NotFound(f"Workspace '{workspace}' does not exist.")
+        # Rename first so a crash never leaves a half-deleted workspace that still looks valid.
+        trash = directory.with_name(f".deleted-{workspace}-{os.getpid()}")
+        os.replace(directory, trash)
+        shutil.rmtree(trash, ignore_errors=True)
+
+    # --- locks -----------------------------------------------------------------------------------
+    def _lock_path(self, workspace: str) -> Path:
+        return self._dir(workspace) / LOCK_FILE
+
+    def lock_info(self, workspace: str) -> LockInfo | None:
+        path = self._lock_path(workspace)
+        try:
+            raw = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return None
+        except OSError:
+            return None
+        try:
+            doc = json.loads(raw)
+            if not isinstance(doc, dict):
+                raise ValueError
+        except ValueError:
+            # A lock file torn by a crash still means "locked"; show it as unknown holder.
+            return LockInfo(id="", operation="unknown", who="unknown (unreadable lock file)", created="",
+                            path=str(path))
+        return LockInfo.from_dict(doc)
+
+    def lock(self, workspace: str, operation: str, now: datetime) -> LockInfo:
+        path = self._lock_path(workspace)
+        info = LockInfo.new(operation, str(self.state_path(workspace)), now)
+        with self._guard(workspace):
+            held = self.lock_info(workspace)
+            if held is not None:
+                if self._age(held, path, now) < self.stale_after:
+                    raise held.held_error()
+                path.unlink(missing_ok=True)  # stale: its holder is gone; take it over
+            # Publish the complete lock record with link(2): atomic and exclusive, so no reader
+            # ever sees an empty or half-written lock file.
+            tmp = path.with_name(f"{LOCK_FILE}.tmp.{os.getpid()}")
+            write_atomic(tmp, json.dumps(info.to_dict()).encode())
+            try:
+                os.link(tmp, path)
+            finally:
+                tmp.unlink(missing_ok=True)
+            fsync_dir(path.parent)
+        return info
+
+    @staticmethod
+    def _age(held: LockInfo, path: Path, now: datetime) -> timedelta:
+        created = held.created_at()
+        if created is None:
+            try:
+                created = datetime.fromtimestamp(path.stat().st_mtime, now.tzinfo)
+            except OSError:
+                return timedelta(0)
+        return now - created
+
+    def unlock(self, workspace: str, lock_id: str) -> None:
+        with self._guard(workspace):
+            held = self.lock_info(workspace)
+            if held is not None and held.id == lock_id:
+                self._lock_path(workspace).unlink(missing_ok=True)
+
+    def force_unlock(self, workspace: str) -> LockInfo | None:
+        with self._guard(workspace):
+            held = self.lock_info(workspace)
+            self._lock_path(workspace).unlink(missing_ok=True)
+            return held

@@ -1,0 +1,244 @@
+"""The state document: version, serial, lineage, workspace, guild id, resources, outputs.
+
+The shape is Terraform's, and the files written by the original TypeScript Gaib
+(``.gaib/workspaces/<ws>/terraform.tfstate``: ``version: 1``, integer ``serial``, a lineage like
+``mkkwjaig-f82hi8dm``, ``resources[].instances[].attributes``, ``outputs``, ``lastModified``) load
+unchanged. Unknown top-level keys are kept and written back, so nothing a newer writer added is lost.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from gaib.errors import StateError
+
+STATE_VERSION = 1
+RESOURCE_TYPES = ("discord_role", "discord_category", "discord_channel")
+PROVIDER = 'provider["registry.terraform.io/gaib/discord"]'
+_B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
+
+
+def _base36(n: int) -> str:
+    out = ""
+    while True:
+        n, r = divmod(n, 36)
+        out = _B36[r] + out
+        if n == 0:
+            return out
+
+
+def new_lineage() -> str:
+    """A lineage in the original Gaib's style: base36 milliseconds, '-', 8 random base36 chars."""
+    rand = "".join(secrets.choice(_B36) for _ in range(8))
+    return f"{_base36(int(time.time() * 1000))}-{rand}"
+
+
+@dataclass
+class Instance:
+    attributes: dict[str, Any]
+    schema_version: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.extra, "schema_version": self.schema_version, "attributes": self.attributes}
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    instances: list[Instance]
+    provider: str = PROVIDER
+    mode: str = "managed"
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def address(self) -> str:
+        return f"{self.type}.{self.name}"
+
+    @property
+    def attributes(self) -> dict[str, Any]:
+        """Attributes of the first instance (Gaib resources have exactly one)."""
+        return self.instances[0].attributes if self.instances else {}
+
+    @property
+    def id(self) -> str | None:
+        value = self.attributes.get("id")
+        return str(value) if value is not None else None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.extra, "mode": self.mode, "type": self.type, "name": self.name,
+                "provider": self.provider, "instances": [i.to_dict() for i in self.instances]}
+
+
+@dataclass
+class State:
+    lineage: str
+    serial: int = 0
+    workspace: str = "default"
+    guild_id: str | None = None
+    resources: list[Resource] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+    version: int = STATE_VERSION
+    last_modified: str | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def new(cls, workspace: str, guild_id: str | None = None) -> State:
+        return cls(lineage=new_lineage(), serial=0, workspace=workspace, guild_id=guild_id)
+
+    # --- lookups ---------------------------------------------------------------------------------
+    def find(self, address: str) -> Resource | None:
+        for res in self.resources:
+            if res.address == address:
+                return res
+        return None
+
+    def addresses(self) -> list[str]:
+        return [r.address for r in self.resources]
+
+    # --- serialisation ---------------------------------------------------------------------------
+    def to_dict(self) -> dict[str, Any]:
+        doc: dict[str, Any] = {
+            "version": self.version,
+            "serial": self.serial,
+            "lineage": self.lineage,
+            "workspace": self.workspace,
+            "guild_id": self.guild_id,
+            "resources": [r.to_dict() for r in self.resources],
+            "outputs": self.outputs,
+        }
+        if self.last_modified is not None:
+            doc["lastModified"] = self.last_modified
+        for key, value in self.extra.items():
+            doc.setdefault(key, value)
+        return doc
+
+    def to_json(self) -> bytes:
+        """The on-disk form: stable key order, indented, UTF-8, trailing newline."""
+        return (json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n").encode()
+
+    def canonical(self) -> bytes:
+        """Canonical JSON (sorted keys, no spaces) for checksums and comparisons."""
+        return canonical_json(self.to_dict())
+
+    def content_equal(self, other: State) -> bool:
+        """True if both hold the same resources and outputs (serial, lineage, timestamps ignored)."""
+        a = {"resources": [r.to_dict() for r in self.resources], "outputs": self.outputs}
+        b = {"resources": [r.to_dict() for r in other.resources], "outputs": other.outputs}
+        return canonical_json(a) == canonical_json(b)
+
+
+def canonical_json(value: Any) -> bytes:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+# --- parsing ---------------------------------------------------------------------------------------
+
+
+def parse_state(raw: bytes | str, source: str) -> State:
+    """Parse a state document; raises StateError (exit 3) naming ``source`` and the problem."""
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+        doc = json.loads(text)
+    except UnicodeDecodeError as exc:
+        raise _bad(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+    except json.JSONDecodeError as exc:
+        raise _bad(source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+    return state_from_dict(doc, source)
+
+
+def state_from_dict(doc: Any, source: str) -> State:
+    if not isinstance(doc, dict):
+        raise _bad(source, f"the top level must be a JSON object, not {_kind(doc)}")
+    version = _field(doc, "version", int, source)
+    if version > STATE_VERSION:
+        raise StateError(
+            f"State file {source} has format version {version}; this Gaib reads up to {STATE_VERSION}.",
+            hint="Upgrade Gaib to read it.",
+        )
+    serial = _field(doc, "serial", int, source)
+    if serial < 0:
+        raise _bad(source, "'serial' must not be negative")
+    lineage = _field(doc, "lineage", str, source)
+    if not lineage:
+        raise _bad(source, "'lineage' must not be empty")
+    resources_raw = _field(doc, "resources", list, source, default=[])
+    outputs = _field(doc, "outputs", dict, source, default={})
+    workspace = _field(doc, "workspace", str, source, default="default")
+    guild_id = doc.get("guild_id")
+    if guild_id is not None and not isinstance(guild_id, str | int):
+        raise _bad(source, f"'guild_id' must be a string, not {_kind(guild_id)}")
+    last_modified = doc.get("lastModified")
+    known = {"version", "serial", "lineage", "workspace", "guild_id", "resources", "outputs", "lastModified"}
+    extra = {k: v for k, v in doc.items() if k not in known}
+    resources = [_resource(r, i, source) for i, r in enumerate(resources_raw)]
+    seen: set[str] = set()
+    for res in resources:
+        if res.address in seen:
+            raise _bad(source, f"resource {res.address} appears twice")
+        seen.add(res.address)
+    return State(
+        lineage=lineage, serial=serial, workspace=workspace,
+        guild_id=str(guild_id) if guild_id is not None else None,
+        resources=resources, outputs=outputs, version=version,
+        last_modified=str(last_modified) if last_modified is not None else None, extra=extra,
+    )
+
+
+def _resource(raw: Any, index: int, source: str) -> Resource:
+    where = f"resources[{index}]"
+    if not isinstance(raw, dict):
+        raise _bad(source, f"{where} must be an object, not {_kind(raw)}")
+    rtype = _field(raw, "type", str, source, where=where)
+    name = _field(raw, "name", str, source, where=where)
+    instances_raw = _field(raw, "instances", list, source, where=where, default=[])
+    instances = []
+    for j, inst in enumerate(instances_raw):
+        iwhere = f"{where}.instances[{j}]"
+        if not isinstance(inst, dict):
+            raise _bad(source, f"{iwhere} must be an object, not {_kind(inst)}")
+        attrs = _field(inst, "attributes", dict, source, where=iwhere)
+        schema_version = _field(inst, "schema_version", int, source, where=iwhere, default=0)
+        iextra = {k: v for k, v in inst.items() if k not in ("attributes", "schema_version")}
+        instances.append(Instance(attributes=attrs, schema_version=schema_version, extra=iextra))
+    provider = _field(raw, "provider", str, source, where=where, default=PROVIDER)
+    mode = _field(raw, "mode", str, source, where=where, default="managed")
+    extra = {k: v for k, v in raw.items() if k not in ("type", "name", "instances", "provider", "mode")}
+    return Resource(type=rtype, name=name, instances=instances, provider=provider, mode=mode, extra=extra)
+
+
+_MISSING = object()
+
+
+def _field(doc: dict[str, Any], key: str, kind: type, source: str, *, where: str = "",
+           default: Any = _MISSING) -> Any:
+    label = f"{where}.{key}" if where else key
+    if key not in doc:
+        if default is _MISSING:
+            raise _bad(source, f"required field '{label}' is missing")
+        return default
+    value = doc[key]
+    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise _bad(source, f"'{label}' must be an integer, not {_kind(value)}")
+    if not isinstance(value, kind):
+        raise _bad(source, f"'{label}' must be {_KIND_NAMES.get(kind, kind.__name__)}, not {_kind(value)}")
+    return value
+
+
+_KIND_NAMES = {str: "a string", list: "a list", dict: "an object", int: "an integer"}
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
+            dict: "an object"}.get(type(value), type(value).__name__)
+
+
+def _bad(source: str, problem: str) -> StateError:
+    return StateError(f"Malformed state in {source}: {problem}.", details={"source": source})

@@ -1,0 +1,98 @@
+"""Workspaces: named, isolated states of one server (``default``, ``staging`` ...).
+
+The current workspace is recorded in ``<state dir>/workspace``; ``-w`` and ``GAIB_WORKSPACE``
+override it for one run.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from gaib.errors import AlreadyExists, InvalidInput, NotFound
+from gaib.names import check_name
+from gaib.state.backend import StateBackend
+from gaib.state.local import write_atomic
+
+DEFAULT = "default"
+
+
+@dataclass(frozen=True)
+class WorkspaceInfo:
+    name: str
+    current: bool
+    serial: int | None
+    resources: int
+    lineage: str | None
+
+
+class Workspaces:
+    def __init__(self, backend: StateBackend, state_dir: Path, current: str) -> None:
+        self.backend = backend
+        self.state_dir = state_dir
+        self.current = current
+
+    def names(self) -> list[str]:
+        names = set(self.backend.list_workspaces())
+        names.add(DEFAULT)
+        return sorted(names)
+
+    def info(self, name: str) -> WorkspaceInfo:
+        check_name(name, "workspace name")
+        if name != DEFAULT and not self.backend.workspace_exists(name):
+            raise NotFound(f"Workspace '{name}' does not exist.",
+                           hint=f"Create it with 'gaib server workspace new {name}'.")
+        state = self.backend.get(name)
+        return WorkspaceInfo(name=name, current=name == self.current,
+                             serial=state.serial if state else None,
+                             resources=len(state.resources) if state else 0,
+                             lineage=state.lineage if state else None)
+
+    def list(self) -> list[WorkspaceInfo]:
+        return [self.info(n) for n in self.names()]
+
+    def new(self, name: str, *, switch: bool = False) -> None:
+        check_name(name, "workspace name")
+        if name == DEFAULT or self.backend.workspace_exists(name):
+            raise AlreadyExists(f"Workspace '{name}' already exists.",
+                                hint=f"Switch to it with 'gaib server workspace use {name}'.")
+        self.backend.create_workspace(name)
+        if switch:
+            self.select(name)
+
+    def select(self, name: str, *, create: bool = False) -> bool:
+        """Make ``name`` current; returns True if it had to be created (only with ``create``)."""
+        check_name(name, "workspace name")
+        created = False
+        if name != DEFAULT and not self.backend.workspace_exists(name):
+            if not create:
+                raise NotFound(f"Workspace '{name}' does not exist.",
+                               hint=f"Create it with 'gaib server workspace use -c {name}'.")
+            self.backend.create_workspace(name)
+            created = True
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        write_atomic(self.state_dir / "workspace", (name + "\n").encode())
+        self.current = name
+        return created
+
+    def remove(self, name: str, *, force: bool = False) -> None:
+        check_name(name, "workspace name")
+        if name == DEFAULT:
+            raise InvalidInput("The 'default' workspace cannot be removed.", code="WORKSPACE_PROTECTED",
+                               hint="Remove its resources with 'gaib server destroy' instead.")
+        if name == self.current:
+            raise InvalidInput(f"Workspace '{name}' is the current workspace and cannot be removed.",
+                               code="WORKSPACE_PROTECTED",
+                               hint="Switch to another one first: 'gaib server workspace use default'.")
+        if not self.backend.workspace_exists(name):
+            raise NotFound(f"Workspace '{name}' does not exist.")
+        state = self.backend.get(name)
+        if state is not None and state.resources and not force:
+            raise InvalidInput(
+                f"Workspace '{name}' still manages {len(state.resources)} resources.",
+                code="WORKSPACE_NOT_EMPTY",
+                hint="Destroy them first, or pass --force to forget them (Discord is not touched).")
+        held = self.backend.lock_info(name)
+        if held is not None:
+            raise held.held_error()
+        self.backend.delete(name)

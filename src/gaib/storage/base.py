@@ -1,0 +1,251 @@
+"""The storage ports: ``ObjectStore`` (bytes under keys) and ``Catalog`` (small items under pk/sk).
+
+Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one contract suite
+(tests/storage/test_contract.py). The contract, shared by every adapter:
+
+* Objects are never overwritten: ``put`` on an existing key raises ``Conflict`` and leaves the old
+  bytes untouched. ``get``/``head``/``tags`` on a missing key raise ``NotFound``; ``delete`` is
+  idempotent; ``list`` yields objects sorted by key.
+* Keys are ``/``-separated segments of ASCII letters, digits, ``.``, ``_`` and ``-``, each segment
+  starting with a letter or digit (so no ``..``, no hidden files, no escapes); anything else raises
+  ``InvalidName`` (exit 6) before a path or request is built. ``gaib.storage.keys`` is the only
+  place that builds keys; this check is defence in depth.
+* Catalog items are plain JSON-like dicts (str, int, float, bool, None, list, dict). Integral
+  numbers come back as ``int``, other numbers as ``float``. ``PK`` and ``SK`` are reserved.
+* Expiry: an item whose ``expires_at`` (epoch seconds, int) is at or before the adapter's clock is
+  treated as absent by ``get``, ``query``, ``update`` and ``put_if_absent`` (DynamoDB's TTL deletes
+  lazily, so the adapters hide expired items themselves). ``increment`` restarts an expired counter.
+* Failures of the backend itself raise ``StorageError`` (exit 1); boto3/sqlite exceptions never leak.
+"""
+
+from __future__ import annotations
+
+import builtins
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol, runtime_checkable
+
+from gaib.errors import EXIT_TIER_LIMIT, Conflict, GaibError, InvalidInput, InvalidName, NotFound, StorageError
+
+__all__ = [
+    "COUNTER_FIELD",
+    "DEFAULT_CONTENT_TYPE",
+    "EXPIRES_FIELD",
+    "Catalog",
+    "CeilingReached",
+    "Conflict",
+    "Item",
+    "NotFound",
+    "ObjectInfo",
+    "ObjectStore",
+    "Page",
+    "StorageError",
+    "check_catalog_key",
+    "check_key",
+    "check_prefix",
+    "check_tags",
+]
+
+Item = dict[str, Any]
+
+DEFAULT_CONTENT_TYPE = "application/octet-stream"
+COUNTER_FIELD = "count"
+"""The item field ``Catalog.increment`` counts in."""
+EXPIRES_FIELD = "expires_at"
+"""Epoch seconds after which an item is treated as gone (DynamoDB's TTL attribute)."""
+
+MAX_KEY_BYTES = 1024
+
+_SEGMENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
+_PREFIX_TAIL_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,254})?")
+_CATALOG_KEY_RE = re.compile(r"[\x21-\x7e]{1,1024}")
+_TAG_KEY_RE = re.compile(r"[A-Za-z0-9 +\-=._:/@]{1,128}")
+_TAG_VALUE_RE = re.compile(r"[A-Za-z0-9 +\-=._:/@]{0,256}")
+MAX_TAGS = 10
+
+
+class CeilingReached(GaibError):
+    """``Catalog.increment`` refused: the counter would pass its ceiling. Nothing was changed.
+
+    Storage-level; the tier service maps it to ``TierLimit`` with a message a user understands.
+    """
+
+    code = "COUNTER_CEILING_REACHED"
+    exit_code = EXIT_TIER_LIMIT
+    default_hint = "Wait for the quota to reset, or upgrade the server to the premium tier."
+
+    def __init__(self, pk: str, sk: str, ceiling: int) -> None:
+        super().__init__(
+            f"Counter {pk}/{sk} is at its ceiling of {ceiling}.",
+            details={"pk": pk, "sk": sk, "ceiling": ceiling},
+        )
+        self.pk = pk
+        self.sk = sk
+        self.ceiling = ceiling
+
+
+@dataclass(frozen=True)
+class ObjectInfo:
+    """What a store knows about one object. ``content_type`` is filled by ``head`` only."""
+
+    key: str
+    size: int
+    modified: datetime | None = None
+    content_type: str | None = None
+
+
+@dataclass(frozen=True)
+class Page:
+    """One page of a catalog query; pass ``next_cursor`` back to get the next (None: no more)."""
+
+    items: list[Item]
+    next_cursor: str | None
+
+
+@runtime_checkable
+class ObjectStore(Protocol):
+    """Immutable objects under keys (S3 semantics, minus overwrites)."""
+
+    def put(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        tags: Mapping[str, str] | None = None,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> ObjectInfo:
+        """Store ``data`` at ``key``. Never overwrites: raises ``Conflict`` if the key exists."""
+        ...
+
+    def get(self, key: str) -> bytes:
+        """The bytes at ``key``; raises ``NotFound``."""
+        ...
+
+    def head(self, key: str) -> ObjectInfo:
+        """Size, modification time and content type of ``key``; raises ``NotFound``."""
+        ...
+
+    def tags(self, key: str) -> dict[str, str]:
+        """The tags stored with ``key``; raises ``NotFound``."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``. Idempotent: deleting a missing key is not an error."""
+        ...
+
+    def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
+        """Every object whose key starts with ``prefix``, sorted by key."""
+        ...
+
+
+@runtime_checkable
+class Catalog(Protocol):
+    """Small items under (partition key, sort key), DynamoDB semantics."""
+
+    def put_if_absent(self, pk: str, sk: str, item: Mapping[str, Any]) -> None:
+        """Create the item; raises ``Conflict`` if a live (unexpired) item has that key."""
+        ...
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """The item, or None if it is absent or expired."""
+        ...
+
+    def query(
+        self,
+        pk: str,
+        sk_prefix: str = "",
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        newest_first: bool = True,
+    ) -> Page:
+        """Live items of ``pk`` whose sk starts with ``sk_prefix``, by sk (descending when
+        ``newest_first``), at most ``limit`` per page. A bad cursor raises ``InvalidInput``."""
+        ...
+
+    def delete(self, pk: str, sk: str) -> None:
+        """Remove the item. Idempotent."""
+        ...
+
+    def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Item:
+        """Set the given fields of a live item and return the whole new item; raises ``NotFound``."""
+        ...
+
+    def increment(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        by: int = 1,
+        ceiling: int | None = None,
+        expires_at: int | None = None,
+    ) -> int:
+        """Atomically add ``by`` to the item's ``count`` field (creating the item at 0) and return
+        the new value. If the new value would exceed ``ceiling``, raise ``CeilingReached`` and
+        change nothing. ``expires_at``, when given, is stored on the item."""
+        ...
+
+
+def _invalid_key(what: str, value: object) -> InvalidName:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "...'"
+    return InvalidName(
+        f"Invalid {what} {shown}: it must be '/'-separated segments of letters, digits, '.', '_' or '-', "
+        "each starting with a letter or digit.",
+        details={"field": what},
+    )
+
+
+def check_key(key: object) -> str:
+    """Return ``key`` if it is a safe object key; raise ``InvalidName`` otherwise."""
+    if not isinstance(key, str) or not key or len(key.encode("utf-8", "replace")) > MAX_KEY_BYTES:
+        raise _invalid_key("object key", key)
+    if not all(_SEGMENT_RE.fullmatch(part) for part in key.split("/")):
+        raise _invalid_key("object key", key)
+    return key
+
+
+def check_prefix(prefix: object) -> str:
+    """Return ``prefix`` if it is empty or a safe start of a key (may end in '/' or mid-segment)."""
+    if not isinstance(prefix, str) or len(prefix.encode("utf-8", "replace")) > MAX_KEY_BYTES:
+        raise _invalid_key("key prefix", prefix)
+    if prefix == "":
+        return prefix
+    *dirs, tail = prefix.split("/")
+    if not all(_SEGMENT_RE.fullmatch(part) for part in dirs) or not _PREFIX_TAIL_RE.fullmatch(tail):
+        raise _invalid_key("key prefix", prefix)
+    return prefix
+
+
+def check_catalog_key(value: object, what: str = "catalog key", *, allow_empty: bool = False) -> str:
+    """Return ``value`` if it is printable ASCII without spaces, 1-1024 characters (or empty when allowed)."""
+    if allow_empty and value == "":
+        return ""
+    if not isinstance(value, str) or not _CATALOG_KEY_RE.fullmatch(value):
+        raise _invalid_key(what, value)
+    return value
+
+
+def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
+    """Validate object tags against S3's rules (at most 10; key 1-128, value 0-256 safe characters)."""
+    if not tags:
+        return {}
+    out: dict[str, str] = {}
+    if len(tags) > MAX_TAGS:
+        raise InvalidInput(f"At most {MAX_TAGS} tags may be set on an object, got {len(tags)}.")
+    for k, v in tags.items():
+        if not isinstance(k, str) or not isinstance(v, str):
+            raise InvalidInput("Object tags must map strings to strings.")
+        if not _TAG_KEY_RE.fullmatch(k) or not _TAG_VALUE_RE.fullmatch(v):
+            raise InvalidInput(
+                f"Invalid object tag {k[:40]!r}: use letters, digits, spaces and + - = . _ : / @ only.",
+                details={"field": "tags"},
+            )
+        out[k] = v
+    return out
+
+
+def sorted_infos(infos: builtins.list[ObjectInfo]) -> builtins.list[ObjectInfo]:
+    return sorted(infos, key=lambda info: info.key)
