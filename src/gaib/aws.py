@@ -18,7 +18,8 @@ def client(service: str, *, region: str | None, endpoint_url: str | None) -> Any
 
     cfg = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30,
                  region_name=region or None)
-    return boto3.session.Session().client(service, endpoint_url=endpoint_url or None, config=cfg)
+    session: Any = boto3.session.Session()
+    return session.client(service, endpoint_url=endpoint_url or None, config=cfg)
 
 
 def error_code(exc: BaseException) -> str:
@@ -31,6 +32,8 @@ def error_code(exc: BaseException) -> str:
 
 def translate(exc: BaseException, what: str) -> GaibError:
     """Turn a botocore/boto3 failure into a GaibError that names ``what`` failed (no secrets)."""
+    if isinstance(exc, GaibError):
+        return exc
     code = error_code(exc)
     if code in ("NoSuchBucket", "ResourceNotFoundException"):
         return StorageError(f"{what}: {code} — the bucket or table does not exist.",

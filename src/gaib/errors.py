@@ -151,7 +151,8 @@ class DiscordAuthError(DiscordError):
 
 class DiscordPermissionError(DiscordError):
     code = "DISCORD_MISSING_PERMISSIONS"
-    default_hint = "Give the bot the Manage Roles and Manage Channels permissions and move its role above the roles it manages."
+    default_hint = ("Give the bot the Manage Roles and Manage Channels permissions and move its role above "
+                    "the roles it manages.")
 
 
 class DiscordNotFound(DiscordError):

@@ -176,7 +176,8 @@ def _load_project_file(path: Path) -> dict[str, Any]:
 
         close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
         raise ConfigError(f"{path}: unknown setting '{unknown[0]}'.",
-                          hint=f"Did you mean '{close[0]}'?" if close else f"Known settings: {', '.join(sorted(known))}.")
+                          hint=f"Did you mean '{close[0]}'?" if close
+                          else f"Known settings: {', '.join(sorted(known))}.")
     return doc
 
 

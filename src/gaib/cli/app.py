@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import Sequence
 
@@ -58,21 +59,27 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
 
 
 def _run(args: list[str], obj: Ctx) -> int:
+    # click writes help and --version to sys.stdout; point it at the injected streams.
+    with contextlib.redirect_stdout(obj.env.stdout), contextlib.redirect_stderr(obj.env.stderr):
+        return _dispatch(args, obj)
+
+
+def _dispatch(args: list[str], obj: Ctx) -> int:
     try:
         cli.main(args=args, prog_name="gaib", obj=obj, standalone_mode=False)
         return 0
-    except GaibError as err:
-        obj.out.error(err)
-        return err.exit_code
+    except GaibError as exc:
+        obj.out.error(exc)
+        return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except click.exceptions.Abort:
         obj.out.error(UsageError("Aborted.", hint="Run the command again when ready."))
         return UsageError.exit_code
     except click.ClickException as exc:
-        err = _exit_for_click(exc)
-        obj.out.error(err)
-        return err.exit_code
+        usage = _exit_for_click(exc)
+        obj.out.error(usage)
+        return usage.exit_code
     except KeyboardInterrupt:
         obj.out.error(UsageError("Interrupted.", code="INTERRUPTED",
                                  hint="Nothing half-written is left behind; run the command again."))
@@ -82,6 +89,6 @@ def _run(args: list[str], obj: Ctx) -> int:
     except Exception as exc:  # the last line of defence: never a traceback for the user
         if os.environ.get("GAIB_DEBUG"):
             raise
-        err = InternalError(f"Unexpected {type(exc).__name__}: {exc}")
-        obj.out.error(err)
-        return err.exit_code
+        internal = InternalError(f"Unexpected {type(exc).__name__}: {exc}")
+        obj.out.error(internal)
+        return internal.exit_code

@@ -14,6 +14,7 @@ from typing import Any
 
 from gaib.cli.context import Env
 from gaib.errors import GaibError
+from gaib.redact import redact, secrets_from
 
 
 def to_json(value: Any) -> str:
@@ -27,35 +28,38 @@ class Output:
     quiet: bool = False
     color: bool = True
 
+    def _clean(self, text: str) -> str:
+        return redact(text, secrets_from(self.env.environ))
+
     # --- stderr: progress and notes ---------------------------------------------------------------
     def info(self, message: str) -> None:
         """A progress line on stderr; silenced by --quiet."""
         if not self.quiet:
-            self.env.stderr.write(message + "\n")
+            self.env.stderr.write(self._clean(message) + "\n")
             self.env.stderr.flush()
 
     def warn(self, message: str) -> None:
         """A warning on stderr; shown even with --quiet."""
-        self.env.stderr.write(f"warning: {message}\n")
+        self.env.stderr.write(f"warning: {self._clean(message)}\n")
         self.env.stderr.flush()
 
     # --- stdout: the result ------------------------------------------------------------------------
     def result(self, data: Any, text: str | None = None) -> None:
         """Emit the command's result: the JSON envelope, or ``text`` for people (if any)."""
         if self.json_mode:
-            self.env.stdout.write(to_json({"success": True, "data": data}) + "\n")
+            self.env.stdout.write(self._clean(to_json({"success": True, "data": data})) + "\n")
         elif text is not None and not (self.quiet and not text):
-            self.env.stdout.write(text if text.endswith("\n") else text + "\n")
+            self.env.stdout.write(self._clean(text if text.endswith("\n") else text + "\n"))
         self.env.stdout.flush()
 
     def error(self, err: GaibError) -> None:
         if self.json_mode:
-            self.env.stdout.write(to_json({"success": False, "error": err.to_dict()}) + "\n")
+            self.env.stdout.write(self._clean(to_json({"success": False, "error": err.to_dict()})) + "\n")
             self.env.stdout.flush()
         else:
-            self.env.stderr.write(f"Error [{err.error_code}]: {err.message}\n")
+            self.env.stderr.write(self._clean(f"Error [{err.error_code}]: {err.message}") + "\n")
             if err.hint:
-                self.env.stderr.write(f"  Suggestion: {err.hint}\n")
+                self.env.stderr.write(self._clean(f"  Suggestion: {err.hint}") + "\n")
             self.env.stderr.flush()
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:

@@ -99,6 +99,17 @@ def _channel_type(value: Any) -> Any:
     return value
 
 
+def _config_version(value: Any) -> Any:
+    if isinstance(value, int | float) and not isinstance(value, bool) and value == 1:
+        return CONFIG_VERSION
+    if value in ("1", CONFIG_VERSION):
+        return CONFIG_VERSION
+    raise PydanticCustomError(
+        "config_version", "unsupported config version {value!r}; this Gaib reads version \"1.0\"",
+        {"value": value})
+
+
+ConfigVersion = Annotated[Literal["1.0"], BeforeValidator(_config_version)]
 Permissions = Annotated[int, BeforeValidator(_permissions)]
 Color = Annotated[int, BeforeValidator(_color)]
 Name = Annotated[str, BeforeValidator(_name), Field(min_length=1, max_length=MAX_NAME)]
@@ -145,9 +156,6 @@ class ThemeExclude(_Model):
 
     def is_empty(self) -> bool:
         return not (self.roles or self.categories or self.channels)
-
-
-VariableValue = Annotated[str | bool | int, Field(union_mode="left_to_right")]
 
 
 class ThemeRef(_Model):
@@ -204,25 +212,12 @@ class ChannelConfig(_Model):
 class ServerConfig(_Model):
     """One ``discord-server.yaml``. With a ``theme``, the theme's items are merged in on load."""
 
-    version: Literal["1.0"] = CONFIG_VERSION
+    version: ConfigVersion = CONFIG_VERSION
     server: ServerMeta | None = None
     theme: ThemeRef | None = None
     roles: list[RoleConfig] = Field(default_factory=list)
     categories: list[CategoryConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
-
-    @field_validator("version", mode="before")
-    @classmethod
-    def _version(cls, value: Any) -> Any:
-        if isinstance(value, int | float) and not isinstance(value, bool) and value == 1:
-            return CONFIG_VERSION
-        if value == "1":
-            return CONFIG_VERSION
-        if value != CONFIG_VERSION:
-            raise PydanticCustomError(
-                "config_version", "unsupported config version {value!r}; this Gaib reads version \"1.0\"",
-                {"value": value})
-        return value
 
     @field_validator("theme", mode="before")
     @classmethod
@@ -233,12 +228,10 @@ class ServerConfig(_Model):
 class ThemeBody(_Model):
     """The body of a theme (its ``server.yaml``): roles, categories and channels only."""
 
-    version: Literal["1.0"] = CONFIG_VERSION
+    version: ConfigVersion = CONFIG_VERSION
     roles: list[RoleConfig] = Field(default_factory=list)
     categories: list[CategoryConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
-
-    _version = field_validator("version", mode="before")(ServerConfig._version.__func__)  # type: ignore[attr-defined]
 
 
 MODEL_AT: dict[str, type[BaseModel]] = {

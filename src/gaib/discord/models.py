@@ -18,7 +18,9 @@ class ChannelType(IntEnum):
     CATEGORY = 4
     ANNOUNCEMENT = 5
     STAGE = 13
+    DIRECTORY = 14
     FORUM = 15
+    MEDIA = 16
 
 
 class OverwriteType(IntEnum):

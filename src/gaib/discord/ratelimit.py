@@ -257,4 +257,4 @@ class RateLimiter:
                 return
             state = self._buckets.setdefault(self._key(route), _Bucket())
             state.remaining = 0
-            state.reset_at = max(state.reset_at, until)
+            state.reset_at = until  # the 429 says exactly how long; it wins over Reset-After

@@ -93,11 +93,18 @@ class LocalBackend:
     def put(self, state: State, *, expected_serial: int | None) -> None:
         path = self.state_path(state.workspace)
         with self._guard(state.workspace):
+            self._sweep_temp_files(path.parent)
             current = self.get(state.workspace)
             check_write(current, state, expected_serial, str(path))
             if current is not None:
                 write_atomic(path.with_name(STATE_FILE + ".backup"), path.read_bytes())
             write_atomic(path, state.to_json())
+
+    @staticmethod
+    def _sweep_temp_files(directory: Path) -> None:
+        """Remove temp files of writers that died mid-write (only called under the guard)."""
+        for leftover in directory.glob(".*.tmp.*"):
+            leftover.unlink(missing_ok=True)
 
     # --- workspaces ------------------------------------------------------------------------------
     def list_workspaces(self) -> list[str]:

@@ -20,7 +20,6 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
 
 from __future__ import annotations
 
-import builtins
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -246,6 +245,3 @@ def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:
         out[k] = v
     return out
 
-
-def sorted_infos(infos: builtins.list[ObjectInfo]) -> builtins.list[ObjectInfo]:
-    return sorted(infos, key=lambda info: info.key)

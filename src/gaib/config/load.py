@@ -1,0 +1,176 @@
+"""Load ``discord-server.yaml``: YAML → interpolation → schema → theme merge → whole-config checks.
+
+Every failure is a :class:`gaib.errors.ConfigError` (exit 2) whose message starts with
+``file:line: field.path: what is wrong`` — one line per problem, the first problem first — and
+whose ``details["errors"]`` lists them as ``{file, line, path, message}``. Warnings (risky grants,
+channel names Discord would rewrite) never fail a load; they are returned, not printed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, TypeVar
+
+from gaib.config.interpolate import env_interpolator
+from gaib.config.permissions import suggest
+from gaib.config.schema import (
+    MODEL_AT,
+    ChannelSelector,
+    OverwriteConfig,
+    ServerConfig,
+    ThemeBody,
+)
+from gaib.config.source import Document, PathT, Problem, format_path, parse_yaml, raise_problems, read_file
+from gaib.config.validate import Locator, check_config, check_duplicates, document_locator
+
+if TYPE_CHECKING:
+    from pydantic import BaseModel, ValidationError
+
+    from gaib.themes.apply import AppliedTheme
+
+DEFAULT_FILE = "discord-server.yaml"
+M = TypeVar("M", bound="BaseModel")
+
+
+@dataclass(frozen=True)
+class LoadedConfig:
+    """A loaded config.
+
+    ``config`` is what to deploy: the theme's items merged in and ``config.theme`` cleared, so
+    ``dump_config(config)`` stands alone. ``source`` is the file as written (theme reference kept).
+    """
+
+    config: ServerConfig
+    source: ServerConfig
+    filename: str
+    warnings: list[Problem] = field(default_factory=list)
+    theme: AppliedTheme | None = None
+
+
+def load_config(
+    path: str | Path,
+    *,
+    environ: Mapping[str, str],
+    project_dir: Path | None = None,
+    home: Path | None = None,
+) -> LoadedConfig:
+    """Load and check a config file, merging in its theme.
+
+    Themes are searched in ``project_dir/themes`` (default: the file's folder), then
+    ``home/.gaib/themes`` (skipped when ``home`` is None), then the built-in ones. Raises
+    ConfigNotFound if the file is missing and ConfigError for anything wrong in it or its theme.
+    """
+    file = Path(path)
+    name, raw = read_file(file, display=str(path))
+    return parse_config(raw, filename=name, environ=environ,
+                        project_dir=project_dir if project_dir is not None else file.parent, home=home)
+
+
+def parse_config(
+    raw: bytes | str,
+    *,
+    filename: str = DEFAULT_FILE,
+    environ: Mapping[str, str],
+    project_dir: Path | None = None,
+    home: Path | None = None,
+) -> LoadedConfig:
+    """Like :func:`load_config` for text already read; ``filename`` is only used in messages."""
+    doc, source = read_config(raw, filename=filename, environ=environ)
+    locate: Locator = document_locator(doc)
+    config = source
+    applied = None
+    if source.theme is not None:
+        from gaib.themes.apply import apply_theme
+        from gaib.themes.loader import ThemeSearch
+
+        merged = apply_theme(doc, source, ThemeSearch(project_dir=project_dir, home=home))
+        config, locate, applied = merged.config, merged.locate, merged.applied
+    errors, warnings = check_config(config, locate)
+    raise_problems(errors)
+    return LoadedConfig(config=config, source=source, filename=filename, warnings=warnings, theme=applied)
+
+
+def read_config(raw: bytes | str, *, filename: str, environ: Mapping[str, str]) -> tuple[Document, ServerConfig]:
+    """One file only: parse, interpolate the environment, validate the schema and duplicate names."""
+    doc = parse_yaml(raw, filename, env_interpolator(environ))
+    config = validate_document(doc, ServerConfig)
+    raise_problems(check_duplicates(config, document_locator(doc)))
+    return doc, config
+
+
+def validate_document(doc: Document, model: type[M]) -> M:
+    """Validate ``doc.data`` against ``model``; raise ConfigError with file:line for each problem."""
+    from pydantic import ValidationError
+
+    try:
+        return model.model_validate(doc.data)
+    except ValidationError as exc:
+        raise_problems(validation_problems(exc, doc, model))
+        raise  # pragma: no cover - raise_problems always raises for a non-empty list
+
+
+def validation_problems(exc: ValidationError, doc: Document, root: type[BaseModel]) -> list[Problem]:
+    """Turn pydantic's errors into located problems with readable messages."""
+    problems: list[Problem] = []
+    for err in exc.errors(include_url=False, include_context=True):
+        kind = err["type"]
+        path = _data_path(doc.data, tuple(err["loc"]), keep_last=kind == "missing")
+        ctx = err.get("ctx") or {}
+        if kind == "extra_forbidden":
+            key = str(path[-1])
+            fields = list(_model_at(path[:-1], root).model_fields)
+            guess = suggest(key, fields, cutoff=0.5)
+            more = f"; did you mean {guess!r}?" if guess else f" (expected one of: {', '.join(fields)})"
+            message = f"unknown key {key!r}{more}"
+        elif kind == "missing":
+            message = f"missing required key {path[-1]!r}"
+        elif kind == "literal_error" and path[-1:] == ("version",):
+            message = f"unsupported config version {err['input']!r}; this Gaib reads version \"1.0\""
+        else:
+            message = str(err["msg"])
+            if "index" in ctx:
+                path = (*path, int(ctx["index"]))
+        problems.append(Problem(doc.filename, doc.line_of(path), format_path(path), message))
+    return problems
+
+
+def _data_path(data: Any, loc: PathT, *, keep_last: bool) -> PathT:
+    """Trim pydantic's loc to the part that exists in the data (it may add union member tags)."""
+    out: list[str | int] = []
+    cur = data
+    for part in loc:
+        if isinstance(cur, dict) and part in cur:
+            cur = cur[part]
+        elif isinstance(cur, list) and isinstance(part, int) and 0 <= part < len(cur):
+            cur = cur[part]
+        else:
+            if keep_last:
+                out.append(part)
+            break
+        out.append(part)
+    return tuple(out)
+
+
+def _model_at(parent: PathT, root: type[BaseModel]) -> type[BaseModel]:
+    if not parent:
+        return root
+    if len(parent) >= 2 and parent[-2] == "permissions":
+        return OverwriteConfig
+    if parent[:3] == ("theme", "exclude", "channels"):
+        return ChannelSelector
+    if isinstance(parent[-1], int):
+        parent = parent[:-1]
+    return MODEL_AT.get(str(parent[-1]), root)
+
+
+__all__ = [
+    "DEFAULT_FILE",
+    "LoadedConfig",
+    "ThemeBody",
+    "load_config",
+    "parse_config",
+    "read_config",
+    "validate_document",
+]

@@ -1,0 +1,308 @@
+"""``Catalog`` over a DynamoDB table (``gaib-backup-metadata``: hash key ``PK``, range key ``SK``,
+TTL attribute ``expires_at``).
+
+* ``put_if_absent``: ``PutItem`` with ``attribute_not_exists(PK) OR expires_at <= :now``.
+* ``query``: ``Query`` with ``ScanIndexForward=False`` for newest first; expired items are filtered
+  (TTL deletes lazily, up to days late). Pages are filled to ``limit`` by following
+  ``LastEvaluatedKey``; the cursor is the opaque encoding of the last returned key.
+* ``increment``: ``UpdateItem`` ``ADD count :by`` with a ``ConditionExpression`` keeping the new
+  value at or under the ceiling — one atomic request on the common path.
+* Numbers: floats go in as ``Decimal`` and come back as ``int`` when integral, else ``float``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from decimal import Decimal
+from typing import Any
+
+from gaib import aws
+from gaib.errors import Conflict, NotFound, StorageError
+from gaib.storage.awsclient import RequestCounter, make_client
+from gaib.storage.base import COUNTER_FIELD, EXPIRES_FIELD, CeilingReached, Item, Page, check_catalog_key
+from gaib.storage.items import (
+    check_counter_args,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    is_expired,
+    normalise_item,
+)
+
+_CONDITION_FAILED = "ConditionalCheckFailedException"
+_MAX_COUNTER_ATTEMPTS = 8
+
+
+def _to_dynamo(value: Any) -> Any:
+    if isinstance(value, float):
+        return Decimal(repr(value))
+    if isinstance(value, dict):
+        return {k: _to_dynamo(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_to_dynamo(v) for v in value]
+    return value
+
+
+def _from_dynamo(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: _from_dynamo(v) for k, v in value.items()}
+    if isinstance(value, (list, set)):
+        return [_from_dynamo(v) for v in value]
+    return value
+
+
+class DynamoCatalog:
+    """``Catalog`` over ``table``. ``clock`` returns epoch seconds; ``requests`` counts HTTP requests."""
+
+    def __init__(
+        self,
+        table: str,
+        *,
+        region: str | None = None,
+        endpoint_url: str | None = None,
+        counter: RequestCounter | None = None,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+        self.table = table
+        self.requests = counter if counter is not None else RequestCounter()
+        self.client: Any = make_client("dynamodb", region=region, endpoint_url=endpoint_url,
+                                       counter=self.requests)
+        self._clock = clock
+        self._ser = TypeSerializer()
+        self._de = TypeDeserializer()
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def _encode(self, item: Mapping[str, Any]) -> dict[str, Any]:
+        return {k: self._ser.serialize(_to_dynamo(v)) for k, v in item.items()}
+
+    def _decode(self, raw: Mapping[str, Any]) -> Item:
+        return {k: _from_dynamo(self._de.deserialize(v)) for k, v in raw.items() if k not in ("PK", "SK")}
+
+    def _value(self, value: Any) -> Any:
+        return self._ser.serialize(_to_dynamo(value))
+
+    def _call(self, op: str, what: str, **params: Any) -> Any:
+        try:
+            return getattr(self.client, op)(TableName=self.table, **params)
+        except Exception as exc:
+            if aws.error_code(exc) == _CONDITION_FAILED:
+                raise _ConditionFailed() from None
+            raise aws.translate(exc, f"{what} (DynamoDB table {self.table})") from None
+
+    @staticmethod
+    def _key(pk: str, sk: str) -> dict[str, Any]:
+        return {"PK": {"S": pk}, "SK": {"S": sk}}
+
+    # --- Catalog -----------------------------------------------------------------------------
+
+    def put_if_absent(self, pk: str, sk: str, item: Mapping[str, Any]) -> None:
+        """Create the item; raises ``Conflict`` if a live item has the key (an expired one is replaced)."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        clean = normalise_item(item)
+        try:
+            self._call(
+                "put_item",
+                f"Saving catalog item {sk}",
+                Item={**self._encode(clean), **self._key(pk, sk)},
+                ConditionExpression="attribute_not_exists(PK) OR #e <= :now",
+                ExpressionAttributeNames={"#e": EXPIRES_FIELD},
+                ExpressionAttributeValues={":now": {"N": str(self._now())}},
+            )
+        except _ConditionFailed:
+            raise Conflict(f"Catalog item {pk}/{sk} already exists; it was left unchanged.",
+                           details={"pk": pk, "sk": sk}) from None
+
+    def _get_raw(self, pk: str, sk: str) -> Item | None:
+        response = self._call("get_item", f"Reading catalog item {sk}", Key=self._key(pk, sk),
+                              ConsistentRead=True)
+        raw = response.get("Item")
+        return None if raw is None else self._decode(raw)
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """The live item or None (strongly consistent read)."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        item = self._get_raw(pk, sk)
+        return None if item is None or is_expired(item, self._now()) else item
+
+    def query(
+        self,
+        pk: str,
+        sk_prefix: str = "",
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        newest_first: bool = True,
+    ) -> Page:
+        """Live items of ``pk`` with sk starting with ``sk_prefix``, ordered by sk; see ``Catalog``."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk_prefix, "sort key prefix", allow_empty=True)
+        check_limit(limit)
+        after = decode_cursor(cursor, pk, sk_prefix) if cursor is not None else None
+        now = self._now()
+        params: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk",
+            "FilterExpression": "attribute_not_exists(#e) OR #e > :now",
+            "ExpressionAttributeNames": {"#e": EXPIRES_FIELD},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":now": {"N": str(now)}},
+            "ScanIndexForward": not newest_first,
+            "ConsistentRead": True,
+        }
+        if sk_prefix:
+            params["KeyConditionExpression"] += " AND begins_with(SK, :prefix)"
+            params["ExpressionAttributeValues"][":prefix"] = {"S": sk_prefix}
+        start = self._key(pk, after) if after is not None else None
+        # One item past the page tells whether another page exists, so next_cursor is exact.
+        collected: list[tuple[str, Item]] = []
+        while len(collected) <= limit:
+            if start is not None:
+                params["ExclusiveStartKey"] = start
+            response = self._call("query", "Listing the catalog", Limit=limit + 1 - len(collected), **params)
+            for raw in response.get("Items", []):
+                item = self._decode(raw)
+                if not is_expired(item, now):
+                    collected.append((raw["SK"]["S"], item))
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        page = collected[:limit]
+        more = len(collected) > limit
+        return Page(items=[item for _, item in page],
+                    next_cursor=encode_cursor(pk, page[-1][0]) if more and page else None)
+
+    def delete(self, pk: str, sk: str) -> None:
+        """Remove the item; idempotent."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        self._call("delete_item", f"Deleting catalog item {sk}", Key=self._key(pk, sk))
+
+    def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Item:
+        """Set fields of a live item; returns the new item; raises ``NotFound``."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        clean = normalise_item(changes, partial=True)
+        names: dict[str, str] = {"#e": EXPIRES_FIELD}
+        values: dict[str, Any] = {":now": {"N": str(self._now())}}
+        sets: list[str] = []
+        removes: list[str] = []
+        for i, (field, value) in enumerate(clean.items()):
+            names[f"#f{i}"] = field
+            if field == EXPIRES_FIELD and value is None:
+                removes.append(f"#f{i}")
+            else:
+                values[f":v{i}"] = self._value(value)
+                sets.append(f"#f{i} = :v{i}")
+        expression = " ".join(
+            part for part in (
+                ("SET " + ", ".join(sets)) if sets else "",
+                ("REMOVE " + ", ".join(removes)) if removes else "",
+            ) if part
+        )
+        if not expression:
+            item = self.get(pk, sk)
+            if item is None:
+                raise NotFound(f"Catalog item {pk}/{sk} does not exist.", details={"pk": pk, "sk": sk})
+            return item
+        try:
+            response = self._call(
+                "update_item",
+                f"Updating catalog item {sk}",
+                Key=self._key(pk, sk),
+                UpdateExpression=expression,
+                ConditionExpression="attribute_exists(PK) AND (attribute_not_exists(#e) OR #e > :now)",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values,
+                ReturnValues="ALL_NEW",
+            )
+        except _ConditionFailed:
+            raise NotFound(f"Catalog item {pk}/{sk} does not exist.", details={"pk": pk, "sk": sk}) from None
+        return self._decode(response.get("Attributes", {}))
+
+    def increment(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        by: int = 1,
+        ceiling: int | None = None,
+        expires_at: int | None = None,
+    ) -> int:
+        """Atomically add ``by`` to the item's ``count``; raises ``CeilingReached`` past ``ceiling``.
+
+        Common path: one conditional ``UpdateItem``. When the condition fails, a consistent read
+        tells a full counter (``CeilingReached``) from an expired one, which is restarted with a
+        conditional ``PutItem`` guarded on the old ``expires_at``.
+        """
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        check_counter_args(by, ceiling, expires_at)
+        for _ in range(_MAX_COUNTER_ATTEMPTS):
+            now = self._now()
+            names = {"#c": COUNTER_FIELD, "#e": EXPIRES_FIELD}
+            values: dict[str, Any] = {":by": {"N": str(by)}, ":now": {"N": str(now)}}
+            condition = "(attribute_not_exists(#e) OR #e > :now)"
+            if ceiling is not None:
+                values[":limit"] = {"N": str(ceiling - by)}
+                if by <= ceiling:
+                    condition += " AND (attribute_not_exists(#c) OR #c <= :limit)"
+                else:
+                    condition += " AND #c <= :limit"
+            expression = "ADD #c :by"
+            if expires_at is not None:
+                expression += " SET #e = :exp"
+                values[":exp"] = {"N": str(expires_at)}
+            try:
+                response = self._call(
+                    "update_item",
+                    f"Counting {sk}",
+                    Key=self._key(pk, sk),
+                    UpdateExpression=expression,
+                    ConditionExpression=condition,
+                    ExpressionAttributeNames=names,
+                    ExpressionAttributeValues=values,
+                    ReturnValues="UPDATED_NEW",
+                )
+            except _ConditionFailed:
+                pass
+            else:
+                return int(response["Attributes"][COUNTER_FIELD]["N"])
+            current = self._get_raw(pk, sk)
+            if current is None:
+                if ceiling is not None and by > ceiling:
+                    raise CeilingReached(pk, sk, ceiling)
+                continue  # deleted meanwhile; try again
+            if not is_expired(current, now):
+                if ceiling is not None:
+                    raise CeilingReached(pk, sk, ceiling)
+                continue
+            if ceiling is not None and by > ceiling:
+                raise CeilingReached(pk, sk, ceiling)
+            fresh: Item = {COUNTER_FIELD: by}
+            if expires_at is not None:
+                fresh[EXPIRES_FIELD] = expires_at
+            try:
+                self._call(
+                    "put_item",
+                    f"Restarting counter {sk}",
+                    Item={**self._encode(fresh), **self._key(pk, sk)},
+                    ConditionExpression="#e = :old",
+                    ExpressionAttributeNames={"#e": EXPIRES_FIELD},
+                    ExpressionAttributeValues={":old": {"N": str(current[EXPIRES_FIELD])}},
+                )
+            except _ConditionFailed:
+                continue  # someone else restarted or counted it first
+            return by
+        raise StorageError(f"Counter {pk}/{sk} is contended too heavily; gave up after "
+                           f"{_MAX_COUNTER_ATTEMPTS} attempts.", hint="Run the command again.")
+
+
+class _ConditionFailed(Exception):
+    """A DynamoDB condition did not hold (internal; mapped to Conflict/NotFound/CeilingReached)."""

@@ -1,0 +1,122 @@
+"""Catalog item rules shared by both catalog adapters: validation, number normalisation, cursors.
+
+Items are JSON-like. DynamoDB has no floats and stores numbers as decimals, so the rule both
+adapters follow is: integral numbers (``3``, ``3.0``) are stored and returned as ``int``, others as
+``float``. NaN and infinities are refused. An item is at most ``MAX_ITEM_BYTES`` of JSON (DynamoDB's
+400 KB item limit with room for its own overhead) and 32 levels deep.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from gaib.errors import InvalidInput
+from gaib.storage.base import EXPIRES_FIELD, Item
+
+MAX_ITEM_BYTES = 350_000
+MAX_DEPTH = 32
+MAX_INT_DIGITS = 38  # DynamoDB's number precision
+RESERVED_FIELDS = frozenset({"PK", "SK"})
+
+
+def _normalise(value: Any, depth: int, path: str) -> Any:
+    if depth > MAX_DEPTH:
+        raise InvalidInput(f"Catalog item is nested deeper than {MAX_DEPTH} levels at {path}.")
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        if len(str(abs(value))) > MAX_INT_DIGITS:
+            raise InvalidInput(f"Catalog item number at {path} has more than {MAX_INT_DIGITS} digits.")
+        return value
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(f"Catalog item number at {path} is not finite.")
+        return int(value) if value.is_integer() else value
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for k, v in value.items():
+            if not isinstance(k, str):
+                raise InvalidInput(f"Catalog item field names must be strings (at {path}).")
+            out[k] = _normalise(v, depth + 1, f"{path}.{k}")
+        return out
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v, depth + 1, f"{path}[{i}]") for i, v in enumerate(value)]
+    raise InvalidInput(f"Catalog item value at {path} is a {type(value).__name__}, which cannot be stored.")
+
+
+def normalise_item(item: Mapping[str, Any], *, partial: bool = False) -> Item:
+    """A validated deep copy of ``item`` with numbers normalised; raises ``InvalidInput``.
+
+    ``partial`` is for update changes: no size check (the adapter checks the merged item) and an
+    ``expires_at`` of None is kept, meaning "remove the expiry".
+    """
+    if not isinstance(item, Mapping):
+        raise InvalidInput("A catalog item must be a mapping of field names to values.")
+    out = _normalise(item, 1, "item")
+    assert isinstance(out, dict)
+    reserved = RESERVED_FIELDS & out.keys()
+    if reserved:
+        raise InvalidInput(f"Catalog item fields {sorted(reserved)} are reserved for the keys.")
+    if EXPIRES_FIELD in out and out[EXPIRES_FIELD] is not None and (
+        isinstance(out[EXPIRES_FIELD], bool) or not isinstance(out[EXPIRES_FIELD], int)
+    ):
+        raise InvalidInput(f"Catalog item field {EXPIRES_FIELD!r} must be epoch seconds (an integer).")
+    if not partial:
+        if out.get(EXPIRES_FIELD, 0) is None:
+            del out[EXPIRES_FIELD]  # "never expires" is the absence of the field
+        check_size(out)
+    return out
+
+
+def check_size(item: Item) -> None:
+    size = len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
+    if size > MAX_ITEM_BYTES:
+        raise InvalidInput(f"Catalog item is {size} bytes; at most {MAX_ITEM_BYTES} fit.")
+
+
+def is_expired(item: Mapping[str, Any], now: int) -> bool:
+    expires = item.get(EXPIRES_FIELD)
+    return isinstance(expires, int) and not isinstance(expires, bool) and expires <= now
+
+
+def encode_cursor(pk: str, sk: str) -> str:
+    """An opaque cursor pointing after (pk, sk)."""
+    raw = json.dumps({"v": 1, "pk": pk, "sk": sk}, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def decode_cursor(cursor: str, pk: str, sk_prefix: str) -> str:
+    """The sk a cursor points after; raises ``InvalidInput`` for a cursor not made for this query."""
+    bad = InvalidInput("The page cursor is malformed or belongs to another listing.",
+                       hint="Start the listing again without a cursor.")
+    if not isinstance(cursor, str) or len(cursor) > 4096:
+        raise bad
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError):
+        raise bad from None
+    if not isinstance(data, dict) or data.get("v") != 1 or data.get("pk") != pk:
+        raise bad
+    sk = data.get("sk")
+    if not isinstance(sk, str) or not sk.startswith(sk_prefix):
+        raise bad
+    return sk
+
+
+def check_limit(limit: int) -> int:
+    if isinstance(limit, bool) or not isinstance(limit, int) or not 1 <= limit <= 1000:
+        raise InvalidInput(f"The page size must be between 1 and 1000, got {limit!r}.")
+    return limit
+
+
+def check_counter_args(by: int, ceiling: int | None, expires_at: int | None) -> None:
+    for name, value in (("by", by), ("ceiling", ceiling), ("expires_at", expires_at)):
+        if value is None and name != "by":
+            continue
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise InvalidInput(f"Counter argument {name} must be an integer, got {value!r}.")

@@ -1,0 +1,197 @@
+"""The only place that builds object keys and catalog keys.
+
+Every server id (``check_snowflake``), workspace (``check_name``) and id (``check_id``) is checked
+before anything is built, so hostile input (``../x``, ``%2e%2e``, 10 kB, unicode) raises
+``InvalidName`` (exit 6) and never reaches a path or a request.
+
+Ids: ``YYYYMMDDTHHMMSSmmmZ-xxxxxxxx`` — the UTC creation time to the millisecond, then 8 random
+hex digits, e.g. ``20261125T170312042Z-a1b2c3d4``. Ids sort by creation time, the catalog sort key
+follows from the id (no scans), and the id itself is the ``{timestamp}`` part of object keys, so two
+backups made in the same second (or millisecond) still get distinct keys.
+
+Object keys (DESIGN.md)::
+
+    state/{server_id}/{workspace}/backup.{id}.json.gz
+    exports/{server_id}/config.{id}.yaml          exports/{server_id}/config.latest.yaml
+    snapshots/{server_id}/{snapshot_id}/{manifest.json|state.json.gz|config.yaml.gz|theme-registry.json.gz}
+    themes/{server_id}/registry.json              themes/{server_id}/audit/{id}.json
+    metadata/{server_id}/backup-schedule.json
+
+Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
+``SNAPSHOT#{ts}#{id}``, ``THEME#{ts}#{id}`` (ts = the id's time part), ``TIER``, ``META`` and
+``QUOTA#{kind}#{yyyymmdd}``.
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from datetime import UTC, date, datetime
+from typing import Final, Literal
+
+from gaib.errors import InvalidName
+from gaib.names import check_name, check_snowflake
+
+ID_PATTERN: Final = r"(\d{8}T\d{9}Z)-([0-9a-f]{8})"
+_ID_RE = re.compile(ID_PATTERN)
+_TS_FORMAT = "%Y%m%dT%H%M%S"
+
+SnapshotPart = Literal["manifest.json", "state.json.gz", "config.yaml.gz", "theme-registry.json.gz"]
+SNAPSHOT_PARTS: Final[tuple[SnapshotPart, ...]] = (
+    "manifest.json",
+    "state.json.gz",
+    "config.yaml.gz",
+    "theme-registry.json.gz",
+)
+
+BACKUP_SK_PREFIX: Final = "BACKUP#"
+SNAPSHOT_SK_PREFIX: Final = "SNAPSHOT#"
+THEME_SK_PREFIX: Final = "THEME#"
+QUOTA_SK_PREFIX: Final = "QUOTA#"
+TIER_SK: Final = "TIER"
+META_SK: Final = "META"
+
+
+# --- ids ----------------------------------------------------------------------------------------
+
+
+def new_id(now: datetime) -> str:
+    """A fresh id for something created at ``now`` (timezone-aware; converted to UTC)."""
+    if now.tzinfo is None:
+        raise ValueError("new_id needs a timezone-aware datetime")
+    utc = now.astimezone(UTC)
+    return f"{utc.strftime(_TS_FORMAT)}{utc.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
+
+
+def check_id(value: object, what: str = "id") -> str:
+    """Return ``value`` if it is a well-formed id with a real date; raise ``InvalidName`` otherwise."""
+    text = check_name(value, what)
+    if not _ID_RE.fullmatch(text):
+        raise InvalidName(
+            f"Invalid {what} {text!r}: ids look like 20261125T170312042Z-a1b2c3d4.",
+            hint="Copy the id from the matching 'list' command.",
+            details={"field": what},
+        )
+    _parse_ts(text[:19], what, text)
+    return text
+
+
+def _parse_ts(ts: str, what: str, shown: str) -> datetime:
+    try:
+        base = datetime.strptime(ts[:15], _TS_FORMAT)
+    except ValueError:
+        raise InvalidName(f"Invalid {what} {shown!r}: its date is not a real date.",
+                          details={"field": what}) from None
+    return base.replace(microsecond=int(ts[15:18]) * 1000, tzinfo=UTC)
+
+
+def parse_id(value: object, what: str = "id") -> datetime:
+    """The UTC creation time carried by an id; raises ``InvalidName`` for a malformed id."""
+    text = check_id(value, what)
+    return _parse_ts(text[:19], what, text)
+
+
+def id_timestamp(value: str) -> str:
+    """The time part of a checked id (``20261125T170312042Z``)."""
+    return check_id(value)[:19]
+
+
+# --- object keys --------------------------------------------------------------------------------
+
+
+def _server(server_id: str) -> str:
+    return check_snowflake(server_id)
+
+
+def backup_key(server_id: str, workspace: str, backup_id: str) -> str:
+    return f"state/{_server(server_id)}/{check_name(workspace, 'workspace')}/backup.{check_id(backup_id, 'backup id')}.json.gz"
+
+
+def backups_prefix(server_id: str, workspace: str | None = None) -> str:
+    """Prefix of all state backups of a server, or of one workspace of it."""
+    if workspace is None:
+        return f"state/{_server(server_id)}/"
+    return f"state/{_server(server_id)}/{check_name(workspace, 'workspace')}/"
+
+
+def export_key(server_id: str, export_id: str) -> str:
+    return f"exports/{_server(server_id)}/config.{check_id(export_id, 'export id')}.yaml"
+
+
+def export_latest_key(server_id: str) -> str:
+    return f"exports/{_server(server_id)}/config.latest.yaml"
+
+
+def exports_prefix(server_id: str) -> str:
+    return f"exports/{_server(server_id)}/"
+
+
+def snapshot_key(server_id: str, snapshot_id: str, part: SnapshotPart) -> str:
+    if part not in SNAPSHOT_PARTS:
+        raise InvalidName(f"Unknown snapshot part {str(part)[:40]!r}.", details={"field": "part"})
+    return f"{snapshot_prefix(server_id, snapshot_id)}{part}"
+
+
+def snapshot_prefix(server_id: str, snapshot_id: str | None = None) -> str:
+    """Prefix of all snapshots of a server, or of the parts of one snapshot."""
+    if snapshot_id is None:
+        return f"snapshots/{_server(server_id)}/"
+    return f"snapshots/{_server(server_id)}/{check_id(snapshot_id, 'snapshot id')}/"
+
+
+def theme_registry_key(server_id: str) -> str:
+    return f"themes/{_server(server_id)}/registry.json"
+
+
+def theme_audit_key(server_id: str, audit_id: str) -> str:
+    return f"{theme_audit_prefix(server_id)}{check_id(audit_id, 'audit id')}.json"
+
+
+def theme_audit_prefix(server_id: str) -> str:
+    return f"themes/{_server(server_id)}/audit/"
+
+
+def schedule_key(server_id: str) -> str:
+    return f"metadata/{_server(server_id)}/backup-schedule.json"
+
+
+# --- catalog keys -------------------------------------------------------------------------------
+
+
+def server_pk(server_id: str) -> str:
+    return f"SERVER#{_server(server_id)}"
+
+
+def backup_sk(backup_id: str) -> str:
+    checked = check_id(backup_id, "backup id")
+    return f"{BACKUP_SK_PREFIX}{checked[:19]}#{checked}"
+
+
+def snapshot_sk(snapshot_id: str) -> str:
+    checked = check_id(snapshot_id, "snapshot id")
+    return f"{SNAPSHOT_SK_PREFIX}{checked[:19]}#{checked}"
+
+
+def theme_sk(deployment_id: str) -> str:
+    checked = check_id(deployment_id, "deployment id")
+    return f"{THEME_SK_PREFIX}{checked[:19]}#{checked}"
+
+
+def quota_sk(kind: str, day: date) -> str:
+    """Counter key of one quota kind (``backup``, ``snapshot``...) for one UTC day."""
+    if isinstance(day, datetime):
+        if day.tzinfo is None:
+            raise ValueError("quota_sk needs a timezone-aware datetime or a date")
+        day = day.astimezone(UTC).date()
+    return f"{QUOTA_SK_PREFIX}{check_name(kind, 'quota kind')}#{day.strftime('%Y%m%d')}"
+
+
+def id_from_sk(sk: str) -> str:
+    """The id at the end of a ``KIND#{ts}#{id}`` sort key; raises ``InvalidName``."""
+    if not isinstance(sk, str) or sk.count("#") != 2:
+        raise InvalidName(f"Not an id-carrying sort key: {str(sk)[:60]!r}.")
+    kind, ts, ident = sk.split("#")
+    checked = check_id(ident)
+    if ts != checked[:19] or f"{kind}#" not in (BACKUP_SK_PREFIX, SNAPSHOT_SK_PREFIX, THEME_SK_PREFIX):
+        raise InvalidName(f"Not an id-carrying sort key: {sk[:60]!r}.")
+    return checked

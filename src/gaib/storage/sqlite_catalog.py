@@ -1,0 +1,261 @@
+"""The embedded catalog: one SQLite database (``catalog.sqlite3``) in the local store's root.
+
+One table ``items(pk, sk, body, expires_at)`` with primary key (pk, sk); ``body`` is the item as
+JSON. WAL journal, ``synchronous=FULL``, a 10 s busy timeout, and every read-modify-write runs in
+a ``BEGIN IMMEDIATE`` transaction, so concurrent processes (and threads, each with its own
+connection) serialise on the database lock: a counter can never pass its ceiling.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+from gaib.errors import Conflict, GaibError, NotFound, StorageError
+from gaib.storage.base import COUNTER_FIELD, EXPIRES_FIELD, CeilingReached, Item, Page, check_catalog_key
+from gaib.storage.items import (
+    check_counter_args,
+    check_limit,
+    check_size,
+    decode_cursor,
+    encode_cursor,
+    is_expired,
+    normalise_item,
+)
+from gaib.storage.local import CATALOG_FILE, StoreRoot
+
+SCHEMA_VERSION = 1
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    pk TEXT NOT NULL,
+    sk TEXT NOT NULL,
+    body TEXT NOT NULL,
+    expires_at INTEGER,
+    PRIMARY KEY (pk, sk)
+) WITHOUT ROWID
+"""
+_LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+
+def _dump(item: Item) -> str:
+    return json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+
+
+def _load(body: str) -> Item:
+    data = json.loads(body)
+    if not isinstance(data, dict):
+        raise StorageError("The catalog holds a damaged item (not a JSON object).")
+    return data
+
+
+class SqliteCatalog:
+    """``Catalog`` over SQLite. ``clock`` returns epoch seconds and decides what has expired."""
+
+    def __init__(self, root: Path | str | StoreRoot, *, clock: Callable[[], float] = time.time) -> None:
+        self.root = root if isinstance(root, StoreRoot) else StoreRoot(Path(root))
+        self.path = self.root.path / CATALOG_FILE
+        self._clock = clock
+        self._local = threading.local()
+
+    def _now(self) -> int:
+        return int(self._clock())
+
+    def _conn(self, *, create: bool) -> sqlite3.Connection | None:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is not None:
+            return conn
+        if not self.root.ensure(create=create):
+            return None
+        if not create and not self.path.exists():
+            return None
+        conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
+        conn.execute("PRAGMA busy_timeout = 10000")
+        conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = FULL")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+            if version > SCHEMA_VERSION:
+                raise StorageError(
+                    f"The catalog {self.path} has schema version {version}; this Gaib understands "
+                    f"up to {SCHEMA_VERSION}.",
+                    code="STORAGE_FORMAT_UNSUPPORTED",
+                    hint="Upgrade Gaib to read this store. Nothing was changed.",
+                )
+            conn.execute(_SCHEMA)
+            if version < SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            conn.close()
+            raise
+        self._local.conn = conn
+        return conn
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except GaibError:
+            raise
+        except sqlite3.OperationalError as exc:
+            if "locked" in str(exc) or "busy" in str(exc):
+                raise StorageError(f"{what}: the catalog stayed locked by another process for 10 s.",
+                                   hint="Wait for the other Gaib run to finish, then retry.") from None
+            raise StorageError(f"{what}: the catalog database failed ({exc}).") from None
+        except (sqlite3.Error, OSError, ValueError) as exc:
+            raise StorageError(f"{what}: the catalog database failed ({type(exc).__name__}).") from None
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        with self._guard(what):
+            conn = self._conn(create=True)
+            assert conn is not None
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
+
+    def close(self) -> None:
+        """Close this thread's connection (others close when their thread ends)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is not None:
+            conn.close()
+            self._local.conn = None
+
+    # --- Catalog -----------------------------------------------------------------------------
+
+    def put_if_absent(self, pk: str, sk: str, item: Mapping[str, Any]) -> None:
+        """Create the item; raises ``Conflict`` if a live item has the key (an expired one is replaced)."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        clean = normalise_item(item)
+        with self._write(f"Saving catalog item {sk}") as conn:
+            cur = conn.execute(
+                "INSERT INTO items (pk, sk, body, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (pk, sk) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at "
+                "WHERE items.expires_at IS NOT NULL AND items.expires_at <= ?",
+                (pk, sk, _dump(clean), clean.get(EXPIRES_FIELD), self._now()),
+            )
+            if cur.rowcount == 0:
+                raise Conflict(f"Catalog item {pk}/{sk} already exists; it was left unchanged.",
+                               details={"pk": pk, "sk": sk})
+
+    def get(self, pk: str, sk: str) -> Item | None:
+        """The live item or None."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        with self._guard(f"Reading catalog item {sk}"):
+            conn = self._conn(create=False)
+            if conn is None:
+                return None
+            row = conn.execute(f"SELECT body FROM items WHERE pk = ? AND sk = ? AND {_LIVE}",
+                               (pk, sk, self._now())).fetchone()
+            return None if row is None else _load(row[0])
+
+    def query(
+        self,
+        pk: str,
+        sk_prefix: str = "",
+        *,
+        limit: int = 100,
+        cursor: str | None = None,
+        newest_first: bool = True,
+    ) -> Page:
+        """Live items of ``pk`` with sk starting with ``sk_prefix``, ordered by sk; see ``Catalog``."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk_prefix, "sort key prefix", allow_empty=True)
+        check_limit(limit)
+        after = decode_cursor(cursor, pk, sk_prefix) if cursor is not None else None
+        sql = f"SELECT sk, body FROM items WHERE pk = ? AND {_LIVE}"
+        args: list[Any] = [pk, self._now()]
+        if sk_prefix:
+            sql += " AND sk >= ? AND substr(sk, 1, ?) = ?"
+            args += [sk_prefix, len(sk_prefix), sk_prefix]
+        if after is not None:
+            sql += " AND sk < ?" if newest_first else " AND sk > ?"
+            args.append(after)
+        sql += f" ORDER BY sk {'DESC' if newest_first else 'ASC'} LIMIT ?"
+        args.append(limit + 1)
+        with self._guard("Listing the catalog"):
+            conn = self._conn(create=False)
+            if conn is None:
+                return Page(items=[], next_cursor=None)
+            rows = conn.execute(sql, args).fetchall()
+        more = len(rows) > limit
+        rows = rows[:limit]
+        return Page(items=[_load(body) for _, body in rows],
+                    next_cursor=encode_cursor(pk, rows[-1][0]) if more else None)
+
+    def delete(self, pk: str, sk: str) -> None:
+        """Remove the item; idempotent."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        with self._guard(f"Deleting catalog item {sk}"):
+            conn = self._conn(create=False)
+            if conn is None:
+                return
+            conn.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (pk, sk))
+
+    def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Item:
+        """Set fields of a live item; returns the new item; raises ``NotFound``."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        clean = normalise_item(changes, partial=True)
+        with self._write(f"Updating catalog item {sk}") as conn:
+            row = conn.execute(f"SELECT body FROM items WHERE pk = ? AND sk = ? AND {_LIVE}",
+                               (pk, sk, self._now())).fetchone()
+            if row is None:
+                raise NotFound(f"Catalog item {pk}/{sk} does not exist.", details={"pk": pk, "sk": sk})
+            item = {**_load(row[0]), **clean}
+            if item.get(EXPIRES_FIELD, 0) is None:
+                del item[EXPIRES_FIELD]
+            check_size(item)
+            conn.execute("UPDATE items SET body = ?, expires_at = ? WHERE pk = ? AND sk = ?",
+                         (_dump(item), item.get(EXPIRES_FIELD), pk, sk))
+        return item
+
+    def increment(
+        self,
+        pk: str,
+        sk: str,
+        *,
+        by: int = 1,
+        ceiling: int | None = None,
+        expires_at: int | None = None,
+    ) -> int:
+        """Atomically add ``by`` to the item's ``count``; raises ``CeilingReached`` past ``ceiling``."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        check_counter_args(by, ceiling, expires_at)
+        with self._write(f"Counting {sk}") as conn:
+            row = conn.execute("SELECT body FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
+            item = _load(row[0]) if row is not None else {}
+            if is_expired(item, self._now()):
+                item = {}
+            current = item.get(COUNTER_FIELD, 0)
+            if isinstance(current, bool) or not isinstance(current, int):
+                raise StorageError(f"Catalog item {pk}/{sk} has a non-integer {COUNTER_FIELD!r} field.")
+            new = current + by
+            if ceiling is not None and new > ceiling:
+                raise CeilingReached(pk, sk, ceiling)
+            item[COUNTER_FIELD] = new
+            if expires_at is not None:
+                item[EXPIRES_FIELD] = expires_at
+            conn.execute(
+                "INSERT INTO items (pk, sk, body, expires_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (pk, sk) DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at",
+                (pk, sk, _dump(item), item.get(EXPIRES_FIELD)),
+            )
+        return new
+
