@@ -13,7 +13,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -85,10 +85,8 @@ def _make_handler(stub: Stub) -> type[BaseHTTPRequestHandler]:
             action = stub.answer(seen)
             if action == DROP:
                 self.close_connection = True
-                try:
+                with suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
-                except OSError:
-                    pass
                 return
             if isinstance(action, Late):
                 time.sleep(action.seconds)
@@ -116,7 +114,7 @@ def stub_server() -> Iterator[Stub]:
     stub = Stub(server)
     server.RequestHandlerClass = _make_handler(stub)
     server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     try:
         yield stub

@@ -15,6 +15,14 @@ from gaib.cli.output import Output
 from gaib.errors import GaibError, InternalError, UsageError
 
 SERVER_COMMANDS: dict[str, tuple[str, str]] = {
+    "init": ("gaib.cli.iac:init", "Create discord-server.yaml, optionally from a theme."),
+    "plan": ("gaib.cli.iac:plan", "Show what apply would change (reads only)."),
+    "diff": ("gaib.cli.iac:diff", "Show config vs Discord differences field by field."),
+    "apply": ("gaib.cli.iac:apply", "Make Discord match the config."),
+    "destroy": ("gaib.cli.iac:destroy", "Delete every object the state manages."),
+    "export": ("gaib.cli.iac:export", "Write the live server as YAML config."),
+    "import": ("gaib.cli.iac:import_", "Start managing an existing Discord object."),
+    "theme": ("gaib.cli.theme:theme", "Themes: ls, info, registry, history, rollback."),
     "workspace": ("gaib.cli.workspace:workspace", "Manage workspaces (ls, new, use, show, rm)."),
     "state": ("gaib.cli.state:state", "Inspect and edit the state (ls, show, rm, mv)."),
     "locks": ("gaib.cli.locks:locks", "Show who holds the state lock."),

@@ -70,3 +70,18 @@ def mv(source: str, destination: str) -> None:
     new = edit.move(open_backend(s), s.workspace, source, destination, ctx.env.clock)
     ctx.out.result({"source": source, "destination": destination, "serial": new.serial},
                    f"Moved {source} to {destination} (serial {new.serial}).")
+
+
+@state.command("pull")
+@server_options
+def pull() -> None:
+    """Refresh the state from Discord (forgets objects deleted by hand) and print it."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    from gaib.iac import service
+
+    with service.open_client(s) as client:
+        new, gone = service.pull(s, client, clock=ctx.env.clock)
+    ctx.out.result({"serial": new.serial, "forgotten": gone, "state": new.to_dict()},
+                   new.to_json().decode() + (f"\nForgot {len(gone)} resource(s) gone from Discord: "
+                                             + ", ".join(gone) if gone else ""))

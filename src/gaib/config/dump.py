@@ -34,7 +34,7 @@ def dump_config(config: ServerConfig, *, header: str | None = None) -> str:
     doc["roles"] = [_role(r) for r in config.roles]
     doc["categories"] = [_category(c) for c in config.categories]
     doc["channels"] = [_channel(c) for c in config.channels]
-    body = yaml.dump(doc, Dumper=_Dumper, sort_keys=False, allow_unicode=True, default_flow_style=False,
+    body = yaml.dump(doc, Dumper=_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=False,
                      width=4096, indent=2)
     if header:
         body = "".join(f"# {line}".rstrip() + "\n" for line in header.splitlines()) + body
@@ -67,8 +67,9 @@ def _theme(theme: ThemeRef) -> Any:
         if ex.categories:
             exclude["categories"] = [_s(n) for n in ex.categories]
         if ex.channels:
-            exclude["channels"] = [_s(c.name) if c.category is None else {"name": _s(c.name), "category": _s(c.category)}
-                                   for c in ex.channels]
+            exclude["channels"] = [
+                _s(c.name) if c.category is None else {"name": _s(c.name), "category": _s(c.category)}
+                for c in ex.channels]
         out["exclude"] = exclude
     return out
 
@@ -138,11 +139,3 @@ def _dumper() -> type[Any]:
             super().increase_indent(flow, False)
 
     return Dumper
-
-
-class _LazyDumper:
-    cls: type[Any] | None = None
-
-
-def __getattr__(name: str) -> Any:  # pragma: no cover - only for _Dumper
-    raise AttributeError(name)

@@ -114,12 +114,12 @@ def parse_permissions(value: object) -> int:
     if isinstance(value, list | tuple):
         total = 0
         for index, item in enumerate(value):
-            if isinstance(item, list | tuple | dict) or item is None:
-                raise ConfigError(f"item {index}: expected a permission name, not {_kind(item)}")
             try:
+                if isinstance(item, list | tuple | dict) or item is None:
+                    raise ConfigError(f"expected a permission name, not {_kind(item)}")
                 total |= _one(item)
             except ConfigError as err:
-                raise ConfigError(f"item {index}: {err.message}", hint=err.hint) from None
+                raise ConfigError(err.message, hint=err.hint, details={"index": index}) from None
         return total
     return _one(value)
 
@@ -148,7 +148,11 @@ def _bounded(value: int) -> int:
 def _kind(value: object) -> str:
     if value is None:
         return "null"
-    return {dict: "a mapping", list: "a list", tuple: "a list"}.get(type(value), type(value).__name__)
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    return type(value).__name__
 
 
 def permission_names(value: int) -> tuple[list[str], int]:

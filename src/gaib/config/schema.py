@@ -11,13 +11,13 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from gaib.config.permissions import parse_permissions, suggest
 from gaib.errors import ConfigError
 
-CONFIG_VERSION = "1.0"
+CONFIG_VERSION: Literal["1.0"] = "1.0"
 EVERYONE = "@everyone"
 MANAGED_MARKER = "[managed-by:arrakis-iac]"
 """The original Gaib's marker. Names and topics carrying it are kept verbatim; Gaib never adds it."""
@@ -38,11 +38,16 @@ _HEX3 = re.compile(r"#([0-9A-Fa-f]{3})")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
+def custom_error(kind: str, message: str, **context: Any) -> PydanticCustomError:
+    """A pydantic error whose message is taken verbatim (user text may hold braces)."""
+    return PydanticCustomError(kind, "{message}", {"message": message, **context})
+
+
 def _permissions(value: Any) -> int:
     try:
         return parse_permissions(value)
     except ConfigError as err:
-        raise PydanticCustomError("permissions", err.message) from None
+        raise custom_error("permissions", err.message, **err.details) from None
 
 
 def parse_color(value: Any) -> int:
@@ -57,9 +62,8 @@ def parse_color(value: Any) -> int:
         text = value.strip()
         if text.isdigit() and len(text) <= 8:
             return parse_color(int(text))
-        if m := _HEX6.fullmatch(text):
-            if text.startswith("#"):
-                return int(m.group(1), 16)
+        if text.startswith("#") and (m := _HEX6.fullmatch(text)):
+            return int(m.group(1), 16)
         if m := _HEX3.fullmatch(text):
             return int("".join(c * 2 for c in m.group(1)), 16)
     raise ValueError(f"invalid colour {value!r}; expected \"#RRGGBB\" or an integer 0-16777215")
@@ -73,17 +77,15 @@ def _color(value: Any) -> int:
     try:
         return parse_color(value)
     except ValueError as err:
-        raise PydanticCustomError("color", str(err)) from None
+        raise custom_error("color", str(err)) from None
 
 
 def _name(value: Any) -> Any:
     if isinstance(value, str):
         if value != value.strip():
-            raise PydanticCustomError(
-                "name", "name {name!r} has leading or trailing spaces, which Discord would strip",
-                {"name": value})
+            raise custom_error("name", f"name {value!r} has leading or trailing spaces, which Discord would strip")
         if _CONTROL.search(value):
-            raise PydanticCustomError("name", "name contains a control character (newline, tab, ...)")
+            raise custom_error("name", "name contains a control character (newline, tab, ...)")
     elif isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)  # `name: 2049` in YAML is meant as text
     return value
@@ -93,9 +95,8 @@ def _channel_type(value: Any) -> Any:
     if isinstance(value, str) and value not in CHANNEL_TYPES:
         guess = suggest(value, CHANNEL_TYPES) if value.strip() else None
         more = f"; did you mean '{guess.lower()}'?" if guess else ""
-        raise PydanticCustomError(
-            "channel_type", "unknown channel type {value!r}{more} (expected one of: {types})",
-            {"value": value, "more": more, "types": ", ".join(CHANNEL_TYPES)})
+        raise custom_error(
+            "channel_type", f"unknown channel type {value!r}{more} (expected one of: {', '.join(CHANNEL_TYPES)})")
     return value
 
 
@@ -104,15 +105,13 @@ def _config_version(value: Any) -> Any:
         return CONFIG_VERSION
     if value in ("1", CONFIG_VERSION):
         return CONFIG_VERSION
-    raise PydanticCustomError(
-        "config_version", "unsupported config version {value!r}; this Gaib reads version \"1.0\"",
-        {"value": value})
+    raise custom_error("config_version", f"unsupported config version {value!r}; this Gaib reads version \"1.0\"")
 
 
 ConfigVersion = Annotated[Literal["1.0"], BeforeValidator(_config_version)]
 Permissions = Annotated[int, BeforeValidator(_permissions)]
 Color = Annotated[int, BeforeValidator(_color)]
-Name = Annotated[str, BeforeValidator(_name), Field(min_length=1, max_length=MAX_NAME)]
+Name = Annotated[str, StringConstraints(min_length=1, max_length=MAX_NAME), BeforeValidator(_name)]
 Position = Annotated[int, Field(ge=0, le=100_000)]
 
 
@@ -127,8 +126,7 @@ class OverwriteConfig(_Model):
     deny: Permissions = 0
 
 
-Overwrites = dict[Annotated[str, BeforeValidator(_name), Field(min_length=1, max_length=MAX_NAME)],
-                  OverwriteConfig]
+Overwrites = dict[Name, OverwriteConfig]
 
 
 class ServerMeta(_Model):
@@ -177,7 +175,7 @@ class ThemeRef(_Model):
             try:
                 parse_range(value)
             except ValueError as err:
-                raise PydanticCustomError("version_range", str(err)) from None
+                raise custom_error("version_range", str(err)) from None
         return value
 
 

@@ -14,6 +14,7 @@ String scalars (and keys) go through an optional ``interpolate`` callback: the e
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,7 @@ Interpolator = Callable[[str], Any]
 _IDENT = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
 _STR_TAG = "tag:yaml.org,2002:str"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
+_COLLECTION_TAGS = ("tag:yaml.org,2002:map", "tag:yaml.org,2002:seq")
 
 
 def format_path(path: PathT) -> str:
@@ -109,6 +111,9 @@ def read_file(path: Path, *, display: str | None = None) -> tuple[str, bytes]:
     name = display or str(path)
     try:
         with path.open("rb") as fh:
+            size = os.fstat(fh.fileno()).st_size
+            if size > MAX_BYTES:
+                raise _fail(name, 1, _too_big(size))
             raw = fh.read(MAX_BYTES + 1)
     except FileNotFoundError:
         raise ConfigNotFound(f"{name}: no such file") from None
@@ -126,11 +131,11 @@ def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None
     if isinstance(raw, str):
         raw = raw.encode("utf-8")
     if len(raw) > MAX_BYTES:
-        raise _fail(filename, 1, f"the file is {len(raw) / 1048576:.1f} MB; a config may be at most "
-                                 f"{MAX_BYTES // 1048576} MB")
+        raise _fail(filename, 1, _too_big(len(raw)))
     text = _decode(raw, filename)
-    loader = yaml.SafeLoader(text)
+    loader: Any = None
     try:
+        loader = yaml.SafeLoader(text)
         node = loader.get_single_node()
     except yaml.MarkedYAMLError as err:
         mark = err.problem_mark or err.context_mark
@@ -145,7 +150,8 @@ def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None
     except RecursionError:
         raise _fail(filename, None, f"nesting is deeper than {MAX_DEPTH} levels") from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if node is None:
         raise _fail(filename, 1, "the file is empty; expected a mapping (version, roles, categories, channels)")
     walker = _Walker(filename, loader, interpolate)
@@ -155,6 +161,10 @@ def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None
     data = walker.value(node, (), 0)
     assert isinstance(data, dict)
     return Document(filename, data, walker.lines)
+
+
+def _too_big(size: int) -> str:
+    return f"the file is {size / 1048576:.1f} MB; a config may be at most {MAX_BYTES // 1048576} MB"
 
 
 def _decode(raw: bytes, filename: str) -> str:
@@ -202,6 +212,8 @@ class _Walker:
         if depth > MAX_DEPTH:
             raise _fail(self.filename, node.start_mark.line + 1, f"nesting is deeper than {MAX_DEPTH} levels",
                         path)
+        if isinstance(node, yaml.MappingNode | yaml.SequenceNode) and node.tag not in _COLLECTION_TAGS:
+            raise _fail(self.filename, node.start_mark.line + 1, f"unsupported YAML tag {node.tag!r}", path)
         if isinstance(node, yaml.MappingNode):
             return self._mapping(node, path, depth)
         if isinstance(node, yaml.SequenceNode):

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from typing import Any
 
 from gaib.config.permissions import PERMISSIONS, permission_names, suggest
 from gaib.config.schema import (
@@ -31,8 +30,7 @@ MAX_OVERWRITES = 100  # in one create/modify request
 Locator = Callable[[PathT], tuple[Document, PathT]]
 """Maps a path in the checked config to (the document it came from, its path there)."""
 
-_RISKY_FOR_EVERYONE = tuple(sorted(n for n in PERMISSIONS if n.startswith("MANAGE_"))) + (
-    "MENTION_EVERYONE", "ADMINISTRATOR")
+_RISKY_FOR_EVERYONE = (*sorted(n for n in PERMISSIONS if n.startswith("MANAGE_")), "MENTION_EVERYONE")
 _TEXT_KINDS = ("text", "announcement", "forum")
 _DISCORD_TEXT_NAME = re.compile(r"[^\sA-Z]+")
 
@@ -49,9 +47,9 @@ def problem(locate: Locator, path: PathT, message: str) -> Problem:
 def check_duplicates(config: ServerConfig | ThemeBody, locate: Locator) -> list[Problem]:
     """Names must be unique, case-insensitively: roles, categories, channels within one category."""
     problems: list[Problem] = []
-    seen: dict[Any, int] = {}
+    seen: dict[tuple[str, ...], int] = {}
     for i, role in enumerate(config.roles):
-        key = ("role", role.name.casefold())
+        key: tuple[str, ...] = ("role", role.name.casefold())
         if role.name == EVERYONE:
             problems.append(problem(locate, ("roles", i, "name"),
                                     "'@everyone' is Discord's default role; it cannot be declared as a role"))
@@ -167,7 +165,7 @@ def _check_overwrites(overwrites: dict[str, OverwriteConfig], base: PathT, roles
                                     f"overwrite for {target!r} allows ADMINISTRATOR, which bypasses every "
                                     "permission"))
         if target == EVERYONE:
-            risky = [n for n in _RISKY_FOR_EVERYONE if n != "ADMINISTRATOR" and ow.allow & PERMISSIONS[n]]
+            risky = [n for n in _RISKY_FOR_EVERYONE if ow.allow & PERMISSIONS[n]]
             if risky:
                 warnings.append(problem(locate, (*path, "allow"),
                                         f"@everyone is allowed {', '.join(risky)}: every member gets it"))

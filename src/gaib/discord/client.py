@@ -107,9 +107,10 @@ def _parse_float(value: Any) -> float | None:
 class DiscordClient:
     """Synchronous client for the Discord REST endpoints Gaib uses (NOTES §3).
 
-    ``token`` is the bot token (a leading ``Bot `` is accepted and dropped), ``guild_id`` the server
-    the guild-level methods work on, ``base_url`` the API root including the version
-    (``https://discord.com/api/v10`` or an emulator's ``http://127.0.0.1:PORT/api/v10``).
+    ``base_url`` is the API root including the version (``https://discord.com/api/v10`` or an
+    emulator's ``http://127.0.0.1:PORT/api/v10``), ``token`` the bot token (a leading ``Bot `` is
+    accepted and dropped), ``guild_id`` the server the guild-level methods work on (they raise
+    MissingSetting without it).
     ``record_path`` appends every exchange to a JSON Lines file (:mod:`gaib.discord.recording`).
     ``clock`` and ``rng`` are injectable for tests; ``retry`` sets the retry policy; the timeouts are
     in seconds. Use it as a context manager or call :meth:`close`.
@@ -117,10 +118,10 @@ class DiscordClient:
 
     def __init__(
         self,
+        base_url: str = DEFAULT_API_URL,
+        *,
         token: str,
         guild_id: str | None = None,
-        *,
-        base_url: str = DEFAULT_API_URL,
         record_path: str | Path | None = None,
         clock: Clock | None = None,
         retry: RetryPolicy | None = None,
@@ -178,9 +179,9 @@ class DiscordClient:
             raise MissingSetting("DISCORD_BOT_TOKEN is not set.",
                                  hint="Export DISCORD_BOT_TOKEN with the bot's token.")
         kwargs.setdefault("guild_id", environ.get("DISCORD_GUILD_ID") or None)
-        kwargs.setdefault("base_url", environ.get("GAIB_DISCORD_API_URL") or DEFAULT_API_URL)
         kwargs.setdefault("record_path", environ.get("GAIB_DISCORD_RECORD") or None)
-        return cls(token, **kwargs)
+        base_url = kwargs.pop("base_url", None) or environ.get("GAIB_DISCORD_API_URL") or DEFAULT_API_URL
+        return cls(base_url, token=token, **kwargs)
 
     def __repr__(self) -> str:
         return f"DiscordClient(base_url={self.base_url!r}, guild_id={self.guild_id!r}, token=[redacted])"
@@ -212,9 +213,9 @@ class DiscordClient:
         """Send ``route`` with retries; return the decoded JSON body (None for 204).
 
         ``url_root`` replaces ``base_url`` and drops the Authorization header (webhook execution).
-        ``probe`` is called after a failure that may have been processed by the server (a dropped
-        connection after sending, a timeout, a 5xx); if it returns an object, that object is the
-        result and the request is not sent again.
+        ``probe`` is called after a failure that the server may have processed (a dropped connection
+        after sending, a timeout, a 5xx), after the backoff delay; if it returns an object, that
+        object is the result and the request is not sent again.
         """
         authenticated = url_root is None
         if authenticated and self._auth_failed:
@@ -238,17 +239,17 @@ class DiscordClient:
                 if not _retryable(exc):
                     raise DiscordUnavailable(f"Could not reach Discord for {route.display}: {what}.",
                                              details={"route": route.display}) from None
+                last_try = attempt >= self.retry.max_attempts
+                if not last_try:
+                    self._backoff(route, attempt, what)
                 if probe is not None and _sent_before_failure(exc):
-                    found = probe()
+                    found = self._probe(route, probe, what)
                     if found is not None:
-                        log.warning("%s: %s; the object already exists, not sending it again",
-                                    route.display, what)
                         return found
-                if attempt >= self.retry.max_attempts:
+                if last_try:
                     raise DiscordUnavailable(
                         f"Could not reach Discord for {route.display} after {attempt} attempts: {what}.",
                         details={"route": route.display, "attempts": attempt}) from None
-                self._backoff(route, attempt, what)
                 continue
 
             self.limiter.update(route, response.headers)
@@ -261,24 +262,33 @@ class DiscordClient:
                 self._on_429(route, response, data, attempt)
                 continue
             if status in RETRY_STATUSES:
+                last_try = attempt >= self.retry.max_attempts
+                if not last_try:
+                    self._backoff(route, attempt, f"HTTP {status}")
                 if probe is not None:
-                    found = probe()
+                    found = self._probe(route, probe, f"HTTP {status}")
                     if found is not None:
-                        log.warning("%s: HTTP %d but the object exists; not sending it again",
-                                    route.display, status)
                         return found
-                if attempt >= self.retry.max_attempts:
+                if last_try:
                     error = error_from_response(status, data, route.display, secrets=self._secrets(route))
                     raise DiscordUnavailable(
                         f"{error.message} Gave up after {attempt} attempts.",
                         details={**error.details, "attempts": attempt})
-                self._backoff(route, attempt, f"HTTP {status}")
                 continue
             if status == 401 and authenticated:
                 self._auth_failed = True
             if status == 404 and "webhook_id" in route.params:
                 self._dead_webhooks.add(route.params["webhook_id"])
             raise error_from_response(status, data, route.display, secrets=self._secrets(route))
+
+    @staticmethod
+    def _probe(route: Route, probe: _Probe, what: str) -> Any:
+        # Probing after the backoff gives a slow server time to finish the first request.
+        found = probe()
+        if found is not None:
+            log.warning("%s failed (%s) but the server had created the object; not sending it again",
+                        route.display, what)
+        return found
 
     def _backoff(self, route: Route, attempt: int, what: str) -> None:
         delay = self.retry.backoff(attempt, self._rng)

@@ -17,6 +17,9 @@ class _Missing:
     def __repr__(self) -> str:
         return "MISSING"
 
+    def __bool__(self) -> bool:
+        return False
+
 
 MISSING: Final = _Missing()
 
@@ -79,10 +82,10 @@ class Fields:
         return value
 
     def string(self, key: str, lo: int, hi: int, *, required: bool = False,
-               nullable: bool = True) -> str | None | _Missing:
+               nullable: bool = True) -> str | _Missing | None:
         value = self._raw(key, required, nullable)
         if value is None or value is MISSING:
-            return value  # type: ignore[no-any-return]
+            return value
         if not isinstance(value, str):
             return self._err(key, "BASE_TYPE_STRING", f'Could not interpret "{shown(value)}" as string.')
         if len(value) > hi and lo == 0:
@@ -92,10 +95,10 @@ class Fields:
         return value
 
     def integer(self, key: str, lo: int | None = None, hi: int | None = None, *, required: bool = False,
-                nullable: bool = True, choices: Iterable[int] | None = None) -> int | None | _Missing:
+                nullable: bool = True, choices: Iterable[int] | None = None) -> int | _Missing | None:
         value = self._raw(key, required, nullable)
         if value is None or value is MISSING:
-            return value  # type: ignore[no-any-return]
+            return value
         if isinstance(value, bool) or not isinstance(value, int):
             return self._err(key, "NUMBER_TYPE_COERCE", f'Value "{shown(value)}" is not int.')
         if choices is not None:
@@ -109,46 +112,46 @@ class Fields:
             return self._err(key, "NUMBER_TYPE_MAX", f"int value should be less than or equal to {hi}.")
         return value
 
-    def boolean(self, key: str, *, nullable: bool = True) -> bool | None | _Missing:
+    def boolean(self, key: str, *, nullable: bool = True) -> bool | _Missing | None:
         value = self._raw(key, False, nullable)
         if value is None or value is MISSING:
-            return value  # type: ignore[no-any-return]
+            return value
         if not isinstance(value, bool):
             return self._err(key, "BASE_TYPE_BOOLEAN", "Must be either true or false.")
         return value
 
-    def bits(self, key: str) -> int | None | _Missing:
+    def bits(self, key: str) -> int | _Missing | None:
         value = self._raw(key, False, True)
         if value is None or value is MISSING:
-            return value  # type: ignore[no-any-return]
+            return value
         number = parse_bits(value)
         if number is None:
             return self._err(key, "NUMBER_TYPE_COERCE", f'Value "{shown(value)}" is not int.')
         return number
 
-    def snowflake(self, key: str, *, required: bool = False, nullable: bool = True) -> str | None | _Missing:
+    def snowflake(self, key: str, *, required: bool = False, nullable: bool = True) -> str | _Missing | None:
         value = self._raw(key, required, nullable)
         if value is None or value is MISSING:
-            return value  # type: ignore[no-any-return]
+            return value
         number = parse_snowflake(value)
         if number is None:
             return self._err(key, "NUMBER_TYPE_COERCE", f'Value "{shown(value)}" is not snowflake.')
         return str(number)
 
-    def array(self, key: str, max_items: int) -> list[Any] | None | _Missing:
+    def array(self, key: str, max_items: int) -> list[Any] | _Missing | None:
         value = self._raw(key, False, True)
         if value is None or value is MISSING:
-            return value  # type: ignore[no-any-return]
+            return value
         if not isinstance(value, list):
             return self._err(key, "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
         if len(value) > max_items:
             return self._err(key, "BASE_TYPE_MAX_LENGTH", f"Must be {max_items} or fewer in length.")
         return value
 
-    def obj(self, key: str) -> dict[str, Any] | None | _Missing:
+    def obj(self, key: str) -> dict[str, Any] | _Missing | None:
         value = self._raw(key, False, True)
         if value is None or value is MISSING:
-            return value  # type: ignore[no-any-return]
+            return value
         if not isinstance(value, dict):
             return self._err(key, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
         return value

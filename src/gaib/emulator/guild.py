@@ -18,7 +18,6 @@ from gaib.emulator.fields import MISSING, Fields, parse_snowflake, require_list,
 from gaib.emulator.records import (
     CATEGORY,
     CREATABLE_TYPES,
-    TEXT_LIKE,
     ChannelRec,
     DataFileError,
     OverwriteRec,

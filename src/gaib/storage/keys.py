@@ -104,7 +104,7 @@ def _server(server_id: str) -> str:
 
 
 def backup_key(server_id: str, workspace: str, backup_id: str) -> str:
-    return f"state/{_server(server_id)}/{check_name(workspace, 'workspace')}/backup.{check_id(backup_id, 'backup id')}.json.gz"
+    return f"{backups_prefix(server_id, workspace)}backup.{check_id(backup_id, 'backup id')}.json.gz"
 
 
 def backups_prefix(server_id: str, workspace: str | None = None) -> str:

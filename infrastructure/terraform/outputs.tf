@@ -1,0 +1,86 @@
+# Outputs: what the Gaib code and operators need from the stack (see docs/infrastructure.md).
+
+output "backup_bucket_name" {
+  description = "Backup bucket; set GAIB_BACKUP_BUCKET to this."
+  value       = aws_s3_bucket.backups.id
+}
+
+output "backup_bucket_arn" {
+  description = "ARN of the backup bucket."
+  value       = aws_s3_bucket.backups.arn
+}
+
+output "replica_bucket_name" {
+  description = "Premium replica bucket in the replica region (null when replication is off)."
+  value       = var.enable_replication ? aws_s3_bucket.replica[0].id : null
+}
+
+output "backup_table_name" {
+  description = "Catalog table; set GAIB_BACKUP_TABLE to this."
+  value       = aws_dynamodb_table.backup_metadata.name
+}
+
+output "backup_table_tier_index" {
+  description = "GSI listing servers by tier (hash key tier, range key server_id)."
+  value       = "tier-index"
+}
+
+output "backup_kms_key_arn" {
+  description = "KMS key of the bucket, table, topic, queue and logs; set GAIB_BACKUP_KMS_KEY to this."
+  value       = aws_kms_key.backups.arn
+}
+
+output "backup_kms_alias" {
+  description = "Alias of the backup KMS key."
+  value       = aws_kms_alias.backups.name
+}
+
+output "notifications_topic_arn" {
+  description = "SNS topic gaib-backup-notifications; set GAIB_BACKUP_TOPIC_ARN to this."
+  value       = aws_sns_topic.backup_notifications.arn
+}
+
+output "dead_letter_queue_url" {
+  description = "Queue of scheduled runs EventBridge could not start and notifications the Lambda could not deliver."
+  value       = aws_sqs_queue.dead_letters.id
+}
+
+output "backup_task_definition_arn" {
+  description = "Task definition the schedules run (gaib server backup run-scheduled ...)."
+  value       = aws_ecs_task_definition.backup.arn
+}
+
+output "restore_task_definition_arn" {
+  description = "Task definition for on-demand restore/prune runs (task role may delete)."
+  value       = aws_ecs_task_definition.restore.arn
+}
+
+output "backup_task_role_arn" {
+  description = "Task role of the scheduled backups."
+  value       = aws_iam_role.backup_task.arn
+}
+
+output "restore_task_role_arn" {
+  description = "Task role of restores and prunes."
+  value       = aws_iam_role.restore_task.arn
+}
+
+output "task_security_group_id" {
+  description = "Security group of the backup/restore tasks (HTTPS egress only); pass it to aws ecs run-task."
+  value       = aws_security_group.backup_task.id
+}
+
+output "schedule_rule_names" {
+  description = "EventBridge rules of the scheduled runs, by run."
+  value       = { for key, rule in aws_cloudwatch_event_rule.scheduled_run : key => rule.name }
+}
+
+output "discord_notifier_function_name" {
+  description = "The SNS → Discord notifier Lambda."
+  value       = aws_lambda_function.discord_notifier.function_name
+}
+
+output "metrics_namespace" {
+  description = "CloudWatch namespace the Gaib code publishes to."
+  value       = local.metric_namespace
+}

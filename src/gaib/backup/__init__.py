@@ -1,0 +1,1 @@
+"""Backup services: codec, backups, restore, snapshots, theme registry, tiers, scheduler, notify."""

@@ -1,0 +1,156 @@
+"""gaib server init | plan | diff | apply | destroy | export | import"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from gaib.cli.base import Ctx, get_ctx, server_options
+from gaib.errors import AlreadyExists, ConfirmationRequired
+from gaib.iac import service
+from gaib.iac.plan import Plan, render
+
+
+def _plan_data(plan: Plan, warnings: list[str]) -> dict[str, object]:
+    data = plan.to_dict()
+    data["warnings"] = warnings
+    return data
+
+
+@click.command("init")
+@click.option("--theme", "theme_name", metavar="NAME", help="Start from a theme (see 'gaib server theme ls').")
+@click.option("--name", "server_name", metavar="NAME", help="Server name written into the config.")
+@click.option("--force", is_flag=True, help="Overwrite an existing config file.")
+@server_options
+def init(theme_name: str | None, server_name: str | None, force: bool) -> None:
+    """Create discord-server.yaml (optionally from a theme) and the .gaib folder."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    path: Path = s.config_file
+    if path.exists() and not force:
+        raise AlreadyExists(f"{path.name} already exists.", hint="Pass --force to overwrite it.")
+    lines = ['version: "1.0"']
+    if server_name:
+        lines += ["server:", f"  name: {server_name!r}".replace("'", '"')]
+    if theme_name:
+        from gaib.themes.loader import ThemeSearch, find_theme
+
+        home = s.environ.get("HOME")
+        find_theme(theme_name, ThemeSearch(project_dir=s.project_dir, home=Path(home) if home else None))
+        lines += ["theme:", f"  name: {theme_name}"]
+    lines += ["roles: []", "categories: []", "channels: []"]
+    from gaib.state.local import write_atomic
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, ("\n".join(lines) + "\n").encode())
+    s.state_dir.mkdir(parents=True, exist_ok=True)
+    ctx.out.result({"config": str(path), "theme": theme_name}, f"Wrote {path.name}"
+                   + (f" using theme '{theme_name}'" if theme_name else "") + ". Next: gaib server plan")
+
+
+def _show_plan(ctx: Ctx, destroy: bool) -> None:
+    s = ctx.settings()
+    from gaib.state.open import open_backend
+
+    with service.open_client(s) as client:
+        planned = service.make_plan(s, client, open_backend(s), destroy=destroy)
+    for w in planned.warnings:
+        ctx.out.warn(w)
+    ctx.out.result(_plan_data(planned.plan, planned.warnings), render(planned.plan))
+
+
+@click.command("plan")
+@server_options
+def plan() -> None:
+    """Show what apply would change in Discord (reads only)."""
+    _show_plan(get_ctx(), destroy=False)
+
+
+@click.command("diff")
+@server_options
+def diff() -> None:
+    """Show the differences between the config and Discord, field by field (same as plan)."""
+    _show_plan(get_ctx(), destroy=False)
+
+
+def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None:
+    s = ctx.settings()
+    verb = "destroy" if destroy else "apply"
+
+    def confirm(p: Plan) -> None:
+        if approve:
+            return
+        if not ctx.env.interactive() or ctx.out.json_mode:
+            raise ConfirmationRequired(f"Refusing to {verb} without confirmation: no terminal to ask on.",
+                                       hint="Pass --auto-approve (or --yes) to run it unattended.")
+        ctx.env.stderr.write(render(p) + "\n")
+        ctx.confirm(f"Do you want to {verb} these changes?", False)
+
+    with service.open_client(s) as client:
+        the_plan, result = service.apply(s, client, clock=ctx.env.clock, progress=ctx.out.info, confirm=confirm,
+                                         destroy=destroy, dry_run=dry_run)
+    data: dict[str, object] = {"plan": the_plan.to_dict(), "dry_run": dry_run,
+                               "result": result.to_dict() if result else None}
+    if dry_run:
+        ctx.out.result(data, render(the_plan))
+    elif result is None or the_plan.empty:
+        ctx.out.result(data, "No changes. The server matches the configuration.")
+    else:
+        ctx.out.result(data, f"{verb.capitalize()} complete: {len(result.created)} created, "
+                             f"{len(result.updated)} updated, {len(result.deleted)} deleted "
+                             f"(state serial {result.serial}).")
+
+
+@click.command("apply")
+@click.option("--auto-approve", "--yes", "-y", "approve", is_flag=True, help="Do not ask before applying.")
+@click.option("--dry-run", is_flag=True, help="Only print the plan; change nothing.")
+@server_options
+def apply(approve: bool, dry_run: bool) -> None:
+    """Make Discord match the config, recording every object in the state."""
+    _run_apply(get_ctx(), destroy=False, approve=approve, dry_run=dry_run)
+
+
+@click.command("destroy")
+@click.option("--auto-approve", "--yes", "-y", "approve", is_flag=True, help="Do not ask before destroying.")
+@click.option("--dry-run", is_flag=True, help="Only print what would be deleted.")
+@server_options
+def destroy(approve: bool, dry_run: bool) -> None:
+    """Delete every object the state manages from Discord."""
+    _run_apply(get_ctx(), destroy=True, approve=approve, dry_run=dry_run)
+
+
+@click.command("export")
+@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the YAML here instead of stdout.")
+@server_options
+def export(output: str | None) -> None:
+    """Write the live server as a config that re-applies with zero changes."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    with service.open_client(s) as client:
+        text = service.export(client)
+    if output:
+        from gaib.state.local import write_atomic
+
+        target = s.project_dir / output
+        write_atomic(target, text.encode())
+        ctx.out.result({"output": str(target), "bytes": len(text.encode())}, f"Wrote {target}.")
+    else:
+        ctx.out.result({"yaml": text}, text)
+
+
+@click.command("import")
+@click.argument("address")
+@click.argument("object_id", metavar="ID")
+@server_options
+def import_(address: str, object_id: str) -> None:
+    """Start managing an existing Discord object under ADDRESS."""
+    ctx = get_ctx()
+    s = ctx.settings()
+    from gaib.names import check_snowflake
+
+    check_snowflake(object_id, "Discord id")
+    with service.open_client(s) as client:
+        state = service.import_resource(s, client, address, object_id, clock=ctx.env.clock)
+    ctx.out.result({"address": address, "id": object_id, "serial": state.serial},
+                   f"Imported {object_id} as {address} (serial {state.serial}).")

@@ -1,0 +1,158 @@
+"""The Discord routes the emulator serves, as (template → method → handler), and path matching.
+
+Templates use Discord's parameter names; every ``*_id`` parameter must be a snowflake (checked by
+the server, 50035 otherwise). Handlers take a :class:`Call` and return a :class:`Reply`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from gaib.emulator.guild import GuildState
+
+
+@dataclass(frozen=True)
+class Call:
+    state: GuildState
+    params: dict[str, str]
+    query: dict[str, str]
+    body: Any
+    base_url: str
+
+
+@dataclass(frozen=True)
+class Reply:
+    status: int
+    body: Any = None
+
+
+Handler = Callable[[Call], Reply]
+
+
+def _truthy(value: str | None) -> bool:
+    return value in ("true", "True", "1")
+
+
+def _get_guild(c: Call) -> Reply:
+    return Reply(200, c.state.guild_object(_truthy(c.query.get("with_counts"))))
+
+
+def _list_roles(c: Call) -> Reply:
+    return Reply(200, c.state.list_roles())
+
+
+def _create_role(c: Call) -> Reply:
+    return Reply(200, c.state.create_role(c.body))
+
+
+def _reorder_roles(c: Call) -> Reply:
+    return Reply(200, c.state.reorder_roles(c.body))
+
+
+def _get_role(c: Call) -> Reply:
+    return Reply(200, c.state.get_role(c.params["role_id"]))
+
+
+def _update_role(c: Call) -> Reply:
+    return Reply(200, c.state.update_role(c.params["role_id"], c.body))
+
+
+def _delete_role(c: Call) -> Reply:
+    c.state.delete_role(c.params["role_id"])
+    return Reply(204)
+
+
+def _list_channels(c: Call) -> Reply:
+    return Reply(200, c.state.list_channels())
+
+
+def _create_channel(c: Call) -> Reply:
+    return Reply(201, c.state.create_channel(c.body))
+
+
+def _reorder_channels(c: Call) -> Reply:
+    c.state.reorder_channels(c.body)
+    return Reply(204)
+
+
+def _list_emojis(c: Call) -> Reply:
+    return Reply(200, [])
+
+
+def _get_channel(c: Call) -> Reply:
+    return Reply(200, c.state.get_channel(c.params["channel_id"]))
+
+
+def _update_channel(c: Call) -> Reply:
+    return Reply(200, c.state.update_channel(c.params["channel_id"], c.body))
+
+
+def _delete_channel(c: Call) -> Reply:
+    return Reply(200, c.state.delete_channel(c.params["channel_id"]))
+
+
+def _put_overwrite(c: Call) -> Reply:
+    c.state.put_overwrite(c.params["channel_id"], c.params["overwrite_id"], c.body)
+    return Reply(204)
+
+
+def _delete_overwrite(c: Call) -> Reply:
+    c.state.delete_overwrite(c.params["channel_id"], c.params["overwrite_id"])
+    return Reply(204)
+
+
+def _create_webhook(c: Call) -> Reply:
+    return Reply(200, c.state.create_webhook(c.params["channel_id"], c.body, c.base_url))
+
+
+def _execute_webhook(c: Call) -> Reply:
+    thread = c.query.get("thread_id")
+    message = c.state.execute_webhook(c.params["webhook_id"], c.params["webhook_token"], c.body, thread)
+    return Reply(200, message) if _truthy(c.query.get("wait")) else Reply(204)
+
+
+WEBHOOK_EXECUTE = "/webhooks/{webhook_id}/{webhook_token}"
+
+ROUTES: dict[str, dict[str, Handler]] = {
+    "/guilds/{guild_id}": {"GET": _get_guild},
+    "/guilds/{guild_id}/roles": {"GET": _list_roles, "POST": _create_role, "PATCH": _reorder_roles},
+    "/guilds/{guild_id}/roles/{role_id}": {"GET": _get_role, "PATCH": _update_role, "DELETE": _delete_role},
+    "/guilds/{guild_id}/channels": {"GET": _list_channels, "POST": _create_channel, "PATCH": _reorder_channels},
+    "/guilds/{guild_id}/emojis": {"GET": _list_emojis},
+    "/channels/{channel_id}": {"GET": _get_channel, "PATCH": _update_channel, "DELETE": _delete_channel},
+    "/channels/{channel_id}/permissions/{overwrite_id}": {"PUT": _put_overwrite, "DELETE": _delete_overwrite},
+    "/channels/{channel_id}/webhooks": {"POST": _create_webhook},
+    WEBHOOK_EXECUTE: {"POST": _execute_webhook},
+}
+
+_SPLIT = [(template, template.strip("/").split("/")) for template in ROUTES]
+
+
+def match(path: str) -> tuple[str, dict[str, str]] | None:
+    """The route template and raw path parameters for ``path`` (relative to /api/v10), or None."""
+    parts = path.strip("/").split("/") if path.startswith("/") else []
+    if path != "/" + "/".join(parts):
+        return None  # trailing or doubled slashes are not Discord routes
+    for template, pattern in _SPLIT:
+        if len(pattern) != len(parts):
+            continue
+        params: dict[str, str] = {}
+        for want, got in zip(pattern, parts, strict=True):
+            if want.startswith("{"):
+                if not got:
+                    break
+                params[want[1:-1]] = got
+            elif want != got:
+                break
+        else:
+            return template, params
+    return None
+
+
+def major_id(template: str, params: dict[str, str]) -> str:
+    """The top-level resource id that splits rate-limit buckets (Discord's "major parameter")."""
+    if template == WEBHOOK_EXECUTE:
+        return f"{params['webhook_id']}/{params['webhook_token']}"
+    return params.get("guild_id") or params.get("channel_id") or ""

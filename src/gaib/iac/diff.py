@@ -1,0 +1,317 @@
+"""Desired server + state + live guild -> Plan. Pure: no I/O.
+
+Matching, in order, for each kind:
+1. by address: the state holds the address and its id still exists in Discord;
+2. by name among state resources no config item claimed (a renamed address keeps its object);
+3. adoption: a live object of the same name (case-insensitive) that no state resource holds;
+4. otherwise create.
+State resources left unclaimed are deleted from Discord (or forgotten if already gone). Live
+objects in neither the config nor the state are never touched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from gaib.config.desired import (
+    EVERYONE,
+    DesiredCategory,
+    DesiredChannel,
+    DesiredOverwrite,
+    DesiredRole,
+    DesiredServer,
+)
+from gaib.discord.models import Channel, ChannelType, Guild, Overwrite, OverwriteType, Role
+from gaib.iac import addresses, layout
+from gaib.iac.plan import Change, Desired, FieldChange, Kind, Plan
+from gaib.state.model import Resource, State
+
+TEXT_LIKE = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM)
+VOICE_LIKE = (ChannelType.VOICE, ChannelType.STAGE)
+PATCHABLE_TYPES = {ChannelType.TEXT, ChannelType.ANNOUNCEMENT}
+PENDING = "(new)"
+
+
+def manageable_roles(guild: Guild) -> list[Role]:
+    """Roles Gaib may manage: not @everyone and not managed by an integration (bots, boosts)."""
+    return [r for r in guild.roles if r.id != guild.id and not r.managed]
+
+
+class _Matcher:
+    def __init__(self, kind: Kind, rtype: str, state: State | None, live: Sequence[Role] | Sequence[Channel],
+                 claimed_ids: set[str]) -> None:
+        self.kind = kind
+        self.rtype = rtype
+        self.live_by_id: dict[str, Any] = {o.id: o for o in live}
+        self.state_res = [r for r in (state.resources if state else []) if r.type == rtype]
+        self.state_by_addr = {r.address: r for r in self.state_res}
+        self.used_state: set[str] = set()
+        self.claimed = claimed_ids  # shared across kinds: every id in the state, plus matched ones
+
+    def by_state(self, address: str) -> tuple[Any | None, bool]:
+        res = self.state_by_addr.get(address)
+        if res is None:
+            return None, False
+        self.used_state.add(address)
+        return (self.live_by_id.get(res.id or ""), True)
+
+    def by_state_name(self, name: str) -> tuple[Any | None, Resource | None]:
+        for res in self.state_res:
+            if res.address in self.used_state:
+                continue
+            if str(res.attributes.get("name", "")).casefold() == name.casefold():
+                self.used_state.add(res.address)
+                return self.live_by_id.get(res.id or ""), res
+        return None, None
+
+    def adopt(self, name: str, ok: Callable[[Any], bool]) -> Any | None:
+        for obj in self.live_by_id.values():
+            if obj.id not in self.claimed and obj.name.casefold() == name.casefold() and ok(obj):
+                return obj
+        return None
+
+    def leftovers(self) -> list[Resource]:
+        return [r for r in self.state_res if r.address not in self.used_state]
+
+
+def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan:
+    role_addrs, cat_addrs, chan_addrs = addresses.assign(desired)
+    claimed: set[str] = {r.id for r in (state.resources if state else []) if r.id}
+    roles_live = manageable_roles(live)
+    cats_live = [c for c in live.channels if c.type == ChannelType.CATEGORY]
+    chans_live = [c for c in live.channels if c.type != ChannelType.CATEGORY]
+    changes: list[Change] = []
+    existing: dict[str, str] = {}
+    desired_by_addr: dict[str, Desired] = {}
+    warnings: list[str] = []
+
+    def match(m: _Matcher, address: str, name: str, eligible: Callable[[Any], bool]) -> tuple[Any | None, str]:
+        """Returns (live object or None, how): how in {'state', 'moved', 'adopt', 'create', 'recreate'}."""
+        obj, in_state = m.by_state(address)
+        if in_state:
+            return (obj, "state") if obj is not None else (None, "recreate")
+        obj, res = m.by_state_name(name)
+        if res is not None:
+            return (obj, "moved") if obj is not None else (None, "recreate")
+        obj = m.adopt(name, eligible)
+        if obj is not None:
+            claimed.add(obj.id)
+            return obj, "adopt"
+        return None, "create"
+
+    # --- roles -------------------------------------------------------------------------------------
+    rm = _Matcher("role", addresses.ROLE, state, roles_live, claimed)
+    role_ids: dict[str, str | None] = {}  # role name -> id (None while pending)
+    for addr, want in zip(role_addrs, desired.roles, strict=True):
+        desired_by_addr[addr] = want
+        obj, how = match(rm, addr, want.name, lambda _o: True)
+        role_ids[want.name] = obj.id if obj is not None else None
+        if obj is None:
+            changes.append(Change("create", "role", addr, want.name, desired=want))
+            continue
+        existing[addr] = obj.id
+        fields = _role_fields(want, obj)
+        if how in ("adopt", "moved"):
+            changes.append(Change("adopt", "role", addr, want.name, obj.id, fields, want))
+        elif fields:
+            changes.append(Change("update", "role", addr, want.name, obj.id, fields, want))
+
+    managed_role_ids = {live.id} | {r.id for r in roles_live if r.id in claimed}
+    names_by_id = {r.id: r.name for r in live.roles}
+    names_by_id[live.id] = EVERYONE
+
+    def target_id(target: str) -> str | None:
+        return live.id if target == EVERYONE else role_ids.get(target)
+
+    # --- categories --------------------------------------------------------------------------------
+    cm = _Matcher("category", addresses.CATEGORY, state, cats_live, claimed)
+    cat_ids: dict[str, str | None] = {}
+    for addr, cat in zip(cat_addrs, desired.categories, strict=True):
+        desired_by_addr[addr] = cat
+        obj, how = match(cm, addr, cat.name, lambda _o: True)
+        cat_ids[cat.name] = obj.id if obj is not None else None
+        if obj is None:
+            changes.append(Change("create", "category", addr, cat.name, desired=cat))
+            continue
+        existing[addr] = obj.id
+        fields = _category_fields(cat, obj, target_id, managed_role_ids, names_by_id)
+        if how in ("adopt", "moved"):
+            changes.append(Change("adopt", "category", addr, cat.name, obj.id, fields, cat))
+        elif fields:
+            changes.append(Change("update", "category", addr, cat.name, obj.id, fields, cat))
+
+    cat_names_by_id = {c.id: c.name for c in cats_live}
+
+    # --- channels ----------------------------------------------------------------------------------
+    chm = _Matcher("channel", addresses.CHANNEL, state, chans_live, claimed)
+    for addr, ch in zip(chan_addrs, desired.channels, strict=True):
+        desired_by_addr[addr] = ch
+        want_parent = cat_ids.get(ch.category) if ch.category else None
+
+        def eligible(o: Channel, ch: DesiredChannel = ch, want_parent: str | None = want_parent) -> bool:
+            same_kind = o.type == ch.type or {o.type, ch.type} <= PATCHABLE_TYPES
+            return same_kind and (o.parent_id == want_parent or ch.category is None or want_parent is None)
+
+        obj, how = match(chm, addr, ch.name, eligible)
+        if obj is None:
+            changes.append(Change("create", "channel", addr, ch.name, desired=ch))
+            continue
+        if obj.type != ch.type and not {obj.type, ch.type} <= PATCHABLE_TYPES:
+            warnings.append(f"{addr} changes type {obj.type.name.lower()} -> {ch.type.name.lower()}: "
+                            "Discord cannot convert it, so it is deleted and re-created (its messages are lost).")
+            changes.append(Change("replace", "channel", addr, ch.name, obj.id,
+                                  (FieldChange("type", obj.type.name.lower(), ch.type.name.lower()),), ch))
+            continue
+        existing[addr] = obj.id
+        fields = _channel_fields(ch, obj, want_parent, target_id, managed_role_ids, names_by_id, cat_names_by_id)
+        if how in ("adopt", "moved"):
+            changes.append(Change("adopt", "channel", addr, ch.name, obj.id, fields, ch))
+        elif fields:
+            changes.append(Change("update", "channel", addr, ch.name, obj.id, fields, ch))
+
+    # --- deletions (children first) ----------------------------------------------------------------
+    live_ids = {r.id for r in roles_live} | {c.id for c in live.channels}
+    for matcher, kind in ((chm, "channel"), (cm, "category"), (rm, "role")):
+        for res in matcher.leftovers():
+            name = str(res.attributes.get("name", res.name))
+            action = "delete" if res.id in live_ids else "forget"
+            changes.append(Change(action, kind, res.address, name, res.id))  # type: ignore[arg-type]
+
+    # --- positions ---------------------------------------------------------------------------------
+    creates = {c.kind for c in changes if c.action in ("create", "replace")}
+    role_top_first = [existing[a] for a in role_addrs if a in existing]
+    reorder_roles = "role" in creates or layout.roles_need_reorder(role_top_first, live.roles, live.id)
+    reorder_channels = bool(creates & {"category", "channel"})
+    if not reorder_channels:
+        groups, parent_of = desired_channel_groups(desired, chan_addrs, cat_addrs, existing, live)
+        remaining = [c for c in live.channels if not _deleted(c.id, changes)]
+        reorder_channels = layout.channels_need_reorder(groups, remaining) or any(
+            parent_of.get(c.id, c.parent_id) != c.parent_id for c in remaining)
+
+    return Plan(guild_id=live.id, changes=tuple(changes), reorder_roles=reorder_roles,
+                reorder_channels=reorder_channels, role_order=tuple(role_addrs), category_order=tuple(cat_addrs),
+                channel_order=tuple(chan_addrs), desired=desired_by_addr, existing=existing,
+                warnings=tuple(warnings))
+
+
+def _deleted(cid: str, changes: Sequence[Change]) -> bool:
+    return any(c.id == cid and c.action in ("delete", "replace") for c in changes)
+
+
+def desired_channel_groups(desired: DesiredServer, chan_addrs: Sequence[str], cat_addrs: Sequence[str],
+                           ids: dict[str, str], live: Guild) -> tuple[dict[str | None, list[str]],
+                                                                      dict[str, str | None]]:
+    """Per parent id, Gaib's channel ids in config order (every desired item must have an id in ``ids``
+    to be placed), plus the final parent of each of them."""
+    cat_id_by_name = {c.name: ids.get(a) for a, c in zip(cat_addrs, desired.categories, strict=True)}
+    managed: dict[str | None, list[str]] = {None: []}
+    parent_of: dict[str, str | None] = {}
+    for addr, ch in zip(chan_addrs, desired.channels, strict=True):
+        if ch.category is None and addr in ids:
+            managed[None].append(ids[addr])
+            parent_of[ids[addr]] = None
+    for addr in cat_addrs:
+        if addr in ids:
+            managed[None].append(ids[addr])
+            parent_of[ids[addr]] = None
+    for addr, ch in zip(chan_addrs, desired.channels, strict=True):
+        if ch.category is not None and addr in ids:
+            parent = cat_id_by_name.get(ch.category)
+            managed.setdefault(parent, []).append(ids[addr])
+            parent_of[ids[addr]] = parent
+    groups = layout.channel_groups(managed, live.channels, parent_of)
+    return groups, parent_of
+
+
+# --- field comparisons -------------------------------------------------------------------------------
+
+
+def _role_fields(want: DesiredRole, have: Role) -> tuple[FieldChange, ...]:
+    out = []
+    for name, new, old in (("name", want.name, have.name), ("permissions", want.permissions, have.permissions),
+                           ("color", want.color, have.color), ("hoist", want.hoist, have.hoist),
+                           ("mentionable", want.mentionable, have.mentionable)):
+        if new != old:
+            out.append(FieldChange(name, old, new))
+    return tuple(out)
+
+
+def desired_overwrites(wanted: Sequence[DesiredOverwrite], target_id: Callable[[str], str | None],
+                       ) -> tuple[dict[str, tuple[int, int]], list[str]]:
+    """(target id -> (allow, deny), targets whose role does not exist yet)."""
+    resolved: dict[str, tuple[int, int]] = {}
+    pending = []
+    for ow in wanted:
+        tid = target_id(ow.target)
+        if tid is None:
+            pending.append(ow.target)
+        else:
+            resolved[tid] = (ow.allow, ow.deny)
+    return resolved, pending
+
+
+def merged_overwrites(wanted: dict[str, tuple[int, int]], have: Sequence[Overwrite], managed: set[str],
+                      everyone_id: str) -> list[Overwrite]:
+    """Gaib's overwrites plus the live ones Gaib does not manage (members, foreign roles), kept as-is."""
+    out = [Overwrite(id=tid, type=OverwriteType.ROLE, allow=a, deny=d) for tid, (a, d) in wanted.items()]
+    out += [o for o in have if o.type == OverwriteType.MEMBER or (o.id not in managed and o.id != everyone_id)]
+    return out
+
+
+def _overwrite_change(wanted: Sequence[DesiredOverwrite], have: Sequence[Overwrite],
+                      target_id: Callable[[str], str | None], managed: set[str],
+                      names: dict[str, str]) -> FieldChange | None:
+    resolved, pending = desired_overwrites(wanted, target_id)
+    current = {o.id: (o.allow, o.deny) for o in have if o.type == OverwriteType.ROLE and o.id in managed}
+    if not pending and resolved == current:
+        return None
+
+    def show(d: dict[str, tuple[int, int]]) -> dict[str, dict[str, str]]:
+        return {names.get(k, k): {"allow": str(a), "deny": str(b)} for k, (a, b) in sorted(d.items())}
+
+    new = show(resolved)
+    for target in pending:
+        ow = next(o for o in wanted if o.target == target)
+        new[target] = {"allow": str(ow.allow), "deny": str(ow.deny)}
+    return FieldChange("permission_overwrites", show(current), new)
+
+
+def _category_fields(want: DesiredCategory, have: Channel, target_id: Callable[[str], str | None],
+                     managed: set[str], names: dict[str, str]) -> tuple[FieldChange, ...]:
+    out = []
+    if want.name != have.name:
+        out.append(FieldChange("name", have.name, want.name))
+    ow = _overwrite_change(want.overwrites, have.permission_overwrites, target_id, managed, names)
+    if ow:
+        out.append(ow)
+    return tuple(out)
+
+
+def _channel_fields(want: DesiredChannel, have: Channel, want_parent: str | None,
+                    target_id: Callable[[str], str | None], managed: set[str], names: dict[str, str],
+                    cat_names: dict[str, str]) -> tuple[FieldChange, ...]:
+    out = []
+    if want.name != have.name:
+        out.append(FieldChange("name", have.name, want.name))
+    if want.type != have.type:
+        out.append(FieldChange("type", have.type.name.lower(), want.type.name.lower()))
+    if want.category is not None and want_parent is None:
+        out.append(FieldChange("category", cat_names.get(have.parent_id or "", None), want.category))
+    elif want_parent != have.parent_id:
+        out.append(FieldChange("category", cat_names.get(have.parent_id or "", have.parent_id), want.category))
+    if want.type in TEXT_LIKE and (want.topic or None) != (have.topic or None):
+        out.append(FieldChange("topic", have.topic, want.topic))
+    if want.nsfw != have.nsfw:
+        out.append(FieldChange("nsfw", have.nsfw, want.nsfw))
+    if want.slowmode != have.rate_limit_per_user:
+        out.append(FieldChange("slowmode", have.rate_limit_per_user, want.slowmode))
+    if want.type in VOICE_LIKE:
+        if want.bitrate is not None and want.bitrate != have.bitrate:
+            out.append(FieldChange("bitrate", have.bitrate, want.bitrate))
+        if want.user_limit is not None and want.user_limit != (have.user_limit or 0):
+            out.append(FieldChange("user_limit", have.user_limit, want.user_limit))
+    ow = _overwrite_change(want.overwrites, have.permission_overwrites, target_id, managed, names)
+    if ow:
+        out.append(ow)
+    return tuple(out)

@@ -1,0 +1,107 @@
+"""The plan: a frozen list of changes computed by ``diff.build_plan`` and executed by ``apply``.
+
+A plan holds no ids that do not exist yet: a change refers to other resources by address, and the
+applier resolves them as it goes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from gaib.config.desired import DesiredCategory, DesiredChannel, DesiredRole
+
+Action = Literal["create", "update", "adopt", "replace", "delete", "forget"]
+Kind = Literal["role", "category", "channel"]
+Desired = DesiredRole | DesiredCategory | DesiredChannel
+
+
+@dataclass(frozen=True)
+class FieldChange:
+    field: str
+    old: Any
+    new: Any
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"field": self.field, "old": self.old, "new": self.new}
+
+
+@dataclass(frozen=True)
+class Change:
+    action: Action
+    kind: Kind
+    address: str
+    name: str
+    id: str | None = None  # the existing Discord id (update, adopt, replace, delete)
+    fields: tuple[FieldChange, ...] = ()
+    desired: Desired | None = field(default=None, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"action": self.action, "kind": self.kind, "address": self.address, "name": self.name,
+                "id": self.id, "changes": [f.to_dict() for f in self.fields]}
+
+
+@dataclass(frozen=True)
+class Plan:
+    guild_id: str
+    changes: tuple[Change, ...]
+    reorder_roles: bool = False
+    reorder_channels: bool = False
+    # Addresses of every desired item in order, so the applier can lay out positions.
+    role_order: tuple[str, ...] = ()
+    category_order: tuple[str, ...] = ()
+    channel_order: tuple[str, ...] = ()
+    # Address -> desired item, for every item in the config.
+    desired: dict[str, Desired] = field(default_factory=dict, compare=False)
+    # Address -> Discord id of every desired item that already exists (matched, adopted or moved).
+    existing: dict[str, str] = field(default_factory=dict, compare=False)
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def empty(self) -> bool:
+        return not self.changes and not self.reorder_roles and not self.reorder_channels
+
+    def count(self, *actions: str) -> int:
+        return sum(1 for c in self.changes if c.action in actions)
+
+    def summary(self) -> dict[str, int]:
+        return {"create": self.count("create", "replace"), "update": self.count("update", "adopt"),
+                "delete": self.count("delete", "replace"), "forget": self.count("forget"),
+                "reorder": int(self.reorder_roles) + int(self.reorder_channels)}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"guild_id": self.guild_id, "empty": self.empty, "summary": self.summary(),
+                "changes": [c.to_dict() for c in self.changes],
+                "reorder": {"roles": self.reorder_roles, "channels": self.reorder_channels},
+                "warnings": list(self.warnings)}
+
+
+_SIGILS = {"create": "+", "update": "~", "adopt": "~", "replace": "-/+", "delete": "-", "forget": "-"}
+
+
+def render(plan: Plan) -> str:
+    """The plan for people, Terraform-style."""
+    if plan.empty:
+        return "No changes. The server matches the configuration."
+    lines = []
+    for c in plan.changes:
+        note = {"adopt": f" (adopt existing {c.id})", "forget": " (already gone from Discord; forget it)",
+                "replace": " (type change: delete and re-create)"}.get(c.action, "")
+        lines.append(f"  {_SIGILS[c.action]} {c.address}{note}")
+        for f in c.fields:
+            lines.append(f"      {f.field}: {_short(f.old)} -> {_short(f.new)}")
+    if plan.reorder_roles:
+        lines.append("  ~ role positions")
+    if plan.reorder_channels:
+        lines.append("  ~ channel positions")
+    s = plan.summary()
+    lines.append(f"\nPlan: {s['create']} to add, {s['update']} to change, {s['delete']} to destroy"
+                 + (f", {s['reorder']} reorder" if s["reorder"] else "") + ".")
+    for w in plan.warnings:
+        lines.append(f"Warning: {w}")
+    return "\n".join(lines)
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,39 @@
+"""Backup storage: the ``ObjectStore`` and ``Catalog`` ports, their key layout and adapters.
+
+``open_storage`` picks the adapters; ``gaib.storage.keys`` builds every key. AWS adapters live in
+``gaib.storage.aws`` (boto3 is imported only when one is made).
+"""
+
+from gaib.storage.base import (
+    COUNTER_FIELD,
+    DEFAULT_CONTENT_TYPE,
+    EXPIRES_FIELD,
+    Catalog,
+    CeilingReached,
+    Conflict,
+    Item,
+    NotFound,
+    ObjectInfo,
+    ObjectStore,
+    Page,
+    StorageError,
+)
+from gaib.storage.open import DEFAULT_ROOT, DEFAULT_TABLE, open_storage
+
+__all__ = [
+    "COUNTER_FIELD",
+    "DEFAULT_CONTENT_TYPE",
+    "DEFAULT_ROOT",
+    "DEFAULT_TABLE",
+    "EXPIRES_FIELD",
+    "Catalog",
+    "CeilingReached",
+    "Conflict",
+    "Item",
+    "NotFound",
+    "ObjectInfo",
+    "ObjectStore",
+    "Page",
+    "StorageError",
+    "open_storage",
+]

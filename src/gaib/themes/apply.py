@@ -1,0 +1,202 @@
+"""Merging a theme under a user's config.
+
+Rules (also in docs/config.md, "Themes"):
+
+- Items are matched by name, case-insensitively: roles by name, categories by name, channels by
+  (category, name). A user item matching a theme item overrides only the fields the user wrote;
+  the theme's other fields stay. A user item matching nothing is added after the theme's items.
+- ``permissions`` maps are merged by target: a user's overwrite for a target replaces the theme's
+  overwrite for that target as a whole; the theme's other targets stay. Lists (permission names)
+  are replaced, never concatenated.
+- Theme items the user does not mention stay. To drop some, list them under
+  ``theme.exclude.roles|categories|channels``. Excluding a category drops the theme's channels in
+  it; excluding a role drops the theme's overwrites for it. Excluding what the theme lacks is an error.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from gaib.config.permissions import suggest
+from gaib.config.schema import (
+    CategoryConfig,
+    ChannelConfig,
+    OverwriteConfig,
+    RoleConfig,
+    ServerConfig,
+    ThemeBody,
+)
+from gaib.config.source import Document, PathT, Problem, format_path, raise_problems
+from gaib.config.validate import Locator
+from gaib.errors import ConfigError
+from gaib.themes.loader import Theme, ThemeSearch, find_theme
+
+
+@dataclass(frozen=True)
+class AppliedTheme:
+    """Which theme a config was merged with, for the deployment registry and ``info`` output."""
+
+    name: str
+    version: str
+    origin: str
+    path: str
+    variables: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "version": self.version, "origin": self.origin, "path": self.path,
+                "variables": dict(self.variables)}
+
+
+@dataclass(frozen=True)
+class Merged:
+    config: ServerConfig
+    locate: Locator
+    applied: AppliedTheme
+
+
+def apply_theme(user_doc: Document, user: ServerConfig, search: ThemeSearch) -> Merged:
+    """Find, render and merge ``user.theme``; ConfigError located in the user's file or the theme's."""
+    ref = user.theme
+    assert ref is not None
+    try:
+        theme = find_theme(ref.name, search, ref.version)
+    except ConfigError as err:
+        where = ("theme", "version") if ref.version and "matches" in err.message else ("theme", "name")
+        raise ConfigError(f"{user_doc.where(where)}: {format_path(where)}: {err.message}", hint=err.hint,
+                          details=err.details) from None
+    values, var_problems = theme.manifest.resolve_variables(dict(ref.variables))
+    raise_problems([Problem(user_doc.filename,
+                            user_doc.line_of(("theme", "variables", name) if name in ref.variables else ("theme",)),
+                            format_path(("theme", "variables", name)) if name in ref.variables else "theme",
+                            message) for name, message in var_problems])
+    theme_doc, body = theme.render(values)
+    config, origins = merge(theme_doc, body, user_doc, user)
+    applied = AppliedTheme(theme.name, theme.version, theme.origin, str(theme.directory), values)
+    return Merged(config, _locator(origins, user_doc), applied)
+
+
+Origins = dict[PathT, tuple[Document, PathT]]
+
+
+def _locator(origins: Origins, default: Document) -> Locator:
+    def locate(path: PathT) -> tuple[Document, PathT]:
+        for end in range(len(path), 0, -1):
+            hit = origins.get(path[:end])
+            if hit is not None:
+                doc, prefix = hit
+                return doc, (*prefix, *path[end:])
+        return default, path
+
+    return locate
+
+
+def merge(theme_doc: Document, body: ThemeBody, user_doc: Document, user: ServerConfig) -> tuple[ServerConfig, Origins]:
+    """Merge ``body`` (a rendered theme) under ``user``; returns the config (no theme reference) and a
+    map from each merged item's path to where it was written."""
+    assert user.theme is not None
+    excluded_roles, excluded_cats, excluded_chans = _exclusions(body, user, user_doc)
+    origins: Origins = {}
+
+    roles = _merge_items(
+        "roles", [(j, r) for j, r in enumerate(body.roles) if r.name.casefold() not in excluded_roles],
+        list(enumerate(user.roles)), lambda r: r.name.casefold(), theme_doc, user_doc, origins)
+    cats = _merge_items(
+        "categories", [(j, _strip(c, excluded_roles)) for j, c in enumerate(body.categories)
+                       if c.name.casefold() not in excluded_cats],
+        list(enumerate(user.categories)), lambda c: c.name.casefold(), theme_doc, user_doc, origins)
+    chans = _merge_items(
+        "channels", [(j, _strip(c, excluded_roles)) for j, c in enumerate(body.channels)
+                     if j not in excluded_chans and (c.category or "").casefold() not in excluded_cats],
+        list(enumerate(user.channels)), lambda c: ((c.category or "").casefold(), c.name.casefold()),
+        theme_doc, user_doc, origins)
+    config = ServerConfig(version=user.version, server=user.server, theme=None,
+                          roles=roles, categories=cats, channels=chans)
+    return config, origins
+
+
+def _strip(item: Any, roles: set[str]) -> Any:
+    """Drop overwrites that target an excluded role."""
+    if not roles or not any(t.casefold() in roles for t in item.permissions):
+        return item
+    kept = {t: ow for t, ow in item.permissions.items() if t.casefold() not in roles}
+    return item.model_copy(update={"permissions": kept})
+
+
+def _merge_items(kind: str, theme_items: list[tuple[int, Any]], user_items: list[tuple[int, Any]],
+                 key: Any, theme_doc: Document, user_doc: Document, origins: Origins) -> list[Any]:
+    out: list[Any] = []
+    index: dict[Any, int] = {}
+    for j, item in theme_items:
+        index[key(item)] = len(out)
+        origins[(kind, len(out))] = (theme_doc, (kind, j))
+        out.append(item)
+    for k, item in user_items:
+        pos = index.get(key(item))
+        if pos is None:
+            origins[(kind, len(out))] = (user_doc, (kind, k))
+            out.append(item)
+            continue
+        base = out[pos]
+        theme_path = origins[(kind, pos)][1]
+        update: dict[str, Any] = {}
+        for name in item.model_fields_set:
+            origins[(kind, pos, name)] = (user_doc, (kind, k, name))
+            update[name] = getattr(item, name)
+        if "permissions" in item.model_fields_set:
+            merged: dict[str, OverwriteConfig] = dict(base.permissions)
+            for target in base.permissions:
+                origins[(kind, pos, "permissions", target)] = (theme_doc, (*theme_path, "permissions", target))
+            for target, ow in item.permissions.items():
+                merged[target] = ow
+                origins[(kind, pos, "permissions", target)] = (user_doc, (kind, k, "permissions", target))
+            update["permissions"] = merged
+        origins[(kind, pos, "name")] = (user_doc, (kind, k, "name"))
+        out[pos] = base.model_copy(update=update)
+    return out
+
+
+def _exclusions(body: ThemeBody, user: ServerConfig, user_doc: Document) -> tuple[set[str], set[str], set[int]]:
+    assert user.theme is not None
+    ex = user.theme.exclude
+    problems: list[Problem] = []
+
+    def missing(path: PathT, what: str, name: str, names: list[str]) -> None:
+        guess = suggest(name, names)
+        more = f"; did you mean {guess!r}?" if guess else ""
+        problems.append(Problem(user_doc.filename, user_doc.line_of(path), format_path(path),
+                                f"the theme has no {what} {name!r}{more}"))
+
+    role_names = [r.name for r in body.roles]
+    roles: set[str] = set()
+    for i, name in enumerate(ex.roles):
+        if name.casefold() in {n.casefold() for n in role_names}:
+            roles.add(name.casefold())
+        else:
+            missing(("theme", "exclude", "roles", i), "role", name, role_names)
+    cat_names = [c.name for c in body.categories]
+    cats: set[str] = set()
+    for i, name in enumerate(ex.categories):
+        if name.casefold() in {n.casefold() for n in cat_names}:
+            cats.add(name.casefold())
+        else:
+            missing(("theme", "exclude", "categories", i), "category", name, cat_names)
+    chans: set[int] = set()
+    for i, sel in enumerate(ex.channels):
+        path: PathT = ("theme", "exclude", "channels", i)
+        hits = [j for j, c in enumerate(body.channels) if c.name.casefold() == sel.name.casefold()
+                and (sel.category is None or (c.category or "").casefold() == sel.category.casefold())]
+        if not hits:
+            missing(path, "channel", sel.name, [c.name for c in body.channels])
+        elif len(hits) > 1:
+            cats_of = ", ".join(repr(body.channels[j].category) for j in hits)
+            problems.append(Problem(user_doc.filename, user_doc.line_of(path), format_path(path),
+                                    f"the theme has several channels {sel.name!r} (in {cats_of}); add category: "
+                                    "to pick one"))
+        else:
+            chans.update(hits)
+    raise_problems(problems)
+    return roles, cats, chans
+
+
+__all__ = ["AppliedTheme", "CategoryConfig", "ChannelConfig", "Merged", "RoleConfig", "Theme", "apply_theme", "merge"]

@@ -1,0 +1,135 @@
+"""plan / apply / re-plan / export / destroy against the emulated guild, through the CLI."""
+
+from __future__ import annotations
+
+import textwrap
+
+from tests.support.cli import CliRunner
+from tests.support.emulator import EmulatorHandle
+
+CONFIG = textwrap.dedent("""
+    version: "1.0"
+    server:
+      name: Test
+    roles:
+      - name: Admin
+        color: "#ff0000"
+        permissions: [ADMINISTRATOR]
+        hoist: true
+      - name: Member
+        permissions: [VIEW_CHANNEL, SEND_MESSAGES]
+    categories:
+      - name: Info
+        permissions:
+          "@everyone": {deny: [SEND_MESSAGES]}
+      - name: Voice
+    channels:
+      - name: rules
+        category: Info
+        topic: Read me
+      - name: chat
+        category: Info
+        slowmode: 5
+        permissions:
+          Member: {allow: [SEND_MESSAGES]}
+      - name: lounge
+        type: voice
+        category: Voice
+        user_limit: 10
+""")
+
+
+def _mutating(emu: EmulatorHandle) -> list[dict[str, object]]:
+    return [r for r in emu.requests() if r["method"] != "GET"]
+
+
+def test_apply_converges_and_reapply_only_reads(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    plan = gaib("server", "plan", "--json")
+    assert plan.exit_code == 0, plan.stdout + plan.stderr
+    assert plan.data["summary"]["create"] == 7
+    r = gaib("server", "apply", "--auto-approve", "--json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert len(r.data["result"]["created"]) == 7
+    after = gaib("server", "plan", "--json")
+    assert after.data["empty"] is True, after.data
+    before = len(guild.requests())
+    again = gaib("server", "apply", "--auto-approve", "--json")
+    assert again.exit_code == 0
+    new = guild.requests()[before:]
+    assert new and all(req["method"] == "GET" for req in new)
+    state = gaib("server", "state", "ls", "--json").data
+    assert len(state["resources"]) == 7
+
+
+def test_changes_update_in_place_keeping_ids(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    ids = {r["address"]: r["id"] for r in gaib("server", "state", "ls", "--json").data["resources"]}
+    changed = CONFIG.replace("topic: Read me", "topic: Read me twice").replace("slowmode: 5", "slowmode: 10")
+    (gaib.cwd / "discord-server.yaml").write_text(changed)
+    plan = gaib("server", "plan", "--json").data
+    assert {c["address"] for c in plan["changes"]} == {"discord_channel.rules", "discord_channel.chat"}
+    assert all(c["action"] == "update" for c in plan["changes"])
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    ids2 = {r["address"]: r["id"] for r in gaib("server", "state", "ls", "--json").data["resources"]}
+    assert ids2 == ids
+    assert gaib("server", "plan", "--json").data["empty"] is True
+
+
+def test_removed_items_are_deleted_and_unmanaged_ones_untouched(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    import httpx
+
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    # a role made by hand is neither in the config nor in the state
+    hand = httpx.post(f"{guild.base_url}/guilds/{guild.guild_id}/roles", json={"name": "Hand made"},
+                      headers=guild.auth_headers()).json()
+    smaller = CONFIG.replace("  - name: Member\n    permissions: [VIEW_CHANNEL, SEND_MESSAGES]\n", "")
+    smaller = smaller.replace("    permissions:\n      Member: {allow: [SEND_MESSAGES]}\n", "")
+    assert "Member" not in smaller
+    (gaib.cwd / "discord-server.yaml").write_text(smaller)
+    r = gaib("server", "apply", "--auto-approve", "--json")
+    assert r.exit_code == 0, r.stdout
+    assert r.data["result"]["deleted"] == ["discord_role.member"]
+    roles = httpx.get(f"{guild.base_url}/guilds/{guild.guild_id}/roles", headers=guild.auth_headers()).json()
+    names = {x["name"] for x in roles}
+    assert "Hand made" in names and "Member" not in names and hand["id"] in {x["id"] for x in roles}
+    assert gaib("server", "plan", "--json").data["empty"] is True
+
+
+def test_export_reapplies_with_zero_changes(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    exported = gaib("server", "export", "-o", "exported.yaml")
+    assert exported.exit_code == 0, exported.stderr
+    r = gaib("server", "plan", "-f", "exported.yaml", "--json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    assert r.data["empty"] is True, r.data
+
+
+def test_destroy_removes_everything_managed(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    refused = gaib("server", "destroy", "--json")
+    assert refused.exit_code == 6
+    r = gaib("server", "destroy", "--yes", "--json")
+    assert r.exit_code == 0, r.stdout
+    assert len(r.data["result"]["deleted"]) == 7
+    assert gaib("server", "state", "ls", "--json").data["resources"] == []
+
+
+def test_adopts_live_objects_by_name_instead_of_duplicating(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    import httpx
+
+    made = httpx.post(f"{guild.base_url}/guilds/{guild.guild_id}/roles", json={"name": "admin"},
+                      headers=guild.auth_headers()).json()
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    plan = gaib("server", "plan", "--json").data
+    adopt = [c for c in plan["changes"] if c["action"] == "adopt"]
+    assert [(c["address"], c["id"]) for c in adopt] == [("discord_role.admin", made["id"])]
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    roles = httpx.get(f"{guild.base_url}/guilds/{guild.guild_id}/roles", headers=guild.auth_headers()).json()
+    assert [x["name"] for x in roles].count("Admin") == 1
+    assert gaib("server", "state", "show", "discord_role.admin", "--json").data["instances"][0]["attributes"]["id"] \
+        == made["id"]
