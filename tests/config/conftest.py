@@ -15,7 +15,8 @@ Loader = Callable[..., LoadedConfig]
 def load(tmp_path: Path) -> Loader:
     """Write text to discord-server.yaml in a fresh folder and load it (no HOME themes)."""
 
-    def run(text: str | bytes, environ: dict[str, str] | None = None, name: str = "discord-server.yaml") -> LoadedConfig:
+    def run(text: str | bytes, environ: dict[str, str] | None = None,
+            name: str = "discord-server.yaml") -> LoadedConfig:
         path = tmp_path / name
         path.write_bytes(text.encode() if isinstance(text, str) else text)
         return load_config(path, environ=environ or {}, project_dir=tmp_path, home=None)

@@ -69,8 +69,9 @@ def test_missing_name(load_error: Err) -> None:
 
 
 def test_undefined_category_and_role_references(load_error: Err) -> None:
-    err = load_error(GOOD_ROLES + "categories:\n  - name: General\n    permissions:\n      Moderatr: {allow: [VIEW_CHANNEL]}\n"
-                     "channels:\n  - name: chat\n    category: Generl\n  - name: x\n    category: Nowhere\n")
+    err = load_error(GOOD_ROLES + "categories:\n  - name: General\n    permissions:\n"
+                     "      Moderatr: {allow: [VIEW_CHANNEL]}\nchannels:\n  - name: chat\n"
+                     "    category: Generl\n  - name: x\n    category: Nowhere\n")
     lines = err.message.splitlines()
     assert lines[0].endswith(":9: categories[0].permissions.Moderatr: undefined role 'Moderatr'; "
                              "did you mean 'Moderator'?")

@@ -419,7 +419,7 @@ WEBHOOK_TOKEN = "wh-secret-abcdefghijklmnopqrstuvwxyz0123456789"
 
 def test_webhook_execution_sends_no_bot_token_and_dies_on_404(
         stub: Stub, clock: FakeClock, caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.DEBUG, logger="gaib.discord")
+    caplog.set_level(logging.DEBUG)  # includes httpx's own "HTTP Request: POST <url>" lines
     url = stub.base_url.replace("/api/v10", "/api") + f"/webhooks/42/{WEBHOOK_TOKEN}"
     stub.script = [Reply(204), Reply(404, {"message": "Unknown Webhook", "code": 10015})]
     with make(stub, clock) as client:
@@ -432,6 +432,7 @@ def test_webhook_execution_sends_no_bot_token_and_dies_on_404(
     assert stub.requests[0].path == f"/api/v10/webhooks/42/{WEBHOOK_TOKEN}"  # unversioned URL gets /v10
     assert "Authorization" not in stub.requests[0].headers
     assert stub.requests[0].body == {"content": "backup done"}
+    assert "webhooks/42/redacted" in caplog.text  # httpx's request line, rewritten
     for text in (str(first.value), str(second.value), json.dumps(first.value.to_dict()), caplog.text):
         assert WEBHOOK_TOKEN not in text
         assert TOKEN not in text

@@ -8,10 +8,9 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
+from gaib.emulator.ratelimit import GLOBAL_LIMIT, WRITE_LIMIT
 from tests.emulator.conftest import Api
 from tests.support.emulator import EmulatorHandle, running_emulator
-
-from gaib.emulator.ratelimit import GLOBAL_LIMIT, WRITE_LIMIT
 
 
 @pytest.fixture(scope="module")

@@ -75,7 +75,9 @@ def no_leak(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
     caplog.set_level(logging.DEBUG)
     yield
     out, err = capsys.readouterr()
-    texts = [out, err, caplog.text] + [r.getMessage() for r in caplog.records]
+    records = caplog.get_records("setup") + caplog.get_records("call")  # caplog.records is teardown's here
+    assert records, "the notifier logged nothing: the leak check would be vacuous"
+    texts = [out, err] + [r.getMessage() for r in records] + [str(r.args) for r in records]
     for text in texts:
         assert WEBHOOK_TOKEN not in text
         assert f"/api/webhooks/{WEBHOOK_ID}" not in text
@@ -136,7 +138,8 @@ def test_scheduled_run_summary_shows_counts(
     assert embed["title"] == "Scheduled run summary (free)"
     assert embed["color"] == color
     fields = field_map(embed)
-    assert (fields["OK"], fields["Failed"], fields["Skipped"]) == tuple(str(counts[k]) for k in ("ok", "failed", "skipped"))
+    shown = (fields["OK"], fields["Failed"], fields["Skipped"])
+    assert shown == tuple(str(counts[k]) for k in ("ok", "failed", "skipped"))
 
 
 def test_plain_text_message_becomes_a_text_embed(secret_env: str, webhook: WebhookSink) -> None:
@@ -268,7 +271,9 @@ def test_429_honours_retry_after_header_and_body(monkeypatch: pytest.MonkeyPatch
     assert waits == [2.0, 1.25]
 
 
-def test_retry_after_longer_than_allowed_fails_as_transient(monkeypatch: pytest.MonkeyPatch, webhook: WebhookSink) -> None:
+def test_retry_after_longer_than_allowed_fails_as_transient(
+    monkeypatch: pytest.MonkeyPatch, webhook: WebhookSink
+) -> None:
     waits: list[float] = []
     monkeypatch.setattr(dn, "_sleep", waits.append)
     webhook.script(Reply(429, {"retry_after": 3600}))
@@ -351,13 +356,16 @@ def test_secret_as_json_object(aws_env: dict[str, str], webhook: WebhookSink, mo
     assert len(webhook.received()) == 1
 
 
-def test_url_from_ssm_securestring(
-    aws_env: dict[str, str], webhook: WebhookSink, monkeypatch: pytest.MonkeyPatch, no_leak: Any
-) -> None:
+@pytest.fixture
+def ssm_env(aws_env: dict[str, str], webhook: WebhookSink, monkeypatch: pytest.MonkeyPatch) -> str:
+    """An SSM SecureString parameter on moto holding the webhook URL; the env var names it."""
     name = f"/gaib/test/{uuid.uuid4().hex}/discord-webhook"
     boto3.client("ssm").put_parameter(Name=name, Value=webhook.url, Type="SecureString")
     monkeypatch.setenv(dn.ENV_PARAMETER, name)
+    return name
 
+
+def test_url_from_ssm_securestring(ssm_env: str, webhook: WebhookSink, no_leak: Any) -> None:
     assert dn.handler(sns_event(gaib_message()), None)["delivered"] == 1
     assert len(webhook.received()) == 1
 

@@ -93,7 +93,9 @@ class LocalWebhookServer:
         port = self._server.server_address[1]
         self.path = f"/api/webhooks/{WEBHOOK_ID}/{WEBHOOK_TOKEN}"
         self.url = f"http://127.0.0.1:{port}{self.path}"
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
 
     def script(self, *replies: Reply) -> None:
         with self._lock:

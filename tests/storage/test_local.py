@@ -91,10 +91,12 @@ def test_first_write_creates_format_version_and_readme(tmp_path: Path) -> None:
     assert (root / "state/1/x").stat().st_mode & 0o077 == 0  # backups are private to their owner
 
 
-@pytest.mark.parametrize(("content", "code"), [("2\n", "STORAGE_FORMAT_UNSUPPORTED"), ("banana", "STORAGE_FORMAT_INVALID")])
+@pytest.mark.parametrize(
+    ("content", "code"), [("2\n", "STORAGE_FORMAT_UNSUPPORTED"), ("banana", "STORAGE_FORMAT_INVALID")]
+)
 def test_a_store_of_an_unknown_format_is_refused(tmp_path: Path, content: str, code: str) -> None:
     root = tmp_path / "backups"
-    store, catalog = open_storage(backend="local", root=root, environ={})
+    store, _ = open_storage(backend="local", root=root, environ={})
     store.put("state/1/x", b"1")
     (root / "format-version").write_text(content)
     for call in (

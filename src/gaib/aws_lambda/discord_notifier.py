@@ -26,7 +26,8 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -155,7 +156,37 @@ def clear_cache() -> None:
     _cache.clear()
 
 
+# botocore logs whole response bodies at DEBUG, and these bodies hold the webhook URL.
+_SDK_LOGGERS = ("botocore", "boto3", "urllib3")
+
+
+@contextmanager
+def _sdk_debug_logging_off() -> Iterator[None]:
+    """Raise the AWS SDK loggers to INFO (if lower) for the duration; restores them afterwards."""
+    saved = []
+    for name in _SDK_LOGGERS:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level))
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+
+
 def _read_secret(secret_arn: str) -> str:
+    with _sdk_debug_logging_off():
+        return _fetch_secret(secret_arn)
+
+
+def _read_parameter(name: str) -> str:
+    with _sdk_debug_logging_off():
+        return _fetch_parameter(name)
+
+
+def _fetch_secret(secret_arn: str) -> str:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -174,7 +205,7 @@ def _read_secret(secret_arn: str) -> str:
     return value
 
 
-def _read_parameter(name: str) -> str:
+def _fetch_parameter(name: str) -> str:
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError
 

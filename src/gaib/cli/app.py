@@ -22,6 +22,7 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "destroy": ("gaib.cli.iac:destroy", "Delete every object the state manages."),
     "export": ("gaib.cli.iac:export", "Write the live server as YAML config."),
     "import": ("gaib.cli.iac:import_", "Start managing an existing Discord object."),
+    "backup": ("gaib.cli.backup:backup", "State backups: create, list, restore, delete."),
     "theme": ("gaib.cli.theme:theme", "Themes: ls, info, registry, history, rollback."),
     "workspace": ("gaib.cli.workspace:workspace", "Manage workspaces (ls, new, use, show, rm)."),
     "state": ("gaib.cli.state:state", "Inspect and edit the state (ls, show, rm, mv)."),

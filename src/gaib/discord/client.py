@@ -68,6 +68,31 @@ log = logging.getLogger("gaib.discord")
 _TOKEN_RE = re.compile(r"[\x21-\x7e]+")
 _WEBHOOK_URL_RE = re.compile(r"(https?://[^/?#\s]+(?:/[^?#\s]*?)?)/webhooks/([0-9]{1,20})/([A-Za-z0-9_.\-]{1,200})/?")
 
+
+
+class _RedactWebhookUrls(logging.Filter):
+    """httpx logs every request URL at INFO; webhook URLs carry a secret token, so rewrite them."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        try:
+            message = record.getMessage()
+        except (TypeError, ValueError):
+            return True
+        redacted = redact_webhook_url(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
+
+
+def _install_log_redaction() -> None:
+    for name in ("httpx", "httpcore"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, _RedactWebhookUrls) for f in logger.filters):
+            logger.addFilter(_RedactWebhookUrls())
+
+
+_install_log_redaction()
+
 #: A dedupe probe: returns the raw JSON of an object that a possibly-processed create left behind.
 _Probe = Callable[[], Any]
 
@@ -277,7 +302,7 @@ class DiscordClient:
                 continue
             if status == 401 and authenticated:
                 self._auth_failed = True
-            if status == 404 and "webhook_id" in route.params:
+            if status in (401, 404) and "webhook_id" in route.params:
                 self._dead_webhooks.add(route.params["webhook_id"])
             raise error_from_response(status, data, route.display, secrets=self._secrets(route))
 
@@ -554,8 +579,9 @@ class DiscordClient:
         """POST ``payload`` (``content``/``embeds``/…) to a webhook URL, without the bot token.
 
         Returns None (204), or the created message when ``wait=True``. An unversioned ``…/api/webhooks``
-        URL is sent to ``…/api/v10/webhooks``. A webhook that answered 404 is never called again:
-        DiscordNotFound is raised without a request. The URL is never shown in errors or logs.
+        URL is sent to ``…/api/v10/webhooks``. A webhook that answered 404 (or 401, a bad webhook
+        token) is never called again: DiscordNotFound is raised without a request. The URL is never
+        shown in errors or logs.
         """
         match = _WEBHOOK_URL_RE.fullmatch(url.strip()) if isinstance(url, str) else None
         if match is None:
@@ -566,7 +592,7 @@ class DiscordClient:
         route = Route("POST", "/webhooks/{webhook_id}/{webhook_token}",
                       {"webhook_id": webhook_id, "webhook_token": token})
         if webhook_id in self._dead_webhooks:
-            raise DiscordNotFound(f"Not calling webhook {webhook_id}: it answered 404 before.",
+            raise DiscordNotFound(f"Not calling webhook {webhook_id}: it answered 404 or 401 before.",
                                   hint="Create a new webhook and update the notification settings.",
                                   details={"route": route.display})
         body = self._fields(payload, "webhook message")

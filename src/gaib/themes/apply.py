@@ -3,7 +3,8 @@
 Rules (also in docs/config.md, "Themes"):
 
 - Items are matched by name, case-insensitively: roles by name, categories by name, channels by
-  (category, name). A user item matching a theme item overrides only the fields the user wrote;
+  (category, name); the theme's spelling of the name is kept, so the theme's own references to it
+  still hold. A user item matching a theme item overrides only the fields the user wrote;
   the theme's other fields stay. A user item matching nothing is added after the theme's items.
 - ``permissions`` maps are merged by target: a user's overwrite for a target replaces the theme's
   overwrite for that target as a whole; the theme's other targets stay. Lists (permission names)
@@ -77,6 +78,7 @@ def apply_theme(user_doc: Document, user: ServerConfig, search: ThemeSearch) -> 
 
 
 Origins = dict[PathT, tuple[Document, PathT]]
+_KEY_FIELDS = {"name", "category"}  # matching keys: the theme's spelling is kept, so its references hold
 
 
 def _locator(origins: Origins, default: Document) -> Locator:
@@ -140,7 +142,7 @@ def _merge_items(kind: str, theme_items: list[tuple[int, Any]], user_items: list
         base = out[pos]
         theme_path = origins[(kind, pos)][1]
         update: dict[str, Any] = {}
-        for name in item.model_fields_set:
+        for name in item.model_fields_set - _KEY_FIELDS:
             origins[(kind, pos, name)] = (user_doc, (kind, k, name))
             update[name] = getattr(item, name)
         if "permissions" in item.model_fields_set:

@@ -1,0 +1,96 @@
+"""gaib server backup create | list | restore | delete"""
+
+from __future__ import annotations
+
+import click
+
+from gaib.backup import service
+from gaib.backup.backups import BackupRecord
+from gaib.cli.base import get_ctx, group, server_options
+
+backup = group("backup", "State backups: create, list, restore, delete.")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
+
+
+def _line(r: BackupRecord) -> list[object]:
+    return [r.id, r.workspace, r.serial, r.resources, r.trigger, _size(r.stored_size), r.message]
+
+
+@backup.command("create")
+@click.option("-m", "--message", default="", help="A note stored with the backup.")
+@server_options
+def create(message: str) -> None:
+    """Back up the current workspace's state."""
+    ctx = get_ctx()
+    bctx = service.open_backups(ctx.settings(), ctx.env.clock)
+    rec = service.create(bctx, message)
+    ctx.out.result(rec.to_dict(), f"Created backup {rec.id} of workspace '{rec.workspace}' (serial {rec.serial}, "
+                                  f"{rec.resources} resources, {_size(rec.stored_size)}; kept until "
+                                  f"{_expiry(rec.expires_at)}).")
+
+
+def _expiry(epoch: int) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@backup.command("list")
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="At most this many.")
+@click.option("--cursor", default=None, help="Continue after a previous page (from its next_cursor).")
+@click.option("--all-workspaces", is_flag=True, help="List the backups of every workspace.")
+@server_options
+def list_(limit: int, cursor: str | None, all_workspaces: bool) -> None:
+    """List backups, newest first."""
+    ctx = get_ctx()
+    bctx = service.open_backups(ctx.settings(), ctx.env.clock)
+    records, next_cursor = service.list_backups(bctx, limit=limit, cursor=cursor, all_workspaces=all_workspaces)
+    text = ctx.out.table(["ID", "WORKSPACE", "SERIAL", "RESOURCES", "TRIGGER", "SIZE", "MESSAGE"],
+                         [_line(r) for r in records]) if records else "No backups."
+    if next_cursor:
+        text += f"\nMore: --cursor {next_cursor}"
+    ctx.out.result({"backups": [r.to_dict() for r in records], "next_cursor": next_cursor}, text)
+
+
+@backup.command("restore")
+@click.argument("backup_id")
+@click.option("--dry-run", is_flag=True, help="Show what would change; write nothing.")
+@click.option("--force", is_flag=True, help="Restore a backup of another lineage.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@server_options
+def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
+    """Restore a backup as the workspace's new state (the current one is backed up first)."""
+    ctx = get_ctx()
+    bctx = service.open_backups(ctx.settings(), ctx.env.clock)
+    plan = service.plan_restore(bctx, backup_id, force=force)
+    header = (f"Restore backup {backup_id} (serial {plan.backup.serial}) over workspace "
+              f"'{bctx.settings.workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}")
+    if dry_run:
+        ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, header)
+        return
+    if not ctx.out.json_mode:
+        ctx.out.info(header)
+    ctx.confirm(f"Restore backup {backup_id}?", yes)
+    result = service.execute_restore(bctx, plan)
+    undo = (f" Undo with: gaib server backup restore {result.pre_restore_backup_id}"
+            if result.pre_restore_backup_id else "")
+    ctx.out.result({"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()},
+                   f"Restored backup {backup_id}: state serial {result.previous_serial} -> {result.new_serial}."
+                   + undo)
+
+
+@backup.command("delete")
+@click.argument("backup_id")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@server_options
+def delete(backup_id: str, yes: bool) -> None:
+    """Delete a backup."""
+    ctx = get_ctx()
+    bctx = service.open_backups(ctx.settings(), ctx.env.clock)
+    record = bctx.manager.get(bctx.server_id(), backup_id)
+    ctx.confirm(f"Delete backup {record.id} (serial {record.serial}, {record.created_at})?", yes)
+    bctx.manager.delete(bctx.server_id(), backup_id)
+    ctx.out.result({"deleted": record.to_dict()}, f"Deleted backup {backup_id}.")
