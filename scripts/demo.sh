@@ -1,16 +1,44 @@
 #!/usr/bin/env bash
-# Sets up .venv and runs Gaib's main job on the embedded defaults in ./demo
-# (local state folder, SQLite catalog, the bundled Discord emulator).
+# Sets up .venv and runs Gaib's main job on the embedded defaults in ./demo: the state in a local
+# folder, backups in local files with a SQLite catalog, and the bundled Discord emulator as the guild.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh
 root="$PWD"
+py="$root/.venv/bin/python"
 demo="$root/demo"
 rm -rf "$demo" && mkdir -p "$demo" && cd "$demo"
-gaib() { "$root/.venv/bin/gaib" "$@"; }
-echo "== $(gaib --version)"
-echo "== workspaces"
-gaib server workspace new staging
-gaib server workspace use default
-gaib server workspace ls
-gaib server workspace show
+
+export DISCORD_BOT_TOKEN="demo-token-not-a-secret"
+export DISCORD_GUILD_ID="1100000000000000001"
+"$py" -m gaib.emulator --port 0 --guild-id "$DISCORD_GUILD_ID" --guild-name "Demo Sietch" \
+    --rate-limits discord --data emulated-guild.json > emulator.out 2> emulator.log &
+emulator=$!
+trap 'kill $emulator 2>/dev/null || true' EXIT
+for _ in $(seq 100); do [ -s emulator.out ] && break; sleep 0.1; done
+export GAIB_DISCORD_API_URL="$(head -n 1 emulator.out)"
+gaib() { "$py" -m gaib "$@"; }
+serial() { gaib server state ls --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["data"]["serial"])'; }
+
+echo "== $(gaib --version), Discord emulator at $GAIB_DISCORD_API_URL"
+echo "== init from the sietch theme"
+gaib server init --theme sietch --name "Demo Sietch"
+echo "== plan"
+gaib server plan | tail -n 4
+echo "== apply"
+gaib server apply --auto-approve -q
+echo "== re-plan (should be empty)"
+gaib server plan
+echo "== state: $(gaib server state ls --json | "$py" -c 'import json,sys; print(len(json.load(sys.stdin)["data"]["resources"]))') resources, serial $(serial)"
+echo "== backup"
+backup_id=$(gaib server backup create -m "after first apply" --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')
+gaib server backup list
+echo "== change the state: forget two channels"
+gaib server state rm discord_channel.embassy discord_channel.desert_stage
+before=$(serial)
+echo "== restore backup $backup_id"
+gaib server backup restore "$backup_id" --yes
+after=$(serial)
+echo "== serial before restore: $before, after restore: $after"
+gaib server plan
+gaib server backup list

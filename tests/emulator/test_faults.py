@@ -95,3 +95,88 @@ def test_invalid_fault_settings_are_refused(api: Api) -> None:
 def test_bad_fault_flags_exit_2() -> None:
     with pytest.raises(EmulatorError, match="fault kinds"), running_emulator(args=("--fault-kinds", "meteor")):
         pass
+
+
+# --- drop-after: processed, kept, never answered --------------------------------------------------
+
+
+def _role_names(api: Api) -> list[str]:
+    return [r["name"] for r in api("GET", f"/guilds/{api.gid}/roles").json()]
+
+
+def test_drop_after_keeps_the_effect_but_sends_no_answer(api: Api) -> None:
+    active = api.emu.set_faults(on_requests=[1], kinds=["drop-after"])
+    assert active["kinds"] == ["drop-after"]
+    try:
+        with pytest.raises(httpx.TransportError):
+            api("POST", f"/guilds/{api.gid}/roles", {"name": "ghost"})
+        assert _role_names(api).count("ghost") == 1  # the create happened although nobody was told
+        log = api.emu.requests()
+        assert [(e["method"], e["route"], e["status"], e["fault"]) for e in log] == [
+            ("POST", "/guilds/{guild_id}/roles", None, "drop-after"),
+            ("GET", "/guilds/{guild_id}/roles", 200, None)]
+        assert api.emu.stats()["faults"] == 1
+        assert api.emu.stats()["by_status"] == {"dropped": 1, "200": 1}
+    finally:
+        api.emu.set_faults()
+
+
+def test_plain_drop_changes_nothing_unlike_drop_after(api: Api) -> None:
+    api.emu.set_faults(on_requests=[1], kinds=["drop"])
+    try:
+        with pytest.raises(httpx.TransportError):
+            api("POST", f"/guilds/{api.gid}/roles", {"name": "ghost"})
+        assert "ghost" not in _role_names(api)
+    finally:
+        api.emu.set_faults()
+
+
+def test_drop_after_keeps_a_rejected_request_rejected(api: Api) -> None:
+    """Processing means the same checks: an invalid create still creates nothing."""
+    api.emu.set_faults(on_requests=[1], kinds=["drop-after"])
+    try:
+        with pytest.raises(httpx.TransportError):
+            api("POST", f"/guilds/{api.gid}/channels", {"name": "x" * 101})
+        assert api("GET", f"/guilds/{api.gid}/channels").json() == []
+    finally:
+        api.emu.set_faults()
+
+
+def test_blind_retry_after_drop_after_duplicates_and_dedupe_does_not(api: Api) -> None:
+    from gaib.discord.client import DiscordClient
+    from gaib.discord.ratelimit import RetryPolicy
+
+    api.emu.set_faults(on_requests=[1, 4], kinds=["drop-after"])
+    try:
+        # A naive client: resend the POST when the connection drops.
+        for _ in range(2):
+            try:
+                api("POST", f"/guilds/{api.gid}/roles", {"name": "naive"})
+                break
+            except httpx.TransportError:
+                continue
+        assert _role_names(api).count("naive") == 2
+        # Gaib's client re-lists the roles before resending (request 4 is its POST).
+        with DiscordClient(api.emu.base_url, token=api.emu.token, guild_id=api.gid,
+                           retry=RetryPolicy(base_delay=0.0, max_delay=0.0)) as client:
+            role = client.create_role({"name": "careful"}, dedupe=True)
+        names = _role_names(api)
+        assert names.count("careful") == 1
+        assert role.id in {r["id"] for r in api("GET", f"/guilds/{api.gid}/roles").json() if r["name"] == "careful"}
+        assert api.emu.stats()["by_route"]["POST /guilds/{guild_id}/roles"] == 3  # 2 naive + 1 careful
+    finally:
+        api.emu.set_faults()
+
+
+def test_drop_after_is_not_recorded_and_accepted_on_the_command_line(tmp_path: Path) -> None:
+    record = tmp_path / "rec.jsonl"
+    with running_emulator(args=("--fault-on", "1", "--fault-kinds", "drop-after", "--rate-limits", "off",
+                                "--record", str(record))) as emu:
+        with httpx.Client(headers=AUTH, timeout=5) as client:
+            with pytest.raises(httpx.TransportError):
+                client.post(f"{emu.base_url}/guilds/{emu.guild_id}/roles", json={"name": "kept"})
+            roles = client.get(f"{emu.base_url}/guilds/{emu.guild_id}/roles").json()
+        assert [r["name"] for r in roles].count("kept") == 1
+        assert emu._control("GET", "/faults")["kinds"] == ["drop-after"]
+    lines = [json.loads(x) for x in record.read_text().splitlines()]
+    assert [x["request"]["method"] for x in lines] == ["GET"]  # the unanswered POST is not recorded

@@ -92,7 +92,6 @@ def test_apply_killed_at_random_points_never_duplicates(cli: CliRunner) -> None:
             assert gaib("server", "unlock", "--yes").exit_code == 0
             state = gaib("server", "state", "ls", "--json").data
             known = {r["id"] for r in state["resources"]}
-            roles, _ = _live_names(emu)
             live_ids = {x["id"] for x in httpx.get(f"{emu.base_url}/guilds/{emu.guild_id}/roles",
                                                     headers=emu.auth_headers()).json()} - {emu.guild_id}
             live_ids |= {x["id"] for x in httpx.get(f"{emu.base_url}/guilds/{emu.guild_id}/channels",

@@ -206,9 +206,10 @@ def test_schedules_and_commands(stack: Stack) -> None:
     assert stack.variables["free_backup_schedule"]["default"] == "cron(0 3 * * ? *)"
     assert stack.variables["premium_backup_schedule"]["default"] == "cron(0 * * * ? *)"
     assert re.fullmatch(r"cron\(\d+ \d+ \? \* [A-Z]{3} \*\)", stack.variables["premium_snapshot_schedule"]["default"])
+    base = ["gaib", "server", "backup", "run-scheduled", "--tier"]
     expected = {
-        "free": ("${var.free_backup_schedule}", ["gaib", "server", "backup", "run-scheduled", "--tier", "free"]),
-        "premium": ("${var.premium_backup_schedule}", ["gaib", "server", "backup", "run-scheduled", "--tier", "premium"]),
+        "free": ("${var.free_backup_schedule}", [*base, "free"]),
+        "premium": ("${var.premium_backup_schedule}", [*base, "premium"]),
         "premium_snapshots": (
             "${var.premium_snapshot_schedule}",
             ["gaib", "server", "backup", "run-scheduled", "--tier", "premium", "--snapshots"],

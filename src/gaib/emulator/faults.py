@@ -1,5 +1,14 @@
 """Seeded fault injection: answer some requests with a 5xx, a delay, or a dropped connection.
 
+Kinds:
+
+* ``5xx`` -- answer 500/502/503 without processing the request (nothing changes);
+* ``latency`` -- wait ``latency_ms``, then process and answer normally;
+* ``drop`` -- close the connection without processing the request or answering (nothing changes);
+* ``drop-after`` -- process the request fully and keep its effect (a POST creates its object), then
+  close the connection without an answer. The client cannot tell this from ``drop``: a blind retry
+  of a create makes a duplicate, so it is the case a deduplicating client must survive.
+
 A request is faulted when its 1-based number (counted over Discord API requests since start or the
 last reset) is in ``on_requests``, or with probability ``rate``. The kind is drawn from ``kinds``
 with a ``random.Random(seed)``, so a sequential client sees the same faults on every run.
@@ -11,7 +20,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("5xx", "latency", "drop")
+FAULT_KINDS = ("5xx", "latency", "drop", "drop-after")
 SERVER_ERRORS = {500: "500: Internal Server Error", 502: "502: Bad Gateway", 503: "503: Service Unavailable"}
 DEFAULT_LATENCY_MS = 250
 MAX_LATENCY_MS = 60_000

@@ -10,7 +10,9 @@ and webhook tokens are replaced by ``redacted`` in logged and recorded URLs and 
 Recording (``record=PATH``) appends one JSON line per Discord-route exchange in the format of
 ``validate_pairs.py``. Exchanges answered by an injected 5xx or drop are *not* recorded (Discord's
 spec declares no 5xx, so they would read as spec violations); they still appear in the request log
-with their ``fault`` kind. Injected latency is recorded normally.
+with their ``fault`` kind. A ``drop-after`` request was processed (its effect is kept) but never
+answered: it is not recorded either, and its log entry has ``status`` None and ``route`` set.
+Injected latency is recorded normally.
 """
 
 from __future__ import annotations
@@ -283,6 +285,9 @@ class Emulator:
             with self._lock:
                 out = self._answer(method, raw_path, headers, body)
             out.fault = fault
+            if fault == "drop-after":
+                # Processed and kept; the client just never hears about it.
+                out.drop, out.record = True, False
         with self._lock:
             self._account(number, method, raw_path, out, started)
             if out.record and self._record_file is not None and raw_path.startswith(API_PREFIX + "/"):
@@ -362,7 +367,7 @@ class Emulator:
         }
         self._log.append(entry)
         self._stats["requests"] += 1
-        if out.fault in ("5xx", "drop"):
+        if out.fault in ("5xx", "drop", "drop-after"):
             self._stats["faults"] += 1
         self._by_route[f"{method} {out.route or '<unknown>'}"] += 1
         self._by_status["dropped" if status is None else str(status)] += 1

@@ -113,8 +113,8 @@ class Applier:
             self._reorder_roles(plan)
         self.role_id_by_name = {d.name: self.ids[a] for a, d in plan.desired.items()
                                 if isinstance(d, DesiredRole) and a in self.ids}
-        self.managed_roles = {self.guild_id} | {r.id for r in self.state.resources
-                                                 if r.type == addresses.ROLE and r.id} | set(self.role_id_by_name.values())
+        state_roles = {r.id for r in self.state.resources if r.type == addresses.ROLE and r.id}
+        self.managed_roles = {self.guild_id} | state_roles | set(self.role_id_by_name.values())
         self.final_positions = self._final_channel_positions(plan)
         for c in by_kind["category"]:
             self._guarded(c, self._apply_category)

@@ -297,7 +297,7 @@ def _channel_fields(want: DesiredChannel, have: Channel, want_parent: str | None
     if want.type != have.type:
         out.append(FieldChange("type", have.type.name.lower(), want.type.name.lower()))
     if want.category is not None and want_parent is None:
-        out.append(FieldChange("category", cat_names.get(have.parent_id or "", None), want.category))
+        out.append(FieldChange("category", cat_names.get(have.parent_id or ""), want.category))
     elif want_parent != have.parent_id:
         out.append(FieldChange("category", cat_names.get(have.parent_id or "", have.parent_id), want.category))
     if want.type in TEXT_LIKE and (want.topic or None) != (have.topic or None):

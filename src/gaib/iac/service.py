@@ -70,7 +70,8 @@ def make_plan(settings: Settings, client: Any, backend: StateBackend, *, destroy
 
 
 def apply(settings: Settings, client: Any, *, clock: Callable[[], datetime], progress: Progress,
-          confirm: Callable[[Plan], None], destroy: bool = False, dry_run: bool = False) -> tuple[Plan, ApplyResult | None]:
+          confirm: Callable[[Plan], None], destroy: bool = False,
+          dry_run: bool = False) -> tuple[Plan, ApplyResult | None]:
     """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once."""
     backend = open_backend(settings)
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
