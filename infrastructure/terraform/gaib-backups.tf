@@ -705,26 +705,18 @@ resource "aws_dynamodb_table" "backup_metadata" {
   }
 
   attribute {
-    name = "tier"
+    name = "server_tier"
     type = "S"
   }
 
-  attribute {
-    name = "server_id"
-    type = "S"
-  }
-
-  # The scheduler lists the servers of one tier: only the per-server item (SK "SERVER") carries the
-  # `tier` attribute, so this sparse index holds one entry per server, not one per backup.
+  # The scheduler lists the servers of one tier. Backup items carry `tier` and `server_id` too, so the index
+  # keys on `server_tier`, an attribute only the per-server item (SK "TIER") carries: the index is sparse,
+  # one entry per server. Range key PK (SERVER#{server_id}) pages through the servers in a stable order.
   global_secondary_index {
     name            = "tier-index"
-    hash_key        = "tier"
-    range_key       = "server_id"
-    projection_type = "INCLUDE"
-    non_key_attributes = [
-      "workspaces",
-      "updated_at",
-    ]
+    hash_key        = "server_tier"
+    range_key       = "PK"
+    projection_type = "KEYS_ONLY"
   }
 
   ttl {

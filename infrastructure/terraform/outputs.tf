@@ -21,7 +21,7 @@ output "backup_table_name" {
 }
 
 output "backup_table_tier_index" {
-  description = "GSI listing servers by tier (hash key tier, range key server_id)."
+  description = "Sparse GSI listing servers by tier (hash key server_tier, only on the SERVER#id/TIER item; range key PK)."
   value       = "tier-index"
 }
 

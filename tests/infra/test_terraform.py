@@ -194,8 +194,10 @@ def test_catalog_table(stack: Stack) -> None:
     assert stack.variables["catalog_deletion_protection"]["default"] is True
     assert table["billing_mode"] == "PAY_PER_REQUEST"
     gsi = one(table["global_secondary_index"])
-    assert gsi["hash_key"] == "tier" and gsi["range_key"] == "server_id"
-    assert attrs["tier"] == "S" and attrs["server_id"] == "S"
+    # Sparse: keyed on an attribute only the SERVER#id/TIER item carries (backup items have `tier` too).
+    assert gsi["hash_key"] == "server_tier" and gsi["range_key"] == "PK"
+    assert attrs["server_tier"] == "S"
+    assert set(attrs) == {"PK", "SK", "server_tier"}  # DynamoDB rejects attributes no key uses
 
 
 # --- schedules -----------------------------------------------------------------------------------

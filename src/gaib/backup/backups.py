@@ -8,13 +8,13 @@ object (at worst an orphan object, invisible to every command).
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import MISSING, asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gaib.backup import codec
 from gaib.backup.tiers import tier_of
-from gaib.errors import NotFound
+from gaib.errors import GaibError, IntegrityError, NotFound
 from gaib.names import check_name, check_snowflake
 from gaib.state.model import State, parse_state
 from gaib.storage.base import Catalog, ObjectStore
@@ -54,8 +54,18 @@ class BackupRecord:
 
     @classmethod
     def from_item(cls, item: dict[str, Any]) -> BackupRecord:
+        """The record of a catalog item; raises IntegrityError (exit 3) for a damaged item."""
         fields = {k: item[k] for k in cls.__dataclass_fields__ if k in item}
-        return cls(**fields)
+        try:
+            return cls(**fields)
+        except TypeError:
+            missing = sorted(k for k, f in cls.__dataclass_fields__.items() if k not in item
+                             and f.default is MISSING)
+            raw_key = item.get("key")
+            key = raw_key if isinstance(raw_key, str) else "?"
+            raise IntegrityError(f"The catalog item of backup {str(item.get('id'))[:40]} (object {key[:200]}) "
+                                 f"is damaged: it lacks {', '.join(missing)}.",
+                                 details={"key": key}) from None
 
     def to_dict(self) -> dict[str, Any]:
         return self.to_item()
@@ -82,7 +92,7 @@ class BackupManager:
         now = self.clock().astimezone(UTC)
         backup_id = new_id(now)
         key = backup_key(server_id, workspace, backup_id)
-        policy = tier_of(self.catalog, server_id)
+        policy = tier_of(self.catalog, server_id, register=True)
         enc = codec.encode(state.to_json(), codec_name)
         self.store.put(key, enc.data, tags={"Tier": policy.name, "ServerId": server_id},
                        content_type="application/gzip" if enc.codec == "gzip" else "application/zstd")
@@ -105,7 +115,18 @@ class BackupManager:
         if item is None:
             raise NotFound(f"No backup {backup_id} for server {server_id}.",
                            hint="List the backups with 'gaib server backup list'.")
-        return BackupRecord.from_item(item)
+        record = BackupRecord.from_item(item)
+        # The key must follow from the id: an item pointing anywhere else (another backup's
+        # object, another server's) is damage, and nothing is read from where it points.
+        try:
+            expected = backup_key(server_id, record.workspace, backup_id)
+        except GaibError:
+            expected = None
+        if record.id != backup_id or record.key != expected:
+            raise IntegrityError(f"The catalog item of backup {backup_id} is damaged: it points at object "
+                                 f"{str(record.key)[:200]}, not at {expected or 'a key of this backup'}.",
+                                 details={"key": str(record.key)[:200]})
+        return record
 
     def list(self, server_id: str, *, workspace: str | None = None, limit: int = 20,
              cursor: str | None = None) -> tuple[list[BackupRecord], str | None]:
@@ -133,7 +154,13 @@ class BackupManager:
 
     def load(self, record: BackupRecord) -> State:
         """The backed-up state; every checksum is verified first (IntegrityError, exit 3)."""
-        stored = self.store.get(record.key)
+        try:
+            stored = self.store.get(record.key)
+        except NotFound:
+            # A backup exists only once its object does (write order), so a listed backup
+            # without its object is damage, not "no such backup".
+            raise IntegrityError(f"Stored object {record.key} of backup {record.id} is missing.",
+                                 details={"key": record.key}) from None
         plain = codec.decode(stored, expected_plain_sha256=record.plain_sha256,
                              expected_stored_sha256=record.stored_sha256, key=record.key)
         return parse_state(plain, record.key)
