@@ -94,3 +94,23 @@ def test_list_pages_newest_first_and_filters_workspaces(bcli: CliRunner) -> None
 def test_no_state_no_backup(bcli: CliRunner) -> None:
     r = bcli("server", "backup", "create", "--json")
     assert r.exit_code == 3 and r.error["code"] == "STATE_NOT_FOUND"
+
+
+def test_first_backup_registers_the_server_as_free_for_the_scheduler_index(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from datetime import UTC, datetime
+
+    from gaib.backup.backups import BackupManager
+    from gaib.storage.keys import TIER_SK, server_pk
+    from gaib.storage.open import open_storage
+
+    store, catalog = open_storage(backend="local", root=tmp_path / "b")
+    state = seed_state(tmp_path)
+    manager = BackupManager(store, catalog, clock=lambda: datetime(2026, 11, 25, tzinfo=UTC))
+    assert catalog.get(server_pk(GUILD), TIER_SK) is None
+    manager.create(state, server_id=GUILD, workspace="default")
+    assert catalog.get(server_pk(GUILD), TIER_SK) == {"tier": "free", "server_tier": "free", "server_id": GUILD}
+    # A premium server keeps its tier; later backups never rewrite it.
+    catalog.update(server_pk(GUILD), TIER_SK, {"tier": "premium", "server_tier": "premium"})
+    rec = manager.create(state, server_id=GUILD, workspace="default")
+    assert rec.tier == "premium"
+    assert rec.expires_at - int(datetime(2026, 11, 25, tzinfo=UTC).timestamp()) == 90 * 86400
