@@ -17,8 +17,8 @@ from gaib.discord.models import ChannelType, Overwrite, channel_body, role_body
 from gaib.discord.ratelimit import RetryPolicy
 from gaib.errors import EXIT_DISCORD, DiscordAuthError, DiscordError, DiscordNotFound
 from tests.support.emulator import EmulatorHandle, running_emulator
+from tests.support.paths import VALIDATOR
 
-VALIDATOR = Path("/work/shared/discord-api/validate_pairs.py")
 TOKEN = "emulator-bot-token.Gx9.abcdefghijklmnopqrstuvwxyz012345"
 VIEW_CHANNEL = 1 << 10
 SEND_MESSAGES = 1 << 11

@@ -18,8 +18,8 @@ import httpx
 import pytest
 
 from tests.support.emulator import EmulatorHandle, running_emulator
+from tests.support.paths import VALIDATOR
 
-VALIDATOR = Path("/work/shared/discord-api/validate_pairs.py")
 pytestmark = pytest.mark.skipif(not VALIDATOR.exists(), reason="shared validator not present")
 
 

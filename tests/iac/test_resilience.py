@@ -16,10 +16,7 @@ import pytest
 
 from tests.support.cli import CliRunner
 from tests.support.emulator import EmulatorHandle, running_emulator
-
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "discord-api"
-if not SHARED.exists():
-    SHARED = Path(__file__).resolve().parents[2].parent / "shared" / "discord-api"
+from tests.support.paths import VALIDATOR
 
 
 def _point(cli: CliRunner, emu: EmulatorHandle) -> CliRunner:
@@ -69,7 +66,7 @@ def test_recorded_sietch_apply_passes_the_discord_validator(cli: CliRunner, tmp_
     lines = record.read_text().splitlines()
     assert len(lines) == stats["requests"]
     assert emu.token not in record.read_text()
-    run = subprocess.run([sys.executable, str(SHARED / "validate_pairs.py"), str(record), "--fast"],
+    run = subprocess.run([sys.executable, str(VALIDATOR), str(record), "--fast"],
                          capture_output=True, text=True, timeout=300)
     assert run.returncode == 0, run.stdout[-3000:]
     assert f"{len(lines)} passed, 0 failed" in run.stdout
