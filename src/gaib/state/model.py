@@ -119,8 +119,17 @@ class State:
         return doc
 
     def to_json(self) -> bytes:
-        """The on-disk form: stable key order, indented, UTF-8, trailing newline."""
-        return (json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n").encode()
+        """The on-disk form: stable key order, UTF-8, trailing newline; one line per top-level field
+        and per resource, so diffs stay readable while the fast (C) JSON encoder does the work."""
+        doc = self.to_dict()
+        lines = []
+        for key, value in doc.items():
+            if key == "resources" and value:
+                items = ",\n".join("    " + _dumps(r) for r in value)
+                lines.append(f'  "resources": [\n{items}\n  ]')
+            else:
+                lines.append(f"  {_dumps(key)}: {_dumps(value)}")
+        return ("{\n" + ",\n".join(lines) + "\n}\n").encode()
 
     def canonical(self) -> bytes:
         """Canonical JSON (sorted keys, no spaces) for checksums and comparisons."""
@@ -131,6 +140,10 @@ class State:
         a = {"resources": [r.to_dict() for r in self.resources], "outputs": self.outputs}
         b = {"resources": [r.to_dict() for r in other.resources], "outputs": other.outputs}
         return canonical_json(a) == canonical_json(b)
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
 
 
 def canonical_json(value: Any) -> bytes:
