@@ -114,3 +114,30 @@ def test_first_backup_registers_the_server_as_free_for_the_scheduler_index(tmp_p
     rec = manager.create(state, server_id=GUILD, workspace="default")
     assert rec.tier == "premium"
     assert rec.expires_at - int(datetime(2026, 11, 25, tzinfo=UTC).timestamp()) == 90 * 86400
+
+
+def test_a_damaged_catalog_item_does_not_hide_the_other_backups(bcli: CliRunner) -> None:
+    from datetime import UTC, datetime
+
+    from gaib.backup import service
+    from gaib.cli.context import Env
+    from gaib.settings import Settings
+    from gaib.storage.keys import backup_sk, server_pk
+
+    seed_state(bcli.cwd)
+    good = bcli("server", "backup", "create", "--json").data
+    bad = bcli("server", "backup", "create", "--json").data
+    settings = Settings.resolve(Env(environ=bcli.environ, cwd=bcli.cwd))
+    ctx = service.open_backups(settings, lambda: datetime.now(UTC))
+    item = ctx.catalog.get(server_pk(GUILD), backup_sk(bad["id"]))
+    assert item is not None
+    ctx.catalog.delete(server_pk(GUILD), backup_sk(bad["id"]))
+    ctx.catalog.put_if_absent(server_pk(GUILD), backup_sk(bad["id"]),
+                              {k: v for k, v in item.items() if k not in ("plain_sha256", "lineage")})
+    r = bcli("server", "backup", "list", "--json")
+    assert r.exit_code == 0, r.stdout
+    assert [b["id"] for b in r.data["backups"]] == [good["id"]]
+    assert r.data["damaged"] == [bad["id"]]
+    assert f"gaib server backup delete {bad['id']}" in r.stderr
+    assert bcli("server", "backup", "delete", bad["id"], "--yes").exit_code == 0
+    assert bcli("server", "backup", "list", "--json").data["damaged"] == []

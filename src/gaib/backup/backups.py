@@ -115,6 +115,11 @@ class BackupManager:
         if item is None:
             raise NotFound(f"No backup {backup_id} for server {server_id}.",
                            hint="List the backups with 'gaib server backup list'.")
+        return self._record(server_id, backup_id, item)
+
+    @staticmethod
+    def _record(server_id: str, backup_id: str, item: dict[str, Any]) -> BackupRecord:
+        """The checked record of a catalog item; raises IntegrityError for a damaged one."""
         record = BackupRecord.from_item(item)
         # The key must follow from the id: an item pointing anywhere else (another backup's
         # object, another server's) is damage, and nothing is read from where it points.
@@ -129,8 +134,12 @@ class BackupManager:
         return record
 
     def list(self, server_id: str, *, workspace: str | None = None, limit: int = 20,
-             cursor: str | None = None) -> tuple[list[BackupRecord], str | None]:
-        """Newest first, at most ``limit``; expired backups are hidden. Returns (records, next cursor)."""
+             cursor: str | None = None, damaged: list[str] | None = None) -> tuple[list[BackupRecord], str | None]:
+        """Newest first, at most ``limit``; expired backups are hidden. Returns (records, next cursor).
+
+        A damaged catalog item raises IntegrityError, unless ``damaged`` is given: then the item's id
+        is appended to it and the item is skipped (so one bad item cannot hide every other backup).
+        """
         check_snowflake(server_id, "server id")
         if workspace is not None:
             check_name(workspace, "workspace name")
@@ -138,7 +147,13 @@ class BackupManager:
         while True:
             page = self.catalog.query(server_pk(server_id), "BACKUP#", limit=limit, cursor=cursor)
             for item in page.items:
-                rec = BackupRecord.from_item(item)
+                try:
+                    rec = BackupRecord.from_item(item)
+                except IntegrityError:
+                    if damaged is None:
+                        raise
+                    damaged.append(str(item.get("id", "?"))[:80])
+                    continue
                 if workspace is None or rec.workspace == workspace:
                     out.append(rec)
             cursor = page.next_cursor
@@ -165,9 +180,29 @@ class BackupManager:
                              expected_stored_sha256=record.stored_sha256, key=record.key)
         return parse_state(plain, record.key)
 
-    def delete(self, server_id: str, backup_id: str) -> BackupRecord:
-        """Remove a backup: catalog item first, then the object."""
-        record = self.get(server_id, backup_id)
-        self.catalog.delete(server_pk(server_id), backup_sk(backup_id))
-        self.store.delete(record.key)
+    def delete(self, server_id: str, backup_id: str) -> BackupRecord | None:
+        """Remove a backup: catalog item first, then the object; raises NotFound.
+
+        A damaged item is deleted too (so it cannot block pruning forever), and returns None. The
+        object removed is always the one at the key the id gives, never one a damaged item
+        points at (which may belong to another backup).
+        """
+        check_snowflake(server_id, "server id")
+        check_id(backup_id, "backup id")
+        pk, sk = server_pk(server_id), backup_sk(backup_id)
+        item = self.catalog.get(pk, sk)
+        if item is None:
+            raise NotFound(f"No backup {backup_id} for server {server_id}.",
+                           hint="List the backups with 'gaib server backup list'.")
+        try:
+            record: BackupRecord | None = self._record(server_id, backup_id, item)
+        except IntegrityError:
+            record = None
+        self.catalog.delete(pk, sk)
+        workspace = item.get("workspace")
+        try:
+            key = backup_key(server_id, workspace if isinstance(workspace, str) else "", backup_id)
+        except GaibError:
+            return record  # too damaged to tell its object: at worst an orphan, invisible to list
+        self.store.delete(key)
         return record

@@ -55,10 +55,10 @@ def create(ctx: BackupContext, message: str) -> BackupRecord:
     return ctx.manager.create(state, server_id=ctx.server_id(), workspace=ws, message=message)
 
 
-def list_backups(ctx: BackupContext, *, limit: int, cursor: str | None,
-                 all_workspaces: bool) -> tuple[list[BackupRecord], str | None]:
+def list_backups(ctx: BackupContext, *, limit: int, cursor: str | None, all_workspaces: bool,
+                 damaged: list[str] | None = None) -> tuple[list[BackupRecord], str | None]:
     return ctx.manager.list(ctx.server_id(), workspace=None if all_workspaces else ctx.settings.workspace,
-                            limit=limit, cursor=cursor)
+                            limit=limit, cursor=cursor, damaged=damaged)
 
 
 def plan_restore(ctx: BackupContext, backup_id: str, *, force: bool) -> RestorePlan:

@@ -47,12 +47,18 @@ def list_(limit: int, cursor: str | None, all_workspaces: bool) -> None:
     """List backups, newest first."""
     ctx = get_ctx()
     bctx = service.open_backups(ctx.settings(), ctx.env.clock)
-    records, next_cursor = service.list_backups(bctx, limit=limit, cursor=cursor, all_workspaces=all_workspaces)
+    damaged: list[str] = []
+    records, next_cursor = service.list_backups(bctx, limit=limit, cursor=cursor, all_workspaces=all_workspaces,
+                                                damaged=damaged)
+    for backup_id in damaged:
+        ctx.out.warn(f"backup {backup_id} has a damaged catalog item and is not listed; "
+                     f"remove it with 'gaib server backup delete {backup_id}'")
     text = ctx.out.table(["ID", "WORKSPACE", "SERIAL", "RESOURCES", "TRIGGER", "SIZE", "MESSAGE"],
                          [_line(r) for r in records]) if records else "No backups."
     if next_cursor:
         text += f"\nMore: --cursor {next_cursor}"
-    ctx.out.result({"backups": [r.to_dict() for r in records], "next_cursor": next_cursor}, text)
+    ctx.out.result({"backups": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged},
+                   text)
 
 
 @backup.command("restore")
@@ -90,7 +96,15 @@ def delete(backup_id: str, yes: bool) -> None:
     """Delete a backup."""
     ctx = get_ctx()
     bctx = service.open_backups(ctx.settings(), ctx.env.clock)
-    record = bctx.manager.get(bctx.server_id(), backup_id)
-    ctx.confirm(f"Delete backup {record.id} (serial {record.serial}, {record.created_at})?", yes)
+    from gaib.errors import IntegrityError
+
+    try:
+        record: BackupRecord | None = bctx.manager.get(bctx.server_id(), backup_id)
+    except IntegrityError:
+        record = None  # a damaged backup can still be deleted
+    what = f"backup {backup_id} (serial {record.serial}, {record.created_at})" if record else \
+        f"damaged backup {backup_id}"
+    ctx.confirm(f"Delete {what}?", yes)
     bctx.manager.delete(bctx.server_id(), backup_id)
-    ctx.out.result({"deleted": record.to_dict()}, f"Deleted backup {backup_id}.")
+    ctx.out.result({"deleted": record.to_dict() if record else {"id": backup_id, "damaged": True}},
+                   f"Deleted {what}.")
