@@ -77,10 +77,8 @@ class Applier:
                 return
         self.state.resources.append(Resource(type=rtype, name=name, instances=[Instance(attributes=attrs)]))
 
-    def _drop(self, address: str) -> None:
-        self.state.resources = [r for r in self.state.resources if r.address != address]
-
-    def _drop_id(self, rid: str, keep: str) -> None:
+    def _drop_id(self, rid: str, keep: str | None) -> None:
+        """Forget every resource holding Discord id ``rid``, except the one at address ``keep``."""
         self.state.resources = [r for r in self.state.resources if r.id != rid or r.address == keep]
 
     def _persist(self) -> None:
@@ -244,7 +242,7 @@ class Applier:
             assert c.id is not None
             self.client.delete_channel(c.id, reason=REASON)
             self.channels.pop(c.id, None)
-            self._drop(c.address)
+            self._drop_id(c.id, keep=None)  # the old object may have been held under another address
             self._persist()
         if c.action in ("create", "replace"):
             body = channel_body(
@@ -333,7 +331,12 @@ class Applier:
                 self.result.forgotten.append(c.address)
         else:
             self.result.forgotten.append(c.address)
-        self._drop(c.address)
+        # By id: a config item may have taken over this address during the run (a rename whose slug
+        # equals a removed item's), and that resource must stay.
+        if c.id is not None:
+            self._drop_id(c.id, keep=None)
+        else:
+            self.state.resources = [r for r in self.state.resources if r.address != c.address or r.id]
         self._persist()
 
     def _refresh(self, plan: Plan) -> None:

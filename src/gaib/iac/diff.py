@@ -1,10 +1,13 @@
 """Desired server + state + live guild -> Plan. Pure: no I/O.
 
-Matching, in order, for each kind:
-1. by address: the state holds the address and its id still exists in Discord;
-2. by name among state resources no config item claimed (a renamed address keeps its object);
-3. adoption: a live object of the same name (case-insensitive) that no state resource holds;
-4. otherwise create.
+Matching, for each kind, decided for all config items of the kind before any change is planned:
+1. state resources: each config item takes at most one state resource that has its address or its
+   name (case-insensitive); a resource whose address differs must still exist in Discord. Best
+   pairs are taken first: same name before same address only (so names whose slugs collide, like
+   "Mod Team" and "mod-team", keep their objects when the config reorders them), then for channels
+   the same category and a type Discord can convert to, then the same address;
+2. adoption: a live object of the same name (case-insensitive) that no state resource holds;
+3. otherwise create.
 State resources left unclaimed are deleted from Discord (or forgotten if already gone). Live
 objects in neither the config nor the state are never touched.
 """
@@ -47,23 +50,33 @@ class _Matcher:
         self.state_res = [r for r in (state.resources if state else []) if r.type == rtype]
         self.state_by_addr = {r.address: r for r in self.state_res}
         self.used_state: set[str] = set()
+        self.assigned: dict[str, Resource] = {}  # config address -> the state resource it takes
         self.claimed = claimed_ids  # shared across kinds: every id in the state, plus matched ones
 
-    def by_state(self, address: str) -> tuple[Any | None, bool]:
-        res = self.state_by_addr.get(address)
-        if res is None:
-            return None, False
-        self.used_state.add(address)
-        return (self.live_by_id.get(res.id or ""), True)
+    def assign(self, wanted: Sequence[tuple[str, str]], fit: Callable[[int, Resource], int] = lambda _i, _r: 0,
+               ) -> None:
+        """Pair config items ``wanted[i] = (address, name)`` with state resources, best pairs first.
 
-    def by_state_name(self, name: str) -> tuple[Any | None, Resource | None]:
-        for res in self.state_res:
-            if res.address in self.used_state:
-                continue
-            if str(res.attributes.get("name", "")).casefold() == name.casefold():
-                self.used_state.add(res.address)
-                return self.live_by_id.get(res.id or ""), res
-        return None, None
+        A pair needs the same address, or the same name (case-insensitive) and a resource whose object
+        still exists. ``fit(i, resource)`` ranks pairs of equal name-ness (higher is better).
+        """
+        pairs = []
+        for i, (address, name) in enumerate(wanted):
+            for j, res in enumerate(self.state_res):
+                same_addr = res.address == address
+                same_name = str(res.attributes.get("name", "")).casefold() == name.casefold()
+                if same_addr or (same_name and (res.id or "") in self.live_by_id):
+                    pairs.append(((not same_name, -fit(i, res), not same_addr, i, j), address, res))
+        taken: set[str] = set()
+        for _rank, address, res in sorted(pairs, key=lambda p: p[0]):
+            if address not in self.assigned and res.address not in taken:
+                self.assigned[address] = res
+                taken.add(res.address)
+        self.used_state |= taken
+
+    def by_state(self, address: str) -> tuple[Any | None, Resource | None]:
+        res = self.assigned.get(address)
+        return (self.live_by_id.get(res.id or ""), res) if res is not None else (None, None)
 
     def adopt(self, name: str, ok: Callable[[Any], bool]) -> Any | None:
         for obj in self.live_by_id.values():
@@ -88,12 +101,11 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
 
     def match(m: _Matcher, address: str, name: str, eligible: Callable[[Any], bool]) -> tuple[Any | None, str]:
         """Returns (live object or None, how): how in {'state', 'moved', 'adopt', 'create', 'recreate'}."""
-        obj, in_state = m.by_state(address)
-        if in_state:
-            return (obj, "state") if obj is not None else (None, "recreate")
-        obj, res = m.by_state_name(name)
+        obj, res = m.by_state(address)
         if res is not None:
-            return (obj, "moved") if obj is not None else (None, "recreate")
+            if obj is None:
+                return None, "recreate"
+            return obj, "state" if res.address == address else "moved"
         obj = m.adopt(name, eligible)
         if obj is not None:
             claimed.add(obj.id)
@@ -102,6 +114,7 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
 
     # --- roles -------------------------------------------------------------------------------------
     rm = _Matcher("role", addresses.ROLE, state, roles_live, claimed)
+    rm.assign([(a, r.name) for a, r in zip(role_addrs, desired.roles, strict=True)])
     role_ids: dict[str, str | None] = {}  # role name -> id (None while pending)
     for addr, want in zip(role_addrs, desired.roles, strict=True):
         desired_by_addr[addr] = want
@@ -126,6 +139,7 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
 
     # --- categories --------------------------------------------------------------------------------
     cm = _Matcher("category", addresses.CATEGORY, state, cats_live, claimed)
+    cm.assign([(a, c.name) for a, c in zip(cat_addrs, desired.categories, strict=True)])
     cat_ids: dict[str, str | None] = {}
     for addr, cat in zip(cat_addrs, desired.categories, strict=True):
         desired_by_addr[addr] = cat
@@ -145,6 +159,18 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
 
     # --- channels ----------------------------------------------------------------------------------
     chm = _Matcher("channel", addresses.CHANNEL, state, chans_live, claimed)
+
+    def channel_fit(i: int, res: Resource) -> int:
+        """2 for a type Discord can keep (same, or text <-> announcement), plus 1 for the same category."""
+        want = desired.channels[i]
+        have_type = int(res.attributes.get("type") or 0)
+        same_kind = have_type == want.type or {have_type, int(want.type)} <= PATCHABLE_TYPES
+        parent = cat_ids.get(want.category) if want.category else None
+        same_parent = (res.attributes.get("parent_id") or None) == parent and (parent is not None
+                                                                             or want.category is None)
+        return 2 * same_kind + same_parent
+
+    chm.assign([(a, c.name) for a, c in zip(chan_addrs, desired.channels, strict=True)], channel_fit)
     for addr, ch in zip(chan_addrs, desired.channels, strict=True):
         desired_by_addr[addr] = ch
         want_parent = cat_ids.get(ch.category) if ch.category else None
