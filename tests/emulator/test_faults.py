@@ -180,3 +180,22 @@ def test_drop_after_is_not_recorded_and_accepted_on_the_command_line(tmp_path: P
         assert emu._control("GET", "/faults")["kinds"] == ["drop-after"]
     lines = [json.loads(x) for x in record.read_text().splitlines()]
     assert [x["request"]["method"] for x in lines] == ["GET"]  # the unanswered POST is not recorded
+
+
+def test_injected_429_is_a_valid_shared_rate_limit_and_changes_nothing() -> None:
+    import httpx
+
+    from tests.support.emulator import running_emulator
+
+    with running_emulator(args=("--rate-limits", "off", "--fault-on", "1", "--fault-kinds", "429")) as emu:
+        url = f"{emu.base_url}/guilds/{emu.guild_id}/roles"
+        first = httpx.post(url, json={"name": "Once"}, headers=emu.auth_headers())
+        assert first.status_code == 429
+        body = first.json()
+        assert body["global"] is False and 0.05 <= body["retry_after"] <= 0.3
+        assert first.headers["X-RateLimit-Scope"] == "shared" and int(first.headers["Retry-After"]) >= 1
+        second = httpx.post(url, json={"name": "Once"}, headers=emu.auth_headers())
+        assert second.status_code == 200
+        names = [r["name"] for r in httpx.get(url, headers=emu.auth_headers()).json()]
+        assert names.count("Once") == 1
+        assert emu.stats()["faults"] == 1

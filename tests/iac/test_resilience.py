@@ -55,6 +55,25 @@ def test_sietch_converges_through_5xx_and_dropped_connections(cli: CliRunner) ->
 
 
 @pytest.mark.slow
+def test_sietch_converges_through_injected_429s_and_the_record_stays_valid(cli: CliRunner, tmp_path: Path) -> None:
+    record = tmp_path / "pairs.jsonl"
+    with running_emulator(args=("--rate-limits", "discord", "--fault-rate", "0.2", "--fault-kinds", "429,5xx",
+                                "--seed", "8", "--record", str(record))) as emu:
+        gaib = _point(cli, emu)
+        r = gaib("server", "apply", "--auto-approve", "--json")
+        assert r.exit_code == 0, r.stdout + r.stderr
+        statuses = [q["status"] for q in emu.requests()]
+        assert statuses.count(429) >= 3  # the injected 429s really happened and were retried
+        emu.set_faults(rate=0.0)
+        _no_duplicates(emu)
+        assert gaib("server", "plan", "--json").data["empty"] is True
+    run = subprocess.run([sys.executable, str(VALIDATOR), str(record), "--fast"], capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stdout[-3000:]
+    assert ", 0 failed" in run.stdout
+
+
+@pytest.mark.slow
 def test_recorded_sietch_apply_passes_the_discord_validator(cli: CliRunner, tmp_path: Path) -> None:
     record = tmp_path / "pairs.jsonl"
     with running_emulator(args=("--rate-limits", "discord", "--record", str(record))) as emu:

@@ -87,7 +87,8 @@ class EmulatorHandle:
     def set_faults(self, *, rate: float = 0.0, kinds: Iterable[str] = ("5xx",),
                    on_requests: Iterable[int] = (), latency_ms: int | None = None) -> dict[str, Any]:
         """Replace fault injection at run time; request numbers count Discord requests since start or
-        the last reset (1-based). Kinds: ``5xx``, ``latency``, ``drop``, ``drop-after``. Returns the active config."""
+        the last reset (1-based). Kinds: ``5xx``, ``latency``, ``drop``, ``drop-after``, ``429``.
+        Returns the active config."""
         payload: dict[str, Any] = {"rate": rate, "kinds": list(kinds), "on_requests": list(on_requests)}
         if latency_ms is not None:
             payload["latency_ms"] = latency_ms

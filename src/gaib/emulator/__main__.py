@@ -28,7 +28,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--data", metavar="FILE", help="load the guild from FILE and save it after each change")
     p.add_argument("--rate-limits", choices=("discord", "off"), default="discord")
     p.add_argument("--fault-rate", type=float, default=0.0, help="probability of a fault per request")
-    p.add_argument("--fault-kinds", default="5xx", help="comma-separated: 5xx,latency,drop,drop-after (default 5xx)")
+    p.add_argument("--fault-kinds", default="5xx",
+                   help="comma-separated: 5xx,latency,drop,drop-after,429 (default 5xx)")
     p.add_argument("--fault-on", default="", help="comma-separated request numbers to fault, e.g. 3,7")
     p.add_argument("--latency-ms", type=int, default=DEFAULT_LATENCY_MS, help="delay of a latency fault")
     p.add_argument("--seed", type=int, default=None, help="seed for fault injection")

@@ -8,6 +8,9 @@ Kinds:
 * ``drop-after`` -- process the request fully and keep its effect (a POST creates its object), then
   close the connection without an answer. The client cannot tell this from ``drop``: a blind retry
   of a create makes a duplicate, so it is the case a deduplicating client must survive.
+* ``429`` -- answer 429 without processing, as a limit shared with other bots would (scope
+  ``shared``, ``retry_after`` between 0.05 and 0.3 s): it tests a client's retry path even when the
+  client never overruns a bucket itself. Recorded, since it is a valid Discord exchange.
 
 A request is faulted when its 1-based number (counted over Discord API requests since start or the
 last reset) is in ``on_requests``, or with probability ``rate``. The kind is drawn from ``kinds``
@@ -20,7 +23,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-FAULT_KINDS = ("5xx", "latency", "drop", "drop-after")
+FAULT_KINDS = ("5xx", "latency", "drop", "drop-after", "429")
 SERVER_ERRORS = {500: "500: Internal Server Error", 502: "502: Bad Gateway", 503: "503: Service Unavailable"}
 DEFAULT_LATENCY_MS = 250
 MAX_LATENCY_MS = 60_000
@@ -92,3 +95,7 @@ class FaultInjector:
 
     def server_error_status(self) -> int:
         return self._rng.choice(sorted(SERVER_ERRORS))
+
+    def retry_after(self) -> float:
+        """A short ``retry_after`` (seconds) for an injected 429."""
+        return round(0.05 + self._rng.random() * 0.25, 3)

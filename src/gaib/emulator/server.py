@@ -18,6 +18,7 @@ Injected latency is recorded normally.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import socket
@@ -274,6 +275,7 @@ class Emulator:
             fault = self.faults.decide(number)
             latency = self.faults.config.latency_ms / 1000.0
             status_if_5xx = self.faults.server_error_status() if fault == "5xx" else 0
+            retry_after = self.faults.retry_after() if fault == "429" else 0.0
         if fault == "latency":
             time.sleep(latency)
         if fault == "5xx":
@@ -281,6 +283,10 @@ class Emulator:
                           fault=fault, record=False)
         elif fault == "drop":
             out = Outcome(0, None, fault=fault, drop=True, record=False)
+        elif fault == "429":
+            out = Outcome(429, {"message": "You are being rate limited.", "retry_after": retry_after, "global": False},
+                          {"Retry-After": str(max(1, math.ceil(retry_after))), "X-RateLimit-Scope": "shared"},
+                          fault=fault)
         else:
             with self._lock:
                 out = self._answer(method, raw_path, headers, body)
@@ -367,7 +373,7 @@ class Emulator:
         }
         self._log.append(entry)
         self._stats["requests"] += 1
-        if out.fault in ("5xx", "drop", "drop-after"):
+        if out.fault in ("5xx", "drop", "drop-after", "429"):
             self._stats["faults"] += 1
         self._by_route[f"{method} {out.route or '<unknown>'}"] += 1
         self._by_status["dropped" if status is None else str(status)] += 1

@@ -73,6 +73,12 @@ class Applier:
         rtype, name = address.split(".", 1)
         for res in self.state.resources:
             if res.address == address:
+                if res.id is not None and res.id != str(attrs.get("id")):
+                    # Another object still holds this address (a leftover whose address a config item
+                    # took over, deleted later in this run). Keep it under a parking address so that,
+                    # if its delete fails, it stays managed and the next plan deletes it again.
+                    res.name = f"{name}__replaced_{res.id}"[:100]
+                    break
                 res.instances = [Instance(attributes=attrs)]
                 return
         self.state.resources.append(Resource(type=rtype, name=name, instances=[Instance(attributes=attrs)]))
