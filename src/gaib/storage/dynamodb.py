@@ -12,6 +12,7 @@ TTL attribute ``expires_at``).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -66,15 +67,27 @@ class DynamoCatalog:
         counter: RequestCounter | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
-        from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
-
         self.table = table
         self.requests = counter if counter is not None else RequestCounter()
-        self.client: Any = make_client("dynamodb", region=region, endpoint_url=endpoint_url,
-                                       counter=self.requests)
+        self._region, self._endpoint_url = region, endpoint_url
         self._clock = clock
-        self._ser = TypeSerializer()
-        self._de = TypeDeserializer()
+
+    @functools.cached_property
+    def client(self) -> Any:
+        """The boto3 client, made on first use (a command refused before any I/O never pays for it)."""
+        return make_client("dynamodb", region=self._region, endpoint_url=self._endpoint_url, counter=self.requests)
+
+    @functools.cached_property
+    def _ser(self) -> Any:
+        from boto3.dynamodb.types import TypeSerializer
+
+        return TypeSerializer()
+
+    @functools.cached_property
+    def _de(self) -> Any:
+        from boto3.dynamodb.types import TypeDeserializer
+
+        return TypeDeserializer()
 
     def _now(self) -> int:
         return int(self._clock())

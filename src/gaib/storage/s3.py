@@ -12,6 +12,7 @@
 from __future__ import annotations
 
 import builtins
+import functools
 from collections.abc import Iterator, Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -40,7 +41,12 @@ class S3ObjectStore:
         self.bucket = bucket
         self.kms_key_id = kms_key_id or None
         self.requests = counter if counter is not None else RequestCounter()
-        self.client: Any = make_client("s3", region=region, endpoint_url=endpoint_url, counter=self.requests)
+        self._region, self._endpoint_url = region, endpoint_url
+
+    @functools.cached_property
+    def client(self) -> Any:
+        """The boto3 client, made on first use (a command refused before any I/O never pays for it)."""
+        return make_client("s3", region=self._region, endpoint_url=self._endpoint_url, counter=self.requests)
 
     def _fail(self, exc: Exception, what: str, key: str) -> GaibError:
         code = aws.error_code(exc)
