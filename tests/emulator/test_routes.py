@@ -233,3 +233,18 @@ def test_reset_leaves_only_everyone(api: Api) -> None:
 def test_emojis_list_is_empty(api: Api) -> None:
     r = api("GET", f"/guilds/{api.gid}/emojis")
     assert r.status_code == 200 and r.json() == []
+
+
+def test_text_like_channel_names_are_stored_as_discord_stores_them() -> None:
+    import httpx
+
+    from tests.support.emulator import running_emulator
+
+    with running_emulator(args=("--rate-limits", "off")) as emu:
+        url = f"{emu.base_url}/guilds/{emu.guild_id}/channels"
+        made = {}
+        for kind, name in ((0, "Hello  World"), (5, "Big News"), (15, "Q And A"), (2, "Voice Room"), (4, "My Cat")):
+            r = httpx.post(url, json={"name": name, "type": kind}, headers=emu.auth_headers())
+            assert r.status_code == 201, r.text
+            made[kind] = r.json()["name"]
+        assert made == {0: "hello-world", 5: "big-news", 15: "q-and-a", 2: "Voice Room", 4: "My Cat"}

@@ -133,3 +133,39 @@ def test_adopts_live_objects_by_name_instead_of_duplicating(gaib: CliRunner, gui
     assert [x["name"] for x in roles].count("Admin") == 1
     assert gaib("server", "state", "show", "discord_role.admin", "--json").data["instances"][0]["attributes"]["id"] \
         == made["id"]
+
+
+def test_text_channel_names_discord_rewrites_still_converge(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    import httpx
+
+    config = textwrap.dedent("""
+        version: "1.0"
+        categories:
+          - name: Town Square
+        channels:
+          - name: Welcome Chat
+            category: Town Square
+          - name: Big  News
+            type: announcement
+          - name: Voice Lounge
+            type: voice
+            category: Town Square
+    """)
+    (gaib.cwd / "discord-server.yaml").write_text(config)
+    r = gaib("server", "apply", "--auto-approve", "--json")
+    assert r.exit_code == 0, r.stdout + r.stderr
+    live = httpx.get(f"{guild.base_url}/guilds/{guild.guild_id}/channels", headers=guild.auth_headers()).json()
+    assert sorted(c["name"] for c in live) == ["Town Square", "Voice Lounge", "big-news", "welcome-chat"]
+    assert gaib("server", "plan", "--json").data["empty"] is True
+    # Any spelling Discord stores the same way is the same channel: no change, same id.
+    (gaib.cwd / "discord-server.yaml").write_text(config.replace("Welcome Chat", "WELCOME   chat"))
+    assert gaib("server", "plan", "--json").data["empty"] is True
+    # Written the way Discord stores it, with a topic added: one update in place, same address.
+    (gaib.cwd / "discord-server.yaml").write_text(config.replace("Welcome Chat", "welcome-chat").replace(
+        "  - name: welcome-chat\n    category: Town Square", "  - name: welcome-chat\n    category: Town Square\n"
+        "    topic: hello"))
+    plan = gaib("server", "plan", "--json").data
+    assert [(c["action"], c["address"], [f["field"] for f in c["changes"]]) for c in plan["changes"]] == \
+        [("update", "discord_channel.welcome_chat", ["topic"])]
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    assert gaib("server", "plan", "--json").data["empty"] is True

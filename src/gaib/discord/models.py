@@ -271,3 +271,14 @@ def channel_to_body(channel: Channel) -> dict[str, Any]:
         bitrate=channel.bitrate, user_limit=channel.user_limit,
         permission_overwrites=channel.permission_overwrites,
     )
+
+
+TEXT_NAMED_TYPES = frozenset({ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM})
+
+
+def discord_channel_name(channel_type: ChannelType | int, name: str) -> str:
+    """The name Discord stores for a channel: text, announcement and forum channel names are lower
+    case with each run of whitespace turned into one dash ("Welcome Chat" -> "welcome-chat")."""
+    if channel_type in TEXT_NAMED_TYPES:
+        return "-".join(name.lower().split()) or name
+    return name

@@ -43,6 +43,15 @@ FORBIDDEN_WEBHOOK_NAMES = ("clyde", "discord")
 VOICE_LIMITS = {2: (96000, 99), 13: (64000, 10000)}  # type -> (max bitrate, max user_limit), tier 0
 
 
+# Discord stores text, announcement and forum channel names in lower case with each run of
+# whitespace turned into one dash ("Welcome Chat" becomes "welcome-chat"); other types keep the name.
+TEXT_NAMED_TYPES = frozenset({0, 5, 15})
+
+
+def text_channel_name(name: str) -> str:
+    return "-".join(name.lower().split()) or name
+
+
 class GuildState:
     """One guild's objects. ``revision`` increases on every change (the server saves on change)."""
 
@@ -301,6 +310,8 @@ class GuildState:
             errs.add(("type",), "BASE_TYPE_CHOICES", "Only text and announcement channels can be converted.")
         effective = kind if isinstance(kind, int) else (current.type if current else 0)
         changes["type"] = effective
+        if isinstance(changes["name"], str) and effective in TEXT_NAMED_TYPES:
+            changes["name"] = text_channel_name(changes["name"])
         changes["position"] = f.integer("position", 0, 2**31 - 1)
         topic = f.string("topic", 0, 4096)
         topic_max = 4096 if effective == 15 else 1024

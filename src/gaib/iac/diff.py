@@ -25,7 +25,15 @@ from gaib.config.desired import (
     DesiredRole,
     DesiredServer,
 )
-from gaib.discord.models import Channel, ChannelType, Guild, Overwrite, OverwriteType, Role
+from gaib.discord.models import (
+    Channel,
+    ChannelType,
+    Guild,
+    Overwrite,
+    OverwriteType,
+    Role,
+    discord_channel_name,
+)
 from gaib.iac import addresses, layout
 from gaib.iac.plan import Change, Desired, FieldChange, Kind, Plan
 from gaib.state.model import Resource, State
@@ -170,7 +178,8 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
                                                                              or want.category is None)
         return 2 * same_kind + same_parent
 
-    chm.assign([(a, c.name) for a, c in zip(chan_addrs, desired.channels, strict=True)], channel_fit)
+    chm.assign([(a, discord_channel_name(c.type, c.name)) for a, c in zip(chan_addrs, desired.channels, strict=True)],
+               channel_fit)
     for addr, ch in zip(chan_addrs, desired.channels, strict=True):
         desired_by_addr[addr] = ch
         want_parent = cat_ids.get(ch.category) if ch.category else None
@@ -179,7 +188,7 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
             same_kind = o.type == ch.type or {o.type, ch.type} <= PATCHABLE_TYPES
             return same_kind and (o.parent_id == want_parent or ch.category is None or want_parent is None)
 
-        obj, how = match(chm, addr, ch.name, eligible)
+        obj, how = match(chm, addr, discord_channel_name(ch.type, ch.name), eligible)
         if obj is None:
             changes.append(Change("create", "channel", addr, ch.name, desired=ch))
             continue
@@ -318,7 +327,7 @@ def _channel_fields(want: DesiredChannel, have: Channel, want_parent: str | None
                     target_id: Callable[[str], str | None], managed: set[str], names: dict[str, str],
                     cat_names: dict[str, str]) -> tuple[FieldChange, ...]:
     out = []
-    if want.name != have.name:
+    if discord_channel_name(want.type, want.name) != have.name:
         out.append(FieldChange("name", have.name, want.name))
     if want.type != have.type:
         out.append(FieldChange("type", have.type.name.lower(), want.type.name.lower()))
