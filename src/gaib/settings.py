@@ -62,7 +62,8 @@ class Settings:
 
     @classmethod
     def resolve(cls, env: Any, *, workspace: str | None = None, guild_id: str | None = None,
-                config_file: str | None = None, backend: str | None = None) -> Settings:
+                config_file: str | None = None, backend: str | None = None,
+                state_path: str | None = None) -> Settings:
         environ: Mapping[str, str] = env.environ
         project_dir = Path(env.cwd)
         project = _load_project_file(project_dir / PROJECT_FILE)
@@ -79,7 +80,7 @@ class Settings:
                     return v
             return default
 
-        state_dir = project_dir / str(pick(None, "GAIB_STATE_PATH", be.get("path"), default=".gaib"))
+        state_dir = project_dir / str(pick(state_path, "GAIB_STATE_PATH", be.get("path"), default=".gaib"))
         s3_bucket = pick(None, "GAIB_S3_BUCKET", be.get("bucket"))
         kind = pick(backend, "GAIB_BACKEND", be.get("type"), default="s3" if s3_bucket else "local")
         if kind not in ("local", "s3"):

@@ -85,3 +85,17 @@ def test_lock_item_is_shaped_like_terraforms(aws_env: dict[str, str]) -> None:
     doc = json.loads(item["Info"]["S"])
     assert {"ID", "Operation", "Who", "Created", "Path", "Version", "Info"} <= set(doc)
     assert doc["ID"] == info.id and doc["Operation"] == "apply"
+
+
+def test_flags_beat_the_environment(cli: CliRunner, aws_env: dict[str, str]) -> None:
+    bucket, table = _infra(aws_env["AWS_ENDPOINT_URL"])
+    cli.environ.update(aws_env)
+    env = {"GAIB_S3_BUCKET": bucket, "GAIB_DYNAMODB_TABLE": table, "DISCORD_GUILD_ID": GUILD}
+    r = cli("server", "workspace", "new", "local-one", "--backend", "local", "--state-path", "elsewhere", "--json",
+            env=env)
+    assert r.exit_code == 0, r.stdout
+    assert (cli.cwd / "elsewhere" / "workspaces" / "local-one").is_dir()
+    assert boto3.client("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 0
+    r = cli("server", "workspace", "new", "remote-one", "--json", env=env)
+    assert r.exit_code == 0
+    assert boto3.client("s3").list_objects_v2(Bucket=bucket)["KeyCount"] == 1

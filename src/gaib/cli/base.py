@@ -31,6 +31,8 @@ class Ctx:
     workspace: str | None = None
     guild_id: str | None = None
     config_file: str | None = None
+    backend: str | None = None
+    state_path: str | None = None
     extras: dict[str, Any] = field(default_factory=dict)
 
     def settings(self) -> Any:
@@ -43,6 +45,8 @@ class Ctx:
                 workspace=self.workspace,
                 guild_id=self.guild_id,
                 config_file=self.config_file,
+                backend=self.backend,
+                state_path=self.state_path,
             )
         return self.extras["settings"]
 
@@ -79,7 +83,7 @@ def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, Any], None
             obj.out.quiet = True
         elif name == "no_color":
             obj.out.color = False
-        elif name in ("workspace", "guild_id", "config_file"):
+        elif name in ("workspace", "guild_id", "config_file", "backend", "state_path"):
             setattr(obj, name, value)
 
     return callback
@@ -97,7 +101,12 @@ def output_options(f: F) -> F:
 
 
 def server_options(f: F) -> F:
-    """Output options plus ``-w/--workspace``, ``-g/--guild`` and ``-f/--file``."""
+    """Output options plus ``-w/--workspace``, ``-g/--guild``, ``-f/--file``, ``--backend`` and
+    ``--state-path``."""
+    f = click.option("--state-path", expose_value=False, is_eager=True, metavar="DIR",
+                     callback=_set_flag("state_path"), help="Local state folder [GAIB_STATE_PATH, default .gaib].")(f)
+    f = click.option("--backend", type=click.Choice(["local", "s3"]), expose_value=False, is_eager=True,
+                     callback=_set_flag("backend"), help="Where state lives [GAIB_BACKEND, gaib.yaml].")(f)
     f = click.option("-f", "--file", "config_file", expose_value=False, is_eager=True, metavar="PATH",
                      callback=_set_flag("config_file"),
                      help="Server config file (default discord-server.yaml).")(f)
