@@ -47,6 +47,12 @@ class S3Backend:
     def _lock_id(self, workspace: str) -> str:
         return f"{self.bucket}/{self.key(workspace)}"
 
+    def _encryption(self) -> dict[str, str]:
+        """SSE-KMS with the configured key; otherwise nothing (the bucket's default encryption)."""
+        if not self.kms_key_id:
+            return {}
+        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
+
     # --- state -----------------------------------------------------------------------------------
     def _read(self, workspace: str) -> tuple[State | None, str | None]:
         key = self.key(workspace)
@@ -73,9 +79,7 @@ class S3Backend:
             args["IfNoneMatch"] = "*"
         else:
             args["IfMatch"] = etag
-        if self.kms_key_id:
-            args["ServerSideEncryption"] = "aws:kms"
-            args["SSEKMSKeyId"] = self.kms_key_id
+        args.update(self._encryption())
         try:
             self._s3.put_object(**args)
         except Exception as exc:
@@ -116,10 +120,8 @@ class S3Backend:
 
     def create_workspace(self, workspace: str) -> None:
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._marker(workspace),
-                                "Body": json.dumps({"workspace": workspace}).encode(), "IfNoneMatch": "*"}
-        if self.kms_key_id:
-            args["ServerSideEncryption"] = "aws:kms"
-            args["SSEKMSKeyId"] = self.kms_key_id
+                                "Body": json.dumps({"workspace": workspace}).encode(), "IfNoneMatch": "*",
+                                **self._encryption()}
         try:
             self._s3.put_object(**args)
         except Exception as exc:
