@@ -169,3 +169,27 @@ def test_text_channel_names_discord_rewrites_still_converge(gaib: CliRunner, gui
         [("update", "discord_channel.welcome_chat", ["topic"])]
     assert gaib("server", "apply", "--auto-approve").exit_code == 0
     assert gaib("server", "plan", "--json").data["empty"] is True
+
+
+def test_a_leftover_whose_delete_fails_stays_managed_until_it_is_deleted(gaib: CliRunner,
+                                                                         guild: EmulatorHandle) -> None:
+    both = 'version: "1.0"\nroles:\n  - name: Mod Team\n  - name: mod-team\n'
+    (gaib.cwd / "discord-server.yaml").write_text(both)
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    ids = {r["name"]: r["id"] for r in gaib("server", "state", "ls", "--json").data["resources"]}
+    # Removing "Mod Team" hands its address (discord_role.mod_team) to "mod-team"; make its delete fail.
+    (gaib.cwd / "discord-server.yaml").write_text('version: "1.0"\nroles:\n  - name: mod-team\n')
+    done = len(guild.requests())
+    guild.set_faults(on_requests=range(done + 4, done + 12), kinds=["5xx"])  # after the 3 reads
+    r = gaib("server", "apply", "--auto-approve", "--json")
+    guild.set_faults(rate=0.0)
+    assert r.exit_code == 8, r.stdout
+    state = {res["address"]: res["id"] for res in gaib("server", "state", "ls", "--json").data["resources"]}
+    assert state["discord_role.mod_team"] == ids["mod-team"]
+    assert ids["Mod Team"] in state.values()  # still managed, under a parking address
+    plan = gaib("server", "plan", "--json").data
+    assert [(c["action"], c["id"]) for c in plan["changes"]] == [("delete", ids["Mod Team"])]
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    assert gaib("server", "plan", "--json").data["empty"] is True
+    final = gaib("server", "state", "ls", "--json").data["resources"]
+    assert [(res["address"], res["id"]) for res in final] == [("discord_role.mod_team", ids["mod-team"])]
