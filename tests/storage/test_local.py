@@ -176,3 +176,34 @@ def test_counter_ceiling_holds_across_processes(tmp_path: Path) -> None:
     assert values.count(0) == 45 - 25
     assert SqliteCatalog(root).get("SERVER#1", "QUOTA#backup#20261125") == {"count": 25}
 
+
+
+def test_first_use_by_several_writers_at_once_never_fails(tmp_path: Path) -> None:
+    """Four catalogs (own connections, own StoreRoot) creating the same new store at the same moment:
+    the format check must not mistake a half-initialised store for a foreign folder, and the new
+    database's WAL switch must not surface SQLITE_BUSY."""
+    import threading
+
+    from gaib.storage.local import StoreRoot
+    from gaib.storage.sqlite_catalog import SqliteCatalog
+
+    for trial in range(40):
+        root = tmp_path / f"store{trial}"
+        catalogs = [SqliteCatalog(StoreRoot(root)) for _ in range(4)]
+        errors: list[str] = []
+        barrier = threading.Barrier(len(catalogs))
+
+        def first_write(catalog: SqliteCatalog) -> None:
+            barrier.wait()
+            try:
+                catalog.increment("SERVER#1", "QUOTA#x", ceiling=100)
+            except Exception as exc:  # collected and asserted below
+                errors.append(repr(exc))
+
+        threads = [threading.Thread(target=first_write, args=(c,)) for c in catalogs]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert errors == [], f"trial {trial}: {errors[0]}"
+        assert catalogs[0].get("SERVER#1", "QUOTA#x") == {"count": 4}

@@ -125,23 +125,27 @@ class StoreRoot:
                 try:
                     version = self._read_version()
                 except FileNotFoundError:
+                    # Another process may be initialising the store right now: every check below
+                    # looks again for the version file before it concludes anything.
+                    version_file = self.path / FORMAT_FILE
+                    if self.path.exists() and not self.path.is_dir():
+                        raise StorageError(f"{self.path} is not a folder.", code="STORAGE_NOT_A_STORE") from None
                     if self.path.is_dir():
                         foreign = [
                             n for n in os.listdir(self.path)
                             if n not in _IGNORED_AT_INIT and not n.startswith(".tmp-")
                         ]
-                        if foreign:
+                        if foreign and not version_file.exists():
                             raise StorageError(
                                 f"{self.path} is not a Gaib backup store (it has no {FORMAT_FILE} file "
                                 "but is not empty).",
                                 code="STORAGE_NOT_A_STORE",
                                 hint="Point Gaib at an empty or new folder for backups.",
                             ) from None
-                    elif self.path.exists():
-                        raise StorageError(f"{self.path} is not a folder.", code="STORAGE_NOT_A_STORE") from None
-                    if not create:
-                        return False
-                    self._initialise()
+                    if not version_file.exists():
+                        if not create:
+                            return False
+                        self._initialise()  # tolerates a concurrent initialiser (never overwrites)
                     version = self._read_version()
             except OSError as exc:
                 raise StorageError(f"Cannot use the backup store at {self.path}: {exc.strerror}.") from None

@@ -74,11 +74,30 @@ class SqliteCatalog:
             return None
         if not create and not self.path.exists():
             return None
+        # Opening a brand-new database from several processes at once can answer SQLITE_BUSY at once
+        # (switching to WAL does not wait on the busy handler), so the set-up is retried briefly.
+        deadline = time.monotonic() + 10.0
+        while True:
+            try:
+                conn = self._open()
+                break
+            except sqlite3.OperationalError as exc:
+                if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.02)
+        self._local.conn = conn
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
-        conn.execute("PRAGMA busy_timeout = 10000")
-        conn.execute("PRAGMA journal_mode = WAL")
-        conn.execute("PRAGMA synchronous = FULL")
-        conn.execute("BEGIN IMMEDIATE")
+        try:
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA journal_mode = WAL")
+            conn.execute("PRAGMA synchronous = FULL")
+            conn.execute("BEGIN IMMEDIATE")
+        except BaseException:
+            conn.close()
+            raise
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             if version > SCHEMA_VERSION:
@@ -96,7 +115,6 @@ class SqliteCatalog:
             conn.execute("ROLLBACK")
             conn.close()
             raise
-        self._local.conn = conn
         return conn
 
     @contextmanager
