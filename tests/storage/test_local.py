@@ -193,7 +193,8 @@ def test_first_use_by_several_writers_at_once_never_fails(tmp_path: Path) -> Non
         errors: list[str] = []
         barrier = threading.Barrier(len(catalogs))
 
-        def first_write(catalog: SqliteCatalog) -> None:
+        def first_write(catalog: SqliteCatalog, barrier: threading.Barrier = barrier,
+                        errors: list[str] = errors) -> None:
             barrier.wait()
             try:
                 catalog.increment("SERVER#1", "QUOTA#x", ceiling=100)
