@@ -120,6 +120,18 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
             return obj, "adopt"
         return None, "create"
 
+    def plan_item(kind: Kind, addr: str, name: str, obj: Any | None, how: str, want: Desired,
+                  diffs: tuple[FieldChange, ...]) -> None:
+        """Append the change for one config item: create, adopt (moved or adopted), or update."""
+        if obj is None:
+            changes.append(Change("create", kind, addr, name, desired=want))
+            return
+        existing[addr] = obj.id
+        if how in ("adopt", "moved"):
+            changes.append(Change("adopt", kind, addr, name, obj.id, diffs, want))
+        elif diffs:
+            changes.append(Change("update", kind, addr, name, obj.id, diffs, want))
+
     # --- roles -------------------------------------------------------------------------------------
     rm = _Matcher("role", addresses.ROLE, state, roles_live, claimed)
     rm.assign([(a, r.name) for a, r in zip(role_addrs, desired.roles, strict=True)])
@@ -128,15 +140,7 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
         desired_by_addr[addr] = want
         obj, how = match(rm, addr, want.name, lambda _o: True)
         role_ids[want.name] = obj.id if obj is not None else None
-        if obj is None:
-            changes.append(Change("create", "role", addr, want.name, desired=want))
-            continue
-        existing[addr] = obj.id
-        fields = _role_fields(want, obj)
-        if how in ("adopt", "moved"):
-            changes.append(Change("adopt", "role", addr, want.name, obj.id, fields, want))
-        elif fields:
-            changes.append(Change("update", "role", addr, want.name, obj.id, fields, want))
+        plan_item("role", addr, want.name, obj, how, want, _role_fields(want, obj) if obj is not None else ())
 
     managed_role_ids = {live.id} | {r.id for r in roles_live if r.id in claimed}
     names_by_id = {r.id: r.name for r in live.roles}
@@ -153,15 +157,8 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
         desired_by_addr[addr] = cat
         obj, how = match(cm, addr, cat.name, lambda _o: True)
         cat_ids[cat.name] = obj.id if obj is not None else None
-        if obj is None:
-            changes.append(Change("create", "category", addr, cat.name, desired=cat))
-            continue
-        existing[addr] = obj.id
-        fields = _category_fields(cat, obj, target_id, managed_role_ids, names_by_id)
-        if how in ("adopt", "moved"):
-            changes.append(Change("adopt", "category", addr, cat.name, obj.id, fields, cat))
-        elif fields:
-            changes.append(Change("update", "category", addr, cat.name, obj.id, fields, cat))
+        plan_item("category", addr, cat.name, obj, how, cat,
+                  _category_fields(cat, obj, target_id, managed_role_ids, names_by_id) if obj is not None else ())
 
     cat_names_by_id = {c.id: c.name for c in cats_live}
 
@@ -189,21 +186,15 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
             return same_kind and (o.parent_id == want_parent or ch.category is None or want_parent is None)
 
         obj, how = match(chm, addr, discord_channel_name(ch.type, ch.name), eligible)
-        if obj is None:
-            changes.append(Change("create", "channel", addr, ch.name, desired=ch))
-            continue
-        if obj.type != ch.type and not {obj.type, ch.type} <= PATCHABLE_TYPES:
+        if obj is not None and obj.type != ch.type and not {obj.type, ch.type} <= PATCHABLE_TYPES:
             warnings.append(f"{addr} changes type {obj.type.name.lower()} -> {ch.type.name.lower()}: "
                             "Discord cannot convert it, so it is deleted and re-created (its messages are lost).")
             changes.append(Change("replace", "channel", addr, ch.name, obj.id,
                                   (FieldChange("type", obj.type.name.lower(), ch.type.name.lower()),), ch))
             continue
-        existing[addr] = obj.id
-        fields = _channel_fields(ch, obj, want_parent, target_id, managed_role_ids, names_by_id, cat_names_by_id)
-        if how in ("adopt", "moved"):
-            changes.append(Change("adopt", "channel", addr, ch.name, obj.id, fields, ch))
-        elif fields:
-            changes.append(Change("update", "channel", addr, ch.name, obj.id, fields, ch))
+        diffs = () if obj is None else _channel_fields(ch, obj, want_parent, target_id, managed_role_ids,
+                                                       names_by_id, cat_names_by_id)
+        plan_item("channel", addr, ch.name, obj, how, ch, diffs)
 
     # --- deletions (children first) ----------------------------------------------------------------
     live_ids = {r.id for r in roles_live} | {c.id for c in live.channels}
