@@ -24,8 +24,7 @@ from gaib.storage.awsclient import RequestCounter, make_client
 from gaib.storage.base import COUNTER_FIELD, EXPIRES_FIELD, CeilingReached, Item, Page, check_catalog_key
 from gaib.storage.items import (
     check_counter_args,
-    check_limit,
-    decode_cursor,
+    check_query,
     encode_cursor,
     is_expired,
     normalise_item,
@@ -156,10 +155,7 @@ class DynamoCatalog:
         newest_first: bool = True,
     ) -> Page:
         """Live items of ``pk`` with sk starting with ``sk_prefix``, ordered by sk; see ``Catalog``."""
-        check_catalog_key(pk, "partition key")
-        check_catalog_key(sk_prefix, "sort key prefix", allow_empty=True)
-        check_limit(limit)
-        after = decode_cursor(cursor, pk, sk_prefix) if cursor is not None else None
+        after = check_query(pk, sk_prefix, limit, cursor)
         now = self._now()
         params: dict[str, Any] = {
             "KeyConditionExpression": "PK = :pk",

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from gaib.errors import InvalidInput
-from gaib.storage.base import EXPIRES_FIELD, Item
+from gaib.storage.base import EXPIRES_FIELD, Item, check_catalog_key
 
 MAX_ITEM_BYTES = 350_000
 MAX_DEPTH = 32
@@ -120,3 +120,11 @@ def check_counter_args(by: int, ceiling: int | None, expires_at: int | None) -> 
             continue
         if isinstance(value, bool) or not isinstance(value, int):
             raise InvalidInput(f"Counter argument {name} must be an integer, got {value!r}.")
+
+
+def check_query(pk: str, sk_prefix: str, limit: int, cursor: str | None) -> str | None:
+    """Validate a ``Catalog.query`` call the same way for every adapter; returns the sk to start after."""
+    check_catalog_key(pk, "partition key")
+    check_catalog_key(sk_prefix, "sort key prefix", allow_empty=True)
+    check_limit(limit)
+    return decode_cursor(cursor, pk, sk_prefix) if cursor is not None else None

@@ -21,9 +21,8 @@ from gaib.errors import Conflict, GaibError, NotFound, StorageError
 from gaib.storage.base import COUNTER_FIELD, EXPIRES_FIELD, CeilingReached, Item, Page, check_catalog_key
 from gaib.storage.items import (
     check_counter_args,
-    check_limit,
+    check_query,
     check_size,
-    decode_cursor,
     encode_cursor,
     is_expired,
     normalise_item,
@@ -191,10 +190,7 @@ class SqliteCatalog:
         newest_first: bool = True,
     ) -> Page:
         """Live items of ``pk`` with sk starting with ``sk_prefix``, ordered by sk; see ``Catalog``."""
-        check_catalog_key(pk, "partition key")
-        check_catalog_key(sk_prefix, "sort key prefix", allow_empty=True)
-        check_limit(limit)
-        after = decode_cursor(cursor, pk, sk_prefix) if cursor is not None else None
+        after = check_query(pk, sk_prefix, limit, cursor)
         sql = f"SELECT sk, body FROM items WHERE pk = ? AND {_LIVE}"
         args: list[Any] = [pk, self._now()]
         if sk_prefix:
