@@ -6,7 +6,7 @@ Every failure a user can meet is one of these classes. Each carries a stable ``c
 exactly one place (``gaib.cli.app``); services only raise them.
 
 Exit codes: 0 ok · 1 general · 2 configuration · 3 state or integrity · 4 Discord API · 5 lock held ·
-6 invalid input · 7 tier limit · 8 partial failure.
+6 invalid input · 7 tier limit · 8 partial failure · 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ EXIT_LOCKED = 5
 EXIT_INVALID_INPUT = 6
 EXIT_TIER_LIMIT = 7
 EXIT_PARTIAL = 8
+EXIT_INTERRUPTED = 130
 
 
 class GaibError(Exception):
@@ -233,3 +234,14 @@ class PartialFailure(GaibError):
     code = "PARTIAL_FAILURE"
     exit_code = EXIT_PARTIAL
     default_hint = "Some steps failed; fix the errors listed and run the command again to finish."
+
+
+# --- 130: interrupted ----------------------------------------------------------------------------
+
+
+class Interrupted(GaibError):
+    """Ctrl-C: the shell's convention for a SIGINT (128 + 2)."""
+
+    code = "INTERRUPTED"
+    exit_code = EXIT_INTERRUPTED
+    default_hint = "Nothing half-written is left behind; run the command again."

@@ -1,5 +1,8 @@
 """The one place that resolves settings: flags > environment > gaib.yaml > defaults.
 
+This module is the only reader of the process environment (:func:`process_environ`) and of
+``gaib.yaml``; everything else receives a :class:`Settings` (or the mapping it was resolved from).
+
 ``gaib.yaml`` (in the project folder) may hold::
 
     guild_id: "123456789012345678"
@@ -23,6 +26,8 @@ The bot token is kept out of ``repr`` and never written anywhere.
 
 from __future__ import annotations
 
+import math
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -34,6 +39,12 @@ from gaib.names import check_name, check_snowflake
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
 PROJECT_FILE = "gaib.yaml"
+MAX_LOCK_STALE_SECONDS = 10 * 365 * 86400
+
+
+def process_environ() -> dict[str, str]:
+    """A copy of the process environment: the only place Gaib reads ``os.environ``."""
+    return dict(os.environ)
 
 
 @dataclass(frozen=True)
@@ -57,6 +68,11 @@ class Settings:
     backup_kms_key: str | None = None
     backup_dir: Path = Path(".gaib/backups")
     discord_api_url: str = DEFAULT_API_URL
+    discord_record_path: Path | None = None
+    notify_topic_arn: str | None = None
+    actor: str | None = None
+    home: Path | None = None
+    debug: bool = False
     bot_token: str | None = field(default=None, repr=False)
     environ: Mapping[str, str] = field(default_factory=dict, repr=False, compare=False)
 
@@ -107,11 +123,9 @@ class Settings:
         if gid is not None:
             gid = check_snowflake(str(gid), "guild id")
 
-        stale = pick(None, "GAIB_LOCK_STALE_AFTER", be.get("lock_stale_after"), default=3600)
-        try:
-            stale_td = timedelta(seconds=float(stale))
-        except (TypeError, ValueError):
-            raise ConfigError(f"lock_stale_after must be a number of seconds, not {stale!r}.") from None
+        stale_td = _stale_after(pick(None, "GAIB_LOCK_STALE_AFTER", be.get("lock_stale_after"), default=3600))
+        record = environ.get("GAIB_DISCORD_RECORD") or None
+        home = environ.get("HOME") or None
 
         return cls(
             project_dir=project_dir,
@@ -134,6 +148,11 @@ class Settings:
             backup_dir=project_dir / str(pick(None, "GAIB_BACKUP_PATH", bk.get("path"),
                                                default=str(Path(state_dir.name) / "backups"))),
             discord_api_url=str(pick(None, "GAIB_DISCORD_API_URL", default=DEFAULT_API_URL)).rstrip("/"),
+            discord_record_path=project_dir / record if record else None,
+            notify_topic_arn=environ.get("GAIB_NOTIFY_TOPIC_ARN") or environ.get("GAIB_BACKUP_TOPIC_ARN") or None,
+            actor=environ.get("GAIB_ACTOR") or None,
+            home=Path(home) if home else None,
+            debug=bool(environ.get("GAIB_DEBUG")),
             bot_token=environ.get("DISCORD_BOT_TOKEN") or None,
             environ=environ,
         )
@@ -149,6 +168,19 @@ class Settings:
             raise MissingSetting("DISCORD_BOT_TOKEN is not set.",
                                  hint="Export DISCORD_BOT_TOKEN with the bot's token (it is never printed).")
         return self.bot_token
+
+
+def _stale_after(value: Any) -> timedelta:
+    """``lock_stale_after`` in seconds: a finite number above 0 and at most ten years (ConfigError)."""
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError, OverflowError):
+        seconds = math.nan
+    if isinstance(value, bool) or not math.isfinite(seconds) or not 0 < seconds <= MAX_LOCK_STALE_SECONDS:
+        raise ConfigError(f"lock_stale_after must be a number of seconds above 0 and at most "
+                          f"{MAX_LOCK_STALE_SECONDS} (ten years), not {str(value)[:40]!r}.",
+                          hint="Set GAIB_LOCK_STALE_AFTER (or backend.lock_stale_after in gaib.yaml) to e.g. 3600.")
+    return timedelta(seconds=seconds)
 
 
 def _load_project_file(path: Path) -> dict[str, Any]:

@@ -19,7 +19,7 @@ def test_full_cycle(bcli: CliRunner) -> None:
     assert (rec["serial"], rec["lineage"], rec["message"], rec["trigger"], rec["tier"]) == \
         (4, seeded.lineage, "before cleanup", "on-demand", "free")
     assert rec["key"] == f"state/{GUILD}/default/backup.{rec['id']}.json.gz"
-    assert rec["expires_at"] - int(rec["expires_at"]) == 0
+    assert "expires_at" not in rec and rec["format_version"] == 2 and len(rec["manifest_sha256"]) == 64
     listed = bcli("server", "backup", "list", "--json").data
     assert [b["id"] for b in listed["backups"]] == [rec["id"]]
 
@@ -113,27 +113,28 @@ def test_first_backup_registers_the_server_as_free_for_the_scheduler_index(tmp_p
     catalog.update(server_pk(GUILD), TIER_SK, {"tier": "premium", "server_tier": "premium"})
     rec = manager.create(state, server_id=GUILD, workspace="default")
     assert rec.tier == "premium"
-    assert rec.expires_at - int(datetime(2026, 11, 25, tzinfo=UTC).timestamp()) == 90 * 86400
+    # No storage-level expiry on a backup's item: only prune removes backups, and never the newest.
+    item = catalog.get(server_pk(GUILD), f"BACKUP#{rec.id[:19]}#{rec.id}")
+    assert item is not None and "expires_at" not in item
 
 
 def test_a_damaged_catalog_item_does_not_hide_the_other_backups(bcli: CliRunner) -> None:
     from datetime import UTC, datetime
 
-    from gaib.backup import service
     from gaib.cli.context import Env
     from gaib.settings import Settings
     from gaib.storage.keys import backup_sk, server_pk
+    from gaib.wiring import App
 
     seed_state(bcli.cwd)
     good = bcli("server", "backup", "create", "--json").data
     bad = bcli("server", "backup", "create", "--json").data
-    settings = Settings.resolve(Env(environ=bcli.environ, cwd=bcli.cwd))
-    ctx = service.open_backups(settings, lambda: datetime.now(UTC))
+    ctx = App(Settings.resolve(Env(environ=bcli.environ, cwd=bcli.cwd)), clock=lambda: datetime.now(UTC))
     item = ctx.catalog.get(server_pk(GUILD), backup_sk(bad["id"]))
     assert item is not None
     ctx.catalog.delete(server_pk(GUILD), backup_sk(bad["id"]))
     ctx.catalog.put_if_absent(server_pk(GUILD), backup_sk(bad["id"]),
-                              {k: v for k, v in item.items() if k not in ("plain_sha256", "lineage")})
+                              {k: v for k, v in item.items() if k != "lineage"})
     r = bcli("server", "backup", "list", "--json")
     assert r.exit_code == 0, r.stdout
     assert [b["id"] for b in r.data["backups"]] == [good["id"]]

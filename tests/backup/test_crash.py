@@ -3,9 +3,10 @@ points, over and over, and after every kill the backups, the catalog, the state 
 checked as a person recovering the machine would check them.
 
 Policy for the lock a killed ``restore`` leaves behind (asserted on every trial): the lock record
-names the dead process; while it is fresh the next ``restore`` exits 5 naming that pid and writes
-nothing; ``gaib server unlock --yes`` releases it and the same restore then succeeds. A run that
-finds no lock succeeds at once. Locks are never broken silently, and never block forever.
+names the dead process; the next ``restore`` on this host sees that the process is gone, takes the
+lock over with a one-line notice naming that pid (as borg does) and succeeds. A run that finds no
+lock succeeds at once. Locks are never broken silently, and never block forever. (A live holder, or
+one on another host, still stops the run with exit 5: tests/state/test_processes.py.)
 """
 
 from __future__ import annotations
@@ -111,21 +112,15 @@ def _check_after_kill(cli: CliRunner, dead_pid: int, last_serial: int, lineage: 
     assert listed.exit_code == 0, listed.stdout
     assert {b["key"] for b in listed.data["backups"]} == {r.key for r in records}
 
-    # The next run: succeeds, or meets the dead holder's fresh lock (exit 5 naming it) and
-    # succeeds after an explicit unlock.
+    # The next run succeeds; if the dead process left its lock, the run says it took it over.
     target = records[-1].id
     held = backend.lock_info("default")
     first = cli("server", "backup", "restore", target, "--yes", "--json")
+    assert first.exit_code == 0, first.stdout
     if held is not None:
         assert f"(pid {dead_pid})" in held.who, held
-        assert first.exit_code == 5 and first.error["code"] == "STATE_LOCKED", first.stdout
-        assert f"pid {dead_pid}" in first.error["message"]
-        after_refusal = backend.get("default")
-        assert after_refusal is not None and after_refusal.serial == state.serial  # nothing written
-        unlocked = cli("server", "unlock", "--yes", "--json")
-        assert unlocked.exit_code == 0 and f"(pid {dead_pid})" in unlocked.data["released"]["Who"]
-        first = cli("server", "backup", "restore", target, "--yes", "--json")
-    assert first.exit_code == 0, first.stdout
+        notices = [ln for ln in first.stderr.splitlines() if "took over the lock" in ln]
+        assert len(notices) == 1 and f"pid {dead_pid}" in notices[0], first.stderr
     new = backend.get("default")
     assert new is not None and new.serial == first.data["result"]["new_serial"] > state.serial
     assert backend.lock_info("default") is None

@@ -1,8 +1,10 @@
-"""docs/ stays true: every error code the code can raise is documented with its exit code."""
+"""docs/ stays true: every error code the code can raise is documented, with the one exit code it has."""
 
 from __future__ import annotations
 
+import ast
 import re
+from collections import defaultdict
 from pathlib import Path
 
 import gaib.errors as errors
@@ -15,22 +17,62 @@ def _documented() -> dict[str, int]:
     return {code: int(exit_code) for code, exit_code in rows}
 
 
+def _error_classes() -> dict[str, type[errors.GaibError]]:
+    found: dict[str, type[errors.GaibError]] = {}
+    for module_path in (ROOT / "src" / "gaib").rglob("*.py"):
+        rel = module_path.relative_to(ROOT / "src").with_suffix("").as_posix().replace("/", ".")
+        if ".emulator" in rel or rel.endswith("__main__"):
+            continue
+        module = __import__(rel, fromlist=["_"])
+        for value in vars(module).values():
+            if isinstance(value, type) and issubclass(value, errors.GaibError):
+                found[value.__name__] = value
+    return found
+
+
+def _explicit_codes() -> list[tuple[str, str, str, int]]:
+    """(file:line, class name, code) of every ``SomeError(..., code="CODE")`` in the source."""
+    used = []
+    for path in (ROOT / "src" / "gaib").rglob("*.py"):
+        if "emulator" in path.parts:
+            continue  # the emulator speaks Discord's codes, not Gaib's
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call):
+                continue
+            for kw in node.keywords:
+                if kw.arg == "code" and isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, str):
+                    name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "?")
+                    used.append((f"{path.relative_to(ROOT)}:{node.lineno}", name, kw.value.value, node.lineno))
+    return used
+
+
 def test_every_error_class_is_documented_with_its_exit_code() -> None:
     documented = _documented()
-    classes = [c for c in vars(errors).values() if isinstance(c, type) and issubclass(c, errors.GaibError)]
+    classes = _error_classes()
     assert len(classes) > 20
-    for cls in classes:
+    for cls in classes.values():
         if cls is errors.GaibError:
             continue
         assert documented.get(cls.code) == cls.exit_code, f"{cls.__name__} ({cls.code}) missing or wrong"
 
 
-def test_every_explicit_code_in_the_source_is_documented() -> None:
+def test_every_explicit_code_has_one_exit_code_and_it_is_the_documented_one() -> None:
+    """``InvalidInput(code="STATE_NOT_FOUND")`` would exit 6 where the docs promise 3: refused here."""
     documented = _documented()
-    used = set()
-    for path in (ROOT / "src" / "gaib").rglob("*.py"):
-        if "emulator" in path.parts:
-            continue  # the emulator speaks Discord's codes, not Gaib's
-        used |= set(re.findall(r'\bcode="([A-Z][A-Z_]+)"', path.read_text()))
-    assert used, "no explicit codes found: the pattern is stale"
-    assert sorted(used - set(documented)) == []
+    classes = _error_classes()
+    used = _explicit_codes()
+    assert len(used) > 10, "no explicit codes found: the scan is stale"
+    exits: dict[str, set[int]] = defaultdict(set)
+    problems = []
+    for where, name, code, _ in used:
+        cls = classes.get(name)
+        if cls is None:
+            problems.append(f"{where}: code={code!r} passed to {name}, which is not a GaibError class")
+            continue
+        exits[code].add(cls.exit_code)
+        if documented.get(code) != cls.exit_code:
+            problems.append(f"{where}: {name}(code={code!r}) exits {cls.exit_code}, docs say {documented.get(code)}")
+    for cls in classes.values():
+        exits[cls.code].add(cls.exit_code)
+    problems += [f"{code} exits with {sorted(codes)}" for code, codes in exits.items() if len(codes) > 1]
+    assert problems == []

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from gaib.config.load import LoadedConfig, load_config
 from gaib.errors import ConfigError
+from gaib.themes.effective import LoadedConfig, load_config
 
 Loader = Callable[..., LoadedConfig]
 

@@ -5,9 +5,9 @@ from collections.abc import Callable
 import pytest
 
 from gaib.config.desired import DesiredChannel, DesiredOverwrite, DesiredServer, from_desired, to_desired
-from gaib.config.load import LoadedConfig
 from gaib.discord.models import ChannelType
 from gaib.errors import ConfigError
+from gaib.themes.effective import LoadedConfig
 
 
 def test_to_desired_flattens(load: Callable[..., LoadedConfig]) -> None:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gaib.config.load import load_config
 from gaib.errors import ConfigError, ConfigNotFound
+from gaib.themes.effective import load_config
 
 Err = Callable[..., ConfigError]
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gaib.config.dump import dump_config
-from gaib.config.load import LoadedConfig, parse_config
 from gaib.config.permissions import PERMISSIONS
 from gaib.config.schema import MANAGED_MARKER
+from gaib.themes.effective import LoadedConfig, parse_config
 
 Load = Callable[..., LoadedConfig]
 

@@ -17,7 +17,6 @@ from gaib.config.desired import (
     to_desired,
 )
 from gaib.config.dump import dump_config
-from gaib.config.load import parse_config
 from gaib.config.schema import (
     CategoryConfig,
     ChannelConfig,
@@ -27,6 +26,7 @@ from gaib.config.schema import (
     ServerMeta,
 )
 from gaib.discord.models import ChannelType
+from gaib.themes.effective import parse_config
 
 _chars = st.characters(blacklist_categories=("Cc", "Cs"), blacklist_characters="\x85\u2028\u2029")
 _tricky = st.sampled_from(["${HOME}", "$${x}", "[managed-by:arrakis-iac]", "yes", "null", "1.0", "#ff", "'\"",

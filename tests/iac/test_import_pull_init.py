@@ -97,3 +97,16 @@ def test_a_wrong_token_is_exit_4_and_never_shown(gaib: CliRunner) -> None:
     r = gaib("server", "plan", "--json", env={"DISCORD_BOT_TOKEN": secret})
     assert r.exit_code == 4 and r.error["code"] == "DISCORD_INVALID_TOKEN"
     assert secret not in r.stdout + r.stderr
+
+
+def test_init_writes_yaml_that_round_trips_any_server_name(gaib: CliRunner) -> None:
+    from gaib.themes.effective import load_config
+
+    names = ['Bob "the" place', "key: value # not a comment", "it's ${HOME} and $${x}", "Ünïcødé 🌵 Sietch",
+             "- [list] {map} & *anchor !tag", "  spaced  "]
+    for name in names:
+        r = gaib("server", "init", "--name", name, "--theme", "basic", "--force", "--json")
+        assert r.exit_code == 0, r.stdout
+        loaded = load_config(gaib.cwd / "discord-server.yaml", environ={"HOME": "/home/x"}, project_dir=gaib.cwd)
+        assert loaded.source.server is not None and loaded.source.server.name == name, name
+        assert loaded.source.theme is not None and loaded.source.theme.name == "basic"

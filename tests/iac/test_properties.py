@@ -42,8 +42,8 @@ from gaib.config.desired import (
     to_desired,
 )
 from gaib.config.dump import dump_config
-from gaib.config.load import parse_config
 from gaib.discord.models import ChannelType
+from gaib.themes.effective import parse_config
 from tests.support.cli import CliRunner, Result
 from tests.support.emulator import EmulatorHandle, running_emulator
 

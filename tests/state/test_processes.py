@@ -127,3 +127,53 @@ def test_writer_killed_mid_write_leaves_a_whole_state(tmp_path: Path) -> None:
     leftovers = [p.name for p in (tmp_path / ".gaib" / "workspaces" / "default").iterdir()
                  if p.name.startswith(".terraform")]
     assert len(leftovers) <= 1  # at most the temp file of the last killed write
+
+
+def _lock_file(root: Path, who: str) -> Path:
+    path = root / ".gaib" / "workspaces" / "default" / ".lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    from datetime import UTC, datetime
+
+    created = datetime.now(UTC).isoformat().replace("+00:00", "Z")  # fresh: far from lock_stale_after
+    path.write_text(json.dumps({"ID": "dead-1", "Operation": "apply", "Who": who,
+                                "Created": created, "Path": "x", "Version": "0.1.0", "Info": ""}))
+    return path
+
+
+def _dead_pid() -> int:
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid  # reaped: no process has this pid now (pids are not reused this quickly)
+
+
+def test_a_lock_whose_holder_died_on_this_host_is_taken_over_with_a_notice(tmp_path: Path) -> None:
+    import socket
+
+    pid = _dead_pid()
+    _lock_file(tmp_path, f"ops@{socket.gethostname()} (pid {pid})")
+    run = subprocess.run([sys.executable, "-m", "gaib", "server", "workspace", "show"], cwd=tmp_path,
+                         capture_output=True, text=True, env=_env(), timeout=60)
+    assert run.returncode == 0  # reads never take locks
+    run = subprocess.run([sys.executable, "-m", "gaib", "server", "state", "rm", "discord_role.x", "--json"],
+                         cwd=tmp_path, capture_output=True, text=True, env=_env(), timeout=60)
+    # The lock was taken over (so the command ran, and found no state), with one line saying so.
+    assert json.loads(run.stdout)["error"]["code"] == "STATE_NOT_FOUND", run.stdout
+    notices = [ln for ln in run.stderr.splitlines() if "took over the lock" in ln]
+    assert len(notices) == 1 and f"pid {pid}" in notices[0] and "no longer exists" in notices[0]
+    assert LocalBackend(tmp_path / ".gaib").lock_info("default") is None
+
+
+@pytest.mark.parametrize("who", ["ops@another-host.example (pid {pid})", "unreadable holder", "ops@{host} (pid {me})"])
+def test_locks_of_other_hosts_or_live_processes_still_wait(tmp_path: Path, who: str) -> None:
+    import socket
+
+    holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        _lock_file(tmp_path, who.format(pid=_dead_pid(), host=socket.gethostname(), me=holder.pid))
+        run = subprocess.run([sys.executable, "-m", "gaib", "server", "state", "rm", "discord_role.x", "--json"],
+                             cwd=tmp_path, capture_output=True, text=True, env=_env(), timeout=60)
+        assert run.returncode == 5 and json.loads(run.stdout)["error"]["code"] == "STATE_LOCKED", run.stdout
+        assert "took over" not in run.stderr
+    finally:
+        holder.kill()
+        holder.wait()

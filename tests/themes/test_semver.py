@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from gaib.themes.semver import parse_range, parse_version
+from gaib.semver import parse_range, parse_version
 
 
 @pytest.mark.parametrize(("rng", "version", "ok"), [

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from gaib.config.desired import to_desired
-from gaib.config.load import LoadedConfig, load_config
 from gaib.config.permissions import PERMISSIONS
 from gaib.errors import ConfigError
+from gaib.themes.effective import LoadedConfig, load_config
 from gaib.themes.loader import ThemeSearch, discover, find_theme
 
 MANIFEST = """\

@@ -1,114 +1,143 @@
-"""BackupManager: state backups stored as gzip (or zstd) objects with a catalog item each.
+"""BackupManager: state backups, each a one-part bundle (:mod:`gaib.backup.repository`).
 
-Write order: the object, then the catalog item; a backup exists only once its item does. Delete
-order: the item first, then the object. So a crash at any point never leaves an item without its
-object (at worst an orphan object, invisible to every command).
+The part is the state as gzip (or zstd) JSON at ``state/{server}/{workspace}/backup.{id}.json.gz``;
+the manifest lives in the catalog item only (no ``manifest.json`` object), so a backup costs one
+object write and one item write. Write order: the object, then the item; a backup exists only once
+its item does. Delete order: the item first, then the object. So a crash at any point never leaves
+an item without its object (at worst an orphan object, invisible to every command). Items written
+before bundles existed (format version 1) are still read and restored.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import MISSING, asdict, dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gaib.backup import codec
+from gaib.backup.manifest import TRIGGERS, Manifest
+from gaib.backup.repository import BundleRepository, Layout, PartData
 from gaib.backup.tiers import tier_of
-from gaib.errors import GaibError, IntegrityError, NotFound
+from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
 from gaib.names import check_name, check_snowflake
 from gaib.state.model import State, parse_state
 from gaib.storage.base import Catalog, ObjectStore
 from gaib.storage.keys import backup_key, backup_sk, check_id, new_id, server_pk
 
 Trigger = Literal["on-demand", "scheduled", "pre-restore"]
-TRIGGERS = ("on-demand", "scheduled", "pre-restore")
 MAX_MESSAGE = 500
+STATE_PART = "state"
+
+
+def layout(server_id: str, workspace: str, backup_id: str) -> Layout:
+    """Where backup ``backup_id`` lives: its catalog key and its one part (no manifest object)."""
+    return Layout(pk=server_pk(server_id), sk=backup_sk(backup_id),
+                  part_keys={STATE_PART: backup_key(server_id, workspace, backup_id)})
 
 
 @dataclass(frozen=True)
 class BackupRecord:
-    """The catalog item of one backup (see docs/format.md)."""
+    """One backup as listed: its verified manifest, flattened for output (see docs/format.md)."""
 
-    id: str
-    server_id: str
-    workspace: str
-    created_at: str
-    serial: int
-    lineage: str
-    resources: int
-    message: str
-    trigger: str
-    tier: str
-    key: str
-    codec: str
-    plain_size: int
-    stored_size: int
-    plain_sha256: str
-    stored_sha256: str
-    expires_at: int
-    kind: str = "backup"
-    format_version: int = 1
+    manifest: Manifest
 
-    def to_item(self) -> dict[str, Any]:
-        return asdict(self)
+    @property
+    def id(self) -> str:
+        return self.manifest.id
 
-    @classmethod
-    def from_item(cls, item: dict[str, Any]) -> BackupRecord:
-        """The record of a catalog item; raises IntegrityError (exit 3) for a damaged item."""
-        fields = {k: item[k] for k in cls.__dataclass_fields__ if k in item}
-        try:
-            return cls(**fields)
-        except TypeError:
-            missing = sorted(k for k, f in cls.__dataclass_fields__.items() if k not in item
-                             and f.default is MISSING)
-            raw_key = item.get("key")
-            key = raw_key if isinstance(raw_key, str) else "?"
-            raise IntegrityError(f"The catalog item of backup {str(item.get('id'))[:40]} (object {key[:200]}) "
-                                 f"is damaged: it lacks {', '.join(missing)}.",
-                                 details={"key": key}) from None
+    @property
+    def workspace(self) -> str:
+        return self.manifest.workspace
+
+    @property
+    def serial(self) -> int:
+        return self.manifest.serial or 0
+
+    @property
+    def lineage(self) -> str:
+        return self.manifest.lineage or ""
+
+    @property
+    def created_at(self) -> str:
+        return self.manifest.created_at
+
+    @property
+    def message(self) -> str:
+        return self.manifest.message
+
+    @property
+    def tier(self) -> str:
+        return self.manifest.tier
+
+    @property
+    def trigger(self) -> str:
+        return self.manifest.trigger
+
+    @property
+    def resources(self) -> int:
+        return int(self.manifest.counts.get("resources", 0))
+
+    @property
+    def key(self) -> str:
+        return self.manifest.part(STATE_PART).key
+
+    @property
+    def stored_size(self) -> int:
+        return self.manifest.stored_size
 
     def to_dict(self) -> dict[str, Any]:
-        return self.to_item()
+        m, part = self.manifest, self.manifest.part(STATE_PART)
+        return {"id": m.id, "server_id": m.server_id, "workspace": m.workspace, "created_at": m.created_at,
+                "serial": self.serial, "lineage": self.lineage, "resources": self.resources, "message": m.message,
+                "trigger": m.trigger, "tier": m.tier, "key": part.key, "codec": part.codec,
+                "plain_size": part.plain_size, "stored_size": part.stored_size, "plain_sha256": part.plain_sha256,
+                "stored_sha256": part.stored_sha256, "kind": m.kind, "format_version": m.format_version,
+                "manifest_sha256": m.manifest_sha256 or None}
+
+
+def _check_message(message: str) -> str:
+    message = message.strip()
+    if len(message) > MAX_MESSAGE:
+        raise InvalidInput(f"The message is {len(message)} characters long; at most {MAX_MESSAGE} are kept.")
+    return message
 
 
 class BackupManager:
+    """State backups: one-part bundles written and read through :class:`BundleRepository`."""
+
     def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Callable[[], datetime]) -> None:
         self.store = store
         self.catalog = catalog
+        self.repo = BundleRepository(store, catalog)
         self.clock = clock
 
     def create(self, state: State, *, server_id: str, workspace: str, message: str = "",
                trigger: Trigger = "on-demand", codec_name: codec.Codec = "gzip") -> BackupRecord:
-        """Store ``state`` as a new backup; returns its record. Never overwrites another backup."""
+        """Store ``state`` as a new backup; returns its record. Never overwrites another backup.
+
+        The catalog item carries no expiry: backups are removed by prune, which always keeps the
+        newest backup of each server and workspace (docs/retention.md).
+        """
         check_snowflake(server_id, "server id")
         check_name(workspace, "workspace name")
         if trigger not in TRIGGERS:
             raise ValueError(f"unknown trigger {trigger!r}")
-        message = message.strip()
-        if len(message) > MAX_MESSAGE:
-            from gaib.errors import InvalidInput
-
-            raise InvalidInput(f"The message is {len(message)} characters long; at most {MAX_MESSAGE} are kept.")
+        message = _check_message(message)
         now = self.clock().astimezone(UTC)
         backup_id = new_id(now)
-        key = backup_key(server_id, workspace, backup_id)
+        where = layout(server_id, workspace, backup_id)
         policy = tier_of(self.catalog, server_id, register=True)
-        enc = codec.encode(state.to_json(), codec_name)
-        self.store.put(key, enc.data, tags={"Tier": policy.name, "ServerId": server_id},
-                       content_type="application/gzip" if enc.codec == "gzip" else "application/zstd")
-        record = BackupRecord(
-            id=backup_id, server_id=server_id, workspace=workspace,
-            created_at=now.isoformat().replace("+00:00", "Z"), serial=state.serial, lineage=state.lineage,
-            resources=len(state.resources), message=message, trigger=trigger, tier=policy.name, key=key,
-            codec=enc.codec, plain_size=enc.plain_size, stored_size=enc.stored_size,
-            plain_sha256=enc.plain_sha256, stored_sha256=enc.stored_sha256,
-            expires_at=int((now + policy.retention).timestamp()),
-        )
-        self.catalog.put_if_absent(server_pk(server_id), backup_sk(backup_id), record.to_item())
-        return record
+        header = Manifest(kind="backup", id=backup_id, server_id=server_id, workspace=workspace,
+                          created_at=now.isoformat().replace("+00:00", "Z"), trigger=trigger, tier=policy.name,
+                          message=message, serial=state.serial, lineage=state.lineage, parts={},
+                          counts={"resources": len(state.resources)})
+        manifest = self.repo.write(header, where, [PartData(STATE_PART, where.part_keys[STATE_PART], state.to_json())],
+                                   codec_name=codec_name, tags={"Tier": policy.name, "ServerId": server_id})
+        return BackupRecord(manifest)
 
     def get(self, server_id: str, backup_id: str) -> BackupRecord:
-        """The record of ``backup_id``; raises NotFound (exit 6) if it does not exist or expired."""
+        """The record of ``backup_id``; raises NotFound (exit 6) if it does not exist, IntegrityError if damaged."""
         check_snowflake(server_id, "server id")
         check_id(backup_id, "backup id")
         item = self.catalog.get(server_pk(server_id), backup_sk(backup_id))
@@ -117,21 +146,24 @@ class BackupManager:
                            hint="List the backups with 'gaib server backup list'.")
         return self._record(server_id, backup_id, item)
 
-    @staticmethod
-    def _record(server_id: str, backup_id: str, item: dict[str, Any]) -> BackupRecord:
-        """The checked record of a catalog item; raises IntegrityError for a damaged one."""
-        record = BackupRecord.from_item(item)
-        # The key must follow from the id: an item pointing anywhere else (another backup's
-        # object, another server's) is damage, and nothing is read from where it points.
+    def _record(self, server_id: str, backup_id: str, item: dict[str, Any]) -> BackupRecord:
+        """The checked record of a catalog item; raises IntegrityError for a damaged one.
+
+        The part's key must follow from the id: an item pointing anywhere else (another backup's
+        object, another server's) is damage, and nothing is read from where it points.
+        """
+        workspace = item.get("workspace")
         try:
-            expected = backup_key(server_id, record.workspace, backup_id)
+            expected = layout(server_id, workspace if isinstance(workspace, str) else "", backup_id)
         except GaibError:
-            expected = None
-        if record.id != backup_id or record.key != expected:
-            raise IntegrityError(f"The catalog item of backup {backup_id} is damaged: it points at object "
-                                 f"{str(record.key)[:200]}, not at {expected or 'a key of this backup'}.",
-                                 details={"key": str(record.key)[:200]})
-        return record
+            raise IntegrityError(f"The catalog item of backup {backup_id} is damaged: its workspace "
+                                 f"{str(workspace)[:40]!r} is not a workspace name.") from None
+        where = f"backup {backup_id} (object {expected.part_keys[STATE_PART]})"
+        manifest = self.repo.manifest(item, expected, where)
+        if manifest.id != backup_id or manifest.server_id != server_id or manifest.kind != "backup":
+            raise IntegrityError(f"The catalog item of {where} is damaged: it describes {manifest.kind} "
+                                 f"{manifest.id[:40]} of server {manifest.server_id[:25]}.")
+        return BackupRecord(manifest)
 
     def list(self, server_id: str, *, workspace: str | None = None, limit: int = 20,
              cursor: str | None = None, damaged: list[str] | None = None) -> tuple[list[BackupRecord], str | None]:
@@ -148,8 +180,8 @@ class BackupManager:
             page = self.catalog.query(server_pk(server_id), "BACKUP#", limit=limit, cursor=cursor)
             for item in page.items:
                 try:
-                    rec = BackupRecord.from_item(item)
-                except IntegrityError:
+                    rec = self._record(server_id, str(item.get("id", "")), item)
+                except GaibError:
                     if damaged is None:
                         raise
                     damaged.append(str(item.get("id", "?"))[:80])
@@ -169,16 +201,7 @@ class BackupManager:
 
     def load(self, record: BackupRecord) -> State:
         """The backed-up state; every checksum is verified first (IntegrityError, exit 3)."""
-        try:
-            stored = self.store.get(record.key)
-        except NotFound:
-            # A backup exists only once its object does (write order), so a listed backup
-            # without its object is damage, not "no such backup".
-            raise IntegrityError(f"Stored object {record.key} of backup {record.id} is missing.",
-                                 details={"key": record.key}) from None
-        plain = codec.decode(stored, expected_plain_sha256=record.plain_sha256,
-                             expected_stored_sha256=record.stored_sha256, key=record.key)
-        return parse_state(plain, record.key)
+        return parse_state(self.repo.read_part(record.manifest, STATE_PART), record.key)
 
     def delete(self, server_id: str, backup_id: str) -> BackupRecord | None:
         """Remove a backup: catalog item first, then the object; raises NotFound.
@@ -196,13 +219,14 @@ class BackupManager:
                            hint="List the backups with 'gaib server backup list'.")
         try:
             record: BackupRecord | None = self._record(server_id, backup_id, item)
-        except IntegrityError:
+        except GaibError:
             record = None
-        self.catalog.delete(pk, sk)
         workspace = item.get("workspace")
         try:
-            key = backup_key(server_id, workspace if isinstance(workspace, str) else "", backup_id)
+            where = layout(server_id, workspace if isinstance(workspace, str) else "", backup_id)
         except GaibError:
-            return record  # too damaged to tell its object: at worst an orphan, invisible to list
-        self.store.delete(key)
+            # Too damaged to tell its object: drop the item; at worst an orphan object no command lists.
+            self.catalog.delete(pk, sk)
+            return record
+        self.repo.delete(where)
         return record

@@ -1,71 +1,69 @@
-"""Backup use cases wired to settings: open storage, pick the server id, create/list/restore/delete."""
+"""Backup use cases: create, list, get, restore, delete — on the run's ports.
+
+Each function takes the run's :class:`gaib.ports.Ports` (settings, clock, state backend, backup
+store and catalog) and returns plain values for the CLI to render. Nothing here builds an adapter.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import datetime
-
 from gaib.backup.backups import BackupManager, BackupRecord
 from gaib.backup.restore import RestoreEngine, RestorePlan, RestoreResult
-from gaib.errors import MissingSetting, StateNotFound
-from gaib.settings import Settings
-from gaib.state.backend import StateBackend
-from gaib.state.open import open_backend
-from gaib.storage.base import Catalog, ObjectStore
+from gaib.errors import IntegrityError, MissingSetting, StateNotFound
+from gaib.ports import Ports
 
 
-@dataclass
-class BackupContext:
-    settings: Settings
-    backend: StateBackend
-    store: ObjectStore
-    catalog: Catalog
-    manager: BackupManager
-    clock: Callable[[], datetime]
-
-    def server_id(self) -> str:
-        """The server the backups belong to: -g / DISCORD_GUILD_ID / gaib.yaml, else the state's guild id."""
-        if self.settings.guild_id:
-            return self.settings.guild_id
-        state = self.backend.get(self.settings.workspace)
-        if state is not None and state.guild_id:
-            return state.guild_id
-        raise MissingSetting("No Discord server id is known for these backups.",
-                             hint="Pass -g ID or set DISCORD_GUILD_ID.")
+def server_id(ports: Ports) -> str:
+    """The server the backups belong to: -g / DISCORD_GUILD_ID / gaib.yaml, else the state's guild id."""
+    settings = ports.settings
+    if settings.guild_id:
+        return settings.guild_id
+    state = ports.state.get(settings.workspace)
+    if state is not None and state.guild_id:
+        return state.guild_id
+    raise MissingSetting("No Discord server id is known for these backups.",
+                         hint="Pass -g ID or set DISCORD_GUILD_ID.")
 
 
-def open_backups(settings: Settings, clock: Callable[[], datetime]) -> BackupContext:
-    from gaib.storage.open import open_storage
-
-    store, catalog = open_storage(root=settings.backup_dir, bucket=settings.backup_bucket,
-                                  table=settings.backup_table, kms_key_id=settings.backup_kms_key,
-                                  region=settings.aws_region, environ=settings.environ,
-                                  clock=lambda: clock().timestamp())
-    backend = open_backend(settings)
-    return BackupContext(settings=settings, backend=backend, store=store, catalog=catalog,
-                         manager=BackupManager(store, catalog, clock=clock), clock=clock)
+def manager(ports: Ports) -> BackupManager:
+    return BackupManager(ports.store, ports.catalog, clock=ports.clock)
 
 
-def create(ctx: BackupContext, message: str) -> BackupRecord:
-    ws = ctx.settings.workspace
-    state = ctx.backend.get(ws)
+def create(ports: Ports, message: str) -> BackupRecord:
+    """Back up the current workspace's state (trigger ``on-demand``); StateNotFound if it has none."""
+    ws = ports.settings.workspace
+    state = ports.state.get(ws)
     if state is None:
         raise StateNotFound(f"Workspace '{ws}' has no state to back up.")
-    return ctx.manager.create(state, server_id=ctx.server_id(), workspace=ws, message=message)
+    return manager(ports).create(state, server_id=server_id(ports), workspace=ws, message=message)
 
 
-def list_backups(ctx: BackupContext, *, limit: int, cursor: str | None, all_workspaces: bool,
+def list_backups(ports: Ports, *, limit: int, cursor: str | None, all_workspaces: bool,
                  damaged: list[str] | None = None) -> tuple[list[BackupRecord], str | None]:
-    return ctx.manager.list(ctx.server_id(), workspace=None if all_workspaces else ctx.settings.workspace,
-                            limit=limit, cursor=cursor, damaged=damaged)
+    """Newest first; damaged items are reported in ``damaged`` and skipped."""
+    return manager(ports).list(server_id(ports), workspace=None if all_workspaces else ports.settings.workspace,
+                               limit=limit, cursor=cursor, damaged=damaged)
 
 
-def plan_restore(ctx: BackupContext, backup_id: str, *, force: bool) -> RestorePlan:
-    engine = RestoreEngine(ctx.manager, ctx.backend, clock=ctx.clock)
-    return engine.plan(ctx.server_id(), ctx.settings.workspace, backup_id, force=force)
+def find(ports: Ports, backup_id: str) -> BackupRecord | None:
+    """The backup's record, None if its catalog item is damaged; raises NotFound if there is none."""
+    try:
+        return manager(ports).get(server_id(ports), backup_id)
+    except IntegrityError:
+        return None
 
 
-def execute_restore(ctx: BackupContext, plan: RestorePlan) -> RestoreResult:
-    engine = RestoreEngine(ctx.manager, ctx.backend, clock=ctx.clock)
-    return engine.execute(plan, server_id=ctx.server_id(), workspace=ctx.settings.workspace)
+def delete(ports: Ports, backup_id: str) -> BackupRecord | None:
+    """Delete a backup (item first, then its object); returns its record (None if it was damaged)."""
+    return manager(ports).delete(server_id(ports), backup_id)
+
+
+def plan_restore(ports: Ports, backup_id: str, *, force: bool) -> RestorePlan:
+    """Verify the backup and compare it with the current state; writes nothing."""
+    engine = RestoreEngine(manager(ports), ports.state, clock=ports.clock)
+    return engine.plan(server_id(ports), ports.settings.workspace, backup_id, force=force)
+
+
+def execute_restore(ports: Ports, plan: RestorePlan) -> RestoreResult:
+    """Under the lock: a pre-restore backup, then the backup's state as serial = current + 1."""
+    engine = RestoreEngine(manager(ports), ports.state, clock=ports.clock)
+    return engine.execute(plan, server_id=server_id(ports), workspace=ports.settings.workspace)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 from collections.abc import Sequence
 
 import click
@@ -12,7 +11,7 @@ from gaib import __version__
 from gaib.cli.base import Ctx, group, output_options
 from gaib.cli.context import Env
 from gaib.cli.output import Output
-from gaib.errors import GaibError, InternalError, UsageError
+from gaib.errors import GaibError, InternalError, Interrupted, UsageError
 
 SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("gaib.cli.iac:init", "Create discord-server.yaml, optionally from a theme."),
@@ -70,7 +69,10 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
 def _run(args: list[str], obj: Ctx) -> int:
     # click writes help and --version to sys.stdout; point it at the injected streams.
     with contextlib.redirect_stdout(obj.env.stdout), contextlib.redirect_stderr(obj.env.stderr):
-        return _dispatch(args, obj)
+        try:
+            return _dispatch(args, obj)
+        finally:
+            obj.close()
 
 
 def _dispatch(args: list[str], obj: Ctx) -> int:
@@ -90,13 +92,13 @@ def _dispatch(args: list[str], obj: Ctx) -> int:
         obj.out.error(usage)
         return usage.exit_code
     except KeyboardInterrupt:
-        obj.out.error(UsageError("Interrupted.", code="INTERRUPTED",
-                                 hint="Nothing half-written is left behind; run the command again."))
-        return 130
+        interrupted = Interrupted("Interrupted.")
+        obj.out.error(interrupted)
+        return interrupted.exit_code
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: never a traceback for the user
-        if os.environ.get("GAIB_DEBUG"):
+        if obj.env.environ.get("GAIB_DEBUG"):
             raise
         internal = InternalError(f"Unexpected {type(exc).__name__}: {exc}")
         obj.out.error(internal)

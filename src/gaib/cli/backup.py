@@ -25,17 +25,9 @@ def _line(r: BackupRecord) -> list[object]:
 def create(message: str) -> None:
     """Back up the current workspace's state."""
     ctx = get_ctx()
-    bctx = service.open_backups(ctx.settings(), ctx.env.clock)
-    rec = service.create(bctx, message)
+    rec = service.create(ctx.app(), message)
     ctx.out.result(rec.to_dict(), f"Created backup {rec.id} of workspace '{rec.workspace}' (serial {rec.serial}, "
-                                  f"{rec.resources} resources, {_size(rec.stored_size)}; kept until "
-                                  f"{_expiry(rec.expires_at)}).")
-
-
-def _expiry(epoch: int) -> str:
-    from datetime import UTC, datetime
-
-    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%d %H:%M UTC")
+                                  f"{rec.resources} resources, {_size(rec.stored_size)}; {rec.manifest.tier} tier).")
 
 
 @backup.command("list")
@@ -46,9 +38,8 @@ def _expiry(epoch: int) -> str:
 def list_(limit: int, cursor: str | None, all_workspaces: bool) -> None:
     """List backups, newest first."""
     ctx = get_ctx()
-    bctx = service.open_backups(ctx.settings(), ctx.env.clock)
     damaged: list[str] = []
-    records, next_cursor = service.list_backups(bctx, limit=limit, cursor=cursor, all_workspaces=all_workspaces,
+    records, next_cursor = service.list_backups(ctx.app(), limit=limit, cursor=cursor, all_workspaces=all_workspaces,
                                                 damaged=damaged)
     for backup_id in damaged:
         ctx.out.warn(f"backup {backup_id} has a damaged catalog item and is not listed; "
@@ -70,17 +61,16 @@ def list_(limit: int, cursor: str | None, all_workspaces: bool) -> None:
 def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
     """Restore a backup as the workspace's new state (the current one is backed up first)."""
     ctx = get_ctx()
-    bctx = service.open_backups(ctx.settings(), ctx.env.clock)
-    plan = service.plan_restore(bctx, backup_id, force=force)
+    plan = service.plan_restore(ctx.app(), backup_id, force=force)
     header = (f"Restore backup {backup_id} (serial {plan.backup.serial}) over workspace "
-              f"'{bctx.settings.workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}")
+              f"'{ctx.settings().workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}")
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, header)
         return
     if not ctx.out.json_mode:
         ctx.out.info(header)
     ctx.confirm(f"Restore backup {backup_id}?", yes)
-    result = service.execute_restore(bctx, plan)
+    result = service.execute_restore(ctx.app(), plan)
     undo = (f" Undo with: gaib server backup restore {result.pre_restore_backup_id}"
             if result.pre_restore_backup_id else "")
     ctx.out.result({"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()},
@@ -95,16 +85,10 @@ def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
 def delete(backup_id: str, yes: bool) -> None:
     """Delete a backup."""
     ctx = get_ctx()
-    bctx = service.open_backups(ctx.settings(), ctx.env.clock)
-    from gaib.errors import IntegrityError
-
-    try:
-        record: BackupRecord | None = bctx.manager.get(bctx.server_id(), backup_id)
-    except IntegrityError:
-        record = None  # a damaged backup can still be deleted
+    record = service.find(ctx.app(), backup_id)  # None: damaged, and still deletable
     what = f"backup {backup_id} (serial {record.serial}, {record.created_at})" if record else \
         f"damaged backup {backup_id}"
     ctx.confirm(f"Delete {what}?", yes)
-    bctx.manager.delete(bctx.server_id(), backup_id)
+    service.delete(ctx.app(), backup_id)
     ctx.out.result({"deleted": record.to_dict() if record else {"id": backup_id, "damaged": True}},
                    f"Deleted {what}.")

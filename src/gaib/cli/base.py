@@ -10,14 +10,18 @@ from __future__ import annotations
 import difflib
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from gaib.cli.context import Env
 from gaib.cli.output import Output
 from gaib.errors import ConfirmationRequired, UsageError
+
+if TYPE_CHECKING:
+    from gaib.settings import Settings
+    from gaib.wiring import App
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -33,14 +37,16 @@ class Ctx:
     config_file: str | None = None
     backend: str | None = None
     state_path: str | None = None
-    extras: dict[str, Any] = field(default_factory=dict)
 
-    def settings(self) -> Any:
+    _settings: Settings | None = None
+    _app: App | None = None
+
+    def settings(self) -> Settings:
         """Resolved settings (flags > env > gaib.yaml > defaults); built once per invocation."""
-        if "settings" not in self.extras:
+        if self._settings is None:
             from gaib.settings import Settings
 
-            self.extras["settings"] = Settings.resolve(
+            self._settings = Settings.resolve(
                 self.env,
                 workspace=self.workspace,
                 guild_id=self.guild_id,
@@ -48,7 +54,20 @@ class Ctx:
                 backend=self.backend,
                 state_path=self.state_path,
             )
-        return self.extras["settings"]
+        return self._settings
+
+    def app(self) -> App:
+        """The composition root of this invocation (built once; closed by ``gaib.cli.app.main``)."""
+        if self._app is None:
+            from gaib.wiring import App
+
+            self._app = App(self.settings(), clock=self.env.clock, notice=self.out.warn)
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+            self._app = None
 
     def confirm(self, question: str, yes: bool) -> None:
         """Ask before a destructive step; refuse without a terminal unless ``yes`` (exit 6)."""

@@ -6,17 +6,16 @@ read them from :class:`Env`. ``gaib.cli.app.main`` builds the real one; tests bu
 
 from __future__ import annotations
 
-import os
 import sys
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+from gaib.clock import Clock, utc_now
+from gaib.settings import process_environ
 
-def utc_now() -> datetime:
-    return datetime.now(UTC)
+__all__ = ["Env", "utc_now"]
 
 
 @dataclass
@@ -26,9 +25,9 @@ class Env:
     stdout: TextIO = field(default_factory=lambda: sys.stdout)
     stderr: TextIO = field(default_factory=lambda: sys.stderr)
     stdin: TextIO = field(default_factory=lambda: sys.stdin)
-    environ: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+    environ: Mapping[str, str] = field(default_factory=process_environ)
     cwd: Path = field(default_factory=Path.cwd)
-    clock: Callable[[], datetime] = utc_now
+    clock: Clock = utc_now
     stdin_is_tty: bool | None = None
 
     def interactive(self) -> bool:

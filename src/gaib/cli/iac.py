@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
 from gaib.cli.base import Ctx, get_ctx, server_options
-from gaib.errors import AlreadyExists, ConfirmationRequired
+from gaib.errors import ConfirmationRequired
 from gaib.iac import service
 from gaib.iac.plan import Plan, render
 
@@ -26,35 +24,13 @@ def _plan_data(plan: Plan, warnings: list[str]) -> dict[str, object]:
 def init(theme_name: str | None, server_name: str | None, force: bool) -> None:
     """Create discord-server.yaml (optionally from a theme) and the .gaib folder."""
     ctx = get_ctx()
-    s = ctx.settings()
-    path: Path = s.config_file
-    if path.exists() and not force:
-        raise AlreadyExists(f"{path.name} already exists.", hint="Pass --force to overwrite it.")
-    lines = ['version: "1.0"']
-    if server_name:
-        lines += ["server:", f"  name: {server_name!r}".replace("'", '"')]
-    if theme_name:
-        from gaib.themes.loader import ThemeSearch, find_theme
-
-        home = s.environ.get("HOME")
-        find_theme(theme_name, ThemeSearch(project_dir=s.project_dir, home=Path(home) if home else None))
-        lines += ["theme:", f"  name: {theme_name}"]
-    lines += ["roles: []", "categories: []", "channels: []"]
-    from gaib.state.local import write_atomic
-
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, ("\n".join(lines) + "\n").encode())
-    s.state_dir.mkdir(parents=True, exist_ok=True)
+    path = service.init_project(ctx.settings(), theme_name=theme_name, server_name=server_name, force=force)
     ctx.out.result({"config": str(path), "theme": theme_name}, f"Wrote {path.name}"
                    + (f" using theme '{theme_name}'" if theme_name else "") + ". Next: gaib server plan")
 
 
 def _show_plan(ctx: Ctx, destroy: bool) -> None:
-    s = ctx.settings()
-    from gaib.state.open import open_backend
-
-    with service.open_client(s) as client:
-        planned = service.make_plan(s, client, open_backend(s), destroy=destroy)
+    planned = service.make_plan(ctx.app(), destroy=destroy)
     for w in planned.warnings:
         ctx.out.warn(w)
     ctx.out.result(_plan_data(planned.plan, planned.warnings), render(planned.plan))
@@ -75,7 +51,6 @@ def diff() -> None:
 
 
 def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None:
-    s = ctx.settings()
     verb = "destroy" if destroy else "apply"
 
     def confirm(p: Plan) -> None:
@@ -87,9 +62,8 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None
         ctx.env.stderr.write(render(p) + "\n")
         ctx.confirm(f"Do you want to {verb} these changes?", False)
 
-    with service.open_client(s) as client:
-        the_plan, result = service.apply(s, client, clock=ctx.env.clock, progress=ctx.out.info, confirm=confirm,
-                                         destroy=destroy, dry_run=dry_run)
+    the_plan, result = service.apply(ctx.app(), progress=ctx.out.info, confirm=confirm, destroy=destroy,
+                                     dry_run=dry_run)
     data: dict[str, object] = {"plan": the_plan.to_dict(), "dry_run": dry_run,
                                "result": result.to_dict() if result else None}
     if dry_run:
@@ -126,14 +100,9 @@ def destroy(approve: bool, dry_run: bool) -> None:
 def export(output: str | None) -> None:
     """Write the live server as a config that re-applies with zero changes."""
     ctx = get_ctx()
-    s = ctx.settings()
-    with service.open_client(s) as client:
-        text = service.export(client)
+    text = service.export(ctx.app())
     if output:
-        from gaib.state.local import write_atomic
-
-        target = s.project_dir / output
-        write_atomic(target, text.encode())
+        target = service.write_file(ctx.settings(), output, text)
         ctx.out.result({"output": str(target), "bytes": len(text.encode())}, f"Wrote {target}.")
     else:
         ctx.out.result({"yaml": text}, text)
@@ -146,11 +115,9 @@ def export(output: str | None) -> None:
 def import_(address: str, object_id: str) -> None:
     """Start managing an existing Discord object under ADDRESS."""
     ctx = get_ctx()
-    s = ctx.settings()
     from gaib.names import check_snowflake
 
     check_snowflake(object_id, "Discord id")
-    with service.open_client(s) as client:
-        state = service.import_resource(s, client, address, object_id, clock=ctx.env.clock)
+    state = service.import_resource(ctx.app(), address, object_id)
     ctx.out.result({"address": address, "id": object_id, "serial": state.serial},
                    f"Imported {object_id} as {address} (serial {state.serial}).")

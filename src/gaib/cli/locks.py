@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gaib.cli.base import get_ctx, server_options
-from gaib.state.open import open_backend
+from gaib.state import service
 
 
 @click.command("locks")
@@ -14,7 +14,7 @@ def locks() -> None:
     """Show who holds the state lock of the workspace."""
     ctx = get_ctx()
     s = ctx.settings()
-    held = open_backend(s).lock_info(s.workspace)
+    held = service.lock_info(ctx.app())
     if held is None:
         ctx.out.result({"workspace": s.workspace, "locked": False, "lock": None},
                        f"Workspace '{s.workspace}' is not locked.")
@@ -31,12 +31,11 @@ def unlock(yes: bool) -> None:
     """Force-release the state lock (only when its holder is gone)."""
     ctx = get_ctx()
     s = ctx.settings()
-    backend = open_backend(s)
-    held = backend.lock_info(s.workspace)
+    held = service.lock_info(ctx.app())
     if held is None:
         ctx.out.result({"workspace": s.workspace, "released": None}, f"Workspace '{s.workspace}' is not locked.")
         return
     ctx.confirm(f"Release the lock held by {held.who} since {held.created}?", yes)
-    released = backend.force_unlock(s.workspace)
+    released = service.force_unlock(ctx.app())
     ctx.out.result({"workspace": s.workspace, "released": released.to_dict() if released else None},
                    f"Released the lock of workspace '{s.workspace}'.")

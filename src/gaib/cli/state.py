@@ -7,9 +7,7 @@ import json
 import click
 
 from gaib.cli.base import get_ctx, group, server_options
-from gaib.errors import NotFound, StateNotFound
-from gaib.state import edit
-from gaib.state.open import open_backend
+from gaib.state import service
 
 state = group("state", "Inspect and edit the state of the current workspace.")
 
@@ -20,7 +18,7 @@ def ls() -> None:
     """List the addresses of the resources in the state."""
     ctx = get_ctx()
     s = ctx.settings()
-    current = open_backend(s).get(s.workspace)
+    current = service.current(ctx.app())
     if current is None:
         ctx.out.result({"workspace": s.workspace, "serial": None, "resources": []},
                        f"Workspace '{s.workspace}' has no state yet.")
@@ -36,14 +34,7 @@ def ls() -> None:
 def show(address: str) -> None:
     """Show one resource's attributes."""
     ctx = get_ctx()
-    s = ctx.settings()
-    edit.check_address(address)
-    current = open_backend(s).get(s.workspace)
-    if current is None:
-        raise StateNotFound(f"Workspace '{s.workspace}' has no state yet.")
-    res = current.find(address)
-    if res is None:
-        raise NotFound(f"No resource {address} in the state.", code="ADDRESS_NOT_FOUND")
+    res = service.show(ctx.app(), address)
     ctx.out.result(res.to_dict(), f"# {address}\n" + json.dumps(res.attributes, indent=2, ensure_ascii=False))
 
 
@@ -53,8 +44,7 @@ def show(address: str) -> None:
 def rm(addresses: tuple[str, ...]) -> None:
     """Forget resources: Gaib stops managing them; Discord is not touched."""
     ctx = get_ctx()
-    s = ctx.settings()
-    new = edit.remove(open_backend(s), s.workspace, list(addresses), ctx.env.clock)
+    new = service.remove(ctx.app(), list(addresses))
     ctx.out.result({"removed": list(addresses), "serial": new.serial},
                    f"Removed {len(addresses)} resource(s) from the state (serial {new.serial}).")
 
@@ -66,8 +56,7 @@ def rm(addresses: tuple[str, ...]) -> None:
 def mv(source: str, destination: str) -> None:
     """Rename a resource's address; its Discord object is kept."""
     ctx = get_ctx()
-    s = ctx.settings()
-    new = edit.move(open_backend(s), s.workspace, source, destination, ctx.env.clock)
+    new = service.move(ctx.app(), source, destination)
     ctx.out.result({"source": source, "destination": destination, "serial": new.serial},
                    f"Moved {source} to {destination} (serial {new.serial}).")
 
@@ -77,11 +66,9 @@ def mv(source: str, destination: str) -> None:
 def pull() -> None:
     """Refresh the state from Discord (forgets objects deleted by hand) and print it."""
     ctx = get_ctx()
-    s = ctx.settings()
-    from gaib.iac import service
+    from gaib.iac import service as iac
 
-    with service.open_client(s) as client:
-        new, gone = service.pull(s, client, clock=ctx.env.clock)
+    new, gone = iac.pull(ctx.app())
     ctx.out.result({"serial": new.serial, "forgotten": gone, "state": new.to_dict()},
                    new.to_json().decode() + (f"\nForgot {len(gone)} resource(s) gone from Discord: "
                                              + ", ".join(gone) if gone else ""))

@@ -74,7 +74,7 @@ def info(name: str, version_range: str | None) -> None:
     ctx = get_ctx()
     check_name(name, "theme name")
     if version_range is not None:
-        from gaib.themes.semver import parse_range
+        from gaib.semver import parse_range
 
         try:
             parse_range(version_range)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import click
 
 from gaib.cli.base import Ctx, get_ctx, group, server_options
-from gaib.state.open import open_backend
+from gaib.state import service
 from gaib.state.workspaces import WorkspaceInfo, Workspaces
 
 workspace = group("workspace", "Manage workspaces: isolated states of one server.")
 
 
 def _workspaces(ctx: Ctx) -> Workspaces:
-    s = ctx.settings()
-    return Workspaces(open_backend(s), s.state_dir, s.workspace)
+    return service.workspaces(ctx.app())
 
 
 def _row(w: WorkspaceInfo) -> dict[str, object]:

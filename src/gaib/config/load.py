@@ -1,4 +1,7 @@
-"""Load ``discord-server.yaml``: YAML → interpolation → schema → theme merge → whole-config checks.
+"""Read one config file: YAML → environment interpolation → schema → duplicate names.
+
+Merging a theme into it sits one layer up (:mod:`gaib.themes.effective`), so this package never
+imports ``gaib.themes``.
 
 Every failure is a :class:`gaib.errors.ConfigError` (exit 2) whose message starts with
 ``file:line: field.path: what is wrong`` — one line per problem, the first problem first — and
@@ -9,8 +12,6 @@ channel names Discord would rewrite) never fail a load; they are returned, not p
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from gaib.config.interpolate import env_interpolator
@@ -22,74 +23,14 @@ from gaib.config.schema import (
     ServerConfig,
     ThemeBody,
 )
-from gaib.config.source import Document, PathT, Problem, format_path, parse_yaml, raise_problems, read_file
-from gaib.config.validate import Locator, check_config, check_duplicates, document_locator
+from gaib.config.source import Document, PathT, Problem, format_path, parse_yaml, raise_problems
+from gaib.config.validate import check_duplicates, document_locator
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
-    from gaib.themes.apply import AppliedTheme
-
 DEFAULT_FILE = "discord-server.yaml"
 M = TypeVar("M", bound="BaseModel")
-
-
-@dataclass(frozen=True)
-class LoadedConfig:
-    """A loaded config.
-
-    ``config`` is what to deploy: the theme's items merged in and ``config.theme`` cleared, so
-    ``dump_config(config)`` stands alone. ``source`` is the file as written (theme reference kept).
-    """
-
-    config: ServerConfig
-    source: ServerConfig
-    filename: str
-    warnings: list[Problem] = field(default_factory=list)
-    theme: AppliedTheme | None = None
-
-
-def load_config(
-    path: str | Path,
-    *,
-    environ: Mapping[str, str],
-    project_dir: Path | None = None,
-    home: Path | None = None,
-) -> LoadedConfig:
-    """Load and check a config file, merging in its theme.
-
-    Themes are searched in ``project_dir/themes`` (default: the file's folder), then
-    ``home/.gaib/themes`` (skipped when ``home`` is None), then the built-in ones. Raises
-    ConfigNotFound if the file is missing and ConfigError for anything wrong in it or its theme.
-    """
-    file = Path(path)
-    name, raw = read_file(file, display=str(path))
-    return parse_config(raw, filename=name, environ=environ,
-                        project_dir=project_dir if project_dir is not None else file.parent, home=home)
-
-
-def parse_config(
-    raw: bytes | str,
-    *,
-    filename: str = DEFAULT_FILE,
-    environ: Mapping[str, str],
-    project_dir: Path | None = None,
-    home: Path | None = None,
-) -> LoadedConfig:
-    """Like :func:`load_config` for text already read; ``filename`` is only used in messages."""
-    doc, source = read_config(raw, filename=filename, environ=environ)
-    locate: Locator = document_locator(doc)
-    config = source
-    applied = None
-    if source.theme is not None:
-        from gaib.themes.apply import apply_theme
-        from gaib.themes.loader import ThemeSearch
-
-        merged = apply_theme(doc, source, ThemeSearch(project_dir=project_dir, home=home))
-        config, locate, applied = merged.config, merged.locate, merged.applied
-    errors, warnings = check_config(config, locate)
-    raise_problems(errors)
-    return LoadedConfig(config=config, source=source, filename=filename, warnings=warnings, theme=applied)
 
 
 def read_config(raw: bytes | str, *, filename: str, environ: Mapping[str, str]) -> tuple[Document, ServerConfig]:
@@ -167,10 +108,7 @@ def _model_at(parent: PathT, root: type[BaseModel]) -> type[BaseModel]:
 
 __all__ = [
     "DEFAULT_FILE",
-    "LoadedConfig",
     "ThemeBody",
-    "load_config",
-    "parse_config",
     "read_config",
     "validate_document",
 ]

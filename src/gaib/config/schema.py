@@ -170,7 +170,7 @@ class ThemeRef(_Model):
         if isinstance(value, int | float) and not isinstance(value, bool):
             value = str(value)
         if isinstance(value, str):
-            from gaib.themes.semver import parse_range
+            from gaib.semver import parse_range
 
             try:
                 parse_range(value)

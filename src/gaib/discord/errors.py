@@ -28,17 +28,15 @@ from gaib.errors import (
     DiscordRateLimited,
     DiscordUnavailable,
 )
+from gaib.redact import replace_secrets
 
 MAX_FIELD_ERRORS_IN_MESSAGE = 10
 _MAX_TEXT = 300
 
 
 def scrub(text: str, secrets: Iterable[str]) -> str:
-    """Replace every non-empty secret in ``text`` by ``[redacted]``."""
-    for secret in secrets:
-        if secret:
-            text = text.replace(secret, "[redacted]")
-    return text
+    """Replace the secrets in ``text`` by ``[redacted]`` (short ones only as whole words: gaib.redact)."""
+    return replace_secrets(text, [s for s in secrets if s])
 
 
 def flatten_field_errors(tree: Any, prefix: str = "") -> list[str]:

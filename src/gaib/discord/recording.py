@@ -26,6 +26,8 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from gaib.redact import replace_secrets
+
 if TYPE_CHECKING:
     import httpx
 
@@ -139,9 +141,7 @@ class Recorder:
             # unrelated text, and real tokens are long).
             self._secrets |= {s for s in secrets - self._secrets if len(s) >= 8}
             text = json.dumps(line, ensure_ascii=False)
-            for secret in sorted(self._secrets, key=len, reverse=True):
-                if secret != REDACTED_TOKEN:
-                    text = text.replace(secret, "[redacted]")
+            text = replace_secrets(text, self._secrets - {REDACTED_TOKEN})
             if self.error is not None:
                 return
             try:

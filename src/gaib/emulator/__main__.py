@@ -8,13 +8,13 @@ or 1 (cannot listen). The token comes from ``--token`` or ``DISCORD_BOT_TOKEN`` 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sys
 from types import FrameType
 
 from gaib.emulator.faults import DEFAULT_LATENCY_MS, FaultConfig, FaultConfigError
 from gaib.emulator.server import DEFAULT_GUILD_ID, DEFAULT_GUILD_NAME, Emulator, EmulatorConfigError
+from gaib.settings import process_environ
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -44,7 +44,7 @@ def _fail(message: str, code: int = 2) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    token = args.token if args.token is not None else os.environ.get("DISCORD_BOT_TOKEN", "")
+    token = args.token if args.token is not None else process_environ().get("DISCORD_BOT_TOKEN", "")
     if not token:
         return _fail("no bot token: pass --token or set DISCORD_BOT_TOKEN")
     try:

@@ -14,10 +14,11 @@ import copy
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from gaib.config.desired import EVERYONE, DesiredCategory, DesiredChannel, DesiredRole
 from gaib.discord.models import Channel, ChannelType, Guild, Role, channel_body, role_body
+from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordError, DiscordNotFound, GaibError, PartialFailure
 from gaib.iac import addresses, layout
 from gaib.iac.attributes import channel_attributes, role_attributes
@@ -25,18 +26,6 @@ from gaib.iac.diff import PATCHABLE_TYPES, VOICE_LIKE, desired_channel_groups, d
 from gaib.iac.plan import Change, Plan
 from gaib.state.backend import StateBackend
 from gaib.state.model import Instance, Resource, State
-
-
-class Discord(Protocol):
-    def create_role(self, fields: Any, *, reason: str | None = None, dedupe: bool = False) -> Role: ...
-    def update_role(self, role_id: str, fields: Any, *, reason: str | None = None) -> Role: ...
-    def delete_role(self, role_id: str, *, reason: str | None = None) -> None: ...
-    def reorder_roles(self, positions: Any, *, reason: str | None = None) -> list[Role]: ...
-    def create_channel(self, fields: Any, *, reason: str | None = None, dedupe: bool = False) -> Channel: ...
-    def update_channel(self, channel_id: str, fields: Any, *, reason: str | None = None) -> Channel: ...
-    def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel: ...
-    def reorder_channels(self, moves: Any, *, reason: str | None = None) -> None: ...
-
 
 REASON = "gaib apply"
 
@@ -58,7 +47,7 @@ class ApplyResult:
 
 
 class Applier:
-    def __init__(self, client: Discord, backend: StateBackend, state: State | None, *, workspace: str,
+    def __init__(self, client: DiscordPort, backend: StateBackend, state: State | None, *, workspace: str,
                  clock: Callable[[], datetime], progress: Callable[[str], None] = lambda _m: None) -> None:
         self.client = client
         self.backend = backend

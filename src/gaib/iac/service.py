@@ -1,7 +1,8 @@
-"""IaC use cases wired to settings: plan, apply, destroy, export, import, state pull.
+"""IaC use cases: init, plan, apply, destroy, export, import, state pull.
 
-Each function takes the resolved Settings (and a clock/progress callback) and returns plain values;
-the CLI renders them. Destructive work is plan, then execute, under the workspace's state lock.
+Each function takes the run's :class:`gaib.ports.Ports` (settings, clock, state backend, Discord)
+and returns plain values; the CLI renders them. Destructive work is plan, then execute, under the
+workspace's state lock. Nothing here builds an adapter.
 """
 
 from __future__ import annotations
@@ -15,37 +16,55 @@ from typing import Any
 
 from gaib.config.desired import DesiredServer, to_desired
 from gaib.discord.models import ChannelType, Guild
-from gaib.errors import AlreadyExists, InvalidInput, NotFound
+from gaib.errors import AlreadyExists, NotFound, StateNotFound
+from gaib.fsutil import write_atomic
 from gaib.iac import addresses
 from gaib.iac.apply import Applier, ApplyResult
 from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import build_plan, manageable_roles
 from gaib.iac.plan import Plan
+from gaib.ports import Ports
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.state.edit import check_address
 from gaib.state.locking import locked
 from gaib.state.model import Instance, Resource, State
-from gaib.state.open import open_backend
 
 Progress = Callable[[str], None]
 
 
-def open_client(settings: Settings) -> Any:
-    from gaib.discord.client import DiscordClient
-
-    return DiscordClient(settings.discord_api_url, token=settings.require_token(),
-                         guild_id=settings.require_guild(),
-                         record_path=settings.environ.get("GAIB_DISCORD_RECORD") or None)
-
-
 def load_desired(settings: Settings) -> tuple[DesiredServer, list[str]]:
-    from gaib.config.load import load_config
+    """The effective config (theme merged in) as the diff's input, with its warnings."""
+    from gaib.themes.effective import load_config
 
-    home = settings.environ.get("HOME")
     loaded = load_config(settings.config_file, environ=settings.environ, project_dir=settings.project_dir,
-                         home=Path(home) if home else None)
+                         home=settings.home)
     return to_desired(loaded.config), [str(w) for w in loaded.warnings]
+
+
+def init_project(settings: Settings, *, theme_name: str | None, server_name: str | None, force: bool) -> Path:
+    """Write a starting ``discord-server.yaml`` (through the YAML library, so any name round-trips) and
+    create the state folder. Never overwrites an existing config unless ``force``."""
+    import yaml
+
+    path = settings.config_file
+    if path.exists() and not force:
+        raise AlreadyExists(f"{path.name} already exists.", hint="Pass --force to overwrite it.")
+    doc: dict[str, Any] = {"version": "1.0"}
+    if server_name:
+        # The config reads ${...} from the environment; a literal one is written as $${...}.
+        doc["server"] = {"name": server_name.replace("${", "$${")}
+    if theme_name:
+        from gaib.themes.loader import ThemeSearch, find_theme
+
+        find_theme(theme_name, ThemeSearch(project_dir=settings.project_dir, home=settings.home))
+        doc["theme"] = {"name": theme_name}
+    doc.update({"roles": [], "categories": [], "channels": []})
+    text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(path, text.encode("utf-8"), mode=0o644)
+    settings.state_dir.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @dataclass
@@ -56,51 +75,58 @@ class Planned:
     warnings: list[str]
 
 
-def make_plan(settings: Settings, client: Any, backend: StateBackend, *, destroy: bool = False) -> Planned:
-    state = backend.get(settings.workspace)
+def make_plan(ports: Ports, *, destroy: bool = False) -> Planned:
+    """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages)."""
+    settings = ports.settings
+    state = ports.state.get(settings.workspace)
     if destroy:
         desired, warnings = DesiredServer(name=None), list[str]()
     else:
         desired, warnings = load_desired(settings)
-    live = client.get_guild()
+    live = ports.discord.get_guild()
     plan = build_plan(desired, state, live)
     if destroy:
         plan = Plan(guild_id=plan.guild_id, changes=plan.changes)  # no reordering when tearing down
     return Planned(plan=plan, live=live, state=state, warnings=warnings + list(plan.warnings))
 
 
-def apply(settings: Settings, client: Any, *, clock: Callable[[], datetime], progress: Progress,
-          confirm: Callable[[Plan], None], destroy: bool = False,
+def apply(ports: Ports, *, progress: Progress, confirm: Callable[[Plan], None], destroy: bool = False,
           dry_run: bool = False) -> tuple[Plan, ApplyResult | None]:
     """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once."""
-    backend = open_backend(settings)
+    settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
-        planned = make_plan(settings, client, backend, destroy=destroy)
+        planned = make_plan(ports, destroy=destroy)
         if dry_run:
             return planned.plan, None
         if planned.plan.empty and planned.state is not None:
             return planned.plan, ApplyResult(serial=planned.state.serial)
         confirm(planned.plan)
-        applier = Applier(client, backend, planned.state, workspace=settings.workspace, clock=clock,
+        applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
                           progress=progress)
         return planned.plan, applier.run(planned.plan, planned.live)
 
 
-def export(client: Any) -> str:
+def export(ports: Ports) -> str:
     """The live guild as a config that re-applies with zero changes."""
     from gaib.iac.export import export_config
 
-    return export_config(client.get_guild())
+    return export_config(ports.discord.get_guild())
 
 
-def import_resource(settings: Settings, client: Any, address: str, object_id: str, *,
-                    clock: Callable[[], datetime]) -> State:
+def write_file(settings: Settings, output: str, text: str) -> Path:
+    """Write ``text`` to ``output`` (relative to the project folder) atomically; returns the path."""
+    target = settings.project_dir / output
+    write_atomic(target, text.encode("utf-8"), mode=0o644)
+    return target
+
+
+def import_resource(ports: Ports, address: str, object_id: str) -> State:
     """Attach an existing Discord object to ``address`` in the state (serial + 1)."""
     rtype, _ = check_address(address)
-    backend = open_backend(settings)
+    settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "import", clock):
         state = backend.get(settings.workspace)
-        live = client.get_guild()
+        live = ports.discord.get_guild()
         new = copy.deepcopy(state) if state is not None else State.new(settings.workspace, live.id)
         if new.find(address) is not None:
             raise AlreadyExists(f"{address} is already in the state.",
@@ -125,15 +151,15 @@ def import_resource(settings: Settings, client: Any, address: str, object_id: st
         return _commit(backend, state, new, live.id, clock)
 
 
-def pull(settings: Settings, client: Any, *, clock: Callable[[], datetime]) -> tuple[State, list[str]]:
+def pull(ports: Ports) -> tuple[State, list[str]]:
     """Refresh every state resource from Discord; forget the ones that no longer exist."""
-    backend = open_backend(settings)
+    settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "state pull", clock):
         state = backend.get(settings.workspace)
-        live = client.get_guild()
         if state is None:
-            raise InvalidInput(f"Workspace '{settings.workspace}' has no state to refresh.",
-                               code="STATE_NOT_FOUND", hint="Run 'gaib server apply' or 'gaib server import' first.")
+            raise StateNotFound(f"Workspace '{settings.workspace}' has no state to refresh.",
+                                hint="Run 'gaib server apply' or 'gaib server import' first.")
+        live = ports.discord.get_guild()
         roles = {r.id: r for r in live.roles}
         chans = {c.id: c for c in live.channels}
         new = copy.deepcopy(state)

@@ -13,12 +13,15 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
-from collections.abc import Iterator
+import socket
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
 from gaib.errors import NotFound, StateError
+from gaib.fsutil import fsync_dir, write_atomic
 from gaib.names import check_name
 from gaib.state.backend import LockInfo, check_write
 from gaib.state.model import State, parse_state
@@ -28,35 +31,42 @@ LOCK_FILE = ".lock"
 GUARD_FILE = ".guard"
 
 
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` via temp file + fsync + rename + directory fsync."""
-    tmp = path.with_name(f".{path.name}.tmp.{os.getpid()}")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
-    fsync_dir(path.parent)
+_WHO_RE = re.compile(r".*@(?P<host>[^@\s]+) \(pid (?P<pid>[1-9][0-9]{0,9})\)")
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def holder_is_gone(held: LockInfo) -> bool:
+    """True only when the lock's holder ran on this host and its process no longer exists.
+
+    A holder on another host, or one whose ``Who`` cannot be read, is never assumed gone: those
+    locks wait for ``unlock`` or for ``lock_stale_after``.
+    """
+    m = _WHO_RE.fullmatch(held.who)
+    if m is None or m.group("host") != socket.gethostname():
+        return False
+    pid = int(m.group("pid"))
+    if pid == os.getpid():
+        return False
     try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except (PermissionError, OverflowError):
+        return False  # exists (another user's), or not a pid this system can have
+    return False
 
 
 class LocalBackend:
-    def __init__(self, root: Path, *, stale_after: timedelta = timedelta(hours=1)) -> None:
+    """State in a local folder (the original Gaib's layout); see the module docstring.
+
+    ``notice`` receives a one-line message when a lock left by a dead process of this host is taken
+    over (as borg does), so the user learns that it happened.
+    """
+
+    def __init__(self, root: Path, *, stale_after: timedelta = timedelta(hours=1),
+                 notice: Callable[[str], None] | None = None) -> None:
         self.root = root
         self.stale_after = stale_after
+        self.notice = notice
         self.description = f"local folder {root}"
 
     # --- paths -----------------------------------------------------------------------------------
@@ -163,9 +173,13 @@ class LocalBackend:
         with self._guard(workspace):
             held = self.lock_info(workspace)
             if held is not None:
-                if self._age(held, path, now) < self.stale_after:
+                dead = holder_is_gone(held)
+                if not dead and self._age(held, path, now) < self.stale_after:
                     raise held.held_error()
-                path.unlink(missing_ok=True)  # stale: its holder is gone; take it over
+                path.unlink(missing_ok=True)  # stale, or its holder is gone: take it over
+                if dead and self.notice is not None:
+                    self.notice(f"took over the lock of workspace '{workspace}' held since {held.created} by "
+                                f"{held.who}: that process no longer exists")
             # Publish the complete lock record with link(2): atomic and exclusive, so no reader
             # ever sees an empty or half-written lock file.
             tmp = path.with_name(f"{LOCK_FILE}.tmp.{os.getpid()}")

@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gaib.errors import AlreadyExists, InvalidInput, NotFound
+from gaib.fsutil import write_atomic
 from gaib.names import check_name
 from gaib.state.backend import StateBackend
-from gaib.state.local import write_atomic
 
 DEFAULT = "default"
 

@@ -1,7 +1,8 @@
 """Choose and open the backup storage: the local folder + SQLite, or S3 + DynamoDB.
 
-Selection (explicit arguments first, then ``environ``): a bucket (``bucket=`` or
-``GAIB_BACKUP_BUCKET``) selects AWS unless ``backend="local"``; the table defaults to
+Selection (explicit arguments first, then the ``environ`` mapping a caller may pass — the process
+environment is never read here; the composition root passes resolved settings): a bucket (``bucket=``
+or ``GAIB_BACKUP_BUCKET``) selects AWS unless ``backend="local"``; the table defaults to
 ``GAIB_BACKUP_TABLE`` then ``gaib-backup-metadata``; the KMS key to ``GAIB_BACKUP_KMS_KEY``; the
 region to ``AWS_REGION`` then ``AWS_DEFAULT_REGION``; the endpoint to ``AWS_ENDPOINT_URL``.
 Otherwise the local store under ``root`` (default ``.gaib/backups``).
@@ -9,7 +10,6 @@ Otherwise the local store under ``root`` (default ``.gaib/backups``).
 
 from __future__ import annotations
 
-import os
 import re
 import time
 from collections.abc import Callable, Mapping
@@ -35,6 +35,7 @@ def open_storage(
     table: str | None = None,
     kms_key_id: str | None = None,
     region: str | None = None,
+    endpoint_url: str | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
 ) -> tuple[ObjectStore, Catalog]:
@@ -43,7 +44,7 @@ def open_storage(
     With AWS, both adapters share one ``RequestCounter`` (``store.requests is catalog.requests``).
     Nothing is created or contacted here: the local store initialises itself on its first write.
     """
-    env = os.environ if environ is None else environ
+    env: Mapping[str, str] = environ or {}
     bucket = bucket or env.get("GAIB_BACKUP_BUCKET") or None
     chosen = backend or ("aws" if bucket else "local")
     if chosen == "local":
@@ -63,7 +64,7 @@ def open_storage(
                           hint="Table names are 3-255 letters, digits, '_', '-' or '.'.")
     kms_key_id = kms_key_id or env.get("GAIB_BACKUP_KMS_KEY") or None
     region = region or env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION") or None
-    endpoint = env.get("AWS_ENDPOINT_URL") or None
+    endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL") or None
 
     from gaib.storage.aws import DynamoCatalog, RequestCounter, S3ObjectStore
 

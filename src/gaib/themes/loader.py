@@ -17,8 +17,8 @@ from typing import Any
 from gaib.config.schema import ThemeBody
 from gaib.config.source import Document, parse_yaml, raise_problems, read_file
 from gaib.errors import ConfigError
+from gaib.semver import VersionRange, parse_range
 from gaib.themes.manifest import THEME_NAME, ThemeManifest
-from gaib.themes.semver import VersionRange, parse_range
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "builtin"
 MANIFEST = "theme.yaml"

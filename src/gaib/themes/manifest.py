@@ -16,7 +16,7 @@ from gaib.config.interpolate import VAR_NAME
 from gaib.config.permissions import suggest
 from gaib.config.schema import custom_error, format_color, parse_color
 from gaib.names import NAME_PATTERN
-from gaib.themes.semver import Version, parse_version
+from gaib.semver import Version, parse_version
 
 VariableType = Literal["string", "int", "bool", "color"]
 VARIABLE_TYPES: tuple[str, ...] = ("string", "int", "bool", "color")

@@ -1,0 +1,1 @@
+"""The command-line interface: parse flags, call one service, render the result."""

@@ -1,0 +1,79 @@
+"""The Discord port: what services need from Discord, on plain models.
+
+Services (plan, apply, export, import, restore, rollback) take a ``DiscordPort`` and never speak
+HTTP; the adapter is :class:`gaib.discord.client.DiscordClient` (httpx, to discord.com or the
+bundled emulator), built by the composition root (:mod:`gaib.wiring`). The contract suite
+``tests/discord/test_port_contract.py`` holds the adapter to this contract against the emulator.
+
+Contract, for every adapter:
+
+* Guild-level methods work on the one guild the port was made for.
+* A missing object raises ``DiscordNotFound`` (exit 4); a refused request ``DiscordError`` with
+  Discord's code and field paths; no method returns a partial result silently.
+* ``create_*`` with ``dedupe=True`` never creates a second object when a request is retried after a
+  dropped connection: the adapter looks for the object it may already have created first.
+* ``reason`` ends up in the guild's audit log; it never carries secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Protocol
+
+from gaib.discord.models import Channel, Guild, Overwrite, Role
+
+
+class DiscordPort(Protocol):
+    """The operations the IaC services perform on one guild."""
+
+    def get_guild(self) -> Guild:
+        """The guild with its roles and channels, each sorted by (position, id)."""
+        ...
+
+    def create_role(self, fields: Mapping[str, Any], *, reason: str | None = None,
+                    dedupe: bool = False) -> Role:
+        """Create a role; returns it with its new id."""
+        ...
+
+    def update_role(self, role_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Role:
+        """Change the given fields of a role; returns the updated role. Raises DiscordNotFound."""
+        ...
+
+    def delete_role(self, role_id: str, *, reason: str | None = None) -> None:
+        """Delete a role. Raises DiscordNotFound."""
+        ...
+
+    def reorder_roles(self, positions: Iterable[tuple[str, int]], *,
+                      reason: str | None = None) -> list[Role]:
+        """Set role positions in one request; returns every role by position."""
+        ...
+
+    def create_channel(self, fields: Mapping[str, Any], *, reason: str | None = None,
+                       dedupe: bool = False) -> Channel:
+        """Create a channel or category (overwrites and parent inline); returns it with its new id."""
+        ...
+
+    def update_channel(self, channel_id: str, fields: Mapping[str, Any], *,
+                       reason: str | None = None) -> Channel:
+        """Change the given fields of a channel; returns the updated channel. Raises DiscordNotFound."""
+        ...
+
+    def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel:
+        """Delete a channel; returns it as it was. Raises DiscordNotFound."""
+        ...
+
+    def reorder_channels(self, moves: Iterable[Mapping[str, Any]], *, reason: str | None = None) -> None:
+        """Apply ``{id, position?, parent_id?, lock_permissions?}`` moves with as few requests as Discord allows."""
+        ...
+
+    def set_overwrite(self, channel_id: str, overwrite: Overwrite, *, reason: str | None = None) -> None:
+        """Create or replace one permission overwrite of a channel."""
+        ...
+
+    def delete_overwrite(self, channel_id: str, target_id: str, *, reason: str | None = None) -> None:
+        """Remove one permission overwrite of a channel."""
+        ...
+
+    def close(self) -> None:
+        """Release connections; the port is not used afterwards."""
+        ...

@@ -1,0 +1,101 @@
+"""The composition root: Settings → adapters behind their ports, built once, on first use.
+
+This is the only module that chooses and builds adapters (state backend, backup storage, Discord
+client, notifier). The CLI and scheduled runs build one :class:`App` per run and hand it to services
+as their :class:`gaib.ports.Ports`; tests build the same root over the local store, moto and the
+emulator. Closing the app closes what it opened (the Discord client's connections).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from types import TracebackType
+
+from gaib.clock import Clock, utc_now
+from gaib.discord.port import DiscordPort
+from gaib.errors import MissingSetting
+from gaib.settings import Settings
+from gaib.state.backend import StateBackend
+from gaib.storage.base import Catalog, ObjectStore
+
+
+class App:
+    """Every port of one run, built lazily from ``settings``.
+
+    ``notice`` receives one-line notices adapters have for the user (a dead process's lock taken over).
+    """
+
+    def __init__(self, settings: Settings, *, clock: Clock = utc_now,
+                 notice: Callable[[str], None] | None = None) -> None:
+        self._settings = settings
+        self._clock = clock
+        self._notice = notice
+        self._discord: DiscordPort | None = None
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def clock(self) -> Clock:
+        return self._clock
+
+    @functools.cached_property
+    def state(self) -> StateBackend:
+        s = self._settings
+        if s.backend == "s3":
+            from gaib.state.s3 import S3Backend
+
+            if not s.s3_bucket:
+                raise MissingSetting("The S3 state backend needs a bucket.",
+                                     hint="Set GAIB_S3_BUCKET or backend.bucket in gaib.yaml.")
+            if not s.s3_table:
+                raise MissingSetting("The S3 state backend needs a DynamoDB lock table.",
+                                     hint="Set GAIB_DYNAMODB_TABLE or backend.dynamodb_table in gaib.yaml.")
+            return S3Backend(bucket=s.s3_bucket, table=s.s3_table, guild_id=s.require_guild(), prefix=s.s3_prefix,
+                             region=s.aws_region, endpoint_url=s.aws_endpoint_url, kms_key_id=s.s3_kms_key_id,
+                             stale_after=s.lock_stale_after)
+        from gaib.state.local import LocalBackend
+
+        return LocalBackend(s.state_dir, stale_after=s.lock_stale_after, notice=self._notice)
+
+    @functools.cached_property
+    def _storage(self) -> tuple[ObjectStore, Catalog]:
+        from gaib.storage.open import open_storage
+
+        s = self._settings
+        return open_storage(root=s.backup_dir, bucket=s.backup_bucket, table=s.backup_table,
+                            kms_key_id=s.backup_kms_key, region=s.aws_region, endpoint_url=s.aws_endpoint_url,
+                            clock=lambda: self._clock().timestamp())
+
+    @property
+    def store(self) -> ObjectStore:
+        return self._storage[0]
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._storage[1]
+
+    @property
+    def discord(self) -> DiscordPort:
+        if self._discord is None:
+            from gaib.discord.client import DiscordClient
+
+            s = self._settings
+            self._discord = DiscordClient(s.discord_api_url, token=s.require_token(), guild_id=s.require_guild(),
+                                          record_path=s.discord_record_path)
+        return self._discord
+
+    def close(self) -> None:
+        """Release what this run opened (idempotent)."""
+        if self._discord is not None:
+            self._discord.close()
+            self._discord = None
+
+    def __enter__(self) -> App:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
