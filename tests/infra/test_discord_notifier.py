@@ -142,6 +142,42 @@ def test_scheduled_run_summary_shows_counts(
     assert shown == tuple(str(counts[k]) for k in ("ok", "failed", "skipped"))
 
 
+@pytest.mark.parametrize(
+    ("event", "title", "color", "id_label"),
+    [
+        ("restore.succeeded", "Restore succeeded", dn.COLOR_SUCCESS, "Restored from"),
+        ("restore.failed", "Restore failed", dn.COLOR_FAILURE, "Restored from"),
+        ("rollback.succeeded", "Rollback succeeded", dn.COLOR_SUCCESS, "Rolled back to"),
+        ("rollback.failed", "Rollback failed", dn.COLOR_FAILURE, "Rolled back to"),
+        ("verify.failed", "Verification failed", dn.COLOR_FAILURE, "Checked ID"),
+        ("quota.reached", "Quota reached", dn.COLOR_WARNING, "ID"),
+    ],
+)
+def test_restore_rollback_verify_and_quota_events_have_their_own_title_and_colour(
+    secret_env: str, webhook: WebhookSink, event: str, title: str, color: int, id_label: str
+) -> None:
+    dn.handler(sns_event(gaib_message(event=event), subject="ignored for known events"), None)
+
+    [embed] = webhook.received()[0].json["embeds"]
+    assert (embed["title"], embed["color"]) == (title, color)
+    assert field_map(embed)[id_label] == "20250101T030000Z-abc123"
+    assert embed["footer"]["text"] == f"gaib · {event}"
+
+
+@pytest.mark.parametrize(
+    ("duration_ms", "shown"),
+    [(850, "850 ms"), (12_345, "12.3 s"), (245_000, "4 min 05 s"), (7_380_000, "2 h 03 min"), ("soon", "soon")],
+)
+def test_duration_is_shown_readably(duration_ms: Any, shown: str) -> None:
+    embed = dn.build_embed(gaib_message(duration_ms=duration_ms))
+
+    assert field_map(embed)["Duration"] == shown
+
+
+def test_message_without_duration_has_no_duration_field() -> None:
+    assert "Duration" not in field_map(dn.build_embed(gaib_message(duration_ms=None)))
+
+
 def test_plain_text_message_becomes_a_text_embed(secret_env: str, webhook: WebhookSink) -> None:
     dn.handler(sns_event("Backups are paused for maintenance", subject="Maintenance"), None)
 
@@ -180,7 +216,8 @@ def test_cloudwatch_alarm_message_is_rendered(secret_env: str, webhook: WebhookS
         "null",
         '"just a json string"',
         "{not json",
-        json.dumps({"event": 42, "server_id": ["../x"], "tier": {"nested": True}, "sizes": "big", "counts": 7}),
+        json.dumps({"event": 42, "server_id": ["../x"], "tier": {"nested": True}, "sizes": "big", "counts": 7,
+                    "duration_ms": -1}),
         json.dumps({"event": "backup.failed", "error": "plain string error", "at": "yesterday-ish"}),
         json.dumps({"event": "backup.succeeded", "sizes": {"stored_bytes": -5, "plain_bytes": float("1e308")}}),
         json.dumps({"event": "backup.succeeded", "id": "ü" * 5000, "message": "💥" * 10000}),
@@ -207,7 +244,7 @@ def test_embed_limits_with_every_field_at_maximum() -> None:
     msg = gaib_message(
         server_id=big, workspace=big, tier=big, id=big, message=big * 2,
         error={"code": big, "message": big}, sizes={"stored_bytes": big, "plain_bytes": big},
-        counts={"ok": big, "failed": big, "skipped": big},
+        counts={"ok": big, "failed": big, "skipped": big}, duration_ms=big,
     )
     embed = dn.build_embed(msg, "s" * 400)
 

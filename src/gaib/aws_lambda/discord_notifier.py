@@ -56,6 +56,12 @@ KNOWN_EVENTS = {
     "backup.failed": ("Backup failed", "Backup ID"),
     "snapshot.succeeded": ("Snapshot succeeded", "Snapshot ID"),
     "snapshot.failed": ("Snapshot failed", "Snapshot ID"),
+    "restore.succeeded": ("Restore succeeded", "Restored from"),
+    "restore.failed": ("Restore failed", "Restored from"),
+    "rollback.succeeded": ("Rollback succeeded", "Rolled back to"),
+    "rollback.failed": ("Rollback failed", "Rolled back to"),
+    "verify.failed": ("Verification failed", "Checked ID"),
+    "quota.reached": ("Quota reached", "ID"),
     "scheduled-run.summary": ("Scheduled run summary", "Run ID"),
 }
 
@@ -300,6 +306,24 @@ def format_bytes(value: Any) -> str | None:
     return None  # pragma: no cover - the loop always returns
 
 
+def format_duration(value: Any) -> str | None:
+    """``850 ms``, ``12.3 s``, ``4 min 05 s``, ``2 h 03 min`` for milliseconds; non-numbers shown as text."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+        return _text(value)
+    if value < 1000:
+        return f"{int(value)} ms"
+    seconds = value / 1000
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes} min {secs:02d} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"
+
+
 def _timestamp(value: Any) -> str | None:
     """The ISO-8601 UTC timestamp Discord wants, or None when ``value`` is not a datetime string."""
     if not isinstance(value, str) or len(value) > 64:
@@ -391,6 +415,8 @@ def _gaib_embed(message: dict[str, Any], subject: str | None) -> dict[str, Any]:
         color = COLOR_FAILURE
     elif event_name == "scheduled-run.summary":
         color = _summary_color(message.get("counts"))
+    elif event_name == "quota.reached":
+        color = COLOR_WARNING
     else:
         color = COLOR_NEUTRAL
 
@@ -414,6 +440,8 @@ def _gaib_embed(message: dict[str, Any], subject: str | None) -> dict[str, Any]:
             embed.add(label, _text(counts.get(key)))
     elif counts is not None:
         embed.add("Counts", _text(counts))
+
+    embed.add("Duration", format_duration(message.get("duration_ms")))
 
     error = message.get("error")
     if isinstance(error, dict):
