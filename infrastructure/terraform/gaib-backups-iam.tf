@@ -220,7 +220,7 @@ data "aws_iam_policy_document" "backup_task" {
   statement {
     sid = "ReadWriteBackupObjects"
     # Objects are written once (If-None-Match: *) and tagged Tier=free|premium on upload; no delete, and
-    # certainly no s3:DeleteObjectVersion: expiry is the lifecycle rules' job.
+    # certainly no s3:DeleteObjectVersion: removing deleted versions for good is the lifecycle rules' job.
     actions = [
       "s3:GetObject",
       "s3:GetObjectTagging",

@@ -205,44 +205,16 @@ data "aws_iam_policy_document" "backups_bucket" {
   }
 }
 
+# Lifecycle never expires a current object: which backups and snapshots to keep is decided by Gaib's prune
+# (gaib.backup.retention; it always keeps a server's newest backup, however old), and only prune deletes
+# them. A delete leaves a noncurrent version, which stays recoverable for noncurrent_version_retention_days
+# and is then removed here. Tier tags only choose the storage class.
 resource "aws_s3_bucket_lifecycle_configuration" "backups" {
   bucket = aws_s3_bucket.backups.id
 
   # Objects under 128 KB never transition (S3's default, written out so it is not left to chance); the
   # premium transition rule below raises the bar further with its own size filter.
   transition_default_minimum_object_size = "all_storage_classes_128K"
-
-  rule {
-    id     = "free-tier-expiry"
-    status = "Enabled"
-
-    filter {
-      tag {
-        key   = "Tier"
-        value = "free"
-      }
-    }
-
-    expiration {
-      days = var.free_retention_days
-    }
-  }
-
-  rule {
-    id     = "premium-tier-expiry"
-    status = "Enabled"
-
-    filter {
-      tag {
-        key   = "Tier"
-        value = "premium"
-      }
-    }
-
-    expiration {
-      days = var.premium_retention_days
-    }
-  }
 
   rule {
     id     = "premium-tier-glacier-ir"
@@ -265,15 +237,17 @@ resource "aws_s3_bucket_lifecycle_configuration" "backups" {
   }
 
   rule {
-    id     = "all-objects-housekeeping"
+    id     = "removed-versions-and-leftovers"
     status = "Enabled"
 
     filter {}
 
+    # Versions prune deleted (or a document's replaced versions): gone for good after the grace period.
     noncurrent_version_expiration {
       noncurrent_days = var.noncurrent_version_retention_days
     }
 
+    # A delete marker with no version left behind it.
     expiration {
       expired_object_delete_marker = true
     }
@@ -537,23 +511,9 @@ resource "aws_s3_bucket_lifecycle_configuration" "replica" {
 
   transition_default_minimum_object_size = "all_storage_classes_128K"
 
-  # Replicas carry the source object's tags, so the same Tier filter applies.
-  rule {
-    id     = "premium-tier-expiry"
-    status = "Enabled"
-
-    filter {
-      tag {
-        key   = "Tier"
-        value = "premium"
-      }
-    }
-
-    expiration {
-      days = var.premium_retention_days
-    }
-  }
-
+  # Replicas carry the source object's tags, so the same Tier filter applies. As on the primary, no rule
+  # expires a current object: an age-based expiry would delete the only off-region copy of a quiet server's
+  # newest backup (see docs/infrastructure.md on why the replica is a superset of the primary).
   rule {
     id     = "premium-tier-glacier-ir"
     status = "Enabled"
@@ -574,7 +534,7 @@ resource "aws_s3_bucket_lifecycle_configuration" "replica" {
   }
 
   rule {
-    id     = "all-objects-housekeeping"
+    id     = "removed-versions-and-leftovers"
     status = "Enabled"
 
     filter {}
@@ -656,7 +616,8 @@ resource "aws_s3_bucket_replication_configuration" "backups" {
       }
     }
 
-    # S3 does not replicate delete markers for tag-filtered rules; expiry runs on each side by lifecycle.
+    # S3 does not replicate delete markers for tag-filtered rules: objects prune deletes on the primary stay
+    # current in the replica (docs/infrastructure.md, "Replica bucket").
     delete_marker_replication {
       status = "Disabled"
     }
@@ -719,6 +680,8 @@ resource "aws_dynamodb_table" "backup_metadata" {
     projection_type = "KEYS_ONLY"
   }
 
+  # A safety net only: Gaib sets expires_at on items it has already superseded (daily quota counters, run
+  # claims), never on a backup, snapshot or deployment item it lists; those leave only through prune.
   ttl {
     attribute_name = "expires_at"
     enabled        = true

@@ -99,35 +99,45 @@ def test_buckets_use_sse_kms_with_bucket_key(stack: Stack, name: str, key: str) 
     assert sse["bucket_key_enabled"] is True
 
 
-def test_lifecycle_rules_by_tier_tag(stack: Stack) -> None:
-    lc = stack.resource("aws_s3_bucket_lifecycle_configuration", "backups")
+@pytest.mark.parametrize("name", ["backups", "replica"])
+def test_lifecycle_never_expires_a_current_backup_object(stack: Stack, name: str) -> None:
+    # Retention is prune's job (it keeps a server's newest backup however old); lifecycle may only remove
+    # what prune already deleted (noncurrent versions), leftover delete markers and incomplete uploads.
+    lc = stack.resource("aws_s3_bucket_lifecycle_configuration", name)
+    assert {r["id"] for r in lc["rule"]} == {"premium-tier-glacier-ir", "removed-versions-and-leftovers"}
+    assert all(r["status"] == "Enabled" for r in lc["rule"])
+    for rule in lc["rule"]:
+        for expiration in rule.get("expiration", []):
+            assert expiration == {"expired_object_delete_marker": True}, rule["id"]
+
+    leftovers = rule_by_id(lc, "removed-versions-and-leftovers")
+    assert one(leftovers["filter"]) == {}
+    assert one(leftovers["noncurrent_version_expiration"]) == {
+        "noncurrent_days": "${var.noncurrent_version_retention_days}"}
+    assert one(leftovers["abort_incomplete_multipart_upload"])["days_after_initiation"] == 1
+    assert 1 <= stack.variables["noncurrent_version_retention_days"]["default"] <= 30
+
+
+@pytest.mark.parametrize("name", ["backups", "replica"])
+def test_large_premium_objects_move_to_glacier_ir(stack: Stack, name: str) -> None:
+    lc = stack.resource("aws_s3_bucket_lifecycle_configuration", name)
     assert lc["transition_default_minimum_object_size"] == "all_storage_classes_128K"
-
-    free = rule_by_id(lc, "free-tier-expiry")
-    assert one(one(free["filter"])["tag"]) == {"key": "Tier", "value": "free"}
-    assert one(free["expiration"])["days"] == "${var.free_retention_days}"
-    assert stack.variables["free_retention_days"]["default"] == 7
-
-    premium = rule_by_id(lc, "premium-tier-expiry")
-    assert one(one(premium["filter"])["tag"]) == {"key": "Tier", "value": "premium"}
-    assert one(premium["expiration"])["days"] == "${var.premium_retention_days}"
-    assert stack.variables["premium_retention_days"]["default"] == 90
-
     glacier = rule_by_id(lc, "premium-tier-glacier-ir")
     and_filter = one(one(glacier["filter"])["and"])
     assert and_filter["tags"] == {"Tier": "premium"}
     assert and_filter["object_size_greater_than"] == "${var.glacier_min_object_size_bytes}"
     assert stack.variables["glacier_min_object_size_bytes"]["default"] >= 131072
     transition = one(glacier["transition"])
-    assert transition["storage_class"] == "GLACIER_IR"
-    assert stack.variables["premium_glacier_transition_days"]["default"] < 90
+    assert transition == {"days": "${var.premium_glacier_transition_days}", "storage_class": "GLACIER_IR"}
+    assert "noncurrent_version_transition" not in glacier
 
-    housekeeping = rule_by_id(lc, "all-objects-housekeeping")
-    assert one(housekeeping["noncurrent_version_expiration"])["noncurrent_days"] == (
-        "${var.noncurrent_version_retention_days}"
-    )
-    assert one(housekeeping["abort_incomplete_multipart_upload"])["days_after_initiation"] == 1
-    assert all(r["status"] == "Enabled" for r in lc["rule"])
+
+def test_glacier_transition_precedes_premium_retention(stack: Stack) -> None:
+    lc = stack.resource("aws_s3_bucket_lifecycle_configuration", "backups")
+    conditions = [p["condition"] for p in one(lc["lifecycle"])["precondition"]]
+    assert conditions == ["${var.premium_glacier_transition_days < var.premium_retention_days}"]
+    assert (stack.variables["premium_glacier_transition_days"]["default"]
+            < stack.variables["premium_retention_days"]["default"])
 
 
 def test_replication_premium_only_kms_and_gated(stack: Stack) -> None:
