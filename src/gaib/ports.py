@@ -11,6 +11,7 @@ from typing import Protocol
 
 from gaib.clock import Clock
 from gaib.discord.port import DiscordPort
+from gaib.notify.base import Notifier
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.storage.base import Catalog, ObjectStore
@@ -43,4 +44,9 @@ class Ports(Protocol):
     @property
     def discord(self) -> DiscordPort:
         """The Discord guild of this run (raises MissingSetting without a token or guild id)."""
+        ...
+
+    @property
+    def notifier(self) -> Notifier:
+        """Where events go (SNS topic, or a JSON-lines file beside the local store)."""
         ...

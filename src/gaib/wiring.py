@@ -15,6 +15,7 @@ from types import TracebackType
 from gaib.clock import Clock, utc_now
 from gaib.discord.port import DiscordPort
 from gaib.errors import MissingSetting
+from gaib.notify.base import Notifier
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.storage.base import Catalog, ObjectStore
@@ -86,6 +87,20 @@ class App:
             self._discord = DiscordClient(s.discord_api_url, token=s.require_token(), guild_id=s.require_guild(),
                                           record_path=s.discord_record_path)
         return self._discord
+
+    @functools.cached_property
+    def notifier(self) -> Notifier:
+        """SNS when a topic is configured, else JSON lines under the local backup store."""
+        s = self._settings
+        secrets = [s.bot_token] if s.bot_token else []
+        if s.notify_topic_arn:
+            from gaib.notify.sns import SnsNotifier
+
+            return SnsNotifier(s.notify_topic_arn, region=s.aws_region, endpoint_url=s.aws_endpoint_url,
+                               secrets=secrets)
+        from gaib.notify.local import FileNotifier, events_path
+
+        return FileNotifier(events_path(s.backup_dir), secrets=secrets)
 
     def close(self) -> None:
         """Release what this run opened (idempotent)."""

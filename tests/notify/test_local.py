@@ -109,8 +109,6 @@ def test_events_file_is_outside_the_store_key_space(tmp_path: Path) -> None:
     assert len(read_events(events_path(root))) == 1
 
 
-@pytest.mark.xfail(strict=True, reason="storage/local.py refuses a new store whose folder already holds "
-                   ".events/ (only README, format-version and .tmp-* are ignored at first use)")
 def test_an_event_published_before_the_store_exists_does_not_block_it(tmp_path: Path) -> None:
     root = tmp_path / "store"
     FileNotifier(events_path(root)).publish(Event.failed("backup", StorageError("bucket down"), tier="free", at=AT))

@@ -131,9 +131,10 @@ class StoreRoot:
                     if self.path.exists() and not self.path.is_dir():
                         raise StorageError(f"{self.path} is not a folder.", code="STORAGE_NOT_A_STORE") from None
                     if self.path.is_dir():
+                        # Hidden entries (temp files, the notifier's .events/) are Gaib's own.
                         foreign = [
                             n for n in os.listdir(self.path)
-                            if n not in _IGNORED_AT_INIT and not n.startswith(".tmp-")
+                            if n not in _IGNORED_AT_INIT and not n.startswith(".")
                         ]
                         if foreign and not version_file.exists():
                             raise StorageError(
