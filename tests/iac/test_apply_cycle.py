@@ -193,3 +193,22 @@ def test_a_leftover_whose_delete_fails_stays_managed_until_it_is_deleted(gaib: C
     assert gaib("server", "plan", "--json").data["empty"] is True
     final = gaib("server", "state", "ls", "--json").data["resources"]
     assert [(res["address"], res["id"]) for res in final] == [("discord_role.mod_team", ids["mod-team"])]
+
+
+def test_apply_after_every_object_vanished_recreates_them_and_converges(gaib: CliRunner,
+                                                                         guild: EmulatorHandle) -> None:
+    """A raid (here: the emulator's reset) deletes everything behind Gaib's back: apply re-creates each
+    object once, the state holds only the new ids, and right after it plan is empty, text and JSON alike."""
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    old_ids = {r["id"] for r in gaib("server", "state", "ls", "--json").data["resources"]}
+    guild.reset()
+    again = gaib("server", "apply", "--auto-approve", "--json")
+    assert again.exit_code == 0, again.stdout
+    assert len(again.data["result"]["created"]) == 7
+    state = gaib("server", "state", "ls", "--json").data["resources"]
+    assert len(state) == 7 and not {r["id"] for r in state} & old_ids
+    assert not [r["address"] for r in state if "__replaced_" in r["address"]]
+    plan = gaib("server", "plan", "--json").data
+    assert plan["empty"] is True and plan["summary"]["forget"] == 0, plan
+    assert gaib("server", "plan").stdout.strip() == "No changes. The server matches the configuration."

@@ -62,15 +62,20 @@ class Applier:
         rtype, name = address.split(".", 1)
         for res in self.state.resources:
             if res.address == address:
-                if res.id is not None and res.id != str(attrs.get("id")):
+                if res.id is not None and res.id != str(attrs.get("id")) and self._live(res.id):
                     # Another object still holds this address (a leftover whose address a config item
                     # took over, deleted later in this run). Keep it under a parking address so that,
-                    # if its delete fails, it stays managed and the next plan deletes it again.
+                    # if its delete fails, it stays managed and the next plan deletes it again. An
+                    # object already gone from Discord (a re-creation after a raid) is simply replaced.
                     res.name = f"{name}__replaced_{res.id}"[:100]
                     break
                 res.instances = [Instance(attributes=attrs)]
                 return
         self.state.resources.append(Resource(type=rtype, name=name, instances=[Instance(attributes=attrs)]))
+
+    def _live(self, rid: str) -> bool:
+        """Whether Discord had object ``rid`` when this run read the guild."""
+        return rid in getattr(self, "roles", {}) or rid in getattr(self, "channels", {})
 
     def _drop_id(self, rid: str, keep: str | None) -> None:
         """Forget every resource holding Discord id ``rid``, except the one at address ``keep``."""

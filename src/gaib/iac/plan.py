@@ -96,6 +96,7 @@ def render(plan: Plan) -> str:
         lines.append("  ~ channel positions")
     s = plan.summary()
     lines.append(f"\nPlan: {s['create']} to add, {s['update']} to change, {s['delete']} to destroy"
+                 + (f", {s['forget']} to forget" if s["forget"] else "")
                  + (f", {s['reorder']} reorder" if s["reorder"] else "") + ".")
     for w in plan.warnings:
         lines.append(f"Warning: {w}")
