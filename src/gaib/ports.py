@@ -50,3 +50,7 @@ class Ports(Protocol):
     def notifier(self) -> Notifier:
         """Where events go (SNS topic, or a JSON-lines file beside the local store)."""
         ...
+
+    def notice(self, message: str) -> None:
+        """Tell the person running the command something worth a line (stderr); never the result."""
+        ...

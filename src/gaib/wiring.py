@@ -102,6 +102,10 @@ class App:
 
         return FileNotifier(events_path(s.backup_dir), secrets=secrets)
 
+    def notice(self, message: str) -> None:
+        if self._notice is not None:
+            self._notice(message)
+
     def close(self) -> None:
         """Release what this run opened (idempotent)."""
         if self._discord is not None:

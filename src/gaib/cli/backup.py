@@ -7,6 +7,7 @@ import click
 from gaib.backup import service
 from gaib.backup.backups import BackupRecord
 from gaib.cli.base import get_ctx, group, server_options
+from gaib.cli.text import printable
 
 backup = group("backup", "State backups: create, list, restore, delete.")
 
@@ -16,7 +17,7 @@ def _size(n: int) -> str:
 
 
 def _line(r: BackupRecord) -> list[object]:
-    return [r.id, r.workspace, r.serial, r.resources, r.trigger, _size(r.stored_size), r.message]
+    return [r.id, r.workspace, r.serial, r.resources, r.trigger, _size(r.stored_size), printable(r.message)]
 
 
 @backup.command("create")

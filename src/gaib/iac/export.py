@@ -11,8 +11,11 @@ from gaib.config.desired import (
     DesiredServer,
     from_desired,
 )
-from gaib.discord.models import Channel, ChannelType, Guild, OverwriteType
+from gaib.discord.models import Channel, ChannelType, Guild, OverwriteType, Role
+from gaib.iac import addresses
+from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import VOICE_LIKE, manageable_roles
+from gaib.state.model import Instance, Resource
 
 EXPORTABLE = (ChannelType.TEXT, ChannelType.VOICE, ChannelType.ANNOUNCEMENT, ChannelType.STAGE, ChannelType.FORUM)
 
@@ -22,6 +25,11 @@ def _order(items: list[Channel]) -> list[Channel]:
 
 
 def desired_from_guild(guild: Guild) -> DesiredServer:
+    return _exported(guild)[0]
+
+
+def _exported(guild: Guild) -> tuple[DesiredServer, list[Role], list[Channel], list[Channel]]:
+    """The export and, index-aligned with its roles, categories and channels, the live objects."""
     roles = sorted(manageable_roles(guild), key=lambda r: (r.position, int(r.id)), reverse=True)
     names = {r.id: r.name for r in roles}
     names[guild.id] = EVERYONE
@@ -46,12 +54,29 @@ def desired_from_guild(guild: Guild) -> DesiredServer:
             bitrate=c.bitrate if voice else None, user_limit=c.user_limit if voice else None,
             position=None, overwrites=overwrites(c))
 
-    return DesiredServer(
+    desired = DesiredServer(
         name=guild.name,
         roles=tuple(DesiredRole(r.name, r.permissions, r.color, r.hoist, r.mentionable, None) for r in roles),
         categories=tuple(DesiredCategory(c.name, None, overwrites(c)) for c in cats),
         channels=tuple(channel(c) for c in ordered),
     )
+    return desired, roles, cats, ordered
+
+
+def exported_objects(guild: Guild) -> list[Resource]:
+    """Every object the export of ``guild`` holds, as state resources at the export's addresses.
+
+    Applying the export with these resources as state matches each item to its object by id, so a
+    snapshot restore finds objects that survived even if they were renamed.
+    """
+    desired, roles, cats, chans = _exported(guild)
+    role_addrs, cat_addrs, chan_addrs = addresses.assign(desired)
+    out = [Resource(type=addresses.ROLE, name=a.split(".", 1)[1], instances=[Instance(role_attributes(r))])
+           for a, r in zip(role_addrs, roles, strict=True)]
+    for addrs, objects, rtype in ((cat_addrs, cats, addresses.CATEGORY), (chan_addrs, chans, addresses.CHANNEL)):
+        out += [Resource(type=rtype, name=a.split(".", 1)[1], instances=[Instance(channel_attributes(c))])
+                for a, c in zip(addrs, objects, strict=True)]
+    return out
 
 
 def export_config(guild: Guild) -> str:

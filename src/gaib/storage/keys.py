@@ -13,7 +13,8 @@ Object keys (DESIGN.md)::
 
     state/{server_id}/{workspace}/backup.{id}.json.gz
     exports/{server_id}/config.{id}.yaml          exports/{server_id}/config.latest.yaml
-    snapshots/{server_id}/{snapshot_id}/{manifest.json|state.json.gz|config.yaml.gz|theme-registry.json.gz}
+    snapshots/{server_id}/{snapshot_id}/{manifest.json|state.json.gz|config.yaml.gz|theme-registry.json.gz|
+                                        objects.json.gz}
     themes/{server_id}/registry.json              themes/{server_id}/audit/{id}.json
     metadata/{server_id}/backup-schedule.json
 
@@ -36,12 +37,14 @@ ID_PATTERN: Final = r"(\d{8}T\d{9}Z)-([0-9a-f]{8})"
 _ID_RE = re.compile(ID_PATTERN)
 _TS_FORMAT = "%Y%m%dT%H%M%S"
 
-SnapshotPart = Literal["manifest.json", "state.json.gz", "config.yaml.gz", "theme-registry.json.gz"]
+SnapshotPart = Literal["manifest.json", "state.json.gz", "config.yaml.gz", "theme-registry.json.gz",
+                       "objects.json.gz"]
 SNAPSHOT_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "manifest.json",
     "state.json.gz",
     "config.yaml.gz",
     "theme-registry.json.gz",
+    "objects.json.gz",
 )
 
 BACKUP_SK_PREFIX: Final = "BACKUP#"

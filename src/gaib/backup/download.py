@@ -1,0 +1,84 @@
+"""Writing a verified bundle into a folder the user names, and nowhere else.
+
+The target must be a folder inside the project folder: an absolute path or one that climbs out
+(``../x``), or a target that resolves outside through a symlink, is refused (InvalidInput, exit 6)
+before anything is written. An existing non-empty folder is refused unless forced. Each file is
+written to a temp file inside the target, fsynced, then renamed over its name, so a symlink planted
+in the folder is replaced, never followed; names come from a fixed list, never from stored data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Mapping
+from pathlib import Path, PurePath
+
+from gaib.errors import AlreadyExists, InvalidInput, StorageError
+from gaib.fsutil import fsync_dir
+
+ALLOWED_NAMES = frozenset({
+    "manifest.json", "state.json", "config.yaml", "theme-registry.json", "objects.json",
+    "state.json.gz", "config.yaml.gz", "theme-registry.json.gz", "objects.json.gz",
+})
+
+
+def _inside(path: str, root: str) -> bool:
+    return path == root or path.startswith(root + os.sep)
+
+
+def resolve_target(project_dir: Path, output: str) -> Path:
+    """The target folder for ``-o output``; InvalidInput for anything that could lead outside the project."""
+    hint = "Give a folder inside the current folder, e.g. -o ./snapshot-copy."
+    if not isinstance(output, str) or not output.strip() or "\x00" in output or len(output) > 1024:
+        raise InvalidInput("The output folder is empty or not a valid path.", hint=hint)
+    pure = PurePath(output)
+    if pure.is_absolute():
+        raise InvalidInput(f"The output folder {output[:80]!r} is an absolute path.", hint=hint)
+    if ".." in pure.parts:
+        raise InvalidInput(f"The output folder {output[:80]!r} climbs out of the current folder.", hint=hint)
+    root = os.path.realpath(project_dir)
+    target = Path(root, pure)
+    if not _inside(os.path.realpath(target), root):
+        raise InvalidInput(f"The output folder {output[:80]!r} leads outside the current folder (a symlink).",
+                           hint=hint)
+    if target.exists() and not target.is_dir():
+        raise InvalidInput(f"{output[:80]!r} exists and is not a folder.", hint=hint)
+    return target
+
+
+def write_files(target: Path, files: Mapping[str, bytes], *, force: bool) -> list[Path]:
+    """Write ``files`` (name -> bytes) into ``target``; returns the paths written.
+
+    Refuses a non-empty folder without ``force`` (AlreadyExists, exit 6). Never writes outside it.
+    """
+    for name in files:
+        if name not in ALLOWED_NAMES:
+            raise ValueError(f"unexpected bundle file name {name!r}")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise AlreadyExists(f"{target} is not empty.", hint="Choose an empty folder, or pass --force to replace "
+                                                             "the snapshot's files in it.")
+    try:
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        real = os.path.realpath(target)
+        written = []
+        for name, data in files.items():
+            final = os.path.join(real, name)
+            tmp = os.path.join(real, f".{name}.tmp.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            try:
+                with os.fdopen(fd, "wb") as fh:
+                    fh.write(data)
+                    fh.flush()
+                    os.fsync(fh.fileno())
+                os.replace(tmp, final)  # replaces a planted symlink itself, never its target
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(tmp)
+                raise
+            written.append(Path(final))
+        fsync_dir(Path(real))
+    except OSError as exc:
+        raise StorageError(f"Cannot write into {target}: {exc.strerror}.",
+                           hint="Check that the folder is writable.") from None
+    return written

@@ -1,0 +1,151 @@
+"""gaib server snapshot create | list | restore | download | compare | delete"""
+
+from __future__ import annotations
+
+import click
+
+from gaib.backup import snapshot_service as service
+from gaib.backup.compare import render as render_comparison
+from gaib.backup.snapshots import SnapshotRecord
+from gaib.cli.base import Ctx, get_ctx, group, server_options
+from gaib.cli.text import printable
+from gaib.iac.plan import render as render_plan
+
+snapshot = group("snapshot", "Full snapshots of the server: create, list, restore, download, compare, delete.")
+
+
+def _size(n: int) -> str:
+    return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
+
+
+def _counts(r: SnapshotRecord) -> str:
+    c = r.manifest.counts
+    return f"{c.get('roles', 0)}r/{c.get('categories', 0)}c/{c.get('channels', 0)}ch"
+
+
+@snapshot.command("create")
+@click.option("-m", "--message", default="", help="A note stored with the snapshot.")
+@click.option("--codec", type=click.Choice(["gzip", "zstd"]), default="gzip", show_default=True,
+              help="Compression of the parts.")
+@server_options
+def create(message: str, codec: str) -> None:
+    """Snapshot the live server (objects Gaib does not manage included) and the workspace's state."""
+    ctx = get_ctx()
+    rec = service.create(ctx.app(), message=message, codec_name="zstd" if codec == "zstd" else "gzip")
+    m = rec.manifest
+    ctx.out.result(rec.to_dict(), f"Created snapshot {m.id}: {m.counts.get('roles', 0)} roles, "
+                                  f"{m.counts.get('categories', 0)} categories, {m.counts.get('channels', 0)} "
+                                  f"channels, {m.counts.get('overwrites', 0)} overwrites "
+                                  f"({_size(m.stored_size)}, {m.tier} tier).")
+
+
+@snapshot.command("list")
+@click.option("-l", "--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="At most this many.")
+@click.option("--cursor", default=None, help="Continue after a previous page (from its next_cursor).")
+@server_options
+def list_(limit: int, cursor: str | None) -> None:
+    """List snapshots, newest first."""
+    ctx = get_ctx()
+    damaged: list[str] = []
+    records, next_cursor = service.list_snapshots(ctx.app(), limit=limit, cursor=cursor, damaged=damaged)
+    for ident in damaged:
+        ctx.out.warn(f"snapshot {printable(ident)} is damaged and not listed; remove it with "
+                     f"'gaib server snapshot delete {printable(ident)}'")
+    rows = [[r.id, r.manifest.workspace, r.manifest.trigger, _counts(r), r.manifest.serial,
+             _size(r.manifest.stored_size), printable(r.manifest.message)] for r in records]
+    text = ctx.out.table(["ID", "WORKSPACE", "TRIGGER", "OBJECTS", "SERIAL", "SIZE", "MESSAGE"], rows) \
+        if records else "No snapshots."
+    if next_cursor:
+        text += f"\nMore: --cursor {next_cursor}"
+    ctx.out.result({"snapshots": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged},
+                   text)
+
+
+@snapshot.command("download")
+@click.argument("snapshot_id")
+@click.option("-o", "--output", required=True, metavar="DIR", help="Folder (inside the current one) to write to.")
+@click.option("--raw", is_flag=True, help="Keep the stored (compressed) bytes.")
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+@server_options
+def download(snapshot_id: str, output: str, raw: bool, force: bool) -> None:
+    """Verify a snapshot and write its manifest, state, config and registry into DIR."""
+    ctx = get_ctx()
+    done = service.download(ctx.app(), snapshot_id, output, raw=raw, force=force)
+    ctx.out.result(done.to_dict(), f"Wrote {len(done.files)} files of snapshot {snapshot_id} to {done.folder}: "
+                                   + ", ".join(p.name for p in done.files))
+
+
+@snapshot.command("compare")
+@click.argument("first")
+@click.argument("second")
+@server_options
+def compare(first: str, second: str) -> None:
+    """Show what changed between two snapshots."""
+    ctx = get_ctx()
+    result = service.compare(ctx.app(), first, second)
+    ctx.out.result(result, printable(render_comparison(result), keep_newlines=True))
+
+
+@snapshot.command("delete")
+@click.argument("snapshot_id")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@server_options
+def delete(snapshot_id: str, yes: bool) -> None:
+    """Delete a snapshot (its catalog item, then its objects)."""
+    ctx = get_ctx()
+    ctx.confirm(f"Delete snapshot {snapshot_id}?", yes)
+    service.delete(ctx.app(), snapshot_id)
+    ctx.out.result({"deleted": snapshot_id}, f"Deleted snapshot {snapshot_id}.")
+
+
+def _restore_text(ctx: Ctx, plan: service.SnapshotRestorePlan) -> str:
+    rec = plan.content.record
+    lines = [f"Restore snapshot {rec.id} ({rec.manifest.created_at}) of server {rec.server_id}:"]
+    if plan.discord is not None:
+        lines.append("Discord:" if plan.apply else "Discord (changed only with --apply):")
+        lines += ["  " + ln for ln in render_plan(plan.discord).splitlines()]
+    if plan.state is not None:
+        lines.append(f"State (serial {plan.state.current_serial} -> a new serial):")
+        lines.append(plan.state.diff.render())
+    for w in plan.warnings:
+        lines.append(f"Warning: {w}")
+    return printable("\n".join(lines), keep_newlines=True)
+
+
+@snapshot.command("restore")
+@click.argument("snapshot_id")
+@click.option("--dry-run", is_flag=True, help="Show the plan against the live server and the state; write nothing.")
+@click.option("--apply", "apply_", is_flag=True, help="Also make Discord match the snapshot (minimally).")
+@click.option("--prune-unmanaged", is_flag=True,
+              help="With --apply: also delete live objects neither the snapshot nor the state holds.")
+@click.option("--force", is_flag=True, help="Restore a state of another lineage (bookkeeping restore).")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask; also start a restore that exceeds Discord's caps.")
+@server_options
+def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool, force: bool, yes: bool) -> None:
+    """Put a snapshot back: the state and config, and with --apply the Discord server itself."""
+    ctx = get_ctx()
+    ports = ctx.app()
+    plan = service.plan_restore(ports, snapshot_id, apply=apply_, dry_run=dry_run, prune_unmanaged=prune_unmanaged,
+                                force=force)
+    text = _restore_text(ctx, plan)
+    if dry_run:
+        ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, text)
+        return
+    if not ctx.out.json_mode:
+        ctx.out.info(text)
+    what = "Make Discord match snapshot" if apply_ else "Restore the state and config of snapshot"
+    ctx.confirm(f"{what} {snapshot_id}?", yes)
+    result = service.execute_restore(ports, plan, progress=ctx.out.info, accept_caps=yes)
+    if result.applied and result.apply is not None:
+        a = result.apply
+        summary = (f"Restored snapshot {snapshot_id} to Discord: {len(a.created)} created, {len(a.updated)} updated, "
+                   f"{len(a.deleted)} deleted (state serial {a.serial}).")
+        undo = f" Undo with: gaib server snapshot restore {result.pre_restore_snapshot_id} --apply"
+    else:
+        summary = (f"Restored the state and config of snapshot {snapshot_id}: state serial {result.previous_serial} "
+                   f"-> {result.new_serial}.")
+        undo = (f" Undo with: gaib server backup restore {result.pre_restore_backup_id}"
+                if result.pre_restore_backup_id else "")
+    kept = f" Previous config kept as {result.previous_config}." if result.previous_config else ""
+    ctx.out.result({"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()},
+                   summary + f" Wrote {result.config_file}." + kept + undo)

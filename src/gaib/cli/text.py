@@ -1,0 +1,28 @@
+"""Making user-supplied text safe to show on a terminal.
+
+Backup messages, snapshot messages, names from Discord and from files are shown in tables and lines;
+a control character in them could move the cursor, colour the screen or fake a table row. Every such
+string goes through :func:`printable`: C0 and C1 controls, DEL, and the bidirectional overrides and
+isolates are shown as ``\\xNN`` / ``\\uNNNN`` escapes (newlines only where a caller keeps them).
+"""
+
+from __future__ import annotations
+
+import re
+
+_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_UNSAFE_LINES = re.compile("[\n\t]|" + _UNSAFE.pattern)
+
+
+def _escape(m: re.Match[str]) -> str:
+    ch = m.group(0)
+    if ch == "\t":
+        return " "
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
+
+
+def printable(text: object, *, keep_newlines: bool = False) -> str:
+    """``text`` with every control character escaped (newlines kept only with ``keep_newlines``)."""
+    value = "" if text is None else str(text)
+    return (_UNSAFE if keep_newlines else _UNSAFE_LINES).sub(_escape, value)
