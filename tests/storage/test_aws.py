@@ -116,3 +116,82 @@ def test_unreachable_endpoint_is_a_storage_error(aws_env: dict[str, str]) -> Non
         store.get("state/1/x")
     assert "could not be reached" in info.value.message
     assert "testing" not in info.value.message  # no credentials in messages
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+
+def test_replace_sends_if_match_with_the_etag_and_moto_enforces_it(aws_env: dict[str, str]) -> None:
+    backend = make_aws(aws_env, Clock())
+    assert isinstance(backend.store, S3ObjectStore)
+    sent = _record_headers(backend.store.client)
+    created = backend.store.replace("themes/1/registry.json", b"v1", expected_generation=None)
+    doc = backend.store.get_document("themes/1/registry.json")
+    assert doc.generation == created.generation
+    backend.store.replace("themes/1/registry.json", b"v2", expected_generation=doc.generation)
+    puts = [h for op, h in sent if op == "PutObject"]
+    assert puts[0]["if-none-match"] == "*" and "if-match" not in puts[0]
+    assert puts[1]["if-match"] == doc.generation and "if-none-match" not in puts[1]
+    # The emulator itself refuses a stale ETag (412) and a missing key (404) on If-Match.
+    raw = boto3.client("s3")
+    for key, status in (("themes/1/registry.json", 412), ("themes/1/missing.json", 404)):
+        with pytest.raises(Exception) as info:
+            raw.put_object(Bucket=backend.store.bucket, Key=key, Body=b"x", IfMatch=doc.generation)
+        assert info.value.response["ResponseMetadata"]["HTTPStatusCode"] == status  # type: ignore[attr-defined]
+    assert backend.store.get("themes/1/registry.json") == b"v2"
+
+
+def test_bucket_versioning_keeps_every_replaced_document(aws_env: dict[str, str]) -> None:
+    backend = make_aws(aws_env, Clock())
+    assert isinstance(backend.store, S3ObjectStore)
+    raw = boto3.client("s3")
+    raw.put_bucket_versioning(Bucket=backend.store.bucket, VersioningConfiguration={"Status": "Enabled"})
+    key = "metadata/1/backup-schedule.json"
+    backend.store.replace(key, b"v1", expected_generation=None)
+    for body in (b"v2", b"v3"):
+        backend.store.replace(key, body, expected_generation=backend.store.get_document(key).generation)
+    versions = raw.list_object_versions(Bucket=backend.store.bucket, Prefix=key)["Versions"]
+    bodies = sorted(raw.get_object(Bucket=backend.store.bucket, Key=key, VersionId=v["VersionId"])["Body"].read()
+                    for v in versions)
+    assert bodies == [b"v1", b"v2", b"v3"]
+
+
+# --- tier index ---------------------------------------------------------------------------------
+
+
+def test_ensure_table_creates_the_tier_index_like_the_terraform(aws_env: dict[str, str]) -> None:
+    ensure_table("gaib-gsi-test")
+    table = boto3.client("dynamodb").describe_table(TableName="gaib-gsi-test")["Table"]
+    (index,) = table["GlobalSecondaryIndexes"]
+    assert index["IndexName"] == "tier-index"
+    assert {k["AttributeName"]: k["KeyType"] for k in index["KeySchema"]} == {"server_tier": "HASH", "PK": "RANGE"}
+    assert index["Projection"]["ProjectionType"] == "KEYS_ONLY"
+
+
+def test_ensure_table_adds_the_tier_index_to_an_older_table(aws_env: dict[str, str]) -> None:
+    ddb = boto3.client("dynamodb")
+    ddb.create_table(
+        TableName="gaib-old-table",
+        KeySchema=[{"AttributeName": "PK", "KeyType": "HASH"}, {"AttributeName": "SK", "KeyType": "RANGE"}],
+        AttributeDefinitions=[{"AttributeName": "PK", "AttributeType": "S"},
+                              {"AttributeName": "SK", "AttributeType": "S"}],
+        BillingMode="PAY_PER_REQUEST",
+    )
+    catalog = DynamoCatalog("gaib-old-table")
+    catalog.put_if_absent("SERVER#1", "TIER", {"tier": "free", "server_tier": "free"})
+    ensure_table("gaib-old-table")
+    ensure_table("gaib-old-table")
+    indexes = ddb.describe_table(TableName="gaib-old-table")["Table"]["GlobalSecondaryIndexes"]
+    assert [i["IndexName"] for i in indexes] == ["tier-index"]
+    assert catalog.index_query("tier-index", "free").keys == [("SERVER#1", "TIER")]
+
+
+def test_one_page_of_the_index_costs_a_query_and_a_batch_read(aws_env: dict[str, str]) -> None:
+    backend = make_aws(aws_env, Clock())
+    assert isinstance(backend.catalog, DynamoCatalog)
+    for n in range(5):
+        backend.catalog.put_if_absent(f"SERVER#{n}", "TIER", {"tier": "free", "server_tier": "free"})
+    backend.catalog.requests.reset()
+    page = backend.catalog.index_query("tier-index", "free", limit=10)
+    assert len(page.keys) == 5
+    assert backend.catalog.requests.by_operation() == {"dynamodb.Query": 1, "dynamodb.BatchGetItem": 1}

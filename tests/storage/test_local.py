@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from gaib.errors import EXIT_GENERAL, InvalidName, NotFound, StorageError
+from gaib.errors import EXIT_GENERAL, Conflict, InvalidName, NotFound, StorageError
 from gaib.storage import open_storage
 from gaib.storage.local import LocalObjectStore
 from gaib.storage.sqlite_catalog import SqliteCatalog
@@ -208,3 +208,183 @@ def test_first_use_by_several_writers_at_once_never_fails(tmp_path: Path) -> Non
             t.join()
         assert errors == [], f"trial {trial}: {errors[0]}"
         assert catalogs[0].get("SERVER#1", "QUOTA#x") == {"count": 4}
+
+
+# --- documents ----------------------------------------------------------------------------------
+
+REPLACER = r"""
+import hashlib, sys
+from gaib.storage.local import LocalObjectStore
+store = LocalObjectStore(sys.argv[1])
+key, run = sys.argv[2], sys.argv[3]
+n = 0
+while True:
+    label = f"{run}-{n}".encode()
+    doc = store.get_document(key)
+    store.replace(key, label + b"\n" + hashlib.sha256(label).digest() * 100_000,
+                  expected_generation=doc.generation, content_type="application/json")
+    n += 1
+"""
+
+DOC_KEY = "themes/1/registry.json"
+
+
+def _document(label: bytes) -> bytes:
+    return label + b"\n" + hashlib.sha256(label).digest() * 100_000
+
+
+def _is_whole(data: bytes) -> bool:
+    label, _, _rest = data.partition(b"\n")
+    return data == _document(label)
+
+
+@pytest.mark.slow
+def test_a_replace_killed_at_any_moment_leaves_the_old_or_the_new_document(tmp_path: Path) -> None:
+    from gaib.storage import update_document
+
+    root = tmp_path / "store"
+    store = LocalObjectStore(root)
+    store.replace(DOC_KEY, _document(b"initial"), expected_generation=None)
+    rng = random.Random(13)
+    labels: set[bytes] = set()
+    for run in range(8):
+        child = subprocess.Popen([sys.executable, "-c", REPLACER, str(root), DOC_KEY, str(run)])
+        time.sleep(rng.uniform(0.3, 0.9))
+        assert child.poll() is None, "the replacing process died on its own"
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+        doc = store.get_document(DOC_KEY)
+        assert _is_whole(doc.data), f"run {run}: the document is torn"
+        assert store.head(DOC_KEY).generation == doc.generation
+        assert store.head(DOC_KEY).size == len(doc.data)
+        labels.add(doc.data.partition(b"\n")[0])
+    assert len(labels) > 1 and b"initial" not in labels  # the children did replace it, many times
+    assert all(_is_whole(old.data) for old in store.previous_versions(DOC_KEY))
+    assert [o.key for o in store.list("")] == [DOC_KEY]  # leftovers of the kills are hidden
+    # A lock left by a killed holder does not block the next writer.
+    update_document(store, DOC_KEY, lambda old: _document(b"after the kills"))
+    assert store.get(DOC_KEY) == _document(b"after the kills")
+
+
+def test_replace_keeps_a_bounded_history_and_delete_clears_it(tmp_path: Path) -> None:
+    from gaib.storage.local import KEPT_VERSIONS
+
+    store = LocalObjectStore(tmp_path / "store")
+    store.replace(DOC_KEY, b"v0", expected_generation=None)
+    for i in range(1, 9):
+        store.replace(DOC_KEY, f"v{i}".encode(), expected_generation=store.get_document(DOC_KEY).generation)
+    history = store.previous_versions(DOC_KEY)
+    assert [v.data for v in history] == [f"v{i}".encode() for i in range(7, 7 - KEPT_VERSIONS, -1)]
+    assert KEPT_VERSIONS == 5
+    assert history[0].generation == hashlib.sha256(b"v7").hexdigest()
+    assert [o.key for o in store.list("")] == [DOC_KEY]  # history is not in the key space
+    store.delete(DOC_KEY)
+    assert store.previous_versions(DOC_KEY) == []
+    store.replace(DOC_KEY, b"new life", expected_generation=None)
+    assert store.previous_versions(DOC_KEY) == []
+
+
+def test_the_generation_is_the_content_hash_even_when_the_sidecar_is_stale(tmp_path: Path) -> None:
+    """A crash between publishing a document and rewriting its sidecar leaves the sidecar of the old
+    bytes. The generation must still describe the bytes, never the sidecar."""
+    root = tmp_path / "store"
+    store = LocalObjectStore(root)
+    first = store.replace(DOC_KEY, b"old", expected_generation=None)
+    assert first.generation == hashlib.sha256(b"old").hexdigest()
+    sidecar = (root / ".meta" / DOC_KEY).with_name("registry.json.json").read_bytes()
+    # Simulate the crash: the new bytes are published, the sidecar still describes the old file.
+    tmp = root / "themes/1/.tmp-simulated"
+    tmp.write_bytes(b"new")
+    os.replace(tmp, root / DOC_KEY)
+    assert (root / ".meta" / DOC_KEY).with_name("registry.json.json").read_bytes() == sidecar
+    assert store.head(DOC_KEY).generation == hashlib.sha256(b"new").hexdigest()
+    assert store.get_document(DOC_KEY).generation == hashlib.sha256(b"new").hexdigest()
+    with pytest.raises(Conflict):
+        store.replace(DOC_KEY, b"lost", expected_generation=first.generation)
+    store.replace(DOC_KEY, b"newer", expected_generation=hashlib.sha256(b"new").hexdigest())
+    assert store.get(DOC_KEY) == b"newer"
+
+
+def test_locks_leave_no_files_behind(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    store = LocalObjectStore(root)
+    store.put("state/1/a", b"1")
+    store.replace(DOC_KEY, b"v1", expected_generation=None)
+    store.replace(DOC_KEY, b"v2", expected_generation=store.get_document(DOC_KEY).generation)
+    with pytest.raises(Conflict):
+        store.replace(DOC_KEY, b"v3", expected_generation=None)
+    store.delete("state/1/a")
+    assert list((root / ".locks").iterdir()) == []
+
+
+def test_a_key_lock_excludes_other_threads_and_times_out(tmp_path: Path) -> None:
+    import threading
+
+    from gaib.storage.localfs import key_lock
+
+    inside: list[str] = []
+    with key_lock(tmp_path, DOC_KEY):
+        with pytest.raises(StorageError) as info, key_lock(tmp_path, DOC_KEY, timeout=0.2):
+            inside.append("second")
+        assert "stayed locked" in info.value.message and inside == []
+        other = threading.Thread(target=lambda: _lock_and_note(tmp_path, inside))
+        other.start()
+        time.sleep(0.2)
+        assert inside == []  # still waiting for us
+        inside.append("first")
+    other.join(timeout=10)
+    assert inside == ["first", "other"]
+    with key_lock(tmp_path, "themes/2/registry.json", timeout=0.2):
+        pass  # another key is not blocked
+
+
+def _lock_and_note(folder: Path, inside: list[str]) -> None:
+    from gaib.storage.localfs import key_lock
+
+    with key_lock(folder, DOC_KEY):
+        inside.append("other")
+
+
+# --- tier index on an old catalog ---------------------------------------------------------------
+
+
+def test_an_old_catalog_answers_index_queries_and_gets_the_index_on_the_next_write(tmp_path: Path) -> None:
+    import sqlite3
+
+    root = tmp_path / "store"
+    catalog = SqliteCatalog(root)
+    for i, tier in enumerate(["free", "premium", "free"]):
+        catalog.put_if_absent(f"SERVER#{i}", "TIER", {"tier": tier, "server_tier": tier})
+    catalog.close()
+    db = root / "catalog.sqlite3"
+    with sqlite3.connect(db) as conn:
+        conn.execute("DROP INDEX items_by_server_tier")  # as a catalog made before the index existed
+
+    def indexes() -> list[str]:
+        with sqlite3.connect(db) as conn:
+            return [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'index'")]
+
+    reader = SqliteCatalog(root)
+    assert reader.index_query("tier-index", "free").keys == [("SERVER#0", "TIER"), ("SERVER#2", "TIER")]
+    assert reader.get("SERVER#1", "TIER") is not None
+    assert "items_by_server_tier" not in indexes()  # a read created nothing
+    reader.put_if_absent("SERVER#3", "TIER", {"tier": "free", "server_tier": "free"})
+    assert "items_by_server_tier" in indexes()
+    assert len(reader.index_query("tier-index", "free").keys) == 3
+    with sqlite3.connect(db) as conn:
+        plan = " ".join(str(r) for r in conn.execute(
+            "EXPLAIN QUERY PLAN SELECT pk, sk FROM items WHERE json_extract(body, '$.server_tier') = 'free' "
+            "ORDER BY pk, sk"))
+    assert "items_by_server_tier" in plan
+
+
+def test_reading_a_catalog_whose_first_write_never_committed(tmp_path: Path) -> None:
+    root = tmp_path / "store"
+    LocalObjectStore(root).put("state/1/x", b"1")  # the store exists
+    (root / "catalog.sqlite3").write_bytes(b"")  # a database file with no table yet
+    catalog = SqliteCatalog(root)
+    assert catalog.get("SERVER#1", "TIER") is None
+    assert catalog.index_query("tier-index", "free").keys == []
+    assert catalog.query("SERVER#1").items == []
+    catalog.put_if_absent("SERVER#1", "TIER", {"tier": "free", "server_tier": "free"})
+    assert catalog.index_query("tier-index", "free").keys == [("SERVER#1", "TIER")]

@@ -6,15 +6,27 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
 * Objects are never overwritten: ``put`` on an existing key raises ``Conflict`` and leaves the old
   bytes untouched. ``get``/``head``/``tags`` on a missing key raise ``NotFound``; ``delete`` is
   idempotent; ``list`` yields objects sorted by key.
+* Documents (a registry, a schedule, the latest export) are the one exception: they change, but only
+  through ``replace``, a compare-and-swap on the ``generation`` read with ``get_document`` (or
+  ``head``). A replace that lost a race raises ``Conflict`` and changes nothing; the caller re-reads
+  and retries (``gaib.storage.documents.update_document`` does exactly that). A reader sees the
+  old or the new document, never a mix. A generation is opaque (the sha256 of the bytes locally,
+  the ETag on S3): it changes whenever the bytes do, and the same bytes may bring an earlier
+  generation back, which is harmless for a swap of the whole document. ``get``, ``head``,
+  ``tags``, ``list`` and ``delete`` treat documents like any other object; ``put`` still refuses
+  an existing document.
 * Keys are ``/``-separated segments of ASCII letters, digits, ``.``, ``_`` and ``-``, each segment
   starting with a letter or digit (so no ``..``, no hidden files, no escapes); anything else raises
   ``InvalidName`` (exit 6) before a path or request is built. ``gaib.storage.keys`` is the only
   place that builds keys; this check is defence in depth.
 * Catalog items are plain JSON-like dicts (str, int, float, bool, None, list, dict). Integral
   numbers come back as ``int``, other numbers as ``float``. ``PK`` and ``SK`` are reserved.
+* Index: an item carrying ``server_tier`` (a name: 1-64 letters, digits, ``-`` or ``_``) is listed
+  by ``index_query(TIER_INDEX, value)``; setting the field to None removes the item from the index.
 * Expiry: an item whose ``expires_at`` (epoch seconds, int) is at or before the adapter's clock is
-  treated as absent by ``get``, ``query``, ``update`` and ``put_if_absent`` (DynamoDB's TTL deletes
-  lazily, so the adapters hide expired items themselves). ``increment`` restarts an expired counter.
+  treated as absent by ``get``, ``query``, ``index_query``, ``update`` and ``put_if_absent``
+  (DynamoDB's TTL deletes lazily, so the adapters hide expired items themselves). ``increment``
+  restarts an expired counter.
 * Failures of the backend itself raise ``StorageError`` (exit 1); boto3/sqlite exceptions never leak.
 """
 
@@ -27,24 +39,33 @@ from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
 from gaib.errors import EXIT_TIER_LIMIT, Conflict, GaibError, InvalidInput, InvalidName, NotFound, StorageError
+from gaib.names import NAME_PATTERN
 
 __all__ = [
     "COUNTER_FIELD",
     "DEFAULT_CONTENT_TYPE",
     "EXPIRES_FIELD",
+    "INDEXES",
+    "TIER_INDEX",
+    "TIER_INDEX_FIELD",
     "Catalog",
     "CeilingReached",
     "Conflict",
     "Item",
+    "KeyPage",
     "NotFound",
     "ObjectInfo",
     "ObjectStore",
     "Page",
     "StorageError",
+    "StoredDocument",
     "check_catalog_key",
+    "check_index",
+    "check_index_value",
     "check_key",
     "check_prefix",
     "check_tags",
+    "document_conflict",
 ]
 
 Item = dict[str, Any]
@@ -54,12 +75,19 @@ COUNTER_FIELD = "count"
 """The item field ``Catalog.increment`` counts in."""
 EXPIRES_FIELD = "expires_at"
 """Epoch seconds after which an item is treated as gone (DynamoDB's TTL attribute)."""
+TIER_INDEX = "tier-index"
+"""The catalog's one secondary index (the Terraform's GSI): servers by tier."""
+TIER_INDEX_FIELD = "server_tier"
+"""The item field ``TIER_INDEX`` is keyed on; only the ``SERVER#{id}/TIER`` item carries it."""
+INDEXES: dict[str, str] = {TIER_INDEX: TIER_INDEX_FIELD}
+"""Every index ``Catalog.index_query`` knows, with the item field it is keyed on."""
 
 MAX_KEY_BYTES = 1024
 
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _PREFIX_TAIL_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,254})?")
 _CATALOG_KEY_RE = re.compile(r"[\x21-\x7e]{1,1024}")
+_INDEX_VALUE_RE = re.compile(NAME_PATTERN)
 _TAG_KEY_RE = re.compile(r"[A-Za-z0-9 +\-=._:/@]{1,128}")
 _TAG_VALUE_RE = re.compile(r"[A-Za-z0-9 +\-=._:/@]{0,256}")
 MAX_TAGS = 10
@@ -87,12 +115,25 @@ class CeilingReached(GaibError):
 
 @dataclass(frozen=True)
 class ObjectInfo:
-    """What a store knows about one object. ``content_type`` is filled by ``head`` only."""
+    """What a store knows about one object.
+
+    ``content_type`` is filled by ``head``; ``generation`` (the opaque token ``replace`` compares)
+    by ``head``, ``put`` and ``replace``. ``list`` leaves both None.
+    """
 
     key: str
     size: int
     modified: datetime | None = None
     content_type: str | None = None
+    generation: str | None = None
+
+
+@dataclass(frozen=True)
+class StoredDocument:
+    """A document's bytes and the generation they were read at (pass it to ``replace``)."""
+
+    data: bytes
+    generation: str
 
 
 @dataclass(frozen=True)
@@ -103,9 +144,18 @@ class Page:
     next_cursor: str | None
 
 
+@dataclass(frozen=True)
+class KeyPage:
+    """One page of an index query: the (pk, sk) of the matching items; ``next_cursor`` as in ``Page``."""
+
+    keys: list[tuple[str, str]]
+    next_cursor: str | None
+
+
 @runtime_checkable
 class ObjectStore(Protocol):
-    """Immutable objects under keys (S3 semantics, minus overwrites)."""
+    """Objects under keys (S3 semantics): written once by ``put``, except documents, which change
+    only by compare-and-swap (``replace``)."""
 
     def put(
         self,
@@ -136,6 +186,28 @@ class ObjectStore(Protocol):
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
         """Every object whose key starts with ``prefix``, sorted by key."""
+        ...
+
+    def get_document(self, key: str) -> StoredDocument:
+        """The bytes at ``key`` with their generation, read together; raises ``NotFound``."""
+        ...
+
+    def replace(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        expected_generation: str | None,
+        tags: Mapping[str, str] | None = None,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> ObjectInfo:
+        """Compare-and-swap: store ``data`` (with these tags and content type) at ``key`` only if the
+        stored generation is still ``expected_generation``; ``None`` means "create only". Returns the
+        new object's info with its new generation.
+
+        Raises ``Conflict`` and changes nothing when the document changed, was deleted or (for
+        ``None``) already exists. Readers see the old or the new document, never a mix.
+        """
         ...
 
 
@@ -186,6 +258,18 @@ class Catalog(Protocol):
         change nothing. ``expires_at``, when given, is stored on the item."""
         ...
 
+    def index_query(self, index: str, value: str, *, limit: int = 100, cursor: str | None = None) -> KeyPage:
+        """The (pk, sk) of live items whose indexed field equals ``value``, sorted by pk, at most
+        ``limit`` per page (the index is sparse: one ``TIER`` item per server). Only ``TIER_INDEX``
+        exists; another index name, a value that is not a name, or a bad cursor raises
+        ``InvalidInput``/``InvalidName`` (exit 6).
+
+        On DynamoDB this reads a global secondary index, which is eventually consistent: an item
+        written a moment ago may be missing for a moment. Every key returned was checked to be live
+        and still carry ``value`` when the page was read.
+        """
+        ...
+
 
 def _invalid_key(what: str, value: object) -> InvalidName:
     shown = repr(value)
@@ -225,6 +309,39 @@ def check_catalog_key(value: object, what: str = "catalog key", *, allow_empty: 
     if not isinstance(value, str) or not _CATALOG_KEY_RE.fullmatch(value):
         raise _invalid_key(what, value)
     return value
+
+
+def check_index(index: object) -> str:
+    """The field ``index`` is keyed on; raises ``InvalidInput`` for an index the catalog does not have."""
+    if not isinstance(index, str) or index not in INDEXES:
+        shown = repr(index)[:60]
+        raise InvalidInput(f"Unknown catalog index {shown}; the catalog has only {sorted(INDEXES)}.",
+                           details={"field": "index"})
+    return INDEXES[index]
+
+
+def check_index_value(value: object, what: str = "indexed value") -> str:
+    """Return ``value`` if it can be an indexed value (a name: 1-64 letters, digits, '-' or '_');
+    raise ``InvalidName`` (exit 6) otherwise."""
+    if not isinstance(value, str) or not _INDEX_VALUE_RE.fullmatch(value):
+        shown = repr(value)
+        shown = shown if len(shown) <= 40 else shown[:37] + "...'"
+        raise InvalidName(
+            f"Invalid {what} {shown}: it must be 1-64 letters, digits, '-' or '_', starting with a letter or digit.",
+            hint="Index values are names such as 'free' or 'premium'.",
+            details={"field": what},
+        )
+    return value
+
+
+def document_conflict(key: str, expected_generation: str | None, *, deleted: bool = False) -> Conflict:
+    """The ``Conflict`` a lost compare-and-swap raises (the same words for every adapter)."""
+    if expected_generation is None:
+        return Conflict(f"Document {key} already exists; read it and replace its generation instead.",
+                        hint="Read the document again and retry.", details={"key": key})
+    what = "was deleted" if deleted else "changed"
+    return Conflict(f"Document {key} {what} since it was read; nothing was written.",
+                    hint="Read the document again and retry.", details={"key": key})
 
 
 def check_tags(tags: Mapping[str, str] | None) -> dict[str, str]:

@@ -7,6 +7,12 @@ TTL attribute ``expires_at``).
   ``LastEvaluatedKey``; the cursor is the opaque encoding of the last returned key.
 * ``increment``: ``UpdateItem`` ``ADD count :by`` with a ``ConditionExpression`` keeping the new
   value at or under the ceiling — one atomic request on the common path.
+* ``index_query``: ``Query`` on the global secondary index ``tier-index`` (hash ``server_tier``,
+  range ``PK``, keys only), eventually consistent like every GSI read. A keys-only index cannot
+  filter on ``expires_at``, so each page's keys are checked with one consistent ``BatchGetItem``
+  (projecting only the keys, the indexed field and ``expires_at``): expired items, and items that
+  moved to another value while the index lagged, are dropped. An item added a moment ago can still
+  be missing until the index catches up.
 * Numbers: floats go in as ``Decimal`` and come back as ``int`` when integral, else ``float``.
 """
 
@@ -21,17 +27,30 @@ from typing import Any
 from gaib import aws
 from gaib.errors import Conflict, NotFound, StorageError
 from gaib.storage.awsclient import RequestCounter, make_client
-from gaib.storage.base import COUNTER_FIELD, EXPIRES_FIELD, CeilingReached, Item, Page, check_catalog_key
+from gaib.storage.base import (
+    COUNTER_FIELD,
+    EXPIRES_FIELD,
+    CeilingReached,
+    Item,
+    KeyPage,
+    Page,
+    check_catalog_key,
+)
 from gaib.storage.items import (
+    REMOVABLE_FIELDS,
     check_counter_args,
+    check_index_query,
     check_query,
     encode_cursor,
+    encode_index_cursor,
     is_expired,
     normalise_item,
 )
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _MAX_COUNTER_ATTEMPTS = 8
+_BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
+_MAX_BATCH_ROUNDS = 8
 
 
 def _to_dynamo(value: Any) -> Any:
@@ -204,7 +223,7 @@ class DynamoCatalog:
         removes: list[str] = []
         for i, (field, value) in enumerate(clean.items()):
             names[f"#f{i}"] = field
-            if field == EXPIRES_FIELD and value is None:
+            if field in REMOVABLE_FIELDS and value is None:
                 removes.append(f"#f{i}")
             else:
                 values[f":v{i}"] = self._value(value)
@@ -311,6 +330,68 @@ class DynamoCatalog:
             return by
         raise StorageError(f"Counter {pk}/{sk} is contended too heavily; gave up after "
                            f"{_MAX_COUNTER_ATTEMPTS} attempts.", hint="Run the command again.")
+
+    def index_query(self, index: str, value: str, *, limit: int = 100, cursor: str | None = None) -> KeyPage:
+        """(pk, sk) of live items whose indexed field equals ``value``, by pk; see ``Catalog``.
+
+        Eventually consistent (a GSI): an item written a moment ago may be missing for a moment.
+        Every returned key was confirmed live and still carrying ``value`` by a consistent read.
+        """
+        field, after = check_index_query(index, value, limit, cursor)
+        params: dict[str, Any] = {
+            "IndexName": index,
+            "KeyConditionExpression": "#f = :v",
+            "ExpressionAttributeNames": {"#f": field},
+            "ExpressionAttributeValues": {":v": {"S": value}},
+            "ScanIndexForward": True,
+        }
+        start: dict[str, Any] | None = None
+        if after is not None:
+            start = {**self._key(*after), field: {"S": value}}
+        collected: list[tuple[str, str]] = []
+        while len(collected) <= limit:
+            if start is not None:
+                params["ExclusiveStartKey"] = start
+            response = self._call("query", f"Listing the catalog's {index}",
+                                  Limit=limit + 1 - len(collected), **params)
+            found = [(raw["PK"]["S"], raw["SK"]["S"]) for raw in response.get("Items", [])]
+            collected += self._confirm(found, field, value)
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        page = collected[:limit]
+        more = len(collected) > limit
+        return KeyPage(keys=page, next_cursor=encode_index_cursor(index, value, *page[-1]) if more and page else None)
+
+    def _confirm(self, keys: list[tuple[str, str]], field: str, value: str) -> list[tuple[str, str]]:
+        """The keys (in their order) whose item is live and has ``field`` = ``value`` right now."""
+        now = self._now()
+        current: dict[tuple[str, str], Item] = {}
+        for i in range(0, len(keys), _BATCH_GET_KEYS):
+            pending: dict[str, Any] = {
+                self.table: {
+                    "Keys": [self._key(pk, sk) for pk, sk in keys[i:i + _BATCH_GET_KEYS]],
+                    "ConsistentRead": True,
+                    "ProjectionExpression": "PK, SK, #f, #e",
+                    "ExpressionAttributeNames": {"#f": field, "#e": EXPIRES_FIELD},
+                }
+            }
+            for attempt in range(_MAX_BATCH_ROUNDS):
+                try:
+                    response = self.client.batch_get_item(RequestItems=pending)
+                except Exception as exc:
+                    raise aws.translate(exc, f"Reading catalog items (DynamoDB table {self.table})") from None
+                for raw in response.get("Responses", {}).get(self.table, []):
+                    current[(raw["PK"]["S"], raw["SK"]["S"])] = self._decode(raw)
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off as AWS asks
+            else:
+                raise StorageError(f"DynamoDB table {self.table} kept throttling a read of "
+                                   f"{len(keys)} catalog items.", hint="Run the command again.")
+        return [key for key in keys
+                if key in current and current[key].get(field) == value and not is_expired(current[key], now)]
 
 
 class _ConditionFailed(Exception):

@@ -3,7 +3,9 @@
 Items are JSON-like. DynamoDB has no floats and stores numbers as decimals, so the rule both
 adapters follow is: integral numbers (``3``, ``3.0``) are stored and returned as ``int``, others as
 ``float``. NaN and infinities are refused. An item is at most ``MAX_ITEM_BYTES`` of JSON (DynamoDB's
-400 KB item limit with room for its own overhead) and 32 levels deep.
+400 KB item limit with room for its own overhead) and 32 levels deep. An indexed field
+(``server_tier``) holds a name or is absent: DynamoDB refuses anything but a non-empty string as a
+secondary-index key, so both adapters refuse it up front.
 """
 
 from __future__ import annotations
@@ -15,13 +17,22 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from gaib.errors import InvalidInput
-from gaib.storage.base import EXPIRES_FIELD, Item, check_catalog_key
+from gaib.errors import InvalidInput, InvalidName
+from gaib.storage.base import (
+    EXPIRES_FIELD,
+    INDEXES,
+    Item,
+    check_catalog_key,
+    check_index,
+    check_index_value,
+)
 
 MAX_ITEM_BYTES = 350_000
 MAX_DEPTH = 32
 MAX_INT_DIGITS = 38  # DynamoDB's number precision
 RESERVED_FIELDS = frozenset({"PK", "SK"})
+REMOVABLE_FIELDS = frozenset({EXPIRES_FIELD, *INDEXES.values()})
+"""Fields an ``update`` removes when given None (absent means "never expires" / "in no index")."""
 
 
 def _normalise(value: Any, depth: int, path: str) -> Any:
@@ -53,7 +64,7 @@ def normalise_item(item: Mapping[str, Any], *, partial: bool = False) -> Item:
     """A validated deep copy of ``item`` with numbers normalised; raises ``InvalidInput``.
 
     ``partial`` is for update changes: no size check (the adapter checks the merged item) and an
-    ``expires_at`` of None is kept, meaning "remove the expiry".
+    ``expires_at`` or indexed field of None is kept, meaning "remove the field".
     """
     if not isinstance(item, Mapping):
         raise InvalidInput("A catalog item must be a mapping of field names to values.")
@@ -66,11 +77,21 @@ def normalise_item(item: Mapping[str, Any], *, partial: bool = False) -> Item:
         isinstance(out[EXPIRES_FIELD], bool) or not isinstance(out[EXPIRES_FIELD], int)
     ):
         raise InvalidInput(f"Catalog item field {EXPIRES_FIELD!r} must be epoch seconds (an integer).")
+    for field in INDEXES.values():
+        if out.get(field) is not None:
+            check_index_value(out[field], field)
     if not partial:
-        if out.get(EXPIRES_FIELD, 0) is None:
-            del out[EXPIRES_FIELD]  # "never expires" is the absence of the field
+        drop_removed(out)
         check_size(out)
     return out
+
+
+def drop_removed(item: Item) -> Item:
+    """Remove the removable fields set to None from ``item`` (in place) and return it."""
+    for field in REMOVABLE_FIELDS:
+        if field in item and item[field] is None:
+            del item[field]
+    return item
 
 
 def check_size(item: Item) -> None:
@@ -84,28 +105,57 @@ def is_expired(item: Mapping[str, Any], now: int) -> bool:
     return isinstance(expires, int) and not isinstance(expires, bool) and expires <= now
 
 
+def _encode(payload: dict[str, str | int]) -> str:
+    raw = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    return base64.urlsafe_b64encode(raw).decode("ascii")
+
+
+def _bad_cursor() -> InvalidInput:
+    return InvalidInput("The page cursor is malformed or belongs to another listing.",
+                        hint="Start the listing again without a cursor.")
+
+
+def _decode(cursor: object) -> dict[str, Any]:
+    if not isinstance(cursor, str) or len(cursor) > 4096:
+        raise _bad_cursor()
+    try:
+        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+    except (ValueError, binascii.Error, UnicodeError):
+        raise _bad_cursor() from None
+    if not isinstance(data, dict) or data.get("v") != 1:
+        raise _bad_cursor()
+    return data
+
+
 def encode_cursor(pk: str, sk: str) -> str:
     """An opaque cursor pointing after (pk, sk)."""
-    raw = json.dumps({"v": 1, "pk": pk, "sk": sk}, separators=(",", ":")).encode("utf-8")
-    return base64.urlsafe_b64encode(raw).decode("ascii")
+    return _encode({"v": 1, "pk": pk, "sk": sk})
 
 
 def decode_cursor(cursor: str, pk: str, sk_prefix: str) -> str:
     """The sk a cursor points after; raises ``InvalidInput`` for a cursor not made for this query."""
-    bad = InvalidInput("The page cursor is malformed or belongs to another listing.",
-                       hint="Start the listing again without a cursor.")
-    if not isinstance(cursor, str) or len(cursor) > 4096:
-        raise bad
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
-    except (ValueError, binascii.Error, UnicodeError):
-        raise bad from None
-    if not isinstance(data, dict) or data.get("v") != 1 or data.get("pk") != pk:
-        raise bad
+    data = _decode(cursor)
     sk = data.get("sk")
-    if not isinstance(sk, str) or not sk.startswith(sk_prefix):
-        raise bad
+    if data.get("pk") != pk or "ix" in data or not isinstance(sk, str) or not sk.startswith(sk_prefix):
+        raise _bad_cursor()
     return sk
+
+
+def encode_index_cursor(index: str, value: str, pk: str, sk: str) -> str:
+    """An opaque cursor pointing after the item (pk, sk) in the listing of ``index`` = ``value``."""
+    return _encode({"v": 1, "ix": index, "val": value, "pk": pk, "sk": sk})
+
+
+def decode_index_cursor(cursor: str, index: str, value: str) -> tuple[str, str]:
+    """The (pk, sk) an index cursor points after; raises ``InvalidInput`` for a cursor of another listing."""
+    data = _decode(cursor)
+    pk, sk = data.get("pk"), data.get("sk")
+    if data.get("ix") != index or data.get("val") != value or not isinstance(pk, str) or not isinstance(sk, str):
+        raise _bad_cursor()
+    try:
+        return check_catalog_key(pk, "partition key"), check_catalog_key(sk, "sort key")
+    except InvalidName:
+        raise _bad_cursor() from None
 
 
 def check_limit(limit: int) -> int:
@@ -128,3 +178,14 @@ def check_query(pk: str, sk_prefix: str, limit: int, cursor: str | None) -> str 
     check_catalog_key(sk_prefix, "sort key prefix", allow_empty=True)
     check_limit(limit)
     return decode_cursor(cursor, pk, sk_prefix) if cursor is not None else None
+
+
+def check_index_query(index: str, value: str, limit: int, cursor: str | None) -> tuple[str, tuple[str, str] | None]:
+    """Validate a ``Catalog.index_query`` call the same way for every adapter.
+
+    Returns the indexed field and the (pk, sk) to start after (None: from the start).
+    """
+    field = check_index(index)
+    check_index_value(value)
+    check_limit(limit)
+    return field, decode_index_cursor(cursor, index, value) if cursor is not None else None

@@ -18,6 +18,9 @@ Object keys (DESIGN.md)::
     themes/{server_id}/registry.json              themes/{server_id}/audit/{id}.json
     metadata/{server_id}/backup-schedule.json
 
+Three of them are documents that change (``ObjectStore.replace``, ``update_document``): the theme
+registry, ``config.latest.yaml`` and the backup schedule. Everything else is written once.
+
 Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
 ``SNAPSHOT#{ts}#{id}``, ``THEME#{ts}#{id}`` (ts = the id's time part), ``TIER``, ``META`` and
 ``QUOTA#{kind}#{yyyymmdd}``.

@@ -6,34 +6,62 @@ Layout of the root::
     README                what this folder is (written once, on first use)
     catalog.sqlite3       the SQLite catalog (gaib.storage.sqlite_catalog)
     state/... snapshots/... exports/... themes/... metadata/...   the objects, at their keys
-    .meta/<key>.json      tags and content type of each object (a sidecar outside the key space)
+    .meta/<key>.json      tags, content type and generation of each object (a sidecar)
+    .versions/<key>/      the previous generations of a replaced document (at most KEPT_VERSIONS)
+    .locks/               per-key lock files, present only while an operation holds them
 
-Writes are atomic and never overwrite: the bytes go to a temporary file in the target folder,
-are fsynced, then published with ``os.link(temp, final)``, which fails if ``final`` exists —
-even when another process published it a microsecond earlier — and the folder is fsynced. A
-process killed mid-write leaves at most a hidden ``.tmp-*`` file, never a partial object.
+Everything hidden is outside the key space (a key segment never starts with a dot).
+
+Writes are atomic (see ``gaib.storage.localfs``): ``put`` publishes with ``link(2)``, which fails
+if the key exists, so it never overwrites; ``replace`` publishes with ``rename(2)``. ``put``,
+``replace`` and ``delete`` of one key hold that key's lock, so a compare-and-swap cannot interleave
+with another writer of the same key; reads take no lock (a rename is atomic for them).
+
+A document's generation is the sha256 of its bytes. It is a function of the file itself, so no
+crash can leave a generation that disagrees with the bytes (a counter or uuid in the sidecar could:
+the data and the sidecar are two files). The price is ABA: A → B → A gives A's generation back, and
+a writer that read the first A wins its swap against the second. That is the swap a
+read-modify-write needs — the bytes it changed are exactly the bytes it replaces — only tags or
+content type set in between may be overwritten. ``get_document`` and ``replace`` hash the bytes
+they read; ``head`` uses the generation cached in the sidecar when the file's (inode, size, mtime)
+still match the ones recorded with it, and hashes the file otherwise.
 """
 
 from __future__ import annotations
 
 import builtins
 import contextlib
+import hashlib
 import json
 import os
-import tempfile
+import re
 import threading
+import time
 from collections.abc import Iterator, Mapping
 from datetime import UTC, datetime
 from pathlib import Path
 
-from gaib.errors import Conflict, InvalidName, NotFound, StorageError
-from gaib.storage.base import DEFAULT_CONTENT_TYPE, ObjectInfo, check_key, check_prefix, check_tags
+from gaib.errors import Conflict, InvalidInput, InvalidName, NotFound, StorageError
+from gaib.storage.base import (
+    DEFAULT_CONTENT_TYPE,
+    ObjectInfo,
+    StoredDocument,
+    check_key,
+    check_prefix,
+    check_tags,
+    document_conflict,
+)
+from gaib.storage.localfs import fsync_dir, key_lock, sha256_file, write_new_file, write_replacing
 
 FORMAT_VERSION = 1
 FORMAT_FILE = "format-version"
 README_FILE = "README"
 CATALOG_FILE = "catalog.sqlite3"
 META_DIR = ".meta"
+VERSIONS_DIR = ".versions"
+LOCKS_DIR = ".locks"
+KEPT_VERSIONS = 5
+"""How many previous generations of a replaced document the local store keeps."""
 
 README_TEXT = """\
 This folder is a Gaib backup store (format version {version}).
@@ -41,46 +69,11 @@ This folder is a Gaib backup store (format version {version}).
 It holds state backups, snapshots, exports and the theme registry of Discord servers managed
 with Gaib, at the same keys Gaib uses in S3, plus catalog.sqlite3 (the index of backups and
 snapshots). Do not edit or move files by hand: use 'gaib server backup ...' and
-'gaib server snapshot ...'. Objects are written once and never changed.
+'gaib server snapshot ...'. Backups and snapshots are written once and never changed.
 """
 
 _IGNORED_AT_INIT = {README_FILE, FORMAT_FILE}
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on directories; the data itself was fsynced
-    finally:
-        os.close(fd)
-
-
-def write_new_file(path: Path, data: bytes) -> bool:
-    """Write ``data`` to ``path`` atomically unless ``path`` exists. Returns False if it existed.
-
-    temp file in the same folder → fsync → ``os.link`` (fails if the name is taken) → unlink temp
-    → fsync folder. A crash at any point leaves either nothing or the complete file at ``path``.
-    """
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        try:
-            os.link(tmp, path)
-        except FileExistsError:
-            return False
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-    _fsync_dir(path.parent)
-    return True
+_VERSION_NAME_RE = re.compile(r"\d{20}-[0-9a-f]{12}")
 
 
 def _reserved(top_level_name: str) -> bool:
@@ -165,7 +158,8 @@ class StoreRoot:
 
 
 class LocalObjectStore:
-    """``ObjectStore`` over a folder. Never overwrites; see the module docstring for the write path."""
+    """``ObjectStore`` over a folder. ``put`` never overwrites; documents change only by ``replace``
+    (compare-and-swap on the sha256 of their bytes). See the module docstring."""
 
     def __init__(self, root: Path | str) -> None:
         self.root = StoreRoot(Path(root))
@@ -188,6 +182,27 @@ class LocalObjectStore:
     def _meta_path(self, key: str) -> Path:
         return self.root.path.joinpath(META_DIR, *key.split("/")).with_name(key.rsplit("/", 1)[-1] + ".json")
 
+    def _versions_path(self, key: str) -> Path:
+        return self.root.path.joinpath(VERSIONS_DIR, *key.split("/"))
+
+    def _lock(self, key: str) -> contextlib.AbstractContextManager[None]:
+        return key_lock(self.root.path / LOCKS_DIR, key)
+
+    @staticmethod
+    def _info(key: str, path: Path, content_type: str, generation: str) -> ObjectInfo:
+        st = path.stat()
+        return ObjectInfo(key=key, size=st.st_size, modified=datetime.fromtimestamp(st.st_mtime, UTC),
+                          content_type=content_type, generation=generation)
+
+    def _write_meta(self, key: str, path: Path, tags: dict[str, str], content_type: str, generation: str) -> None:
+        """Replace the sidecar; it records the file's (inode, size, mtime) the generation belongs to."""
+        st = path.stat()
+        meta = self._meta_path(key)
+        meta.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        body = {"tags": tags, "content_type": content_type, "generation": generation,
+                "stamp": [st.st_ino, st.st_size, st.st_mtime_ns]}
+        write_replacing(meta, json.dumps(body, sort_keys=True).encode())
+
     def put(
         self,
         key: str,
@@ -201,32 +216,24 @@ class LocalObjectStore:
         clean_tags = check_tags(tags)
         if not isinstance(data, (bytes, bytearray, memoryview)):
             raise TypeError("ObjectStore.put takes bytes")
+        body = bytes(data)
         self.root.ensure(create=True)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            if not write_new_file(path, bytes(data)):
-                raise Conflict(f"Object {key} already exists; objects are never overwritten.",
-                               details={"key": key})
-            meta = self._meta_path(key)
-            meta.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            body = json.dumps({"tags": clean_tags, "content_type": content_type}, sort_keys=True).encode()
-            # We own the key now; a sidecar left by a deleted object of the same name is replaced.
-            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=meta.parent)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(body)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, meta)
-            st = path.stat()
+            with self._lock(key):
+                if not write_new_file(path, body):
+                    raise Conflict(f"Object {key} already exists; objects are never overwritten.",
+                                   details={"key": key})
+                generation = hashlib.sha256(body).hexdigest()
+                # We own the key now; a sidecar left by a deleted object of the same name is replaced.
+                self._write_meta(key, path, clean_tags, content_type, generation)
+                return self._info(key, path, content_type, generation)
         except (FileExistsError, NotADirectoryError):
             raise Conflict(f"Object {key} collides with an existing key.", details={"key": key}) from None
         except OSError as exc:
             raise StorageError(f"Cannot write object {key}: {exc.strerror}.") from None
-        return ObjectInfo(key=key, size=st.st_size, modified=datetime.fromtimestamp(st.st_mtime, UTC),
-                          content_type=content_type)
 
-    def get(self, key: str) -> bytes:
-        """The bytes at ``key``; raises ``NotFound``."""
+    def _read(self, key: str) -> bytes:
         path = self._path(key)
         if not self.root.ensure(create=False):
             raise NotFound(f"Object {key} does not exist.", details={"key": key})
@@ -237,6 +244,92 @@ class LocalObjectStore:
         except OSError as exc:
             raise StorageError(f"Cannot read object {key}: {exc.strerror}.") from None
 
+    def get(self, key: str) -> bytes:
+        """The bytes at ``key``; raises ``NotFound``."""
+        return self._read(key)
+
+    def get_document(self, key: str) -> StoredDocument:
+        """The bytes at ``key`` and their generation (their sha256); raises ``NotFound``."""
+        data = self._read(key)
+        return StoredDocument(data=data, generation=hashlib.sha256(data).hexdigest())
+
+    def replace(
+        self,
+        key: str,
+        data: bytes,
+        *,
+        expected_generation: str | None,
+        tags: Mapping[str, str] | None = None,
+        content_type: str = DEFAULT_CONTENT_TYPE,
+    ) -> ObjectInfo:
+        """Compare-and-swap ``data`` in at ``key``; raises ``Conflict`` if the stored generation is not
+        ``expected_generation`` (None: if anything is stored). The replaced bytes are kept as a previous
+        version (at most ``KEPT_VERSIONS``)."""
+        path = self._path(key)
+        clean_tags = check_tags(tags)
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise TypeError("ObjectStore.replace takes bytes")
+        if expected_generation is not None and not isinstance(expected_generation, str):
+            raise InvalidInput("A document generation is a string (from get_document or head).")
+        body = bytes(data)
+        self.root.ensure(create=True)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            with self._lock(key):
+                try:
+                    current: str | None = hashlib.sha256(path.read_bytes()).hexdigest()
+                except FileNotFoundError:
+                    current = None
+                if current != expected_generation:
+                    raise document_conflict(key, expected_generation, deleted=current is None)
+                if current is None:
+                    if not write_new_file(path, body):  # the lock makes this a formality
+                        raise document_conflict(key, None)
+                else:
+                    self._keep_version(key, path, current)
+                    write_replacing(path, body)
+                generation = hashlib.sha256(body).hexdigest()
+                self._write_meta(key, path, clean_tags, content_type, generation)
+                return self._info(key, path, content_type, generation)
+        except (IsADirectoryError, NotADirectoryError, FileExistsError):
+            raise Conflict(f"Object {key} collides with an existing key.", details={"key": key}) from None
+        except OSError as exc:
+            raise StorageError(f"Cannot write object {key}: {exc.strerror}.") from None
+
+    def _keep_version(self, key: str, path: Path, generation: str) -> None:
+        """Hard-link the current file into the key's versions folder (no copy), then drop the oldest
+        beyond ``KEPT_VERSIONS``. Called with the key's lock held, before the file is replaced."""
+        folder = self._versions_path(key)
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+            os.link(path, folder / f"{time.time_ns():020d}-{generation[:12]}")
+        except OSError:
+            return  # history is a convenience: a folder that refuses hard links keeps none
+        for name in self._version_names(folder)[:-KEPT_VERSIONS]:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(folder / name)
+
+    @staticmethod
+    def _version_names(folder: Path) -> builtins.list[str]:
+        try:
+            names = os.listdir(folder)
+        except (FileNotFoundError, NotADirectoryError):
+            return []
+        return sorted(n for n in names if _VERSION_NAME_RE.fullmatch(n))
+
+    def previous_versions(self, key: str) -> builtins.list[StoredDocument]:
+        """The kept previous generations of a document, newest first (local store only)."""
+        self._path(key)
+        if not self.root.ensure(create=False):
+            return []
+        folder = self._versions_path(key)
+        found: builtins.list[StoredDocument] = []
+        for name in reversed(self._version_names(folder)):
+            with contextlib.suppress(FileNotFoundError):
+                data = (folder / name).read_bytes()
+                found.append(StoredDocument(data=data, generation=hashlib.sha256(data).hexdigest()))
+        return found
+
     def _meta(self, key: str) -> dict[str, object]:
         try:
             data = json.loads(self._meta_path(key).read_bytes())
@@ -245,43 +338,55 @@ class LocalObjectStore:
         return data if isinstance(data, dict) else {}
 
     def head(self, key: str) -> ObjectInfo:
-        """Size, time and content type of ``key``; raises ``NotFound``."""
+        """Size, time, content type and generation of ``key``; raises ``NotFound``."""
         path = self._path(key)
         if not self.root.ensure(create=False):
             raise NotFound(f"Object {key} does not exist.", details={"key": key})
         try:
             st = path.stat()
+            if not path.is_file():
+                raise NotFound(f"Object {key} does not exist.", details={"key": key})
+            meta = self._meta(key)
+            generation = meta.get("generation")
+            if not isinstance(generation, str) or meta.get("stamp") != [st.st_ino, st.st_size, st.st_mtime_ns]:
+                generation = sha256_file(path)  # no sidecar, or one that describes an earlier file
         except (FileNotFoundError, NotADirectoryError):
             raise NotFound(f"Object {key} does not exist.", details={"key": key}) from None
         except OSError as exc:
             raise StorageError(f"Cannot read object {key}: {exc.strerror}.") from None
-        if not path.is_file():
-            raise NotFound(f"Object {key} does not exist.", details={"key": key})
-        ctype = self._meta(key).get("content_type")
+        ctype = meta.get("content_type")
         return ObjectInfo(key=key, size=st.st_size, modified=datetime.fromtimestamp(st.st_mtime, UTC),
-                          content_type=ctype if isinstance(ctype, str) else DEFAULT_CONTENT_TYPE)
+                          content_type=ctype if isinstance(ctype, str) else DEFAULT_CONTENT_TYPE,
+                          generation=generation)
 
     def tags(self, key: str) -> dict[str, str]:
         """Tags of ``key`` ({} if its sidecar was lost in a crash); raises ``NotFound``."""
-        self.head(key)
+        path = self._path(key)
+        if not self.root.ensure(create=False) or not path.is_file():
+            raise NotFound(f"Object {key} does not exist.", details={"key": key})
         tags = self._meta(key).get("tags")
         if not isinstance(tags, dict):
             return {}
         return {str(k): str(v) for k, v in tags.items()}
 
     def delete(self, key: str) -> None:
-        """Remove ``key`` and its sidecar; a missing key is not an error."""
+        """Remove ``key``, its sidecar and its kept versions; a missing key is not an error."""
         path = self._path(key)
         if not self.root.ensure(create=False):
             return
         try:
-            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                if path.is_dir():
-                    return
-                os.unlink(path)
-                _fsync_dir(path.parent)
-            with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-                os.unlink(self._meta_path(key))
+            with self._lock(key):
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    if path.is_dir():
+                        return
+                    os.unlink(path)
+                    fsync_dir(path.parent)
+                with contextlib.suppress(FileNotFoundError, NotADirectoryError):
+                    os.unlink(self._meta_path(key))
+                folder = self._versions_path(key)
+                for name in self._version_names(folder):
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(folder / name)
         except OSError as exc:
             raise StorageError(f"Cannot delete object {key}: {exc.strerror}.") from None
 
@@ -315,3 +420,4 @@ class LocalObjectStore:
             raise StorageError(f"Cannot list the backup store: {exc.strerror}.") from None
         found.sort(key=lambda info: info.key)
         return iter(found)
+

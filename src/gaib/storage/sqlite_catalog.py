@@ -4,6 +4,13 @@ One table ``items(pk, sk, body, expires_at)`` with primary key (pk, sk); ``body`
 JSON. WAL journal, ``synchronous=FULL``, a 10 s busy timeout, and every read-modify-write runs in
 a ``BEGIN IMMEDIATE`` transaction, so concurrent processes (and threads, each with its own
 connection) serialise on the database lock: a counter can never pass its ceiling.
+
+The tier index is a partial expression index ``items_by_server_tier`` on
+``(json_extract(body, '$.server_tier'), pk, sk)`` over the items that carry the field. Only a
+connection that writes creates the table and the index (``IF NOT EXISTS``, in one transaction);
+a read never creates or migrates anything, so on a catalog made before the index existed
+``index_query`` still answers correctly (by a scan) until the next write adds it. The index
+changes nothing an older Gaib could misread, so the schema version stays 1.
 """
 
 from __future__ import annotations
@@ -15,21 +22,34 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from gaib.errors import Conflict, GaibError, NotFound, StorageError
-from gaib.storage.base import COUNTER_FIELD, EXPIRES_FIELD, CeilingReached, Item, Page, check_catalog_key
+from gaib.storage.base import (
+    COUNTER_FIELD,
+    EXPIRES_FIELD,
+    INDEXES,
+    CeilingReached,
+    Item,
+    KeyPage,
+    Page,
+    check_catalog_key,
+)
 from gaib.storage.items import (
     check_counter_args,
+    check_index_query,
     check_query,
     check_size,
+    drop_removed,
     encode_cursor,
+    encode_index_cursor,
     is_expired,
     normalise_item,
 )
 from gaib.storage.local import CATALOG_FILE, StoreRoot
 
 SCHEMA_VERSION = 1
+_T = TypeVar("_T")
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS items (
     pk TEXT NOT NULL,
@@ -40,6 +60,19 @@ CREATE TABLE IF NOT EXISTS items (
 ) WITHOUT ROWID
 """
 _LIVE = "(expires_at IS NULL OR expires_at > ?)"
+
+
+def _indexed(field: str) -> str:
+    """The SQL expression an index is keyed on (``field`` comes from ``INDEXES``, never from input).
+    Queries must spell it exactly like the index does for SQLite to use the index."""
+    return f"json_extract(body, '$.{field}')"
+
+
+_INDEX_DDL = [
+    f"CREATE INDEX IF NOT EXISTS items_by_{field} ON items ({_indexed(field)}, pk, sk) "
+    f"WHERE {_indexed(field)} IS NOT NULL"
+    for field in INDEXES.values()
+]
 
 
 def _dump(item: Item) -> str:
@@ -66,55 +99,81 @@ class SqliteCatalog:
         return int(self._clock())
 
     def _conn(self, *, create: bool) -> sqlite3.Connection | None:
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
-        if not self.root.ensure(create=create):
-            return None
-        if not create and not self.path.exists():
-            return None
+        """This thread's connection; None when there is no catalog yet and ``create`` is false.
+
+        ``create`` (every write) also makes sure the table and indexes exist, once per connection.
+        """
+        state = self._local
+        conn: sqlite3.Connection | None = getattr(state, "conn", None)
+        if conn is None:
+            if not self.root.ensure(create=create):
+                return None
+            if not create and not self.path.exists():
+                return None
+            conn = self._retry_busy(self._open)
+            state.conn, state.schema_ready, state.has_table = conn, False, False
+        if create and not state.schema_ready:
+            self._retry_busy(lambda: self._create_schema(conn))
+            state.schema_ready = state.has_table = True
+        elif not create and not state.has_table:
+            # A database file without the table is one whose first write never committed.
+            state.has_table = conn.execute(
+                "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'items'"
+            ).fetchone() is not None
+            if not state.has_table:
+                return None
+        return conn
+
+    @staticmethod
+    def _retry_busy(step: Callable[[], _T]) -> _T:
         # Opening a brand-new database from several processes at once can answer SQLITE_BUSY at once
         # (switching to WAL does not wait on the busy handler), so the set-up is retried briefly.
         deadline = time.monotonic() + 10.0
         while True:
             try:
-                conn = self._open()
-                break
+                return step()
             except sqlite3.OperationalError as exc:
                 if not ("locked" in str(exc) or "busy" in str(exc)) or time.monotonic() > deadline:
                     raise
                 time.sleep(0.02)
-        self._local.conn = conn
-        return conn
 
     def _open(self) -> sqlite3.Connection:
+        """Connect and refuse a newer schema; creates nothing but the (empty) database file."""
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
-            conn.execute("BEGIN IMMEDIATE")
+            self._check_version(conn)
         except BaseException:
             conn.close()
             raise
+        return conn
+
+    def _check_version(self, conn: sqlite3.Connection) -> int:
+        version = int(conn.execute("PRAGMA user_version").fetchone()[0])
+        if version > SCHEMA_VERSION:
+            raise StorageError(
+                f"The catalog {self.path} has schema version {version}; this Gaib understands "
+                f"up to {SCHEMA_VERSION}.",
+                code="STORAGE_FORMAT_UNSUPPORTED",
+                hint="Upgrade Gaib to read this store. Nothing was changed.",
+            )
+        return version
+
+    def _create_schema(self, conn: sqlite3.Connection) -> None:
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            version = conn.execute("PRAGMA user_version").fetchone()[0]
-            if version > SCHEMA_VERSION:
-                raise StorageError(
-                    f"The catalog {self.path} has schema version {version}; this Gaib understands "
-                    f"up to {SCHEMA_VERSION}.",
-                    code="STORAGE_FORMAT_UNSUPPORTED",
-                    hint="Upgrade Gaib to read this store. Nothing was changed.",
-                )
+            version = self._check_version(conn)
             conn.execute(_SCHEMA)
+            for ddl in _INDEX_DDL:
+                conn.execute(ddl)
             if version < SCHEMA_VERSION:
                 conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
-            conn.close()
             raise
-        return conn
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:
@@ -231,9 +290,7 @@ class SqliteCatalog:
                                (pk, sk, self._now())).fetchone()
             if row is None:
                 raise NotFound(f"Catalog item {pk}/{sk} does not exist.", details={"pk": pk, "sk": sk})
-            item = {**_load(row[0]), **clean}
-            if item.get(EXPIRES_FIELD, 0) is None:
-                del item[EXPIRES_FIELD]
+            item = drop_removed({**_load(row[0]), **clean})
             check_size(item)
             conn.execute("UPDATE items SET body = ?, expires_at = ? WHERE pk = ? AND sk = ?",
                          (_dump(item), item.get(EXPIRES_FIELD), pk, sk))
@@ -273,3 +330,22 @@ class SqliteCatalog:
             )
         return new
 
+
+    def index_query(self, index: str, value: str, *, limit: int = 100, cursor: str | None = None) -> KeyPage:
+        """(pk, sk) of live items whose indexed field equals ``value``, by pk then sk; see ``Catalog``."""
+        field, after = check_index_query(index, value, limit, cursor)
+        sql = f"SELECT pk, sk FROM items WHERE {_indexed(field)} = ? AND {_LIVE}"
+        args: list[Any] = [value, self._now()]
+        if after is not None:
+            sql += " AND (pk, sk) > (?, ?)"
+            args += list(after)
+        sql += " ORDER BY pk, sk LIMIT ?"
+        args.append(limit + 1)
+        with self._guard(f"Listing the catalog's {index}"):
+            conn = self._conn(create=False)
+            if conn is None:
+                return KeyPage(keys=[], next_cursor=None)
+            rows = [(str(pk), str(sk)) for pk, sk in conn.execute(sql, args).fetchall()]
+        page = rows[:limit]
+        more = len(rows) > limit
+        return KeyPage(keys=page, next_cursor=encode_index_cursor(index, value, *page[-1]) if more else None)
