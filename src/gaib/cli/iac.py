@@ -96,16 +96,30 @@ def destroy(approve: bool, dry_run: bool) -> None:
 
 @click.command("export")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the YAML here instead of stdout.")
+@click.option("--backup", "keep", is_flag=True,
+              help="Also store it in the backup store (exports/<server>/config.<id>.yaml and config.latest.yaml).")
 @server_options
-def export(output: str | None) -> None:
+def export(output: str | None, keep: bool) -> None:
     """Write the live server as a config that re-applies with zero changes."""
     ctx = get_ctx()
     text = service.export(ctx.app())
+    data: dict[str, object] = {}
+    notes = []
+    if keep:
+        from gaib.backup.exports import store_export
+
+        stored = store_export(ctx.app(), ctx.settings().require_guild(), text)
+        data["backup"] = stored.to_dict()
+        notes.append(f"Stored as {stored.key} and {stored.latest_key}.")
     if output:
         target = service.write_file(ctx.settings(), output, text)
-        ctx.out.result({"output": str(target), "bytes": len(text.encode())}, f"Wrote {target}.")
+        data.update({"output": str(target), "bytes": len(text.encode())})
+        ctx.out.result(data, " ".join([f"Wrote {target}.", *notes]))
     else:
-        ctx.out.result({"yaml": text}, text)
+        data["yaml"] = text
+        for note in notes:
+            ctx.out.info(note)
+        ctx.out.result(data, text)
 
 
 @click.command("import")
