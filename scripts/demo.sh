@@ -42,3 +42,34 @@ after=$(serial)
 echo "== serial before restore: $before, after restore: $after"
 gaib server plan
 gaib server backup list
+
+echo "== snapshot the whole server (live objects, state, theme registry)"
+snapshot_id=$(gaib server snapshot create -m "before the raid" --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')
+gaib server snapshot list
+echo "== a raid, behind Gaib's back: two channels and a role deleted, a channel renamed"
+"$py" - "$GAIB_DISCORD_API_URL" "$DISCORD_GUILD_ID" "$DISCORD_BOT_TOKEN" <<'PY'
+import json, sys, urllib.request
+base, guild, token = sys.argv[1:4]
+def call(method, path, body=None):
+    req = urllib.request.Request(base + path, method=method, headers={"Authorization": f"Bot {token}",
+                                 "Content-Type": "application/json"},
+                                 data=json.dumps(body).encode() if body is not None else None)
+    with urllib.request.urlopen(req) as r:
+        data = r.read()
+        return json.loads(data) if data else None
+channels = [c for c in call("GET", f"/guilds/{guild}/channels") if c["type"] == 0]
+roles = [r for r in call("GET", f"/guilds/{guild}/roles") if r["id"] != guild and not r.get("managed")]
+for c in channels[:2]:
+    call("DELETE", f"/channels/{c['id']}")
+    print(f"   deleted #{c['name']}")
+call("DELETE", f"/guilds/{guild}/roles/{roles[0]['id']}")
+print(f"   deleted role {roles[0]['name']}")
+call("PATCH", f"/channels/{channels[2]['id']}", {"name": "pwned"})
+print(f"   renamed #{channels[2]['name']} to #pwned")
+PY
+echo "== plan now sees the damage"
+gaib server plan | tail -n 1
+echo "== restore the snapshot to Discord"
+gaib server snapshot restore "$snapshot_id" --apply --yes -q
+echo "== re-plan (should be empty)"
+gaib server plan

@@ -1,0 +1,137 @@
+"""Snapshots of the sietch theme and of a maximum-size guild: create, download, compare, restore --apply.
+
+The emulator runs with Discord-like rate limits (``--rate-limits discord``); gaib runs as a subprocess
+(``python -m gaib``) in a temporary project on the local store, so every figure includes process start-up.
+Requests are counted from the emulator's request log.
+
+Targets (issue 9): ``snapshot create`` makes exactly the 3 reads of the guild (plus the storage writes);
+``restore --apply`` after deleting k objects makes k creates plus at most one position request per kind
+(reported as requests / lower bound, where the lower bound is k creates + the 3 reads of the plan + the 3
+reads under the lock + the 3 reads of the pre-restore snapshot).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+from tests.support.emulator import EmulatorHandle, running_emulator
+
+from bench.common import Report
+
+ROOT = Path(__file__).resolve().parent.parent
+READS = 3
+
+
+def _gaib(project: Path, emu: EmulatorHandle, *args: str) -> tuple[float, Any]:
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))},
+           "DISCORD_BOT_TOKEN": emu.token, "DISCORD_GUILD_ID": emu.guild_id, "GAIB_DISCORD_API_URL": emu.base_url,
+           "PYTHONPATH": str(ROOT / "src"), "HOME": str(project)}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "gaib", *args, "--json"], cwd=project, env=env, capture_output=True,
+                          text=True, timeout=900)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"gaib {' '.join(args)} exited {done.returncode}: "
+                           f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
+    return seconds, json.loads(done.stdout)["data"]
+
+
+def _max_config() -> str:
+    """250 roles (the top 249 plus @everyone is Discord's limit of 250), 10 categories x 49 channels + 10
+    voice channels = 500 channels, overwrites on every category and on every 5th channel."""
+    lines = ['version: "1.0"', "roles:"]
+    lines += [f"  - name: role-{i:03d}\n    color: \"#{(i * 997) % 0xFFFFFF:06x}\"" for i in range(249)]
+    lines.append("categories:")
+    for c in range(10):
+        lines.append(f"  - name: Category {c}\n    permissions:\n      role-{c:03d}: {{allow: [VIEW_CHANNEL]}}")
+    lines.append("channels:")
+    for c in range(10):
+        for n in range(48):
+            extra = f"\n    permissions:\n      role-{n:03d}: {{allow: [SEND_MESSAGES]}}" if n % 5 == 0 else ""
+            lines.append(f"  - name: c{c}-chat-{n:02d}\n    category: Category {c}{extra}")
+        lines.append(f"  - name: c{c}-voice\n    type: voice\n    category: Category {c}")
+    return "\n".join(lines) + "\n"
+
+
+def _writes(requests: list[dict[str, Any]]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for r in requests:
+        key = f"{r['method']} {r['route']}"
+        out[key] = out.get(key, 0) + 1
+    return out
+
+
+def _raid(emu: EmulatorHandle, k_roles: int, k_channels: int) -> int:
+    """Delete k roles and k channels (the least-positioned managed ones) behind Gaib's back."""
+    headers = emu.auth_headers()
+    roles = httpx.get(f"{emu.base_url}/guilds/{emu.guild_id}/roles", headers=headers).json()
+    chans = httpx.get(f"{emu.base_url}/guilds/{emu.guild_id}/channels", headers=headers).json()
+    victims_r = [r for r in roles if r["id"] != emu.guild_id][:k_roles]
+    victims_c = [c for c in chans if c["type"] != 4][:k_channels]
+    urls = [f"{emu.base_url}/guilds/{emu.guild_id}/roles/{r['id']}" for r in victims_r]
+    urls += [f"{emu.base_url}/channels/{c['id']}" for c in victims_c]
+    for url in urls:
+        while True:  # a raider is rate limited too
+            r = httpx.delete(url, headers=headers)
+            if r.status_code != 429:
+                r.raise_for_status()
+                break
+            time.sleep(float(r.json().get("retry_after", 1.0)))
+    return len(urls)
+
+
+def _scenario(label: str, config: str, k_roles: int, k_channels: int, report: Report) -> None:
+    with tempfile.TemporaryDirectory(prefix="gaib-bench-") as tmp, \
+            running_emulator(args=("--rate-limits", "discord")) as emu:
+        project = Path(tmp)
+        (project / "discord-server.yaml").write_text(config)
+        _gaib(project, emu, "server", "apply", "--auto-approve")
+        seen = len(emu.requests())
+        t_create, snap = _gaib(project, emu, "server", "snapshot", "create", "-m", "bench")
+        create_requests = emu.requests()[seen:]
+        sid = snap["id"]
+        t_download, _ = _gaib(project, emu, "server", "snapshot", "download", sid, "-o", "copy")
+        _, second = _gaib(project, emu, "server", "snapshot", "create")
+        t_compare, _ = _gaib(project, emu, "server", "snapshot", "compare", sid, second["id"])
+        k = _raid(emu, k_roles, k_channels)
+        seen = len(emu.requests())
+        t_restore, restored = _gaib(project, emu, "server", "snapshot", "restore", sid, "--apply", "--yes")
+        requests = emu.requests()[seen:]
+        _, plan = _gaib(project, emu, "server", "plan")
+    writes = {route: n for route, n in _writes(requests).items() if not route.startswith("GET")}
+    creates = sum(n for route, n in writes.items() if route.startswith("POST"))
+    positions = sum(n for route, n in writes.items() if route.startswith("PATCH /guilds"))
+    lower = k + 3 * READS
+    stats = restored["result"]["apply"]
+    rows = report.rows
+    reads = sum(1 for r in create_requests if r["method"] == "GET")
+    rows.append([label, "snapshot create", f"{t_create:.2f} s",
+                 f"{len(create_requests)} Discord requests ({reads} reads)",
+                 f"{snap['stored_size'] / 1024:.1f} KiB stored / {snap['plain_size'] / 1024:.1f} KiB plain",
+                 "yes" if len(create_requests) == READS else "NO"])
+    rows.append([label, "snapshot download", f"{t_download:.2f} s", "0 Discord requests", "5 files + manifest", ""])
+    rows.append([label, "snapshot compare", f"{t_compare:.2f} s", "0 Discord requests", "", ""])
+    rows.append([label, f"restore --apply (k={k})", f"{t_restore:.2f} s",
+                 f"{len(requests)} requests / lower bound {lower} = {len(requests) / lower:.2f}",
+                 f"{creates} creates, {positions} position requests, other writes "
+                 f"{sum(writes.values()) - creates - positions}; created {len(stats['created'])}",
+                 "yes" if creates == k and positions <= 2 and plan["empty"] else "NO"])
+
+
+def run() -> Report:
+    report = Report("snapshots (emulator with Discord rate limits, local store, process start-up included)",
+                    ["guild", "step", "wall time", "requests", "detail", "target met"])
+    _scenario("sietch", 'version: "1.0"\ntheme:\n  name: sietch\n', 2, 5, report)
+    _scenario("max (249 roles, 10 cat, 490 ch)", _max_config(), 20, 40, report)
+    report.notes.append("restore lower bound = k creates + 9 reads (plan, pre-restore snapshot, plan under the lock)")
+    report.notes.append("target: create = exactly 3 Discord reads; restore = k creates + <= 1 position request "
+                        "per kind, and plan is empty afterwards")
+    return report
