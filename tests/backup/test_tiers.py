@@ -10,8 +10,9 @@ import pytest
 
 from gaib.backup.retention import RetentionPolicy
 from gaib.backup.tiers import POLICIES, TIERS, TierPolicy, policy_for, tier_item, tier_of
-from gaib.storage import Catalog, open_storage
+from gaib.storage.base import Catalog
 from gaib.storage.keys import TIER_SK, server_pk
+from gaib.storage.open import open_storage
 
 SERVER = "1100000000000000001"
 

@@ -16,7 +16,7 @@ from gaib.errors import InvalidInput, StorageError
 from gaib.notify.base import NotifyError
 from gaib.notify.events import Event
 from gaib.notify.local import FileNotifier, events_path, read_events
-from gaib.storage import open_storage
+from gaib.storage.open import open_storage
 from tests.infra.webhook_sink import WEBHOOK_ID, WEBHOOK_TOKEN
 from tests.notify.conftest import AT
 

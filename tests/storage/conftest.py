@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from gaib.storage import Catalog, ObjectStore, open_storage
+from gaib.storage.base import Catalog, ObjectStore
+from gaib.storage.open import open_storage
 
 START = 1_800_000_000.0
 

@@ -8,8 +8,8 @@ import threading
 import pytest
 
 from gaib.errors import EXIT_INVALID_INPUT, EXIT_STATE, Conflict, InvalidInput, InvalidName, NotFound
-from gaib.storage import COUNTER_FIELD, CeilingReached
 from gaib.storage import keys as K
+from gaib.storage.base import COUNTER_FIELD, CeilingReached
 from tests.storage.conftest import Backend
 
 SERVER = "123456789012345678"

@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from gaib.errors import EXIT_INVALID_INPUT, EXIT_STATE, Conflict, InvalidInput, InvalidName, NotFound
-from gaib.storage import StoredDocument, update_document
 from gaib.storage import keys as K
+from gaib.storage.base import StoredDocument
+from gaib.storage.documents import update_document
 from tests.storage.conftest import Backend
 
 SERVER = "123456789012345678"
@@ -201,7 +202,8 @@ def test_update_document_gives_up_after_its_attempts(backend: Backend) -> None:
 RACER = r"""
 import json, os, sys, time
 from pathlib import Path
-from gaib.storage import open_storage, update_document
+from gaib.storage.documents import update_document
+from gaib.storage.open import open_storage
 
 kind, where, key, go = sys.argv[1], sys.argv[2], sys.argv[3], Path(sys.argv[4])
 if kind == "local":

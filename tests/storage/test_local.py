@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from gaib.errors import EXIT_GENERAL, Conflict, InvalidName, NotFound, StorageError
-from gaib.storage import open_storage
 from gaib.storage.local import LocalObjectStore
+from gaib.storage.open import open_storage
 from gaib.storage.sqlite_catalog import SqliteCatalog
 
 WRITER = r"""
@@ -32,7 +32,7 @@ while True:
 
 COUNTER = r"""
 import sys
-from gaib.storage import CeilingReached
+from gaib.storage.base import CeilingReached
 from gaib.storage.sqlite_catalog import SqliteCatalog
 catalog = SqliteCatalog(sys.argv[1])
 got = []
@@ -240,7 +240,7 @@ def _is_whole(data: bytes) -> bool:
 
 @pytest.mark.slow
 def test_a_replace_killed_at_any_moment_leaves_the_old_or_the_new_document(tmp_path: Path) -> None:
-    from gaib.storage import update_document
+    from gaib.storage.documents import update_document
 
     root = tmp_path / "store"
     store = LocalObjectStore(root)

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gaib.errors import EXIT_CONFIG, ConfigError, MissingSetting
-from gaib.storage import open_storage
 from gaib.storage.local import LocalObjectStore
+from gaib.storage.open import open_storage
 from gaib.storage.sqlite_catalog import SqliteCatalog
 
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from gaib.errors import EXIT_INVALID_INPUT, InvalidInput, InvalidName
-from gaib.storage import TIER_INDEX
 from gaib.storage import keys as K
+from gaib.storage.base import TIER_INDEX
 from tests.storage.conftest import Backend
 
 
