@@ -29,9 +29,15 @@ def write_atomic(path: Path, data: bytes, *, mode: int = 0o600) -> None:
 
 
 def fsync_dir(path: Path) -> None:
-    """fsync a folder so a rename or link in it survives a crash."""
-    fd = os.open(path, os.O_RDONLY)
+    """fsync a folder so a new, renamed or linked entry in it survives a crash; tolerated where a
+    filesystem cannot open or fsync folders (the file's own data was fsynced before)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return
     try:
         os.fsync(fd)
+    except OSError:
+        pass
     finally:
         os.close(fd)

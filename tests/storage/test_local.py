@@ -223,6 +223,8 @@ while True:
     doc = store.get_document(key)
     store.replace(key, label + b"\n" + hashlib.sha256(label).digest() * 100_000,
                   expected_generation=doc.generation, content_type="application/json")
+    if n == 0:
+        print("replaced", flush=True)  # started and replaced once: the kill lands mid-loop however slow start-up was
     n += 1
 """
 
@@ -248,11 +250,14 @@ def test_a_replace_killed_at_any_moment_leaves_the_old_or_the_new_document(tmp_p
     rng = random.Random(13)
     labels: set[bytes] = set()
     for run in range(8):
-        child = subprocess.Popen([sys.executable, "-c", REPLACER, str(root), DOC_KEY, str(run)])
-        time.sleep(rng.uniform(0.3, 0.9))
+        child = subprocess.Popen([sys.executable, "-c", REPLACER, str(root), DOC_KEY, str(run)],
+                                 stdout=subprocess.PIPE, text=True)
+        assert child.stdout is not None and child.stdout.readline().strip() == "replaced"
+        time.sleep(rng.uniform(0.0, 0.6))
         assert child.poll() is None, "the replacing process died on its own"
         child.send_signal(signal.SIGKILL)
         child.wait()
+        child.stdout.close()
         doc = store.get_document(DOC_KEY)
         assert _is_whole(doc.data), f"run {run}: the document is torn"
         assert store.head(DOC_KEY).generation == doc.generation

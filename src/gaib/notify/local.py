@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from gaib.errors import InvalidInput
+from gaib.fsutil import fsync_dir
 from gaib.notify.base import NotifyError
 from gaib.notify.events import Event
 
@@ -68,7 +69,7 @@ class FileNotifier:
             _write_all(fd, line)
             os.fsync(fd)
             if size == 0:
-                _fsync_dir(self.path.parent)
+                fsync_dir(self.path.parent)
         except OSError as exc:
             raise NotifyError(f"Cannot append to the events file {self.path}: {exc.strerror}.",
                               hint="Check free disk space and the file's permissions.") from None
@@ -108,16 +109,3 @@ def _write_all(fd: int, data: bytes) -> None:
     while view:
         written = os.write(fd, view)
         view = view[written:]
-
-
-def _fsync_dir(path: Path) -> None:
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on directories; the line itself was fsynced
-    finally:
-        os.close(fd)

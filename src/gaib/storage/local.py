@@ -42,6 +42,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gaib.errors import Conflict, InvalidInput, InvalidName, NotFound, StorageError
+from gaib.fsutil import fsync_dir
 from gaib.storage.base import (
     DEFAULT_CONTENT_TYPE,
     ObjectInfo,
@@ -51,7 +52,7 @@ from gaib.storage.base import (
     check_tags,
     document_conflict,
 )
-from gaib.storage.localfs import fsync_dir, key_lock, sha256_file, write_new_file, write_replacing
+from gaib.storage.localfs import key_lock, sha256_file, write_new_file, write_replacing
 
 FORMAT_VERSION = 1
 FORMAT_FILE = "format-version"

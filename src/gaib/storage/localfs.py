@@ -18,23 +18,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from gaib.errors import StorageError
+from gaib.fsutil import fsync_dir
 
 LOCK_TIMEOUT_SECONDS = 30.0
 _CHUNK = 1 << 20
-
-
-def fsync_dir(path: Path) -> None:
-    """Make a folder's entries (a new or renamed file) durable; tolerated where unsupported."""
-    try:
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass  # some filesystems refuse fsync on directories; the data itself was fsynced
-    finally:
-        os.close(fd)
 
 
 def _write_temp(folder: Path, data: bytes) -> str:
