@@ -36,6 +36,7 @@ from gaib.discord.models import (
 )
 from gaib.iac import addresses, layout
 from gaib.iac.plan import Change, Desired, FieldChange, Kind, Plan
+from gaib.state.dialect import channel_type
 from gaib.state.model import Resource, State
 
 TEXT_LIKE = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM)
@@ -97,7 +98,7 @@ class _Matcher:
 
 
 def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan:
-    role_addrs, cat_addrs, chan_addrs = addresses.assign(desired)
+    role_addrs, cat_addrs, chan_addrs = addresses.assign(desired, state)
     claimed: set[str] = {r.id for r in (state.resources if state else []) if r.id}
     roles_live = manageable_roles(live)
     cats_live = [c for c in live.channels if c.type == ChannelType.CATEGORY]
@@ -168,7 +169,7 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
     def channel_fit(i: int, res: Resource) -> int:
         """2 for a type Discord can keep (same, or text <-> announcement), plus 1 for the same category."""
         want = desired.channels[i]
-        have_type = int(res.attributes.get("type") or 0)
+        have_type = channel_type(res.attributes.get("type")) or 0  # a number, or the original's word
         same_kind = have_type == want.type or {have_type, int(want.type)} <= PATCHABLE_TYPES
         parent = cat_ids.get(want.category) if want.category else None
         same_parent = (res.attributes.get("parent_id") or None) == parent and (parent is not None
