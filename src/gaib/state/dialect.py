@@ -56,14 +56,16 @@ def channel_type(value: Any) -> int | None:
 def to_gaib(rtype: str, attrs: Mapping[str, Any], category_ids: Mapping[str, str]) -> dict[str, Any]:
     """Gaib's shape of one resource's attributes. ``category_ids`` maps category names (casefolded) to
     ids, to turn a channel's ``parent_name`` into ``parent_id``. Values it cannot read are kept as is."""
-    from gaib.config.permissions import parse_permissions
-    from gaib.config.schema import parse_color
-
     out = dict(attrs)
     if rtype == ROLE:
+        # Imported only for the original's values, so reading Gaib's own state stays cheap.
         if isinstance(out.get("color"), str):
+            from gaib.config.schema import parse_color
+
             out["color"] = _or_keep(lambda: parse_color(out["color"]), out["color"])
         if isinstance(out.get("permissions"), list):
+            from gaib.config.permissions import parse_permissions
+
             out["permissions"] = _or_keep(lambda: str(parse_permissions(out["permissions"])), out["permissions"])
     elif rtype == CATEGORY:
         out.setdefault("type", CATEGORY_TYPE)
