@@ -83,8 +83,7 @@ def canonical_references(config: ServerConfig, locate: Locator) -> tuple[ServerC
     the later one is used. References to nothing are left for :func:`check_config` to report."""
     roles = {r.name.casefold(): r.name for r in config.roles}
     roles.setdefault(EVERYONE.casefold(), EVERYONE)
-    for r in config.roles:  # an exact spelling always names itself
-        roles[r.name] = r.name
+    exact = {r.name for r in config.roles} | {EVERYONE}  # an exact spelling always names itself
     cats = {c.name.casefold(): c.name for c in config.categories}
     warnings: list[Problem] = []
 
@@ -93,7 +92,7 @@ def canonical_references(config: ServerConfig, locate: Locator) -> tuple[ServerC
         changed = False
         first: dict[str, str] = {}
         for target, ow in perms.items():
-            name = target if target in roles else roles.get(target.casefold(), target)
+            name = target if target in exact else roles.get(target.casefold(), target)
             changed |= name != target
             if name in out:
                 warnings.append(problem(locate, (*base, "permissions", target),
