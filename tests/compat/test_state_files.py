@@ -138,3 +138,28 @@ def test_current_workspace_file_is_read_and_written(gaib: CliRunner, guild: Emul
     ok(gaib("server", "ws", "select", "staging"))  # the original's alias and command name
     assert current.read_text(encoding="utf-8") == "staging"
     assert ok(gaib("server", "ws", "show", "default", "--json")).data["current"] is False
+
+
+MARKER = "[managed-by:arrakis-iac]"
+
+
+def test_the_originals_topic_marker_is_no_change_and_is_kept(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    """The original appends its marker to the topics of channels it creates (and reads a channel
+    without it as unmanaged): such topics plan clean, keep the marker on update, and channels Gaib
+    creates in the original's state get it too."""
+    import httpx
+
+    _seeded(gaib, guild)
+    for chan in live(guild)[1]:
+        if chan["type"] == 0:
+            topic = f"{chan['topic']} {MARKER}" if chan.get("topic") else MARKER
+            httpx.patch(f"{guild.base_url}/channels/{chan['id']}", json={"topic": topic},
+                        headers=guild.auth_headers()).raise_for_status()
+    assert ok(gaib("server", "plan", "--json")).data["empty"] is True
+    (gaib.cwd / "discord-server.yaml").write_text(
+        CONFIG.replace("    slowmode: 5", "    slowmode: 9") + "  - name: spice-market\n", encoding="utf-8")
+    ok(gaib("server", "apply", "--auto-approve"))
+    topics = {c["name"]: c.get("topic") for c in live(guild)[1]}
+    assert topics["off-topic"] == MARKER and topics["welcome"] == f"Say hi {MARKER}"
+    assert topics["spice-market"] == MARKER
+    assert ok(gaib("server", "plan", "--json")).data["empty"] is True
