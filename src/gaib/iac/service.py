@@ -86,10 +86,12 @@ def output_changes(current: dict[str, Any], wanted: dict[str, Any]) -> list[dict
 
 def init_project(settings: Settings, *, theme_name: str | None, server_name: str | None, force: bool) -> Path:
     """Write a starting ``discord-server.yaml`` (through the YAML library, so any name round-trips) and
-    create the state folder. Never overwrites an existing config unless ``force``."""
+    create the state folder. Never overwrites an existing config unless ``force``, and never gaib.yaml."""
     import yaml
 
     path = settings.config_file
+    if settings.project_file is not None and path == settings.project_file:
+        path = (settings.cwd or settings.project_dir) / "discord-server.yaml"  # never over gaib.yaml
     if path.exists() and not force:
         raise AlreadyExists(f"{path.name} already exists.", hint="Pass --force to overwrite it.")
     doc: dict[str, Any] = {"version": "1.0"}
