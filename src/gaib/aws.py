@@ -11,14 +11,14 @@ from typing import Any
 from gaib.errors import GaibError, StorageError
 
 
-def client(service: str, *, region: str | None, endpoint_url: str | None) -> Any:
-    """A boto3 client with standard retries and bounded timeouts."""
+def client(service: str, *, region: str | None, endpoint_url: str | None, profile: str | None = None) -> Any:
+    """A boto3 client with standard retries and bounded timeouts (from the named AWS profile, if given)."""
     import boto3
     from botocore.config import Config
 
     cfg = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30,
                  region_name=region or None)
-    session: Any = boto3.session.Session()
+    session: Any = boto3.session.Session(profile_name=profile or None)
     return session.client(service, endpoint_url=endpoint_url or None, config=cfg)
 
 

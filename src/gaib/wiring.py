@@ -51,12 +51,10 @@ class App:
             if not s.s3_bucket:
                 raise MissingSetting("The S3 state backend needs a bucket.",
                                      hint="Set GAIB_S3_BUCKET or backend.bucket in gaib.yaml.")
-            if not s.s3_table:
-                raise MissingSetting("The S3 state backend needs a DynamoDB lock table.",
-                                     hint="Set GAIB_DYNAMODB_TABLE or backend.dynamodb_table in gaib.yaml.")
-            return S3Backend(bucket=s.s3_bucket, table=s.s3_table, guild_id=s.require_guild(), prefix=s.s3_prefix,
-                             region=s.aws_region, endpoint_url=s.aws_endpoint_url, kms_key_id=s.s3_kms_key_id,
-                             stale_after=s.lock_stale_after)
+            return S3Backend(bucket=s.s3_bucket, table=s.s3_table or "gaib-locks", guild_id=s.guild_id,
+                             key=s.s3_key, region=s.s3_region, endpoint_url=s.s3_endpoint_url,
+                             kms_key_id=s.s3_kms_key_id, encrypt=s.s3_encrypt, profile=s.s3_profile,
+                             stale_after=s.lock_stale_after, notice=self._notice)
         from gaib.state.local import LocalBackend
 
         return LocalBackend(s.state_dir, stale_after=s.lock_stale_after, notice=self._notice)

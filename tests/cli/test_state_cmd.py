@@ -46,7 +46,7 @@ def test_rm_and_mv_bump_serial_and_keep_lineage(cli: CliRunner) -> None:
 def test_bad_addresses_and_type_changes_are_refused(cli: CliRunner) -> None:
     _seed(cli)
     for args in (["rm", "../../etc/passwd"], ["mv", "discord_role.mods", "discord_channel.mods"],
-                 ["mv", "discord_role.mods", "discord_role.a b"], ["rm", "discord_role.nope"]):
+                 ["mv", "discord_role.mods", "discord_role.a\tb"], ["rm", "discord_role.nope"]):
         r = cli("server", "state", *args, "--json")
         assert r.exit_code == 6, args
     after = LocalBackend(cli.cwd / ".gaib").get("default")

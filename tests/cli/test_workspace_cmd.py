@@ -9,7 +9,7 @@ from tests.support.cli import CliRunner
 
 def test_new_use_show_ls_rm_cycle(cli: CliRunner) -> None:
     assert cli("server", "workspace", "new", "staging").exit_code == 0
-    assert (cli.cwd / ".gaib" / "workspace").read_text().strip() == "staging"
+    assert (cli.cwd / ".gaib" / ".current-workspace").read_text() == "staging"  # the original Gaib's file
     assert cli("server", "workspace", "show", "--json").data["name"] == "staging"
     r = cli("server", "workspace", "ls", "--json")
     assert {w["name"]: w["current"] for w in r.data["workspaces"]} == {"default": False, "staging": True}

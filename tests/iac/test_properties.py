@@ -200,8 +200,9 @@ class Project:
         return rows
 
     def export(self) -> str:
-        text: str = self.run("export").data["yaml"]
-        return text
+        # `export --json` prints the config itself as JSON (the original's form), so read the file.
+        self.run("export", "-o", "exported.yaml")
+        return (self.cli.cwd / "exported.yaml").read_text(encoding="utf-8")
 
 
 @pytest.fixture

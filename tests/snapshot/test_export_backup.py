@@ -15,7 +15,7 @@ from tests.support.cli import CliRunner
 def test_export_backup_keeps_each_export_and_the_latest(snap: CliRunner, discord: Discord) -> None:
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
-    plain = snap("server", "export", "--json")
+    plain = snap("server", "export", "-o", "plain.yaml", "--json")
     assert plain.exit_code == 0 and "backup" not in plain.data  # plain export stores nothing
     first = snap("server", "export", "--backup", "-o", "exported.yaml", "--json")
     assert first.exit_code == 0, first.stdout
@@ -25,12 +25,12 @@ def test_export_backup_keeps_each_export_and_the_latest(snap: CliRunner, discord
     assert stored["latest_key"] == f"exports/{guild}/config.latest.yaml"
     app = App(Settings.resolve(Env(environ=snap.environ, cwd=snap.cwd)), clock=snap.clock)
     text = (snap.cwd / "exported.yaml").read_text()
-    assert app.store.get(stored["key"]).decode() == text == plain.data["yaml"]
+    assert app.store.get(stored["key"]).decode() == text == (snap.cwd / "plain.yaml").read_text()
     latest = app.store.get_document(stored["latest_key"])
     assert latest.data.decode().endswith(text) and yaml.safe_load(latest.data) == yaml.safe_load(text)
 
     discord.create_role({"name": "Later"})
-    second = snap("server", "export", "--backup", "--json").data["backup"]
+    second = snap("server", "export", "--backup", "-o", "second.yaml", "--json").data["backup"]
     assert second["id"] > stored["id"]
     assert "name: Later" in app.store.get(second["key"]).decode()
     newer = app.store.get_document(stored["latest_key"])

@@ -46,9 +46,10 @@ def test_environment_beats_gaib_yaml(cli: CliRunner, aws_env: dict[str, str]) ->
     assert boto3.client("s3").list_objects_v2(Bucket=other)["KeyCount"] == 0
 
 
-def test_s3_backend_without_guild_or_table_is_a_config_error(cli: CliRunner, aws_env: dict[str, str]) -> None:
+def test_s3_key_with_guild_id_but_no_guild_is_a_config_error(cli: CliRunner, aws_env: dict[str, str]) -> None:
+    """Gaib's older layout (key_prefix) holds the guild id; the original's default key needs none."""
     cli.environ.update(aws_env)
-    r = cli("server", "workspace", "ls", "--json", env={"GAIB_S3_BUCKET": "some-bucket"})
+    r = cli("server", "workspace", "ls", "--json", env={"GAIB_S3_BUCKET": "some-bucket", "GAIB_S3_PREFIX": "g/"})
     assert r.exit_code == 2 and r.error["code"] == "SETTING_MISSING"
 
 

@@ -23,8 +23,8 @@ def test_ls_lists_builtin_and_project_themes(cli: CliRunner, tmp_path: Path) -> 
     r = cli("server", "theme", "ls", "--json", env={"HOME": str(tmp_path / "nohome")})
     assert r.exit_code == 0, r.stdout + r.stderr
     rows = [(t["name"], t["version"], t["origin"], t["shadowed_by"]) for t in r.data["themes"]]
-    assert rows == [("basic", "3.0.0", "project", None), ("basic", "1.0.0", "builtin", "project"),
-                    ("sietch", "1.0.0", "builtin", None)]
+    assert rows == [("basic", "1.0.0", "builtin", None), ("sietch", "1.0.0", "builtin", None),
+                    ("basic", "3.0.0", "project", "builtin")]
 
 
 def test_ls_text_output(cli: CliRunner) -> None:

@@ -19,6 +19,7 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "diff": ("gaib.cli.iac:diff", "Show config vs Discord differences field by field."),
     "apply": ("gaib.cli.iac:apply", "Make Discord match the config."),
     "destroy": ("gaib.cli.iac:destroy", "Delete every object the state manages."),
+    "teardown": ("gaib.cli.teardown:teardown", "Delete EVERY role, category and channel of the server."),
     "export": ("gaib.cli.iac:export", "Write the live server as YAML config."),
     "import": ("gaib.cli.iac:import_", "Start managing an existing Discord object."),
     "backup": ("gaib.cli.backup:backup", "State backups: create, list, restore, delete."),
@@ -30,7 +31,12 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "unlock": ("gaib.cli.locks:unlock", "Force-release the state lock."),
 }
 
-server = group("server", "Manage a Discord server as code and keep it safe.", lazy=SERVER_COMMANDS)
+SERVER_ALIASES: dict[str, str] = {"ws": "workspace", "st": "state", "th": "theme", "lock-status": "locks",
+                                  "force-unlock": "unlock"}
+"""The original Gaib's names for commands."""
+
+server = group("server", "Manage a Discord server as code and keep it safe.", lazy=SERVER_COMMANDS,
+               aliases=SERVER_ALIASES)
 
 
 @click.group(cls=type(server), name="gaib", no_args_is_help=True,

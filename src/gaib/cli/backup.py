@@ -9,7 +9,7 @@ from gaib.backup.backups import BackupRecord
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
 
-backup = group("backup", "State backups: create, list, restore, delete.")
+backup = group("backup", "State backups: create, list, restore, delete.", aliases={"ls": "list", "rm": "delete"})
 
 
 def _size(n: int) -> str:
@@ -32,7 +32,7 @@ def create(message: str) -> None:
 
 
 @backup.command("list")
-@click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="At most this many.")
+@click.option("-l", "--limit", default=20, show_default=True, type=click.IntRange(1, 1000), help="At most this many.")
 @click.option("--cursor", default=None, help="Continue after a previous page (from its next_cursor).")
 @click.option("--all-workspaces", is_flag=True, help="List the backups of every workspace.")
 @server_options

@@ -54,6 +54,10 @@ class Ctx:
                 backend=self.backend,
                 state_path=self.state_path,
             )
+            if self._settings.bot_token:
+                self.out.secrets.append(self._settings.bot_token)
+            for warning in self._settings.warnings:
+                self.out.warn(warning)
         return self._settings
 
     def app(self) -> App:
@@ -122,11 +126,21 @@ def output_options(f: F) -> F:
 def server_options(f: F) -> F:
     """Output options plus ``-w/--workspace``, ``-g/--guild``, ``-f/--file``, ``--backend`` and
     ``--state-path``."""
+    return _server_options(f, file_flags=("-f", "--file"))
+
+
+def server_options_without_f(f: F) -> F:
+    """:func:`server_options` with ``--file`` only: for commands whose ``-f`` means ``--force``, as in the
+    original Gaib (``workspace rm -f``)."""
+    return _server_options(f, file_flags=("--file",))
+
+
+def _server_options(f: F, *, file_flags: tuple[str, ...]) -> F:
     f = click.option("--state-path", expose_value=False, is_eager=True, metavar="DIR",
                      callback=_set_flag("state_path"), help="Local state folder [GAIB_STATE_PATH, default .gaib].")(f)
     f = click.option("--backend", type=click.Choice(["local", "s3"]), expose_value=False, is_eager=True,
                      callback=_set_flag("backend"), help="Where state lives [GAIB_BACKEND, gaib.yaml].")(f)
-    f = click.option("-f", "--file", "config_file", expose_value=False, is_eager=True, metavar="PATH",
+    f = click.option(*file_flags, "config_file", expose_value=False, is_eager=True, metavar="PATH",
                      callback=_set_flag("config_file"),
                      help="Server config file (default discord-server.yaml).")(f)
     f = click.option("-g", "--guild", "guild_id", expose_value=False, is_eager=True, metavar="ID",
@@ -142,14 +156,18 @@ class SuggestingGroup(click.Group):
     ``lazy`` maps a command name to ``("module:attribute", "short help")``.
     """
 
-    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, lazy: dict[str, tuple[str, str]] | None = None,
+                 aliases: dict[str, str] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.lazy = dict(lazy or {})
+        self.aliases = dict(aliases or {})
+        """Other names of commands (the original Gaib's: ``ws`` for ``workspace``), shown in the help."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        cmd_name = self.aliases.get(cmd_name, cmd_name)
         if cmd_name in self.lazy:
             target = self.lazy[cmd_name][0]
             module_name, attr = target.split(":")
@@ -160,13 +178,17 @@ class SuggestingGroup(click.Group):
 
     def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
         rows = []
+        others: dict[str, list[str]] = {}
+        for alias, target in self.aliases.items():
+            others.setdefault(target, []).append(alias)
         for name in self.list_commands(ctx):
+            shown = ", ".join([name, *others.get(name, [])])
             if name in self.lazy:
-                rows.append((name, self.lazy[name][1]))
+                rows.append((shown, self.lazy[name][1]))
             else:
                 cmd = super().get_command(ctx, name)
                 if cmd is not None and not cmd.hidden:
-                    rows.append((name, cmd.get_short_help_str(limit=formatter.width - 20)))
+                    rows.append((shown, cmd.get_short_help_str(limit=formatter.width - 20)))
         if rows:
             with formatter.section("Commands"):
                 formatter.write_dl(rows)
@@ -175,6 +197,8 @@ class SuggestingGroup(click.Group):
         self, ctx: click.Context, args: list[str]
     ) -> tuple[str | None, click.Command | None, list[str]]:
         name = args[0] if args else ""
+        if name in self.aliases:
+            args = [self.aliases[name], *args[1:]]
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
             names = self.list_commands(ctx)
             close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
@@ -186,6 +210,7 @@ class SuggestingGroup(click.Group):
         return super().resolve_command(ctx, args)
 
 
-def group(name: str, help: str, lazy: dict[str, tuple[str, str]] | None = None) -> SuggestingGroup:
-    grp = SuggestingGroup(name=name, help=help, lazy=lazy, no_args_is_help=True)
+def group(name: str, help: str, lazy: dict[str, tuple[str, str]] | None = None,
+          aliases: dict[str, str] | None = None) -> SuggestingGroup:
+    grp = SuggestingGroup(name=name, help=help, lazy=lazy, aliases=aliases, no_args_is_help=True)
     return grp

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from gaib.cli.base import Ctx, get_ctx, server_options
@@ -9,15 +13,34 @@ from gaib.errors import ConfirmationRequired
 from gaib.iac import service
 from gaib.iac.plan import Plan, render
 
+F = TypeVar("F", bound=Callable[..., Any])
 
-def _plan_data(plan: Plan, warnings: list[str]) -> dict[str, object]:
+
+def _plan_data(plan: Plan, warnings: list[str], output_changes: list[dict[str, str]] | None = None,
+               ) -> dict[str, object]:
     data = plan.to_dict()
     data["warnings"] = warnings
+    data["output_changes"] = output_changes or []
     return data
 
 
+def _render(planned: service.Planned) -> str:
+    text = render(planned.plan)
+    if planned.output_changes:
+        sigil = {"add": "+", "change": "~", "remove": "-"}
+        text += "\nOutputs:\n" + "\n".join(f"  {sigil[c['action']]} {c['name']}" for c in planned.output_changes)
+    return text
+
+
+def managed_only_option(f: F) -> F:
+    """The original's ``--managed-only`` (its default): accepted; Gaib only ever changes what the state
+    manages, and leaves every other object alone."""
+    return click.option("--managed-only", is_flag=True, hidden=False,
+                        help="Only IaC-managed resources (always so; accepted for the original Gaib).")(f)
+
+
 @click.command("init")
-@click.option("--theme", "theme_name", metavar="NAME", help="Start from a theme (see 'gaib server theme ls').")
+@click.option("-t", "--theme", "theme_name", metavar="NAME", help="Start from a theme (see 'gaib server theme ls').")
 @click.option("--name", "server_name", metavar="NAME", help="Server name written into the config.")
 @click.option("--force", is_flag=True, help="Overwrite an existing config file.")
 @server_options
@@ -29,28 +52,31 @@ def init(theme_name: str | None, server_name: str | None, force: bool) -> None:
                    + (f" using theme '{theme_name}'" if theme_name else "") + ". Next: gaib server plan")
 
 
-def _show_plan(ctx: Ctx, destroy: bool) -> None:
-    planned = service.make_plan(ctx.app(), destroy=destroy)
+def _show_plan(ctx: Ctx, destroy: bool, permissions: bool = True) -> None:
+    planned = service.make_plan(ctx.app(), destroy=destroy, permissions=permissions)
     for w in planned.warnings:
         ctx.out.warn(w)
-    ctx.out.result(_plan_data(planned.plan, planned.warnings), render(planned.plan))
+    ctx.out.result(_plan_data(planned.plan, planned.warnings, planned.output_changes), _render(planned))
 
 
 @click.command("plan")
+@managed_only_option
 @server_options
-def plan() -> None:
+def plan(managed_only: bool) -> None:
     """Show what apply would change in Discord (reads only)."""
     _show_plan(get_ctx(), destroy=False)
 
 
 @click.command("diff")
+@click.option("--no-permissions", is_flag=True, help="Leave permission overwrite changes out of the diff.")
+@managed_only_option
 @server_options
-def diff() -> None:
+def diff(no_permissions: bool, managed_only: bool) -> None:
     """Show the differences between the config and Discord, field by field (same as plan)."""
-    _show_plan(get_ctx(), destroy=False)
+    _show_plan(get_ctx(), destroy=False, permissions=not no_permissions)
 
 
-def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None:
+def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets: tuple[str, ...] = ()) -> None:
     verb = "destroy" if destroy else "apply"
 
     def confirm(p: Plan) -> None:
@@ -62,25 +88,47 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None
         ctx.env.stderr.write(render(p) + "\n")
         ctx.confirm(f"Do you want to {verb} these changes?", False)
 
+    if targets:
+        service.check_targets(targets)
     the_plan, result = service.apply(ctx.app(), progress=ctx.out.info, confirm=confirm, destroy=destroy,
-                                     dry_run=dry_run)
+                                     dry_run=dry_run, targets=targets)
     data: dict[str, object] = {"plan": the_plan.to_dict(), "dry_run": dry_run,
                                "result": result.to_dict() if result else None}
     if dry_run:
         ctx.out.result(data, render(the_plan))
     elif result is None or the_plan.empty:
-        ctx.out.result(data, "No changes. The server matches the configuration.")
+        ctx.out.result(data, "No changes. The server matches the configuration." + _outputs_line(ctx, destroy))
     else:
         ctx.out.result(data, f"{verb.capitalize()} complete: {len(result.created)} created, "
                              f"{len(result.updated)} updated, {len(result.deleted)} deleted "
-                             f"(state serial {result.serial}).")
+                             f"(state serial {result.serial})." + _outputs_line(ctx, destroy))
+
+
+def _outputs_line(ctx: Ctx, destroy: bool) -> str:
+    """The recorded outputs for people, sensitive values hidden (Terraform's way)."""
+    if destroy:
+        return ""
+    from gaib.state import service as state_service
+
+    current = state_service.current(ctx.app())
+    outputs = current.outputs if current is not None else {}
+    if not outputs:
+        return ""
+    lines = ["", "Outputs:"]
+    for name, out in outputs.items():
+        value = out.get("value") if isinstance(out, dict) else out
+        secret = isinstance(out, dict) and out.get("sensitive")
+        shown = "(sensitive)" if secret else json.dumps(value, ensure_ascii=False)
+        lines.append(f"  {name} = {shown}")
+    return "\n".join(lines)
 
 
 @click.command("apply")
 @click.option("--auto-approve", "--yes", "-y", "approve", is_flag=True, help="Do not ask before applying.")
 @click.option("--dry-run", is_flag=True, help="Only print the plan; change nothing.")
+@managed_only_option
 @server_options
-def apply(approve: bool, dry_run: bool) -> None:
+def apply(approve: bool, dry_run: bool, managed_only: bool) -> None:
     """Make Discord match the config, recording every object in the state."""
     _run_apply(get_ctx(), destroy=False, approve=approve, dry_run=dry_run)
 
@@ -88,21 +136,27 @@ def apply(approve: bool, dry_run: bool) -> None:
 @click.command("destroy")
 @click.option("--auto-approve", "--yes", "-y", "approve", is_flag=True, help="Do not ask before destroying.")
 @click.option("--dry-run", is_flag=True, help="Only print what would be deleted.")
+@click.option("-t", "--target", "targets", multiple=True, metavar="ADDR",
+              help="Destroy only this resource (repeatable); 'role', 'category' or 'channel' targets a kind.")
 @server_options
-def destroy(approve: bool, dry_run: bool) -> None:
-    """Delete every object the state manages from Discord."""
-    _run_apply(get_ctx(), destroy=True, approve=approve, dry_run=dry_run)
+def destroy(approve: bool, dry_run: bool, targets: tuple[str, ...]) -> None:
+    """Delete every object the state manages from Discord (or only the targeted ones)."""
+    _run_apply(get_ctx(), destroy=True, approve=approve, dry_run=dry_run, targets=targets)
 
 
 @click.command("export")
 @click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the YAML here instead of stdout.")
 @click.option("--backup", "keep", is_flag=True,
               help="Also store it in the backup store (exports/<server>/config.<id>.yaml and config.latest.yaml).")
+@click.option("--include-unmanaged", is_flag=True,
+              help="Include objects the state does not manage (Gaib's default; accepted for the original Gaib).")
+@click.option("--managed-only", is_flag=True, help="Only the objects the state manages.")
 @server_options
-def export(output: str | None, keep: bool) -> None:
-    """Write the live server as a config that re-applies with zero changes."""
+def export(output: str | None, keep: bool, include_unmanaged: bool, managed_only: bool) -> None:
+    """Write the live server as a config that re-applies with zero changes (with --json: the config as JSON)."""
     ctx = get_ctx()
-    text = service.export(ctx.app())
+    managed = managed_only and not include_unmanaged
+    text = service.export(ctx.app(), managed_only=managed)
     data: dict[str, object] = {}
     notes = []
     if keep:
@@ -111,6 +165,11 @@ def export(output: str | None, keep: bool) -> None:
         stored = store_export(ctx.app(), ctx.settings().require_guild(), text)
         data["backup"] = stored.to_dict()
         notes.append(f"Stored as {stored.key} and {stored.latest_key}.")
+    if ctx.out.json_mode and not output:
+        for note in notes:
+            ctx.out.info(note)
+        ctx.out.result(service.config_document(text))
+        return
     if output:
         target = service.write_file(ctx.settings(), output, text)
         data.update({"output": str(target), "bytes": len(text.encode())})
@@ -132,6 +191,9 @@ def import_(address: str, object_id: str) -> None:
     from gaib.names import check_snowflake
 
     check_snowflake(object_id, "Discord id")
+    from gaib.state.edit import display_address, normalize_address
+
     state = service.import_resource(ctx.app(), address, object_id)
+    address = normalize_address(address)
     ctx.out.result({"address": address, "id": object_id, "serial": state.serial},
-                   f"Imported {object_id} as {address} (serial {state.serial}).")
+                   f"Imported {object_id} as {display_address(address)} (serial {state.serial}).")

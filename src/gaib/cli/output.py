@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.cli.context import Env
@@ -27,9 +27,12 @@ class Output:
     json_mode: bool = False
     quiet: bool = False
     color: bool = True
+    secrets: list[str] = field(default_factory=list)
+    """Secrets known beyond the environment's (a bot token read from gaib.yaml): never shown."""
 
     def _clean(self, text: str) -> str:
-        return redact(text, secrets_from(self.env.environ))
+        extra = [self.env.environ.get("DISCORD_TOKEN", ""), *self.secrets]  # the original's variable name
+        return redact(text, [*secrets_from(self.env.environ), *(s for s in extra if len(s) >= 4)])
 
     # --- stderr: progress and notes ---------------------------------------------------------------
     def info(self, message: str) -> None:

@@ -9,13 +9,15 @@ import click
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.state import service
 
-state = group("state", "Inspect and edit the state of the current workspace.")
+state = group("state", "Inspect and edit the state of the current workspace.", aliases={"list": "ls"})
 
 
 @state.command("ls")
 @server_options
 def ls() -> None:
-    """List the addresses of the resources in the state."""
+    """List the addresses of the resources in the state (names with spaces are shown quoted)."""
+    from gaib.state.edit import display_address
+
     ctx = get_ctx()
     s = ctx.settings()
     current = service.current(ctx.app())
@@ -25,7 +27,7 @@ def ls() -> None:
         return
     rows = [{"address": r.address, "id": r.id, "name": r.attributes.get("name")} for r in current.resources]
     ctx.out.result({"workspace": s.workspace, "serial": current.serial, "lineage": current.lineage,
-                    "resources": rows}, "\n".join(r["address"] or "" for r in rows))
+                    "resources": rows}, "\n".join(display_address(str(r["address"])) for r in rows))
 
 
 @state.command("show")
@@ -33,17 +35,30 @@ def ls() -> None:
 @server_options
 def show(address: str) -> None:
     """Show one resource's attributes."""
+    from gaib.state.edit import display_address
+
     ctx = get_ctx()
     res = service.show(ctx.app(), address)
-    ctx.out.result(res.to_dict(), f"# {address}\n" + json.dumps(res.attributes, indent=2, ensure_ascii=False))
+    current = service.current(ctx.app())
+    stored = current.resource_dict(res) if current is not None else res.to_dict()  # as the file holds it
+    attributes = stored["instances"][0]["attributes"] if stored.get("instances") else {}
+    ctx.out.result(stored, f"# {display_address(res.address)}\n" + json.dumps(attributes, indent=2,
+                                                                               ensure_ascii=False))
 
 
 @state.command("rm")
 @click.argument("addresses", nargs=-1, required=True)
+@click.option("-y", "--yes", is_flag=True, help="Do not ask on a terminal.")
 @server_options
-def rm(addresses: tuple[str, ...]) -> None:
-    """Forget resources: Gaib stops managing them; Discord is not touched."""
+def rm(addresses: tuple[str, ...], yes: bool) -> None:
+    """Forget resources: Gaib stops managing them; Discord is not touched.
+
+    On a terminal it asks first (unless --yes); unattended it goes ahead, as forgetting changes no
+    Discord object and 'gaib server import' takes an object back.
+    """
     ctx = get_ctx()
+    if ctx.env.interactive() and not ctx.out.json_mode:
+        ctx.confirm(f"Forget {', '.join(addresses)} (Discord is not touched)?", yes)
     new = service.remove(ctx.app(), list(addresses))
     ctx.out.result({"removed": list(addresses), "serial": new.serial},
                    f"Removed {len(addresses)} resource(s) from the state (serial {new.serial}).")

@@ -39,7 +39,18 @@ def _summary(t: Theme) -> dict[str, Any]:
 @theme.command("ls")
 @server_options
 def ls() -> None:
-    """List the themes found in ./themes, ~/.gaib/themes and the built-in ones."""
+    """List the themes found in the built-in ones, ./themes and ~/.gaib/themes."""
+    _ls()
+
+
+@theme.command("list", hidden=True)
+@server_options
+def list_() -> None:
+    """The original Gaib's name for 'ls'."""
+    _ls()
+
+
+def _ls() -> None:
     from gaib.themes.loader import discover
 
     ctx = get_ctx()
@@ -81,18 +92,22 @@ def info(name: str, version_range: str | None) -> None:
         except ValueError as err:
             raise InvalidInput(str(err), hint="Use an exact version (1.2.0), ^1.2, ~1.2 or *.") from None
     t = find_theme(name, _search(), version_range)
-    variables = {
-        key: {"type": spec.type, "required": spec.required, "default": spec.default, "pattern": spec.pattern,
-              "description": spec.description}
-        for key, spec in t.manifest.variables.items()
-    }
-    data: dict[str, Any] = {**_summary(t), "author": t.manifest.author, "variables": variables}
-    required = [k for k, v in t.manifest.variables.items() if v.required]
+    variables: dict[str, dict[str, Any]] = {}
+    for key, spec in t.variables.items():
+        row: dict[str, Any] = {"type": spec.type, "required": spec.required, "default": spec.default,
+                               "pattern": spec.pattern, "description": spec.description}
+        row.update({k: v for k, v in (("min", spec.min), ("max", spec.max)) if v is not None})
+        variables[key] = row
+    data: dict[str, Any] = {**_summary(t), "author": t.manifest.author, "license": t.manifest.license,
+                            "extends": t.manifest.extends, "tags": list(t.manifest.tags), "variables": variables}
+    for note in t.warnings:
+        ctx.out.warn(note)
+    required = [k for k, v in t.variables.items() if v.required and v.default is None]
     if required:
         data["counts"] = None
         data["note"] = f"counts need the required variables: {', '.join(required)}"
     else:
-        _, body = t.render_defaults()
+        body = t.render_defaults().body
         data["counts"] = {"roles": len(body.roles), "categories": len(body.categories),
                           "channels": len(body.channels)}
         data["roles"] = [r.name for r in body.roles]

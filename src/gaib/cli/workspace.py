@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import click
 
-from gaib.cli.base import Ctx, get_ctx, group, server_options
+from gaib.cli.base import Ctx, get_ctx, group, server_options, server_options_without_f
 from gaib.state import service
 from gaib.state.workspaces import WorkspaceInfo, Workspaces
 
-workspace = group("workspace", "Manage workspaces: isolated states of one server.")
+workspace = group("workspace", "Manage workspaces: isolated states of one server.",
+                  aliases={"list": "ls", "select": "use", "delete": "rm"})
 
 
 def _workspaces(ctx: Ctx) -> Workspaces:
@@ -57,22 +58,23 @@ def use(name: str, create: bool) -> None:
 
 
 @workspace.command("show")
+@click.argument("name", required=False)
 @server_options
-def show() -> None:
-    """Show the current workspace."""
+def show(name: str | None) -> None:
+    """Show a workspace (default: the current one)."""
     ctx = get_ctx()
     s = ctx.settings()
-    info = _workspaces(ctx).info(s.workspace)
-    data = {**_row(info), "source": s.workspace_source, "backend": s.backend}
+    info = _workspaces(ctx).info(name or s.workspace)
+    data = {**_row(info), "source": s.workspace_source if info.current else None, "backend": s.backend}
     serial = "no state yet" if info.serial is None else f"serial {info.serial}, {info.resources} resources"
-    ctx.out.result(data, f"{info.name} ({serial})")
+    ctx.out.result(data, f"{info.name}{' (current)' if info.current and name else ''} ({serial})")
 
 
 @workspace.command("rm")
 @click.argument("name")
-@click.option("--force", is_flag=True, help="Remove even if it still manages resources (they are forgotten).")
+@click.option("-f", "--force", is_flag=True, help="Remove even if it still manages resources (they are forgotten).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
-@server_options
+@server_options_without_f
 def rm(name: str, force: bool, yes: bool) -> None:
     """Remove a workspace and its state (Discord is not touched)."""
     ctx = get_ctx()

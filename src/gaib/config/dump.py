@@ -1,7 +1,8 @@
 """Write a config model back as clean, stable YAML (the form ``export`` produces).
 
 Keys come in schema order, permissions as names (unknown bits as one trailing integer), colours
-as ``"#rrggbb"``, defaults left out where they add nothing. Every ``${`` in a value is written as
+as ``"#rrggbb"``, a voice channel's user limit as ``userLimit`` (the original Gaib's spelling, which
+both tools read), defaults left out where they add nothing. Every ``${`` in a value is written as
 ``$${`` so loading the output never interpolates anything: ``parse_config(dump_config(c)).config
 == c`` for any valid config without a theme reference (and ``.source == c`` with one).
 """
@@ -28,12 +29,17 @@ def dump_config(config: ServerConfig, *, header: str | None = None) -> str:
 
     doc: dict[str, Any] = {"version": config.version}
     if config.server is not None:
-        doc["server"] = _drop_none({"name": _s(config.server.name), "description": _s(config.server.description)})
+        doc["server"] = _drop_none({"id": config.server.id, "name": _s(config.server.name),
+                                    "description": _s(config.server.description)})
     if config.theme is not None:
         doc["theme"] = _theme(config.theme)
     doc["roles"] = [_role(r) for r in config.roles]
     doc["categories"] = [_category(c) for c in config.categories]
     doc["channels"] = [_channel(c) for c in config.channels]
+    if config.outputs:
+        doc["outputs"] = {_s(k) or k: {key: (_s(v) if isinstance(v, str) else v)
+                                       for key, v in o.model_dump(exclude_defaults=True).items()}
+                          for k, o in config.outputs.items()}
     body = yaml.dump(doc, Dumper=_dumper(), sort_keys=False, allow_unicode=True, default_flow_style=False,
                      width=4096, indent=2)
     if header:
@@ -51,10 +57,12 @@ def _drop_none(d: dict[str, Any]) -> dict[str, Any]:
 
 
 def _theme(theme: ThemeRef) -> Any:
-    extra = theme.version is not None or theme.variables or not theme.exclude.is_empty()
+    extra = theme.version is not None or theme.variables or not theme.exclude.is_empty() or theme.source
     if not extra:
         return _s(theme.name)
     out: dict[str, Any] = {"name": _s(theme.name)}
+    if theme.source is not None:
+        out["source"] = theme.source
     if theme.version is not None:
         out["version"] = theme.version
     if theme.variables:
@@ -121,7 +129,7 @@ def _channel(chan: ChannelConfig) -> dict[str, Any]:
     if chan.bitrate is not None:
         out["bitrate"] = chan.bitrate
     if chan.user_limit is not None:
-        out["user_limit"] = chan.user_limit
+        out["userLimit"] = chan.user_limit
     if chan.position is not None:
         out["position"] = chan.position
     if chan.permissions:

@@ -7,14 +7,22 @@ Every failure is a :class:`gaib.errors.ConfigError` (exit 2) whose message start
 ``file:line: field.path: what is wrong`` — one line per problem, the first problem first — and
 whose ``details["errors"]`` lists them as ``{file, line, path, message}``. Warnings (risky grants,
 channel names Discord would rewrite) never fail a load; they are returned, not printed.
+
+Files of the original Gaib load unchanged: keys it does not know are dropped with a warning (and a
+did-you-mean) instead of failing the load, an empty file is an empty config, and a ``${NAME}`` of
+an unset variable stays literal text with a warning — unless the file uses Gaib's own syntax
+(``${NAME:-default}``, ``$${``, ``theme.version``, ``theme.exclude``, ``user_limit``), where it is an
+error as before.
 """
 
 from __future__ import annotations
 
+import types
+import typing
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, TypeVar
 
-from gaib.config.interpolate import env_interpolator
+from gaib.config.interpolate import EnvInterpolator
 from gaib.config.permissions import suggest
 from gaib.config.schema import (
     MODEL_AT,
@@ -30,15 +38,126 @@ if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
 
 DEFAULT_FILE = "discord-server.yaml"
+PROJECT_SETTING_KEYS = frozenset({"name", "discord", "backend", "guild_id", "workspace", "backup"})
+"""Top-level keys of ``gaib.yaml`` that are settings, not config: skipped when gaib.yaml is the config."""
 M = TypeVar("M", bound="BaseModel")
 
 
-def read_config(raw: bytes | str, *, filename: str, environ: Mapping[str, str]) -> tuple[Document, ServerConfig]:
-    """One file only: parse, interpolate the environment, validate the schema and duplicate names."""
-    doc = parse_yaml(raw, filename, env_interpolator(environ))
+def read_config(raw: bytes | str, *, filename: str, environ: Mapping[str, str],
+                project_file: bool = False) -> tuple[Document, ServerConfig]:
+    """One file only: parse, interpolate the environment, validate the schema and duplicate names.
+
+    ``project_file``: the file is a ``gaib.yaml``, whose settings keys are skipped. Warnings (unknown
+    keys, variables kept literal, an empty file) are left in ``Document.warnings``.
+    """
+    interpolate = EnvInterpolator(environ)
+    doc = parse_yaml(raw, filename, interpolate, allow_empty=True,
+                     skip_keys=PROJECT_SETTING_KEYS if project_file else frozenset())
+    if not doc.data and not project_file:
+        doc.warnings.append(Problem(filename, 1, "", "the file is empty: it declares no roles, categories or "
+                                                     "channels (every object the state manages would be deleted)"))
+    if doc.unresolved:
+        if interpolate.gaib_syntax or _gaib_keys(doc.data):
+            raise_problems(doc.unresolved)
+        doc.warnings.extend(Problem(p.file, p.line, p.path, p.message.split(" (use ")[0]
+                                    + "; kept as literal text, as the original Gaib reads it")
+                            for p in doc.unresolved)
+    drop_unknown_keys(doc, ServerConfig)
     config = validate_document(doc, ServerConfig)
     raise_problems(check_duplicates(config, document_locator(doc)))
     return doc, config
+
+
+def _gaib_keys(data: dict[str, Any]) -> bool:
+    """Whether the file uses keys only Gaib reads (so it is no original file)."""
+    theme = data.get("theme")
+    if isinstance(theme, dict) and ("version" in theme or "exclude" in theme):
+        return True
+    return any(isinstance(c, dict) and "user_limit" in c for c in data.get("channels") or [])
+
+
+def drop_unknown_keys(doc: Document, root: type[BaseModel]) -> None:
+    """Remove from ``doc.data`` every key the models do not know, each with a located warning and a
+    did-you-mean (the original Gaib ignores such keys; Gaib says so)."""
+    _drop(doc, doc.data, root, ())
+
+
+def _known_keys(model: type[BaseModel]) -> dict[str, str]:
+    """Every key a model reads (field names and their aliases) -> the field name."""
+    from pydantic import AliasChoices
+
+    out: dict[str, str] = {}
+    for name, info in model.model_fields.items():
+        out[name] = name
+        alias = info.validation_alias
+        if isinstance(alias, AliasChoices):
+            for choice in alias.choices:
+                if isinstance(choice, str):
+                    out[choice] = name
+        elif isinstance(alias, str):
+            out[alias] = name
+    return out
+
+
+def _drop(doc: Document, data: Any, model: type[BaseModel], path: PathT) -> None:
+    from pydantic import BaseModel as Base
+
+    if not isinstance(data, dict):
+        return
+    known = _known_keys(model)
+    seen: dict[str, str] = {}
+    for key in list(data):
+        field = known.get(key) if isinstance(key, str) else None
+        where = (*path, key)
+        if field is None:
+            guess = suggest(str(key), list(known), cutoff=0.5)
+            more = f"; did you mean {guess!r}?" if guess else f" (expected one of: {', '.join(known)})"
+            doc.warnings.append(Problem(doc.filename, doc.line_of(where), format_path(where),
+                                        f"unknown key {key!r} ignored{more}"))
+            del data[key]
+            continue
+        if field in seen:
+            doc.warnings.append(Problem(doc.filename, doc.line_of(where), format_path(where),
+                                        f"{key!r} repeats {seen[field]!r}; {seen[field]!r} is used"))
+            del data[key]
+            continue
+        seen[field] = key
+        kind, child = _child_model(model.model_fields[field].annotation)
+        if child is None or not (isinstance(child, type) and issubclass(child, Base)):
+            continue
+        value = data[key]
+        if kind == "model":
+            _drop(doc, value, child, where)
+        elif kind == "list" and isinstance(value, list):
+            for i, item in enumerate(value):
+                _drop(doc, item, child, (*where, i))
+        elif kind == "dict" and isinstance(value, dict):
+            for k, item in value.items():
+                _drop(doc, item, child, (*where, k))
+
+
+def _child_model(annotation: Any) -> tuple[str, Any]:
+    """("model" | "list" | "dict", the pydantic model inside ``annotation``), or ("", None)."""
+    from pydantic import BaseModel as Base
+
+    origin = typing.get_origin(annotation)
+    if origin is typing.Annotated:
+        return _child_model(typing.get_args(annotation)[0])
+    if origin in (typing.Union, types.UnionType):
+        for arg in typing.get_args(annotation):
+            kind, child = _child_model(arg)
+            if child is not None:
+                return kind, child
+        return "", None
+    if origin is list:
+        kind, child = _child_model(typing.get_args(annotation)[0])
+        return ("list", child) if kind == "model" else ("", None)
+    if origin is dict:
+        kind, child = _child_model(typing.get_args(annotation)[1])
+        return ("dict", child) if kind == "model" else ("", None)
+    if isinstance(annotation, type) and issubclass(annotation, Base):
+        return "model", annotation
+    return "", None
 
 
 def validate_document(doc: Document, model: type[M]) -> M:
@@ -108,7 +227,9 @@ def _model_at(parent: PathT, root: type[BaseModel]) -> type[BaseModel]:
 
 __all__ = [
     "DEFAULT_FILE",
+    "PROJECT_SETTING_KEYS",
     "ThemeBody",
+    "drop_unknown_keys",
     "read_config",
     "validate_document",
 ]

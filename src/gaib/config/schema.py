@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
+from pydantic import AliasChoices, BaseModel, BeforeValidator, ConfigDict, Field, StringConstraints, field_validator
 from pydantic_core import PydanticCustomError
 
 from gaib.config.permissions import parse_permissions, suggest
@@ -129,7 +129,21 @@ class OverwriteConfig(_Model):
 Overwrites = dict[Name, OverwriteConfig]
 
 
+def _guild_id(value: Any) -> Any:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if isinstance(value, str) and not _SNOWFLAKE.fullmatch(value):
+        raise custom_error("guild_id", f"server.id {value[:40]!r} is not a Discord server id (17-20 digits)")
+    return value
+
+
+_SNOWFLAKE = re.compile(r"[0-9]{17,20}")
+
+
 class ServerMeta(_Model):
+    """``server``: the guild (``id``, used when no -g / DISCORD_GUILD_ID is given), name, description."""
+
+    id: Annotated[str | None, BeforeValidator(_guild_id)] = None
     name: Annotated[str | None, Field(min_length=2, max_length=MAX_NAME)] = None
     description: Annotated[str | None, Field(max_length=120)] = None
 
@@ -157,11 +171,16 @@ class ThemeExclude(_Model):
 
 
 class ThemeRef(_Model):
-    """``theme: sietch`` or ``theme: {name, version, variables, exclude}``."""
+    """``theme: sietch`` or ``theme: {name, source, version, variables, exclude}``.
+
+    ``source`` is the original's: ``local`` looks only in ./themes and ~/.gaib/themes, ``builtin``
+    (or no source) searches the built-in themes first, then those folders.
+    """
 
     name: Annotated[str, Field(min_length=1, max_length=64)]
+    source: Literal["local", "builtin"] | None = None
     version: str | None = None
-    variables: dict[str, bool | int | str] = Field(default_factory=dict)
+    variables: dict[str, bool | int | float | str] = Field(default_factory=dict)
     exclude: ThemeExclude = Field(default_factory=ThemeExclude)
 
     @field_validator("version", mode="before")
@@ -202,9 +221,19 @@ class ChannelConfig(_Model):
     nsfw: bool = False
     slowmode: Annotated[int, Field(ge=0, le=MAX_SLOWMODE)] = 0
     bitrate: Annotated[int | None, Field(ge=MIN_BITRATE, le=MAX_BITRATE)] = None
-    user_limit: Annotated[int | None, Field(ge=0, le=MAX_USER_LIMIT)] = None
+    user_limit: Annotated[int | None, Field(ge=0, le=MAX_USER_LIMIT,
+                                            validation_alias=AliasChoices("user_limit", "userLimit"))] = None
+    """Written ``userLimit`` by the original Gaib (and by export, so both tools read it)."""
     position: Position | None = None
     permissions: Overwrites = Field(default_factory=dict)
+
+
+class OutputConfig(_Model):
+    """One of ``outputs``: a value recorded in the state's outputs on apply (hidden when sensitive)."""
+
+    value: Any = None
+    sensitive: bool = False
+    description: str | None = None
 
 
 class ServerConfig(_Model):
@@ -216,6 +245,7 @@ class ServerConfig(_Model):
     roles: list[RoleConfig] = Field(default_factory=list)
     categories: list[CategoryConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
+    outputs: dict[str, OutputConfig] = Field(default_factory=dict)
 
     @field_validator("theme", mode="before")
     @classmethod
@@ -224,9 +254,13 @@ class ServerConfig(_Model):
 
 
 class ThemeBody(_Model):
-    """The body of a theme (its ``server.yaml``): roles, categories and channels only."""
+    """What a theme's content files hold: the server's ``name`` and ``description`` (the original's
+    ``server.yaml``) and roles, categories and channels (any of its files; Gaib's themes keep all of
+    them in ``server.yaml``)."""
 
     version: ConfigVersion = CONFIG_VERSION
+    name: Annotated[str | None, Field(min_length=2, max_length=MAX_NAME)] = None
+    description: Annotated[str | None, Field(max_length=120)] = None
     roles: list[RoleConfig] = Field(default_factory=list)
     categories: list[CategoryConfig] = Field(default_factory=list)
     channels: list[ChannelConfig] = Field(default_factory=list)
@@ -241,5 +275,6 @@ MODEL_AT: dict[str, type[BaseModel]] = {
     "categories": CategoryConfig,
     "channels": ChannelConfig,
     "permissions": OverwriteConfig,
+    "outputs": OutputConfig,
 }
 """Which model a key under a given parent key belongs to (for did-you-mean on unknown keys)."""

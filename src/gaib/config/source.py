@@ -50,26 +50,6 @@ def format_path(path: PathT) -> str:
     return out
 
 
-@dataclass
-class Document:
-    """Parsed YAML with a line for every path."""
-
-    filename: str
-    data: dict[str, Any]
-    lines: dict[PathT, int] = field(default_factory=dict)
-
-    def line_of(self, path: PathT) -> int:
-        """The line of ``path`` or of its nearest ancestor that has one (1 for the root)."""
-        for end in range(len(path), -1, -1):
-            line = self.lines.get(tuple(path[:end]))
-            if line is not None:
-                return line
-        return 1
-
-    def where(self, path: PathT) -> str:
-        return f"{self.filename}:{self.line_of(path)}"
-
-
 @dataclass(frozen=True)
 class Problem:
     """One error or warning, located."""
@@ -85,6 +65,33 @@ class Problem:
 
     def to_dict(self) -> dict[str, Any]:
         return {"file": self.file, "line": self.line, "path": self.path, "message": self.message}
+
+
+@dataclass
+class Document:
+    """Parsed YAML with a line for every path.
+
+    ``unresolved`` lists the strings kept as written because a ``${...}`` in them had no value
+    (their readers decide whether that is an error or a warning); ``warnings`` collects what readers
+    found worth a warning but not a failure (unknown keys, empty file).
+    """
+
+    filename: str
+    data: dict[str, Any]
+    lines: dict[PathT, int] = field(default_factory=dict)
+    unresolved: list[Problem] = field(default_factory=list)
+    warnings: list[Problem] = field(default_factory=list)
+
+    def line_of(self, path: PathT) -> int:
+        """The line of ``path`` or of its nearest ancestor that has one (1 for the root)."""
+        for end in range(len(path), -1, -1):
+            line = self.lines.get(tuple(path[:end]))
+            if line is not None:
+                return line
+        return 1
+
+    def where(self, path: PathT) -> str:
+        return f"{self.filename}:{self.line_of(path)}"
 
 
 MAX_SHOWN = 20
@@ -124,8 +131,16 @@ def read_file(path: Path, *, display: str | None = None) -> tuple[str, bytes]:
     return name, raw
 
 
-def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None = None) -> Document:
-    """Parse one YAML document whose top level is a mapping; see the module doc for what is refused."""
+def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None = None, *,
+               allow_empty: bool = False, skip_keys: frozenset[str] = frozenset(),
+               list_key: str | None = None) -> Document:
+    """Parse one YAML document whose top level is a mapping; see the module doc for what is refused.
+
+    With ``allow_empty`` an empty or comment-only file is an empty mapping. Top-level keys in
+    ``skip_keys`` are left out unread (no interpolation): the settings part of a ``gaib.yaml`` read
+    as a config. With ``list_key`` a top-level list is read as ``{list_key: [...]}`` (a theme's
+    ``roles.yaml`` may be a bare list).
+    """
     import yaml
 
     if isinstance(raw, str):
@@ -153,14 +168,20 @@ def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None
         if loader is not None:
             loader.dispose()
     if node is None:
+        if allow_empty:
+            return Document(filename, {})
         raise _fail(filename, 1, "the file is empty; expected a mapping (version, roles, categories, channels)")
-    walker = _Walker(filename, loader, interpolate)
+    walker = _Walker(filename, loader, interpolate, skip_keys)
+    if list_key is not None and isinstance(node, yaml.SequenceNode):
+        walker.lines[(list_key,)] = node.start_mark.line + 1
+        items = walker.value(node, (list_key,), 1)
+        return Document(filename, {list_key: items}, walker.lines, unresolved=walker.unresolved)
     if not isinstance(node, yaml.MappingNode):
         raise _fail(filename, node.start_mark.line + 1,
                     f"expected a mapping at the top level, found {_node_kind(node)}")
     data = walker.value(node, (), 0)
     assert isinstance(data, dict)
-    return Document(filename, data, walker.lines)
+    return Document(filename, data, walker.lines, unresolved=walker.unresolved)
 
 
 def _too_big(size: int) -> str:
@@ -195,11 +216,14 @@ def _node_kind(node: Any) -> str:
 class _Walker:
     """Builds plain data from a composed node tree, recording lines and interpolating strings."""
 
-    def __init__(self, filename: str, loader: Any, interpolate: Interpolator | None) -> None:
+    def __init__(self, filename: str, loader: Any, interpolate: Interpolator | None,
+                 skip_keys: frozenset[str] = frozenset()) -> None:
         self.filename = filename
         self.loader = loader
         self.interpolate = interpolate
+        self.skip_keys = skip_keys
         self.lines: dict[PathT, int] = {}
+        self.unresolved: list[Problem] = []
         self.count = 0
 
     def value(self, node: Any, path: PathT, depth: int) -> Any:
@@ -239,6 +263,8 @@ class _Walker:
             if not isinstance(key_node, yaml.ScalarNode) or key_node.tag == _MERGE_TAG:
                 raise _fail(self.filename, line, "mapping keys must be plain text", path)
             key = str(key_node.value)
+            if not path and key in self.skip_keys:
+                continue
             if key_node.tag == _STR_TAG and self.interpolate is not None and "$" in key:
                 key = str(self._interp(key, line, path))
             if key in first_line:
@@ -269,6 +295,11 @@ class _Walker:
     def _interp(self, text: str, line: int, path: PathT) -> Any:
         assert self.interpolate is not None
         try:
-            return self.interpolate(text)
+            value = self.interpolate(text)
         except ValueError as err:
             raise _fail(self.filename, line, str(err), path) from None
+        kept = getattr(self.interpolate, "kept", None)
+        if kept:  # references kept as written; the reader decides how loud that is
+            self.unresolved.extend(Problem(self.filename, line, format_path(path), str(e)) for e in kept)
+            kept.clear()
+        return value

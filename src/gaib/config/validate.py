@@ -76,6 +76,50 @@ def check_duplicates(config: ServerConfig | ThemeBody, locate: Locator) -> list[
     return problems
 
 
+def canonical_references(config: ServerConfig, locate: Locator) -> tuple[ServerConfig, list[Problem]]:
+    """References spelled in another case than the item they name (``category: general`` for the
+    category ``General``, ``member:`` for the role ``Member``) rewritten to the item's spelling, as the
+    original Gaib matches them case-insensitively. Two overwrites that name one role are a warning;
+    the later one is used. References to nothing are left for :func:`check_config` to report."""
+    roles = {r.name.casefold(): r.name for r in config.roles}
+    roles.setdefault(EVERYONE.casefold(), EVERYONE)
+    exact = {r.name for r in config.roles} | {EVERYONE}  # an exact spelling always names itself
+    cats = {c.name.casefold(): c.name for c in config.categories}
+    warnings: list[Problem] = []
+
+    def fix(perms: dict[str, OverwriteConfig], base: PathT) -> dict[str, OverwriteConfig] | None:
+        out: dict[str, OverwriteConfig] = {}
+        changed = False
+        first: dict[str, str] = {}
+        for target, ow in perms.items():
+            name = target if target in exact else roles.get(target.casefold(), target)
+            changed |= name != target
+            if name in out:
+                warnings.append(problem(locate, (*base, "permissions", target),
+                                        f"{target!r} and {first[name]!r} name the same role; {target!r} is used"))
+                changed = True
+            first[name] = target
+            out[name] = ow
+        return out if changed else None
+
+    new_cats = []
+    for i, cat in enumerate(config.categories):
+        perms = fix(cat.permissions, ("categories", i))
+        new_cats.append(cat if perms is None else cat.model_copy(update={"permissions": perms}))
+    new_chans = []
+    for i, chan in enumerate(config.channels):
+        update: dict[str, object] = {}
+        if chan.category is not None and chan.category not in cats.values():
+            fixed = cats.get(chan.category.casefold())
+            if fixed is not None:
+                update["category"] = fixed
+        perms = fix(chan.permissions, ("channels", i))
+        if perms is not None:
+            update["permissions"] = perms
+        new_chans.append(chan.model_copy(update=update) if update else chan)
+    return config.model_copy(update={"categories": new_cats, "channels": new_chans}), warnings
+
+
 def check_config(config: ServerConfig, locate: Locator) -> tuple[list[Problem], list[Problem]]:
     """Check references, limits and channel fields; return (errors, warnings)."""
     errors: list[Problem] = []
@@ -107,7 +151,9 @@ def check_config(config: ServerConfig, locate: Locator) -> tuple[list[Problem], 
                 if per_category[chan.category] == MAX_PER_CATEGORY + 1:
                     errors.append(problem(locate, (*base, "category"),
                                           f"category {chan.category!r} has more than {MAX_PER_CATEGORY} channels"))
-        errors.extend(_channel_fields(chan, base, locate))
+        channel_errors, channel_warnings = _channel_fields(chan, base, locate)
+        errors.extend(channel_errors)
+        warnings.extend(channel_warnings)
         errors.extend(_check_overwrites(chan.permissions, base, roles, locate, warnings))
         if chan.type in _TEXT_KINDS and not _DISCORD_TEXT_NAME.fullmatch(chan.name):
             fixed = re.sub(r"\s+", "-", chan.name.lower())
@@ -124,16 +170,16 @@ def _defined(what: str, names: Sequence[str]) -> str:
     return f" (defined {what}: {shown}{', ...' if len(names) > 8 else ''})"
 
 
-def _channel_fields(chan: ChannelConfig, base: PathT, locate: Locator) -> list[Problem]:
-    errors = []
+def _channel_fields(chan: ChannelConfig, base: PathT, locate: Locator) -> tuple[list[Problem], list[Problem]]:
+    errors, warnings = [], []
     if chan.type != "forum" and chan.topic is not None and len(chan.topic) > MAX_TOPIC:
         errors.append(problem(locate, (*base, "topic"),
                               f"topic is {len(chan.topic)} characters; a {chan.type} channel allows {MAX_TOPIC}"))
     for field in ("bitrate", "user_limit"):
         if getattr(chan, field) is not None and chan.type not in ("voice", "stage"):
-            errors.append(problem(locate, (*base, field),
-                                  f"{field} applies only to voice and stage channels, not {chan.type}"))
-    return errors
+            warnings.append(problem(locate, (*base, field),
+                                    f"{field} applies only to voice and stage channels, not {chan.type}; ignored"))
+    return errors, warnings
 
 
 def _role_warnings(role: RoleConfig, base: PathT, locate: Locator) -> list[Problem]:

@@ -14,6 +14,7 @@ objects in neither the config nor the state are never touched.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -25,6 +26,7 @@ from gaib.config.desired import (
     DesiredRole,
     DesiredServer,
 )
+from gaib.config.schema import MANAGED_MARKER
 from gaib.discord.models import (
     Channel,
     ChannelType,
@@ -36,7 +38,8 @@ from gaib.discord.models import (
 )
 from gaib.iac import addresses, layout
 from gaib.iac.plan import Change, Desired, FieldChange, Kind, Plan
-from gaib.state.model import Resource, State
+from gaib.state.dialect import channel_type
+from gaib.state.model import ORIGINAL, Resource, State
 
 TEXT_LIKE = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM)
 VOICE_LIKE = (ChannelType.VOICE, ChannelType.STAGE)
@@ -97,7 +100,8 @@ class _Matcher:
 
 
 def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan:
-    role_addrs, cat_addrs, chan_addrs = addresses.assign(desired)
+    role_addrs, cat_addrs, chan_addrs = addresses.assign(desired, state)
+    original = state is not None and state.dialect == ORIGINAL
     claimed: set[str] = {r.id for r in (state.resources if state else []) if r.id}
     roles_live = manageable_roles(live)
     cats_live = [c for c in live.channels if c.type == ChannelType.CATEGORY]
@@ -168,7 +172,7 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
     def channel_fit(i: int, res: Resource) -> int:
         """2 for a type Discord can keep (same, or text <-> announcement), plus 1 for the same category."""
         want = desired.channels[i]
-        have_type = int(res.attributes.get("type") or 0)
+        have_type = channel_type(res.attributes.get("type")) or 0  # a number, or the original's word
         same_kind = have_type == want.type or {have_type, int(want.type)} <= PATCHABLE_TYPES
         parent = cat_ids.get(want.category) if want.category else None
         same_parent = (res.attributes.get("parent_id") or None) == parent and (parent is not None
@@ -186,6 +190,8 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
             return same_kind and (o.parent_id == want_parent or ch.category is None or want_parent is None)
 
         obj, how = match(chm, addr, discord_channel_name(ch.type, ch.name), eligible)
+        ch = _with_marker(ch, obj, original)
+        desired_by_addr[addr] = ch
         if obj is not None and obj.type != ch.type and not {obj.type, ch.type} <= PATCHABLE_TYPES:
             warnings.append(f"{addr} changes type {obj.type.name.lower()} -> {ch.type.name.lower()}: "
                             "Discord cannot convert it, so it is deleted and re-created (its messages are lost).")
@@ -219,6 +225,27 @@ def build_plan(desired: DesiredServer, state: State | None, live: Guild) -> Plan
                 reorder_channels=reorder_channels, role_order=tuple(role_addrs), category_order=tuple(cat_addrs),
                 channel_order=tuple(chan_addrs), desired=desired_by_addr, existing=existing,
                 warnings=tuple(warnings))
+
+
+def marked(topic: str | None) -> str:
+    """A topic as the original Gaib writes it: with its managed marker appended (once)."""
+    if not topic:
+        return MANAGED_MARKER
+    return topic if MANAGED_MARKER in topic else f"{topic} {MANAGED_MARKER}"
+
+
+def _with_marker(ch: DesiredChannel, obj: Channel | None, original: bool) -> DesiredChannel:
+    """The original Gaib appends its marker to the topics of channels it creates and reads a channel
+    without it as unmanaged. A live topic that is the config's plus that marker is no change, and
+    keeps its marker when the channel is updated; in the original's state, created text channels get
+    it too, so the original keeps managing them."""
+    if ch.type not in TEXT_LIKE or (ch.topic and MANAGED_MARKER in ch.topic):
+        return ch
+    if obj is not None:
+        if obj.topic and obj.topic != ch.topic and obj.topic == marked(ch.topic):
+            return dataclasses.replace(ch, topic=obj.topic)
+        return ch
+    return dataclasses.replace(ch, topic=marked(ch.topic)) if original else ch
 
 
 def _deleted(cid: str, changes: Sequence[Change]) -> bool:

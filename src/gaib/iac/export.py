@@ -24,7 +24,10 @@ def _order(items: list[Channel]) -> list[Channel]:
     return sorted(items, key=lambda c: (c.position, int(c.id)))
 
 
-def desired_from_guild(guild: Guild) -> DesiredServer:
+def desired_from_guild(guild: Guild, managed_ids: set[str] | None = None) -> DesiredServer:
+    """The guild as a desired server; with ``managed_ids`` only those objects (and what they need)."""
+    if managed_ids is not None:
+        guild = _only(guild, managed_ids)
     return _exported(guild)[0]
 
 
@@ -79,8 +82,20 @@ def exported_objects(guild: Guild) -> list[Resource]:
     return out
 
 
-def export_config(guild: Guild) -> str:
+def _only(guild: Guild, ids: set[str]) -> Guild:
+    """The guild with only the listed roles and channels (channels in an unlisted category move to the
+    top level; overwrites for unlisted roles are left out by the export anyway)."""
+    import dataclasses
+
+    chans = [c for c in guild.channels if c.id in ids]
+    return dataclasses.replace(guild, roles=tuple(r for r in guild.roles if r.id in ids or r.id == guild.id),
+                               channels=tuple(chans))
+
+
+def export_config(guild: Guild, managed_ids: set[str] | None = None) -> str:
+    """The guild (or with ``managed_ids`` only what the state manages) as discord-server.yaml text."""
     from gaib.config.dump import dump_config
 
-    return dump_config(from_desired(desired_from_guild(guild)),
-                       header=f"Exported by gaib from Discord server {guild.id}.")
+    what = "the objects Gaib manages in" if managed_ids is not None else "Discord server"
+    return dump_config(from_desired(desired_from_guild(guild, managed_ids)),
+                       header=f"Exported by gaib from {what} {guild.id}.")

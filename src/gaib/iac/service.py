@@ -1,4 +1,4 @@
-"""IaC use cases: init, plan, apply, destroy, export, import, state pull.
+"""IaC use cases: init, plan, apply, destroy, teardown, export, import, state pull.
 
 Each function takes the run's :class:`gaib.ports.Ports` (settings, clock, state backend, Discord)
 and returns plain values; the CLI renders them. Destructive work is plan, then execute, under the
@@ -8,25 +8,34 @@ workspace's state lock. Nothing here builds an adapter.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from dataclasses import dataclass
+import dataclasses
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from gaib.config.desired import DesiredServer, to_desired
 from gaib.discord.models import ChannelType, Guild
-from gaib.errors import AlreadyExists, NotFound, StateNotFound
+from gaib.errors import (
+    AlreadyExists,
+    DiscordError,
+    DiscordNotFound,
+    InvalidInput,
+    NotFound,
+    PartialFailure,
+    StateNotFound,
+)
 from gaib.fsutil import write_atomic
 from gaib.iac import addresses
 from gaib.iac.apply import Applier, ApplyResult
 from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import build_plan, manageable_roles
-from gaib.iac.plan import Plan
+from gaib.iac.plan import Change, Plan
 from gaib.ports import Ports
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
-from gaib.state.edit import check_address
+from gaib.state.edit import check_address, normalize_address
 from gaib.state.locking import locked
 from gaib.state.model import Instance, Resource, State
 
@@ -35,19 +44,54 @@ Progress = Callable[[str], None]
 
 def load_desired(settings: Settings) -> tuple[DesiredServer, list[str]]:
     """The effective config (theme merged in) as the diff's input, with its warnings."""
+    desired, _, warnings = load_project(settings)
+    return desired, warnings
+
+
+def load_project(settings: Settings) -> tuple[DesiredServer, dict[str, Any], list[str]]:
+    """The effective config as the diff's input, the outputs to record in the state, and warnings.
+
+    The config comes from ``settings.config_file`` (which may be gaib.yaml itself); outputs from
+    the config, else from gaib.yaml's ``outputs``.
+    """
     from gaib.themes.effective import load_config
 
+    is_project = settings.project_file is not None and settings.config_file == settings.project_file
     loaded = load_config(settings.config_file, environ=settings.environ, project_dir=settings.project_dir,
-                         home=settings.home)
-    return to_desired(loaded.config), [str(w) for w in loaded.warnings]
+                         home=settings.home, project_file=is_project)
+    outputs = {k: v.model_dump() for k, v in loaded.config.outputs.items()} or dict(settings.project_outputs)
+    return to_desired(loaded.config), state_outputs(outputs), [str(w) for w in loaded.warnings]
+
+
+def state_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
+    """Config ``outputs`` as the state records them (Terraform's shape: value, type, sensitive)."""
+    def kind(value: Any) -> str:
+        if isinstance(value, bool):
+            return "bool"
+        if isinstance(value, int | float):
+            return "number"
+        return "string" if isinstance(value, str) or value is None else "dynamic"
+
+    return {name: {"value": o.get("value"), "type": kind(o.get("value")), "sensitive": bool(o.get("sensitive"))}
+            for name, o in outputs.items()}
+
+
+def output_changes(current: dict[str, Any], wanted: dict[str, Any]) -> list[dict[str, str]]:
+    """What recording ``wanted`` over ``current`` changes: ``[{name, action}]`` (add, change, remove)."""
+    out = [{"name": n, "action": "add"} for n in wanted if n not in current]
+    out += [{"name": n, "action": "change"} for n in wanted if n in current and current[n] != wanted[n]]
+    out += [{"name": n, "action": "remove"} for n in current if n not in wanted]
+    return out
 
 
 def init_project(settings: Settings, *, theme_name: str | None, server_name: str | None, force: bool) -> Path:
     """Write a starting ``discord-server.yaml`` (through the YAML library, so any name round-trips) and
-    create the state folder. Never overwrites an existing config unless ``force``."""
+    create the state folder. Never overwrites an existing config unless ``force``, and never gaib.yaml."""
     import yaml
 
     path = settings.config_file
+    if settings.project_file is not None and path == settings.project_file:
+        path = (settings.cwd or settings.project_dir) / "discord-server.yaml"  # never over gaib.yaml
     if path.exists() and not force:
         raise AlreadyExists(f"{path.name} already exists.", hint="Pass --force to overwrite it.")
     doc: dict[str, Any] = {"version": "1.0"}
@@ -73,56 +117,142 @@ class Planned:
     live: Guild
     state: State | None
     warnings: list[str]
+    outputs: dict[str, Any] = field(default_factory=dict)
+    output_changes: list[dict[str, str]] = field(default_factory=list)
 
 
-def make_plan(ports: Ports, *, destroy: bool = False) -> Planned:
-    """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages)."""
+def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (),
+              permissions: bool = True) -> Planned:
+    """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages;
+    ``targets`` narrows a destroy to addresses or to kinds: role, category, channel). Without
+    ``permissions`` the plan leaves out permission overwrite changes (for display only)."""
     settings = ports.settings
     state = ports.state.get(settings.workspace)
+    outputs: dict[str, Any] = {}
     if destroy:
         desired, warnings = DesiredServer(name=None), list[str]()
     else:
-        desired, warnings = load_desired(settings)
+        desired, outputs, warnings = load_project(settings)
     live = ports.discord.get_guild()
     plan = build_plan(desired, state, live)
     if destroy:
-        plan = Plan(guild_id=plan.guild_id, changes=plan.changes)  # no reordering when tearing down
-    return Planned(plan=plan, live=live, state=state, warnings=warnings + list(plan.warnings))
+        changes = plan.changes
+        if targets:
+            changes = _targeted(changes, targets, state)
+        plan = Plan(guild_id=plan.guild_id, changes=changes)  # no reordering when tearing down
+        if targets:
+            outputs = dict(state.outputs) if state is not None else {}
+    if not permissions:
+        plan = without_permissions(plan)
+    changed = output_changes(state.outputs if state is not None else {}, outputs)
+    return Planned(plan=plan, live=live, state=state, warnings=warnings + list(plan.warnings), outputs=outputs,
+                   output_changes=changed)
+
+
+KIND_WORDS = {"role": "role", "roles": "role", "discord_role": "role", "category": "category",
+              "categories": "category", "discord_category": "category", "channel": "channel",
+              "channels": "channel", "discord_channel": "channel"}
+
+
+def _targeted(changes: Sequence[Change], targets: Sequence[str], state: State | None) -> tuple[Change, ...]:
+    """The changes a ``destroy -t`` names: by address (as ``state`` holds it, case-insensitively), or
+    every change of a kind (``role``, ``category``, ``channel``, the original's spelling).
+    InvalidInput for a target that names nothing in the state."""
+    kinds = {KIND_WORDS[t.strip().lower()] for t in targets if t.strip().lower() in KIND_WORDS}
+    addresses_wanted: set[str] = set()
+    for target in targets:
+        if target.strip().lower() in KIND_WORDS:
+            continue
+        from gaib.state.edit import resolve
+
+        res = resolve(state, target) if state is not None else None
+        if res is None:
+            raise NotFound(f"No resource {normalize_address(target)} in the state.", code="ADDRESS_NOT_FOUND",
+                           hint="'gaib server state ls' lists the addresses; -t also takes role, category, "
+                                "channel.")
+        addresses_wanted.add(res.address)
+    return tuple(c for c in changes if c.address in addresses_wanted or c.kind in kinds)
+
+
+def without_permissions(plan: Plan) -> Plan:
+    """The plan without permission overwrite changes (``diff --no-permissions``)."""
+    kept = []
+    for c in plan.changes:
+        fields = tuple(f for f in c.fields if f.field != "permission_overwrites")
+        if c.action == "update" and not fields:
+            continue
+        kept.append(dataclasses.replace(c, fields=fields))
+    return dataclasses.replace(plan, changes=tuple(kept))
 
 
 def apply(ports: Ports, *, progress: Progress, confirm: Callable[[Plan], None], destroy: bool = False,
-          dry_run: bool = False) -> tuple[Plan, ApplyResult | None]:
-    """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once."""
+          dry_run: bool = False, targets: Sequence[str] = ()) -> tuple[Plan, ApplyResult | None]:
+    """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once; the config's
+    outputs are recorded in the state afterwards (a whole destroy clears them)."""
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
-        planned = make_plan(ports, destroy=destroy)
+        planned = make_plan(ports, destroy=destroy, targets=targets)
         if dry_run:
             return planned.plan, None
         if planned.plan.empty and planned.state is not None:
-            return planned.plan, ApplyResult(serial=planned.state.serial)
+            result = ApplyResult(serial=planned.state.serial)
+            if planned.output_changes:  # outputs change no Discord object: nothing to confirm
+                result.serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
+            return planned.plan, result
         confirm(planned.plan)
         applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
                           progress=progress)
-        return planned.plan, applier.run(planned.plan, planned.live)
+        try:
+            result = applier.run(planned.plan, planned.live)
+        finally:
+            serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
+        if serial is not None:
+            result.serial = serial
+        return planned.plan, result
 
 
-def export(ports: Ports) -> str:
-    """The live guild as a config that re-applies with zero changes."""
+def _record_outputs(backend: StateBackend, workspace: str, outputs: dict[str, Any],
+                    clock: Callable[[], datetime]) -> int | None:
+    """Write ``outputs`` into the workspace's state if they differ (serial + 1); the new serial, or None."""
+    state = backend.get(workspace)
+    if state is None or state.outputs == outputs:
+        return None
+    new = copy.deepcopy(state)
+    new.outputs = dict(outputs)
+    return _commit(backend, state, new, state.guild_id or "", clock).serial
+
+
+def export(ports: Ports, *, managed_only: bool = False) -> str:
+    """The live guild as a config (YAML text) that re-applies with zero changes. ``managed_only``
+    keeps only the objects the state manages."""
     from gaib.iac.export import export_config
 
-    return export_config(ports.discord.get_guild())
+    managed: set[str] | None = None
+    if managed_only:
+        state = ports.state.get(ports.settings.workspace)
+        managed = {r.id for r in (state.resources if state else []) if r.id}
+    return export_config(ports.discord.get_guild(), managed_ids=managed)
+
+
+def config_document(text: str) -> dict[str, Any]:
+    """An exported config as the mapping it describes (what ``export --json`` prints)."""
+    import yaml
+
+    doc = yaml.safe_load(text)
+    return doc if isinstance(doc, dict) else {}
 
 
 def write_file(settings: Settings, output: str, text: str) -> Path:
     """Write ``text`` to ``output`` (relative to the project folder) atomically; returns the path."""
-    target = settings.project_dir / output
+    target = (settings.cwd or settings.project_dir) / output
     write_atomic(target, text.encode("utf-8"), mode=0o644)
     return target
 
 
 def import_resource(ports: Ports, address: str, object_id: str) -> State:
     """Attach an existing Discord object to ``address`` in the state (serial + 1)."""
-    rtype, _ = check_address(address)
+    rtype, rname = check_address(address)
+    address = normalize_address(address)
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "import", clock):
         state = backend.get(settings.workspace)
@@ -146,7 +276,6 @@ def import_resource(ports: Ports, address: str, object_id: str) -> State:
         if attrs is None:
             raise NotFound(f"No {rtype.removeprefix('discord_')} with id {object_id} in the Discord server.",
                            code="DISCORD_OBJECT_NOT_FOUND", hint="Check the id (Developer Mode, Copy ID).")
-        rname = address.split(".", 1)[1]
         new.resources.append(Resource(type=rtype, name=rname, instances=[Instance(attributes=attrs)]))
         return _commit(backend, state, new, live.id, clock)
 
@@ -188,3 +317,104 @@ def _commit(backend: StateBackend, old: State | None, new: State, guild_id: str,
     new.last_modified = clock().isoformat().replace("+00:00", "Z")
     backend.put(new, expected_serial=old.serial if old else None)
     return new
+
+
+# --- teardown ----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class TeardownPlan:
+    """Everything ``teardown`` deletes: every channel, every category but the preserved ones, and every
+    role except @everyone and roles managed by an integration (bots, boosts)."""
+
+    guild_id: str
+    server_name: str
+    channels: tuple[tuple[str, str], ...]  # (id, name)
+    categories: tuple[tuple[str, str], ...]
+    roles: tuple[tuple[str, str], ...]
+    preserved: tuple[str, ...] = ()
+
+    @property
+    def total(self) -> int:
+        return len(self.channels) + len(self.categories) + len(self.roles)
+
+    def to_dict(self) -> dict[str, Any]:
+        def rows(items: tuple[tuple[str, str], ...]) -> list[dict[str, str]]:
+            return [{"id": i, "name": n} for i, n in items]
+
+        return {"guild_id": self.guild_id, "server_name": self.server_name, "channels": rows(self.channels),
+                "categories": rows(self.categories), "roles": rows(self.roles),
+                "preserved_categories": list(self.preserved),
+                "summary": {"channels": len(self.channels), "categories": len(self.categories),
+                            "roles": len(self.roles), "total": self.total}}
+
+
+@dataclass
+class TeardownResult:
+    deleted: list[str] = field(default_factory=list)
+    failed: list[dict[str, str]] = field(default_factory=list)
+    forgotten: list[str] = field(default_factory=list)
+    serial: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"deleted": self.deleted, "failed": self.failed, "forgotten": self.forgotten, "serial": self.serial}
+
+
+def plan_teardown(ports: Ports, *, preserve_categories: Sequence[str] = ()) -> TeardownPlan:
+    """What ``teardown`` would delete in the live guild (reads only)."""
+    live = ports.discord.get_guild()
+    keep = {name.casefold() for name in preserve_categories}
+    chans = [c for c in live.channels if c.type != ChannelType.CATEGORY]
+    cats = [c for c in live.channels if c.type == ChannelType.CATEGORY]
+    return TeardownPlan(
+        guild_id=live.id, server_name=live.name,
+        channels=tuple((c.id, c.name) for c in chans),
+        categories=tuple((c.id, c.name) for c in cats if c.name.casefold() not in keep),
+        roles=tuple((r.id, r.name) for r in manageable_roles(live)),
+        preserved=tuple(c.name for c in cats if c.name.casefold() in keep))
+
+
+def teardown(ports: Ports, plan: TeardownPlan, *, progress: Progress) -> TeardownResult:
+    """Delete everything ``plan`` lists (channels, then categories, then roles) under the state lock,
+    then forget the deleted objects in the state (serial + 1). A failed delete is recorded and the rest
+    goes on; any failure ends in PartialFailure (exit 8)."""
+    settings, backend, clock = ports.settings, ports.state, ports.clock
+    result = TeardownResult()
+    with locked(backend, settings.workspace, "teardown", clock):
+        gone: set[str] = set()
+        for kind, items in (("channel", plan.channels), ("category", plan.categories), ("role", plan.roles)):
+            for object_id, name in items:
+                try:
+                    if kind == "role":
+                        ports.discord.delete_role(object_id, reason="gaib teardown")
+                    else:
+                        ports.discord.delete_channel(object_id, reason="gaib teardown")
+                except DiscordError as exc:
+                    if not isinstance(exc, DiscordNotFound):
+                        result.failed.append({"kind": kind, "id": object_id, "name": name, "message": exc.message})
+                        progress(f"  ! {kind} {name} ({object_id}): {exc.message}")
+                        continue
+                gone.add(object_id)
+                result.deleted.append(f"{kind}:{name}")
+                progress(f"  - {kind} {name} ({object_id})")
+        state = backend.get(settings.workspace)
+        if state is not None and any(r.id in gone for r in state.resources):
+            new = copy.deepcopy(state)
+            result.forgotten = [r.address for r in new.resources if r.id in gone]
+            new.resources = [r for r in new.resources if r.id not in gone]
+            result.serial = _commit(backend, state, new, plan.guild_id, clock).serial
+        elif state is not None:
+            result.serial = state.serial
+    if result.failed:
+        raise PartialFailure(f"{len(result.failed)} of {plan.total} deletes failed; the rest were done.",
+                             details={"result": result.to_dict()})
+    return result
+
+
+def check_targets(targets: Sequence[str]) -> None:
+    """InvalidInput unless each ``destroy -t`` target is an address or a kind word."""
+    for target in targets:
+        if target.strip().lower() not in KIND_WORDS:
+            check_address(target)
+    if not all(t.strip() for t in targets):
+        raise InvalidInput("An empty --target was given.", code="INVALID_ADDRESS")

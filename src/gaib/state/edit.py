@@ -10,19 +10,58 @@ from datetime import datetime
 from gaib.errors import AlreadyExists, InvalidInput, NotFound, StateNotFound
 from gaib.state.backend import StateBackend
 from gaib.state.locking import locked
-from gaib.state.model import RESOURCE_TYPES, State
+from gaib.state.model import RESOURCE_TYPES, Resource, State
 
-_ADDRESS_RE = re.compile(r"(discord_role|discord_category|discord_channel)\.([A-Za-z0-9_][A-Za-z0-9_-]{0,99})")
+_TYPES = "|".join(RESOURCE_TYPES)
+_ADDRESS_RE = re.compile(rf"({_TYPES})\.(.+)", re.DOTALL)
+_BRACKETED_RE = re.compile(rf"""({_TYPES})\[(["'])(.+)\2\]""", re.DOTALL)
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+MAX_NAME = 200
 
 
 def check_address(address: str) -> tuple[str, str]:
-    """Split ``type.name``; raises InvalidInput (exit 6) for anything else."""
-    m = _ADDRESS_RE.fullmatch(address)
-    if not m:
+    """Split ``type.name`` into (type, name); raises InvalidInput (exit 6) for anything else.
+
+    The name is the rest after the first dot and may hold spaces, dots and emoji (the original Gaib
+    names resources by display name): ``discord_category.The Gathering``. Also accepted: the whole
+    address in quotes, ``type."name"`` and ``type["name"]``.
+    """
+    text = address.strip()
+    if len(text) >= 2 and text[0] == text[-1] and text[0] in "'\"":
+        text = text[1:-1]
+    m = _BRACKETED_RE.fullmatch(text)
+    rtype, name = (m.group(1), m.group(3)) if m else (None, None)
+    if m is None and (m2 := _ADDRESS_RE.fullmatch(text)):
+        rtype, name = m2.group(1), m2.group(2)
+        if len(name) >= 2 and name[0] == name[-1] and name[0] in "'\"":
+            name = name[1:-1]
+    if rtype is None or not name or len(name) > MAX_NAME or _CONTROL.search(name) or name != name.strip():
         raise InvalidInput(f"Invalid resource address {address[:80]!r}.", code="INVALID_ADDRESS",
                            hint=f"Use TYPE.NAME with TYPE one of {', '.join(RESOURCE_TYPES)}, "
-                                "e.g. discord_role.moderator ('gaib server state ls' lists them).")
-    return m.group(1), m.group(2)
+                                "e.g. discord_role.moderator or 'discord_category.The Gathering' (quoted) "
+                                "('gaib server state ls' lists them).")
+    return rtype, name
+
+
+def normalize_address(address: str) -> str:
+    """``type.name`` for any accepted spelling of an address (InvalidInput otherwise)."""
+    rtype, name = check_address(address)
+    return f"{rtype}.{name}"
+
+
+def display_address(address: str) -> str:
+    """The address as a shell argument: quoted when the name holds anything beyond letters, digits,
+    ``_`` and ``-`` (``'discord_category.The Gathering'``)."""
+    import shlex
+
+    return address if re.fullmatch(r"[A-Za-z0-9_.-]+", address) else shlex.quote(address)
+
+
+def resolve(state: State, address: str) -> Resource | None:
+    """The resource at ``address``: exactly, else the one resource of that type whose name matches
+    case-insensitively (names typed by hand); None if there is none."""
+    rtype, name = check_address(address)
+    return state.find_by_name(rtype, name)
 
 
 def _load(backend: StateBackend, workspace: str) -> State:
@@ -46,11 +85,13 @@ def remove(backend: StateBackend, workspace: str, addresses: list[str],
         check_address(a)
     with locked(backend, workspace, "state rm", clock):
         old = _load(backend, workspace)
-        missing = [a for a in addresses if old.find(a) is None]
+        found = {a: resolve(old, a) for a in addresses}
+        missing = [a for a, res in found.items() if res is None]
         if missing:
-            raise NotFound(f"No resource {missing[0]} in the state.", code="ADDRESS_NOT_FOUND")
+            raise NotFound(f"No resource {normalize_address(missing[0])} in the state.", code="ADDRESS_NOT_FOUND")
+        gone = {res.address for res in found.values() if res is not None}
         new = copy.deepcopy(old)
-        new.resources = [r for r in new.resources if r.address not in set(addresses)]
+        new.resources = [r for r in new.resources if r.address not in gone]
         return _commit(backend, old, new, clock())
 
 
@@ -63,12 +104,15 @@ def move(backend: StateBackend, workspace: str, src: str, dst: str, clock: Calla
                            hint="The destination must have the same type as the source.")
     with locked(backend, workspace, "state mv", clock):
         old = _load(backend, workspace)
-        if old.find(src) is None:
-            raise NotFound(f"No resource {src} in the state.", code="ADDRESS_NOT_FOUND")
-        if old.find(dst) is not None:
-            raise AlreadyExists(f"{dst} already exists in the state.", hint="Remove it first or pick another name.")
+        source = resolve(old, src)
+        if source is None:
+            raise NotFound(f"No resource {normalize_address(src)} in the state.", code="ADDRESS_NOT_FOUND")
+        target = f"{dst_type}.{dst_name}"
+        if old.find(target) is not None:
+            raise AlreadyExists(f"{target} already exists in the state.",
+                                hint="Remove it first or pick another name.")
         new = copy.deepcopy(old)
-        res = new.find(src)
+        res = new.find(source.address)
         assert res is not None
         res.name = dst_name
         return _commit(backend, old, new, clock())

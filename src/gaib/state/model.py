@@ -3,11 +3,18 @@
 The shape is Terraform's, and the files written by the original TypeScript Gaib
 (``.gaib/workspaces/<ws>/terraform.tfstate``: ``version: 1``, integer ``serial``, a lineage like
 ``mkkwjaig-f82hi8dm``, ``resources[].instances[].attributes``, ``outputs``, ``lastModified``) load
-unchanged. Unknown top-level keys are kept and written back, so nothing a newer writer added is lost.
+unchanged. Unknown keys (top level, resource, instance and attribute) are kept and written back, so
+nothing another writer added is lost.
+
+Such a file is in the original's *dialect* (:attr:`State.dialect` ``"original"``: resources with
+``provider: "discord"``, or an empty state without Gaib's ``guild_id``): in memory its attributes are
+Gaib's (see :mod:`gaib.state.dialect`), and it is written back in the original's form, so the original
+keeps reading it. Resource names are the original's display names (``discord_category.The Gathering``).
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import secrets
 import time
@@ -15,10 +22,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.errors import StateError
+from gaib.state import dialect as dialects
 
 STATE_VERSION = 1
 RESOURCE_TYPES = ("discord_role", "discord_category", "discord_channel")
 PROVIDER = 'provider["registry.terraform.io/gaib/discord"]'
+ORIGINAL_PROVIDER = "discord"
+GAIB, ORIGINAL = "gaib", "original"
+_KNOWN_ATTRIBUTES = {"id", "name", "permissions", "color", "hoist", "mentionable", "position", "type",
+                     "permission_overwrites", "parent_id", "topic", "nsfw", "rate_limit_per_user", "bitrate",
+                     "user_limit", "parent_name", "slowmode", "userLimit"}
 _B36 = "0123456789abcdefghijklmnopqrstuvwxyz"
 
 
@@ -55,6 +68,9 @@ class Resource:
     provider: str = PROVIDER
     mode: str = "managed"
     extra: dict[str, Any] = field(default_factory=dict)
+    has_mode: bool = True
+    origin: dict[str, Any] | None = field(default=None, compare=False, repr=False)
+    """The first instance as read from the file (kept so that a rewrite loses none of its keys)."""
 
     @property
     def address(self) -> str:
@@ -70,9 +86,35 @@ class Resource:
         value = self.attributes.get("id")
         return str(value) if value is not None else None
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, dialect: str = GAIB, category_names: dict[str, str] | None = None) -> dict[str, Any]:
+        """The resource as stored: Gaib's form, or the original's (``category_names``: id -> name)."""
+        instances = [self._instance_dict(i, n, dialect, category_names or {}) for n, i in enumerate(self.instances)]
+        if dialect == ORIGINAL:
+            provider = ORIGINAL_PROVIDER if self.provider == PROVIDER else self.provider
+            head = {"mode": self.mode} if self.has_mode else {}
+            return {**self.extra, **head, "type": self.type, "name": self.name, "provider": provider,
+                    "instances": instances}
         return {**self.extra, "mode": self.mode, "type": self.type, "name": self.name,
-                "provider": self.provider, "instances": [i.to_dict() for i in self.instances]}
+                "provider": self.provider, "instances": instances}
+
+    def _instance_dict(self, inst: Instance, index: int, dialect: str,
+                       category_names: dict[str, str]) -> dict[str, Any]:
+        origin = self.origin if index == 0 and self.origin is not None else None
+        same_object = origin is not None and \
+            str(origin.get("attributes", {}).get("id")) == str(inst.attributes.get("id"))
+        raw_attrs: dict[str, Any] = dict(origin.get("attributes", {})) if origin and same_object else {}
+        attrs = dict(inst.attributes)
+        for key, value in raw_attrs.items():  # keys neither tool knows survive a refresh of the attributes
+            if key not in _KNOWN_ATTRIBUTES and key not in attrs:
+                attrs[key] = value
+        extra = inst.extra or ({k: v for k, v in origin.items() if k not in ("attributes", "schema_version")}
+                               if origin and same_object else {})
+        schema_version = inst.schema_version
+        if dialect == ORIGINAL:
+            attrs = dialects.to_original(self.type, attrs, raw_attrs or None, category_names)
+            if schema_version == 0 and not (origin and origin.get("schema_version", 0) == 0 and same_object):
+                schema_version = 1
+        return {**extra, "schema_version": schema_version, "attributes": attrs}
 
 
 @dataclass
@@ -86,6 +128,8 @@ class State:
     version: int = STATE_VERSION
     last_modified: str | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    dialect: str = GAIB
+    """``"original"`` for a file written by the original Gaib: it is written back in its form."""
 
     @classmethod
     def new(cls, workspace: str, guild_id: str | None = None) -> State:
@@ -102,16 +146,38 @@ class State:
         return [r.address for r in self.resources]
 
     # --- serialisation ---------------------------------------------------------------------------
-    def to_dict(self) -> dict[str, Any]:
+    def find_by_name(self, rtype: str, name: str) -> Resource | None:
+        """The resource of ``rtype`` whose address name is ``name``, compared case-insensitively when
+        no exact match exists (addresses of display names are typed by hand)."""
+        exact = self.find(f"{rtype}.{name}")
+        if exact is not None:
+            return exact
+        folded = [r for r in self.resources if r.type == rtype and r.name.casefold() == name.casefold()]
+        return folded[0] if len(folded) == 1 else None
+
+    def resource_dict(self, res: Resource) -> dict[str, Any]:
+        """One resource as this state stores it (its dialect)."""
+        return res.to_dict(self.dialect, self._category_names())
+
+    def _category_names(self) -> dict[str, str]:
+        return {str(r.id): str(r.attributes.get("name", r.name)) for r in self.resources
+                if r.type == dialects.CATEGORY and r.id}
+
+    def to_dict(self, dialect: str | None = None) -> dict[str, Any]:
+        """The document as stored, in ``dialect`` (default: the state's own)."""
+        form = dialect or self.dialect
+        names = self._category_names() if form == ORIGINAL else {}
         doc: dict[str, Any] = {
             "version": self.version,
             "serial": self.serial,
             "lineage": self.lineage,
             "workspace": self.workspace,
             "guild_id": self.guild_id,
-            "resources": [r.to_dict() for r in self.resources],
+            "resources": [r.to_dict(form, names) for r in self.resources],
             "outputs": self.outputs,
         }
+        if form == ORIGINAL and self.guild_id is None:
+            del doc["guild_id"]  # the original never writes it; an empty state without it stays original
         if self.last_modified is not None:
             doc["lastModified"] = self.last_modified
         for key, value in self.extra.items():
@@ -138,7 +204,7 @@ class State:
     def content_equal(self, other: State) -> bool:
         """True if both hold the same resources and outputs (serial, lineage, timestamps ignored)."""
         a = {"resources": [r.to_dict() for r in self.resources], "outputs": self.outputs}
-        b = {"resources": [r.to_dict() for r in other.resources], "outputs": other.outputs}
+        b = {"resources": [r.to_dict() for r in other.resources], "outputs": other.outputs}  # both in Gaib's form
         return canonical_json(a) == canonical_json(b)
 
 
@@ -190,6 +256,15 @@ def state_from_dict(doc: Any, source: str) -> State:
     known = {"version", "serial", "lineage", "workspace", "guild_id", "resources", "outputs", "lastModified"}
     extra = {k: v for k, v in doc.items() if k not in known}
     resources = [_resource(r, i, source) for i, r in enumerate(resources_raw)]
+    original = any(r.provider == ORIGINAL_PROVIDER for r in resources) or (
+        not resources and "guild_id" not in doc) or any(
+        dialects.is_original(i.attributes) for r in resources for i in r.instances)
+    category_ids = {str(r.instances[0].attributes.get("name", r.name)).casefold(): str(r.instances[0].attributes["id"])
+                    for r in resources if r.type == dialects.CATEGORY and r.instances
+                    and r.instances[0].attributes.get("id") is not None}
+    for res in resources:
+        for inst in res.instances:
+            inst.attributes = dialects.to_gaib(res.type, inst.attributes, category_ids)
     seen: set[str] = set()
     for res in resources:
         if res.address in seen:
@@ -200,6 +275,7 @@ def state_from_dict(doc: Any, source: str) -> State:
         guild_id=str(guild_id) if guild_id is not None else None,
         resources=resources, outputs=outputs, version=version,
         last_modified=str(last_modified) if last_modified is not None else None, extra=extra,
+        dialect=ORIGINAL if original else GAIB,
     )
 
 
@@ -222,7 +298,9 @@ def _resource(raw: Any, index: int, source: str) -> Resource:
     provider = _field(raw, "provider", str, source, where=where, default=PROVIDER)
     mode = _field(raw, "mode", str, source, where=where, default="managed")
     extra = {k: v for k, v in raw.items() if k not in ("type", "name", "instances", "provider", "mode")}
-    return Resource(type=rtype, name=name, instances=instances, provider=provider, mode=mode, extra=extra)
+    origin = copy.deepcopy(instances_raw[0]) if instances_raw else None
+    return Resource(type=rtype, name=name, instances=instances, provider=provider, mode=mode, extra=extra,
+                    has_mode="mode" in raw, origin=origin)
 
 
 _MISSING = object()

@@ -1,57 +1,128 @@
-"""The S3 state backend with a DynamoDB lock table shaped like Terraform's.
+"""The S3 state backend with a DynamoDB lock table both Gaibs (and Terraform's table layout) share.
 
-State lives at ``{prefix}{guild_id}/{workspace}/terraform.tfstate``. Writes are conditional:
-``If-Match`` on the ETag that was read (``If-None-Match: *`` for a new state), so a concurrent writer
-makes the second put fail instead of overwriting. The lock item is keyed ``LockID = <bucket>/<key>``
-(string hash key, as Terraform's table), holds Terraform's JSON ``Info`` and is written with a
-conditional put (absent, or older than the stale age) and released with a conditional delete on the
-lock id, so an existing Terraform lock table serves.
+State lives at a key made from a template: the original Gaib's ``servers/${workspace}/terraform.tfstate``
+by default, or ``backend.key`` (``${workspace}`` and ``${guild_id}`` are replaced). Gaib's older
+layout ``{key_prefix}{guild_id}/{workspace}/terraform.tfstate`` is a template too; with no key
+configured, a state found only there (and not at the original's default key) is still used, with a
+notice. Writes are conditional: ``If-Match`` on the ETag that was read (``If-None-Match: *`` for a
+new state), so a concurrent writer makes the second put fail instead of overwriting. With
+``encrypt`` (the default) objects are written with SSE-KMS (``kms_key_id``, else the AWS managed key).
+
+The lock item (one format, honoured by this Gaib and the original): hash key ``LockID =
+<bucket>/<key>``; ``ID``, ``Who``, ``Operation``, ``Created`` (ISO 8601 with milliseconds, ``Z``),
+``TTL`` (epoch seconds when it goes stale) and ``Info`` (Terraform's lock-info JSON). It is taken
+with ``attribute_not_exists(LockID) OR Created < :stale`` (items of earlier Gaib builds, which
+carry ``CreatedEpoch`` instead, are aged by that), released with a conditional delete on ``ID``
+(or the earlier ``LockOwner``), so a lock taken by either tool stops the other.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
-from datetime import datetime, timedelta
+import re
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gaib import aws
-from gaib.errors import NotFound, SerialConflict
-from gaib.names import check_name, check_snowflake
+from gaib.errors import ConfigError, MissingSetting, NotFound, SerialConflict
+from gaib.names import NAME_PATTERN, check_name, check_snowflake
 from gaib.state.backend import LockInfo, check_write
 from gaib.state.model import State, parse_state
 
 STATE_NAME = "terraform.tfstate"
 MARKER_NAME = "workspace.json"
+DEFAULT_KEY = "servers/${workspace}/terraform.tfstate"
+LEGACY_PREFIX = "gaib/state/"
+DEFAULT_TABLE = "gaib-locks"
+_VARIABLE = re.compile(r"\$\{([^}]*)\}")
+_KNOWN_VARIABLES = ("workspace", "guild_id")
+
+
+def iso_ms(moment: datetime) -> str:
+    """``2025-11-02T10:20:30.123Z``: the timestamp form the original writes (sorts as text)."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 class S3Backend:
-    def __init__(self, *, bucket: str, table: str, guild_id: str, prefix: str = "gaib/state/",
-                 region: str | None = None, endpoint_url: str | None = None, kms_key_id: str | None = None,
-                 stale_after: timedelta = timedelta(hours=1)) -> None:
+    def __init__(self, *, bucket: str, table: str = DEFAULT_TABLE, guild_id: str | None = None,
+                 prefix: str | None = None, key: str | None = None, region: str | None = None,
+                 endpoint_url: str | None = None, kms_key_id: str | None = None, encrypt: bool = True,
+                 profile: str | None = None, stale_after: timedelta = timedelta(hours=1),
+                 notice: Callable[[str], None] | None = None) -> None:
         self.bucket = bucket
         self.table = table
-        self.guild_id = check_snowflake(guild_id, "guild id")
-        self.prefix = prefix if not prefix or prefix.endswith("/") else prefix + "/"
+        self.guild_id = check_snowflake(guild_id, "guild id") if guild_id else None
+        if key is None and prefix:
+            key = (prefix if prefix.endswith("/") else prefix + "/") + "${guild_id}/${workspace}/" + STATE_NAME
+        self.explicit = key is not None
+        self.template = _check_template(key or DEFAULT_KEY)
+        if "${guild_id}" in self.template and self.guild_id is None:
+            raise MissingSetting("The S3 state key uses ${guild_id}, but no Discord server id is set.",
+                                 hint="Pass -g ID, set DISCORD_GUILD_ID, or give server.id in the config.")
         self.kms_key_id = kms_key_id
+        self.encrypt = encrypt
         self.stale_after = stale_after
-        self._s3 = aws.client("s3", region=region, endpoint_url=endpoint_url)
-        self._ddb = aws.client("dynamodb", region=region, endpoint_url=endpoint_url)
-        self.description = f"s3://{bucket}/{self.prefix}{self.guild_id}/ (lock table {table})"
+        self.notice = notice
+        self._chosen: dict[str, str] = {}
+        self._s3 = aws.client("s3", region=region, endpoint_url=endpoint_url, profile=profile)
+        self._ddb = aws.client("dynamodb", region=region, endpoint_url=endpoint_url, profile=profile)
+        self.description = f"s3://{bucket}/{self._render(self.template, '<workspace>')} (lock table {table})"
+
+    # --- keys ------------------------------------------------------------------------------------
+    def _render(self, template: str, workspace: str) -> str:
+        return template.replace("${workspace}", workspace).replace("${guild_id}", self.guild_id or "")
 
     def key(self, workspace: str) -> str:
-        return f"{self.prefix}{self.guild_id}/{check_name(workspace, 'workspace name')}/{STATE_NAME}"
+        """The state's key for ``workspace`` (InvalidName for a bad name)."""
+        check_name(workspace, "workspace name")
+        chosen = self._chosen.get(workspace)
+        if chosen is not None:
+            return chosen
+        if "${workspace}" not in self.template and workspace != "default":
+            raise ConfigError(f"backend.key {self.template!r} has no ${{workspace}}, so only the 'default' "
+                              f"workspace can be used (not {workspace!r}).",
+                              hint="Add ${workspace} to backend.key, e.g. servers/${workspace}/terraform.tfstate.")
+        chosen = self._render(self.template, workspace)
+        if not self.explicit and self.guild_id is not None and not self._exists(chosen):
+            legacy = f"{LEGACY_PREFIX}{self.guild_id}/{workspace}/{STATE_NAME}"
+            if self._exists(legacy):
+                chosen = legacy
+                if self.notice is not None:
+                    self.notice(f"using the state at s3://{self.bucket}/{legacy} (Gaib's earlier layout); set "
+                                f"backend.key_prefix: {LEGACY_PREFIX} in gaib.yaml to keep using it")
+        self._chosen[workspace] = chosen
+        return chosen
 
     def _marker(self, workspace: str) -> str:
-        return f"{self.prefix}{self.guild_id}/{check_name(workspace, 'workspace name')}/{MARKER_NAME}"
+        """``workspace.json`` beside the state when the workspace is a folder of the key (so an empty
+        workspace exists); ``<key>.workspace.json`` otherwise."""
+        key = self.key(workspace)
+        if key != self._render(self.template, workspace) or _folder_per_workspace(self.template):
+            return key.rsplit("/", 1)[0] + "/" + MARKER_NAME
+        return key + "." + MARKER_NAME
 
     def _lock_id(self, workspace: str) -> str:
         return f"{self.bucket}/{self.key(workspace)}"
 
+    def _exists(self, key: str) -> bool:
+        try:
+            self._s3.head_object(Bucket=self.bucket, Key=key)
+            return True
+        except Exception as exc:
+            if aws.error_code(exc) in ("404", "NoSuchKey", "NotFound"):
+                return False
+            raise aws.translate(exc, f"Checking s3://{self.bucket}/{key}") from None
+
     def _encryption(self) -> dict[str, str]:
-        """SSE-KMS with the configured key; otherwise nothing (the bucket's default encryption)."""
-        if not self.kms_key_id:
+        """SSE-KMS when ``encrypt`` (with the configured key, else the AWS managed one), else nothing."""
+        if not self.encrypt:
             return {}
-        return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
+        if self.kms_key_id:
+            return {"ServerSideEncryption": "aws:kms", "SSEKMSKeyId": self.kms_key_id}
+        return {"ServerSideEncryption": "aws:kms"}
 
     # --- state -----------------------------------------------------------------------------------
     def _read(self, workspace: str) -> tuple[State | None, str | None]:
@@ -90,33 +161,41 @@ class S3Backend:
         self.create_workspace(state.workspace)
 
     # --- workspaces ------------------------------------------------------------------------------
+    def _listing(self, template: str) -> tuple[str, re.Pattern[str]]:
+        """(list prefix, pattern whose ``ws`` group is the workspace of a state or marker key)."""
+        head, _, tail = template.partition("${workspace}")
+        prefix = self._render(head, "")
+        ws = f"(?P<ws>{NAME_PATTERN})"
+        tail_text = self._render(tail, "")
+        marker_tail = (tail_text.rsplit("/", 1)[0] + "/" + MARKER_NAME) if _folder_per_workspace(template) \
+            else tail_text + "." + MARKER_NAME
+        pattern = re.compile(re.escape(prefix) + ws + f"(?:{re.escape(tail_text)}|{re.escape(marker_tail)})")
+        return prefix, pattern
+
     def list_workspaces(self) -> list[str]:
-        base = f"{self.prefix}{self.guild_id}/"
-        names: list[str] = []
-        try:
-            paginator = self._s3.get_paginator("list_objects_v2")
-            for page in paginator.paginate(Bucket=self.bucket, Prefix=base, Delimiter="/"):
-                for cp in page.get("CommonPrefixes", []):
-                    names.append(cp["Prefix"][len(base):].rstrip("/"))
-        except Exception as exc:
-            raise aws.translate(exc, f"Listing workspaces in s3://{self.bucket}/{base}") from None
-        valid = []
-        for name in names:
-            try:
-                valid.append(check_name(name))
-            except Exception:
+        templates = [self.template]
+        if not self.explicit and self.guild_id is not None:
+            templates.append(f"{LEGACY_PREFIX}${{guild_id}}/${{workspace}}/{STATE_NAME}")
+        names: set[str] = set()
+        for template in templates:
+            if "${workspace}" not in template:
+                if self._exists(self._render(template, "")):
+                    names.add("default")
                 continue
-        return sorted(valid)
+            prefix, pattern = self._listing(template)
+            try:
+                paginator = self._s3.get_paginator("list_objects_v2")
+                for page in paginator.paginate(Bucket=self.bucket, Prefix=prefix):
+                    for obj in page.get("Contents", []):
+                        m = pattern.fullmatch(obj["Key"])
+                        if m:
+                            names.add(m.group("ws"))
+            except Exception as exc:
+                raise aws.translate(exc, f"Listing workspaces in s3://{self.bucket}/{prefix}") from None
+        return sorted(names)
 
     def workspace_exists(self, workspace: str) -> bool:
-        for key in (self._marker(workspace), self.key(workspace)):
-            try:
-                self._s3.head_object(Bucket=self.bucket, Key=key)
-                return True
-            except Exception as exc:
-                if aws.error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
-                    raise aws.translate(exc, f"Checking workspace {workspace}") from None
-        return False
+        return any(self._exists(key) for key in (self._marker(workspace), self.key(workspace)))
 
     def create_workspace(self, workspace: str) -> None:
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._marker(workspace),
@@ -148,22 +227,23 @@ class S3Backend:
             raise aws.translate(exc, f"Reading lock table {self.table}") from None
         if not item:
             return None
-        try:
-            doc = json.loads(item["Info"]["S"])
-        except (KeyError, ValueError):
-            doc = {"Who": "unknown (unreadable lock item)"}
-        return LockInfo.from_dict(doc)
+        return lock_from_item(item, f"s3://{self.bucket}/{self.key(workspace)}")
 
     def lock(self, workspace: str, operation: str, now: datetime) -> LockInfo:
-        info = LockInfo.new(operation, f"s3://{self.bucket}/{self.key(workspace)}", now)
-        cutoff = int((now - self.stale_after).timestamp())
+        path = f"s3://{self.bucket}/{self.key(workspace)}"
+        info = dataclasses.replace(LockInfo.new(operation, path, now), created=iso_ms(now))
+        cutoff = now - self.stale_after
         try:
             self._ddb.put_item(
                 TableName=self.table,
-                Item={"LockID": {"S": self._lock_id(workspace)}, "Info": {"S": json.dumps(info.to_dict())},
-                      "LockOwner": {"S": info.id}, "CreatedEpoch": {"N": str(int(now.timestamp()))}},
-                ConditionExpression="attribute_not_exists(LockID) OR CreatedEpoch < :cutoff",
-                ExpressionAttributeValues={":cutoff": {"N": str(cutoff)}},
+                Item={"LockID": {"S": self._lock_id(workspace)}, "ID": {"S": info.id}, "Who": {"S": info.who},
+                      "Operation": {"S": info.operation}, "Created": {"S": info.created},
+                      "TTL": {"N": str(int((now + self.stale_after).timestamp()))},
+                      "Info": {"S": json.dumps(info.to_dict())}},
+                ConditionExpression=("attribute_not_exists(LockID) OR Created < :stale OR "
+                                     "(attribute_not_exists(Created) AND CreatedEpoch < :cutoff)"),
+                ExpressionAttributeValues={":stale": {"S": iso_ms(cutoff)},
+                                           ":cutoff": {"N": str(int(cutoff.timestamp()))}},
             )
         except Exception as exc:
             if aws.error_code(exc) == "ConditionalCheckFailedException":
@@ -177,7 +257,7 @@ class S3Backend:
     def unlock(self, workspace: str, lock_id: str) -> None:
         try:
             self._ddb.delete_item(TableName=self.table, Key={"LockID": {"S": self._lock_id(workspace)}},
-                                  ConditionExpression="LockOwner = :id",
+                                  ConditionExpression="ID = :id OR LockOwner = :id",
                                   ExpressionAttributeValues={":id": {"S": lock_id}})
         except Exception as exc:
             if aws.error_code(exc) == "ConditionalCheckFailedException":
@@ -191,6 +271,47 @@ class S3Backend:
         except Exception as exc:
             raise aws.translate(exc, f"Releasing the lock in {self.table}") from None
         return held
+
+
+def lock_from_item(item: dict[str, Any], path: str) -> LockInfo:
+    """The holder named by a lock item of either tool: the original's top-level attributes (``ID``,
+    ``Who``, ``Operation``, ``Created``, ``Info`` as text) or Terraform-style ``Info`` JSON."""
+    def text(name: str) -> str | None:
+        value = item.get(name)
+        return str(value["S"]) if isinstance(value, dict) and "S" in value else None
+
+    doc: dict[str, Any] = {}
+    raw_info = text("Info")
+    if raw_info:
+        try:
+            parsed = json.loads(raw_info)
+        except ValueError:
+            parsed = None
+        if isinstance(parsed, dict):
+            doc.update(parsed)
+    for name in ("ID", "Who", "Operation", "Created"):
+        value = text(name)
+        if value:
+            doc[name] = value
+    if not doc.get("ID") and text("LockOwner"):
+        doc["ID"] = text("LockOwner")
+    if not doc.get("Who"):
+        doc["Who"] = "unknown (unreadable lock item)"
+    doc.setdefault("Path", path)
+    return LockInfo.from_dict(doc)
+
+
+def _folder_per_workspace(template: str) -> bool:
+    return template.partition("${workspace}")[2].startswith("/")
+
+
+def _check_template(template: str) -> str:
+    for m in _VARIABLE.finditer(template):
+        if m.group(1) not in _KNOWN_VARIABLES:
+            raise ConfigError(f"backend.key {template!r} uses ${{{m.group(1)}}}; only ${{workspace}} and "
+                              "${guild_id} can be used there.",
+                              hint="e.g. servers/${workspace}/terraform.tfstate")
+    return template.lstrip("/")
 
 
 def ensure_state_infra(*, bucket: str, table: str, region: str | None, endpoint_url: str | None) -> None:

@@ -21,9 +21,9 @@ def show(ports: Ports, address: str) -> Resource:
     state = current(ports)
     if state is None:
         raise StateNotFound(f"Workspace '{ports.settings.workspace}' has no state yet.")
-    res = state.find(address)
+    res = edit.resolve(state, address)
     if res is None:
-        raise NotFound(f"No resource {address} in the state.", code="ADDRESS_NOT_FOUND")
+        raise NotFound(f"No resource {edit.normalize_address(address)} in the state.", code="ADDRESS_NOT_FOUND")
     return res
 
 

@@ -1,7 +1,8 @@
 """Workspaces: named, isolated states of one server (``default``, ``staging`` ...).
 
-The current workspace is recorded in ``<state dir>/workspace``; ``-w`` and ``GAIB_WORKSPACE``
-override it for one run.
+The current workspace is recorded in ``<state dir>/.current-workspace`` (the original Gaib's file, a
+plain file holding the name), so both tools agree on it; ``-w`` and ``GAIB_WORKSPACE`` override it for
+one run. Gaib's earlier ``<state dir>/workspace`` is still read, and removed when a workspace is selected.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ from gaib.names import check_name
 from gaib.state.backend import StateBackend
 
 DEFAULT = "default"
+CURRENT_FILE = ".current-workspace"
+LEGACY_FILE = "workspace"
 
 
 @dataclass(frozen=True)
@@ -71,7 +74,8 @@ class Workspaces:
             self.backend.create_workspace(name)
             created = True
         self.state_dir.mkdir(parents=True, exist_ok=True)
-        write_atomic(self.state_dir / "workspace", (name + "\n").encode())
+        write_atomic(self.state_dir / CURRENT_FILE, name.encode())  # no newline: the original reads it as is
+        (self.state_dir / LEGACY_FILE).unlink(missing_ok=True)
         self.current = name
         return created
 

@@ -1,14 +1,18 @@
 """Merging a theme under a user's config.
 
-Rules (also in docs/config.md, "Themes"):
+Rules (the original Gaib's; also in docs/config.md, "Themes"):
 
-- Items are matched by name, case-insensitively: roles by name, categories by name, channels by
-  (category, name); the theme's spelling of the name is kept, so the theme's own references to it
-  still hold. A user item matching a theme item overrides only the fields the user wrote;
-  the theme's other fields stay. A user item matching nothing is added after the theme's items.
-- ``permissions`` maps are merged by target: a user's overwrite for a target replaces the theme's
-  overwrite for that target as a whole; the theme's other targets stay. Lists (permission names)
-  are replaced, never concatenated.
+- Items are matched by name, case-insensitively: roles by name, categories by name, channels by name
+  alone (a theme with one name in several categories gives it to the user item of the same
+  category, else to the first); the theme's spelling of the name is kept, so the theme's own
+  references to it still hold. A user item matching a theme item overrides only the fields the
+  user wrote; the theme's other fields stay. A user item matching nothing is added after the
+  theme's items.
+- ``permissions`` maps are merged by target, and each overwrite key by key: a user's ``allow``
+  replaces the theme's ``allow`` for that target, and the theme's ``deny`` stays unless the user
+  writes ``deny`` too (bits the user allows are taken out of the kept ``deny``, and the other way
+  round). The theme's other targets stay. Lists (permission names) are replaced, never concatenated.
+- The theme's server ``name`` and ``description`` apply unless the user's ``server`` gives them.
 - Theme items the user does not mention stay. To drop some, list them under
   ``theme.exclude.roles|categories|channels``. Excluding a category drops the theme's channels in
   it; excluding a role drops the theme's overwrites for it. Excluding what the theme lacks is an error.
@@ -26,12 +30,13 @@ from gaib.config.schema import (
     OverwriteConfig,
     RoleConfig,
     ServerConfig,
+    ServerMeta,
     ThemeBody,
 )
 from gaib.config.source import Document, PathT, Problem, format_path, raise_problems
 from gaib.config.validate import Locator
 from gaib.errors import ConfigError
-from gaib.themes.loader import Theme, ThemeSearch, find_theme
+from gaib.themes.loader import RenderedTheme, Theme, ThemeSearch, find_theme
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,7 @@ class Merged:
     config: ServerConfig
     locate: Locator
     applied: AppliedTheme
+    warnings: tuple[Problem, ...] = ()
 
 
 def apply_theme(user_doc: Document, user: ServerConfig, search: ThemeSearch) -> Merged:
@@ -61,20 +67,25 @@ def apply_theme(user_doc: Document, user: ServerConfig, search: ThemeSearch) -> 
     ref = user.theme
     assert ref is not None
     try:
-        theme = find_theme(ref.name, search, ref.version)
+        theme = find_theme(ref.name, search, ref.version, ref.source)
     except ConfigError as err:
         where = ("theme", "version") if ref.version and "matches" in err.message else ("theme", "name")
         raise ConfigError(f"{user_doc.where(where)}: {format_path(where)}: {err.message}", hint=err.hint,
                           details=err.details) from None
-    values, var_problems = theme.manifest.resolve_variables(dict(ref.variables))
-    raise_problems([Problem(user_doc.filename,
-                            user_doc.line_of(("theme", "variables", name) if name in ref.variables else ("theme",)),
-                            format_path(("theme", "variables", name)) if name in ref.variables else "theme",
-                            message) for name, message in var_problems])
-    theme_doc, body = theme.render(values)
-    config, origins = merge(theme_doc, body, user_doc, user)
+    notes: list[str] = []
+    values, var_problems = theme.effective_manifest().resolve_variables(dict(ref.variables), notes)
+    raise_problems([_at_variable(user_doc, ref.variables, name, message) for name, message in var_problems])
+    rendered = theme.render(values)
+    config, origins = merge(rendered, user_doc, user)
     applied = AppliedTheme(theme.name, theme.version, theme.origin, str(theme.directory), values)
-    return Merged(config, _locator(origins, user_doc), applied)
+    warnings = [Problem(str(theme.directory / "theme.yaml"), None, "", w) for w in theme.warnings]
+    warnings += [_at_variable(user_doc, ref.variables, n.split("'")[1], n) for n in notes]
+    return Merged(config, _locator(origins, user_doc), applied, (*warnings, *rendered.warnings))
+
+
+def _at_variable(user_doc: Document, given: dict[str, Any], name: str, message: str) -> Problem:
+    path: PathT = ("theme", "variables", name) if name in given else ("theme",)
+    return Problem(user_doc.filename, user_doc.line_of(path), format_path(path), message)
 
 
 Origins = dict[PathT, tuple[Document, PathT]]
@@ -93,28 +104,45 @@ def _locator(origins: Origins, default: Document) -> Locator:
     return locate
 
 
-def merge(theme_doc: Document, body: ThemeBody, user_doc: Document, user: ServerConfig) -> tuple[ServerConfig, Origins]:
-    """Merge ``body`` (a rendered theme) under ``user``; returns the config (no theme reference) and a
-    map from each merged item's path to where it was written."""
+def merge(theme: RenderedTheme, user_doc: Document, user: ServerConfig) -> tuple[ServerConfig, Origins]:
+    """Merge a rendered theme under ``user``; returns the config (no theme reference) and a map from
+    each merged item's path to where it was written."""
     assert user.theme is not None
+    body = theme.body
     excluded_roles, excluded_cats, excluded_chans = _exclusions(body, user, user_doc)
     origins: Origins = {}
 
+    def kept(kind: str, pairs: list[tuple[int, Any]]) -> list[tuple[Any, tuple[Document, PathT]]]:
+        return [(item, theme.origins[(kind, j)]) for j, item in pairs]
+
     roles = _merge_items(
-        "roles", [(j, r) for j, r in enumerate(body.roles) if r.name.casefold() not in excluded_roles],
-        list(enumerate(user.roles)), lambda r: r.name.casefold(), theme_doc, user_doc, origins)
+        "roles", kept("roles", [(j, r) for j, r in enumerate(body.roles) if r.name.casefold() not in excluded_roles]),
+        list(enumerate(user.roles)), _by_name, user_doc, origins)
     cats = _merge_items(
-        "categories", [(j, _strip(c, excluded_roles)) for j, c in enumerate(body.categories)
-                       if c.name.casefold() not in excluded_cats],
-        list(enumerate(user.categories)), lambda c: c.name.casefold(), theme_doc, user_doc, origins)
+        "categories", kept("categories", [(j, _strip(c, excluded_roles)) for j, c in enumerate(body.categories)
+                                          if c.name.casefold() not in excluded_cats]),
+        list(enumerate(user.categories)), _by_name, user_doc, origins)
     chans = _merge_items(
-        "channels", [(j, _strip(c, excluded_roles)) for j, c in enumerate(body.channels)
-                     if j not in excluded_chans and (c.category or "").casefold() not in excluded_cats],
-        list(enumerate(user.channels)), lambda c: ((c.category or "").casefold(), c.name.casefold()),
-        theme_doc, user_doc, origins)
-    config = ServerConfig(version=user.version, server=user.server, theme=None,
-                          roles=roles, categories=cats, channels=chans)
+        "channels", kept("channels", [(j, _strip(c, excluded_roles)) for j, c in enumerate(body.channels)
+                                      if j not in excluded_chans
+                                      and (c.category or "").casefold() not in excluded_cats]),
+        list(enumerate(user.channels)), _by_name, user_doc, origins, prefer=_same_category)
+    server = user.server
+    if theme.meta is not None:
+        given = user.server.model_dump(exclude_none=True) if user.server is not None else {}
+        server = ServerMeta(**{**theme.meta.model_dump(exclude_none=True), **given})
+    config = ServerConfig(version=user.version, server=server, theme=None, roles=roles, categories=cats,
+                          channels=chans, outputs=user.outputs)
     return config, origins
+
+
+def _by_name(item: Any) -> str:
+    return str(item.name).casefold()
+
+
+def _same_category(theme_item: Any, user_item: Any) -> bool:
+    return "category" in user_item.model_fields_set and \
+        (theme_item.category or "").casefold() == (user_item.category or "").casefold()
 
 
 def _strip(item: Any, roles: set[str]) -> Any:
@@ -125,37 +153,62 @@ def _strip(item: Any, roles: set[str]) -> Any:
     return item.model_copy(update={"permissions": kept})
 
 
-def _merge_items(kind: str, theme_items: list[tuple[int, Any]], user_items: list[tuple[int, Any]],
-                 key: Any, theme_doc: Document, user_doc: Document, origins: Origins) -> list[Any]:
+def _merge_items(kind: str, theme_items: list[tuple[Any, tuple[Document, PathT]]], user_items: list[tuple[int, Any]],
+                 key: Any, user_doc: Document, origins: Origins, prefer: Any = None) -> list[Any]:
+    """Theme items (with where they were written), then user items: a user item takes an unclaimed
+    theme item of the same key (one ``prefer`` says fits first), else it is added."""
     out: list[Any] = []
-    index: dict[Any, int] = {}
-    for j, item in theme_items:
-        index[key(item)] = len(out)
-        origins[(kind, len(out))] = (theme_doc, (kind, j))
+    index: dict[Any, list[int]] = {}
+    for item, where in theme_items:
+        index.setdefault(key(item), []).append(len(out))
+        origins[(kind, len(out))] = where
         out.append(item)
+    claimed: set[int] = set()
     for k, item in user_items:
-        pos = index.get(key(item))
-        if pos is None:
+        free = [p for p in index.get(key(item), []) if p not in claimed]
+        if prefer is not None:
+            free.sort(key=lambda p: not prefer(out[p], item))
+        if not free:
             origins[(kind, len(out))] = (user_doc, (kind, k))
             out.append(item)
             continue
+        pos = free[0]
+        claimed.add(pos)
         base = out[pos]
-        theme_path = origins[(kind, pos)][1]
+        theme_path = origins[(kind, pos)]
         update: dict[str, Any] = {}
         for name in item.model_fields_set - _KEY_FIELDS:
             origins[(kind, pos, name)] = (user_doc, (kind, k, name))
             update[name] = getattr(item, name)
+        if "category" in item.model_fields_set and (item.category or "").casefold() != (base.category or "").casefold():
+            update["category"] = item.category  # the user moves the theme's channel
+            origins[(kind, pos, "category")] = (user_doc, (kind, k, "category"))
         if "permissions" in item.model_fields_set:
             merged: dict[str, OverwriteConfig] = dict(base.permissions)
+            by_fold = {t.casefold(): t for t in base.permissions}
             for target in base.permissions:
-                origins[(kind, pos, "permissions", target)] = (theme_doc, (*theme_path, "permissions", target))
+                origins[(kind, pos, "permissions", target)] = (theme_path[0], (*theme_path[1], "permissions", target))
             for target, ow in item.permissions.items():
-                merged[target] = ow
+                existing = by_fold.get(target.casefold())
+                if existing is not None:
+                    merged[existing] = merge_overwrite(merged[existing], ow)
+                    target = existing
+                else:
+                    merged[target] = ow
                 origins[(kind, pos, "permissions", target)] = (user_doc, (kind, k, "permissions", target))
             update["permissions"] = merged
         origins[(kind, pos, "name")] = (user_doc, (kind, k, "name"))
         out[pos] = base.model_copy(update=update)
     return out
+
+
+def merge_overwrite(theme: OverwriteConfig, user: OverwriteConfig) -> OverwriteConfig:
+    """The user's overwrite over the theme's, key by key: what the user writes replaces, what it leaves
+    out stays; bits the user allows leave the kept deny (and the other way round)."""
+    given = user.model_fields_set
+    allow = user.allow if "allow" in given else theme.allow & ~user.deny
+    deny = user.deny if "deny" in given else theme.deny & ~user.allow
+    return OverwriteConfig(allow=allow, deny=deny)
 
 
 def _exclusions(body: ThemeBody, user: ServerConfig, user_doc: Document) -> tuple[set[str], set[str], set[int]]:

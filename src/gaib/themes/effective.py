@@ -13,7 +13,7 @@ from pathlib import Path
 from gaib.config.load import DEFAULT_FILE, read_config
 from gaib.config.schema import ServerConfig
 from gaib.config.source import Problem, raise_problems, read_file
-from gaib.config.validate import Locator, check_config, document_locator
+from gaib.config.validate import Locator, canonical_references, check_config, document_locator
 from gaib.themes.apply import AppliedTheme, apply_theme
 from gaib.themes.loader import ThemeSearch
 
@@ -39,17 +39,20 @@ def load_config(
     environ: Mapping[str, str],
     project_dir: Path | None = None,
     home: Path | None = None,
+    project_file: bool = False,
 ) -> LoadedConfig:
     """Load and check a config file, merging in its theme.
 
-    Themes are searched in ``project_dir/themes`` (default: the file's folder), then
-    ``home/.gaib/themes`` (skipped when ``home`` is None), then the built-in ones. Raises
-    ConfigNotFound if the file is missing and ConfigError for anything wrong in it or its theme.
+    Themes are searched in the built-in ones, then ``project_dir/themes`` (default: the file's
+    folder), then ``home/.gaib/themes`` (skipped when ``home`` is None). ``project_file``: the file
+    is a ``gaib.yaml`` holding the config beside its settings. Raises ConfigNotFound if the file is
+    missing and ConfigError for anything wrong in it or its theme.
     """
     file = Path(path)
     name, raw = read_file(file, display=str(path))
     return parse_config(raw, filename=name, environ=environ,
-                        project_dir=project_dir if project_dir is not None else file.parent, home=home)
+                        project_dir=project_dir if project_dir is not None else file.parent, home=home,
+                        project_file=project_file)
 
 
 def parse_config(
@@ -59,15 +62,20 @@ def parse_config(
     environ: Mapping[str, str],
     project_dir: Path | None = None,
     home: Path | None = None,
+    project_file: bool = False,
 ) -> LoadedConfig:
     """Like :func:`load_config` for text already read; ``filename`` is only used in messages."""
-    doc, source = read_config(raw, filename=filename, environ=environ)
+    doc, source = read_config(raw, filename=filename, environ=environ, project_file=project_file)
+    warnings: list[Problem] = list(doc.warnings)
     locate: Locator = document_locator(doc)
     config = source
     applied = None
     if source.theme is not None:
         merged = apply_theme(doc, source, ThemeSearch(project_dir=project_dir, home=home))
         config, locate, applied = merged.config, merged.locate, merged.applied
-    errors, warnings = check_config(config, locate)
+        warnings.extend(merged.warnings)
+    config, reference_warnings = canonical_references(config, locate)
+    errors, check_warnings = check_config(config, locate)
     raise_problems(errors)
-    return LoadedConfig(config=config, source=source, filename=filename, warnings=warnings, theme=applied)
+    return LoadedConfig(config=config, source=source, filename=filename,
+                        warnings=warnings + reference_warnings + check_warnings, theme=applied)
