@@ -8,6 +8,7 @@ workspace's state lock. Nothing here builds an adapter.
 from __future__ import annotations
 
 import copy
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,11 +19,13 @@ from gaib.config.desired import DesiredServer, to_desired
 from gaib.discord.models import ChannelType, Guild
 from gaib.errors import AlreadyExists, NotFound, StateNotFound
 from gaib.fsutil import write_atomic
-from gaib.iac import addresses
+from gaib.iac import addresses, limitcache
 from gaib.iac.apply import Applier, ApplyResult
 from gaib.iac.attributes import channel_attributes, role_attributes
+from gaib.iac.caps import Budget, estimate_caps, name_topic_waits
 from gaib.iac.diff import build_plan, manageable_roles
 from gaib.iac.plan import Plan
+from gaib.iac.progress import Reporter, Tick
 from gaib.ports import Ports
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
@@ -30,7 +33,6 @@ from gaib.state.edit import check_address
 from gaib.state.locking import locked
 from gaib.state.model import Instance, Resource, State
 
-Progress = Callable[[str], None]
 
 
 def load_desired(settings: Settings) -> tuple[DesiredServer, list[str]]:
@@ -87,12 +89,32 @@ def make_plan(ports: Ports, *, destroy: bool = False) -> Planned:
     plan = build_plan(desired, state, live)
     if destroy:
         plan = Plan(guild_id=plan.guild_id, changes=plan.changes)  # no reordering when tearing down
+    plan = with_limits(ports, plan)
     return Planned(plan=plan, live=live, state=state, warnings=warnings + list(plan.warnings))
 
 
-def apply(ports: Ports, *, progress: Progress, confirm: Callable[[Plan], None], destroy: bool = False,
+def limit_budgets(ports: Ports, guild_id: str) -> dict[str, Budget]:
+    """What is left of the guild's long windows, from the last headers seen (cached beside the
+    state); windows never seen are absent (callers take the documented budgets)."""
+    return limitcache.load(ports.settings.state_dir, guild_id).budgets
+
+
+def with_limits(ports: Ports, plan: Plan) -> Plan:
+    """``plan`` with its cap estimate and the name/topic edits that will have to wait."""
+    now = ports.clock()
+    cached = limitcache.load(ports.settings.state_dir, plan.guild_id)
+    caps = estimate_caps(plan.cap_needs(), cached.budgets, now)
+    edits = [(c.address, c.id) for c in plan.changes if c.edits_name_or_topic and c.id is not None]
+    waits = name_topic_waits(edits, cached.name_topic, now)
+    return dataclasses.replace(plan, caps=caps, waits=tuple(waits))
+
+
+def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], destroy: bool = False,
           dry_run: bool = False) -> tuple[Plan, ApplyResult | None]:
-    """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once."""
+    """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once.
+
+    What Discord's headers showed about its limits is merged into the cache beside the state
+    afterwards, whatever the outcome (:mod:`gaib.iac.limitcache`)."""
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
         planned = make_plan(ports, destroy=destroy)
@@ -101,9 +123,23 @@ def apply(ports: Ports, *, progress: Progress, confirm: Callable[[Plan], None], 
         if planned.plan.empty and planned.state is not None:
             return planned.plan, ApplyResult(serial=planned.state.serial)
         confirm(planned.plan)
+        guild = planned.plan.guild_id
+        cached = limitcache.load(settings.state_dir, guild)
+        ports.discord.prime_limits(cached.usage(clock()))
         applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
-                          progress=progress)
-        return planned.plan, applier.run(planned.plan, planned.live)
+                          progress=progress, concurrency=settings.discord_concurrency)
+        try:
+            return planned.plan, applier.run(planned.plan, planned.live)
+        finally:
+            _save_limits(ports, guild, cached, progress)
+
+
+def _save_limits(ports: Ports, guild_id: str, cached: limitcache.GuildLimits, progress: Reporter) -> None:
+    try:
+        merged = limitcache.merge(cached, ports.discord.limit_usage(), ports.clock())
+        limitcache.save(ports.settings.state_dir, guild_id, merged)
+    except OSError as exc:
+        progress(Tick("note", f"could not update the Discord limits cache: {exc.strerror or exc}"))
 
 
 def export(ports: Ports) -> str:
