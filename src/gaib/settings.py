@@ -69,7 +69,7 @@ class Settings:
     backup_dir: Path = Path(".gaib/backups")
     discord_api_url: str = DEFAULT_API_URL
     discord_record_path: Path | None = None
-    discord_concurrency: int = 16  # requests in flight at once (GAIB_DISCORD_CONCURRENCY, 1-64; 1 = sequential)
+    discord_concurrency: int = 32  # requests in flight at once (GAIB_DISCORD_CONCURRENCY, 1-64; 1 = sequential)
     notify_topic_arn: str | None = None
     actor: str | None = None
     home: Path | None = None
@@ -173,9 +173,9 @@ class Settings:
 
 
 def _concurrency(value: str | None) -> int:
-    """``GAIB_DISCORD_CONCURRENCY``: a whole number 1-64 (default 16); ConfigError otherwise."""
+    """``GAIB_DISCORD_CONCURRENCY``: a whole number 1-64 (default 32); ConfigError otherwise."""
     if value is None or not value.strip():
-        return 16
+        return 32
     if not value.strip().isdigit() or not 1 <= int(value) <= 64:
         raise ConfigError(f"GAIB_DISCORD_CONCURRENCY must be a whole number from 1 to 64, not {value[:20]!r}.",
                           hint="Use 1 for strictly one request at a time.")

@@ -68,5 +68,6 @@ class RunProgress:
                 self._progress.update(self._task, completed=self._done, description=self.verb)
             if tick.kind == "wait":
                 self._progress.update(self._task, description=f"{self.verb} — waiting {tick.text}")
+                self._progress.refresh()  # a wait is news: show it now, not at the next tick of the bar
             elif tick.kind in ("failed", "deferred", "note"):
                 self._progress.console.print(self.out._clean(tick.line()), markup=False, highlight=False)

@@ -165,7 +165,7 @@ class DiscordClient:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         global_per_second: int = 50,
-        max_concurrency: int = 16,
+        max_concurrency: int = 32,
     ) -> None:
         if not isinstance(token, str):
             raise MissingSetting("The Discord bot token is missing.", hint="Set DISCORD_BOT_TOKEN.")

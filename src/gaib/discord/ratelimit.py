@@ -147,9 +147,11 @@ class _Bucket:
 
 @dataclass
 class _Edits:
-    """Name/topic edits of one channel: send times, and a block learned from a 429."""
+    """Name/topic edits of one channel: send times (with those an earlier run reported), the ones this
+    client sent, and a block learned from a 429."""
 
     sent: deque[float] = field(default_factory=deque)
+    own: list[float] = field(default_factory=list)
     blocked_until: float = 0.0
 
 
@@ -211,6 +213,7 @@ class RateLimiter:
         self._global_until = 0.0
         self._edits: dict[str, _Edits] = {}
         self._long: dict[str, tuple[int, int, float]] = {}  # window -> (limit, remaining, reset_at)
+        self._hints: dict[str, tuple[int, int, float]] = {}  # the same, from an earlier run
 
     # -- keys -------------------------------------------------------------------------------------
 
@@ -259,12 +262,21 @@ class RateLimiter:
                     reason = f"Discord allows {limit.describe()} name/topic changes per channel"
         return wait, reason
 
-    def _must_hold(self, route: Route, key: tuple[str, ...]) -> bool:
-        """A request to a bucket of unknown size is already out: wait for its answer first."""
-        if self._inflight.get(key, 0) <= 0 or (route.method, route.template) in self._headerless:
+    def _must_hold(self, route: Route, key: tuple[str, ...], now: float) -> bool:
+        """Requests to a bucket of unknown size are already out: wait for an answer first. One goes out
+        at a time, or, for a long window an earlier run reported on, what that run saw left."""
+        inflight = self._inflight.get(key, 0)
+        if inflight <= 0 or (route.method, route.template) in self._headerless:
             return False
         bucket = self._buckets.get(key)
-        return bucket is None or bucket.remaining is None
+        if bucket is not None and bucket.remaining is not None:
+            return False
+        window = L.LONG_WINDOW_ROUTES.get((route.method, route.template))
+        hint = self._hints.get(window) if window is not None else None
+        if hint is not None:
+            limit, remaining, reset_at = hint
+            return inflight >= (remaining if now < reset_at else limit)
+        return True
 
     def acquire(self, route: Route, *, sub: str | None = None, track: bool = False,
                 max_wait: float = math.inf, on_wait: Callable[[L.Wait], None] | None = None) -> float:
@@ -283,7 +295,7 @@ class RateLimiter:
                 wait, reason = self._wait_time(route, sub, now)
                 key = self._key(route)
                 if wait <= 0:
-                    if track and self._must_hold(route, key):
+                    if track and self._must_hold(route, key, now):
                         self._cond.wait(timeout=1.0)
                         continue
                     self._sent.append(now)
@@ -293,7 +305,9 @@ class RateLimiter:
                     if track:
                         self._inflight[key] = self._inflight.get(key, 0) + 1
                     if sub is not None:
-                        self._edits.setdefault(sub, _Edits()).sent.append(now)
+                        edits = self._edits.setdefault(sub, _Edits())
+                        edits.sent.append(now)
+                        edits.own.append(now)
                     return waited
                 if wait > max_wait:
                     raise WaitTooLong(wait, reason)
@@ -377,22 +391,28 @@ class RateLimiter:
     # -- what was learned -------------------------------------------------------------------------
 
     def usage(self) -> L.Usage:
-        """The long windows seen and the name/topic edits of the last 10 minutes, relative to now."""
+        """The long windows seen and the name/topic edits this client sent in the last 10 minutes,
+        relative to now."""
         with self._cond:
             now = self.clock.monotonic()
             windows = {name: L.WindowState(limit, remaining, max(0.0, reset_at - now))
                        for name, (limit, remaining, reset_at) in self._long.items() if reset_at > now}
             edits = {}
             for channel, log in self._edits.items():
-                ages = tuple(round(now - t, 3) for t in log.sent if now - t < L.NAME_TOPIC_EDITS.seconds)
+                ages = tuple(round(now - t, 3) for t in log.own if now - t < L.NAME_TOPIC_EDITS.seconds)
                 if ages:
                     edits[channel] = ages
             return L.Usage(windows=windows, name_topic=edits)
 
     def prime(self, usage: L.Usage) -> None:
-        """Count name/topic edits an earlier run made (``usage.name_topic`` ages) as if sent here."""
+        """Count name/topic edits an earlier run made (``usage.name_topic`` ages) as if sent here, and take
+        its long windows (``usage.windows``) as the first guess of how many creates may go out at once
+        (they never hold a request back: only Discord's answers do)."""
         with self._cond:
             now = self.clock.monotonic()
+            for window, state in usage.windows.items():
+                if window in L.LONG_WINDOWS:
+                    self._hints[window] = (state.limit, state.remaining, now + state.reset_after)
             for channel, ages in usage.name_topic.items():
                 log = self._edits.setdefault(channel, _Edits())
                 times = sorted([*log.sent, *(now - age for age in ages if 0 <= age < L.NAME_TOPIC_EDITS.seconds)])

@@ -49,7 +49,7 @@ from gaib.state.backend import StateBackend
 from gaib.state.model import Instance, Resource, State
 
 REASON = "gaib apply"
-DEFAULT_CONCURRENCY = 16
+DEFAULT_CONCURRENCY = 32
 
 
 @dataclass
@@ -444,7 +444,8 @@ class Applier:
         live = Guild(id=self.guild_id, name="", roles=(), channels=tuple(self.channels.values()))
         groups, _ = desired_channel_groups(desired, plan.channel_order, plan.category_order, self.ids, live)
         moves = layout.channel_positions(groups, list(self.channels.values()))
-        if not moves:
+        if not moves:  # the creates carried their positions: nothing to send
+            self.progress(Tick("done", "= channel positions (already in place)", "channel positions"))
             return
         try:
             self.client.reorder_channels([{"id": cid, "position": pos} for cid, pos in moves], reason=REASON)

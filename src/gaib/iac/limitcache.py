@@ -37,11 +37,14 @@ class GuildLimits:
     name_topic: dict[str, list[datetime]] = field(default_factory=dict)
 
     def usage(self, now: datetime) -> L.Usage:
-        """The name/topic edits of the last 10 minutes as ages, for ``DiscordPort.prime_limits``."""
+        """The cached windows and the name/topic edits of the last 10 minutes, relative to ``now``, for
+        ``DiscordPort.prime_limits``."""
         horizon = L.NAME_TOPIC_EDITS.seconds
         edits = {cid: tuple((now - t).total_seconds() for t in times if 0 <= (now - t).total_seconds() < horizon)
                  for cid, times in self.name_topic.items()}
-        return L.Usage(name_topic={cid: ages for cid, ages in edits.items() if ages})
+        windows = {name: L.WindowState(b.limit, b.remaining, (b.resets_at - now).total_seconds())
+                   for name, b in self.budgets.items() if b.resets_at is not None and b.resets_at > now}
+        return L.Usage(windows=windows, name_topic={cid: ages for cid, ages in edits.items() if ages})
 
 
 def path_for(state_dir: Path) -> Path:
@@ -101,7 +104,8 @@ def load(state_dir: Path, guild_id: str) -> GuildLimits:
 
 def merge(old: GuildLimits, usage: L.Usage, now: datetime) -> GuildLimits:
     """``old`` updated with what a client reported ``now``: windows it saw replace the cached ones,
-    its name/topic edits join the cached ones; windows that reset and edits older than 10 minutes go."""
+    the name/topic edits it sent join the cached ones; windows that reset and edits older than 10
+    minutes go."""
     out = GuildLimits()
     for name, budget in old.budgets.items():
         if budget.resets_at is not None and budget.resets_at > now:
@@ -116,10 +120,7 @@ def merge(old: GuildLimits, usage: L.Usage, now: datetime) -> GuildLimits:
     horizon = now - timedelta(seconds=L.NAME_TOPIC_EDITS.seconds)
     edits = {cid: [t for t in times if t > horizon] for cid, times in old.name_topic.items()}
     for cid, ages in usage.name_topic.items():
-        fresh = [now - timedelta(seconds=age) for age in ages]
-        known = edits.setdefault(cid, [])
-        # The same edit may come back from a primed client: keep one time per edit (within a second).
-        known.extend(t for t in fresh if all(abs((t - k).total_seconds()) > 1.0 for k in known))
+        edits.setdefault(cid, []).extend(now - timedelta(seconds=age) for age in ages)
     out.name_topic = {cid: sorted(times) for cid, times in edits.items() if times}
     return out
 

@@ -10,19 +10,21 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from gaib.config.desired import DesiredServer, to_desired
+from gaib.discord.limits import Usage, WindowState
 from gaib.discord.models import ChannelType, Guild
 from gaib.errors import AlreadyExists, NotFound, StateNotFound
 from gaib.fsutil import write_atomic
 from gaib.iac import addresses, limitcache
 from gaib.iac.apply import Applier, ApplyResult
 from gaib.iac.attributes import channel_attributes, role_attributes
-from gaib.iac.caps import Budget, estimate_caps, name_topic_waits
+from gaib.iac.caps import Budget, documented_budgets, estimate_caps, name_topic_waits
 from gaib.iac.diff import build_plan, manageable_roles
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
@@ -32,7 +34,6 @@ from gaib.state.backend import StateBackend
 from gaib.state.edit import check_address
 from gaib.state.locking import locked
 from gaib.state.model import Instance, Resource, State
-
 
 
 def load_desired(settings: Settings) -> tuple[DesiredServer, list[str]]:
@@ -81,11 +82,19 @@ def make_plan(ports: Ports, *, destroy: bool = False) -> Planned:
     """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages)."""
     settings = ports.settings
     state = ports.state.get(settings.workspace)
-    if destroy:
-        desired, warnings = DesiredServer(name=None), list[str]()
-    else:
-        desired, warnings = load_desired(settings)
-    live = ports.discord.get_guild()
+    # Reading the guild (three round trips to Discord, sent together) overlaps loading the config;
+    # a config error still comes first.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaib-read") as pool:
+        reading = pool.submit(lambda: ports.discord.get_guild())
+        try:
+            if destroy:
+                desired, warnings = DesiredServer(name=None), list[str]()
+            else:
+                desired, warnings = load_desired(settings)
+        except BaseException:
+            reading.cancel()
+            raise
+        live = reading.result()
     plan = build_plan(desired, state, live)
     if destroy:
         plan = Plan(guild_id=plan.guild_id, changes=plan.changes)  # no reordering when tearing down
@@ -125,13 +134,24 @@ def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], 
         confirm(planned.plan)
         guild = planned.plan.guild_id
         cached = limitcache.load(settings.state_dir, guild)
-        ports.discord.prime_limits(cached.usage(clock()))
+        ports.discord.prime_limits(_usage_for_priming(cached, clock()))
         applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
                           progress=progress, concurrency=settings.discord_concurrency)
         try:
             return planned.plan, applier.run(planned.plan, planned.live)
         finally:
             _save_limits(ports, guild, cached, progress)
+
+
+def _usage_for_priming(cached: limitcache.GuildLimits, now: datetime) -> Usage:
+    """What the plan assumed: the cached windows, and the documented budgets for windows never seen
+    (so creates go out together, as the plan counted them; a guild whose window was used up
+    elsewhere answers the first few with 429 and the apply stops at the cap)."""
+    usage = cached.usage(now)
+    windows = dict(usage.windows)
+    for name, budget in documented_budgets().items():
+        windows.setdefault(name, WindowState(budget.limit, budget.remaining, 0.0))
+    return Usage(windows=windows, name_topic=usage.name_topic)
 
 
 def _save_limits(ports: Ports, guild_id: str, cached: limitcache.GuildLimits, progress: Reporter) -> None:
