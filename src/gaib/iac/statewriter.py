@@ -1,7 +1,8 @@
 """The state an apply builds, changed by concurrent steps and written with group commit.
 
-Steps change :attr:`StateWriter.state` only while holding :attr:`StateWriter.lock`, then call
-:meth:`commit`, which returns once a write that includes their change is stored. One write is in
+Steps change :attr:`StateWriter.state` only while holding :attr:`StateWriter.lock` — and only by
+replacing a resource's instances or the list of resources, never by changing an instance's
+attributes in place — then call :meth:`commit`, which returns once a write that includes their change is stored. One write is in
 flight at a time; steps whose changes arrive meanwhile share the next write. So every object Discord
 returned is in the stored state before the step that made it finishes, and a run of N concurrent
 creates costs far fewer than N writes.
@@ -33,6 +34,13 @@ class StateWriter:
         self._written = 0
         self._writing = False
 
+    def _snapshot(self) -> State:
+        # Steps never change a resource's instances or attributes in place (they replace them), so a
+        # copy of the state and of each resource is a stable picture, far cheaper than a deep copy.
+        snapshot = copy.copy(self.state)
+        snapshot.resources = [copy.copy(r) for r in self.state.resources]
+        return snapshot
+
     def changed(self) -> None:
         """Mark a change (call it holding :attr:`lock`)."""
         with self.lock:
@@ -53,7 +61,7 @@ class StateWriter:
                     continue
                 self._writing = True
                 version = self._version
-                snapshot = copy.deepcopy(self.state)
+                snapshot = self._snapshot()
                 snapshot.serial = (self.stored_serial or 0) + 1
                 snapshot.last_modified = self.clock().isoformat().replace("+00:00", "Z")
                 expected = self.stored_serial
