@@ -2,10 +2,10 @@
 
 Steps change :attr:`StateWriter.state` only while holding :attr:`StateWriter.lock` — and only by
 replacing a resource's instances or the list of resources, never by changing an instance's
-attributes in place — then call :meth:`commit`, which returns once a write that includes their change is stored. One write is in
-flight at a time; steps whose changes arrive meanwhile share the next write. So every object Discord
-returned is in the stored state before the step that made it finishes, and a run of N concurrent
-creates costs far fewer than N writes.
+attributes in place — then call :meth:`commit`, which returns once a write that includes their
+change is stored. One write is in flight at a time; steps whose changes arrive meanwhile share the
+next write. So every object Discord returned is in the stored state before the step that made it
+finishes, and a run of N concurrent creates costs far fewer than N writes.
 """
 
 from __future__ import annotations
