@@ -314,7 +314,7 @@ class DiscordClient:
                 with self._slots:
                     response = self._http.request(route.method, url, json=payload, headers=headers,
                                                   params=query)
-                self.limiter.update(route, response.headers)
+                self.limiter.update(route, response.headers, response.status_code)
             except httpx.TransportError as exc:
                 self.limiter.release(route)
                 what = scrub(redact_webhook_url(f"{type(exc).__name__}: {exc}"), self._secrets(route))

@@ -327,15 +327,17 @@ class RateLimiter:
 
     # -- learning ---------------------------------------------------------------------------------
 
-    def update(self, route: Route, headers: Mapping[str, str]) -> None:
-        """Learn the bucket state from a response's ``X-RateLimit-*`` headers (any status)."""
+    def update(self, route: Route, headers: Mapping[str, str], status: int = 200) -> None:
+        """Learn the bucket state from a response's ``X-RateLimit-*`` headers (any status; an answer
+        without them shows the route has no bucket, unless it is a 429, which may carry none)."""
         bucket_hash = _header(headers, "X-RateLimit-Bucket")
         remaining = _int(_header(headers, "X-RateLimit-Remaining"))
         limit = _int(_header(headers, "X-RateLimit-Limit"))
         reset_after = _float(_header(headers, "X-RateLimit-Reset-After"))
         with self._cond:
             if bucket_hash is None and remaining is None:
-                self._headerless.add((route.method, route.template))
+                if status != 429:
+                    self._headerless.add((route.method, route.template))
                 self._cond.notify_all()
                 return
             self._headerless.discard((route.method, route.template))
