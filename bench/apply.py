@@ -12,8 +12,8 @@ Requests, 429s and invalid requests are counted from the emulator's log and stat
   10 categories with 49 channels each (500 channels, the whole 24-hour channel budget), overwrites on
   every category and on every channel.
 
-Lower bound of requests: the 3 reads of the guild, one create per object, and one role-position
-request (channels are created at their final positions, so no channel-position request is needed on
+Lower bound of requests: the 2 reads of the guild (the guild object with its roles, and the
+channels), one create per object, and one role-position request (channels are created at their final positions, so no channel-position request is needed on
 an empty guild). Targets (issue 14): sietch ≤ 2 s; maximum guild ≤ 60 s with 0 invalid requests;
 requests / lower bound = 1.00; an unchanged re-apply only reads. The original TypeScript Gaib waited
 10 s between creates, so its time is estimated as objects × 10 s.
@@ -40,7 +40,7 @@ from bench.common import Report
 ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 150
 TS_SECONDS_PER_CREATE = 10.0
-GUILD_READS = 3  # GET guild, roles, channels
+GUILD_READS = 2  # GET guild (with its roles), GET channels
 CREATE_ROUTES = ("POST /guilds/{guild_id}/roles", "POST /guilds/{guild_id}/channels")
 SIETCH_TARGET = 2.0
 MAX_GUILD_TARGET = 60.0

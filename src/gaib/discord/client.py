@@ -486,23 +486,30 @@ class DiscordClient:
     # -- reads ------------------------------------------------------------------------------------
 
     def get_guild(self) -> Guild:
-        """The guild with its roles and channels (three GETs).
+        """The guild with its roles and channels: two GETs, sent together (the guild object carries
+        its roles; a guild object without them costs a third GET of the roles).
 
         Roles are sorted by (position, id), channels by (position, id); raises DiscordNotFound when the
         guild does not exist or the bot is not in it.
         """
         gid = self._guild()
 
-        def name() -> str:
+        def guild() -> tuple[str, list[Role]]:
             data = self._request(self._route("GET", "/guilds/{guild_id}", guild_id=gid))
-            return self._parse("guild", lambda d: str(d["name"]), data)
+            name = self._parse("guild", lambda d: str(d["name"]), data)
+            raw = data.get("roles") if isinstance(data, dict) else None
+            if not isinstance(raw, list):
+                return name, self.list_roles()
+            roles = self._parse_list("role", Role.from_api, raw)
+            return name, sorted(roles, key=lambda r: (r.position, int(r.id)))
 
         if self.max_concurrency == 1:
-            return Guild(id=gid, name=name(), roles=tuple(self.list_roles()), channels=tuple(self.list_channels()))
-        with ThreadPoolExecutor(max_workers=3, thread_name_prefix="gaib-read") as pool:
-            got_name, roles, channels = pool.submit(name), pool.submit(self.list_roles), pool.submit(self.list_channels)
-            return Guild(id=gid, name=got_name.result(), roles=tuple(roles.result()),
-                         channels=tuple(channels.result()))
+            name, roles = guild()
+            return Guild(id=gid, name=name, roles=tuple(roles), channels=tuple(self.list_channels()))
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gaib-read") as pool:
+            got, channels = pool.submit(guild), pool.submit(self.list_channels)
+            name, roles = got.result()
+            return Guild(id=gid, name=name, roles=tuple(roles), channels=tuple(channels.result()))
 
     def list_roles(self) -> list[Role]:
         """Every role of the guild (including @everyone, whose id is the guild id), by (position, id)."""

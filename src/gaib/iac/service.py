@@ -82,7 +82,7 @@ def make_plan(ports: Ports, *, destroy: bool = False) -> Planned:
     """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages)."""
     settings = ports.settings
     state = ports.state.get(settings.workspace)
-    # Reading the guild (three round trips to Discord, sent together) overlaps loading the config;
+    # Reading the guild (two requests to Discord, sent together) overlaps loading the config;
     # a config error still comes first.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaib-read") as pool:
         reading = pool.submit(lambda: ports.discord.get_guild())
