@@ -187,7 +187,8 @@ def test_a_cloudflare_ban_stops_every_later_request(stub: Stub, clock: FakeClock
     assert len(stub.requests) == 1 and clock.sleeps == []
 
 
-def test_a_sequential_client_reads_the_guild_one_request_at_a_time_a_concurrent_one_together(stub: Stub, clock: FakeClock) -> None:
+def test_a_sequential_client_reads_one_request_at_a_time_a_concurrent_one_together(stub: Stub,
+                                                                                    clock: FakeClock) -> None:
     inflight, peak = 0, 0
     lock = threading.Lock()
 
@@ -209,3 +210,11 @@ def test_a_sequential_client_reads_the_guild_one_request_at_a_time_a_concurrent_
     with make(stub, clock) as client:
         client.get_guild()
     assert peak == 2  # the guild (no roles in this one, so they are read after it) and its channels
+
+
+def test_requests_an_earlier_run_sent_this_second_count_against_the_global_limit(clock: FakeClock) -> None:
+    limiter = RateLimiter(clock, global_per_second=50)
+    limiter.prime(L.Usage(recent=tuple(0.3 for _ in range(50))))
+    waited = limiter.acquire(Route("GET", "/guilds/{guild_id}", {"guild_id": GUILD}))
+    assert waited == pytest.approx(0.8, abs=0.01)  # until the earlier sends leave the window (1.1 s)
+    assert limiter.usage().recent == (0.0,)  # the earlier sends have left the window; this one is new

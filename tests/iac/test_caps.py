@@ -97,6 +97,14 @@ def test_the_cache_round_trips_and_keeps_other_guilds(tmp_path: Path) -> None:
     assert later.name_topic["55"] == (150.0, 90.0)
 
 
+def test_the_last_runs_requests_carry_over_for_two_seconds(tmp_path: Path) -> None:
+    usage = L.Usage(recent=(0.5, 0.2, 3.0))  # the oldest is outside any global window already
+    limitcache.save(tmp_path, "111", limitcache.merge(limitcache.GuildLimits(), usage, NOW))
+    loaded = limitcache.load(tmp_path, "111")
+    assert loaded.usage(NOW + timedelta(seconds=1)).recent == pytest.approx((1.5, 1.2))
+    assert loaded.usage(NOW + timedelta(seconds=2)).recent == ()
+
+
 def test_merging_drops_what_has_expired_and_adds_the_new_edits() -> None:
     old = limitcache.GuildLimits(
         budgets={"role_creates": Budget("role_creates", 250, 172_800, 0, NOW - timedelta(seconds=1), True)},

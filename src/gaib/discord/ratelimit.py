@@ -404,14 +404,21 @@ class RateLimiter:
                 ages = tuple(round(now - t, 3) for t in log.own if now - t < L.NAME_TOPIC_EDITS.seconds)
                 if ages:
                     edits[channel] = ages
-            return L.Usage(windows=windows, name_topic=edits)
+            span = 1.0 + ARRIVAL_MARGIN
+            recent = tuple(round(now - t, 4) for t in self._sent if now - t < span)
+            return L.Usage(windows=windows, name_topic=edits, recent=recent)
 
     def prime(self, usage: L.Usage) -> None:
-        """Count name/topic edits an earlier run made (``usage.name_topic`` ages) as if sent here, and take
-        its long windows (``usage.windows``) as the first guess of how many creates may go out at once
-        (they never hold a request back: only Discord's answers do)."""
+        """Count name/topic edits an earlier run made (``usage.name_topic`` ages) and the requests it sent
+        within the global window (``usage.recent``) as if sent here, and take its long windows
+        (``usage.windows``) as the first guess of how many creates may go out at once (they never hold
+        a request back: only Discord's answers do). Call it once, before sending anything."""
         with self._cond:
             now = self.clock.monotonic()
+            span = 1.0 + ARRIVAL_MARGIN
+            earlier = [now - age for age in usage.recent if 0 <= age < span]
+            if earlier:
+                self._sent = deque(sorted([*earlier, *self._sent]))
             for window, state in usage.windows.items():
                 if window in L.LONG_WINDOWS:
                     self._hints[window] = (state.limit, state.remaining, now + state.reset_after)

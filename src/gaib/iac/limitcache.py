@@ -9,7 +9,8 @@ apply) and is replaced on the next write. Format (docs/format.md, "Discord limit
     {"format": "gaib-discord-limits/1",
      "guilds": {"<guild id>": {
         "windows": {"role_creates": {"limit": 250, "remaining": 10, "resets_at": "…Z", "seen_at": "…Z"}},
-        "name_topic_edits": {"<channel id>": ["…Z", "…Z"]}}}}
+        "name_topic_edits": {"<channel id>": ["…Z", "…Z"]},
+        "recent_requests": ["…Z", …]}}}
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from gaib.iac.caps import Budget
 
 FORMAT = "gaib-discord-limits/1"
 FILE_NAME = "discord-limits.json"
+RECENT_SECONDS = 2.0  # requests older than this no longer count against the global limit
 
 
 @dataclass
@@ -35,6 +37,7 @@ class GuildLimits:
     budgets: dict[str, Budget] = field(default_factory=dict)
     seen_at: dict[str, datetime] = field(default_factory=dict)
     name_topic: dict[str, list[datetime]] = field(default_factory=dict)
+    recent: list[datetime] = field(default_factory=list)  # requests sent within the global window
 
     def usage(self, now: datetime) -> L.Usage:
         """The cached windows and the name/topic edits of the last 10 minutes, relative to ``now``, for
@@ -44,7 +47,8 @@ class GuildLimits:
                  for cid, times in self.name_topic.items()}
         windows = {name: L.WindowState(b.limit, b.remaining, (b.resets_at - now).total_seconds())
                    for name, b in self.budgets.items() if b.resets_at is not None and b.resets_at > now}
-        return L.Usage(windows=windows, name_topic={cid: ages for cid, ages in edits.items() if ages})
+        recent = tuple(age for age in ((now - t).total_seconds() for t in self.recent) if 0 <= age < RECENT_SECONDS)
+        return L.Usage(windows=windows, name_topic={cid: ages for cid, ages in edits.items() if ages}, recent=recent)
 
 
 def path_for(state_dir: Path) -> Path:
@@ -93,6 +97,8 @@ def load(state_dir: Path, guild_id: str) -> GuildLimits:
         out.budgets[name] = Budget(name, limit, L.LONG_WINDOWS[name].seconds, remaining, resets_at, seen=True)
         if seen_at is not None:
             out.seen_at[name] = seen_at
+    recent = entry.get("recent_requests")
+    out.recent = sorted(t for t in (_time(x) for x in (recent if isinstance(recent, list) else [])) if t is not None)
     edits = entry.get("name_topic_edits")
     for channel, times in (edits.items() if isinstance(edits, dict) else ()):
         if isinstance(channel, str) and channel.isdigit() and isinstance(times, list):
@@ -122,6 +128,7 @@ def merge(old: GuildLimits, usage: L.Usage, now: datetime) -> GuildLimits:
     for cid, ages in usage.name_topic.items():
         edits.setdefault(cid, []).extend(now - timedelta(seconds=age) for age in ages)
     out.name_topic = {cid: sorted(times) for cid, times in edits.items() if times}
+    out.recent = sorted(now - timedelta(seconds=age) for age in usage.recent if age < RECENT_SECONDS)
     return out
 
 
@@ -135,6 +142,7 @@ def save(state_dir: Path, guild_id: str, limits: GuildLimits) -> None:
                            "seen_at": _iso(limits.seen_at[name]) if name in limits.seen_at else None}
                     for name, b in sorted(limits.budgets.items())},
         "name_topic_edits": {cid: [_iso(t) for t in times] for cid, times in sorted(limits.name_topic.items())},
+        "recent_requests": [_iso(t) for t in limits.recent],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, (json.dumps(doc, indent=1, sort_keys=True) + "\n").encode("utf-8"), mode=0o644)

@@ -82,10 +82,18 @@ def make_plan(ports: Ports, *, destroy: bool = False) -> Planned:
     """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages)."""
     settings = ports.settings
     state = ports.state.get(settings.workspace)
+    cached = limitcache.load(settings.state_dir, settings.guild_id) if settings.guild_id else None
+
+    def read() -> Guild:
+        discord = ports.discord
+        if cached is not None:  # what earlier runs learned, before the first request
+            discord.prime_limits(_usage_for_priming(cached, ports.clock()))
+        return discord.get_guild()
+
     # Reading the guild (two requests to Discord, sent together) overlaps loading the config;
     # a config error still comes first.
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaib-read") as pool:
-        reading = pool.submit(lambda: ports.discord.get_guild())
+        reading = pool.submit(read)
         try:
             if destroy:
                 desired, warnings = DesiredServer(name=None), list[str]()
@@ -133,8 +141,7 @@ def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], 
             return planned.plan, ApplyResult(serial=planned.state.serial)
         confirm(planned.plan)
         guild = planned.plan.guild_id
-        cached = limitcache.load(settings.state_dir, guild)
-        ports.discord.prime_limits(_usage_for_priming(cached, clock()))
+        cached = limitcache.load(settings.state_dir, guild)  # make_plan primed the client with it
         applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
                           progress=progress, concurrency=settings.discord_concurrency)
         try:
@@ -151,7 +158,7 @@ def _usage_for_priming(cached: limitcache.GuildLimits, now: datetime) -> Usage:
     windows = dict(usage.windows)
     for name, budget in documented_budgets().items():
         windows.setdefault(name, WindowState(budget.limit, budget.remaining, 0.0))
-    return Usage(windows=windows, name_topic=usage.name_topic)
+    return Usage(windows=windows, name_topic=usage.name_topic, recent=usage.recent)
 
 
 def _save_limits(ports: Ports, guild_id: str, cached: limitcache.GuildLimits, progress: Reporter) -> None:
