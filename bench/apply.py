@@ -13,10 +13,11 @@ Requests, 429s and invalid requests are counted from the emulator's log and stat
   every category and on every channel.
 
 Lower bound of requests: the 2 reads of the guild (the guild object with its roles, and the
-channels), one create per object, and one role-position request (channels are created at their
-final positions, so no channel-position request is needed on an empty guild). Targets (issue 14): sietch ≤ 2 s; maximum guild ≤ 60 s with 0 invalid requests;
-requests / lower bound = 1.00; an unchanged re-apply only reads. The original TypeScript Gaib waited
-10 s between creates, so its time is estimated as objects × 10 s.
+channels), one create per object, and one role-position request (channels are created at their final
+positions, so no channel-position request is needed on an empty guild). Targets (issue 14): sietch ≤
+2 s; maximum guild ≤ 60 s with 0 invalid requests; requests / lower bound = 1.00; an unchanged
+re-apply only reads. The original TypeScript Gaib waited 10 s between creates, so its time is
+estimated as objects × 10 s.
 """
 
 from __future__ import annotations
