@@ -111,6 +111,7 @@ class Settings:
     backup_dir: Path = Path(".gaib/backups")
     discord_api_url: str = DEFAULT_API_URL
     discord_record_path: Path | None = None
+    discord_concurrency: int = 32  # requests in flight at once (GAIB_DISCORD_CONCURRENCY, 1-64; 1 = sequential)
     notify_topic_arn: str | None = None
     actor: str | None = None
     home: Path | None = None
@@ -206,6 +207,7 @@ class Settings:
                                                default=str(Path(state_dir.name) / "backups"))),
             discord_api_url=str(pick(None, "GAIB_DISCORD_API_URL", default=DEFAULT_API_URL)).rstrip("/"),
             discord_record_path=project_dir / record if record else None,
+            discord_concurrency=_concurrency(environ.get("GAIB_DISCORD_CONCURRENCY")),
             notify_topic_arn=environ.get("GAIB_NOTIFY_TOPIC_ARN") or environ.get("GAIB_BACKUP_TOPIC_ARN") or None,
             actor=environ.get("GAIB_ACTOR") or None,
             home=Path(home) if home else None,
@@ -399,6 +401,16 @@ def _flag(value: Any, name: str, where: str) -> bool:
         return False
     raise ConfigError(f"{name} must be true or false, not {str(value)[:40]!r}.",
                       hint=f"Set backend.{name} in {where} (or GAIB_S3_ENCRYPT) to true or false.")
+
+
+def _concurrency(value: str | None) -> int:
+    """``GAIB_DISCORD_CONCURRENCY``: a whole number 1-64 (default 32); ConfigError otherwise."""
+    if value is None or not value.strip():
+        return 32
+    if not value.strip().isdigit() or not 1 <= int(value) <= 64:
+        raise ConfigError(f"GAIB_DISCORD_CONCURRENCY must be a whole number from 1 to 64, not {value[:20]!r}.",
+                          hint="Use 1 for strictly one request at a time.")
+    return int(value)
 
 
 def _stale_after(value: Any) -> timedelta:

@@ -83,7 +83,7 @@ class App:
 
             s = self._settings
             self._discord = DiscordClient(s.discord_api_url, token=s.require_token(), guild_id=s.require_guild(),
-                                          record_path=s.discord_record_path)
+                                          record_path=s.discord_record_path, max_concurrency=s.discord_concurrency)
         return self._discord
 
     @functools.cached_property

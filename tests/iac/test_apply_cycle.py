@@ -180,7 +180,7 @@ def test_a_leftover_whose_delete_fails_stays_managed_until_it_is_deleted(gaib: C
     # Removing "Mod Team" hands its address (discord_role.mod_team) to "mod-team"; make its delete fail.
     (gaib.cwd / "discord-server.yaml").write_text('version: "1.0"\nroles:\n  - name: mod-team\n')
     done = len(guild.requests())
-    guild.set_faults(on_requests=range(done + 4, done + 12), kinds=["5xx"])  # after the 3 reads
+    guild.set_faults(on_requests=range(done + 3, done + 12), kinds=["5xx"])  # after the 2 reads
     r = gaib("server", "apply", "--auto-approve", "--json")
     guild.set_faults(rate=0.0)
     assert r.exit_code == 8, r.stdout

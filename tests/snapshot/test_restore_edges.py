@@ -10,13 +10,16 @@ import sys
 import textwrap
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from tests.emulator.control import advance_clock, spend_caps
 from tests.snapshot.conftest import Discord
 from tests.snapshot.test_raid import CONFIG
 from tests.support.cli import CliRunner
+from tests.support.emulator import EmulatorHandle, running_emulator
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -72,32 +75,44 @@ def test_objects_created_after_the_snapshot(snap: CliRunner, discord: Discord) -
     assert names["spam"] == 0 and names["Raiders"] == 0 and names["rules"] == 1
 
 
-def test_a_restore_near_discords_creation_caps_says_so(snap: CliRunner, discord: Discord) -> None:
-    roles = [f"  - name: r{i:03d}\n" for i in range(200)]
-    (snap.cwd / "discord-server.yaml").write_text('version: "1.0"\nroles:\n' + "".join(roles))
-    assert snap("server", "apply", "--auto-approve").exit_code == 0
-    sid = snap("server", "snapshot", "create", "--json").data["id"]
-    discord.emu.reset()
-    dry = snap("server", "snapshot", "restore", sid, "--dry-run", "--json").data["plan"]
-    assert dry["caps"]["role_creates"] == 200 and dry["caps"]["exceeded"] is False
-    assert any("most of Discord's budget of about 250 per 48 hours" in w for w in dry["warnings"])
-    assert "creates 200 roles" in snap("server", "snapshot", "restore", sid, "--dry-run").stdout
+@pytest.fixture(scope="module")
+def limited() -> Iterator[EmulatorHandle]:
+    """An emulator with Discord's own limits (its long create windows), latency 0."""
+    with running_emulator(args=("--rate-limits", "discord")) as emu:
+        yield emu
 
 
-def test_the_cap_estimate_counts_creates_per_window() -> None:
-    from gaib.backup.snapshot_restore import estimate_caps
-    from gaib.iac.plan import Change, Plan
-
-    def plan(roles: int, channels: int) -> Plan:
-        changes = [Change("create", "role", f"discord_role.r{i}", f"r{i}") for i in range(roles)]
-        changes += [Change("create", "channel", f"discord_channel.c{i}", f"c{i}") for i in range(channels)]
-        return Plan(guild_id="1", changes=tuple(changes))
-
-    assert estimate_caps(plan(10, 10)).warnings == ()
-    over = estimate_caps(plan(260, 510))
-    assert over.exceeded and over.role_creates == 260 and over.channel_creates == 510
-    assert "about 10 would wait up to two days" in over.warnings[0]
-    assert "about 10 would wait up to a day" in over.warnings[1]
+def test_a_restore_beyond_discords_creation_caps_is_refused_then_stops_at_the_cap(
+        cli: CliRunner, limited: EmulatorHandle) -> None:
+    limited.reset()
+    cli.environ.update({"DISCORD_BOT_TOKEN": limited.token, "DISCORD_GUILD_ID": limited.guild_id,
+                        "GAIB_DISCORD_API_URL": limited.base_url})
+    spend_caps(limited, role_creates=235)  # 15 role creates left in this 48-hour window
+    roles = [f"  - name: r{i:02d}\n" for i in range(10)]
+    (cli.cwd / "discord-server.yaml").write_text('version: "1.0"\nroles:\n' + "".join(roles))
+    assert cli("server", "apply", "--auto-approve").exit_code == 0  # 5 left; the headers said so
+    sid = cli("server", "snapshot", "create", "--json").data["id"]
+    raider = Discord(limited)
+    for r in raider.roles():
+        if r["name"].startswith("r"):
+            raider.delete_role(r["id"])
+    dry = cli("server", "snapshot", "restore", sid, "--dry-run", "--json").data["plan"]
+    role_line = next(w for w in dry["caps"]["windows"] if w["window"] == "role_creates")
+    assert dry["caps"]["binds"] is True and (role_line["needed"], role_line["remaining"]) == (10, 5)
+    assert any("creates 10 roles" in w for w in dry["warnings"])
+    # On a terminal, answering yes is not enough: a restore past the caps needs --yes.
+    refused = cli("server", "snapshot", "restore", sid, "--apply", tty=True, input="y\n")
+    assert refused.exit_code == 6 and "caps" in refused.stderr, refused.stderr
+    assert [r for r in raider.roles() if r["name"].startswith("r")] == []  # nothing was touched
+    # With --yes it restores what fits and stops cleanly at the cap; after the window resets it finishes.
+    first = cli("server", "snapshot", "restore", sid, "--apply", "--yes", "--json")
+    assert first.exit_code == 8 and first.error["code"] == "DISCORD_CAP_REACHED", first.stdout
+    assert len([r for r in raider.roles() if r["name"].startswith("r")]) == 5
+    advance_clock(limited, 48 * 3600 + 60)
+    second = cli("server", "snapshot", "restore", sid, "--apply", "--yes", "--json")
+    assert second.exit_code == 0, second.stdout + second.stderr
+    assert sorted(r["name"] for r in raider.roles() if r["name"].startswith("r")) == [f"r{i:02d}" for i in range(10)]
+    assert cli("server", "plan", "--json").data["empty"] is True
 
 
 DRIVER = textwrap.dedent("""

@@ -7,14 +7,14 @@ the id it had then) for ids the current state does not hold. So objects that sti
 id (even if a raid renamed them), then by name, and updated in place, keeping their ids, messages and
 invites; deleted ones are re-created and overwrites naming re-created roles get the new ids; objects
 created after the snapshot are deleted only when Gaib manages them (they are in the state), or with
-``prune_unmanaged``. Pure: no I/O.
+``prune_unmanaged``. What Discord's day-long caps do to the plan is added by
+:func:`gaib.iac.service.with_limits`. Pure: no I/O.
 """
 
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field, replace
-from typing import Any
+from dataclasses import replace
 
 from gaib.config.desired import DesiredServer
 from gaib.discord.models import ChannelType, Guild
@@ -22,51 +22,6 @@ from gaib.iac import addresses
 from gaib.iac.diff import build_plan, manageable_roles
 from gaib.iac.plan import Change, Plan
 from gaib.state.model import State
-
-# Discord's long-window creation caps per guild (see docs/commands.md, "snapshot restore"): about 250 role
-# creates per 48 hours and about 500 channel creates (categories included) per 24 hours. Sources: Discord's
-# rate-limit headers on POST /guilds/{id}/roles (X-RateLimit-Limit: 250, reset after ~172,800 s) as reported
-# in discord-api-docs #2190 and discord.py #9073; the channel figure from the same reports and Xenon's docs.
-ROLE_CREATES_PER_48H = 250
-CHANNEL_CREATES_PER_24H = 500
-
-
-@dataclass(frozen=True)
-class CapEstimate:
-    """Creates a plan needs against Discord's long windows, and whether they fit."""
-
-    role_creates: int
-    channel_creates: int
-    exceeded: bool = False
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"role_creates": self.role_creates, "channel_creates": self.channel_creates,
-                "role_cap_48h": ROLE_CREATES_PER_48H, "channel_cap_24h": CHANNEL_CREATES_PER_24H,
-                "exceeded": self.exceeded, "warnings": list(self.warnings)}
-
-
-def estimate_caps(plan: Plan) -> CapEstimate:
-    """Count the plan's creates against the documented budgets (a fresh guild's whole budget)."""
-    creates = [c for c in plan.changes if c.action in ("create", "replace")]
-    roles = sum(1 for c in creates if c.kind == "role")
-    channels = sum(1 for c in creates if c.kind in ("category", "channel"))
-    warnings = []
-    exceeded = roles > ROLE_CREATES_PER_48H or channels > CHANNEL_CREATES_PER_24H
-    if roles > ROLE_CREATES_PER_48H:
-        warnings.append(f"creates {roles} roles; Discord allows about {ROLE_CREATES_PER_48H} per 48 hours, so "
-                        f"about {roles - ROLE_CREATES_PER_48H} would wait up to two days")
-    elif roles > ROLE_CREATES_PER_48H // 2:
-        warnings.append(f"creates {roles} roles, most of Discord's budget of about {ROLE_CREATES_PER_48H} per 48 "
-                        "hours; if roles were created in the last two days, some of these will wait")
-    if channels > CHANNEL_CREATES_PER_24H:
-        warnings.append(f"creates {channels} channels and categories; Discord allows about "
-                        f"{CHANNEL_CREATES_PER_24H} per day, so about {channels - CHANNEL_CREATES_PER_24H} "
-                        "would wait up to a day")
-    elif channels > CHANNEL_CREATES_PER_24H // 2:
-        warnings.append(f"creates {channels} channels and categories, most of Discord's budget of about "
-                        f"{CHANNEL_CREATES_PER_24H} per day; if channels were created today, some of these will wait")
-    return CapEstimate(roles, channels, exceeded, tuple(warnings))
 
 
 def matching_state(current: State | None, objects: State, *, workspace: str, server_id: str) -> State:

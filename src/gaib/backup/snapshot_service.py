@@ -17,7 +17,6 @@ live guild; it writes nothing. :func:`execute_restore`:
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -29,12 +28,15 @@ from gaib.backup.compare import compare as compare_contents
 from gaib.backup.compare import desired_of
 from gaib.backup.download import resolve_target, write_files
 from gaib.backup.service import server_id as resolve_server
-from gaib.backup.snapshot_restore import CapEstimate, estimate_caps, matching_state, restore_plan
+from gaib.backup.snapshot_restore import matching_state, restore_plan
 from gaib.backup.snapshots import SnapshotContent, SnapshotManager, SnapshotRecord
 from gaib.errors import ConfirmationRequired, GaibError, PartialFailure, StateError
 from gaib.fsutil import write_atomic
 from gaib.iac.apply import Applier, ApplyResult
+from gaib.iac.caps import CapEstimate
 from gaib.iac.plan import Plan
+from gaib.iac.progress import Reporter, Tick
+from gaib.iac.service import with_limits
 from gaib.ports import Ports
 from gaib.state.locking import locked
 from gaib.state.model import State
@@ -183,8 +185,8 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
     if apply or dry_run:
         live = ports.discord.get_guild()
         state = matching_state(ports.state.get(ws), content.objects, workspace=ws, server_id=sid)
-        discord_plan = restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged)
-        caps = estimate_caps(discord_plan)
+        discord_plan = with_limits(ports, restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged))
+        caps = discord_plan.caps
     state_change = None
     if not apply:
         if content.state is None:
@@ -193,7 +195,7 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
                              hint="Restore it with --apply to put the server back and record it in the state.")
         state_change = rollforward.plan(ports.state, ws, sid, content.state, source=f"Snapshot {snapshot_id}",
                                         force=force)
-    warnings = tuple(discord_plan.warnings if discord_plan else ()) + tuple(caps.warnings if caps else ())
+    warnings = tuple(discord_plan.warnings if discord_plan else ()) + tuple(caps.messages() if caps else ())
     return SnapshotRestorePlan(content=content, apply=apply, prune_unmanaged=prune_unmanaged, discord=discord_plan,
                                caps=caps, state=state_change, warnings=warnings)
 
@@ -211,7 +213,7 @@ def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | Non
     return str(path), previous
 
 
-def execute_restore(ports: Ports, plan: SnapshotRestorePlan, *, progress: Callable[[str], None],
+def execute_restore(ports: Ports, plan: SnapshotRestorePlan, *, progress: Reporter,
                     accept_caps: bool) -> SnapshotRestoreResult:
     """Carry out a planned restore (see the module docstring); publishes a restore event."""
     sid = resolve_server(ports)
@@ -247,11 +249,11 @@ def _bookkeeping(ports: Ports, plan: SnapshotRestorePlan, sid: str) -> SnapshotR
                                  previous_serial=done.previous_serial, new_serial=done.new_serial)
 
 
-def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Callable[[str], None],
+def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter,
            accept_caps: bool) -> SnapshotRestoreResult:
-    if plan.caps is not None and plan.caps.exceeded and not accept_caps:
+    if plan.caps is not None and plan.caps.binds and not accept_caps:
         raise ConfirmationRequired("This restore needs more creates than Discord allows in its long windows: "
-                                   + "; ".join(plan.caps.warnings) + ". Nothing was changed.",
+                                   + "; ".join(plan.caps.messages()) + ". Nothing was changed.",
                                    hint="Pass --yes to start anyway; what the caps hold back is created by "
                                         "running the restore again once they reset.")
     ws, backend, content = ports.settings.workspace, ports.state, plan.content
@@ -260,7 +262,7 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Callable
         current = backend.get(ws)
         pre = take(ports, server_id=sid, message=f"before restoring snapshot {snapshot_id}", trigger="pre-restore",
                    state=current)
-        progress(f"Took pre-restore snapshot {pre.id}.")
+        progress(Tick("note", f"Took pre-restore snapshot {pre.id}."))
         live = ports.discord.get_guild()
         state = matching_state(current, content.objects, workspace=ws, server_id=sid)
         if current is None or not state.content_equal(current) or current.guild_id != sid:
@@ -270,7 +272,8 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Callable
             state.last_modified = ports.clock().isoformat().replace("+00:00", "Z")
             backend.put(state, expected_serial=current.serial if current else None)
         desired_plan = restore_plan(desired_of(content), state, live, prune_unmanaged=plan.prune_unmanaged)
-        applier = Applier(ports.discord, backend, state, workspace=ws, clock=ports.clock, progress=progress)
+        applier = Applier(ports.discord, backend, state, workspace=ws, clock=ports.clock, progress=progress,
+                          concurrency=ports.settings.discord_concurrency)
         result = SnapshotRestoreResult(snapshot_id=snapshot_id, applied=True, config_file="", previous_config=None,
                                        pre_restore_snapshot_id=pre.id, previous_serial=current.serial if current
                                        else None)

@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 import click
 
 from gaib.cli.base import Ctx, get_ctx, server_options
+from gaib.cli.progress import RunProgress
 from gaib.errors import ConfirmationRequired
 from gaib.iac import service
-from gaib.iac.plan import Plan, render
+from gaib.iac.plan import Plan, limit_lines, render
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -82,6 +83,14 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets
     def confirm(p: Plan) -> None:
         if approve:
             return
+        if p.caps is not None and p.caps.binds:
+            # Discord would stop this apply at its day-long cap: only an explicit flag may start it.
+            raise ConfirmationRequired(
+                f"Refusing to {verb}: the plan cannot finish within Discord's caps. "
+                + " ".join(limit_lines(p)),
+                hint="Pass --auto-approve (or --yes) to apply what the caps allow now; the run then stops at "
+                     "the cap (exit 8) and a later apply does the rest.",
+                details={"caps": p.caps.to_dict()})
         if not ctx.env.interactive() or ctx.out.json_mode:
             raise ConfirmationRequired(f"Refusing to {verb} without confirmation: no terminal to ask on.",
                                        hint="Pass --auto-approve (or --yes) to run it unattended.")
@@ -90,8 +99,9 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets
 
     if targets:
         service.check_targets(targets)
-    the_plan, result = service.apply(ctx.app(), progress=ctx.out.info, confirm=confirm, destroy=destroy,
-                                     dry_run=dry_run, targets=targets)
+    with RunProgress(ctx.out, verb) as progress:
+        the_plan, result = service.apply(ctx.app(), progress=progress, confirm=confirm, destroy=destroy,
+                                         dry_run=dry_run, targets=targets)
     data: dict[str, object] = {"plan": the_plan.to_dict(), "dry_run": dry_run,
                                "result": result.to_dict() if result else None}
     if dry_run:

@@ -8,6 +8,7 @@ from gaib.backup import snapshot_service as service
 from gaib.backup.compare import render as render_comparison
 from gaib.backup.snapshots import SnapshotRecord
 from gaib.cli.base import Ctx, get_ctx, group, server_options
+from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
 from gaib.iac.plan import render as render_plan
 
@@ -135,7 +136,8 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
         ctx.out.info(text)
     what = "Make Discord match snapshot" if apply_ else "Restore the state and config of snapshot"
     ctx.confirm(f"{what} {snapshot_id}?", yes)
-    result = service.execute_restore(ports, plan, progress=ctx.out.info, accept_caps=yes)
+    with RunProgress(ctx.out, "restore") as progress:
+        result = service.execute_restore(ports, plan, progress=progress, accept_caps=yes)
     if result.applied and result.apply is not None:
         a = result.apply
         summary = (f"Restored snapshot {snapshot_id} to Discord: {len(a.created)} created, {len(a.updated)} updated, "

@@ -10,7 +10,15 @@ Contract, for every method:
 * Rate limits are read from every response (:mod:`gaib.discord.ratelimit`), so a well-behaved run
   sees no 429. A 429 is retried after exactly ``retry_after``; 500/502/503/504 and network failures
   (connect error, timeout, dropped connection) are retried with capped, jittered exponential backoff,
-  up to ``RetryPolicy.max_attempts`` tries in all.
+  up to ``RetryPolicy.max_attempts`` tries in all. A wait longer than ``RetryPolicy.max_retry_after``
+  (a used-up day-long cap) is not waited for: DiscordRateLimited names the window
+  (``details["window"]``, e.g. ``role_creates``) and the seconds until it resets, and nothing is sent.
+* The client is safe to share between threads; requests to a bucket whose size is not known yet go
+  one at a time until the first answer shows it. ``max_concurrency`` bounds the requests in flight
+  (1 gives a strictly sequential client).
+* A 429 that is Cloudflare's ban (no rate-limit headers, no JSON ``retry_after``) raises
+  DiscordRateLimited with code ``DISCORD_IP_BANNED`` and every later call fails without sending, so
+  the ban is never made longer.
 * Failures raise the GaibError subclasses of :mod:`gaib.discord.errors` (exit code 4). 401 and 403 are
   never retried; after a 401 every later call raises DiscordAuthError without sending anything. A
   webhook that answered 404 is never called again by this client.
@@ -23,14 +31,17 @@ from __future__ import annotations
 import logging
 import random
 import re
+import threading
 import urllib.parse
 from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
 import httpx
 
 from gaib import __version__
+from gaib.discord import limits as L
 from gaib.discord.errors import error_from_response, scrub
 from gaib.discord.models import (
     Channel,
@@ -42,7 +53,7 @@ from gaib.discord.models import (
     overwrite_body,
     to_api_body,
 )
-from gaib.discord.ratelimit import Clock, RateLimiter, RetryPolicy, Route, SystemClock
+from gaib.discord.ratelimit import Clock, RateLimiter, RetryPolicy, Route, SystemClock, WaitTooLong
 from gaib.discord.recording import Recorder, redact_webhook_url
 from gaib.errors import (
     ConfigError,
@@ -154,6 +165,7 @@ class DiscordClient:
         connect_timeout: float = 5.0,
         read_timeout: float = 30.0,
         global_per_second: int = 50,
+        max_concurrency: int = 32,
     ) -> None:
         if not isinstance(token, str):
             raise MissingSetting("The Discord bot token is missing.", hint="Set DISCORD_BOT_TOKEN.")
@@ -177,6 +189,12 @@ class DiscordClient:
         self.clock: Clock = clock or SystemClock()
         self.retry = retry or RetryPolicy()
         self.limiter = RateLimiter(self.clock, global_per_second=global_per_second)
+        if max_concurrency < 1:
+            raise ConfigError("The Discord client needs at least one request in flight.")
+        self.max_concurrency = max_concurrency
+        self._slots = threading.BoundedSemaphore(max_concurrency)
+        self._wait_listener: Callable[[L.Wait], None] | None = None
+        self._banned_until = 0.0
         self._rng = rng or random.Random()
         self._auth_failed = False
         self._dead_webhooks: set[str] = set()
@@ -189,6 +207,7 @@ class DiscordClient:
             event_hooks=hooks,
             follow_redirects=False,
             trust_env=False,
+            limits=httpx.Limits(max_connections=max_concurrency + 4, max_keepalive_connections=max_concurrency + 4),
         )
 
     @classmethod
@@ -220,6 +239,27 @@ class DiscordClient:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    # -- limits -----------------------------------------------------------------------------------
+
+    def on_wait(self, listener: Callable[[L.Wait], None] | None) -> None:
+        """Call ``listener`` (from the requesting thread) before every rate-limit wait; None stops."""
+        self._wait_listener = listener
+
+    def _notify_wait(self, wait: L.Wait) -> None:
+        log.info("%s waits %.1fs: %s", wait.route, wait.seconds, wait.reason)
+        listener = self._wait_listener
+        if listener is not None:
+            listener(wait)
+
+    def limit_usage(self) -> L.Usage:
+        """The long windows the responses showed and the name/topic edits sent in the last 10 min."""
+        return self.limiter.usage()
+
+    def prime_limits(self, usage: L.Usage) -> None:
+        """Count an earlier run's name/topic edits (``usage.name_topic``), so this run waits for the
+        channel's 10-minute window instead of being refused."""
+        self.limiter.prime(usage)
+
     # -- the request loop -------------------------------------------------------------------------
 
     def _secrets(self, route: Route) -> list[str]:
@@ -234,8 +274,12 @@ class DiscordClient:
         query: Mapping[str, str] | None = None,
         url_root: str | None = None,
         probe: _Probe | None = None,
+        sub: str | None = None,
     ) -> Any:
         """Send ``route`` with retries; return the decoded JSON body (None for 204).
+
+        ``sub`` (a channel id) marks a name/topic edit, which counts against the channel's 10-minute
+        sub-limit.
 
         ``url_root`` replaces ``base_url`` and drops the Authorization header (webhook execution).
         ``probe`` is called after a failure that the server may have processed (a dropped connection
@@ -247,6 +291,12 @@ class DiscordClient:
             raise DiscordAuthError(
                 f"Not sending {route.display}: Discord already rejected the bot token (401).",
                 details={"route": route.display})
+        banned = self._banned_until - self.clock.monotonic()
+        if banned > 0:
+            raise DiscordRateLimited(
+                f"Not sending {route.display}: Discord's Cloudflare front banned this IP; about "
+                f"{L.duration(banned)} left.", code="DISCORD_IP_BANNED",
+                details={"route": route.display, "retry_after": round(banned, 3)})
         headers = _audit_header(reason)
         if authenticated:
             headers["Authorization"] = f"Bot {self.__token}"
@@ -255,11 +305,18 @@ class DiscordClient:
         attempt = 0
         while True:
             attempt += 1
-            self.limiter.acquire(route)
             try:
-                response = self._http.request(route.method, url, json=payload, headers=headers,
-                                              params=query)
+                self.limiter.acquire(route, sub=sub, track=True, max_wait=self.retry.max_retry_after,
+                                     on_wait=self._notify_wait)
+            except WaitTooLong as exc:
+                raise self._too_long(route, exc.seconds, exc.reason) from None
+            try:
+                with self._slots:
+                    response = self._http.request(route.method, url, json=payload, headers=headers,
+                                                  params=query)
+                self.limiter.update(route, response.headers, response.status_code)
             except httpx.TransportError as exc:
+                self.limiter.release(route)
                 what = scrub(redact_webhook_url(f"{type(exc).__name__}: {exc}"), self._secrets(route))
                 if not _retryable(exc):
                     raise DiscordUnavailable(f"Could not reach Discord for {route.display}: {what}.",
@@ -276,15 +333,14 @@ class DiscordClient:
                         f"Could not reach Discord for {route.display} after {attempt} attempts: {what}.",
                         details={"route": route.display, "attempts": attempt}) from None
                 continue
-
-            self.limiter.update(route, response.headers)
+            self.limiter.release(route)
             status = response.status_code
             log.debug("%s -> %s (attempt %d)", route.display, status, attempt)
             if status < 300:
                 return _decode(response)
             data = _decode(response)
             if status == 429:
-                self._on_429(route, response, data, attempt)
+                self._on_429(route, response, data, attempt, sub)
                 continue
             if status in RETRY_STATUSES:
                 last_try = attempt >= self.retry.max_attempts
@@ -321,7 +377,42 @@ class DiscordClient:
                     self.retry.max_attempts - 1, delay)
         self.clock.sleep(delay)
 
-    def _on_429(self, route: Route, response: httpx.Response, data: Any, attempt: int) -> None:
+    def _too_long(self, route: Route, seconds: float, reason: str) -> DiscordRateLimited:
+        details: dict[str, Any] = {"route": route.display, "retry_after": round(seconds, 3), "reason": reason,
+                                   "scope": "user"}
+        window = L.LONG_WINDOW_ROUTES.get((route.method, route.template))
+        if window is not None:
+            verb, noun = L.WINDOW_NOUNS[window]
+            details["window"] = window
+            return DiscordRateLimited(
+                f"Discord's cap on {noun[:-1]} {verb} ({L.LONG_WINDOWS[window].describe()} per server) is used "
+                f"up: {route.display} must wait {L.duration(seconds)}.", details=details,
+                hint="Run the command again once the window has reset; everything done so far is recorded.")
+        return DiscordRateLimited(
+            f"{route.display} would have to wait {L.duration(seconds)} ({reason}), longer than the "
+            f"{L.duration(self.retry.max_retry_after)} this run waits.", details=details)
+
+    def _cloudflare_ban(self, route: Route, response: httpx.Response, data: Any) -> DiscordRateLimited | None:
+        headers = response.headers
+        if "X-RateLimit-Scope" in headers or "X-RateLimit-Global" in headers or "X-RateLimit-Bucket" in headers:
+            return None
+        if isinstance(data, dict) and "retry_after" in data:
+            return None
+        seconds = _parse_float(headers.get("Retry-After"))
+        seconds = seconds if seconds is not None and seconds > 0 else L.BAN_SECONDS
+        self._banned_until = self.clock.monotonic() + seconds
+        return DiscordRateLimited(
+            f"Discord's Cloudflare front refused {route.display} (a temporary IP ban after too many invalid "
+            f"requests: 401, 403 or 429). Gaib stops so as not to make it longer; about "
+            f"{L.duration(seconds)} left.", code="DISCORD_IP_BANNED",
+            hint="Wait for the ban to end; check the bot token and its permissions before running again.",
+            details={"route": route.display, "retry_after": round(seconds, 3), "scope": "cloudflare"})
+
+    def _on_429(self, route: Route, response: httpx.Response, data: Any, attempt: int,
+                sub: str | None = None) -> None:
+        ban = self._cloudflare_ban(route, response, data)
+        if ban is not None:
+            raise ban
         body = data if isinstance(data, dict) else {}
         retry_after = _parse_float(body.get("retry_after"))
         if retry_after is None:
@@ -334,9 +425,17 @@ class DiscordClient:
                      or response.headers.get("X-RateLimit-Global", "").lower() == "true"
                      or response.headers.get("X-RateLimit-Scope", "") == "global")
         scope = response.headers.get("X-RateLimit-Scope", "global" if is_global else "user")
-        details = {"route": route.display, "retry_after": retry_after, "global": is_global,
-                   "scope": scope, "attempts": attempt}
+        details: dict[str, Any] = {"route": route.display, "retry_after": retry_after, "global": is_global,
+                                   "scope": scope, "attempts": attempt}
+        remaining = _parse_float(response.headers.get("X-RateLimit-Remaining"))
+        # A 429 while the bucket still has requests left is a sub-limit: for a name/topic edit, the
+        # channel's 10-minute window (Discord's headers never show it).
+        sub_limited = sub is not None and not is_global and remaining is not None and remaining > 0
+        window = L.LONG_WINDOW_ROUTES.get((route.method, route.template))
         if retry_after > self.retry.max_retry_after:
+            if window is not None and not sub_limited:
+                self.limiter.on_429(route, retry_after, is_global=False)
+                raise self._too_long(route, retry_after, "429")
             raise DiscordRateLimited(
                 f"Discord rate limited {route.display} for {retry_after:.0f}s ({scope} limit), "
                 f"longer than the {self.retry.max_retry_after:.0f}s this run waits.", details=details)
@@ -345,7 +444,7 @@ class DiscordClient:
                 f"Discord kept rate limiting {route.display} ({scope} limit) after {attempt} attempts.",
                 details=details)
         log.warning("%s rate limited (%s); waiting %.3fs", route.display, scope, retry_after)
-        self.limiter.on_429(route, retry_after, is_global=is_global)
+        self.limiter.on_429(route, retry_after, is_global=is_global, sub=sub if sub_limited else None)
 
     # -- helpers ----------------------------------------------------------------------------------
 
@@ -387,15 +486,30 @@ class DiscordClient:
     # -- reads ------------------------------------------------------------------------------------
 
     def get_guild(self) -> Guild:
-        """The guild with its roles and channels (three GETs).
+        """The guild with its roles and channels: two GETs, sent together (the guild object carries
+        its roles; a guild object without them costs a third GET of the roles).
 
         Roles are sorted by (position, id), channels by (position, id); raises DiscordNotFound when the
         guild does not exist or the bot is not in it.
         """
         gid = self._guild()
-        data = self._request(self._route("GET", "/guilds/{guild_id}", guild_id=gid))
-        name = self._parse("guild", lambda d: str(d["name"]), data)
-        return Guild(id=gid, name=name, roles=tuple(self.list_roles()), channels=tuple(self.list_channels()))
+
+        def guild() -> tuple[str, list[Role]]:
+            data = self._request(self._route("GET", "/guilds/{guild_id}", guild_id=gid))
+            name = self._parse("guild", lambda d: str(d["name"]), data)
+            raw = data.get("roles") if isinstance(data, dict) else None
+            if not isinstance(raw, list):
+                return name, self.list_roles()
+            roles = self._parse_list("role", Role.from_api, raw)
+            return name, sorted(roles, key=lambda r: (r.position, int(r.id)))
+
+        if self.max_concurrency == 1:
+            name, roles = guild()
+            return Guild(id=gid, name=name, roles=tuple(roles), channels=tuple(self.list_channels()))
+        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gaib-read") as pool:
+            got, channels = pool.submit(guild), pool.submit(self.list_channels)
+            name, roles = got.result()
+            return Guild(id=gid, name=name, roles=tuple(roles), channels=tuple(channels.result()))
 
     def list_roles(self) -> list[Role]:
         """Every role of the guild (including @everyone, whose id is the guild id), by (position, id)."""
@@ -511,9 +625,14 @@ class DiscordClient:
 
     def update_channel(self, channel_id: str, fields: Mapping[str, Any], *,
                        reason: str | None = None) -> Channel:
-        """PATCH a channel with the given fields; returns the updated channel."""
+        """PATCH a channel with the given fields; returns the updated channel.
+
+        A body with ``name`` or ``topic`` counts against the channel's 2-per-10-minutes name/topic
+        limit: the client waits for it (telling the wait listener) rather than be refused."""
         route = self._route("PATCH", "/channels/{channel_id}", channel_id=channel_id)
-        data = self._request(route, body=self._fields(fields, "channel"), reason=reason)
+        body = self._fields(fields, "channel")
+        sub = channel_id if any(name in body for name in L.NAME_TOPIC_FIELDS) else None
+        data = self._request(route, body=body, reason=reason, sub=sub)
         return self._parse("channel", Channel.from_api, data)
 
     def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel:

@@ -13,13 +13,22 @@ Contract, for every adapter:
 * ``create_*`` with ``dedupe=True`` never creates a second object when a request is retried after a
   dropped connection: the adapter looks for the object it may already have created first.
 * ``reason`` ends up in the guild's audit log; it never carries secrets.
+* Calls may come from several threads at once (apply sends independent requests concurrently); the
+  adapter keeps to Discord's buckets and global limit across them.
+* Limits: a wait the adapter must make (a used-up bucket, a 429, the name/topic sub-limit) is
+  announced to the ``on_wait`` listener first; a wait longer than the adapter's patience (a day-long
+  cap) raises ``DiscordRateLimited`` with ``details["window"]`` naming the long window
+  (:data:`gaib.discord.limits.LONG_WINDOWS`) and ``details["retry_after"]`` in seconds, without
+  sending. ``limit_usage`` reports what the responses showed; ``prime_limits`` hands over what an
+  earlier run learned.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Protocol
 
+from gaib.discord.limits import Usage, Wait
 from gaib.discord.models import Channel, Guild, Overwrite, Role
 
 
@@ -72,6 +81,19 @@ class DiscordPort(Protocol):
 
     def delete_overwrite(self, channel_id: str, target_id: str, *, reason: str | None = None) -> None:
         """Remove one permission overwrite of a channel."""
+        ...
+
+    def on_wait(self, listener: Callable[[Wait], None] | None) -> None:
+        """Tell ``listener`` about every rate-limit wait before it starts (None: stop telling)."""
+        ...
+
+    def limit_usage(self) -> Usage:
+        """The long windows the responses showed (``role_creates`` …: limit, remaining, seconds to the
+        reset) and the name/topic edits sent per channel in the last 10 minutes (ages in seconds)."""
+        ...
+
+    def prime_limits(self, usage: Usage) -> None:
+        """Count name/topic edits an earlier run made (``usage.name_topic``) against their channels."""
         ...
 
     def close(self) -> None:

@@ -10,6 +10,15 @@ Discord's limits are read from the response headers, never hard-coded (NOTES §5
 * **Global cap.** At most ``global_per_second`` (50) requests in any sliding one-second window.
 * **429.** ``retry_after`` (body) or ``Retry-After`` (header) blocks the bucket, or every request when
   the 429 is global, for exactly that long.
+* **Concurrency.** With ``track=True`` (the client's requests) a bucket whose size is not known yet
+  lets one request out and holds the rest until its response reveals the bucket (or shows the route
+  has none); after that the count in ``Remaining`` is what goes out at once. Answers that arrive out
+  of order never raise ``Remaining`` within the same window.
+* **Name/topic edits** (``sub=`` a channel id): at most 2 per 10 minutes per channel
+  (:data:`gaib.discord.limits.NAME_TOPIC_EDITS`), which Discord's headers never show; a 429 with
+  requests still remaining in the bucket blocks only that channel's name/topic edits.
+* **Long waits.** ``acquire(max_wait=...)`` raises :class:`WaitTooLong` instead of sleeping longer;
+  ``on_wait`` hears about every wait before it starts.
 
 There are no fixed sleeps anywhere: a request only ever waits for a known reset time. Time comes from
 an injectable :class:`Clock`, so the unit tests drive the limiter with a fake clock.
@@ -18,13 +27,16 @@ an injectable :class:`Clock`, so the unit tests drive the limiter with a fake cl
 from __future__ import annotations
 
 import hashlib
+import math
 import random
 import threading
 import time
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
+
+from gaib.discord import limits as L
 
 #: Path parameters that split a bucket (Discord's "major parameters"), in priority order.
 MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id")
@@ -91,15 +103,16 @@ class RetryPolicy:
 
     ``max_attempts`` counts every try including the first. Backoff for retry ``n`` (1-based) is
     ``min(max_delay, base_delay * 2**(n-1))``, of which the last ``jitter`` fraction is random: the delay
-    always lies in ``[d * (1 - jitter), d]``. A 429 asking to wait longer than ``max_retry_after``
-    seconds is not waited for (the caller gets DiscordRateLimited at once).
+    always lies in ``[d * (1 - jitter), d]``. A wait longer than ``max_retry_after`` seconds (a 429's
+    ``retry_after``, or a used-up bucket's reset) is not waited for: the caller gets DiscordRateLimited
+    at once. The default, 15 minutes, covers the 10-minute name/topic limit but not the day-long caps.
     """
 
     max_attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 8.0
     jitter: float = 0.5
-    max_retry_after: float = 60.0
+    max_retry_after: float = 900.0
 
     def __post_init__(self) -> None:
         if self.max_attempts < 1:
@@ -116,11 +129,30 @@ class RetryPolicy:
         return ceiling * (1.0 - self.jitter) + rng.random() * ceiling * self.jitter
 
 
+class WaitTooLong(Exception):
+    """Sending would mean waiting ``seconds`` (more than the caller allows) because of ``reason``."""
+
+    def __init__(self, seconds: float, reason: str) -> None:
+        super().__init__(reason)
+        self.seconds = seconds
+        self.reason = reason
+
+
 @dataclass
 class _Bucket:
     remaining: int | None = None
     limit: int | None = None
     reset_at: float = 0.0
+
+
+@dataclass
+class _Edits:
+    """Name/topic edits of one channel: send times (with those an earlier run reported), the ones this
+    client sent, and a block learned from a 429."""
+
+    sent: deque[float] = field(default_factory=deque)
+    own: list[float] = field(default_factory=list)
+    blocked_until: float = 0.0
 
 
 def _header(headers: Mapping[str, str], name: str) -> str | None:
@@ -150,12 +182,21 @@ def _int(value: str | None) -> int | None:
         return int(number) if number is not None else None
 
 
+#: Two responses whose reset times differ by less than this belong to the same window (the times
+#: differ only by network jitter; windows Discord uses are at least 2 s apart).
+SAME_WINDOW = 0.5
+#: Sends are counted from before they leave, Discord counts them when they arrive; concurrent requests
+#: arrive with some jitter, so a send stays in the global window (and a channel's name/topic window)
+#: this much longer than the window itself.
+ARRIVAL_MARGIN = 0.1
+
+
 class RateLimiter:
     """Per-bucket and global throttling driven by Discord's headers.
 
-    Call :meth:`acquire` before sending, :meth:`update` with every response's headers and
-    :meth:`on_429` when a request was rate limited. Safe to share between threads: waits happen
-    outside the lock.
+    Call :meth:`acquire` before sending, :meth:`update` with every response's headers, :meth:`on_429`
+    when a request was rate limited and, for tracked requests, :meth:`release` when the answer (or a
+    failure) is in. Safe to share between threads: waits happen outside the lock.
     """
 
     def __init__(self, clock: Clock | None = None, *, global_per_second: int = 50) -> None:
@@ -163,11 +204,16 @@ class RateLimiter:
             raise ValueError("global_per_second must be at least 1")
         self.clock: Clock = clock or SystemClock()
         self.global_per_second = global_per_second
-        self._lock = threading.Lock()
+        self._cond = threading.Condition()
         self._route_bucket: dict[tuple[str, str], str] = {}
         self._buckets: dict[tuple[str, ...], _Bucket] = {}
+        self._headerless: set[tuple[str, str]] = set()
+        self._inflight: dict[tuple[str, ...], int] = {}
         self._sent: deque[float] = deque()
         self._global_until = 0.0
+        self._edits: dict[str, _Edits] = {}
+        self._long: dict[str, tuple[int, int, float]] = {}  # window -> (limit, remaining, reset_at)
+        self._hints: dict[str, tuple[int, int, float]] = {}  # the same, from an earlier run
 
     # -- keys -------------------------------------------------------------------------------------
 
@@ -179,57 +225,122 @@ class RateLimiter:
 
     def bucket_key(self, route: Route) -> tuple[str, ...]:
         """The key this route's state is kept under right now (for tests and diagnostics)."""
-        with self._lock:
+        with self._cond:
             return self._key(route)
 
     # -- waiting ----------------------------------------------------------------------------------
 
-    def _wait_time(self, route: Route, now: float) -> float:
-        wait = max(0.0, self._global_until - now)
-        while self._sent and now - self._sent[0] >= 1.0:
+    def _wait_time(self, route: Route, sub: str | None, now: float) -> tuple[float, str]:
+        wait, reason = max(0.0, self._global_until - now), "Discord asked every request to wait (global 429)"
+        span = 1.0 + ARRIVAL_MARGIN
+        while self._sent and now - self._sent[0] >= span:
             self._sent.popleft()
         if len(self._sent) >= self.global_per_second:
-            wait = max(wait, self._sent[0] + 1.0 - now)
+            glob = self._sent[0] + span - now
+            if glob > wait:
+                wait, reason = glob, f"Discord allows {self.global_per_second} requests per second per bot"
         bucket = self._buckets.get(self._key(route))
         if bucket is not None and bucket.remaining is not None and bucket.remaining <= 0:
             if now < bucket.reset_at:
-                wait = max(wait, bucket.reset_at - now)
+                if bucket.reset_at - now > wait:
+                    wait = bucket.reset_at - now
+                    reason = f"the rate-limit bucket of {route.method} {route.template} is used up"
             else:
                 # The window has reset; until a response says otherwise assume a fresh bucket.
                 bucket.remaining = bucket.limit
-        return wait
+        if sub is not None:
+            edits = self._edits.get(sub)
+            if edits is not None:
+                limit = L.NAME_TOPIC_EDITS
+                while edits.sent and now - edits.sent[0] >= limit.seconds:
+                    edits.sent.popleft()
+                until = edits.blocked_until
+                if len(edits.sent) >= limit.limit:
+                    until = max(until, edits.sent[0] + limit.seconds + ARRIVAL_MARGIN * 10)
+                if until - now > wait:
+                    wait = until - now
+                    reason = f"Discord allows {limit.describe()} name/topic changes per channel"
+        return wait, reason
 
-    def acquire(self, route: Route) -> float:
+    def _must_hold(self, route: Route, key: tuple[str, ...], now: float) -> bool:
+        """Requests to a bucket of unknown size are already out: wait for an answer first. One goes out
+        at a time, or, for a long window an earlier run reported on, what that run saw left."""
+        inflight = self._inflight.get(key, 0)
+        if inflight <= 0 or (route.method, route.template) in self._headerless:
+            return False
+        bucket = self._buckets.get(key)
+        if bucket is not None and bucket.remaining is not None:
+            return False
+        window = L.LONG_WINDOW_ROUTES.get((route.method, route.template))
+        hint = self._hints.get(window) if window is not None else None
+        if hint is not None:
+            limit, remaining, reset_at = hint
+            return inflight >= (remaining if now < reset_at else limit)
+        return True
+
+    def acquire(self, route: Route, *, sub: str | None = None, track: bool = False,
+                max_wait: float = math.inf, on_wait: Callable[[L.Wait], None] | None = None) -> float:
         """Block until ``route`` may be sent, then count it as sent. Returns the seconds waited.
 
-        Never sleeps unless a bucket is exhausted, a 429 is pending or the global cap is reached;
-        then it sleeps exactly until that reset.
+        Never sleeps unless a bucket is exhausted, a 429 is pending, the global cap is reached or (with
+        ``sub``, a channel id) the channel's name/topic edits are used up; then it sleeps exactly until
+        that reset, after telling ``on_wait``. A wait longer than ``max_wait`` raises
+        :class:`WaitTooLong` without counting anything. ``track=True`` counts the request as in flight
+        until :meth:`release`.
         """
         waited = 0.0
         while True:
-            with self._lock:
+            with self._cond:
                 now = self.clock.monotonic()
-                wait = self._wait_time(route, now)
+                wait, reason = self._wait_time(route, sub, now)
+                key = self._key(route)
                 if wait <= 0:
+                    if track and self._must_hold(route, key, now):
+                        self._cond.wait(timeout=1.0)
+                        continue
                     self._sent.append(now)
-                    bucket = self._buckets.get(self._key(route))
+                    bucket = self._buckets.get(key)
                     if bucket is not None and bucket.remaining is not None:
                         bucket.remaining -= 1
+                    if track:
+                        self._inflight[key] = self._inflight.get(key, 0) + 1
+                    if sub is not None:
+                        edits = self._edits.setdefault(sub, _Edits())
+                        edits.sent.append(now)
+                        edits.own.append(now)
                     return waited
+                if wait > max_wait:
+                    raise WaitTooLong(wait, reason)
+            if on_wait is not None:
+                on_wait(L.Wait(route.display, wait, reason))
             self.clock.sleep(wait)
             waited += wait
 
+    def release(self, route: Route) -> None:
+        """A tracked request is answered (or failed): let the next one to its bucket go."""
+        with self._cond:
+            for key in {self._key(route), ("route", route.method, route.template, route.major)}:
+                if self._inflight.get(key, 0) > 0:
+                    self._inflight[key] -= 1
+                    break
+            self._cond.notify_all()
+
     # -- learning ---------------------------------------------------------------------------------
 
-    def update(self, route: Route, headers: Mapping[str, str]) -> None:
-        """Learn the bucket state from a response's ``X-RateLimit-*`` headers (any status)."""
+    def update(self, route: Route, headers: Mapping[str, str], status: int = 200) -> None:
+        """Learn the bucket state from a response's ``X-RateLimit-*`` headers (any status; an answer
+        without them shows the route has no bucket, unless it is a 429, which may carry none)."""
         bucket_hash = _header(headers, "X-RateLimit-Bucket")
         remaining = _int(_header(headers, "X-RateLimit-Remaining"))
         limit = _int(_header(headers, "X-RateLimit-Limit"))
         reset_after = _float(_header(headers, "X-RateLimit-Reset-After"))
-        if bucket_hash is None and remaining is None:
-            return
-        with self._lock:
+        with self._cond:
+            if bucket_hash is None and remaining is None:
+                if status != 429:
+                    self._headerless.add((route.method, route.template))
+                self._cond.notify_all()
+                return
+            self._headerless.discard((route.method, route.template))
             now = self.clock.monotonic()
             route_key = ("route", route.method, route.template, route.major)
             if bucket_hash:
@@ -238,23 +349,80 @@ class RateLimiter:
                 provisional = self._buckets.pop(route_key, None)
                 if key not in self._buckets and provisional is not None:
                     self._buckets[key] = provisional
+                moved = self._inflight.pop(route_key, 0)
+                if moved:
+                    self._inflight[key] = self._inflight.get(key, 0) + moved
             else:
                 key = self._key(route)
             state = self._buckets.setdefault(key, _Bucket())
+            new_reset = now + reset_after if reset_after is not None else None
+            same_window = (new_reset is not None and state.remaining is not None
+                           and abs(new_reset - state.reset_at) < SAME_WINDOW)
             if limit is not None:
                 state.limit = limit
             if remaining is not None:
-                state.remaining = remaining
-            if reset_after is not None:
-                state.reset_at = now + reset_after
+                # Within one window an answer that arrives late never gives back what others used.
+                state.remaining = min(state.remaining, remaining) if same_window else remaining  # type: ignore[type-var]
+            if new_reset is not None and not same_window:
+                state.reset_at = new_reset
+            window = L.LONG_WINDOW_ROUTES.get((route.method, route.template))
+            if window is not None and state.limit is not None and state.remaining is not None:
+                self._long[window] = (state.limit, max(state.remaining, 0), state.reset_at)
+            self._cond.notify_all()
 
-    def on_429(self, route: Route, retry_after: float, *, is_global: bool) -> None:
-        """Block the route's bucket (or everything, when global) for ``retry_after`` seconds."""
-        with self._lock:
+    def on_429(self, route: Route, retry_after: float, *, is_global: bool, sub: str | None = None) -> None:
+        """Block the route's bucket (or everything, when global; or only the channel's name/topic edits,
+        when ``sub`` is given) for ``retry_after`` seconds."""
+        with self._cond:
             until = self.clock.monotonic() + max(0.0, retry_after)
             if is_global:
                 self._global_until = max(self._global_until, until)
                 return
+            if sub is not None:
+                edits = self._edits.setdefault(sub, _Edits())
+                edits.blocked_until = max(edits.blocked_until, until)
+                return
             state = self._buckets.setdefault(self._key(route), _Bucket())
             state.remaining = 0
             state.reset_at = until  # the 429 says exactly how long; it wins over Reset-After
+            window = L.LONG_WINDOW_ROUTES.get((route.method, route.template))
+            if window is not None:
+                limit = state.limit if state.limit is not None else L.LONG_WINDOWS[window].limit
+                self._long[window] = (limit, 0, until)
+
+    # -- what was learned -------------------------------------------------------------------------
+
+    def usage(self) -> L.Usage:
+        """The long windows seen and the name/topic edits this client sent in the last 10 minutes,
+        relative to now."""
+        with self._cond:
+            now = self.clock.monotonic()
+            windows = {name: L.WindowState(limit, remaining, max(0.0, reset_at - now))
+                       for name, (limit, remaining, reset_at) in self._long.items() if reset_at > now}
+            edits = {}
+            for channel, log in self._edits.items():
+                ages = tuple(round(now - t, 3) for t in log.own if now - t < L.NAME_TOPIC_EDITS.seconds)
+                if ages:
+                    edits[channel] = ages
+            span = 1.0 + ARRIVAL_MARGIN
+            recent = tuple(round(now - t, 4) for t in self._sent if now - t < span)
+            return L.Usage(windows=windows, name_topic=edits, recent=recent)
+
+    def prime(self, usage: L.Usage) -> None:
+        """Count name/topic edits an earlier run made (``usage.name_topic`` ages) and the requests it sent
+        within the global window (``usage.recent``) as if sent here, and take its long windows
+        (``usage.windows``) as the first guess of how many creates may go out at once (they never hold
+        a request back: only Discord's answers do). Call it once, before sending anything."""
+        with self._cond:
+            now = self.clock.monotonic()
+            span = 1.0 + ARRIVAL_MARGIN
+            earlier = [now - age for age in usage.recent if 0 <= age < span]
+            if earlier:
+                self._sent = deque(sorted([*earlier, *self._sent]))
+            for window, state in usage.windows.items():
+                if window in L.LONG_WINDOWS:
+                    self._hints[window] = (state.limit, state.remaining, now + state.reset_after)
+            for channel, ages in usage.name_topic.items():
+                log = self._edits.setdefault(channel, _Edits())
+                times = sorted([*log.sent, *(now - age for age in ages if 0 <= age < L.NAME_TOPIC_EDITS.seconds)])
+                log.sent = deque(times)

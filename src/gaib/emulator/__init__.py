@@ -6,8 +6,9 @@ Run it with ``python -m gaib.emulator --port 0 --guild-id ID --guild-name NAME -
     with Emulator(guild_id="1100000000000000001", token="t") as emu:
         client = SomeClient(emu.base_url, token="t")
 
-See ``gaib.emulator.server`` for the order of checks and what is recorded, and
-``gaib.emulator.ratelimit`` for the bucket sizes.
+See ``gaib.emulator.server`` for the order of checks and what is recorded,
+``gaib.emulator.ratelimit`` for Discord's limits as the ``discord`` profile enforces them (figures and
+sources in ``gaib.discord.limits``), and docs/emulator.md for the options and control endpoints.
 """
 
 from gaib.emulator.faults import FAULT_KINDS, FaultConfig, FaultConfigError

@@ -1,7 +1,10 @@
 """``python -m gaib.emulator``: run the Discord REST emulator until interrupted.
 
 The first line on stdout is the base URL (``http://127.0.0.1:PORT/api/v10``), flushed at once;
-nothing else is written to stdout. Errors go to stderr with exit code 2 (bad settings or data file)
+nothing else is written to stdout. ``--rate-limits discord`` (the default) enforces the limits of
+:mod:`gaib.emulator.ratelimit`; ``--latency-ms`` adds a network round trip to every request (0 for
+unit tests, 150 in the benchmarks); ``--caps-used role_creates=240`` starts the guild with part of a
+long window already spent. Errors go to stderr with exit code 2 (bad settings or data file)
 or 1 (cannot listen). The token comes from ``--token`` or ``DISCORD_BOT_TOKEN`` and is never printed.
 """
 
@@ -31,7 +34,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fault-kinds", default="5xx",
                    help="comma-separated: 5xx,latency,drop,drop-after,429 (default 5xx)")
     p.add_argument("--fault-on", default="", help="comma-separated request numbers to fault, e.g. 3,7")
-    p.add_argument("--latency-ms", type=int, default=DEFAULT_LATENCY_MS, help="delay of a latency fault")
+    p.add_argument("--latency-ms", type=int, default=0,
+                   help="network latency added to every request, in ms (default 0)")
+    p.add_argument("--fault-latency-ms", type=int, default=DEFAULT_LATENCY_MS,
+                   help=f"extra delay of a latency fault, in ms (default {DEFAULT_LATENCY_MS})")
+    p.add_argument("--caps-used", default="", metavar="CAP=N,...",
+                   help="start with long windows partly spent: role_creates=N, channel_creates=N, role_edits=N")
     p.add_argument("--seed", type=int, default=None, help="seed for fault injection")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr (never the token)")
     return p
@@ -42,6 +50,18 @@ def _fail(message: str, code: int = 2) -> int:
     return code
 
 
+def _caps(text: str) -> dict[str, int] | None:
+    out: dict[str, int] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, number = item.partition("=")
+        if not sep or not number.strip().isdigit():
+            return None
+        out[name.strip()] = int(number)
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     token = args.token if args.token is not None else process_environ().get("DISCORD_BOT_TOKEN", "")
@@ -50,9 +70,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         on = frozenset(int(n) for n in args.fault_on.split(",") if n.strip())
         kinds = tuple(k.strip() for k in args.fault_kinds.split(",") if k.strip())
-        faults = FaultConfig(rate=args.fault_rate, kinds=kinds, on_requests=on, latency_ms=args.latency_ms)
+        faults = FaultConfig(rate=args.fault_rate, kinds=kinds, on_requests=on, latency_ms=args.fault_latency_ms)
     except ValueError as exc:  # FaultConfigError is a ValueError; so are bad numbers in --fault-on
         return _fail(str(exc) if isinstance(exc, FaultConfigError) else "--fault-on takes numbers like 3,7")
+    caps = _caps(args.caps_used)
+    if caps is None:
+        return _fail("--caps-used takes CAP=N pairs such as role_creates=240,channel_creates=10")
 
     def log(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
@@ -60,7 +83,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         emulator = Emulator(guild_id=args.guild_id, guild_name=args.guild_name, token=token, host=args.host,
                             port=args.port, rate_limits=args.rate_limits, record=args.record, data=args.data,
-                            faults=faults, seed=args.seed, log_requests=log if args.verbose else None)
+                            faults=faults, seed=args.seed, log_requests=log if args.verbose else None,
+                            latency_ms=args.latency_ms, caps_used=caps)
     except EmulatorConfigError as exc:
         return _fail(str(exc))
     try:

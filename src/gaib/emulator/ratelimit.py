@@ -1,21 +1,35 @@
-"""Discord-style rate limits: per-route buckets plus a global per-token window, on real time.
+"""The ``discord`` rate-limit profile: Discord's limits as measured (figures and sources in
+:mod:`gaib.discord.limits`), on the emulator's clock.
 
-Buckets are fixed windows keyed by (bucket name, major id), where the bucket name is the method and
-route template and the major id is the guild id, channel id or webhook id + token in the path, as
-Discord does. Windows use ``time.monotonic``; the ``X-RateLimit-Reset`` header is wall-clock epoch.
+Route buckets (fixed windows that start with their first request, per major id — the guild id,
+channel id or webhook id + token in the path, as Discord splits them):
 
-Bucket sizes (chosen to be Discord-like while keeping real-time tests short):
+=====================================================  =================  ==========
+route                                                  limit              per
+=====================================================  =================  ==========
+POST /guilds/{guild_id}/roles                          250 per 48 h       guild
+POST /guilds/{guild_id}/channels                       500 per 24 h       guild
+PATCH /guilds/{guild_id}/roles/{role_id}               1000 per 24 h      guild
+PATCH /channels/{channel_id}                           5 per 15 s         channel
+  … that sets ``name`` or ``topic``                    2 per 10 min       channel
+PUT/DELETE /channels/{channel_id}/permissions/{id}     10 per 15 s        channel (one bucket)
+POST /webhooks/{webhook_id}/{webhook_token}            5 per 2 s          webhook
+any route, per bot token                               50 per 1 s         (global)
+=====================================================  =================  ==========
 
-==========================================  =========  ========
-route kind                                  limit      window
-==========================================  =========  ========
-GET (reads)                                 50         1.0 s
-POST/PATCH/PUT/DELETE on guilds & channels  5          1.0 s
-POST /webhooks/{id}/{token} (execute)       5          2.0 s
-global, per bot token (all routes)          50         1.0 s
-==========================================  =========  ========
+Other routes (reads, deletes, reorders) have no measured bucket: they answer without
+``X-RateLimit-*`` headers and only the global limit applies.
 
-With ``enforce=False`` (``--rate-limits off``) no request is refused but the headers are still sent.
+* A bucket's 429 has scope ``user``, ``Remaining: 0`` and ``retry_after`` up to its reset.
+* The name/topic sub-limit answers 429 (scope ``user``) with the channel bucket's headers unchanged,
+  so ``X-RateLimit-Remaining`` still shows requests left, as Discord does.
+* Invalid requests — answers 401, 403 and 429 except scope ``shared`` — are counted per 10 minutes;
+  past 10,000 every request is answered like Cloudflare's ban (429, ``error code: 1015`` as text, a
+  ``Retry-After`` of an hour, no rate-limit headers) until the ban ends.
+
+With ``enforce=False`` (``--rate-limits off``) nothing is refused and nobody is banned, but headers
+are still sent and invalid requests still counted. Every window runs on :class:`EmulatorClock`, which
+tests move forward through the control endpoint ``POST /_emulator/clock``.
 """
 
 from __future__ import annotations
@@ -23,29 +37,69 @@ from __future__ import annotations
 import hashlib
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-READ_LIMIT = (50, 1.0)
-WRITE_LIMIT = (5, 1.0)
-WEBHOOK_LIMIT = (5, 2.0)
-GLOBAL_LIMIT = (50, 1.0)
+from gaib.discord import limits as L
+
+WEBHOOK_EXECUTE = "/webhooks/{webhook_id}/{webhook_token}"
 
 
-def bucket_size(method: str, template: str) -> tuple[int, float]:
-    """(limit, window seconds) for a route, per the table in this module's docstring."""
-    if method == "GET":
-        return READ_LIMIT
-    if template == "/webhooks/{webhook_id}/{webhook_token}":
-        return WEBHOOK_LIMIT
-    return WRITE_LIMIT
+@dataclass(frozen=True)
+class Rule:
+    """A route's bucket: routes with the same ``bucket`` name share one (the hash of the name is the
+    ``X-RateLimit-Bucket`` header)."""
+
+    bucket: str
+    limit: L.Limit
+
+
+RULES: dict[tuple[str, str], Rule] = {
+    ("POST", "/guilds/{guild_id}/roles"): Rule("role-create", L.ROLE_CREATES),
+    ("POST", "/guilds/{guild_id}/channels"): Rule("channel-create", L.CHANNEL_CREATES),
+    ("PATCH", "/guilds/{guild_id}/roles/{role_id}"): Rule("role-edit", L.ROLE_EDITS),
+    ("PATCH", "/channels/{channel_id}"): Rule("channel-edit", L.CHANNEL_EDITS),
+    ("PUT", "/channels/{channel_id}/permissions/{overwrite_id}"): Rule("overwrite", L.OVERWRITE_EDITS),
+    ("DELETE", "/channels/{channel_id}/permissions/{overwrite_id}"): Rule("overwrite", L.OVERWRITE_EDITS),
+    ("POST", WEBHOOK_EXECUTE): Rule("webhook-execute", L.WEBHOOK_EXECUTES),
+}
+#: Long windows by the names plans use (``role_creates`` …) → the bucket that holds them.
+CAP_BUCKETS = {"role_creates": "role-create", "channel_creates": "channel-create", "role_edits": "role-edit"}
+NAME_TOPIC_ROUTE = ("PATCH", "/channels/{channel_id}")
+
+
+def bucket_hash(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:16]
+
+
+class EmulatorClock:
+    """The emulator's time: the real clock plus an offset that only ever grows (:meth:`advance`)."""
+
+    def __init__(self, wall: Callable[[], float] = time.time,
+                 mono: Callable[[], float] = time.monotonic) -> None:
+        self._wall = wall
+        self._mono = mono
+        self.offset = 0.0
+
+    def time(self) -> float:
+        """Unix epoch seconds, as the emulator sees them."""
+        return self._wall() + self.offset
+
+    def monotonic(self) -> float:
+        return self._mono() + self.offset
+
+    def advance(self, seconds: float) -> None:
+        """Move time forward by ``seconds`` (ValueError if negative or not finite)."""
+        if not math.isfinite(seconds) or seconds < 0:
+            raise ValueError("the emulator's clock only moves forward by a finite number of seconds")
+        self.offset += seconds
 
 
 @dataclass
 class _Window:
     limit: int
     period: float
-    reset_at: float  # monotonic
+    reset_at: float  # on EmulatorClock.monotonic
     used: int = 0
 
 
@@ -60,54 +114,132 @@ class Decision:
 
 
 class RateLimiter:
-    """Thread-compatible (callers hold the emulator lock). ``clock`` defaults to time.monotonic."""
+    """The ``discord`` profile's state. Not thread-safe by itself: callers hold the emulator lock."""
 
-    def __init__(self, enforce: bool = True, clock: Callable[[], float] = time.monotonic,
-                 wall: Callable[[], float] = time.time) -> None:
+    def __init__(self, enforce: bool = True, clock: EmulatorClock | None = None) -> None:
         self.enforce = enforce
-        self._clock = clock
-        self._wall = wall
+        self.clock = clock or EmulatorClock()
         self._buckets: dict[str, _Window] = {}
         self._global: dict[str, _Window] = {}
+        self._invalid: _Window | None = None
+        self._banned_until = 0.0
+        self.invalid_total = 0
 
     def reset(self) -> None:
+        """Forget every bucket, the invalid-request count and any ban."""
         self._buckets.clear()
         self._global.clear()
+        self._invalid = None
+        self._banned_until = 0.0
+        self.invalid_total = 0
 
-    @staticmethod
-    def _window(table: dict[str, _Window], key: str, limit: int, period: float, now: float) -> _Window:
+    def _window(self, table: dict[str, _Window], key: str, limit: L.Limit) -> _Window:
+        now = self.clock.monotonic()
         window = table.get(key)
         if window is None or now >= window.reset_at:
-            window = _Window(limit=limit, period=period, reset_at=now + period)
+            window = _Window(limit=limit.limit, period=limit.seconds, reset_at=now + limit.seconds)
             table[key] = window
         return window
 
-    def check(self, method: str, template: str, major: str, token_key: str | None) -> Decision:
-        """Count one request. ``token_key`` (None for webhook-token routes) selects the global window."""
-        now = self._clock()
+    # --- the Cloudflare ban -----------------------------------------------------------------------
+
+    def ban_remaining(self) -> float:
+        """Seconds left of the ban (0 when not banned)."""
+        return max(0.0, self._banned_until - self.clock.monotonic())
+
+    def count_answer(self, status: int, scope: str | None) -> None:
+        """Count an answer that Discord counts as invalid (401, 403, 429 unless scope ``shared``)."""
+        if status not in (401, 403, 429) or (status == 429 and scope == "shared"):
+            return
+        self.invalid_total += 1
+        now = self.clock.monotonic()
+        window = self._invalid
+        if window is None or now >= window.reset_at:
+            limit = L.INVALID_REQUESTS
+            window = self._invalid = _Window(limit.limit, limit.seconds, now + limit.seconds)
+        window.used += 1
+        if self.enforce and window.used > window.limit and not self.ban_remaining():
+            self._banned_until = self.clock.monotonic() + L.BAN_SECONDS
+
+    def invalid_in_window(self) -> int:
+        window = self._invalid
+        if window is None or self.clock.monotonic() >= window.reset_at:
+            return 0
+        return window.used
+
+    # --- route buckets ---------------------------------------------------------------------------
+
+    def _headers(self, rule: Rule, window: _Window) -> dict[str, str]:
+        reset_after = max(window.reset_at - self.clock.monotonic(), 0.0)
+        return {
+            "X-RateLimit-Limit": str(window.limit),
+            "X-RateLimit-Remaining": str(max(window.limit - window.used, 0)),
+            "X-RateLimit-Reset": f"{self.clock.time() + reset_after:.3f}",
+            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
+            "X-RateLimit-Bucket": bucket_hash(rule.bucket),
+        }
+
+    @staticmethod
+    def _refusal(headers: dict[str, str], retry: float) -> Decision:
+        retry = max(retry, 0.001)
+        headers = {**headers, "Retry-After": str(math.ceil(retry)), "X-RateLimit-Scope": "user"}
+        return Decision(False, headers, retry_after=round(retry, 3))
+
+    def check(self, method: str, template: str, major: str, token_key: str | None,
+              body_fields: Iterable[str] = ()) -> Decision:
+        """Count one request. ``token_key`` (None for webhook-token routes) selects the global window;
+        ``body_fields`` are the top-level keys of the JSON body (for the name/topic sub-limit)."""
         if self.enforce and token_key is not None:
-            glob = self._window(self._global, token_key, *GLOBAL_LIMIT, now)
+            glob = self._window(self._global, token_key, L.GLOBAL)
             if glob.used >= glob.limit:
-                retry = max(glob.reset_at - now, 0.001)
+                retry = max(glob.reset_at - self.clock.monotonic(), 0.001)
                 headers = {"Retry-After": str(math.ceil(retry)), "X-RateLimit-Global": "true",
                            "X-RateLimit-Scope": "global"}
                 return Decision(False, headers, retry_after=round(retry, 3), is_global=True)
             glob.used += 1
-        name = f"{method} {template}"
-        limit, period = bucket_size(method, template)
-        window = self._window(self._buckets, f"{name}\x00{major}", limit, period, now)
-        reset_after = max(window.reset_at - now, 0.0)
-        headers = {
-            "X-RateLimit-Limit": str(window.limit),
-            "X-RateLimit-Reset": f"{self._wall() + reset_after:.3f}",
-            "X-RateLimit-Reset-After": f"{reset_after:.3f}",
-            "X-RateLimit-Bucket": hashlib.sha256(name.encode()).hexdigest()[:16],
-        }
+        rule = RULES.get((method, template))
+        if rule is None:
+            return Decision(True, {})
+        window = self._window(self._buckets, f"{rule.bucket}\x00{major}", rule.limit)
+        headers = self._headers(rule, window)
         if self.enforce and window.used >= window.limit:
             headers["X-RateLimit-Remaining"] = "0"
-            headers["Retry-After"] = str(math.ceil(reset_after))
-            headers["X-RateLimit-Scope"] = "user"
-            return Decision(False, headers, retry_after=round(max(reset_after, 0.001), 3))
+            return self._refusal(headers, window.reset_at - self.clock.monotonic())
+        sub: _Window | None = None
+        if (method, template) == NAME_TOPIC_ROUTE and set(body_fields) & set(L.NAME_TOPIC_FIELDS):
+            sub = self._window(self._buckets, f"name-topic\x00{major}", L.NAME_TOPIC_EDITS)
+            if self.enforce and sub.used >= sub.limit:
+                # Discord's headers do not show this limit: the channel bucket still has requests left.
+                return self._refusal(headers, sub.reset_at - self.clock.monotonic())
+            sub.used += 1
         window.used += 1
-        headers["X-RateLimit-Remaining"] = str(max(window.limit - window.used, 0))
-        return Decision(True, headers)
+        return Decision(True, self._headers(rule, window))
+
+    # --- long windows (caps) ---------------------------------------------------------------------
+
+    def spend(self, cap: str, major: str, used: int) -> None:
+        """Start the guild's ``cap`` window (``role_creates``, ``channel_creates``, ``role_edits``) now with
+        ``used`` requests already counted (ValueError for an unknown cap or a count out of range)."""
+        bucket = CAP_BUCKETS.get(cap)
+        if bucket is None:
+            raise ValueError(f"unknown cap {cap!r}; known: {', '.join(CAP_BUCKETS)}")
+        limit = L.LONG_WINDOWS[cap]
+        if not 0 <= used <= limit.limit:
+            raise ValueError(f"{cap} takes 0-{limit.limit} requests already used")
+        now = self.clock.monotonic()
+        self._buckets[f"{bucket}\x00{major}"] = _Window(limit.limit, limit.seconds, now + limit.seconds, used)
+
+    def caps(self, major: str) -> dict[str, dict[str, float]]:
+        """The guild's long windows: ``{cap: {limit, used, remaining, reset_after}}``."""
+        out: dict[str, dict[str, float]] = {}
+        now = self.clock.monotonic()
+        for cap, bucket in CAP_BUCKETS.items():
+            window = self._buckets.get(f"{bucket}\x00{major}")
+            limit = L.LONG_WINDOWS[cap]
+            if window is None or now >= window.reset_at:
+                out[cap] = {"limit": limit.limit, "used": 0, "remaining": limit.limit, "reset_after": 0.0}
+            else:
+                out[cap] = {"limit": window.limit, "used": window.used,
+                            "remaining": max(window.limit - window.used, 0),
+                            "reset_after": round(window.reset_at - now, 3)}
+        return out

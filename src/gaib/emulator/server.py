@@ -1,8 +1,14 @@
 """The emulator's HTTP server: Discord's REST routes under /api/v10 plus /_emulator control routes.
 
-Order of checks for a Discord route (each may end the request): fault injection → route (404) →
-method (405) → Authorization ``Bot <token>`` (401, not for webhook execution) → rate limits (429) →
-path ids (50035) → guild id (10004) → Content-Type and JSON body (50035 / 50109) → the handler.
+Order of checks for a Discord route (each may end the request): the Cloudflare ban (429, text) →
+fault injection → route (404) → method (405) → Authorization ``Bot <token>`` (401, not for webhook
+execution) → rate limits (429) → path ids (50035) → guild id (10004) → Content-Type and JSON body
+(50035 / 50109) → the handler. Answers 401, 403 and 429 (except scope ``shared``) count as invalid
+requests (:mod:`gaib.emulator.ratelimit`).
+
+Latency: ``latency_ms`` (``--latency-ms``, default 0) delays every Discord request, half before it is
+processed and half before it is answered, like a network round trip; requests are served
+concurrently, so concurrent clients overlap their waits as they would against Discord.
 
 Secrets: the bot token is never logged or recorded (``Authorization`` becomes ``Bot [redacted]``),
 and webhook tokens are replaced by ``redacted`` in logged and recorded URLs and bodies.
@@ -12,7 +18,11 @@ Recording (``record=PATH``) appends one JSON line per Discord-route exchange in 
 spec declares no 5xx, so they would read as spec violations); they still appear in the request log
 with their ``fault`` kind. A ``drop-after`` request was processed (its effect is kept) but never
 answered: it is not recorded either, and its log entry has ``status`` None and ``route`` set.
-Injected latency is recorded normally.
+Injected latency is recorded normally. Ban answers are not recorded either: they come from
+Cloudflare, not from the API the spec describes.
+
+Time: every rate-limit window, reset header and snowflake runs on :class:`EmulatorClock`, which
+``POST /_emulator/clock {"advance": seconds}`` moves forward (a 48-hour window passes in an instant).
 """
 
 from __future__ import annotations
@@ -26,19 +36,20 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import parse_qsl, urlsplit
 
+from gaib.discord import limits as L
 from gaib.emulator import apierrors as E
 from gaib.emulator.apierrors import ApiError
 from gaib.emulator.faults import SERVER_ERRORS, FaultConfig, FaultConfigError, FaultInjector
 from gaib.emulator.fields import parse_snowflake, shown
 from gaib.emulator.guild import GuildState
-from gaib.emulator.ratelimit import RateLimiter
+from gaib.emulator.ratelimit import CAP_BUCKETS, NAME_TOPIC_ROUTE, EmulatorClock, RateLimiter
 from gaib.emulator.records import DataFileError
 from gaib.emulator.routes import ROUTES, WEBHOOK_EXECUTE, Call, major_id, match
 from gaib.emulator.snowflake import SnowflakeGenerator
@@ -48,6 +59,7 @@ CONTROL_PREFIX = "/_emulator"
 DEFAULT_GUILD_ID = "1100000000000000001"
 DEFAULT_GUILD_NAME = "Emulated Guild"
 MAX_BODY_BYTES = 8 * 1024 * 1024
+MAX_LATENCY_MS = 60_000
 REDACTED = "[redacted]"
 URL_REDACTED = "redacted"
 _WEBHOOK_PATH = re.compile(r"^((?:/api/v10)?/webhooks/[^/?]+/)([^/?]+)")
@@ -70,6 +82,7 @@ class Outcome:
     drop: bool = False
     record: bool = True
     delay: float = 0.0
+    content_type: str = "application/json"
 
 
 def redact_path(path: str) -> str:
@@ -108,6 +121,8 @@ class Emulator:
         seed: int | None = None,
         clock: Callable[[], float] = time.time,
         log_requests: Callable[[str], None] | None = None,
+        latency_ms: int = 0,
+        caps_used: Mapping[str, int] | None = None,
     ) -> None:
         if parse_snowflake(guild_id) is None or str(parse_snowflake(guild_id)) != guild_id:
             raise EmulatorConfigError(f"guild id {shown(guild_id)!r} is not a snowflake (digits only)")
@@ -117,15 +132,23 @@ class Emulator:
             raise EmulatorConfigError("token must be 1-512 printable characters without spaces")
         if rate_limits not in ("discord", "off"):
             raise EmulatorConfigError("rate_limits must be 'discord' or 'off'")
+        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or not 0 <= latency_ms <= MAX_LATENCY_MS:
+            raise EmulatorConfigError(f"latency must be 0-{MAX_LATENCY_MS} ms")
         self.guild_id = guild_id
         self.token = token
         self.host = host
         self.port = port
         self.rate_limits = rate_limits
         self._lock = threading.RLock()
-        self._clock = clock
-        self.state = GuildState(guild_id, guild_name, SnowflakeGenerator(clock), clock)
-        self.limiter = RateLimiter(enforce=rate_limits == "discord")
+        self.clock = EmulatorClock(wall=clock)
+        self.latency_ms = latency_ms
+        self.state = GuildState(guild_id, guild_name, SnowflakeGenerator(self.clock.time), self.clock.time)
+        self.limiter = RateLimiter(enforce=rate_limits == "discord", clock=self.clock)
+        self._caps_used = dict(caps_used or {})
+        try:
+            self._spend_caps(self._caps_used)
+        except ValueError as exc:
+            raise EmulatorConfigError(str(exc)) from None
         self.faults = FaultInjector(faults or FaultConfig(), seed)
         self._record_path = Path(record) if record is not None else None
         self._record_file: Any = None
@@ -210,12 +233,14 @@ class Emulator:
             return {
                 "requests": self._stats["requests"], "rate_limited": self._stats["rate_limited"],
                 "global_rate_limited": self._stats["global_rate_limited"],
-                "faults": self._stats["faults"], "by_route": dict(self._by_route),
+                "faults": self._stats["faults"], "invalid_requests": self._stats["invalid_requests"],
+                "banned": self._stats["banned"], "by_route": dict(self._by_route),
                 "by_status": dict(self._by_status),
             }
 
     def reset(self) -> None:
-        """Empty the guild (only @everyone left), the request log, stats, buckets and request count."""
+        """Empty the guild (only @everyone left), the request log, stats, buckets, invalid-request count
+        and request count; the caps spent at start (``caps_used``) are spent again. The clock stays."""
         with self._lock:
             self.state.reset()
             self._log.clear()
@@ -224,7 +249,46 @@ class Emulator:
             self._by_status.clear()
             self._number = 0
             self.limiter.reset()
+            self._spend_caps(self._caps_used)
             self._save_if_changed()
+
+    def _spend_caps(self, used: Mapping[str, int]) -> None:
+        for cap, count in used.items():
+            if isinstance(count, bool) or not isinstance(count, int):
+                raise ValueError(f"{cap} takes a number of requests already used")
+            self.limiter.spend(cap, self.guild_id, count)
+
+    def spend_caps(self, used: Mapping[str, int]) -> dict[str, dict[str, float]]:
+        """Start the guild's long windows with ``used`` requests already counted, e.g.
+        ``{"role_creates": 240}``; returns every long window. ValueError for unknown caps or bad counts."""
+        with self._lock:
+            for cap in used:
+                if cap not in CAP_BUCKETS:
+                    raise ValueError(f"unknown cap {cap!r}; known: {', '.join(CAP_BUCKETS)}")
+            self._spend_caps(used)
+            return self.limiter.caps(self.guild_id)
+
+    def advance_clock(self, seconds: float) -> float:
+        """Move the emulator's clock forward; returns its time (Unix seconds). ValueError if negative."""
+        with self._lock:
+            self.clock.advance(seconds)
+            return self.clock.time()
+
+    def set_latency(self, latency_ms: int) -> None:
+        if isinstance(latency_ms, bool) or not isinstance(latency_ms, int) or not 0 <= latency_ms <= MAX_LATENCY_MS:
+            raise ValueError(f"latency must be 0-{MAX_LATENCY_MS} ms")
+        with self._lock:
+            self.latency_ms = latency_ms
+
+    def limits(self) -> dict[str, Any]:
+        """The guild's long windows, the invalid-request count of the current 10 minutes and any ban."""
+        with self._lock:
+            return {"caps": self.limiter.caps(self.guild_id),
+                    "invalid_requests": {"count": self.limiter.invalid_in_window(),
+                                         "limit": L.INVALID_REQUESTS.limit},
+                    "banned_for": round(self.limiter.ban_remaining(), 3),
+                    "clock": {"now": round(self.clock.time(), 3), "offset": self.clock.offset},
+                    "latency_ms": self.latency_ms}
 
     def set_faults(self, config: FaultConfig) -> None:
         with self._lock:
@@ -269,16 +333,23 @@ class Emulator:
     def handle_api(self, method: str, raw_path: str, headers: dict[str, str], body: bytes) -> Outcome:
         """Answer one request to a non-control path (faults included); logs and records it."""
         started = time.monotonic()
+        network = self.latency_ms / 2000.0
+        if network:
+            time.sleep(network)  # the request travelling
         with self._lock:
             self._number += 1
             number = self._number
-            fault = self.faults.decide(number)
+            banned = self.limiter.ban_remaining()
+            fault = None if banned else self.faults.decide(number)
             latency = self.faults.config.latency_ms / 1000.0
             status_if_5xx = self.faults.server_error_status() if fault == "5xx" else 0
             retry_after = self.faults.retry_after() if fault == "429" else 0.0
         if fault == "latency":
             time.sleep(latency)
-        if fault == "5xx":
+        if banned:
+            out = Outcome(429, L.BAN_BODY, {"Retry-After": str(math.ceil(banned))}, fault="ban", record=False,
+                          content_type="text/plain; charset=UTF-8")
+        elif fault == "5xx":
             out = Outcome(status_if_5xx, {"message": SERVER_ERRORS[status_if_5xx], "code": 0},
                           fault=fault, record=False)
         elif fault == "drop":
@@ -294,7 +365,15 @@ class Emulator:
             if fault == "drop-after":
                 # Processed and kept; the client just never hears about it.
                 out.drop, out.record = True, False
+        if network:
+            time.sleep(network)  # the answer travelling
         with self._lock:
+            if out.fault in (None, "latency", "drop-after"):
+                before = self.limiter.invalid_total
+                self.limiter.count_answer(out.status, out.headers.get("X-RateLimit-Scope"))
+                self._stats["invalid_requests"] += self.limiter.invalid_total - before
+            elif out.fault == "ban":
+                self._stats["banned"] += 1
             self._account(number, method, raw_path, out, started)
             if out.record and self._record_file is not None and raw_path.startswith(API_PREFIX + "/"):
                 self._record(method, raw_path, headers, body, out)
@@ -324,7 +403,8 @@ class Emulator:
             if headers.get("authorization") != f"Bot {self.token}":
                 return _error(E.unauthorized())
             token_key = "bot"
-        decision = self.limiter.check(method, template, major_id(template, params), token_key)
+        fields = _body_fields(body) if (method, template) == NAME_TOPIC_ROUTE else ()
+        decision = self.limiter.check(method, template, major_id(template, params), token_key, fields)
         if not decision.allowed:
             self._stats["rate_limited"] += 1
             if decision.is_global:
@@ -367,7 +447,8 @@ class Emulator:
     def _account(self, number: int, method: str, raw_path: str, out: Outcome, started: float) -> None:
         status = None if out.drop else out.status
         entry = {
-            "seq": number, "time": round(time.time(), 3), "method": method, "path": self._scrub(redact_path(raw_path)),
+            "seq": number, "time": round(self.clock.time(), 3), "method": method,
+            "path": self._scrub(redact_path(raw_path)),
             "route": out.route, "status": status, "fault": out.fault,
             "duration_ms": round((time.monotonic() - started) * 1000, 1),
         }
@@ -426,10 +507,56 @@ class Emulator:
             if method not in allowed:
                 raise E.method_not_allowed()
 
+        def payload() -> Any:
+            try:
+                return json.loads(body.decode("utf-8")) if body.strip() else {}
+            except (UnicodeDecodeError, json.JSONDecodeError):
+                raise ApiError(400, E.INVALID_JSON, "The request body contains invalid JSON.") from None
+
+        def invalid(message: str) -> ApiError:
+            return ApiError(400, E.INVALID_FORM_BODY, message, errors={"_errors": [
+                {"code": "EMULATOR_SETTING_INVALID", "message": message}]})
+
         if path in ("", "/", "/info"):
             only("GET")
             return Outcome(200, {"base_url": self.base_url, "guild_id": self.guild_id,
-                                 "guild_name": self.state.guild_name, "rate_limits": self.rate_limits})
+                                 "guild_name": self.state.guild_name, "rate_limits": self.rate_limits,
+                                 "latency_ms": self.latency_ms})
+        if path == "/limits":
+            only("GET")
+            return Outcome(200, self.limits())
+        if path == "/clock":
+            only("GET", "POST")
+            if method == "POST":
+                data = payload()
+                seconds = data.get("advance") if isinstance(data, dict) else None
+                if isinstance(seconds, bool) or not isinstance(seconds, int | float):
+                    raise invalid("expected {\"advance\": seconds}")
+                try:
+                    self.advance_clock(float(seconds))
+                except ValueError as exc:
+                    raise invalid(str(exc)) from None
+            return Outcome(200, self.limits()["clock"])
+        if path == "/caps":
+            only("GET", "POST")
+            if method == "POST":
+                data = payload()
+                if not isinstance(data, dict):
+                    raise invalid("expected {\"role_creates\": n, \"channel_creates\": n, \"role_edits\": n}")
+                try:
+                    self.spend_caps(data)
+                except ValueError as exc:
+                    raise invalid(str(exc)) from None
+            return Outcome(200, self.limiter.caps(self.guild_id))
+        if path == "/latency":
+            only("GET", "POST")
+            if method == "POST":
+                data = payload()
+                try:
+                    self.set_latency(data.get("latency_ms") if isinstance(data, dict) else None)  # type: ignore[arg-type]
+                except ValueError as exc:
+                    raise invalid(str(exc)) from None
+            return Outcome(200, {"latency_ms": self.latency_ms})
         if path == "/requests":
             only("GET")
             return Outcome(200, self.requests())
@@ -459,9 +586,19 @@ class Emulator:
         raise E.route_not_found()
 
 
+def _body_fields(body: bytes) -> tuple[str, ...]:
+    """Top-level keys of a JSON object body (empty for anything else); never raises."""
+    try:
+        data = json.loads(body.decode("utf-8")) if body.strip() else None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        return ()
+    return tuple(data) if isinstance(data, dict) else ()
+
+
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 128  # concurrent clients open many connections at once
     emulator: Emulator
 
 
@@ -538,13 +675,18 @@ class _Handler(BaseHTTPRequestHandler):
         self._write(out)
 
     def _write(self, out: Outcome) -> None:
-        payload = b"" if out.body is None else json.dumps(out.body).encode("utf-8")
+        if out.body is None:
+            payload = b""
+        elif out.content_type.startswith("application/json"):
+            payload = json.dumps(out.body).encode("utf-8")
+        else:
+            payload = str(out.body).encode("utf-8")
         try:
             self.send_response(out.status)
             for key, value in out.headers.items():
                 self.send_header(key, value)
             if out.body is not None:
-                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Type", out.content_type)
             if out.status != 204:
                 self.send_header("Content-Length", str(len(payload)))
             self.end_headers()

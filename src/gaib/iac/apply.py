@@ -1,33 +1,55 @@
-"""Execute a Plan against Discord, recording every object in the state as soon as it exists.
+"""Execute a Plan against Discord at the latency floor, recording every object as soon as it exists.
 
-One pass: roles (creates, updates), role positions (one request), categories, channels (creates carry
-their permission overwrites and position), channel positions (one request), then deletes children
-first. The state is written (serial + 1, compare-and-swap) after every call that changed Discord, so
-an apply cut off at any point leaves a state that knows every object it created; the next apply
-adopts anything created in the instant before a cut by name. A failing step is recorded and the
-apply goes on; the run then ends with PartialFailure (exit 8).
+Order — each level starts when the one before has finished; the steps inside a level are independent
+and run concurrently on a bounded pool of threads (``concurrency``; 1 runs strictly one at a time):
+
+1. roles: creates and updates;
+2. role positions (one request), alongside categories: creates and updates (their overwrites name
+   roles, which now exist);
+3. channels: creates (overwrites, parent and position inline), updates, replaces;
+4. channel positions (one request, only if anything is still out of place);
+5. deletes: channels, then categories, then roles (each level concurrent).
+
+Updates send only the fields that differ, so a channel's name or topic (2 changes per 10 minutes per
+channel on Discord) is sent only when it changes; waits for that limit are reported as progress.
+
+State: every object Discord returns is recorded at once, and the step that made it ends only after a
+write including it is stored (serial + 1, compare-and-swap; concurrent steps share writes). An apply
+cut off at any point leaves a state that knows every object Discord answered for; the next apply
+adopts by name anything whose create was in flight.
+
+A failing step is recorded and the apply goes on; a channel whose category could not be created is
+skipped. When Discord's day-long cap on a kind of request is used up (``DiscordRateLimited`` naming a
+window), the steps that need that window are deferred without being sent, as are channels whose
+category was deferred. The run then ends with PartialFailure (exit 8): code ``DISCORD_CAP_REACHED``
+when anything was deferred (saying when the window resets), else ``PARTIAL_FAILURE``.
 """
 
 from __future__ import annotations
 
 import copy
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from gaib.config.desired import EVERYONE, DesiredCategory, DesiredChannel, DesiredRole
+from gaib.config.desired import EVERYONE, DesiredCategory, DesiredChannel, DesiredRole, DesiredServer
+from gaib.discord import limits as L
 from gaib.discord.models import Channel, ChannelType, Guild, Role, channel_body, role_body
 from gaib.discord.port import DiscordPort
-from gaib.errors import DiscordError, DiscordNotFound, GaibError, PartialFailure
+from gaib.errors import DiscordError, DiscordNotFound, DiscordRateLimited, GaibError, PartialFailure
 from gaib.iac import addresses, layout
 from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import PATCHABLE_TYPES, VOICE_LIKE, desired_channel_groups, desired_overwrites, merged_overwrites
 from gaib.iac.plan import Change, Plan
+from gaib.iac.progress import Reporter, Tick, silent
+from gaib.iac.statewriter import StateWriter
 from gaib.state.backend import StateBackend
 from gaib.state.model import Instance, Resource, State
 
 REASON = "gaib apply"
+DEFAULT_CONCURRENCY = 32
 
 
 @dataclass
@@ -38,27 +60,51 @@ class ApplyResult:
     forgotten: list[str] = field(default_factory=list)
     reordered: list[str] = field(default_factory=list)
     failed: list[dict[str, Any]] = field(default_factory=list)
+    deferred: list[dict[str, Any]] = field(default_factory=list)
+    caps: dict[str, dict[str, Any]] = field(default_factory=dict)
     serial: int | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"created": self.created, "updated": self.updated, "deleted": self.deleted,
                 "forgotten": self.forgotten, "reordered": self.reordered, "failed": self.failed,
-                "serial": self.serial}
+                "deferred": self.deferred, "caps": self.caps, "serial": self.serial}
+
+
+class _Deferred(Exception):
+    def __init__(self, window: str) -> None:
+        super().__init__(window)
+        self.window = window
 
 
 class Applier:
+    """Runs one plan. ``concurrency`` bounds the requests in flight (1: strictly sequential);
+    ``progress`` receives :class:`gaib.iac.progress.Tick` events, possibly from several threads."""
+
     def __init__(self, client: DiscordPort, backend: StateBackend, state: State | None, *, workspace: str,
-                 clock: Callable[[], datetime], progress: Callable[[str], None] = lambda _m: None) -> None:
+                 clock: Callable[[], datetime], progress: Reporter = silent,
+                 concurrency: int = DEFAULT_CONCURRENCY) -> None:
+        if concurrency < 1:
+            raise ValueError("concurrency must be at least 1")
         self.client = client
-        self.backend = backend
         self.clock = clock
         self.progress = progress
-        self.stored_serial = state.serial if state is not None else None
-        self.state = copy.deepcopy(state) if state is not None else State.new(workspace)
-        self.result = ApplyResult(serial=self.stored_serial)
+        self.concurrency = concurrency
+        stored = state.serial if state is not None else None
+        self.writer = StateWriter(backend, copy.deepcopy(state) if state is not None else State.new(workspace),
+                                  stored, clock)
+        self.result = ApplyResult(serial=stored)
+        self._lock = self.writer.lock
+        self._capped: dict[str, float] = {}  # window -> seconds until it resets, when first seen
+        self._deferred_addresses: set[str] = set()
+        self._pool: ThreadPoolExecutor | None = None
+
+    @property
+    def state(self) -> State:
+        return self.writer.state
 
     # --- state -----------------------------------------------------------------------------------
     def _record(self, address: str, attrs: dict[str, Any]) -> None:
+        """Put ``attrs`` at ``address`` (hold the lock)."""
         rtype, name = address.split(".", 1)
         for res in self.state.resources:
             if res.address == address:
@@ -70,73 +116,158 @@ class Applier:
                     res.name = f"{name}__replaced_{res.id}"[:100]
                     break
                 res.instances = [Instance(attributes=attrs)]
+                self.writer.changed()
                 return
         self.state.resources.append(Resource(type=rtype, name=name, instances=[Instance(attributes=attrs)]))
+        self.writer.changed()
 
     def _live(self, rid: str) -> bool:
         """Whether Discord had object ``rid`` when this run read the guild."""
         return rid in getattr(self, "roles", {}) or rid in getattr(self, "channels", {})
 
     def _drop_id(self, rid: str, keep: str | None) -> None:
-        """Forget every resource holding Discord id ``rid``, except the one at address ``keep``."""
-        self.state.resources = [r for r in self.state.resources if r.id != rid or r.address == keep]
+        """Forget every resource holding Discord id ``rid``, except the one at address ``keep`` (hold the lock)."""
+        kept = [r for r in self.state.resources if r.id != rid or r.address == keep]
+        if len(kept) != len(self.state.resources):
+            self.state.resources = kept
+            self.writer.changed()
 
-    def _persist(self) -> None:
-        self.state.serial = (self.stored_serial or 0) + 1
-        self.state.last_modified = self.clock().isoformat().replace("+00:00", "Z")
-        self.backend.put(self.state, expected_serial=self.stored_serial)
-        self.stored_serial = self.state.serial
-        self.result.serial = self.state.serial
+    def _commit(self) -> None:
+        self.writer.commit()
+        self.result.serial = self.writer.stored_serial
 
     def _fail(self, change: Change | str, exc: GaibError) -> None:
         address = change if isinstance(change, str) else change.address
-        self.result.failed.append({"address": address, "code": exc.error_code, "message": exc.message})
-        self.progress(f"  ! {address}: {exc.message}")
+        with self._lock:
+            self.result.failed.append({"address": address, "code": exc.error_code, "message": exc.message})
+        self.progress(Tick("failed", exc.message, address))
 
-    # --- run -------------------------------------------------------------------------------------
+    def _defer(self, change: Change, window: str) -> None:
+        seconds = self._capped.get(window, 0.0)
+        verb, noun = L.WINDOW_NOUNS[window]
+        text = f"waits for Discord's cap on {noun[:-1]} {verb} (resets in {L.duration(seconds)})"
+        with self._lock:
+            self._deferred_addresses.add(change.address)
+            self.result.deferred.append({"address": change.address, "window": window})
+        self.progress(Tick("deferred", text, change.address))
+
+    def _done(self, address: str, sigil: str, rid: str) -> None:
+        self.progress(Tick("done", f"{sigil} {address} ({rid})", address))
+
+    # --- running ---------------------------------------------------------------------------------
+    def _level(self, steps: list[Callable[[], None]]) -> None:
+        """Run independent steps, concurrently when there is a pool; returns when all have ended."""
+        if self._pool is None or len(steps) <= 1:
+            for step in steps:
+                step()
+            return
+        futures: list[Future[None]] = [self._pool.submit(step) for step in steps]
+        try:
+            wait(futures)
+        except BaseException:
+            for f in futures:
+                f.cancel()
+            wait(futures)  # let requests in flight finish and be recorded
+            raise
+        for f in futures:
+            f.result()  # re-raise the first unexpected error (state write failures and the like)
+
+    def _guarded(self, change: Change, step: Callable[[Change], None]) -> Callable[[], None]:
+        def run() -> None:
+            window = change.window
+            if window is not None and window in self._capped:
+                self._defer(change, window)
+                return
+            try:
+                step(change)
+            except _Deferred as exc:
+                self._defer(change, exc.window)
+            except DiscordRateLimited as exc:
+                capped = exc.details.get("window")
+                if isinstance(capped, str) and capped in L.LONG_WINDOWS:
+                    with self._lock:
+                        self._capped.setdefault(capped, float(exc.details.get("retry_after") or 0.0))
+                    self._defer(change, capped)
+                else:
+                    self._fail(change, exc)
+            except DiscordError as exc:
+                self._fail(change, exc)
+        return run
+
+    def _on_wait(self, event: L.Wait) -> None:
+        self.progress(Tick("wait", f"{L.duration(event.seconds)}: {event.reason} ({event.route})",
+                           event.route, seconds=event.seconds))
+
     def run(self, plan: Plan, live: Guild) -> ApplyResult:
+        self._guild_changed = self.state.guild_id != plan.guild_id
         self.state.guild_id = plan.guild_id
         self.guild_id = plan.guild_id
         self.roles: dict[str, Role] = {r.id: r for r in live.roles}
         self.channels: dict[str, Channel] = {c.id: c for c in live.channels}
         self.ids: dict[str, str] = dict(plan.existing)  # address -> id, grows with creates
+        self._category_address = {d.name: a for a, d in plan.desired.items() if isinstance(d, DesiredCategory)}
         by_kind: dict[str, list[Change]] = {"role": [], "category": [], "channel": []}
-        deletes: list[Change] = []
+        deletes: dict[str, list[Change]] = {"role": [], "category": [], "channel": []}
         for c in plan.changes:
-            (deletes if c.action in ("delete", "forget") else by_kind[c.kind]).append(c)
+            (deletes if c.action in ("delete", "forget") else by_kind)[c.kind].append(c)
+        total = len(plan.changes) + int(plan.reorder_roles) + int(plan.reorder_channels)
+        self.progress(Tick("start", total=total))
+        self.client.on_wait(self._on_wait)
+        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="gaib-apply") \
+            if self.concurrency > 1 else None
+        try:
+            self._run_levels(plan, by_kind, deletes)
+        finally:
+            self.client.on_wait(None)
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+        self._refresh(plan)
+        self._finish()
+        return self.result
 
-        for c in by_kind["role"]:
-            self._guarded(c, self._apply_role)
-        if plan.reorder_roles:
-            self._reorder_roles(plan)
+    def _run_levels(self, plan: Plan, by_kind: dict[str, list[Change]], deletes: dict[str, list[Change]]) -> None:
+        self._level([self._guarded(c, self._apply_role) for c in by_kind["role"]])
         self.role_id_by_name = {d.name: self.ids[a] for a, d in plan.desired.items()
                                 if isinstance(d, DesiredRole) and a in self.ids}
         state_roles = {r.id for r in self.state.resources if r.type == addresses.ROLE and r.id}
         self.managed_roles = {self.guild_id} | state_roles | set(self.role_id_by_name.values())
         self.final_positions = self._final_channel_positions(plan)
-        for c in by_kind["category"]:
-            self._guarded(c, self._apply_category)
+        level2 = [self._guarded(c, self._apply_category) for c in by_kind["category"]]
+        if plan.reorder_roles:
+            level2.insert(0, lambda: self._reorder_roles(plan))
+        self._level(level2)
         self.cat_id_by_name = {d.name: self.ids[a] for a, d in plan.desired.items()
                                if isinstance(d, DesiredCategory) and a in self.ids}
-        for c in by_kind["channel"]:
-            self._guarded(c, self._apply_channel)
+        self._level([self._guarded(c, self._apply_channel) for c in by_kind["channel"]])
         if plan.reorder_channels:
             self._reorder_channels(plan)
-        for c in deletes:
-            self._guarded(c, self._delete)
-        self._refresh(plan)
-        if self.result.failed:
-            raise PartialFailure(
-                f"{len(self.result.failed)} of the planned changes failed; the rest were applied and recorded "
-                f"(state serial {self.result.serial}).",
-                details={"result": self.result.to_dict()})
-        return self.result
+        for kind in ("channel", "category", "role"):
+            self._level([self._guarded(c, self._delete) for c in deletes[kind]])
 
-    def _guarded(self, change: Change, step: Callable[[Change], None]) -> None:
-        try:
-            step(change)
-        except DiscordError as exc:
-            self._fail(change, exc)
+    def _finish(self) -> None:
+        result = self.result
+        if result.deferred:
+            now = self.clock()
+            for window, seconds in self._capped.items():
+                resets = now + timedelta(seconds=seconds)
+                result.caps[window] = {"retry_after": round(seconds, 3),
+                                       "resets_at": resets.isoformat().replace("+00:00", "Z")}
+            last = max(self._capped.values(), default=0.0)
+            when = (now + timedelta(seconds=last)).strftime("%Y-%m-%d %H:%M UTC")
+            windows = ", ".join(f"{L.WINDOW_NOUNS[w][1][:-1]} {L.WINDOW_NOUNS[w][0]} "
+                                f"({L.LONG_WINDOWS[w].describe()})" for w in sorted(self._capped))
+            failed = f"; {len(result.failed)} failed" if result.failed else ""
+            raise PartialFailure(
+                f"Discord's cap on {windows} is used up: {len(result.deferred)} change(s) wait until about "
+                f"{when}{failed}. Everything else was applied and recorded (state serial {result.serial}).",
+                code="DISCORD_CAP_REACHED", hint=f"Run apply again after {when}; it picks up where this one stopped.",
+                details={"result": result.to_dict()})
+        if result.failed:
+            raise PartialFailure(
+                f"{len(result.failed)} of the planned changes failed; the rest were applied and recorded "
+                f"(state serial {result.serial}).",
+                details={"result": result.to_dict()})
 
     # --- roles -----------------------------------------------------------------------------------
     def _apply_role(self, c: Change) -> None:
@@ -146,17 +277,18 @@ class Applier:
                          mentionable=want.mentionable)
         if c.action == "create":
             role = self.client.create_role(body, reason=REASON, dedupe=True)
-            self.result.created.append(c.address)
         else:
             assert c.id is not None
             role = self.client.update_role(c.id, body, reason=REASON) if c.fields else self.roles[c.id]
-            self.result.updated.append(c.address)
-            self._drop_id(role.id, keep=c.address)
-        self.roles[role.id] = role
-        self.ids[c.address] = role.id
-        self._record(c.address, role_attributes(role))
-        self._persist()
-        self.progress(f"  {'+' if c.action == 'create' else '~'} {c.address} ({role.id})")
+        with self._lock:
+            (self.result.created if c.action == "create" else self.result.updated).append(c.address)
+            if c.action != "create":
+                self._drop_id(role.id, keep=c.address)
+            self.roles[role.id] = role
+            self.ids[c.address] = role.id
+            self._record(c.address, role_attributes(role))
+        self._commit()
+        self._done(c.address, "+" if c.action == "create" else "~", role.id)
 
     def _reorder_roles(self, plan: Plan) -> None:
         top_first = [self.ids[a] for a in plan.role_order if a in self.ids]
@@ -172,14 +304,15 @@ class Applier:
         except DiscordError as exc:
             self._fail("role positions", exc)
             return
-        self.roles = {r.id: r for r in roles}
-        for addr in plan.role_order:
-            rid = self.ids.get(addr)
-            if rid in self.roles:
-                self._record(addr, role_attributes(self.roles[rid]))
-        self._persist()
-        self.result.reordered.append("roles")
-        self.progress("  ~ role positions")
+        with self._lock:
+            self.roles = {r.id: r for r in roles}
+            for addr in plan.role_order:
+                rid = self.ids.get(addr)
+                if rid in self.roles:
+                    self._record(addr, role_attributes(self.roles[rid]))
+            self.result.reordered.append("roles")
+        self._commit()
+        self.progress(Tick("done", "~ role positions", "role positions"))
 
     # --- channels --------------------------------------------------------------------------------
     def _final_channel_positions(self, plan: Plan) -> dict[str, int]:
@@ -203,7 +336,8 @@ class Applier:
 
         resolved, pending = desired_overwrites(wanted, target)
         for name in pending:
-            self.progress(f"  ! overwrite for role {name!r} skipped: the role does not exist (re-run apply)")
+            self.progress(Tick("note", f"! overwrite for role {name!r} skipped: the role does not exist "
+                                       "(re-run apply)"))
         have = existing.permission_overwrites if existing is not None else ()
         return merged_overwrites(resolved, have, self.managed_roles, self.guild_id)
 
@@ -214,18 +348,20 @@ class Applier:
             body = channel_body(name=want.name, type=ChannelType.CATEGORY, position=self.final_positions.get(c.address),
                                 permission_overwrites=self._overwrites(want.overwrites, None))
             ch = self.client.create_channel(body, reason=REASON, dedupe=True)
-            self.result.created.append(c.address)
         else:
             assert c.id is not None
             current = self.channels[c.id]
-            if c.fields:
-                body = channel_body(name=want.name, permission_overwrites=self._overwrites(want.overwrites, current))
-                ch = self.client.update_channel(c.id, body, reason=REASON)
+            changed = {f.field for f in c.fields}
+            if changed:
+                fields: dict[str, Any] = {}
+                if "name" in changed:
+                    fields["name"] = want.name
+                if "permission_overwrites" in changed:
+                    fields["permission_overwrites"] = self._overwrites(want.overwrites, current)
+                ch = self.client.update_channel(c.id, channel_body(**fields), reason=REASON) if fields else current
             else:
                 ch = current
-            self.result.updated.append(c.address)
-            self._drop_id(ch.id, keep=c.address)
-        self._remember_channel(c.address, ch)
+        self._remember_channel(c, ch)
 
     def _apply_channel(self, c: Change) -> None:
         want = c.desired
@@ -234,6 +370,8 @@ class Applier:
         if want.category is not None:
             parent = self.cat_id_by_name.get(want.category)
             if parent is None:
+                if self._category_address.get(want.category) in self._deferred_addresses:
+                    raise _Deferred("channel_creates")
                 self._fail(c, DiscordError(f"its category {want.category!r} could not be created; skipped.",
                                            code="DEPENDENCY_FAILED"))
                 return
@@ -241,9 +379,10 @@ class Applier:
         if c.action == "replace":
             assert c.id is not None
             self.client.delete_channel(c.id, reason=REASON)
-            self.channels.pop(c.id, None)
-            self._drop_id(c.id, keep=None)  # the old object may have been held under another address
-            self._persist()
+            with self._lock:
+                self.channels.pop(c.id, None)
+                self._drop_id(c.id, keep=None)  # the old object may have been held under another address
+            self._commit()
         if c.action in ("create", "replace"):
             body = channel_body(
                 name=want.name, type=want.type, parent_id=parent, position=self.final_positions.get(c.address),
@@ -254,42 +393,53 @@ class Applier:
             if voice:
                 body.pop("topic", None)
             ch = self.client.create_channel(body, reason=REASON, dedupe=True)
-            self.result.created.append(c.address)
         else:
             assert c.id is not None
             current = self.channels[c.id]
-            if c.fields:
-                fields: dict[str, Any] = {"name": want.name, "nsfw": want.nsfw, "rate_limit_per_user": want.slowmode,
-                                          "permission_overwrites": self._overwrites(want.overwrites, current)}
-                if want.type != current.type and {want.type, current.type} <= PATCHABLE_TYPES:
-                    fields["type"] = want.type
-                if parent != current.parent_id:
-                    fields["parent_id"] = parent
-                if voice:
-                    if want.bitrate is not None:
-                        fields["bitrate"] = want.bitrate
-                    if want.user_limit is not None:
-                        fields["user_limit"] = want.user_limit
-                else:
-                    fields["topic"] = want.topic or None
-                body = channel_body(**fields)
-                ch = self.client.update_channel(c.id, body, reason=REASON)
-            else:
-                ch = current
-            self.result.updated.append(c.address)
-            self._drop_id(ch.id, keep=c.address)
-        self._remember_channel(c.address, ch)
+            fields = self._channel_update(c, want, current, parent, voice)
+            ch = self.client.update_channel(c.id, channel_body(**fields), reason=REASON) if fields else current
+        self._remember_channel(c, ch)
 
-    def _remember_channel(self, address: str, ch: Channel) -> None:
-        self.channels[ch.id] = ch
-        self.ids[address] = ch.id
-        self._record(address, channel_attributes(ch))
-        self._persist()
-        self.progress(f"  {'+' if address in self.result.created else '~'} {address} ({ch.id})")
+    def _channel_update(self, c: Change, want: DesiredChannel, current: Channel, parent: str | None,
+                        voice: bool) -> dict[str, Any]:
+        """Only what differs: a name or topic that did not change is never sent (each one counts
+        against the channel's 2-per-10-minutes name/topic limit)."""
+        changed = {f.field for f in c.fields}
+        fields: dict[str, Any] = {}
+        if "name" in changed:
+            fields["name"] = want.name
+        if "nsfw" in changed:
+            fields["nsfw"] = want.nsfw
+        if "slowmode" in changed:
+            fields["rate_limit_per_user"] = want.slowmode
+        if "permission_overwrites" in changed:
+            fields["permission_overwrites"] = self._overwrites(want.overwrites, current)
+        if want.type != current.type and {want.type, current.type} <= PATCHABLE_TYPES:
+            fields["type"] = want.type
+        if parent != current.parent_id:
+            fields["parent_id"] = parent
+        if voice:
+            if "bitrate" in changed and want.bitrate is not None:
+                fields["bitrate"] = want.bitrate
+            if "user_limit" in changed and want.user_limit is not None:
+                fields["user_limit"] = want.user_limit
+        elif "topic" in changed:
+            fields["topic"] = want.topic or None
+        return fields
+
+    def _remember_channel(self, c: Change, ch: Channel) -> None:
+        created = c.action in ("create", "replace")
+        with self._lock:
+            (self.result.created if created else self.result.updated).append(c.address)
+            if not created:
+                self._drop_id(ch.id, keep=c.address)
+            self.channels[ch.id] = ch
+            self.ids[c.address] = ch.id
+            self._record(c.address, channel_attributes(ch))
+        self._commit()
+        self._done(c.address, "+" if created else "~", ch.id)
 
     def _reorder_channels(self, plan: Plan) -> None:
-        from gaib.config.desired import DesiredServer
-
         desired = DesiredServer(
             name=None,
             roles=(),
@@ -299,55 +449,62 @@ class Applier:
         live = Guild(id=self.guild_id, name="", roles=(), channels=tuple(self.channels.values()))
         groups, _ = desired_channel_groups(desired, plan.channel_order, plan.category_order, self.ids, live)
         moves = layout.channel_positions(groups, list(self.channels.values()))
-        if not moves:
+        if not moves:  # the creates carried their positions: nothing to send
+            self.progress(Tick("done", "= channel positions (already in place)", "channel positions"))
             return
         try:
             self.client.reorder_channels([{"id": cid, "position": pos} for cid, pos in moves], reason=REASON)
         except DiscordError as exc:
             self._fail("channel positions", exc)
             return
-        for cid, pos in moves:
-            ch = self.channels[cid]
-            self.channels[cid] = Channel(**{**ch.__dict__, "position": pos})
-        by_id = {rid: a for a, rid in self.ids.items()}
-        for cid, _pos in moves:
-            if cid in by_id:
-                self._record(by_id[cid], channel_attributes(self.channels[cid]))
-        self._persist()
-        self.result.reordered.append("channels")
-        self.progress("  ~ channel positions")
+        with self._lock:
+            for cid, pos in moves:
+                ch = self.channels[cid]
+                self.channels[cid] = Channel(**{**ch.__dict__, "position": pos})
+            by_id = {rid: a for a, rid in self.ids.items()}
+            for cid, _pos in moves:
+                if cid in by_id:
+                    self._record(by_id[cid], channel_attributes(self.channels[cid]))
+            self.result.reordered.append("channels")
+        self._commit()
+        self.progress(Tick("done", "~ channel positions", "channel positions"))
 
     # --- deletes and refresh ---------------------------------------------------------------------
     def _delete(self, c: Change) -> None:
+        gone = False
         if c.action == "delete" and c.id is not None:
             try:
                 if c.kind == "role":
                     self.client.delete_role(c.id, reason=REASON)
                 else:
                     self.client.delete_channel(c.id, reason=REASON)
-                self.result.deleted.append(c.address)
-                self.progress(f"  - {c.address} ({c.id})")
+                gone = True
             except DiscordNotFound:
-                self.result.forgotten.append(c.address)
-        else:
-            self.result.forgotten.append(c.address)
-        # By id: a config item may have taken over this address during the run (a rename whose slug
-        # equals a removed item's), and that resource must stay.
-        if c.id is not None:
-            self._drop_id(c.id, keep=None)
-        else:
-            self.state.resources = [r for r in self.state.resources if r.address != c.address or r.id]
-        self._persist()
+                pass
+        with self._lock:
+            (self.result.deleted if gone else self.result.forgotten).append(c.address)
+            # By id: a config item may have taken over this address during the run (a rename whose slug
+            # equals a removed item's), and that resource must stay.
+            if c.id is not None:
+                self._drop_id(c.id, keep=None)
+            else:
+                self.state.resources = [r for r in self.state.resources if r.address != c.address or r.id]
+            self.writer.changed()
+        self._commit()
+        self.progress(Tick("done", f"- {c.address}" + (f" ({c.id})" if gone else " (forgotten)"), c.address))
 
     def _refresh(self, plan: Plan) -> None:
         """Bring unchanged resources' attributes up to date; one write, only if anything differs."""
         before = copy.deepcopy(self.state)
-        for addr, rid in plan.existing.items():
-            if addr in self.result.updated:
-                continue
-            if addr.startswith(addresses.ROLE) and rid in self.roles:
-                self._record(addr, role_attributes(self.roles[rid]))
-            elif rid in self.channels:
-                self._record(addr, channel_attributes(self.channels[rid]))
-        if self.stored_serial is None or not before.content_equal(self.state) or before.guild_id != self.state.guild_id:
-            self._persist()
+        with self._lock:
+            for addr, rid in plan.existing.items():
+                if addr in self.result.updated:
+                    continue
+                if addr.startswith(addresses.ROLE) and rid in self.roles:
+                    self._record(addr, role_attributes(self.roles[rid]))
+                elif rid in self.channels:
+                    self._record(addr, channel_attributes(self.channels[rid]))
+        if (self.writer.stored_serial is None or not before.content_equal(self.state)
+                or self._guild_changed):
+            self.writer.commit(force=True)
+            self.result.serial = self.writer.stored_serial

@@ -1,7 +1,9 @@
 """The plan: a frozen list of changes computed by ``diff.build_plan`` and executed by ``apply``.
 
 A plan holds no ids that do not exist yet: a change refers to other resources by address, and the
-applier resolves them as it goes.
+applier resolves them as it goes. ``caps`` and ``waits`` say what Discord's limits will do to it: how
+many creates fit in what is left of the day-long windows (:mod:`gaib.iac.caps`) and which name/topic
+changes must wait for their channel's 10-minute window.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gaib.config.desired import DesiredCategory, DesiredChannel, DesiredRole
+from gaib.discord.limits import NAME_TOPIC_FIELDS
+from gaib.iac.caps import CapEstimate, NameTopicWait
 
 Action = Literal["create", "update", "adopt", "replace", "delete", "forget"]
 Kind = Literal["role", "category", "channel"]
@@ -40,6 +44,22 @@ class Change:
         return {"action": self.action, "kind": self.kind, "address": self.address, "name": self.name,
                 "id": self.id, "changes": [f.to_dict() for f in self.fields]}
 
+    @property
+    def window(self) -> str | None:
+        """The long window (``role_creates``, ``channel_creates``, ``role_edits``) its request counts
+        against, if any."""
+        if self.action in ("create", "replace"):
+            return "role_creates" if self.kind == "role" else "channel_creates"
+        if self.kind == "role" and self.action in ("update", "adopt") and self.fields:
+            return "role_edits"
+        return None
+
+    @property
+    def edits_name_or_topic(self) -> bool:
+        """True for an update of an existing channel or category that changes its name or topic."""
+        return (self.kind != "role" and self.action in ("update", "adopt") and self.id is not None
+                and any(f.field in NAME_TOPIC_FIELDS for f in self.fields))
+
 
 @dataclass(frozen=True)
 class Plan:
@@ -56,6 +76,8 @@ class Plan:
     # Address -> Discord id of every desired item that already exists (matched, adopted or moved).
     existing: dict[str, str] = field(default_factory=dict, compare=False)
     warnings: tuple[str, ...] = ()
+    caps: CapEstimate | None = field(default=None, compare=False)
+    waits: tuple[NameTopicWait, ...] = field(default=(), compare=False)
 
     @property
     def empty(self) -> bool:
@@ -63,6 +85,14 @@ class Plan:
 
     def count(self, *actions: str) -> int:
         return sum(1 for c in self.changes if c.action in actions)
+
+    def cap_needs(self) -> dict[str, int]:
+        """Requests per long window this plan sends (``{"role_creates": 3, "channel_creates": 12}``)."""
+        needs: dict[str, int] = {}
+        for c in self.changes:
+            if c.window is not None:
+                needs[c.window] = needs.get(c.window, 0) + 1
+        return needs
 
     def summary(self) -> dict[str, int]:
         return {"create": self.count("create", "replace"), "update": self.count("update", "adopt"),
@@ -73,7 +103,8 @@ class Plan:
         return {"guild_id": self.guild_id, "empty": self.empty, "summary": self.summary(),
                 "changes": [c.to_dict() for c in self.changes],
                 "reorder": {"roles": self.reorder_roles, "channels": self.reorder_channels},
-                "warnings": list(self.warnings)}
+                "warnings": list(self.warnings), "caps": self.caps.to_dict() if self.caps else None,
+                "waits": [w.to_dict() for w in self.waits]}
 
 
 _SIGILS = {"create": "+", "update": "~", "adopt": "~", "replace": "-/+", "delete": "-", "forget": "-"}
@@ -100,7 +131,15 @@ def render(plan: Plan) -> str:
                  + (f", {s['reorder']} reorder" if s["reorder"] else "") + ".")
     for w in plan.warnings:
         lines.append(f"Warning: {w}")
+    lines.extend(limit_lines(plan))
     return "\n".join(lines)
+
+
+def limit_lines(plan: Plan) -> list[str]:
+    """What Discord's limits will do to the plan, one sentence per line (empty when nothing binds)."""
+    out = [f"Discord caps: {m}." for m in (plan.caps.messages() if plan.caps else [])]
+    out += [f"Wait: {w.message()}." for w in plan.waits]
+    return out
 
 
 def _short(value: Any) -> str:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 from gaib.config.desired import DesiredServer, to_desired
+from gaib.discord.limits import Usage, WindowState
 from gaib.discord.models import ChannelType, Guild
 from gaib.errors import (
     AlreadyExists,
@@ -27,11 +29,13 @@ from gaib.errors import (
     StateNotFound,
 )
 from gaib.fsutil import write_atomic
-from gaib.iac import addresses
+from gaib.iac import addresses, limitcache
 from gaib.iac.apply import Applier, ApplyResult
 from gaib.iac.attributes import channel_attributes, role_attributes
+from gaib.iac.caps import Budget, documented_budgets, estimate_caps, name_topic_waits
 from gaib.iac.diff import build_plan, manageable_roles
 from gaib.iac.plan import Change, Plan
+from gaib.iac.progress import Reporter, Tick
 from gaib.ports import Ports
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
@@ -128,12 +132,28 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
     ``permissions`` the plan leaves out permission overwrite changes (for display only)."""
     settings = ports.settings
     state = ports.state.get(settings.workspace)
+    cached = limitcache.load(settings.state_dir, settings.guild_id) if settings.guild_id else None
+
+    def read() -> Guild:
+        discord = ports.discord
+        if cached is not None:  # what earlier runs learned, before the first request
+            discord.prime_limits(_usage_for_priming(cached, ports.clock()))
+        return discord.get_guild()
+
     outputs: dict[str, Any] = {}
-    if destroy:
-        desired, warnings = DesiredServer(name=None), list[str]()
-    else:
-        desired, outputs, warnings = load_project(settings)
-    live = ports.discord.get_guild()
+    # Reading the guild (two requests to Discord, sent together) overlaps loading the config;
+    # a config error still comes first.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaib-read") as pool:
+        reading = pool.submit(read)
+        try:
+            if destroy:
+                desired, warnings = DesiredServer(name=None), list[str]()
+            else:
+                desired, outputs, warnings = load_project(settings)
+        except BaseException:
+            reading.cancel()
+            raise
+        live = reading.result()
     plan = build_plan(desired, state, live)
     if destroy:
         changes = plan.changes
@@ -144,9 +164,26 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
             outputs = dict(state.outputs) if state is not None else {}
     if not permissions:
         plan = without_permissions(plan)
+    plan = with_limits(ports, plan)
     changed = output_changes(state.outputs if state is not None else {}, outputs)
     return Planned(plan=plan, live=live, state=state, warnings=warnings + list(plan.warnings), outputs=outputs,
                    output_changes=changed)
+
+
+def limit_budgets(ports: Ports, guild_id: str) -> dict[str, Budget]:
+    """What is left of the guild's long windows, from the last headers seen (cached beside the
+    state); windows never seen are absent (callers take the documented budgets)."""
+    return limitcache.load(ports.settings.state_dir, guild_id).budgets
+
+
+def with_limits(ports: Ports, plan: Plan) -> Plan:
+    """``plan`` with its cap estimate and the name/topic edits that will have to wait."""
+    now = ports.clock()
+    cached = limitcache.load(ports.settings.state_dir, plan.guild_id)
+    caps = estimate_caps(plan.cap_needs(), cached.budgets, now)
+    edits = [(c.address, c.id) for c in plan.changes if c.edits_name_or_topic and c.id is not None]
+    waits = name_topic_waits(edits, cached.name_topic, now)
+    return dataclasses.replace(plan, caps=caps, waits=tuple(waits))
 
 
 KIND_WORDS = {"role": "role", "roles": "role", "discord_role": "role", "category": "category",
@@ -185,10 +222,13 @@ def without_permissions(plan: Plan) -> Plan:
     return dataclasses.replace(plan, changes=tuple(kept))
 
 
-def apply(ports: Ports, *, progress: Progress, confirm: Callable[[Plan], None], destroy: bool = False,
+def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], destroy: bool = False,
           dry_run: bool = False, targets: Sequence[str] = ()) -> tuple[Plan, ApplyResult | None]:
     """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once; the config's
-    outputs are recorded in the state afterwards (a whole destroy clears them)."""
+    outputs are recorded in the state afterwards (a whole destroy clears them).
+
+    What Discord's headers showed about its limits is merged into the cache beside the state
+    afterwards, whatever the outcome (:mod:`gaib.iac.limitcache`)."""
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
         planned = make_plan(ports, destroy=destroy, targets=targets)
@@ -200,15 +240,39 @@ def apply(ports: Ports, *, progress: Progress, confirm: Callable[[Plan], None], 
                 result.serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
             return planned.plan, result
         confirm(planned.plan)
+        guild = planned.plan.guild_id
+        cached = limitcache.load(settings.state_dir, guild)  # make_plan primed the client with it
         applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
-                          progress=progress)
+                          progress=progress, concurrency=settings.discord_concurrency)
         try:
-            result = applier.run(planned.plan, planned.live)
+            try:
+                result = applier.run(planned.plan, planned.live)
+            finally:
+                serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
         finally:
-            serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
+            _save_limits(ports, guild, cached, progress)
         if serial is not None:
             result.serial = serial
         return planned.plan, result
+
+
+def _usage_for_priming(cached: limitcache.GuildLimits, now: datetime) -> Usage:
+    """What the plan assumed: the cached windows, and the documented budgets for windows never seen
+    (so creates go out together, as the plan counted them; a guild whose window was used up
+    elsewhere answers the first few with 429 and the apply stops at the cap)."""
+    usage = cached.usage(now)
+    windows = dict(usage.windows)
+    for name, budget in documented_budgets().items():
+        windows.setdefault(name, WindowState(budget.limit, budget.remaining, 0.0))
+    return Usage(windows=windows, name_topic=usage.name_topic, recent=usage.recent)
+
+
+def _save_limits(ports: Ports, guild_id: str, cached: limitcache.GuildLimits, progress: Reporter) -> None:
+    try:
+        merged = limitcache.merge(cached, ports.discord.limit_usage(), ports.clock())
+        limitcache.save(ports.settings.state_dir, guild_id, merged)
+    except OSError as exc:
+        progress(Tick("note", f"could not update the Discord limits cache: {exc.strerror or exc}"))
 
 
 def _record_outputs(backend: StateBackend, workspace: str, outputs: dict[str, Any],

@@ -1,0 +1,167 @@
+"""Discord's rate limits as measured and published by others, and what a client learned about them.
+
+Discord documents the mechanism (headers, 429 bodies, the global and invalid-request limits) but not
+most of the figures; the ones below were measured and published by client libraries and users. Each
+constant names its source. Nothing here overrides what Discord's headers say: the client throttles
+from the headers. The figures serve three purposes:
+
+* the emulator's ``discord`` profile (:mod:`gaib.emulator.ratelimit`) enforces them;
+* plans count creates against the long per-guild windows before any header was seen
+  (:mod:`gaib.iac.caps`);
+* the client honours the name/topic sub-limit of ``PATCH /channels/{id}``, which no header shows.
+
+The value types at the end (:class:`WindowState`, :class:`Usage`, :class:`Wait`) are what the Discord
+port reports about limits (:meth:`gaib.discord.port.DiscordPort.limit_usage`, ``on_wait``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Limit:
+    """``limit`` requests per ``seconds``, counted per ``per`` (guild, channel, webhook, token, ip)."""
+
+    limit: int
+    seconds: float
+    per: str
+
+    def describe(self) -> str:
+        """``250 per 48 h``, ``2 per 10 min``, ``5 per 15 s``."""
+        return f"{self.limit} per {span(self.seconds)}"
+
+
+def span(seconds: float) -> str:
+    """A window length for people: ``48 h``, ``24 h``, ``10 min``, ``15 s``."""
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)} h"
+    if seconds >= 60 and seconds % 60 == 0:
+        return f"{int(seconds // 60)} min"
+    return f"{seconds:g} s"
+
+
+def duration(seconds: float) -> str:
+    """A wait for people: ``0.4 s``, ``9 min 40 s``, ``2 h 5 min``, ``1 d 23 h``."""
+    if seconds < 10:
+        return f"{max(seconds, 0.0):.1f} s"
+    whole = round(seconds)
+    days, rest = divmod(whole, 86_400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    if days:
+        return f"{days} d {hours} h"
+    if hours:
+        return f"{hours} h {minutes} min"
+    if minutes:
+        return f"{minutes} min {secs} s"
+    return f"{secs} s"
+
+
+# POST /guilds/{guild.id}/roles: 250 per 48 h per guild, and no short bucket. hata
+# (HuyaneMatsu/hata, hata/discord/http/rate_limit_groups.py, role_create: limiter guild_id, limit
+# 250, resets after 172800 s); headers seen in discord-net/Discord.Net #1451 (X-RateLimit-Limit: 250,
+# X-RateLimit-Reset-After: 101995); "250 roles per 2 days" in discord/discord-api-docs #1480.
+ROLE_CREATES = Limit(250, 172_800.0, "guild")
+
+# POST /guilds/{guild.id}/channels: 500 per 24 h per guild. Announced by Discord to bot developers
+# for 16 August 2022 (reported at n3tc0rd.digitalpress.blog/new-discord-channel-creation-ratelimit;
+# relied on in deanxv/coze-discord-proxy #64). hata has no measured figure (channel_create: OPT).
+CHANNEL_CREATES = Limit(500, 86_400.0, "guild")
+
+# PATCH /guilds/{guild.id}/roles/{role.id}: 1000 per 24 h per guild (hata rate_limit_groups.py,
+# role_edit: limiter guild_id, limit 1000, resets after 86400 s).
+ROLE_EDITS = Limit(1000, 86_400.0, "guild")
+
+# PATCH /channels/{channel.id}: 5 per 15 s per channel (hata rate_limit_groups.py, channel_edit:
+# limiter channel_id, limit 5, resets after 15, "has sub-limits"; the same headers are quoted in
+# discord/discord-api-docs #1900).
+CHANNEL_EDITS = Limit(5, 15.0, "channel")
+
+# The sub-limit of PATCH /channels/{channel.id}: a request that sets the name or the topic counts
+# against 2 per 10 minutes per channel, and the 429 arrives while the 5/15 s headers still show
+# requests remaining (discord/discord-api-docs #1900 quotes X-RateLimit-Remaining: 4 on such a 429;
+# #2208 and python-discord/bot #966 give 2 per 10 minutes; discord-api-docs PR #2760).
+NAME_TOPIC_EDITS = Limit(2, 600.0, "channel")
+
+# PUT and DELETE /channels/{channel.id}/permissions/{overwrite.id} share one bucket: 10 per 15 s per
+# channel (hata rate_limit_groups.py, GROUP_PERMISSION_OVERWRITE_MODIFY).
+OVERWRITE_EDITS = Limit(10, 15.0, "channel")
+
+# POST /webhooks/{webhook.id}/{webhook.token}: 5 per 2 s per webhook (hata rate_limit_groups.py,
+# GROUP_WEBHOOK_EXECUTE).
+WEBHOOK_EXECUTES = Limit(5, 2.0, "webhook")
+
+# 50 requests per second per bot token, across routes (Discord's rate-limit documentation,
+# /work/shared/discord-api/NOTES.md §5).
+GLOBAL = Limit(50, 1.0, "token")
+
+# 10,000 invalid requests (answered 401, 403 or 429; 429s of scope "shared" excepted) per 10 minutes
+# per IP, then a temporary ban (Discord's rate-limit documentation, NOTES.md §5).
+INVALID_REQUESTS = Limit(10_000, 600.0, "ip")
+
+# The ban comes from Cloudflare, not from the API: 429 with the text "error code: 1015" and no
+# X-RateLimit headers (discord/discord-api-docs #1771, #1356); it lasted about an hour with a retry
+# after of 1 h in discord/discord-api-docs #5385.
+BAN_SECONDS = 3600.0
+BAN_BODY = "error code: 1015"
+
+#: The long per-guild windows a plan counts against, by name, with the route each one limits.
+LONG_WINDOWS: dict[str, Limit] = {
+    "role_creates": ROLE_CREATES,
+    "channel_creates": CHANNEL_CREATES,
+    "role_edits": ROLE_EDITS,
+}
+LONG_WINDOW_ROUTES: dict[tuple[str, str], str] = {
+    ("POST", "/guilds/{guild_id}/roles"): "role_creates",
+    ("POST", "/guilds/{guild_id}/channels"): "channel_creates",
+    ("PATCH", "/guilds/{guild_id}/roles/{role_id}"): "role_edits",
+}
+#: What each long window counts, for messages ("creates 260 roles").
+WINDOW_NOUNS: dict[str, tuple[str, str]] = {
+    "role_creates": ("creates", "roles"),
+    "channel_creates": ("creates", "channels"),
+    "role_edits": ("edits", "roles"),
+}
+
+#: Body fields of PATCH /channels/{id} that count against NAME_TOPIC_EDITS.
+NAME_TOPIC_FIELDS = ("name", "topic")
+
+
+# --- what a client reports --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class WindowState:
+    """A long window as the last response showed it: ``remaining`` of ``limit`` left, resetting
+    ``reset_after`` seconds from the moment this value was made."""
+
+    limit: int
+    remaining: int
+    reset_after: float
+
+
+@dataclass(frozen=True)
+class Usage:
+    """What a client knows about the guild's limits, relative to now.
+
+    ``windows``: long-window name (``role_creates`` …) → its state. ``name_topic``: channel id → ages in
+    seconds of the name/topic edits sent to it within the last 10 minutes. ``recent``: ages of the
+    requests sent within the global window (so a run right after another one keeps to the global limit
+    the two share).
+    """
+
+    windows: Mapping[str, WindowState] = field(default_factory=dict)
+    name_topic: Mapping[str, tuple[float, ...]] = field(default_factory=dict)
+    recent: tuple[float, ...] = ()
+
+
+@dataclass(frozen=True)
+class Wait:
+    """The client is about to sleep ``seconds`` before sending ``route`` (a redacted ``METHOD path``),
+    because of ``reason`` (a sentence for people)."""
+
+    route: str
+    seconds: float
+    reason: str
