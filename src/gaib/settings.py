@@ -71,6 +71,8 @@ class Settings:
     discord_record_path: Path | None = None
     notify_topic_arn: str | None = None
     actor: str | None = None
+    os_user: str | None = None
+    ci: bool = False
     home: Path | None = None
     debug: bool = False
     bot_token: str | None = field(default=None, repr=False)
@@ -151,6 +153,8 @@ class Settings:
             discord_record_path=project_dir / record if record else None,
             notify_topic_arn=environ.get("GAIB_NOTIFY_TOPIC_ARN") or environ.get("GAIB_BACKUP_TOPIC_ARN") or None,
             actor=environ.get("GAIB_ACTOR") or None,
+            os_user=environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME") or None,
+            ci=environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"),
             home=Path(home) if home else None,
             debug=bool(environ.get("GAIB_DEBUG")),
             bot_token=environ.get("DISCORD_BOT_TOKEN") or None,

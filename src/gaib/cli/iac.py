@@ -62,18 +62,28 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None
         ctx.env.stderr.write(render(p) + "\n")
         ctx.confirm(f"Do you want to {verb} these changes?", False)
 
-    the_plan, result = service.apply(ctx.app(), progress=ctx.out.info, confirm=confirm, destroy=destroy,
-                                     dry_run=dry_run)
-    data: dict[str, object] = {"plan": the_plan.to_dict(), "dry_run": dry_run,
-                               "result": result.to_dict() if result else None}
+    recorded = ""
+    data: dict[str, object] = {}
+    if destroy:
+        the_plan, result = service.apply(ctx.app(), progress=ctx.out.info, confirm=confirm, destroy=True,
+                                         dry_run=dry_run)
+    else:
+        from gaib.backup.registry import apply_and_record
+
+        applied = apply_and_record(ctx.app(), progress=ctx.out.info, confirm=confirm, dry_run=dry_run)
+        the_plan, result = applied.plan, applied.result
+        data["deployment"] = applied.deployment.to_dict() if applied.deployment else None
+        if applied.deployment is not None:
+            recorded = f" Recorded deployment {applied.deployment.id}."
+    data.update({"plan": the_plan.to_dict(), "dry_run": dry_run, "result": result.to_dict() if result else None})
     if dry_run:
         ctx.out.result(data, render(the_plan))
     elif result is None or the_plan.empty:
-        ctx.out.result(data, "No changes. The server matches the configuration.")
+        ctx.out.result(data, "No changes. The server matches the configuration." + recorded)
     else:
         ctx.out.result(data, f"{verb.capitalize()} complete: {len(result.created)} created, "
                              f"{len(result.updated)} updated, {len(result.deleted)} deleted "
-                             f"(state serial {result.serial}).")
+                             f"(state serial {result.serial}).{recorded}")
 
 
 @click.command("apply")

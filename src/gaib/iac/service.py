@@ -75,12 +75,19 @@ class Planned:
     warnings: list[str]
 
 
-def make_plan(ports: Ports, *, destroy: bool = False) -> Planned:
-    """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages)."""
+def make_plan(ports: Ports, *, destroy: bool = False,
+              given: tuple[DesiredServer, list[str]] | None = None) -> Planned:
+    """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages).
+
+    ``given`` (the desired server and its warnings) replaces reading the config file, for a caller that has
+    loaded it already and must deploy exactly what it loaded.
+    """
     settings = ports.settings
     state = ports.state.get(settings.workspace)
     if destroy:
         desired, warnings = DesiredServer(name=None), list[str]()
+    elif given is not None:
+        desired, warnings = given[0], list(given[1])
     else:
         desired, warnings = load_desired(settings)
     live = ports.discord.get_guild()
@@ -91,11 +98,13 @@ def make_plan(ports: Ports, *, destroy: bool = False) -> Planned:
 
 
 def apply(ports: Ports, *, progress: Progress, confirm: Callable[[Plan], None], destroy: bool = False,
-          dry_run: bool = False) -> tuple[Plan, ApplyResult | None]:
-    """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once."""
+          dry_run: bool = False,
+          given: tuple[DesiredServer, list[str]] | None = None) -> tuple[Plan, ApplyResult | None]:
+    """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once (``given``: see
+    :func:`make_plan`)."""
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
-        planned = make_plan(ports, destroy=destroy)
+        planned = make_plan(ports, destroy=destroy, given=given)
         if dry_run:
             return planned.plan, None
         if planned.plan.empty and planned.state is not None:
