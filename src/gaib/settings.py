@@ -153,7 +153,7 @@ class Settings:
             discord_record_path=project_dir / record if record else None,
             notify_topic_arn=environ.get("GAIB_NOTIFY_TOPIC_ARN") or environ.get("GAIB_BACKUP_TOPIC_ARN") or None,
             actor=environ.get("GAIB_ACTOR") or None,
-            os_user=environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME") or None,
+            os_user=environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME") or _login_name(),
             ci=environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"),
             home=Path(home) if home else None,
             debug=bool(environ.get("GAIB_DEBUG")),
@@ -172,6 +172,16 @@ class Settings:
             raise MissingSetting("DISCORD_BOT_TOKEN is not set.",
                                  hint="Export DISCORD_BOT_TOKEN with the bot's token (it is never printed).")
         return self.bot_token
+
+
+def _login_name() -> str | None:
+    """The OS account running Gaib, when the environment does not name it (None if unknown)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name or None
+    except (ImportError, KeyError, AttributeError):
+        return None
 
 
 def _stale_after(value: Any) -> timedelta:

@@ -87,3 +87,20 @@ class Guild:
 @pytest.fixture
 def discord(guild: EmulatorHandle) -> Guild:
     return Guild(guild)
+
+
+@pytest.fixture(params=["local", "aws"])
+def project(request: pytest.FixtureRequest, tmp_path: Any) -> tuple[Any, dict[str, str]]:
+    """A project folder and the environment of a run on local storage or S3 + DynamoDB (moto); no Discord."""
+    environ = {"DISCORD_GUILD_ID": "1100000000000000001", "GAIB_ACTOR": "tester", "HOME": str(tmp_path)}
+    if request.param == "aws":
+        aws_env = request.getfixturevalue("aws_env")
+        from gaib.storage.aws import ensure_bucket, ensure_table
+
+        suffix = uuid.uuid4().hex[:10]
+        bucket, table = f"reg-{suffix}", f"reg-{suffix}"
+        ensure_bucket(bucket, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+        ensure_table(table, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+        environ.update(aws_env)
+        environ.update({"GAIB_BACKUP_BUCKET": bucket, "GAIB_BACKUP_TABLE": table})
+    return tmp_path, environ

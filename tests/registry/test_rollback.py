@@ -113,5 +113,5 @@ def test_rollback_walks_back_through_history_and_never_toggles(reg: CliRunner, d
     assert past.exit_code == 6, past.stdout
     assert past.error["code"] == "NOT_FOUND" and "Available:" in past.error["message"]
     assert past.error["details"]["reachable_steps"] == 0
-    assert [a["id"] for a in past.error["details"]["available"]][0] == back["deployment"]["id"]
+    assert past.error["details"]["available"][0]["id"] == back["deployment"]["id"]
     assert fingerprint(discord) == at_basic
