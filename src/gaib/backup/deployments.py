@@ -53,6 +53,8 @@ CONFIG_PART = "config"
 CHANGE_COUNTS = ("created", "updated", "deleted", "failed")
 CONFIG_COUNTS = ("roles", "categories", "channels")
 PAGE = 1000
+MAX_STEPS = 1000
+"""The most deployments ``rollback --steps`` walks back."""
 
 
 def layout(server_id: str, deployment_id: str) -> Layout:

@@ -1,6 +1,6 @@
 """The theme deployment registry: recording deployments and reading the registry, history and audit log.
 
-Every successful or partial ``apply`` (:func:`apply_and_record`), every ``theme rollback`` and every
+Every successful or partial ``apply`` (:func:`gaib.backup.deploy.apply_and_record`), every ``theme rollback`` and every
 ``snapshot restore`` records a deployment (:mod:`gaib.backup.deployments`) through :func:`record`, which,
 in this order: stores the deployment (its config part, then its ``DEPLOY#`` item); prunes the
 server's older deployments under its tier's theme-history retention (free: the last 5; premium: all),
@@ -23,29 +23,24 @@ Who: ``GAIB_ACTOR``, else the OS user; ``via`` is ``ci`` when the environment sa
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaib.backup import audit, registry_doc
-from gaib.backup.codec import sha256_hex
 from gaib.backup.deployments import Deployment, DeploymentStore, NewDeployment, Via, iso
 from gaib.backup.retention import Retained, plan_retention
 from gaib.backup.tiers import TierPolicy, tier_of
-from gaib.config.desired import to_desired
-from gaib.config.dump import dump_config
-from gaib.config.schema import ServerConfig
-from gaib.errors import ConfirmationRequired, GaibError, PartialFailure
-from gaib.iac import service as iac_service
-from gaib.iac.apply import ApplyResult
-from gaib.iac.plan import Plan
+from gaib.errors import GaibError
 from gaib.notify.events import clean_text
 from gaib.ports import Ports
 from gaib.redact import REDACTED, replace_secrets, secrets_from
 from gaib.settings import Settings
 from gaib.storage.documents import update_document
 from gaib.storage.keys import check_id, new_id, parse_id, theme_registry_key
-from gaib.themes.apply import AppliedTheme
+
+if TYPE_CHECKING:
+    from gaib.themes.apply import AppliedTheme
 
 SHOWN_RECENT = 5
 MAX_VARIABLE_TEXT = 200
@@ -99,15 +94,6 @@ def theme_record(applied: AppliedTheme | None, written: Mapping[str, Any], envir
         return None
     return {"name": applied.name, "version": applied.version, "origin": applied.origin,
             "variables": recorded_variables(applied.variables, written, environ)}
-
-
-def config_text(config: ServerConfig, environ: Mapping[str, str]) -> str:
-    """The effective config as stored: standalone YAML, with any environment secret replaced."""
-    return replace_secrets(dump_config(config), secrets_from(environ))
-
-
-def config_counts(config: ServerConfig) -> dict[str, int]:
-    return {"roles": len(config.roles), "categories": len(config.categories), "channels": len(config.channels)}
 
 
 def change_counts(result: Mapping[str, Any] | None) -> dict[str, int]:
@@ -217,100 +203,6 @@ def audit_failure(ports: Ports, server_id: str | None, operation: audit.Operatio
                     error=audit.error_info(exc, secrets_from(ports.settings.environ)), detail=detail)
     except GaibError as err:
         ports.notice(f"the failure was not written to the audit log: {err.message}")
-
-
-# --- apply --------------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Loaded:
-    """The config an apply deploys: the effective config, its theme and what the file wrote for its variables."""
-
-    config: ServerConfig
-    warnings: list[str]
-    theme: AppliedTheme | None
-    written_variables: dict[str, Any]
-
-
-def load(settings: Settings) -> Loaded:
-    """Read the config file once: the effective config (theme merged in) and, for the secret rule, the
-    theme variables as written (before interpolation). ConfigError / ConfigNotFound as ``load_config``."""
-    from gaib.config.source import parse_yaml, read_file
-    from gaib.themes.effective import parse_config
-
-    name, raw = read_file(settings.config_file, display=str(settings.config_file))
-    loaded = parse_config(raw, filename=name, environ=settings.environ, project_dir=settings.project_dir,
-                          home=settings.home)
-    written: dict[str, Any] = {}
-    theme_doc = parse_yaml(raw, name).data.get("theme")
-    if isinstance(theme_doc, dict) and isinstance(theme_doc.get("variables"), dict):
-        written = dict(theme_doc["variables"])
-    return Loaded(loaded.config, [str(w) for w in loaded.warnings], loaded.theme, written)
-
-
-@dataclass
-class Applied:
-    plan: Plan
-    result: ApplyResult | None
-    deployment: Deployment | None = None
-    unchanged: bool = False
-    """True when nothing changed and the config is the current deployment's (nothing recorded)."""
-
-
-def apply_and_record(ports: Ports, *, progress: Callable[[str], None], confirm: Callable[[Plan], None],
-                     dry_run: bool = False, via: Via | None = None) -> Applied:
-    """``gaib server apply``, then record the deployment (success, or partial before re-raising the
-    ``PartialFailure``). A dry run, a cancelled confirmation and an apply that changed nothing with the
-    current deployment's config record nothing; any other failure writes a ``failure`` audit event."""
-    settings = ports.settings
-    sid = settings.guild_id
-    try:
-        loaded = load(settings)
-        plan, result = iac_service.apply(ports, progress=progress, confirm=confirm, dry_run=dry_run,
-                                         given=(to_desired(loaded.config), loaded.warnings))
-    except PartialFailure as exc:
-        recorded = _record_apply(ports, loaded, settings.require_guild(), "partial", exc.details.get("result"), via)
-        if recorded is not None:
-            exc.details["deployment"] = recorded.deployment.to_dict()
-        raise
-    except ConfirmationRequired:
-        raise
-    except GaibError as exc:
-        audit_failure(ports, sid, "apply", exc, via=via)
-        raise
-    if dry_run or result is None:
-        return Applied(plan, result)
-    text = config_text(loaded.config, settings.environ)
-    if plan.empty:
-        now = current(deployments(ports), plan.guild_id)
-        if now is not None and now.config_sha256 == sha256_hex(text.encode("utf-8")):
-            return Applied(plan, result, unchanged=True)
-    recorded = _record_apply(ports, loaded, plan.guild_id, "success", result.to_dict(), via)
-    return Applied(plan, result, recorded.deployment if recorded is not None else None)
-
-
-def _record_apply(ports: Ports, loaded: Loaded, server_id: str, outcome: str, result: Any,
-                  via: Via | None) -> Recorded | None:
-    """Record an apply; a failure to record is a notice (Discord was changed; the apply's result stands)."""
-    settings = ports.settings
-    try:
-        store = deployments(ports)
-        previous = current(store, server_id)
-        state = ports.state.get(settings.workspace)
-        actor, how = who(settings, via)
-        new = NewDeployment(
-            server_id=server_id, workspace=settings.workspace, action="apply", actor=actor, via=how,
-            config_text=config_text(loaded.config, settings.environ),
-            result="partial" if outcome == "partial" else "success",
-            theme=theme_record(loaded.theme, loaded.written_variables, settings.environ),
-            serial=state.serial if state is not None else None, lineage=state.lineage if state is not None else None,
-            counts={**change_counts(result if isinstance(result, Mapping) else None), **config_counts(loaded.config)},
-            previous=previous.id if previous is not None else None,
-            parent=previous.position if previous is not None else None)
-        return record(ports, new, operation="apply", from_id=new.previous)
-    except GaibError as exc:
-        ports.notice(f"the deployment was applied but not recorded in the theme registry: {exc.message}")
-        return None
 
 
 # --- snapshot restore ---------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from typing import Any
 from gaib.backup import audit, events
 from gaib.backup.backups import BackupManager
 from gaib.backup.converge import converge, keep_config
-from gaib.backup.deployments import Deployment, DeploymentStore, NewDeployment, Via
+from gaib.backup.deployments import MAX_STEPS, Deployment, DeploymentStore, NewDeployment, Via
 from gaib.backup.registry import (
     audit_failure,
     change_counts,
@@ -49,7 +49,6 @@ from gaib.state.locking import locked
 from gaib.state.model import State
 from gaib.storage.keys import check_id
 
-MAX_STEPS = 1000
 SHOWN_AVAILABLE = 10
 
 

@@ -68,7 +68,7 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None
         the_plan, result = service.apply(ctx.app(), progress=ctx.out.info, confirm=confirm, destroy=True,
                                          dry_run=dry_run)
     else:
-        from gaib.backup.registry import apply_and_record
+        from gaib.backup.deploy import apply_and_record
 
         applied = apply_and_record(ctx.app(), progress=ctx.out.info, confirm=confirm, dry_run=dry_run)
         the_plan, result = applied.plan, applied.result

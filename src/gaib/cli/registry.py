@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from gaib.backup import registry as service
-from gaib.backup import rollback as rollback_service
-from gaib.backup.deployments import Deployment
+from gaib.backup.deployments import MAX_STEPS, Deployment
 from gaib.backup.service import server_id as resolve_server
 from gaib.cli.base import Ctx, get_ctx, server_options
 from gaib.cli.text import printable
-from gaib.iac.plan import render as render_plan
+
+if TYPE_CHECKING:
+    from gaib.backup.rollback import RollbackPlan
 
 
 def _when(iso: str) -> str:
@@ -109,7 +110,9 @@ def audit_cmd(limit: int) -> None:
     ctx.out.result({"events": found, "damaged": damaged}, text)
 
 
-def _rollback_text(plan: rollback_service.RollbackPlan) -> str:
+def _rollback_text(plan: RollbackPlan) -> str:
+    from gaib.iac.plan import render as render_plan
+
     cur, target = plan.resolved.current, plan.resolved.target
     lines = [f"Roll back server {plan.server_id} from deployment {cur.id} ({cur.theme_label()}) to deployment "
              f"{target.id} ({target.theme_label()}, {target.action}, {_when(target.created_at)}).",
@@ -121,7 +124,7 @@ def _rollback_text(plan: rollback_service.RollbackPlan) -> str:
 
 
 @click.command("rollback")
-@click.option("--steps", type=click.IntRange(1, rollback_service.MAX_STEPS), default=None,
+@click.option("--steps", type=click.IntRange(1, MAX_STEPS), default=None,
               help="Go this many deployments back (default 1; a rollback counts as the deployment it returned to).")
 @click.option("--to", "to", metavar="DEPLOYMENT_ID", default=None, help="Go back to this deployment.")
 @click.option("--dry-run", is_flag=True, help="Show the plan against the live server; change nothing.")
@@ -129,6 +132,8 @@ def _rollback_text(plan: rollback_service.RollbackPlan) -> str:
 @server_options
 def rollback_cmd(steps: int | None, to: str | None, dry_run: bool, yes: bool) -> None:
     """Put an earlier deployment back on Discord (minimally) and record it."""
+    from gaib.backup import rollback as rollback_service
+
     ctx = get_ctx()
     ports = ctx.app()
     plan = rollback_service.plan_rollback(ports, steps=steps, to=to, dry_run=dry_run)

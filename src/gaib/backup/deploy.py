@@ -1,0 +1,142 @@
+"""``gaib server apply`` with its deployment recorded in the theme registry.
+
+:func:`apply_and_record` reads the config file once (the effective config, its theme, and the theme
+variables as written, for the secret rule of :mod:`gaib.backup.registry`), applies exactly that
+through :func:`gaib.iac.service.apply`, then records the deployment (:func:`gaib.backup.registry.record`):
+after a success, and after a partial apply before re-raising its ``PartialFailure``. A dry run, a
+cancelled confirmation and an apply that changed nothing with the current deployment's config record
+nothing; any other failure writes a ``failure`` audit event and records no deployment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from gaib.backup.codec import sha256_hex
+from gaib.backup.deployments import Deployment, NewDeployment, Via
+from gaib.backup.registry import (
+    Recorded,
+    audit_failure,
+    change_counts,
+    current,
+    deployments,
+    record,
+    theme_record,
+    who,
+)
+from gaib.config.desired import to_desired
+from gaib.config.dump import dump_config
+from gaib.config.schema import ServerConfig
+from gaib.errors import ConfirmationRequired, GaibError, PartialFailure
+from gaib.iac import service as iac_service
+from gaib.iac.apply import ApplyResult
+from gaib.iac.plan import Plan
+from gaib.ports import Ports
+from gaib.redact import replace_secrets, secrets_from
+from gaib.settings import Settings
+from gaib.themes.apply import AppliedTheme
+
+
+def config_text(config: ServerConfig, environ: Mapping[str, str]) -> str:
+    """The effective config as stored: standalone YAML, with any environment secret replaced."""
+    return replace_secrets(dump_config(config), secrets_from(environ))
+
+
+def config_counts(config: ServerConfig) -> dict[str, int]:
+    return {"roles": len(config.roles), "categories": len(config.categories), "channels": len(config.channels)}
+
+
+# --- apply --------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """The config an apply deploys: the effective config, its theme and what the file wrote for its variables."""
+
+    config: ServerConfig
+    warnings: list[str]
+    theme: AppliedTheme | None
+    written_variables: dict[str, Any]
+
+
+def load(settings: Settings) -> Loaded:
+    """Read the config file once: the effective config (theme merged in) and, for the secret rule, the
+    theme variables as written (before interpolation). ConfigError / ConfigNotFound as ``load_config``."""
+    from gaib.config.source import parse_yaml, read_file
+    from gaib.themes.effective import parse_config
+
+    name, raw = read_file(settings.config_file, display=str(settings.config_file))
+    loaded = parse_config(raw, filename=name, environ=settings.environ, project_dir=settings.project_dir,
+                          home=settings.home)
+    written: dict[str, Any] = {}
+    theme_doc = parse_yaml(raw, name).data.get("theme")
+    if isinstance(theme_doc, dict) and isinstance(theme_doc.get("variables"), dict):
+        written = dict(theme_doc["variables"])
+    return Loaded(loaded.config, [str(w) for w in loaded.warnings], loaded.theme, written)
+
+
+@dataclass
+class Applied:
+    plan: Plan
+    result: ApplyResult | None
+    deployment: Deployment | None = None
+    unchanged: bool = False
+    """True when nothing changed and the config is the current deployment's (nothing recorded)."""
+
+
+def apply_and_record(ports: Ports, *, progress: Callable[[str], None], confirm: Callable[[Plan], None],
+                     dry_run: bool = False, via: Via | None = None) -> Applied:
+    """``gaib server apply``, then record the deployment (success, or partial before re-raising the
+    ``PartialFailure``). A dry run, a cancelled confirmation and an apply that changed nothing with the
+    current deployment's config record nothing; any other failure writes a ``failure`` audit event."""
+    settings = ports.settings
+    sid = settings.guild_id
+    try:
+        loaded = load(settings)
+        plan, result = iac_service.apply(ports, progress=progress, confirm=confirm, dry_run=dry_run,
+                                         given=(to_desired(loaded.config), loaded.warnings))
+    except PartialFailure as exc:
+        recorded = _record_apply(ports, loaded, settings.require_guild(), "partial", exc.details.get("result"), via)
+        if recorded is not None:
+            exc.details["deployment"] = recorded.deployment.to_dict()
+        raise
+    except ConfirmationRequired:
+        raise
+    except GaibError as exc:
+        audit_failure(ports, sid, "apply", exc, via=via)
+        raise
+    if dry_run or result is None:
+        return Applied(plan, result)
+    text = config_text(loaded.config, settings.environ)
+    if plan.empty:
+        now = current(deployments(ports), plan.guild_id)
+        if now is not None and now.config_sha256 == sha256_hex(text.encode("utf-8")):
+            return Applied(plan, result, unchanged=True)
+    recorded = _record_apply(ports, loaded, plan.guild_id, "success", result.to_dict(), via)
+    return Applied(plan, result, recorded.deployment if recorded is not None else None)
+
+
+def _record_apply(ports: Ports, loaded: Loaded, server_id: str, outcome: str, result: Any,
+                  via: Via | None) -> Recorded | None:
+    """Record an apply; a failure to record is a notice (Discord was changed; the apply's result stands)."""
+    settings = ports.settings
+    try:
+        store = deployments(ports)
+        previous = current(store, server_id)
+        state = ports.state.get(settings.workspace)
+        actor, how = who(settings, via)
+        new = NewDeployment(
+            server_id=server_id, workspace=settings.workspace, action="apply", actor=actor, via=how,
+            config_text=config_text(loaded.config, settings.environ),
+            result="partial" if outcome == "partial" else "success",
+            theme=theme_record(loaded.theme, loaded.written_variables, settings.environ),
+            serial=state.serial if state is not None else None, lineage=state.lineage if state is not None else None,
+            counts={**change_counts(result if isinstance(result, Mapping) else None), **config_counts(loaded.config)},
+            previous=previous.id if previous is not None else None,
+            parent=previous.position if previous is not None else None)
+        return record(ports, new, operation="apply", from_id=new.previous)
+    except GaibError as exc:
+        ports.notice(f"the deployment was applied but not recorded in the theme registry: {exc.message}")
+        return None
