@@ -2,8 +2,9 @@
 
 :func:`apply_and_record` reads the config file once (the effective config, its theme, and the theme
 variables as written, for the secret rule of :mod:`gaib.backup.registry`), applies exactly that
-through :func:`gaib.iac.service.apply`, then records the deployment (:func:`gaib.backup.registry.record`):
-after a success, and after a partial apply before re-raising its ``PartialFailure``. A dry run, a
+through :func:`gaib.iac.service.apply`, and records the deployment (:func:`gaib.backup.registry.record`)
+while the state lock is still held, so a rollback waiting for the lock plans against it: after a
+success, and after a partial apply before its ``PartialFailure`` propagates. A dry run, a
 cancelled confirmation and an apply that changed nothing with the current deployment's config record
 nothing; any other failure writes a ``failure`` audit event and records no deployment.
 """
@@ -82,58 +83,60 @@ class Applied:
     plan: Plan
     result: ApplyResult | None
     deployment: Deployment | None = None
-    unchanged: bool = False
-    """True when nothing changed and the config is the current deployment's (nothing recorded)."""
+    """The deployment recorded (None: a dry run, nothing to record, or recording failed)."""
 
 
 def apply_and_record(ports: Ports, *, progress: Callable[[str], None], confirm: Callable[[Plan], None],
                      dry_run: bool = False, via: Via | None = None) -> Applied:
-    """``gaib server apply``, then record the deployment (success, or partial before re-raising the
-    ``PartialFailure``). A dry run, a cancelled confirmation and an apply that changed nothing with the
-    current deployment's config record nothing; any other failure writes a ``failure`` audit event."""
+    """``gaib server apply``, recording the deployment while the state lock is still held (so a rollback
+    waiting for the lock sees it): after a success, and after a partial run before its ``PartialFailure``
+    propagates (the recorded deployment in its ``details["deployment"]``). A dry run, a cancelled
+    confirmation, and an apply that changed nothing while the current deployment already is this config
+    (successfully) record nothing; any other failure writes a ``failure`` audit event. A failure to record
+    is a notice: Discord was changed, and the apply's result stands."""
     settings = ports.settings
-    sid = settings.guild_id
+    done: dict[str, Recorded | None] = {}
+
+    def after(plan: Plan, result: ApplyResult, failure: PartialFailure | None) -> None:
+        done["recorded"] = _record_apply(ports, loaded, plan, result, failure, via)
+
     try:
         loaded = load(settings)
         plan, result = iac_service.apply(ports, progress=progress, confirm=confirm, dry_run=dry_run,
-                                         given=(to_desired(loaded.config), loaded.warnings))
+                                         given=(to_desired(loaded.config), loaded.warnings), after=after)
     except PartialFailure as exc:
-        recorded = _record_apply(ports, loaded, settings.require_guild(), "partial", exc.details.get("result"), via)
-        if recorded is not None:
-            exc.details["deployment"] = recorded.deployment.to_dict()
+        recorded = done.get("recorded")
+        exc.details["deployment"] = recorded.deployment.to_dict() if recorded is not None else None
         raise
     except ConfirmationRequired:
         raise
     except GaibError as exc:
-        audit_failure(ports, sid, "apply", exc, via=via)
+        audit_failure(ports, settings.guild_id, "apply", exc, via=via)
         raise
-    if dry_run or result is None:
-        return Applied(plan, result)
-    text = config_text(loaded.config, settings.environ)
-    if plan.empty:
-        now = current(deployments(ports), plan.guild_id)
-        if now is not None and now.config_sha256 == sha256_hex(text.encode("utf-8")):
-            return Applied(plan, result, unchanged=True)
-    recorded = _record_apply(ports, loaded, plan.guild_id, "success", result.to_dict(), via)
+    recorded = done.get("recorded")
     return Applied(plan, result, recorded.deployment if recorded is not None else None)
 
 
-def _record_apply(ports: Ports, loaded: Loaded, server_id: str, outcome: str, result: Any,
+def _record_apply(ports: Ports, loaded: Loaded, plan: Plan, result: ApplyResult, failure: PartialFailure | None,
                   via: Via | None) -> Recorded | None:
-    """Record an apply; a failure to record is a notice (Discord was changed; the apply's result stands)."""
+    """Record an apply (None when there is nothing to record, or recording failed: a notice)."""
     settings = ports.settings
+    server_id = plan.guild_id
     try:
         store = deployments(ports)
         previous = current(store, server_id)
+        text = config_text(loaded.config, settings.environ)
+        if (failure is None and plan.empty and previous is not None and previous.result == "success"
+                and previous.config_sha256 == sha256_hex(text.encode("utf-8"))):
+            return None
         state = ports.state.get(settings.workspace)
         actor, how = who(settings, via)
         new = NewDeployment(
             server_id=server_id, workspace=settings.workspace, action="apply", actor=actor, via=how,
-            config_text=config_text(loaded.config, settings.environ),
-            result="partial" if outcome == "partial" else "success",
+            config_text=text, result="partial" if failure is not None else "success",
             theme=theme_record(loaded.theme, loaded.written_variables, settings.environ),
             serial=state.serial if state is not None else None, lineage=state.lineage if state is not None else None,
-            counts={**change_counts(result if isinstance(result, Mapping) else None), **config_counts(loaded.config)},
+            counts={**change_counts(result.to_dict()), **config_counts(loaded.config)},
             previous=previous.id if previous is not None else None,
             parent=previous.position if previous is not None else None)
         return record(ports, new, operation="apply", from_id=new.previous)

@@ -117,7 +117,7 @@ def _rollback_text(plan: RollbackPlan) -> str:
     lines = [f"Roll back server {plan.server_id} from deployment {cur.id} ({cur.theme_label()}) to deployment "
              f"{target.id} ({target.theme_label()}, {target.action}, {_when(target.created_at)}).",
              "Discord:"]
-    lines += ["  " + ln for ln in render_plan(plan.discord).splitlines()]
+    lines += ["  " + ln if ln else "" for ln in render_plan(plan.discord).splitlines()]
     for w in plan.warnings:
         lines.append(f"Warning: {w}")
     return printable("\n".join(lines), keep_newlines=True)

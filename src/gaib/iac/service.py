@@ -16,7 +16,7 @@ from typing import Any
 
 from gaib.config.desired import DesiredServer, to_desired
 from gaib.discord.models import ChannelType, Guild
-from gaib.errors import AlreadyExists, NotFound, StateNotFound
+from gaib.errors import AlreadyExists, NotFound, PartialFailure, StateNotFound
 from gaib.fsutil import write_atomic
 from gaib.iac import addresses
 from gaib.iac.apply import Applier, ApplyResult
@@ -98,21 +98,38 @@ def make_plan(ports: Ports, *, destroy: bool = False,
 
 
 def apply(ports: Ports, *, progress: Progress, confirm: Callable[[Plan], None], destroy: bool = False,
-          dry_run: bool = False,
-          given: tuple[DesiredServer, list[str]] | None = None) -> tuple[Plan, ApplyResult | None]:
+          dry_run: bool = False, given: tuple[DesiredServer, list[str]] | None = None,
+          after: Callable[[Plan, ApplyResult, PartialFailure | None], None] | None = None,
+          ) -> tuple[Plan, ApplyResult | None]:
     """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once (``given``: see
-    :func:`make_plan`)."""
+    :func:`make_plan`).
+
+    ``after(plan, result, failure)`` runs still under the lock once the plan was carried out (or found
+    empty): after a partial run too, with its ``PartialFailure``, which then propagates. Never for a dry
+    run or a cancelled confirmation.
+    """
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
         planned = make_plan(ports, destroy=destroy, given=given)
         if dry_run:
             return planned.plan, None
         if planned.plan.empty and planned.state is not None:
-            return planned.plan, ApplyResult(serial=planned.state.serial)
+            result = ApplyResult(serial=planned.state.serial)
+            if after is not None:
+                after(planned.plan, result, None)
+            return planned.plan, result
         confirm(planned.plan)
         applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
                           progress=progress)
-        return planned.plan, applier.run(planned.plan, planned.live)
+        try:
+            result = applier.run(planned.plan, planned.live)
+        except PartialFailure as exc:
+            if after is not None:
+                after(planned.plan, applier.result, exc)
+            raise
+        if after is not None:
+            after(planned.plan, result, None)
+        return planned.plan, result
 
 
 def export(ports: Ports) -> str:
