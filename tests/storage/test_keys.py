@@ -52,6 +52,7 @@ def test_layout_matches_the_design() -> None:
         f"snapshots/{SERVER}/{BID}/state.json.gz",
         f"snapshots/{SERVER}/{BID}/config.yaml.gz",
         f"snapshots/{SERVER}/{BID}/theme-registry.json.gz",
+        f"snapshots/{SERVER}/{BID}/objects.json.gz",
     ]
     assert K.theme_registry_key(SERVER) == f"themes/{SERVER}/registry.json"
     assert K.theme_audit_key(SERVER, BID) == f"themes/{SERVER}/audit/{BID}.json"

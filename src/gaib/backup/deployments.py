@@ -22,6 +22,7 @@ Reads trust nothing: an item whose manifest or fields do not verify raises ``Int
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -32,7 +33,7 @@ from gaib.backup.manifest import Manifest
 from gaib.backup.repository import BundleRepository, Layout, PartData
 from gaib.clock import Clock
 from gaib.errors import GaibError, IntegrityError, NotFound
-from gaib.names import check_name, check_snowflake
+from gaib.names import NAME_PATTERN, check_name, check_snowflake
 from gaib.storage.base import Catalog, Item, ObjectStore
 from gaib.storage.keys import (
     DEPLOY_SK_PREFIX,
@@ -53,6 +54,7 @@ CONFIG_PART = "config"
 CHANGE_COUNTS = ("created", "updated", "deleted", "failed")
 CONFIG_COUNTS = ("roles", "categories", "channels")
 PAGE = 1000
+_THEME_NAME = re.compile(NAME_PATTERN)
 MAX_STEPS = 1000
 """The most deployments ``rollback --steps`` walks back."""
 
@@ -175,6 +177,13 @@ def _optional_id(extra: Mapping[str, Any], name: str, ident: str) -> None:
         raise _damaged(ident, f"'{name}' is not an id") from None
 
 
+def is_theme(value: object) -> bool:
+    """Whether ``value`` describes a theme as a deployment records it: a theme name and a printable version."""
+    return (isinstance(value, Mapping) and isinstance(value.get("name"), str)
+            and _THEME_NAME.fullmatch(value["name"]) is not None and isinstance(value.get("version"), str)
+            and 0 < len(value["version"]) <= 64 and value["version"].isprintable())
+
+
 def verify(manifest: Manifest, server_id: str, deployment_id: str) -> Deployment:
     """A deployment from a verified manifest, after checking it is this deployment and its fields hold."""
     ident = deployment_id
@@ -186,7 +195,7 @@ def verify(manifest: Manifest, server_id: str, deployment_id: str) -> Deployment
     if extra.get("via") not in VIAS or not isinstance(extra.get("actor"), str):
         raise _damaged(ident, "it does not say who deployed it")
     theme = extra.get("theme")
-    if theme is not None and not (isinstance(theme, Mapping) and isinstance(theme.get("name"), str)):
+    if theme is not None and not is_theme(theme):
         raise _damaged(ident, "its theme is not a theme description")
     for name in ("position", "parent", "previous", "rolled_back_to", "snapshot"):
         _optional_id(extra, name, ident)

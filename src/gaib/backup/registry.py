@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gaib.backup import audit, registry_doc
-from gaib.backup.deployments import Deployment, DeploymentStore, NewDeployment, Via, iso
+from gaib.backup.deployments import Deployment, DeploymentStore, NewDeployment, Via, is_theme, iso
 from gaib.backup.retention import Retained, plan_retention
 from gaib.backup.tiers import TierPolicy, tier_of
 from gaib.errors import GaibError
@@ -239,12 +239,13 @@ def record_snapshot_restore(ports: Ports, server_id: str, *, snapshot_id: str, s
         if entry is not None:
             kept = store.find(server_id, entry["id"]) if isinstance(entry.get("id"), str) else None
             theme = kept.theme if kept is not None else entry.get("theme")
+            theme = theme if is_theme(theme) else None
         actor, how = who(settings, via)
         state = ports.state.get(settings.workspace)
         new = NewDeployment(
             server_id=server_id, workspace=settings.workspace, action="rollback", actor=actor, via=how,
             config_text=replace_secrets(config_text, secrets_from(settings.environ)),
-            result="partial" if partial else "success", theme=dict(theme) if isinstance(theme, Mapping) else None,
+            result="partial" if partial else "success", theme=theme,
             serial=serial, lineage=state.lineage if state is not None else None,
             counts={**change_counts(result), **{k: int(v) for k, v in config_counts.items()
                                                 if k in ("roles", "categories", "channels")}},

@@ -217,8 +217,9 @@ class RollbackResult:
 
 
 def _header(target: Deployment) -> str:
+    label = " ".join(f"{target.theme_label()}, {target.created_at}".split())  # one line, whatever was stored
     return (f"# Written by 'gaib server theme rollback': the config of deployment {target.id}\n"
-            f"# ({target.theme_label()}, {target.created_at}), its theme merged in, so it stands alone.\n")
+            f"# ({label}), its theme merged in, so it stands alone.\n")
 
 
 def execute_rollback(ports: Ports, plan: RollbackPlan, *, progress: Callable[[str], None], accept_caps: bool,
