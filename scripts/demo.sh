@@ -73,3 +73,27 @@ echo "== restore the snapshot to Discord"
 gaib server snapshot restore "$snapshot_id" --apply --yes -q
 echo "== re-plan (should be empty)"
 gaib server plan
+
+echo "== theme registry: every apply records a deployment (the effective config, its theme, who, when)"
+gaib server theme registry
+echo "== deploy a variant of the theme: another community name, without the Council Chamber"
+cat > discord-server.yaml <<'YAML'
+version: "1.0"
+server:
+  name: Demo Sietch
+theme:
+  name: sietch
+  variables:
+    community_name: Arrakis
+  exclude:
+    categories: [Council Chamber]
+YAML
+gaib server apply --auto-approve -q
+gaib server theme registry
+echo "== roll back one deployment: a pre-restore backup, then Discord changed minimally (ids kept)"
+gaib server theme rollback --steps 1 --yes
+echo "== re-plan (should be empty: discord-server.yaml is the rolled-back config, the variant kept beside it)"
+gaib server plan
+ls discord-server.yaml*
+gaib server theme history
+gaib server theme audit --limit 4

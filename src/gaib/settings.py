@@ -114,6 +114,8 @@ class Settings:
     discord_concurrency: int = 32  # requests in flight at once (GAIB_DISCORD_CONCURRENCY, 1-64; 1 = sequential)
     notify_topic_arn: str | None = None
     actor: str | None = None
+    os_user: str | None = None
+    ci: bool = False
     home: Path | None = None
     debug: bool = False
     bot_token: str | None = field(default=None, repr=False)
@@ -210,6 +212,8 @@ class Settings:
             discord_concurrency=_concurrency(environ.get("GAIB_DISCORD_CONCURRENCY")),
             notify_topic_arn=environ.get("GAIB_NOTIFY_TOPIC_ARN") or environ.get("GAIB_BACKUP_TOPIC_ARN") or None,
             actor=environ.get("GAIB_ACTOR") or None,
+            os_user=environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME") or _login_name(),
+            ci=environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"),
             home=Path(home) if home else None,
             debug=bool(environ.get("GAIB_DEBUG")),
             bot_token=token,
@@ -411,6 +415,16 @@ def _concurrency(value: str | None) -> int:
         raise ConfigError(f"GAIB_DISCORD_CONCURRENCY must be a whole number from 1 to 64, not {value[:20]!r}.",
                           hint="Use 1 for strictly one request at a time.")
     return int(value)
+
+
+def _login_name() -> str | None:
+    """The OS account running Gaib, when the environment does not name it (None if unknown)."""
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.getuid()).pw_name or None
+    except (ImportError, KeyError, AttributeError):
+        return None
 
 
 def _stale_after(value: Any) -> timedelta:

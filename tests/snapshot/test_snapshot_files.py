@@ -46,7 +46,10 @@ def test_download_writes_verified_decompressed_files(snap: CliRunner) -> None:
     assert state["serial"] == manifest["serial"] and len(state["resources"]) == 7
     config = yaml.safe_load((folder / "config.yaml").read_text())
     assert [r["name"] for r in config["roles"]] == ["Admin", "Member"]
-    assert json.loads((folder / "theme-registry.json").read_text())["history"] == []
+    # The theme registry as it was: the apply's deployment is current.
+    registry = json.loads((folder / "theme-registry.json").read_text())
+    assert [(d["kind"], d["serial"]) for d in registry["history"]] == [("apply", manifest["serial"])]
+    assert registry["current"] == registry["history"][0]
     # The exported config re-applies with zero changes.
     (snap.cwd / "discord-server.yaml").write_text((folder / "config.yaml").read_text())
     assert snap("server", "plan", "--json").data["empty"] is True

@@ -52,6 +52,7 @@ def test_layout_matches_the_design() -> None:
         f"snapshots/{SERVER}/{BID}/state.json.gz",
         f"snapshots/{SERVER}/{BID}/config.yaml.gz",
         f"snapshots/{SERVER}/{BID}/theme-registry.json.gz",
+        f"snapshots/{SERVER}/{BID}/objects.json.gz",
     ]
     assert K.theme_registry_key(SERVER) == f"themes/{SERVER}/registry.json"
     assert K.theme_audit_key(SERVER, BID) == f"themes/{SERVER}/audit/{BID}.json"
@@ -59,7 +60,9 @@ def test_layout_matches_the_design() -> None:
     assert K.server_pk(SERVER) == f"SERVER#{SERVER}"
     assert K.backup_sk(BID) == f"BACKUP#20261125T170312042Z#{BID}"
     assert K.snapshot_sk(BID) == f"SNAPSHOT#20261125T170312042Z#{BID}"
-    assert K.theme_sk(BID) == f"THEME#20261125T170312042Z#{BID}"
+    assert K.deployment_sk(BID) == f"DEPLOY#20261125T170312042Z#{BID}"
+    assert K.deployment_config_key(SERVER, BID) == f"themes/{SERVER}/deployments/config.{BID}.yaml.gz"
+    assert K.id_from_sk(K.deployment_sk(BID)) == BID
     assert K.quota_sk("backup", date(2026, 11, 25)) == "QUOTA#backup#20261125"
     assert K.quota_sk("backup", datetime(2026, 11, 25, 23, 30, tzinfo=timezone(timedelta(hours=-2)))) == (
         "QUOTA#backup#20261126"
@@ -81,6 +84,10 @@ def test_hostile_server_ids_workspaces_and_ids_are_refused(bad: str) -> None:
         lambda: K.snapshot_prefix(bad),
         lambda: K.theme_registry_key(bad),
         lambda: K.theme_audit_key(SERVER, bad),
+        lambda: K.deployment_config_key(SERVER, bad),
+        lambda: K.deployment_config_key(bad, BID),
+        lambda: K.deployments_prefix(bad),
+        lambda: K.deployment_sk(bad),
         lambda: K.schedule_key(bad),
         lambda: K.server_pk(bad),
         lambda: K.backup_sk(bad),

@@ -12,6 +12,12 @@ live guild; it writes nothing. :func:`execute_restore`:
   (:mod:`gaib.backup.snapshot_restore`), records every object in the state, and writes the snapshot's
   config to the config file (previous kept), so a plan right after shows no changes. Undo: restore the
   pre-restore snapshot with ``--apply``.
+
+Both bring the snapshot's theme registry back as history, not as a rewrite: ``registry.json`` is not
+replaced by the snapshot's copy; a new ``rollback`` deployment is recorded (config: the snapshot's)
+that returns to the deployment current when the snapshot was taken, so everything recorded since
+stays listed and ``theme rollback --steps 1`` walks back from that point
+(:func:`gaib.backup.registry.record_snapshot_restore`).
 """
 
 from __future__ import annotations
@@ -21,18 +27,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gaib.backup import events, rollforward
+from gaib.backup import events, registry, rollforward
 from gaib.backup.backups import BackupManager
 from gaib.backup.codec import Codec
 from gaib.backup.compare import compare as compare_contents
 from gaib.backup.compare import desired_of
+from gaib.backup.converge import converge, keep_config
 from gaib.backup.download import resolve_target, write_files
 from gaib.backup.service import server_id as resolve_server
 from gaib.backup.snapshot_restore import matching_state, restore_plan
 from gaib.backup.snapshots import SnapshotContent, SnapshotManager, SnapshotRecord
-from gaib.errors import ConfirmationRequired, GaibError, PartialFailure, StateError
-from gaib.fsutil import write_atomic
-from gaib.iac.apply import Applier, ApplyResult
+from gaib.errors import ConfirmationRequired, GaibError, StateError
+from gaib.iac.apply import ApplyResult
 from gaib.iac.caps import CapEstimate
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
@@ -165,13 +171,15 @@ class SnapshotRestoreResult:
     apply: ApplyResult | None = None
     previous_serial: int | None = None
     new_serial: int | None = None
+    deployment_id: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"snapshot_id": self.snapshot_id, "applied": self.applied, "config_file": self.config_file,
                 "previous_config": self.previous_config, "pre_restore_snapshot_id": self.pre_restore_snapshot_id,
                 "pre_restore_backup_id": self.pre_restore_backup_id,
                 "apply": self.apply.to_dict() if self.apply is not None else None,
-                "previous_serial": self.previous_serial, "new_serial": self.new_serial}
+                "previous_serial": self.previous_serial, "new_serial": self.new_serial,
+                "deployment_id": self.deployment_id}
 
 
 def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, prune_unmanaged: bool = False,
@@ -202,15 +210,20 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
 
 def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | None]:
     """Write the snapshot's config to the config file; the previous file is kept beside it."""
-    path = ports.settings.config_file
-    previous = None
-    if path.exists():
-        kept = path.with_name(f"{path.name}.before-{content.record.id}")
-        write_atomic(kept, path.read_bytes(), mode=0o644)
-        previous = str(kept)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_atomic(path, content.config_text.encode("utf-8"), mode=0o644)
-    return str(path), previous
+    return keep_config(ports.settings.config_file, content.config_text, content.record.id)
+
+
+def _record(ports: Ports, sid: str, content: SnapshotContent, result: SnapshotRestoreResult, *,
+            partial: bool) -> None:
+    """Bring the snapshot's registry back as history: a new deployment returning to the deployment that
+    was current when the snapshot was taken (nothing recorded since is rewritten)."""
+    recorded = registry.record_snapshot_restore(
+        ports, sid, snapshot_id=content.record.id, snapshot_registry=content.registry,
+        config_text=content.config_text, config_counts=dict(content.record.manifest.counts),
+        applied=result.applied, result=result.apply.to_dict() if result.apply is not None else None,
+        serial=result.new_serial if result.new_serial is not None else (result.apply.serial if result.apply else None),
+        partial=partial)
+    result.deployment_id = recorded.deployment.id if recorded is not None else None
 
 
 def execute_restore(ports: Ports, plan: SnapshotRestorePlan, *, progress: Reporter,
@@ -244,9 +257,11 @@ def _bookkeeping(ports: Ports, plan: SnapshotRestorePlan, sid: str) -> SnapshotR
     done = rollforward.execute(ports.state, plan.state, server_id=sid, workspace=ws, clock=ports.clock,
                                operation=f"snapshot restore {snapshot_id}", before=before)
     config_file, previous = _keep_config(ports, plan.content)
-    return SnapshotRestoreResult(snapshot_id=snapshot_id, applied=False, config_file=config_file,
-                                 previous_config=previous, pre_restore_backup_id=done.pre_restore_id,
-                                 previous_serial=done.previous_serial, new_serial=done.new_serial)
+    result = SnapshotRestoreResult(snapshot_id=snapshot_id, applied=False, config_file=config_file,
+                                   previous_config=previous, pre_restore_backup_id=done.pre_restore_id,
+                                   previous_serial=done.previous_serial, new_serial=done.new_serial)
+    _record(ports, sid, plan.content, result, partial=False)
+    return result
 
 
 def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter,
@@ -256,36 +271,28 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
                                    + "; ".join(plan.caps.messages()) + ". Nothing was changed.",
                                    hint="Pass --yes to start anyway; what the caps hold back is created by "
                                         "running the restore again once they reset.")
-    ws, backend, content = ports.settings.workspace, ports.state, plan.content
+    ws, content = ports.settings.workspace, plan.content
     snapshot_id = content.record.id
-    with locked(backend, ws, f"snapshot restore {snapshot_id}", ports.clock):
-        current = backend.get(ws)
+
+    def before(current: State | None) -> str:
         pre = take(ports, server_id=sid, message=f"before restoring snapshot {snapshot_id}", trigger="pre-restore",
                    state=current)
         progress(Tick("note", f"Took pre-restore snapshot {pre.id}."))
-        live = ports.discord.get_guild()
-        state = matching_state(current, content.objects, workspace=ws, server_id=sid)
-        if current is None or not state.content_equal(current) or current.guild_id != sid:
-            # Record the snapshot's ids first (one serial): a run cut off after this still has a state
-            # that knows every object, and the objects that need nothing are managed from now on.
-            state.serial = (current.serial if current else 0) + 1
-            state.last_modified = ports.clock().isoformat().replace("+00:00", "Z")
-            backend.put(state, expected_serial=current.serial if current else None)
-        desired_plan = restore_plan(desired_of(content), state, live, prune_unmanaged=plan.prune_unmanaged)
-        applier = Applier(ports.discord, backend, state, workspace=ws, clock=ports.clock, progress=progress,
-                          concurrency=ports.settings.discord_concurrency)
+        return pre.id
+
+    with locked(ports.state, ws, f"snapshot restore {snapshot_id}", ports.clock):
+        done = converge(ports, server_id=sid, desired=desired_of(content), objects=content.objects,
+                        prune_unmanaged=plan.prune_unmanaged, before=before, progress=progress)
         result = SnapshotRestoreResult(snapshot_id=snapshot_id, applied=True, config_file="", previous_config=None,
-                                       pre_restore_snapshot_id=pre.id, previous_serial=current.serial if current
-                                       else None)
-        try:
-            result.apply = applier.run(desired_plan, live) if not desired_plan.empty else ApplyResult(
-                serial=state.serial)
-        except PartialFailure as exc:
-            result.config_file, result.previous_config = _keep_config(ports, content)
-            exc.details["restore"] = result.to_dict()
-            exc.hint = (f"Run the restore again to finish it. Undo everything with: gaib server snapshot restore "
-                        f"{pre.id} --apply")
-            raise
-        result.new_serial = result.apply.serial
-    result.config_file, result.previous_config = _keep_config(ports, content)
+                                       pre_restore_snapshot_id=done.pre_restore_id,
+                                       previous_serial=done.previous_serial, apply=done.result)
+        if done.failure is None:
+            result.new_serial = done.result.serial
+        result.config_file, result.previous_config = _keep_config(ports, content)
+        _record(ports, sid, content, result, partial=done.failure is not None)
+    if done.failure is not None:
+        done.failure.details["restore"] = result.to_dict()
+        done.failure.hint = (f"Run the restore again to finish it. Undo everything with: gaib server snapshot "
+                             f"restore {done.pre_restore_id} --apply")
+        raise done.failure
     return result

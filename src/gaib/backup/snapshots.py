@@ -24,6 +24,7 @@ from typing import Any
 
 from gaib.backup import codec
 from gaib.backup.manifest import TRIGGERS, Manifest
+from gaib.backup.registry_doc import empty_registry
 from gaib.backup.repository import BundleRepository, Layout, PartData
 from gaib.backup.tiers import tier_of
 from gaib.clock import Clock
@@ -50,7 +51,6 @@ PART_FILES: Mapping[str, Any] = {
     "theme-registry": "theme-registry.json.gz",
     "objects": "objects.json.gz",
 }
-REGISTRY_FORMAT = 1
 
 
 def layout(server_id: str, snapshot_id: str) -> Layout:
@@ -58,12 +58,6 @@ def layout(server_id: str, snapshot_id: str) -> Layout:
     return Layout(pk=server_pk(server_id), sk=snapshot_sk(snapshot_id),
                   part_keys={name: snapshot_key(server_id, snapshot_id, file) for name, file in PART_FILES.items()},
                   manifest_key=snapshot_key(server_id, snapshot_id, "manifest.json"))
-
-
-def empty_registry(server_id: str) -> bytes:
-    """The registry document of a server with no recorded deployment."""
-    return json.dumps({"format_version": REGISTRY_FORMAT, "server_id": server_id, "current": None,
-                       "history": []}, sort_keys=True).encode()
 
 
 def guild_counts(guild: Guild) -> dict[str, int]:

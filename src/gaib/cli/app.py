@@ -24,7 +24,7 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "import": ("gaib.cli.iac:import_", "Start managing an existing Discord object."),
     "backup": ("gaib.cli.backup:backup", "State backups: create, list, restore, delete."),
     "snapshot": ("gaib.cli.snapshot:snapshot", "Full snapshots: create, list, restore, download, compare."),
-    "theme": ("gaib.cli.theme:theme", "Built-in and local themes: ls, info."),
+    "theme": ("gaib.cli.theme:theme", "Themes and deployments: ls, info, registry, history, rollback, audit."),
     "workspace": ("gaib.cli.workspace:workspace", "Manage workspaces (ls, new, use, show, rm)."),
     "state": ("gaib.cli.state:state", "Inspect and edit the state (ls, show, rm, mv)."),
     "locks": ("gaib.cli.locks:locks", "Show who holds the state lock."),

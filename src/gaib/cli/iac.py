@@ -99,19 +99,30 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets
 
     if targets:
         service.check_targets(targets)
+    recorded = ""
+    data: dict[str, object] = {}
     with RunProgress(ctx.out, verb) as progress:
-        the_plan, result = service.apply(ctx.app(), progress=progress, confirm=confirm, destroy=destroy,
-                                         dry_run=dry_run, targets=targets)
-    data: dict[str, object] = {"plan": the_plan.to_dict(), "dry_run": dry_run,
-                               "result": result.to_dict() if result else None}
+        if destroy:
+            the_plan, result = service.apply(ctx.app(), progress=progress, confirm=confirm, destroy=True,
+                                             dry_run=dry_run, targets=targets)
+        else:
+            from gaib.backup.deploy import apply_and_record
+
+            applied = apply_and_record(ctx.app(), progress=progress, confirm=confirm, dry_run=dry_run)
+            the_plan, result = applied.plan, applied.result
+            data["deployment"] = applied.deployment.to_dict() if applied.deployment else None
+            if applied.deployment is not None:
+                recorded = f" Recorded deployment {applied.deployment.id}."
+    data.update({"plan": the_plan.to_dict(), "dry_run": dry_run, "result": result.to_dict() if result else None})
     if dry_run:
         ctx.out.result(data, render(the_plan))
     elif result is None or the_plan.empty:
-        ctx.out.result(data, "No changes. The server matches the configuration." + _outputs_line(ctx, destroy))
+        ctx.out.result(data, "No changes. The server matches the configuration." + recorded
+                       + _outputs_line(ctx, destroy))
     else:
         ctx.out.result(data, f"{verb.capitalize()} complete: {len(result.created)} created, "
                              f"{len(result.updated)} updated, {len(result.deleted)} deleted "
-                             f"(state serial {result.serial})." + _outputs_line(ctx, destroy))
+                             f"(state serial {result.serial})." + recorded + _outputs_line(ctx, destroy))
 
 
 def _outputs_line(ctx: Ctx, destroy: bool) -> str:

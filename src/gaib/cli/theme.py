@@ -1,8 +1,8 @@
-"""``gaib server theme``: list and inspect themes.
+"""``gaib server theme``: list and inspect themes; the deployment registry, history, rollback and audit.
 
-The group is shared: ``registry``, ``history`` and ``rollback`` are added to it elsewhere (either
-with ``theme.add_command(...)`` or by adding entries to ``THEME_COMMANDS``, which the group loads
-lazily). Nothing heavy (pydantic, yaml) is imported until a command runs.
+``ls`` and ``info`` live here; ``registry``, ``history``, ``rollback`` and ``audit`` live in
+:mod:`gaib.cli.registry` and are loaded lazily through ``THEME_COMMANDS``. Nothing heavy (pydantic,
+yaml) is imported until a command runs.
 """
 
 from __future__ import annotations
@@ -17,10 +17,16 @@ from gaib.cli.base import get_ctx, group, server_options
 if TYPE_CHECKING:
     from gaib.themes.loader import Theme, ThemeSearch
 
-THEME_COMMANDS: dict[str, tuple[str, str]] = {}
+THEME_COMMANDS: dict[str, tuple[str, str]] = {
+    "registry": ("gaib.cli.registry:registry_cmd", "The current deployment and the last 5 before it."),
+    "history": ("gaib.cli.registry:history_cmd", "Every kept deployment, newest first."),
+    "rollback": ("gaib.cli.registry:rollback_cmd", "Put an earlier deployment back on Discord and record it."),
+    "audit": ("gaib.cli.registry:audit_cmd", "The audit log: deployments, rollbacks, failures, registry reads."),
+}
 """Lazily loaded sub-commands: name → ("module:attribute", "short help")."""
 
-theme = group("theme", "List and inspect themes (ls, info).", lazy=THEME_COMMANDS)
+theme = group("theme", "Themes (ls, info) and their deployments (registry, history, rollback, audit).",
+              lazy=THEME_COMMANDS)
 
 
 def _search() -> ThemeSearch:

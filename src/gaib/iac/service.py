@@ -7,9 +7,10 @@ workspace's state lock. Nothing here builds an adapter.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -42,29 +43,42 @@ from gaib.state.backend import StateBackend
 from gaib.state.edit import check_address, normalize_address
 from gaib.state.locking import locked
 from gaib.state.model import Instance, Resource, State
+from gaib.themes.effective import LoadedConfig
 
 Progress = Callable[[str], None]
 
 
+@dataclass(frozen=True)
+class Project:
+    """A loaded config: the diff's input, the outputs to record in the state, warnings, and the loaded
+    config itself (effective config and theme, for the deployment registry)."""
+
+    desired: DesiredServer
+    outputs: dict[str, Any]
+    warnings: list[str]
+    loaded: LoadedConfig | None = None
+
+
 def load_desired(settings: Settings) -> tuple[DesiredServer, list[str]]:
     """The effective config (theme merged in) as the diff's input, with its warnings."""
-    desired, _, warnings = load_project(settings)
-    return desired, warnings
+    project = load_project(settings)
+    return project.desired, project.warnings
 
 
-def load_project(settings: Settings) -> tuple[DesiredServer, dict[str, Any], list[str]]:
-    """The effective config as the diff's input, the outputs to record in the state, and warnings.
-
-    The config comes from ``settings.config_file`` (which may be gaib.yaml itself); outputs from
-    the config, else from gaib.yaml's ``outputs``.
-    """
-    from gaib.themes.effective import load_config
+def load_project(settings: Settings, raw: bytes | None = None) -> Project:
+    """Load the config: from ``settings.config_file`` (which may be gaib.yaml itself), or from ``raw``,
+    its bytes already read. Outputs come from the config, else from gaib.yaml's ``outputs``."""
+    from gaib.config.source import read_file
+    from gaib.themes.effective import parse_config
 
     is_project = settings.project_file is not None and settings.config_file == settings.project_file
-    loaded = load_config(settings.config_file, environ=settings.environ, project_dir=settings.project_dir,
-                         home=settings.home, project_file=is_project)
+    name = str(settings.config_file)
+    if raw is None:
+        name, raw = read_file(settings.config_file, display=str(settings.config_file))
+    loaded = parse_config(raw, filename=name, environ=settings.environ, project_dir=settings.project_dir,
+                          home=settings.home, project_file=is_project)
     outputs = {k: v.model_dump() for k, v in loaded.config.outputs.items()} or dict(settings.project_outputs)
-    return to_desired(loaded.config), state_outputs(outputs), [str(w) for w in loaded.warnings]
+    return Project(to_desired(loaded.config), state_outputs(outputs), [str(w) for w in loaded.warnings], loaded)
 
 
 def state_outputs(outputs: dict[str, Any]) -> dict[str, Any]:
@@ -125,11 +139,13 @@ class Planned:
     output_changes: list[dict[str, str]] = field(default_factory=list)
 
 
-def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (),
-              permissions: bool = True) -> Planned:
+def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (), permissions: bool = True,
+              given: Project | None = None) -> Planned:
     """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages;
     ``targets`` narrows a destroy to addresses or to kinds: role, category, channel). Without
-    ``permissions`` the plan leaves out permission overwrite changes (for display only)."""
+    ``permissions`` the plan leaves out permission overwrite changes (for display only). ``given``
+    replaces reading the config file, for a caller that has loaded it already and must deploy exactly
+    what it loaded."""
     settings = ports.settings
     state = ports.state.get(settings.workspace)
     cached = limitcache.load(settings.state_dir, settings.guild_id) if settings.guild_id else None
@@ -149,7 +165,8 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
             if destroy:
                 desired, warnings = DesiredServer(name=None), list[str]()
             else:
-                desired, outputs, warnings = load_project(settings)
+                project = given if given is not None else load_project(settings)
+                desired, outputs, warnings = project.desired, project.outputs, list(project.warnings)
         except BaseException:
             reading.cancel()
             raise
@@ -223,37 +240,62 @@ def without_permissions(plan: Plan) -> Plan:
 
 
 def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], destroy: bool = False,
-          dry_run: bool = False, targets: Sequence[str] = ()) -> tuple[Plan, ApplyResult | None]:
+          dry_run: bool = False, targets: Sequence[str] = (), given: Project | None = None,
+          after: Callable[[Plan, ApplyResult, PartialFailure | None], None] | None = None,
+          ) -> tuple[Plan, ApplyResult | None]:
     """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once; the config's
-    outputs are recorded in the state afterwards (a whole destroy clears them).
+    outputs are recorded in the state afterwards (a whole destroy clears them). ``given``: see
+    :func:`make_plan`.
 
-    What Discord's headers showed about its limits is merged into the cache beside the state
-    afterwards, whatever the outcome (:mod:`gaib.iac.limitcache`)."""
+    ``after(plan, result, failure)`` runs still under the lock once the plan was carried out (or found
+    empty): after a partial run too, with its ``PartialFailure``, which then propagates. Never for a dry
+    run or a cancelled confirmation. What Discord's headers showed about its limits is merged into the
+    cache beside the state afterwards, whatever the outcome (:mod:`gaib.iac.limitcache`)."""
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
-        planned = make_plan(ports, destroy=destroy, targets=targets)
+        planned = make_plan(ports, destroy=destroy, targets=targets, given=given)
         if dry_run:
             return planned.plan, None
         if planned.plan.empty and planned.state is not None:
             result = ApplyResult(serial=planned.state.serial)
             if planned.output_changes:  # outputs change no Discord object: nothing to confirm
                 result.serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
+            if after is not None:
+                after(planned.plan, result, None)
             return planned.plan, result
         confirm(planned.plan)
         guild = planned.plan.guild_id
         cached = limitcache.load(settings.state_dir, guild)  # make_plan primed the client with it
         applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
                           progress=progress, concurrency=settings.discord_concurrency)
+        failure: PartialFailure | None = None
         try:
             try:
                 result = applier.run(planned.plan, planned.live)
-            finally:
-                serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
+            except PartialFailure as exc:
+                failure, result = exc, applier.result
+            serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
+            if serial is not None:
+                result.serial = serial
+            if after is not None:
+                after(planned.plan, result, failure)
         finally:
             _save_limits(ports, guild, cached, progress)
-        if serial is not None:
-            result.serial = serial
+        if failure is not None:
+            raise failure
         return planned.plan, result
+
+
+@contextlib.contextmanager
+def limits_tracked(ports: Ports, guild_id: str, progress: Reporter) -> Iterator[None]:
+    """Around a run that changes Discord outside :func:`apply` (restores, rollbacks): prime the client
+    with what earlier runs learned of the guild's limits, and cache what this run saw afterwards."""
+    cached = limitcache.load(ports.settings.state_dir, guild_id)
+    ports.discord.prime_limits(_usage_for_priming(cached, ports.clock()))
+    try:
+        yield
+    finally:
+        _save_limits(ports, guild_id, cached, progress)
 
 
 def _usage_for_priming(cached: limitcache.GuildLimits, now: datetime) -> Usage:

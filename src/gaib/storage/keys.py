@@ -16,14 +16,16 @@ Object keys (DESIGN.md)::
     snapshots/{server_id}/{snapshot_id}/{manifest.json|state.json.gz|config.yaml.gz|theme-registry.json.gz|
                                         objects.json.gz}
     themes/{server_id}/registry.json              themes/{server_id}/audit/{id}.json
+    themes/{server_id}/deployments/config.{deployment_id}.yaml.gz
     metadata/{server_id}/backup-schedule.json
 
 Three of them are documents that change (``ObjectStore.replace``, ``update_document``): the theme
 registry, ``config.latest.yaml`` and the backup schedule. Everything else is written once.
 
 Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
-``SNAPSHOT#{ts}#{id}``, ``THEME#{ts}#{id}`` (ts = the id's time part), ``TIER``, ``META`` and
-``QUOTA#{kind}#{yyyymmdd}``.
+``SNAPSHOT#{ts}#{id}``, ``DEPLOY#{ts}#{id}`` (a theme deployment; ts = the id's time part), ``TIER``,
+``META`` and ``QUOTA#{kind}#{yyyymmdd}``. (Deployments were once to be keyed ``THEME#``; none ever
+was, and ``DEPLOY#`` says what the item is: a deployment, with or without a theme.)
 """
 
 from __future__ import annotations
@@ -52,7 +54,7 @@ SNAPSHOT_PARTS: Final[tuple[SnapshotPart, ...]] = (
 
 BACKUP_SK_PREFIX: Final = "BACKUP#"
 SNAPSHOT_SK_PREFIX: Final = "SNAPSHOT#"
-THEME_SK_PREFIX: Final = "THEME#"
+DEPLOY_SK_PREFIX: Final = "DEPLOY#"
 QUOTA_SK_PREFIX: Final = "QUOTA#"
 TIER_SK: Final = "TIER"
 META_SK: Final = "META"
@@ -157,6 +159,15 @@ def theme_audit_prefix(server_id: str) -> str:
     return f"themes/{_server(server_id)}/audit/"
 
 
+def deployment_config_key(server_id: str, deployment_id: str) -> str:
+    """The config part of a theme deployment (the effective config it deployed, compressed)."""
+    return f"{deployments_prefix(server_id)}config.{check_id(deployment_id, 'deployment id')}.yaml.gz"
+
+
+def deployments_prefix(server_id: str) -> str:
+    return f"themes/{_server(server_id)}/deployments/"
+
+
 def schedule_key(server_id: str) -> str:
     return f"metadata/{_server(server_id)}/backup-schedule.json"
 
@@ -178,9 +189,9 @@ def snapshot_sk(snapshot_id: str) -> str:
     return f"{SNAPSHOT_SK_PREFIX}{checked[:19]}#{checked}"
 
 
-def theme_sk(deployment_id: str) -> str:
+def deployment_sk(deployment_id: str) -> str:
     checked = check_id(deployment_id, "deployment id")
-    return f"{THEME_SK_PREFIX}{checked[:19]}#{checked}"
+    return f"{DEPLOY_SK_PREFIX}{checked[:19]}#{checked}"
 
 
 def quota_sk(kind: str, day: date) -> str:
@@ -198,6 +209,6 @@ def id_from_sk(sk: str) -> str:
         raise InvalidName(f"Not an id-carrying sort key: {str(sk)[:60]!r}.")
     kind, ts, ident = sk.split("#")
     checked = check_id(ident)
-    if ts != checked[:19] or f"{kind}#" not in (BACKUP_SK_PREFIX, SNAPSHOT_SK_PREFIX, THEME_SK_PREFIX):
+    if ts != checked[:19] or f"{kind}#" not in (BACKUP_SK_PREFIX, SNAPSHOT_SK_PREFIX, DEPLOY_SK_PREFIX):
         raise InvalidName(f"Not an id-carrying sort key: {sk[:60]!r}.")
     return checked
