@@ -72,7 +72,7 @@ def load(settings: Settings) -> Loaded:
     project = iac_service.load_project(settings, raw)
     assert project.loaded is not None
     written: dict[str, Any] = {}
-    data = parse_yaml(raw, name).data
+    data = parse_yaml(raw, name).data if project.loaded.source.theme is not None else None
     theme_doc = data.get("theme") if isinstance(data, dict) else None
     if isinstance(theme_doc, dict) and isinstance(theme_doc.get("variables"), dict):
         written = dict(theme_doc["variables"])
