@@ -205,7 +205,7 @@ def test_orphan_objects_older_than_a_day_are_swept_and_damaged_items_stop_the_sw
     assert "damaged catalog item: not judged, not removed" in text.stdout
 
 
-# --- theme history: the generic executor over deployment bundles ------------------------------------
+# --- theme deployments (tests/backup/test_tier_table.py prunes them with the generic executor) ---------
 
 
 def _deployments(ports: Any, count: int) -> list[Any]:
@@ -228,23 +228,6 @@ def _deployments(ports: Any, count: int) -> list[Any]:
         m = repo.write(header, lay, [PartData("config", lay.part_keys["config"], f"theme: {n}\n".encode())])
         out.append(Bundle(Retained(m.id, (GUILD,), parse_id(m.id), m.stored_size), lay))
     return out
-
-
-@pytest.mark.parametrize("tier", ["free", "premium"])
-def test_theme_history_keeps_the_last_five_on_free_and_everything_on_premium(bcli: CliRunner, tier: str) -> None:
-    from gaib.backup import prune
-    from gaib.backup.tiers import POLICIES
-    from gaib.storage.keys import THEME_SK_PREFIX, server_pk
-
-    ports = Writer(bcli).ports
-    bundles = _deployments(ports, 8)
-    plan = prune.plan(bundles, POLICIES[tier].theme_history_retention(), T0)
-    result = prune.execute(ports.store, ports.catalog, plan, {b.id: b for b in bundles})
-    assert result.complete
-    left = [i["id"] for i in ports.catalog.query(server_pk(GUILD), THEME_SK_PREFIX, limit=100).items]
-    expected = [b.id for b in bundles][-5:] if tier == "free" else [b.id for b in bundles]
-    assert sorted(left) == sorted(expected)
-    assert {k.rsplit("/", 1)[1][:-8] for k in Storage(bcli).objects() if "/deployments/" in k} == set(expected)
 
 
 # --- a catalog that fails mid-prune -------------------------------------------------------------------
