@@ -16,7 +16,7 @@ _CRON_RE = re.compile(r"cron\(([^)]*)\)")
 _MONTHS = {m: i for i, m in enumerate(["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV",
                                        "DEC"], start=1)}
 _DAYS = {d: i for i, d in enumerate(["SUN", "MON", "TUE", "WED", "THU", "FRI", "SAT"], start=1)}
-_HORIZON = timedelta(days=400)
+_HORIZON = timedelta(days=8 * 366)  # long enough for a 29 February
 
 
 def _values(field: str, low: int, high: int, names: dict[str, int]) -> set[int] | None:
@@ -56,7 +56,7 @@ def _number(text: str, names: dict[str, int]) -> int | None:
 
 def next_run(expression: str, after: datetime) -> datetime | None:
     """The first time strictly after ``after`` at which ``expression`` fires (UTC), or None when that
-    cannot be told (a ``rate`` schedule, unsupported syntax, nothing within 400 days)."""
+    cannot be told (a ``rate`` schedule, unsupported syntax, nothing within eight years)."""
     m = _CRON_RE.fullmatch(expression.strip())
     if m is None:
         return None
