@@ -173,3 +173,29 @@ def test_hostile_server_ids_exit_6_before_anything_is_read_or_written(cli: CliRu
         assert r.exit_code == 6, (args, r.stdout)
         assert r.error["code"] == "INVALID_NAME"
     assert not (cli.cwd / ".gaib").exists()
+
+
+def test_a_retagging_stopped_by_the_storage_exits_8_and_running_set_again_finishes_it(cli: CliRunner) -> None:
+    """Local store: the sidecar folder of the backups is replaced by a file, so their tags cannot be written."""
+    import shutil
+
+    cli.environ["DISCORD_GUILD_ID"] = GUILD
+    seed_state(cli.cwd)
+    assert cli("server", "backup", "create", "--json").exit_code == 0
+    store_registry(cli)
+    meta = cli.cwd / ".gaib" / "backups" / ".meta" / "state" / GUILD / "default"
+    saved = meta.with_name("saved")
+    shutil.move(meta, saved)
+    meta.write_bytes(b"in the way")
+    r = cli("server", "tier", "set", "premium", "--yes", "--json")
+    assert r.exit_code == 8, r.stdout
+    err = r.error
+    assert err["code"] == "PARTIAL_FAILURE" and "is now on the premium tier" in err["message"]
+    assert "run 'gaib server tier set premium --yes' again" in err["suggestion"]
+    assert err["details"]["tier"]["retagged"]["complete"] is False
+    assert cli("server", "tier", "show", "--json").data["tier"] == "premium"
+    meta.unlink()
+    shutil.move(saved, meta)
+    again = cli("server", "tier", "set", "premium", "--yes", "--json")
+    assert again.exit_code == 0, again.stdout
+    assert {v["Tier"] for v in tags_of(cli).values()} == {"premium"}
