@@ -174,7 +174,7 @@ def test_prune_without_yes_and_without_a_terminal_removes_nothing(bcli: CliRunne
     r = bcli("server", "backup", "prune", "--json")
     assert r.exit_code == 6 and r.error["code"] == "CONFIRMATION_REQUIRED"
     asked = bcli("server", "backup", "prune", input="no\n", tty=True)
-    assert asked.exit_code == 6 and "Remove 1 backups" in asked.stderr
+    assert asked.exit_code == 6 and "Remove 1 backup (" in asked.stderr
     assert state_keys(bcli) == before and len(listed(bcli)) == 2
 
 

@@ -131,6 +131,16 @@ def test_moving_back_to_free_retags_and_tells_what_prune_will_do(bcli: CliRunner
     assert {v["Tier"] for v in tags_of(bcli).values()} == {"free"}
 
 
+def test_a_stored_tier_that_is_not_a_tier_name_shows_as_free_with_a_warning(bcli: CliRunner) -> None:
+    Storage(bcli).catalog().put_if_absent(server_pk(GUILD), TIER_SK, {"tier": "PREMIUM\x1b[31m",
+                                                                      "server_tier": "premium"})
+    shown = bcli("server", "tier", "show", "--json").data
+    assert shown["tier"] == "free" and shown["limits"]["on_demand_backups_per_day"] == 1
+    assert shown["unreadable_value"] == "'PREMIUM\\x1b[31m'"
+    text = bcli("server", "tier", "show").stdout
+    assert "is not a tier name; it reads as free" in text and "\x1b" not in text
+
+
 def test_set_without_yes_and_without_a_terminal_changes_nothing(bcli: CliRunner) -> None:
     seed_state(bcli.cwd)
     assert bcli("server", "backup", "create", "--json").exit_code == 0

@@ -32,7 +32,7 @@ from gaib.backup.repository import BundleRepository, Layout
 from gaib.backup.retention import Retained, RetentionPlan, RetentionPolicy
 from gaib.backup.service import server_id as resolve_server
 from gaib.backup.tiers import TierPolicy, tier_of
-from gaib.errors import GaibError, PartialFailure
+from gaib.errors import GaibError, IntegrityError, PartialFailure
 from gaib.ports import Ports
 from gaib.storage.base import Item
 from gaib.storage.keys import (
@@ -127,7 +127,7 @@ def _snapshot_bundles(ports: Ports, server_id: str, damaged: list[str]) -> list[
         # The item is verified; manifest.json is not read (one GET per snapshot for nothing).
         m = repo.manifest(item, replace(where, manifest_key=None), f"snapshot {ident}")
         if m.id != ident or m.server_id != server_id or m.kind != "snapshot":
-            raise GaibError(f"snapshot {ident} describes another bundle")
+            raise IntegrityError(f"The catalog item of snapshot {ident} is damaged: it describes another bundle.")
         return Bundle(Retained(id=m.id, group=(server_id,), created_at=parse_id(m.id), size=m.stored_size),
                       where, {"workspace": m.workspace, "trigger": m.trigger, "serial": m.serial,
                               "message": m.message})

@@ -10,7 +10,7 @@ from gaib.backup.prune_service import PruneKind, PruneOutcome, PrunePlan
 from gaib.backup.retention import Decision
 from gaib.cli.base import get_ctx
 from gaib.cli.text import printable
-from gaib.cli.tier import size
+from gaib.cli.tier import count, size
 
 
 def _row(plan: PrunePlan, d: Decision) -> str:
@@ -29,12 +29,12 @@ def plan_text(plan: PrunePlan) -> str:
     r = plan.retention
     lines = [f"Prune the {what} of server {plan.server_id} ({plan.tier.name} tier: {plan.policy.describe()})."]
     if r.remove:
-        lines.append(f"Remove {len(r.remove)} {what} ({size(r.removed_bytes)}):")
+        lines.append(f"Remove {count(len(r.remove), plan.kind)} ({size(r.removed_bytes)}):")
         lines += [_row(plan, d) for d in r.remove]
     by_group: dict[tuple[str, ...], list[Decision]] = {}
     for d in r.keep:
         by_group.setdefault(d.item.group, []).append(d)
-    lines.append(f"Keep {len(r.keep)} {what} ({size(r.kept_bytes)})" + (":" if by_group else "."))
+    lines.append(f"Keep {count(len(r.keep), plan.kind)} ({size(r.kept_bytes)})" + (":" if by_group else "."))
     for group, kept in by_group.items():
         newest = kept[0]
         reasons = Counter(d.code.value for d in kept)
@@ -42,8 +42,9 @@ def plan_text(plan: PrunePlan) -> str:
         lines.append(f"  {_label(group)}: {len(kept)} ({why}); newest {newest.item.id} "
                      f"({newest.item.created_at.strftime('%Y-%m-%d %H:%M')})")
     if plan.orphans:
-        lines.append(f"Remove {len(plan.orphans)} orphan objects ({size(sum(o.size for o in plan.orphans))}) that no "
-                     "catalog item lists (left by an interrupted write or prune, older than a day):")
+        orphan_bytes = size(sum(o.size for o in plan.orphans))
+        lines.append(f"Remove {count(len(plan.orphans), 'orphan object')} ({orphan_bytes}) that no catalog item "
+                     "lists (left by an interrupted write or prune, older than a day):")
         lines += [f"  - {o.key}" for o in plan.orphans[:20]]
         if len(plan.orphans) > 20:
             lines.append(f"  ... and {len(plan.orphans) - 20} more")
@@ -58,13 +59,12 @@ def plan_text(plan: PrunePlan) -> str:
 
 def outcome_text(outcome: PruneOutcome) -> str:
     plan, result = outcome.plan, outcome.result
-    what = f"{plan.kind}s"
-    lines = [f"Removed {len(result.removed)} {what} ({size(result.removed_bytes)}) of server {plan.server_id} "
-             f"({plan.tier.name} tier: {plan.policy.describe()}):"]
+    lines = [f"Removed {count(len(result.removed), plan.kind)} ({size(result.removed_bytes)}) of server "
+             f"{plan.server_id} ({plan.tier.name} tier: {plan.policy.describe()}):"]
     lines += [_row(plan, d) for d in result.removed]
     if outcome.orphans_removed:
-        lines.append(f"Removed {len(outcome.orphans_removed)} orphan objects no catalog item listed.")
-    lines.append(f"Kept {len(plan.retention.keep)} {what} ({size(plan.retention.kept_bytes)}), "
+        lines.append(f"Removed {count(len(outcome.orphans_removed), 'orphan object')} no catalog item listed.")
+    lines.append(f"Kept {count(len(plan.retention.keep), plan.kind)} ({size(plan.retention.kept_bytes)}), "
                  "the newest of each group among them.")
     return "\n".join(lines)
 
@@ -80,10 +80,9 @@ def run(kind: PruneKind, dry_run: bool, yes: bool) -> None:
         return
     if not yes and not ctx.out.json_mode and ctx.env.interactive():
         ctx.out.info(plan_text(plan))
-    count = len(plan.retention.remove)
-    orphans = f" and {len(plan.orphans)} orphan objects" if plan.orphans else ""
-    ctx.confirm(f"Remove {count} {kind}s ({size(plan.retention.removed_bytes)}){orphans} of server "
-                f"{plan.server_id}?", yes)
+    orphans = f" and {count(len(plan.orphans), 'orphan object')}" if plan.orphans else ""
+    ctx.confirm(f"Remove {count(len(plan.retention.remove), kind)} ({size(plan.retention.removed_bytes)}){orphans} "
+                f"of server {plan.server_id}?", yes)
 
     def progress(done: int, total: int) -> None:
         if total > 250:
