@@ -52,6 +52,7 @@ def test_layout_matches_the_design() -> None:
         f"snapshots/{SERVER}/{BID}/state.json.gz",
         f"snapshots/{SERVER}/{BID}/config.yaml.gz",
         f"snapshots/{SERVER}/{BID}/theme-registry.json.gz",
+        f"snapshots/{SERVER}/{BID}/objects.json.gz",
     ]
     assert K.theme_registry_key(SERVER) == f"themes/{SERVER}/registry.json"
     assert K.theme_audit_key(SERVER, BID) == f"themes/{SERVER}/audit/{BID}.json"
@@ -118,3 +119,13 @@ def test_unknown_snapshot_parts_and_sort_keys_are_refused() -> None:
     for sk in ("BACKUP#x#y", "TIER", f"OTHER#20261125T170312042Z#{BID}", f"BACKUP#20250101T000000000Z#{BID}"):
         with pytest.raises(InvalidName):
             K.id_from_sk(sk)
+
+
+def test_audit_keys_and_server_prefixes() -> None:
+    assert K.audit_sk(BID) == f"AUDIT#{BID[:19]}#{BID}"
+    assert K.server_prefixes(SERVER) == {
+        "backups": f"state/{SERVER}/", "snapshots": f"snapshots/{SERVER}/", "exports": f"exports/{SERVER}/",
+        "themes": f"themes/{SERVER}/", "metadata": f"metadata/{SERVER}/"}
+    for bad in ("../1", "1/2", "x"):
+        with pytest.raises(InvalidName):
+            K.server_prefixes(bad)
