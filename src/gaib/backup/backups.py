@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from gaib.backup import codec
 from gaib.backup.manifest import TRIGGERS, Manifest
+from gaib.backup.quota import Quota
 from gaib.backup.repository import BundleRepository, Layout, PartData
 from gaib.backup.tiers import tier_of
 from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
@@ -116,8 +117,10 @@ class BackupManager:
                trigger: Trigger = "on-demand", codec_name: codec.Codec = "gzip") -> BackupRecord:
         """Store ``state`` as a new backup; returns its record. Never overwrites another backup.
 
-        The catalog item carries no expiry: backups are removed by prune, which always keeps the
-        newest backup of each server and workspace (docs/retention.md).
+        An ``on-demand`` backup first takes a unit of the tier's daily quota (``TierLimit``, exit 7,
+        when it is used up) and gives it back if storing fails; scheduled and pre-restore backups
+        never count. The catalog item carries no expiry: backups are removed by prune, which always
+        keeps the newest backup of each server and workspace (docs/retention.md).
         """
         check_snowflake(server_id, "server id")
         check_name(workspace, "workspace name")
@@ -132,8 +135,16 @@ class BackupManager:
                           created_at=now.isoformat().replace("+00:00", "Z"), trigger=trigger, tier=policy.name,
                           message=message, serial=state.serial, lineage=state.lineage, parts={},
                           counts={"resources": len(state.resources)})
-        manifest = self.repo.write(header, where, [PartData(STATE_PART, where.part_keys[STATE_PART], state.to_json())],
-                                   codec_name=codec_name, tags={"Tier": policy.name, "ServerId": server_id})
+        parts = [PartData(STATE_PART, where.part_keys[STATE_PART], state.to_json())]
+        tags = {"Tier": policy.name, "ServerId": server_id}
+        quota = Quota(self.catalog, clock=self.clock)
+        held = quota.take(server_id, "backup", policy) if trigger == "on-demand" else None
+        try:
+            manifest = self.repo.write(header, where, parts, codec_name=codec_name, tags=tags)
+        except BaseException:
+            if held is not None:
+                quota.give_back(held)
+            raise
         return BackupRecord(manifest)
 
     def get(self, server_id: str, backup_id: str) -> BackupRecord:
@@ -145,6 +156,11 @@ class BackupManager:
             raise NotFound(f"No backup {backup_id} for server {server_id}.",
                            hint="List the backups with 'gaib server backup list'.")
         return self._record(server_id, backup_id, item)
+
+    def record_of(self, server_id: str, item: dict[str, Any]) -> BackupRecord:
+        """The checked record of one catalog item of ``server_id`` (as ``query`` returns it); raises
+        InvalidName for an item without a well-formed id, IntegrityError for a damaged one."""
+        return self._record(server_id, check_id(item.get("id"), "backup id"), item)
 
     def _record(self, server_id: str, backup_id: str, item: dict[str, Any]) -> BackupRecord:
         """The checked record of a catalog item; raises IntegrityError for a damaged one.

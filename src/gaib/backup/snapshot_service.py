@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gaib.backup import events, registry, rollforward
+from gaib.backup import events, quota, registry, rollforward
 from gaib.backup.backups import BackupManager
 from gaib.backup.codec import Codec
 from gaib.backup.compare import compare as compare_contents
@@ -71,15 +71,19 @@ def take(ports: Ports, *, server_id: str, message: str, trigger: str, state: Sta
 
 
 def create(ports: Ports, *, message: str, codec_name: Codec = "gzip") -> SnapshotRecord:
-    """An on-demand snapshot of the live server and the workspace's state; publishes its event."""
+    """An on-demand snapshot of the live server and the workspace's state; publishes its event.
+
+    It counts against the tier's daily on-demand snapshot quota (TierLimit, exit 7, before Discord is
+    read); a snapshot that fails gives its unit back."""
     sid = resolve_server(ports)
     started = time.monotonic()
-    try:
-        rec = take(ports, server_id=sid, message=message, trigger="on-demand",
-                   state=ports.state.get(ports.settings.workspace), codec_name=codec_name)
-    except GaibError as exc:
-        events.failed(ports, "snapshot", exc, server_id=sid, duration_ms=_ms(started))
-        raise
+    with quota.on_demand(ports, sid, "snapshot"):
+        try:
+            rec = take(ports, server_id=sid, message=message, trigger="on-demand",
+                       state=ports.state.get(ports.settings.workspace), codec_name=codec_name)
+        except GaibError as exc:
+            events.failed(ports, "snapshot", exc, server_id=sid, duration_ms=_ms(started))
+            raise
     m = rec.manifest
     events.succeeded(ports, "snapshot", server_id=sid, tier=m.tier, id=m.id, message=f"Snapshot {m.id} created",
                      stored=m.stored_size, plain=m.plain_size, duration_ms=_ms(started))

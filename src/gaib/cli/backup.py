@@ -1,4 +1,4 @@
-"""gaib server backup create | list | restore | delete"""
+"""gaib server backup create | list | restore | delete | prune"""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from gaib.backup.backups import BackupRecord
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
 
-backup = group("backup", "State backups: create, list, restore, delete.", aliases={"ls": "list", "rm": "delete"})
+backup = group("backup", "State backups: create, list, restore, delete, prune.",
+               aliases={"ls": "list", "rm": "delete"})
 
 
 def _size(n: int) -> str:
@@ -93,3 +94,14 @@ def delete(backup_id: str, yes: bool) -> None:
     service.delete(ctx.app(), backup_id)
     ctx.out.result({"deleted": record.to_dict() if record else {"id": backup_id, "damaged": True}},
                    f"Deleted {what}.")
+
+
+@backup.command("prune")
+@click.option("--dry-run", is_flag=True, help="Show what would be removed and why; remove nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@server_options
+def prune(dry_run: bool, yes: bool) -> None:
+    """Remove the backups the server's tier no longer keeps (every workspace; the newest of each stays)."""
+    from gaib.cli import prune as pruning
+
+    pruning.run("backup", dry_run, yes)

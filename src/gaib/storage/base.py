@@ -15,6 +15,12 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
   generation back, which is harmless for a swap of the whole document. ``get``, ``head``,
   ``tags``, ``list`` and ``delete`` treat documents like any other object; ``put`` still refuses
   an existing document.
+* Tags: ``put`` and ``replace`` store a tag set with the object; ``set_tags`` replaces the whole set of
+  an existing object (its bytes, generation and content type stay as they are), so lifecycle and
+  replication rules keyed on a tag (``Tier=premium``) apply to objects written before a change.
+* Batches: ``delete_many`` and ``Catalog.delete_many`` remove many keys in few requests (S3
+  ``DeleteObjects``, DynamoDB ``BatchWriteItem``). Both are idempotent; when they fail they raise
+  ``StorageError`` and any of the keys may or may not be gone (the caller must assume either).
 * Keys are ``/``-separated segments of ASCII letters, digits, ``.``, ``_`` and ``-``, each segment
   starting with a letter or digit (so no ``..``, no hidden files, no escapes); anything else raises
   ``InvalidName`` (exit 6) before a path or request is built. ``gaib.storage.keys`` is the only
@@ -33,7 +39,7 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
@@ -180,8 +186,20 @@ class ObjectStore(Protocol):
         """The tags stored with ``key``; raises ``NotFound``."""
         ...
 
+    def set_tags(self, key: str, tags: Mapping[str, str]) -> None:
+        """Replace the whole tag set of ``key`` with ``tags`` (checked like ``put``'s); the bytes,
+        generation and content type are unchanged. Raises ``NotFound`` (and writes nothing) when the
+        key does not exist, ``InvalidInput`` for bad tags."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove ``key``. Idempotent: deleting a missing key is not an error."""
+        ...
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove every key in ``keys`` (idempotent, like ``delete``), in as few requests as the backend
+        allows. Every key is checked before anything is removed. Raises ``StorageError`` when some key
+        could not be removed; any of the keys may then be gone or still there."""
         ...
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -238,6 +256,12 @@ class Catalog(Protocol):
 
     def delete(self, pk: str, sk: str) -> None:
         """Remove the item. Idempotent."""
+        ...
+
+    def delete_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Remove every ``(pk, sk)`` item (idempotent), in as few requests as the backend allows. Every
+        key is checked before anything is removed. Raises ``StorageError`` when some item could not be
+        removed; any of them may then be gone or still there."""
         ...
 
     def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Item:

@@ -13,6 +13,8 @@ TTL attribute ``expires_at``).
   (projecting only the keys, the indexed field and ``expires_at``): expired items, and items that
   moved to another value while the index lagged, are dropped. An item added a moment ago can still
   be missing until the index catches up.
+* ``delete_many``: ``BatchWriteItem`` with 25 deletes per request; unprocessed keys (throttling)
+  are sent again with back-off, up to 8 rounds per batch.
 * Numbers: floats go in as ``Decimal`` and come back as ``int`` when integral, else ``float``.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +52,7 @@ from gaib.storage.items import (
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _MAX_COUNTER_ATTEMPTS = 8
 _BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
+_BATCH_WRITE_KEYS = 25  # BatchWriteItem's limit per request
 _MAX_BATCH_ROUNDS = 8
 
 
@@ -211,6 +214,28 @@ class DynamoCatalog:
         check_catalog_key(pk, "partition key")
         check_catalog_key(sk, "sort key")
         self._call("delete_item", f"Deleting catalog item {sk}", Key=self._key(pk, sk))
+
+    def delete_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Remove every item with ``BatchWriteItem`` (25 per request); idempotent."""
+        for pk, sk in keys:
+            check_catalog_key(pk, "partition key")
+            check_catalog_key(sk, "sort key")
+        for i in range(0, len(keys), _BATCH_WRITE_KEYS):
+            pending: dict[str, Any] = {
+                self.table: [{"DeleteRequest": {"Key": self._key(pk, sk)}} for pk, sk in keys[i:i + _BATCH_WRITE_KEYS]]
+            }
+            for attempt in range(_MAX_BATCH_ROUNDS):
+                try:
+                    response = self.client.batch_write_item(RequestItems=pending)
+                except Exception as exc:
+                    raise aws.translate(exc, f"Deleting catalog items (DynamoDB table {self.table})") from None
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off as AWS asks
+            else:
+                raise StorageError(f"DynamoDB table {self.table} kept throttling the deletion of catalog items.",
+                                   hint="Run the command again; deleting is idempotent.")
 
     def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Item:
         """Set fields of a live item; returns the new item; raises ``NotFound``."""

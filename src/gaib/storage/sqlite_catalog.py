@@ -19,7 +19,7 @@ import json
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -279,6 +279,19 @@ class SqliteCatalog:
             if conn is None:
                 return
             conn.execute("DELETE FROM items WHERE pk = ? AND sk = ?", (pk, sk))
+
+    def delete_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Remove every item in one transaction (all or none); idempotent."""
+        for pk, sk in keys:
+            check_catalog_key(pk, "partition key")
+            check_catalog_key(sk, "sort key")
+        if not keys:
+            return
+        with self._guard(f"Deleting {len(keys)} catalog items"):
+            if self._conn(create=False) is None:
+                return
+        with self._write(f"Deleting {len(keys)} catalog items") as conn:
+            conn.executemany("DELETE FROM items WHERE pk = ? AND sk = ?", list(keys))
 
     def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Item:
         """Set fields of a live item; returns the new item; raises ``NotFound``."""
