@@ -214,14 +214,14 @@ def _deployments(ports: Any, count: int) -> list[Any]:
     from gaib.backup.prune import Bundle
     from gaib.backup.repository import BundleRepository, Layout, PartData
     from gaib.backup.retention import Retained
-    from gaib.storage.keys import new_id, parse_id, server_pk, theme_sk
+    from gaib.storage.keys import deployment_config_key, deployment_sk, new_id, parse_id, server_pk
 
     repo = BundleRepository(ports.store, ports.catalog)
     out = []
     for n in range(count):
         ident = new_id(T0 - timedelta(days=count - n))
-        lay = Layout(pk=server_pk(GUILD), sk=theme_sk(ident),
-                     part_keys={"config": f"themes/{GUILD}/deployments/{ident}.yaml.gz"})
+        lay = Layout(pk=server_pk(GUILD), sk=deployment_sk(ident),
+                     part_keys={"config": deployment_config_key(GUILD, ident)})
         header = Manifest(kind="deployment", id=ident, server_id=GUILD, workspace="default",
                           created_at=f"{parse_id(ident):%Y-%m-%dT%H:%M:%S}.000Z", trigger="on-demand", tier="free",
                           message=f"deploy {n}", serial=None, lineage=None, parts={})

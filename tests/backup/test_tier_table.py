@@ -143,7 +143,7 @@ def test_row_full_snapshots_manual_or_weekly(bcli: CliRunner, tier: str, emulato
 @pytest.mark.parametrize("tier", TIERS)
 def test_row_theme_history_last_five_or_unlimited(bcli: CliRunner, tier: str) -> None:
     from gaib.backup import prune
-    from gaib.storage.keys import THEME_SK_PREFIX
+    from gaib.storage.keys import DEPLOY_SK_PREFIX
     from tests.backup.test_prune import _deployments
 
     _tier(bcli, tier)
@@ -152,7 +152,7 @@ def test_row_theme_history_last_five_or_unlimited(bcli: CliRunner, tier: str) ->
     policy = POLICIES[bcli("server", "tier", "show", "--json").data["tier"]].theme_history_retention()
     plan = prune.plan(bundles, policy, T0)
     assert prune.execute(ports.store, ports.catalog, plan, {b.id: b for b in bundles}).complete
-    left = sorted(i["id"] for i in ports.catalog.query(server_pk(GUILD), THEME_SK_PREFIX, limit=100).items)
+    left = sorted(i["id"] for i in ports.catalog.query(server_pk(GUILD), DEPLOY_SK_PREFIX, limit=100).items)
     assert left == sorted(b.id for b in (bundles[-5:] if tier == "free" else bundles))
 
 
