@@ -34,7 +34,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gaib.errors import ConfigError, MissingSetting
+from gaib.errors import ConfigError, ConfigNotFound, MissingSetting
 from gaib.names import check_name, check_snowflake
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
@@ -96,7 +96,8 @@ class Settings:
                     return v
             return default
 
-        state_dir = project_dir / str(pick(state_path, "GAIB_STATE_PATH", be.get("path"), default=".gaib"))
+        state_dir = project_dir / _path_text(pick(state_path, "GAIB_STATE_PATH", be.get("path"), default=".gaib"),
+                                             "the state path (GAIB_STATE_PATH, backend.path)")
         s3_bucket = pick(None, "GAIB_S3_BUCKET", be.get("bucket"))
         kind = pick(backend, "GAIB_BACKEND", be.get("type"), default="s3" if s3_bucket else "local")
         if kind not in ("local", "s3"):
@@ -115,6 +116,9 @@ class Settings:
                 ws = None
             except OSError as exc:
                 raise ConfigError(f"Cannot read {current}: {exc.strerror}.") from None
+            except UnicodeDecodeError:
+                raise ConfigError(f"{current} is damaged: it is not text.",
+                                  hint="Choose the workspace again with 'gaib server workspace use NAME'.") from None
         if not ws:
             ws, ws_source = "default", "default"
         check_name(ws, "workspace name")
@@ -133,7 +137,8 @@ class Settings:
             workspace=ws,
             workspace_source=ws_source,
             guild_id=gid,
-            config_file=project_dir / (config_file or environ.get("GAIB_CONFIG") or "discord-server.yaml"),
+            config_file=project_dir / _path_text(config_file or environ.get("GAIB_CONFIG") or "discord-server.yaml",
+                                                 "the config file (-f, GAIB_CONFIG)"),
             backend=kind,
             s3_bucket=s3_bucket,
             s3_table=pick(None, "GAIB_DYNAMODB_TABLE", be.get("dynamodb_table")),
@@ -145,10 +150,11 @@ class Settings:
             backup_bucket=pick(None, "GAIB_BACKUP_BUCKET", bk.get("bucket")),
             backup_table=pick(None, "GAIB_BACKUP_TABLE", bk.get("table")),
             backup_kms_key=pick(None, "GAIB_BACKUP_KMS_KEY", bk.get("kms_key")),
-            backup_dir=project_dir / str(pick(None, "GAIB_BACKUP_PATH", bk.get("path"),
-                                               default=str(Path(state_dir.name) / "backups"))),
+            backup_dir=project_dir / _path_text(pick(None, "GAIB_BACKUP_PATH", bk.get("path"),
+                                                     default=str(Path(state_dir.name) / "backups")),
+                                                "the backup path (GAIB_BACKUP_PATH, backup.path)"),
             discord_api_url=str(pick(None, "GAIB_DISCORD_API_URL", default=DEFAULT_API_URL)).rstrip("/"),
-            discord_record_path=project_dir / record if record else None,
+            discord_record_path=project_dir / _path_text(record, "GAIB_DISCORD_RECORD") if record else None,
             notify_topic_arn=environ.get("GAIB_NOTIFY_TOPIC_ARN") or environ.get("GAIB_BACKUP_TOPIC_ARN") or None,
             actor=environ.get("GAIB_ACTOR") or None,
             home=Path(home) if home else None,
@@ -170,48 +176,64 @@ class Settings:
         return self.bot_token
 
 
+def _path_text(value: Any, what: str) -> str:
+    """A path setting as text; ConfigError for one no file system accepts (a NUL byte, over 4096 bytes)."""
+    text = str(value)
+    if "\x00" in text or len(text.encode("utf-8", "surrogatepass")) > 4096:
+        raise ConfigError(f"Invalid path for {what}: {text[:40]!r}.", hint="Use an ordinary relative or absolute path.")
+    return text
+
+
 def _stale_after(value: Any) -> timedelta:
-    """``lock_stale_after`` in seconds: a finite number above 0 and at most ten years (ConfigError)."""
+    """``lock_stale_after`` in seconds: a finite number, at least 1 and at most ten years (ConfigError)."""
     try:
         seconds = float(value)
     except (TypeError, ValueError, OverflowError):
         seconds = math.nan
-    if isinstance(value, bool) or not math.isfinite(seconds) or not 0 < seconds <= MAX_LOCK_STALE_SECONDS:
-        raise ConfigError(f"lock_stale_after must be a number of seconds above 0 and at most "
+    if isinstance(value, bool) or not math.isfinite(seconds) or not 1 <= seconds <= MAX_LOCK_STALE_SECONDS:
+        raise ConfigError(f"lock_stale_after must be a number of seconds, at least 1 and at most "
                           f"{MAX_LOCK_STALE_SECONDS} (ten years), not {str(value)[:40]!r}.",
                           hint="Set GAIB_LOCK_STALE_AFTER (or backend.lock_stale_after in gaib.yaml) to e.g. 3600.")
     return timedelta(seconds=seconds)
 
 
 def _load_project_file(path: Path) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read {path}: {exc}.") from None
-    import yaml
+    """The settings of ``gaib.yaml`` ({} without one): the one reader of that file. Any problem —
+    unreadable, not UTF-8, bad YAML, too large or deep, unknown keys, a value of the wrong kind — is
+    a ConfigError (exit 2) naming ``gaib.yaml:line``."""
+    from gaib.config.source import parse_yaml, read_file
 
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', None) or exc}).") from None
-    if doc is None:
+        name, raw = read_file(path, display=str(path))
+    except ConfigNotFound:
         return {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of settings.")
+    doc = parse_yaml(raw, name, allow_empty=True)
     known = {"guild_id", "backend", "backup", "workspace"}
-    unknown = sorted(set(doc) - known)
+    unknown = sorted(set(doc.data) - known)
     if unknown:
         import difflib
 
         close = difflib.get_close_matches(unknown[0], sorted(known), n=1)
-        raise ConfigError(f"{path}: unknown setting '{unknown[0]}'.",
+        raise ConfigError(f"{doc.where((unknown[0],))}: unknown setting '{unknown[0][:40]}'.",
                           hint=f"Did you mean '{close[0]}'?" if close
                           else f"Known settings: {', '.join(sorted(known))}.")
-    return doc
+    for key in ("guild_id", "workspace"):
+        _scalar(doc.data, key, doc.where((key,)))
+    for section in ("backend", "backup"):
+        values = doc.data.get(section)
+        if isinstance(values, dict):
+            for key in values:
+                values[key] = _scalar(values, key, doc.where((section, key)), f"{section}.")
+    return doc.data
+
+
+def _scalar(doc: dict[str, Any], key: str, where: str, prefix: str = "") -> str | None:
+    """A setting's value as text (None if unset); ConfigError for a list or mapping."""
+    value = doc.get(key)
+    if isinstance(value, (dict, list)):
+        raise ConfigError(f"{where}: '{prefix}{key}' must be a single value, not a "
+                          f"{'mapping' if isinstance(value, dict) else 'list'}.")
+    return None if value is None else str(value)
 
 
 def _section(doc: dict[str, Any], name: str) -> dict[str, Any]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gaib.cli.base import Ctx, get_ctx, server_options
+from gaib.cli.text import printable
 from gaib.errors import ConfirmationRequired
 from gaib.iac import service
 from gaib.iac.plan import Plan, render
@@ -33,7 +34,7 @@ def _show_plan(ctx: Ctx, destroy: bool) -> None:
     planned = service.make_plan(ctx.app(), destroy=destroy)
     for w in planned.warnings:
         ctx.out.warn(w)
-    ctx.out.result(_plan_data(planned.plan, planned.warnings), render(planned.plan))
+    ctx.out.result(_plan_data(planned.plan, planned.warnings), printable(render(planned.plan), keep_newlines=True))
 
 
 @click.command("plan")
@@ -59,7 +60,7 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None
         if not ctx.env.interactive() or ctx.out.json_mode:
             raise ConfirmationRequired(f"Refusing to {verb} without confirmation: no terminal to ask on.",
                                        hint="Pass --auto-approve (or --yes) to run it unattended.")
-        ctx.env.stderr.write(render(p) + "\n")
+        ctx.env.stderr.write(printable(render(p), keep_newlines=True) + "\n")
         ctx.confirm(f"Do you want to {verb} these changes?", False)
 
     the_plan, result = service.apply(ctx.app(), progress=ctx.out.info, confirm=confirm, destroy=destroy,
@@ -67,7 +68,7 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool) -> None
     data: dict[str, object] = {"plan": the_plan.to_dict(), "dry_run": dry_run,
                                "result": result.to_dict() if result else None}
     if dry_run:
-        ctx.out.result(data, render(the_plan))
+        ctx.out.result(data, printable(render(the_plan), keep_newlines=True))
     elif result is None or the_plan.empty:
         ctx.out.result(data, "No changes. The server matches the configuration.")
     else:

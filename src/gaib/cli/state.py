@@ -7,6 +7,7 @@ import json
 import click
 
 from gaib.cli.base import get_ctx, group, server_options
+from gaib.cli.text import printable
 from gaib.state import service
 
 state = group("state", "Inspect and edit the state of the current workspace.")
@@ -25,7 +26,7 @@ def ls() -> None:
         return
     rows = [{"address": r.address, "id": r.id, "name": r.attributes.get("name")} for r in current.resources]
     ctx.out.result({"workspace": s.workspace, "serial": current.serial, "lineage": current.lineage,
-                    "resources": rows}, "\n".join(r["address"] or "" for r in rows))
+                    "resources": rows}, "\n".join(printable(r["address"]) for r in rows))
 
 
 @state.command("show")
@@ -35,7 +36,8 @@ def show(address: str) -> None:
     """Show one resource's attributes."""
     ctx = get_ctx()
     res = service.show(ctx.app(), address)
-    ctx.out.result(res.to_dict(), f"# {address}\n" + json.dumps(res.attributes, indent=2, ensure_ascii=False))
+    ctx.out.result(res.to_dict(), printable(f"# {address}\n" + json.dumps(res.attributes, indent=2, ensure_ascii=False),
+                                            keep_newlines=True))
 
 
 @state.command("rm")
@@ -70,5 +72,5 @@ def pull() -> None:
 
     new, gone = iac.pull(ctx.app())
     ctx.out.result({"serial": new.serial, "forgotten": gone, "state": new.to_dict()},
-                   new.to_json().decode() + (f"\nForgot {len(gone)} resource(s) gone from Discord: "
-                                             + ", ".join(gone) if gone else ""))
+                   printable(new.to_json().decode() + (f"\nForgot {len(gone)} resource(s) gone from Discord: "
+                                                       + ", ".join(gone) if gone else ""), keep_newlines=True))

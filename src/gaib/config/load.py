@@ -25,6 +25,8 @@ from gaib.config.schema import (
 )
 from gaib.config.source import Document, PathT, Problem, format_path, parse_yaml, raise_problems
 from gaib.config.validate import check_duplicates, document_locator
+from gaib.errors import SecretRefused
+from gaib.secretguard import SecretFinder, secrets_in
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -34,11 +36,27 @@ M = TypeVar("M", bound="BaseModel")
 
 
 def read_config(raw: bytes | str, *, filename: str, environ: Mapping[str, str]) -> tuple[Document, ServerConfig]:
-    """One file only: parse, interpolate the environment, validate the schema and duplicate names."""
+    """One file only: parse, interpolate the environment, validate the schema and duplicate names.
+
+    A value holding the bot token (``${DISCORD_BOT_TOKEN}``, another variable with the same value,
+    or the token pasted in) raises SecretRefused (exit 2) naming ``file:line`` and the field: it
+    would end up in the state, in backups and snapshots.
+    """
     doc = parse_yaml(raw, filename, env_interpolator(environ))
+    refuse_secrets(doc, environ)
     config = validate_document(doc, ServerConfig)
     raise_problems(check_duplicates(config, document_locator(doc)))
     return doc, config
+
+
+def refuse_secrets(doc: Document, environ: Mapping[str, str]) -> None:
+    """Raise SecretRefused (exit 2) if a value of ``doc`` holds a secret of ``environ``."""
+    path = SecretFinder(secrets_in(environ)).find(doc.data)
+    if path is not None:
+        problem = Problem(doc.filename, doc.line_of(path), format_path(path),
+                          "holds the Discord bot token (or a webhook token); Gaib never stores the token, and "
+                          "this value would be kept in the state, backups and snapshots")
+        raise SecretRefused(str(problem), details={"errors": [problem.to_dict()]})
 
 
 def validate_document(doc: Document, model: type[M]) -> M:

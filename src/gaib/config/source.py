@@ -124,8 +124,12 @@ def read_file(path: Path, *, display: str | None = None) -> tuple[str, bytes]:
     return name, raw
 
 
-def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None = None) -> Document:
-    """Parse one YAML document whose top level is a mapping; see the module doc for what is refused."""
+def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None = None, *,
+               allow_empty: bool = False) -> Document:
+    """Parse one YAML document whose top level is a mapping; see the module doc for what is refused.
+
+    With ``allow_empty``, a file with no document (empty, or only comments) reads as an empty mapping.
+    """
     import yaml
 
     if isinstance(raw, str):
@@ -153,6 +157,8 @@ def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None
         if loader is not None:
             loader.dispose()
     if node is None:
+        if allow_empty:
+            return Document(filename, {})
         raise _fail(filename, 1, "the file is empty; expected a mapping (version, roles, categories, channels)")
     walker = _Walker(filename, loader, interpolate)
     if not isinstance(node, yaml.MappingNode):

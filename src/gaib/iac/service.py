@@ -24,6 +24,7 @@ from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import build_plan, manageable_roles
 from gaib.iac.plan import Plan
 from gaib.ports import Ports
+from gaib.secretguard import SecretFinder, check_bytes, check_value, secrets_in
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.state.edit import check_address
@@ -39,6 +40,9 @@ def load_desired(settings: Settings) -> tuple[DesiredServer, list[str]]:
 
     loaded = load_config(settings.config_file, environ=settings.environ, project_dir=settings.project_dir,
                          home=settings.home)
+    # The file itself was checked with file:line; this catches a token brought in by its theme.
+    check_value(SecretFinder(secrets_in(settings.environ, settings.bot_token)),
+                loaded.config.model_dump(mode="json"), f"{settings.config_file.name} (with its theme)")
     return to_desired(loaded.config), [str(w) for w in loaded.warnings]
 
 
@@ -116,7 +120,9 @@ def export(ports: Ports) -> str:
 def write_file(settings: Settings, output: str, text: str) -> Path:
     """Write ``text`` to ``output`` (relative to the project folder) atomically; returns the path."""
     target = settings.project_dir / output
-    write_atomic(target, text.encode("utf-8"), mode=0o644)
+    data = text.encode("utf-8")
+    check_bytes(SecretFinder(secrets_in(settings.environ, settings.bot_token)), data, str(target))
+    write_atomic(target, data, mode=0o644)
     return target
 
 

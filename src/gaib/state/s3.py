@@ -17,7 +17,7 @@ from typing import Any
 from gaib import aws
 from gaib.errors import NotFound, SerialConflict
 from gaib.names import check_name, check_snowflake
-from gaib.state.backend import LockInfo, check_write
+from gaib.state.backend import LockInfo, check_write, lock_from_json
 from gaib.state.model import State, parse_state
 
 STATE_NAME = "terraform.tfstate"
@@ -148,11 +148,11 @@ class S3Backend:
             raise aws.translate(exc, f"Reading lock table {self.table}") from None
         if not item:
             return None
-        try:
-            doc = json.loads(item["Info"]["S"])
-        except (KeyError, ValueError):
-            doc = {"Who": "unknown (unreadable lock item)"}
-        return LockInfo.from_dict(doc)
+        info = item.get("Info")
+        raw = info.get("S") if isinstance(info, dict) else None
+        if not isinstance(raw, str):
+            return LockInfo.unreadable(self._lock_id(workspace), "no Info string")
+        return lock_from_json(raw, self._lock_id(workspace))
 
     def lock(self, workspace: str, operation: str, now: datetime) -> LockInfo:
         info = LockInfo.new(operation, f"s3://{self.bucket}/{self.key(workspace)}", now)
