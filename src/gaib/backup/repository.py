@@ -19,6 +19,7 @@ objects at the keys the id gives.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -90,18 +91,30 @@ class BundleRepository:
         if sorted(p.name for p in parts) != sorted(layout.part_keys):
             raise ValueError("the parts given do not match the layout")
         written = {}
-        for part in parts:
-            if part.key != layout.part_keys[part.name]:
-                raise ValueError(f"part {part.name} is not at its layout key")
-            enc = codec.encode(part.plain, codec_name)
-            self.store.put(part.key, enc.data, tags=tags, content_type=CONTENT_TYPES[enc.codec])
-            written[part.name] = Part(key=part.key, codec=enc.codec, plain_size=enc.plain_size,
-                                      stored_size=enc.stored_size, plain_sha256=enc.plain_sha256,
-                                      stored_sha256=enc.stored_sha256)
-        manifest = seal(replace(header, parts=written))
-        if layout.manifest_key is not None:
-            self.store.put(layout.manifest_key, manifest.to_json(), tags=tags, content_type=MANIFEST_CONTENT_TYPE)
-        self.catalog.put_if_absent(layout.pk, layout.sk, manifest.to_dict())
+        stored: list[str] = []
+        try:
+            for part in parts:
+                if part.key != layout.part_keys[part.name]:
+                    raise ValueError(f"part {part.name} is not at its layout key")
+                enc = codec.encode(part.plain, codec_name)
+                self.store.put(part.key, enc.data, tags=tags, content_type=CONTENT_TYPES[enc.codec])
+                stored.append(part.key)
+                written[part.name] = Part(key=part.key, codec=enc.codec, plain_size=enc.plain_size,
+                                          stored_size=enc.stored_size, plain_sha256=enc.plain_sha256,
+                                          stored_sha256=enc.stored_sha256)
+            manifest = seal(replace(header, parts=written))
+            if layout.manifest_key is not None:
+                self.store.put(layout.manifest_key, manifest.to_json(), tags=tags,
+                               content_type=MANIFEST_CONTENT_TYPE)
+                stored.append(layout.manifest_key)
+            self.catalog.put_if_absent(layout.pk, layout.sk, manifest.to_dict())
+        except Exception:
+            # A refused write (a secret in a part, a full quota, a conflict) leaves no orphan behind:
+            # only the objects this call created are removed, never one that was already there.
+            for key in stored:
+                with contextlib.suppress(GaibError):
+                    self.store.delete(key)
+            raise
         return manifest
 
     def item(self, layout: Layout, what: str) -> Item:

@@ -64,6 +64,7 @@ def init_project(settings: Settings, *, theme_name: str | None, server_name: str
         find_theme(theme_name, ThemeSearch(project_dir=settings.project_dir, home=settings.home))
         doc["theme"] = {"name": theme_name}
     doc.update({"roles": [], "categories": [], "channels": []})
+    check_value(SecretFinder(secrets_in(settings.environ, settings.bot_token)), doc, path.name)
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, text.encode("utf-8"), mode=0o644)
