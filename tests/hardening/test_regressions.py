@@ -315,3 +315,19 @@ def test_every_storing_port_refuses_the_token(project: CliRunner) -> None:
         with pytest.raises(SecretRefused, match="note"):
             app.catalog.put_if_absent(f"SERVER#{GUILD}", "X", {"note": TOKEN})
     assert fingerprint(project.cwd) == before
+
+
+def test_names_from_files_are_escaped_in_listings(project: CliRunner) -> None:
+    doc = json.loads((project.cwd / STATE).read_text())
+    doc["resources"][0]["name"] = "mods\x1b[2J\nfake"
+    (project.cwd / STATE).write_text(json.dumps(doc))
+    listed = project("server", "state", "ls")
+    assert listed.exit_code == 0 and "\x1b" not in listed.stdout
+    assert "discord_role.mods\\x1b[2J\\x0afake" in listed.stdout
+    theme = project.cwd / "themes" / "evil"
+    theme.mkdir(parents=True)
+    (theme / "theme.yaml").write_text('name: evil\nversion: 1.0.0\ndescription: "\\e[31mred\\u202e"\n')
+    (theme / "server.yaml").write_text("roles: []\n")
+    themes = project("server", "theme", "ls")
+    assert themes.exit_code == 0 and "\x1b" not in themes.stdout and "\u202e" not in themes.stdout
+    assert "\\x1b[31mred\\u202e" in themes.stdout
