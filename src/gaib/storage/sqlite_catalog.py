@@ -92,8 +92,6 @@ def _dump(item: Item) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-
-
 class SqliteCatalog:
     """``Catalog`` over SQLite. ``clock`` returns epoch seconds and decides what has expired."""
 
