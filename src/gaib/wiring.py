@@ -11,17 +11,19 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from types import TracebackType
-from typing import cast
+from typing import TYPE_CHECKING, cast
 
 from gaib.clock import Clock, utc_now
-from gaib.discord.port import DiscordPort
 from gaib.errors import MissingSetting
 from gaib.guarded import GuardedCatalog, GuardedObjectStore, GuardedStateBackend
-from gaib.notify.base import Notifier
 from gaib.secretguard import SecretFinder, secrets_in
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.storage.base import Catalog, ObjectStore
+
+if TYPE_CHECKING:  # the Discord and notifier ports are built on first use; a local listing never loads them
+    from gaib.discord.port import DiscordPort
+    from gaib.notify.base import Notifier
 
 
 class App:
