@@ -13,6 +13,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+#: Discord's CDN, where the avatar URLs a snapshot keeps point (Discord fetches them on replay).
+DISCORD_CDN = "https://cdn.discordapp.com"
 #: Settings a restore puts back, as Discord's field names (images apart: ``icon``, ``banner``).
 RESTORABLE_SETTINGS = ("name", "verification_level", "default_message_notifications", "explicit_content_filter",
                        "afk_channel_id", "afk_timeout", "system_channel_id", "system_channel_flags",

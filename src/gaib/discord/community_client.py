@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 from gaib.discord import limits as L
 from gaib.discord.community import (
+    DISCORD_CDN,
     Ban,
     BulkBanResult,
     Emoji,
@@ -40,7 +41,6 @@ if TYPE_CHECKING:
 
 T = TypeVar("T")
 
-DISCORD_CDN = "https://cdn.discordapp.com"
 _CDN_PATH = re.compile(r"[A-Za-z0-9_]+(/[A-Za-z0-9_.-]+){1,3}")
 _STICKER_TYPES = {"image/png": "png", "image/gif": "gif", "application/json": "json"}
 EMOJI_NAME = re.compile(r"[A-Za-z0-9_]{2,32}")
