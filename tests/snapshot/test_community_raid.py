@@ -20,11 +20,6 @@ BANNED = {"700000000000000001": "spam links", "700000000000000002": "raid accoun
 
 
 @pytest.fixture
-def community(discord: Community) -> Community:
-    return discord
-
-
-@pytest.fixture
 def discord(guild: Any) -> Community:
     return Community(guild)
 
@@ -33,7 +28,8 @@ def _history() -> list[dict[str, Any]]:
     return [
         {"author": author(1), "content": "Welcome to the server!"},
         {"author": author(2), "content": "Thanks! Glad to be here."},
-        {"author": author(1), "content": "Read #rules first.", "embeds": [{"title": "Rules", "description": "Be kind"}]},
+        {"author": author(1), "content": "Read #rules first.",
+         "embeds": [{"title": "Rules", "description": "Be kind"}]},
         {"author": author(3), "content": "Here is the map", "attachments": [
             {"filename": "map.png", "url": "https://cdn.discordapp.com/attachments/1/2/map.png", "size": 1234}]},
         {"author": author(2), "content": "@everyone the event starts at 8"},
@@ -59,8 +55,8 @@ def _build(snap: CliRunner, c: Community) -> dict[str, Any]:
     return ids
 
 
-def test_a_community_raid_is_undone_with_one_restore(snap: CliRunner, community: Community) -> None:
-    c = community
+def test_a_community_raid_is_undone_with_one_restore(snap: CliRunner, discord: Community) -> None:
+    c = discord
     ids = _build(snap, c)
     made = snap("server", "snapshot", "create", "--messages", "50", "--json")
     assert made.exit_code == 0, made.stdout

@@ -42,10 +42,10 @@ def webhook_username(author: Mapping[str, Any]) -> str:
     for bad, good in _NAME_FIXES:
         name = name.replace(bad, good)
     lowered = name.casefold()
-    for word, fixed in (("discord", "dis-cord"), ("clyde", "cly-de")):
-        while word in lowered:
-            at = lowered.index(word)
-            name = name[:at] + fixed + name[at + len(word):]
+    for word in ("discord", "clyde"):
+        while word in lowered:  # "Discord" -> "Dis-cord": the letters and their case are kept
+            at = lowered.index(word) + 3
+            name = name[:at] + "-" + name[at:]
             lowered = name.casefold()
     name = " ".join(name.split())[:MAX_NAME].strip()
     if name.casefold() in ("everyone", "here", ""):

@@ -38,7 +38,7 @@ from gaib.backup.download import MEDIA_EXTENSIONS, resolve_target, write_files
 from gaib.backup.media import MediaStore
 from gaib.backup.service import server_id as resolve_server
 from gaib.backup.snapshot_capture import MAX_WORKERS, Captured, capture
-from gaib.backup.snapshot_extras import MESSAGES_PER_CHANNEL, Extras, check_patterns
+from gaib.backup.snapshot_extras import MESSAGES_PER_CHANNEL, Extras, check_patterns, load_extras
 from gaib.backup.snapshot_restore import matching_state, restore_plan
 from gaib.backup.snapshots import SnapshotContent, SnapshotManager, SnapshotRecord
 from gaib.backup.tiers import tier_of
@@ -185,8 +185,16 @@ def _file_name(key: str) -> str:
 
 
 def compare(ports: Ports, first: str, second: str) -> dict[str, Any]:
-    """What changed from snapshot ``first`` to ``second`` (both verified first)."""
-    return compare_contents(load(ports, first), load(ports, second))
+    """What changed from snapshot ``first`` to ``second`` (both verified first, their community parts and
+    saved messages too)."""
+    mgr = manager(ports)
+    sid = resolve_server(ports)
+    contents = [mgr.load(mgr.get(sid, ident)) for ident in (first, second)]
+    extras = [load_extras(mgr.repo, c.record.manifest, MediaStore(ports.store, sid), messages=True)
+              for c in contents]
+    names = {**community_service.channel_names(contents[0].record.manifest.extra),
+             **community_service.channel_names(contents[1].record.manifest.extra)}
+    return compare_contents(contents[0], contents[1], (extras[0], extras[1]), names)
 
 
 # --- restore -------------------------------------------------------------------------------------------
