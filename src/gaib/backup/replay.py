@@ -54,16 +54,17 @@ def webhook_username(author: Mapping[str, Any]) -> str:
 
 
 def split_content(text: str, limit: int = L.MESSAGE_CONTENT_MAX) -> list[str]:
-    """``text`` in pieces of at most ``limit`` characters, cut at a line break, else a space."""
+    """``text`` in pieces of at most ``limit`` characters whose concatenation is ``text``, each cut after a
+    line break, else after a space, else at the limit (no break in the second half of the piece)."""
     pieces = []
     while len(text) > limit:
-        cut = text.rfind("\n", 0, limit + 1)
+        cut = text.rfind("\n", 0, limit) + 1
         if cut <= limit // 2:
-            cut = text.rfind(" ", 0, limit + 1)
+            cut = text.rfind(" ", 0, limit) + 1
         if cut <= limit // 2:
             cut = limit
         pieces.append(text[:cut])
-        text = text[cut:].lstrip("\n") if text[cut:cut + 1] == "\n" else text[cut:]
+        text = text[cut:]
     if text:
         pieces.append(text)
     return pieces

@@ -170,7 +170,7 @@ class CommunityRequests:
             raise InvalidInput(f"An emoji name is 2-32 letters, digits or underscores, not {str(name)[:40]!r}.")
         if len(image) > L.EMOJI_MAX_BYTES:
             raise InvalidInput(f"The image of emoji {name} is {len(image)} bytes; Discord takes at most "
-                               f"{L.EMOJI_MAX_BYTES}.")
+                               f"{L.EMOJI_MAX_BYTES // 1024} KiB.")
         if image_type(image) not in ("image/png", "image/gif", "image/jpeg", "image/webp"):
             raise InvalidInput(f"The image of emoji {name} is not a PNG, GIF, JPEG or WebP image.")
         body = {"name": name, "image": data_uri(image), "roles": [check_snowflake(r, "role id") for r in roles]}
@@ -198,7 +198,7 @@ class CommunityRequests:
         """POST /guilds/{id}/stickers as multipart form data (``name``, ``tags``, ``description``, ``file``)."""
         if len(image) > L.STICKER_MAX_BYTES:
             raise InvalidInput(f"The file of sticker {str(name)[:30]} is {len(image)} bytes; Discord takes at "
-                               f"most {L.STICKER_MAX_BYTES}.")
+                               f"most {L.STICKER_MAX_BYTES // 1024} KiB.")
         kind = image_type(image)
         if kind not in _STICKER_TYPES:
             raise InvalidInput(f"The file of sticker {str(name)[:30]} is not a PNG, APNG, GIF or Lottie JSON file.")
@@ -251,7 +251,7 @@ class CommunityRequests:
 
     def unban(self, user_id: str, *, reason: str | None = None) -> None:
         route = self._route("DELETE", "/guilds/{guild_id}/bans/{user_id}", guild_id=self._guild(), user_id=user_id)
-        self._request(route, reason=reason)
+        self._request(route, body={}, reason=reason)  # the spec requires a (empty) body
 
     # -- messages ---------------------------------------------------------------------------------
 
