@@ -4,7 +4,8 @@ The target must be a folder inside the project folder: an absolute path or one t
 (``../x``), or a target that resolves outside through a symlink, is refused (InvalidInput, exit 6)
 before anything is written. An existing non-empty folder is refused unless forced. Each file is
 written to a temp file inside the target, fsynced, then renamed over its name, so a symlink planted
-in the folder is replaced, never followed; names come from a fixed list, never from stored data.
+in the folder is replaced, never followed; names come from a fixed list or a fixed pattern (saved
+messages ``messages-{channel_id}.jsonl``, images ``media-{sha256}.{ext}``), never from stored data as is.
 """
 
 from __future__ import annotations

@@ -1,17 +1,24 @@
 """Snapshot use cases: create, list, download, compare, delete and restore — on the run's ports.
 
+Create reads the roles and channels, then (:mod:`gaib.backup.snapshot_capture`) the settings, emojis,
+stickers, bans and, with ``messages``, the recent messages of each text channel not excluded; the tier
+bounds ``messages`` (:func:`check_messages`).
+
 Restore is plan, then execute. :func:`plan_restore` verifies every checksum of the snapshot and that it
-belongs to this server before anything else, then (for ``--dry-run`` and ``--apply``) plans against the
-live guild; it writes nothing. :func:`execute_restore`:
+belongs to this server before anything else — with ``--dry-run``/``--apply`` also every image and (with
+``messages``) every saved message part it needs — then plans against the live guild, its community
+included (:mod:`gaib.backup.community_service`, which also counts the requests and the time Discord's
+limits impose); it writes nothing. :func:`execute_restore`:
 
 * without ``apply``: restores the bookkeeping — the snapshot's state rolled forward as the workspace's
   state (a ``pre-restore`` backup first, like ``backup restore``) and the snapshot's config written to
   the config file (the previous file kept beside it);
 * with ``apply``: under the state lock, takes a ``pre-restore`` snapshot of the live server and state,
   re-plans against the guild as it is now, makes Discord match the snapshot minimally
-  (:mod:`gaib.backup.snapshot_restore`), records every object in the state, and writes the snapshot's
-  config to the config file (previous kept), so a plan right after shows no changes. Undo: restore the
-  pre-restore snapshot with ``--apply``.
+  (:mod:`gaib.backup.snapshot_restore`), records every object in the state, then puts back the
+  settings, emojis, stickers and bans that differ and (``messages``) replays saved messages into the
+  channels it re-created, and writes the snapshot's config to the config file (previous kept), so a
+  plan right after shows no changes. Undo: restore the pre-restore snapshot with ``--apply``.
 
 Both bring the snapshot's theme registry back as history, not as a rewrite: ``registry.json`` is not
 replaced by the snapshot's copy; a new ``rollback`` deployment is recorded (config: the snapshot's)
