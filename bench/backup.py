@@ -98,7 +98,12 @@ class Bench:
         self.engine = RestoreEngine(self.manager, self.backend, clock=_clock)
 
     def seed(self) -> None:
+        from gaib.backup.tiers import tier_item
+        from gaib.storage.keys import TIER_SK, server_pk
+
         self.backend.put(guild_state(), expected_serial=None)
+        # Many on-demand backups a day: the premium tier (no quota; bench/tiers.py measures the free one).
+        self.catalog.put_if_absent(server_pk(GUILD), TIER_SK, tier_item(GUILD, "premium"))
 
     def create(self) -> Any:
         state = self.backend.get("default")

@@ -586,6 +586,73 @@ resource "aws_iam_role_policy_attachment" "replication" {
 }
 
 # =====================================================================================================
+# S3 Batch Replication role: copies objects written before a server moved to premium (see
+# docs/infrastructure.md, "Copying older objects"). S3 replication acts on writes, so re-tagging an existing
+# object Tier=premium does not replicate it; a Batch Operations job (S3ReplicateObject) run with this role
+# does, through the replication configuration and its role above. The job only asks S3 to replicate: it
+# reads and writes no object itself.
+# =====================================================================================================
+
+data "aws_iam_policy_document" "trust_s3_batch_operations" {
+  statement {
+    sid     = "S3BatchOperationsAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["batchoperations.s3.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "batch_replication" {
+  count = var.enable_replication ? 1 : 0
+
+  name                 = "gaib-backups-batch-replication"
+  description          = "S3 Batch Replication jobs copying pre-existing Tier=premium Gaib objects to ${var.replica_region}"
+  assume_role_policy   = data.aws_iam_policy_document.trust_s3_batch_operations.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "batch_replication" {
+  count = var.enable_replication ? 1 : 0
+
+  statement {
+    sid       = "InitiateReplicationOfBackupObjects"
+    actions   = ["s3:InitiateReplication"]
+    resources = ["${aws_s3_bucket.backups.arn}/*"]
+  }
+
+  statement {
+    # The job's generated manifest lists the objects eligible under the bucket's replication configuration.
+    sid       = "GenerateManifestFromReplicationConfiguration"
+    actions   = ["s3:GetReplicationConfiguration", "s3:PutInventoryConfiguration"]
+    resources = [aws_s3_bucket.backups.arn]
+  }
+}
+
+resource "aws_iam_policy" "batch_replication" {
+  count = var.enable_replication ? 1 : 0
+
+  name        = "gaib-backups-batch-replication"
+  description = "Start replication of existing Tier=premium Gaib objects (S3 Batch Replication)"
+  policy      = data.aws_iam_policy_document.batch_replication[0].json
+}
+
+resource "aws_iam_role_policy_attachment" "batch_replication" {
+  count = var.enable_replication ? 1 : 0
+
+  role       = aws_iam_role.batch_replication[0].name
+  policy_arn = aws_iam_policy.batch_replication[0].arn
+}
+
+# =====================================================================================================
 # KMS key policies
 # =====================================================================================================
 

@@ -10,6 +10,11 @@ output "backup_bucket_arn" {
   value       = aws_s3_bucket.backups.arn
 }
 
+output "batch_replication_role_arn" {
+  description = "Role for S3 Batch Replication jobs that copy objects written before a server moved to premium (null when replication is off). See docs/infrastructure.md, \"Copying older objects\"."
+  value       = var.enable_replication ? aws_iam_role.batch_replication[0].arn : null
+}
+
 output "replica_bucket_name" {
   description = "Premium replica bucket in the replica region (null when replication is off)."
   value       = var.enable_replication ? aws_s3_bucket.replica[0].id : null

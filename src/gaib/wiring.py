@@ -11,11 +11,14 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable
 from types import TracebackType
+from typing import cast
 
 from gaib.clock import Clock, utc_now
 from gaib.discord.port import DiscordPort
 from gaib.errors import MissingSetting
+from gaib.guarded import GuardedCatalog, GuardedObjectStore, GuardedStateBackend
 from gaib.notify.base import Notifier
+from gaib.secretguard import SecretFinder, secrets_in
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.storage.base import Catalog, ObjectStore
@@ -43,7 +46,17 @@ class App:
         return self._clock
 
     @functools.cached_property
+    def _finder(self) -> SecretFinder:
+        """The secrets of this run (bot token, webhook tokens): the guarded ports refuse to store them."""
+        s = self._settings
+        return SecretFinder(secrets_in(s.environ, s.bot_token))
+
+    @functools.cached_property
     def state(self) -> StateBackend:
+        backend = self._state_adapter()
+        return cast(StateBackend, GuardedStateBackend(backend, self._finder)) if self._finder else backend
+
+    def _state_adapter(self) -> StateBackend:
         s = self._settings
         if s.backend == "s3":
             from gaib.state.s3 import S3Backend
@@ -64,9 +77,13 @@ class App:
         from gaib.storage.open import open_storage
 
         s = self._settings
-        return open_storage(root=s.backup_dir, bucket=s.backup_bucket, table=s.backup_table,
-                            kms_key_id=s.backup_kms_key, region=s.aws_region, endpoint_url=s.aws_endpoint_url,
-                            clock=lambda: self._clock().timestamp())
+        store, catalog = open_storage(root=s.backup_dir, bucket=s.backup_bucket, table=s.backup_table,
+                                      kms_key_id=s.backup_kms_key, region=s.aws_region,
+                                      endpoint_url=s.aws_endpoint_url, clock=lambda: self._clock().timestamp())
+        if not self._finder:
+            return store, catalog
+        return (cast(ObjectStore, GuardedObjectStore(store, self._finder)),
+                cast(Catalog, GuardedCatalog(catalog, self._finder)))
 
     @property
     def store(self) -> ObjectStore:
@@ -109,6 +126,10 @@ class App:
         if self._discord is not None:
             self._discord.close()
             self._discord = None
+        storage = self.__dict__.pop("_storage", None)
+        close = getattr(storage[1], "close", None) if storage is not None else None
+        if callable(close):
+            close()  # the SQLite catalog: so a read leaves no -wal/-shm files behind
 
     def __enter__(self) -> App:
         return self

@@ -5,6 +5,7 @@ from __future__ import annotations
 from gaib.state.local import LocalBackend
 from tests.backup.conftest import GUILD, seed_state
 from tests.support.cli import CliRunner
+from tests.support.tiers import on_tier
 
 
 def _state(cli: CliRunner):  # type: ignore[no-untyped-def]
@@ -78,6 +79,7 @@ def test_other_lineage_needs_force(bcli: CliRunner) -> None:
 
 def test_list_pages_newest_first_and_filters_workspaces(bcli: CliRunner) -> None:
     seed_state(bcli.cwd)
+    on_tier(bcli, "premium")  # seven on-demand backups in one day
     ids = [bcli("server", "backup", "create", "-m", str(i), "--json").data["id"] for i in range(7)]
     assert len(set(ids)) == 7
     page1 = bcli("server", "backup", "list", "--limit", "3", "--json").data
@@ -127,6 +129,7 @@ def test_a_damaged_catalog_item_does_not_hide_the_other_backups(bcli: CliRunner)
     from gaib.wiring import App
 
     seed_state(bcli.cwd)
+    on_tier(bcli, "premium")  # two on-demand backups in one day
     good = bcli("server", "backup", "create", "--json").data
     bad = bcli("server", "backup", "create", "--json").data
     ctx = App(Settings.resolve(Env(environ=bcli.environ, cwd=bcli.cwd)), clock=lambda: datetime.now(UTC))

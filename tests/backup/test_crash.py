@@ -29,6 +29,7 @@ from gaib.state.local import LocalBackend
 from gaib.storage.open import open_storage
 from tests.backup.conftest import GUILD, seed_state
 from tests.support.cli import CliRunner
+from tests.support.tiers import on_tier
 
 ROOT = Path(__file__).resolve().parents[2]
 TRIALS = 24
@@ -149,6 +150,7 @@ def _logged(log: Path) -> list[dict[str, Any]]:
 def test_killed_backup_loop_leaves_consistent_storage(bcli: CliRunner) -> None:
     names = tuple(f"role-{i:03d}" for i in range(120))
     seeded = seed_state(bcli.cwd, serial=1, names=names)
+    on_tier(bcli, "premium")  # the loop makes many on-demand backups a day
     first = bcli("server", "backup", "create", "-m", "seed", "--json")
     assert first.exit_code == 0, first.stdout
     log = bcli.cwd / "driver.log"

@@ -31,8 +31,9 @@ def test_the_table_holds_the_seed_rows() -> None:
     assert (free.scheduled_cadence, premium.scheduled_cadence) == ("daily", "hourly")
     assert (free.backup_interval, premium.backup_interval) == (timedelta(days=1), timedelta(hours=1))
     assert (free.backup_schedule, premium.backup_schedule) == ("cron(0 3 * * ? *)", "cron(0 * * * ? *)")
-    # on-demand backups: 1 per day / unlimited
+    # on-demand backups: 1 per day / unlimited (and the same for on-demand snapshots, a decision of ours)
     assert (free.on_demand_per_day, premium.on_demand_per_day) == (1, None)
+    assert (free.on_demand_snapshots_per_day, premium.on_demand_snapshots_per_day) == (1, None)
     # retention: 7 / 90 days
     assert (free.retention_days, premium.retention_days) == (7, 90)
     assert (free.retention, premium.retention) == (timedelta(days=7), timedelta(days=90))
@@ -65,6 +66,7 @@ def test_a_policy_row_that_contradicts_itself_is_refused() -> None:
         "name": "free", "scheduled_cadence": "daily", "backup_schedule": "cron(0 3 * * ? *)",
         "on_demand_per_day": 1, "retention_days": 7, "cross_region": False, "replica_region": None,
         "snapshots": "manual", "snapshot_schedule": None, "theme_history_keep_last": 5,
+        "on_demand_snapshots_per_day": 1,
     }
     assert TierPolicy(**row) == POLICIES["free"]
     for change, message in [
@@ -72,6 +74,7 @@ def test_a_policy_row_that_contradicts_itself_is_refused() -> None:
         ({"snapshots": "weekly"}, "snapshot schedule"),
         ({"retention_days": 0}, "retention_days"),
         ({"theme_history_keep_last": 0}, "theme_history_keep_last"),
+        ({"on_demand_snapshots_per_day": 0}, "on_demand_snapshots_per_day"),
         ({"glacier_ir_after_days": -1}, "glacier_ir_after_days"),
     ]:
         with pytest.raises(ValueError, match=message):

@@ -352,6 +352,7 @@ ROLE_POLICIES = {
     "eventbridge_ecs": "eventbridge_ecs",
     "discord_notifier": "discord_notifier",
     "replication": "replication",
+    "batch_replication": "batch_replication",
 }
 
 
@@ -434,7 +435,7 @@ def test_no_wildcard_actions_and_no_unconditioned_wildcard_grants(stack: Stack) 
 
 
 def test_trust_policies_are_scoped_to_the_account(stack: Stack) -> None:
-    for name in ("trust_ecs_tasks", "trust_events", "trust_lambda", "trust_s3"):
+    for name in ("trust_ecs_tasks", "trust_events", "trust_lambda", "trust_s3", "trust_s3_batch_operations"):
         st = one(stack.statements(name))
         assert st["actions"] == ["sts:AssumeRole"]
         assert any(c["variable"] == "aws:SourceAccount" for c in st["condition"]), name

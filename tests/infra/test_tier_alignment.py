@@ -95,3 +95,18 @@ def test_glacier_transition_exactly_for_the_tiers_that_have_one(stack: Stack, bu
     assert {p.storage_class for p in POLICIES.values()} == {"STANDARD"}
     dest = stack.resource("aws_s3_bucket_replication_configuration", "backups")["rule"][0]["destination"][0]
     assert dest["storage_class"] == "STANDARD"
+
+
+def test_batch_replication_role_may_only_start_replication_of_the_backup_bucket(stack: Stack) -> None:
+    """Objects written before a server moved to premium are copied by an S3 Batch Replication job run with
+    this role: it may start replication of the backup bucket's objects and read its replication
+    configuration, nothing else (the copy itself is the replication role's)."""
+    role = stack.resource("aws_iam_role", "batch_replication")
+    assert role["count"] == "${var.enable_replication ? 1 : 0}"
+    trust = stack.statements("trust_s3_batch_operations")[0]
+    assert trust["principals"][0]["identifiers"] == ["batchoperations.s3.amazonaws.com"]
+    grants = {(a, r) for st in stack.statements("batch_replication") for a in st["actions"] for r in st["resources"]}
+    bucket = "${aws_s3_bucket.backups.arn}"
+    assert grants == {("s3:InitiateReplication", f"{bucket}/*"), ("s3:GetReplicationConfiguration", bucket),
+                      ("s3:PutInventoryConfiguration", bucket)}
+    assert "batch_replication_role_arn" in stack.outputs

@@ -17,6 +17,7 @@ from gaib.wiring import App
 from tests.snapshot.conftest import Discord
 from tests.snapshot.test_raid import CONFIG
 from tests.support.cli import CliRunner
+from tests.support.tiers import on_tier
 
 PART_FILES = ("state.json.gz", "config.yaml.gz", "theme-registry.json.gz", "objects.json.gz")
 
@@ -63,6 +64,7 @@ def test_download_writes_verified_decompressed_files(snap: CliRunner) -> None:
 
 
 def test_list_shows_counts_sizes_and_messages(snap: CliRunner) -> None:
+    on_tier(snap, "premium")  # two on-demand snapshots in one day
     sid = _applied(snap)
     second = snap("server", "snapshot", "create", "-m", "second\x1b[31m", "--codec", "zstd", "--json").data
     listed = snap("server", "snapshot", "list", "--json").data
@@ -78,6 +80,7 @@ def test_list_shows_counts_sizes_and_messages(snap: CliRunner) -> None:
 
 
 def test_compare_reports_known_changes_field_by_field(snap: CliRunner, discord: Discord) -> None:
+    on_tier(snap, "premium")  # two on-demand snapshots in one day
     first = _applied(snap)
     same = snap("server", "snapshot", "compare", first, first, "--json")
     assert same.exit_code == 0 and same.data["identical"] is True

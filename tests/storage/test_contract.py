@@ -106,6 +106,65 @@ def test_bad_tags_are_refused_and_nothing_is_written(backend: Backend, tags: dic
         backend.store.get("state/1/default/e.json.gz")
 
 
+def test_set_tags_replaces_the_tag_set_and_keeps_the_bytes(backend: Backend) -> None:
+    key = "state/1/default/retag.json.gz"
+    first = backend.store.put(key, b"payload", tags={"Tier": "free", "ServerId": SERVER},
+                              content_type="application/gzip")
+    backend.store.set_tags(key, {"Tier": "premium", "ServerId": SERVER})
+    assert backend.store.tags(key) == {"Tier": "premium", "ServerId": SERVER}
+    # another adapter instance on the same storage reads the new tags back
+    assert backend.new_store().tags(key) == {"Tier": "premium", "ServerId": SERVER}
+    head = backend.store.head(key)
+    assert backend.store.get(key) == b"payload"
+    assert head.content_type == "application/gzip" and head.generation == first.generation
+    backend.store.set_tags(key, {})
+    assert backend.store.tags(key) == {}
+
+
+def test_set_tags_keeps_a_document_swappable(backend: Backend) -> None:
+    key = "themes/1/registry.json"
+    doc = backend.store.replace(key, b"v1", expected_generation=None, tags={"Tier": "free"})
+    backend.store.set_tags(key, {"Tier": "premium"})
+    assert backend.store.get_document(key).generation == doc.generation
+    backend.store.replace(key, b"v2", expected_generation=doc.generation, tags={"Tier": "premium"})
+    assert backend.store.get(key) == b"v2" and backend.store.tags(key) == {"Tier": "premium"}
+
+
+def test_set_tags_of_a_missing_object_raises_not_found_and_creates_nothing(backend: Backend) -> None:
+    with pytest.raises(NotFound):
+        backend.store.set_tags("state/1/default/nothing.json.gz", {"Tier": "premium"})
+    assert list(backend.store.list("")) == []
+
+
+@pytest.mark.parametrize("tags", [{"Tier": "premium&x=1"}, {f"t{i}": "v" for i in range(11)}])
+def test_set_tags_refuses_bad_tags_and_keeps_the_old_ones(backend: Backend, tags: dict[str, str]) -> None:
+    backend.store.put("state/1/default/f.json.gz", b"x", tags={"Tier": "free"})
+    with pytest.raises(InvalidInput):
+        backend.store.set_tags("state/1/default/f.json.gz", tags)
+    assert backend.store.tags("state/1/default/f.json.gz") == {"Tier": "free"}
+
+
+def test_delete_many_removes_every_key_and_is_idempotent(backend: Backend) -> None:
+    keys = [f"state/1/default/backup.{i:04d}.json.gz" for i in range(30)]
+    for key in keys:
+        backend.store.put(key, b"x", tags={"Tier": "free"})
+    backend.store.put("state/1/default/keep.json.gz", b"k")
+    backend.store.delete_many([*keys[:20], "state/1/default/never-was.json.gz"])
+    assert [o.key for o in backend.store.list("state/1/")] == sorted([*keys[20:], "state/1/default/keep.json.gz"])
+    backend.store.delete_many(keys)
+    backend.store.delete_many([])
+    assert [o.key for o in backend.store.list("state/1/")] == ["state/1/default/keep.json.gz"]
+    backend.store.put(keys[0], b"again")  # the key is free again
+    assert backend.store.get(keys[0]) == b"again"
+
+
+def test_delete_many_checks_every_key_before_removing_any(backend: Backend) -> None:
+    backend.store.put("state/1/default/a.json.gz", b"x")
+    with pytest.raises(InvalidName):
+        backend.store.delete_many(["state/1/default/a.json.gz", "../etc/passwd"])
+    assert backend.store.get("state/1/default/a.json.gz") == b"x"
+
+
 def test_missing_objects_raise_not_found(backend: Backend) -> None:
     for call in (backend.store.get, backend.store.head, backend.store.tags):
         with pytest.raises(NotFound) as info:
@@ -156,7 +215,9 @@ def test_hostile_keys_are_refused_before_anything_happens(backend: Backend, key:
         lambda: backend.store.get(key),
         lambda: backend.store.head(key),
         lambda: backend.store.tags(key),
+        lambda: backend.store.set_tags(key, {"Tier": "premium"}),
         lambda: backend.store.delete(key),
+        lambda: backend.store.delete_many([key]),
     ):
         with pytest.raises(InvalidName) as info:
             call()
@@ -272,6 +333,29 @@ def test_catalog_delete_is_idempotent(backend: Backend) -> None:
     backend.catalog.delete(PK, sk)
     backend.catalog.put_if_absent(PK, sk, {"id": 2})
     assert backend.catalog.get(PK, sk) == {"id": 2}
+
+
+def test_catalog_delete_many_removes_every_item_and_only_those(backend: Backend) -> None:
+    ids = [f"20261125T1703{i:02d}042Z-a1b2c3d4" for i in range(60)]  # more than one DynamoDB batch
+    for ident in ids:
+        backend.catalog.put_if_absent(PK, K.backup_sk(ident), {"id": ident})
+    backend.catalog.put_if_absent(PK, K.TIER_SK, {"tier": "free"})
+    gone = [(PK, K.backup_sk(i)) for i in ids[:55]] + [(PK, K.backup_sk("20200101T000000000Z-00000000"))]
+    backend.catalog.delete_many(gone)
+    left = backend.catalog.query(PK, K.BACKUP_SK_PREFIX, limit=100).items
+    assert sorted(item["id"] for item in left) == ids[55:]
+    assert backend.catalog.get(PK, K.TIER_SK) == {"tier": "free"}
+    backend.catalog.delete_many(gone)  # idempotent
+    backend.catalog.delete_many([])
+    assert backend.new_catalog().get(PK, K.backup_sk(ids[0])) is None
+
+
+def test_catalog_delete_many_checks_every_key_first(backend: Backend) -> None:
+    sk = K.backup_sk("20261125T170312042Z-a1b2c3d4")
+    backend.catalog.put_if_absent(PK, sk, {"id": 1})
+    with pytest.raises(InvalidName):
+        backend.catalog.delete_many([(PK, sk), (PK, "bad key with spaces")])
+    assert backend.catalog.get(PK, sk) == {"id": 1}
 
 
 def test_update_changes_fields_of_an_existing_item(backend: Backend) -> None:

@@ -125,3 +125,13 @@ def test_unknown_snapshot_parts_and_sort_keys_are_refused() -> None:
     for sk in ("BACKUP#x#y", "TIER", f"OTHER#20261125T170312042Z#{BID}", f"BACKUP#20250101T000000000Z#{BID}"):
         with pytest.raises(InvalidName):
             K.id_from_sk(sk)
+
+
+def test_audit_keys_and_server_prefixes() -> None:
+    assert K.audit_sk(BID) == f"AUDIT#{BID[:19]}#{BID}"
+    assert K.server_prefixes(SERVER) == {
+        "backups": f"state/{SERVER}/", "snapshots": f"snapshots/{SERVER}/", "media": f"media/{SERVER}/",
+        "exports": f"exports/{SERVER}/", "themes": f"themes/{SERVER}/", "metadata": f"metadata/{SERVER}/"}
+    for bad in ("../1", "1/2", "x"):
+        with pytest.raises(InvalidName):
+            K.server_prefixes(bad)

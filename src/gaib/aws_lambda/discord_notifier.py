@@ -62,6 +62,7 @@ KNOWN_EVENTS = {
     "rollback.failed": ("Rollback failed", "Rolled back to"),
     "verify.failed": ("Verification failed", "Checked ID"),
     "quota.reached": ("Quota reached", "ID"),
+    "tier.changed": ("Tier changed", "Audit ID"),
     "scheduled-run.summary": ("Scheduled run summary", "Run ID"),
 }
 

@@ -17,12 +17,13 @@ from typing import Any, Literal
 
 from gaib.backup import codec
 from gaib.backup.manifest import TRIGGERS, Manifest
-from gaib.backup.repository import BundleRepository, Layout, PartData
+from gaib.backup.quota import Quota
+from gaib.backup.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.backup.tiers import tier_of
 from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
 from gaib.names import check_name, check_snowflake
 from gaib.state.model import State, parse_state
-from gaib.storage.base import Catalog, ObjectStore
+from gaib.storage.base import Catalog, ObjectStore, damaged_reason
 from gaib.storage.keys import backup_key, backup_sk, check_id, new_id, server_pk
 
 Trigger = Literal["on-demand", "scheduled", "pre-restore"]
@@ -116,8 +117,10 @@ class BackupManager:
                trigger: Trigger = "on-demand", codec_name: codec.Codec = "gzip") -> BackupRecord:
         """Store ``state`` as a new backup; returns its record. Never overwrites another backup.
 
-        The catalog item carries no expiry: backups are removed by prune, which always keeps the
-        newest backup of each server and workspace (docs/retention.md).
+        An ``on-demand`` backup first takes a unit of the tier's daily quota (``TierLimit``, exit 7,
+        when it is used up) and gives it back if storing fails; scheduled and pre-restore backups
+        never count. The catalog item carries no expiry: backups are removed by prune, which always
+        keeps the newest backup of each server and workspace (docs/retention.md).
         """
         check_snowflake(server_id, "server id")
         check_name(workspace, "workspace name")
@@ -132,8 +135,16 @@ class BackupManager:
                           created_at=now.isoformat().replace("+00:00", "Z"), trigger=trigger, tier=policy.name,
                           message=message, serial=state.serial, lineage=state.lineage, parts={},
                           counts={"resources": len(state.resources)})
-        manifest = self.repo.write(header, where, [PartData(STATE_PART, where.part_keys[STATE_PART], state.to_json())],
-                                   codec_name=codec_name, tags={"Tier": policy.name, "ServerId": server_id})
+        parts = [PartData(STATE_PART, where.part_keys[STATE_PART], state.to_json())]
+        tags = {"Tier": policy.name, "ServerId": server_id}
+        quota = Quota(self.catalog, clock=self.clock)
+        held = quota.take(server_id, "backup", policy) if trigger == "on-demand" else None
+        try:
+            manifest = self.repo.write(header, where, parts, codec_name=codec_name, tags=tags)
+        except BaseException:
+            if held is not None:
+                quota.give_back(held)
+            raise
         return BackupRecord(manifest)
 
     def get(self, server_id: str, backup_id: str) -> BackupRecord:
@@ -146,12 +157,20 @@ class BackupManager:
                            hint="List the backups with 'gaib server backup list'.")
         return self._record(server_id, backup_id, item)
 
+    def record_of(self, server_id: str, item: dict[str, Any]) -> BackupRecord:
+        """The checked record of one catalog item of ``server_id`` (as ``query`` returns it); raises
+        InvalidName for an item without a well-formed id, IntegrityError for a damaged one."""
+        return self._record(server_id, check_id(item.get("id"), "backup id"), item)
+
     def _record(self, server_id: str, backup_id: str, item: dict[str, Any]) -> BackupRecord:
         """The checked record of a catalog item; raises IntegrityError for a damaged one.
 
         The part's key must follow from the id: an item pointing anywhere else (another backup's
         object, another server's) is damage, and nothing is read from where it points.
         """
+        reason = damaged_reason(item)
+        if reason is not None:
+            raise IntegrityError(f"The catalog item of backup {backup_id} is damaged: {reason}.")
         workspace = item.get("workspace")
         try:
             expected = layout(server_id, workspace if isinstance(workspace, str) else "", backup_id)
@@ -178,13 +197,13 @@ class BackupManager:
         out: list[BackupRecord] = []
         while True:
             page = self.catalog.query(server_pk(server_id), "BACKUP#", limit=limit, cursor=cursor)
-            for item in page.items:
+            for item, ident in zip(page.items, page_ids(page), strict=True):
                 try:
-                    rec = self._record(server_id, str(item.get("id", "")), item)
+                    rec = self._record(server_id, ident, item)
                 except GaibError:
                     if damaged is None:
                         raise
-                    damaged.append(str(item.get("id", "?"))[:80])
+                    damaged.append(ident)
                     continue
                 if workspace is None or rec.workspace == workspace:
                     out.append(rec)

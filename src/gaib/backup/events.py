@@ -34,3 +34,9 @@ def failed(ports: Ports, kind: Kind, error: GaibError, *, server_id: str | None,
     publish(ports, Event.failed(kind, error, tier=policy_for(tier).name, at=ports.clock(), server_id=server_id,
                                 workspace=ports.settings.workspace, id=id, message=message,
                                 duration_ms=duration_ms))
+
+
+def quota_reached(ports: Ports, error: GaibError, *, server_id: str, tier: str) -> None:
+    """``quota.reached``: a tier quota refused an on-demand backup or snapshot."""
+    publish(ports, Event.quota_reached(error, tier=policy_for(tier).name, at=ports.clock(), server_id=server_id,
+                                       workspace=ports.settings.workspace, message=error.message))

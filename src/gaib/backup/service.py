@@ -6,9 +6,10 @@ store and catalog) and returns plain values for the CLI to render. Nothing here 
 
 from __future__ import annotations
 
+from gaib.backup import events
 from gaib.backup.backups import BackupManager, BackupRecord
 from gaib.backup.restore import RestoreEngine, RestorePlan, RestoreResult
-from gaib.errors import IntegrityError, MissingSetting, StateNotFound
+from gaib.errors import IntegrityError, MissingSetting, StateNotFound, TierLimit
 from gaib.ports import Ports
 
 
@@ -29,12 +30,18 @@ def manager(ports: Ports) -> BackupManager:
 
 
 def create(ports: Ports, message: str) -> BackupRecord:
-    """Back up the current workspace's state (trigger ``on-demand``); StateNotFound if it has none."""
+    """Back up the current workspace's state (trigger ``on-demand``); StateNotFound if it has none,
+    TierLimit (exit 7, with a ``quota.reached`` event) when the tier's daily quota is used up."""
     ws = ports.settings.workspace
     state = ports.state.get(ws)
     if state is None:
         raise StateNotFound(f"Workspace '{ws}' has no state to back up.")
-    return manager(ports).create(state, server_id=server_id(ports), workspace=ws, message=message)
+    sid = server_id(ports)
+    try:
+        return manager(ports).create(state, server_id=sid, workspace=ws, message=message)
+    except TierLimit as exc:
+        events.quota_reached(ports, exc, server_id=sid, tier=str(exc.details.get("tier", "free")))
+        raise
 
 
 def list_backups(ports: Ports, *, limit: int, cursor: str | None, all_workspaces: bool,

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gaib.backup import community_service, events, registry, rollforward
+from gaib.backup import community_service, events, quota, registry, rollforward
 from gaib.backup.backups import BackupManager
 from gaib.backup.codec import Codec
 from gaib.backup.compare import compare as compare_contents
@@ -115,18 +115,21 @@ def create(ports: Ports, *, message: str, codec_name: Codec = "gzip", messages: 
            exclude: Sequence[str] = ()) -> SnapshotRecord:
     """An on-demand snapshot of the live server and the workspace's state; publishes its event.
 
-    ``exclude`` adds to ``backup.exclude`` of gaib.yaml: channels whose messages are not saved."""
+    ``exclude`` adds to ``backup.exclude`` of gaib.yaml: channels whose messages are not saved. It counts
+    against the tier's daily on-demand snapshot quota (TierLimit, exit 7, before Discord is read), after
+    ``messages`` and ``exclude`` are checked; a snapshot that fails gives its unit back."""
     sid = resolve_server(ports)
     started = time.monotonic()
     patterns = check_patterns([*ports.settings.backup_exclude, *exclude])
     check_messages(ports, sid, messages)
-    try:
-        rec = take(ports, server_id=sid, message=message, trigger="on-demand",
-                   state=ports.state.get(ports.settings.workspace), codec_name=codec_name, messages=messages,
-                   exclude=patterns)
-    except GaibError as exc:
-        events.failed(ports, "snapshot", exc, server_id=sid, duration_ms=_ms(started))
-        raise
+    with quota.on_demand(ports, sid, "snapshot"):
+        try:
+            rec = take(ports, server_id=sid, message=message, trigger="on-demand",
+                       state=ports.state.get(ports.settings.workspace), codec_name=codec_name, messages=messages,
+                       exclude=patterns)
+        except GaibError as exc:
+            events.failed(ports, "snapshot", exc, server_id=sid, duration_ms=_ms(started))
+            raise
     m = rec.manifest
     events.succeeded(ports, "snapshot", server_id=sid, tier=m.tier, id=m.id, message=f"Snapshot {m.id} created",
                      stored=m.stored_size, plain=m.plain_size, duration_ms=_ms(started))

@@ -21,7 +21,6 @@ the catalog item ``SNAPSHOT#{ts}#{id}``); read back only after every checksum is
 from __future__ import annotations
 
 import builtins
-import json
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -31,7 +30,7 @@ from gaib.backup import codec
 from gaib.backup.manifest import TRIGGERS, Manifest
 from gaib.backup.media import MediaStore, release
 from gaib.backup.registry_doc import empty_registry
-from gaib.backup.repository import BundleRepository, Layout, PartData
+from gaib.backup.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.backup.snapshot_capture import Captured
 from gaib.backup.snapshot_extras import COMMUNITY_PARTS, channel_of_part
 from gaib.backup.tiers import tier_of
@@ -43,6 +42,7 @@ from gaib.iac.export import export_config, exported_objects
 from gaib.names import check_name, check_snowflake
 from gaib.state.model import State, parse_state
 from gaib.storage.base import Catalog, ObjectStore
+from gaib.storage.documents import decode_json_document
 from gaib.storage.keys import (
     SNAPSHOT_SK_PREFIX,
     check_id,
@@ -80,7 +80,8 @@ def layout(server_id: str, snapshot_id: str, names: Iterable[object] = ()) -> La
                   manifest_key=snapshot_key(server_id, snapshot_id, "manifest.json"))
 
 
-def _item_part_names(item: Mapping[str, Any]) -> list[object]:
+def part_names(item: Mapping[str, Any]) -> list[object]:
+    """The part names a snapshot's catalog item lists (for :func:`layout`; anything unexpected is left to it)."""
     parts = item.get("parts")
     return list(parts) if isinstance(parts, Mapping) else []
 
@@ -214,7 +215,7 @@ class SnapshotManager:
         return self._record(server_id, snapshot_id, item)
 
     def _record(self, server_id: str, snapshot_id: str, item: dict[str, Any]) -> SnapshotRecord:
-        where = layout(server_id, snapshot_id, _item_part_names(item))
+        where = layout(server_id, snapshot_id, part_names(item))
         manifest = self.repo.manifest(item, where, f"snapshot {snapshot_id} ({where.manifest_key})")
         if manifest.id != snapshot_id or manifest.server_id != server_id or manifest.kind != "snapshot":
             raise IntegrityError(f"The catalog item of snapshot {snapshot_id} is damaged: it describes "
@@ -228,8 +229,7 @@ class SnapshotManager:
         check_snowflake(server_id, "server id")
         page = self.catalog.query(server_pk(server_id), SNAPSHOT_SK_PREFIX, limit=limit, cursor=cursor)
         out = []
-        for item in page.items:
-            ident = str(item.get("id", ""))
+        for item, ident in zip(page.items, page_ids(page), strict=True):
             try:
                 out.append(self._record(server_id, check_id(ident, "snapshot id"), item))
             except GaibError:
@@ -248,11 +248,9 @@ class SnapshotManager:
         objects = parse_state(self.repo.read_part(m, "objects"), m.part("objects").key)
         try:
             config_text = config.decode("utf-8")
-            registry = json.loads(registry_bytes)
         except ValueError:
-            raise IntegrityError(f"Snapshot {m.id} holds a part that cannot be decoded.") from None
-        if not isinstance(registry, dict):
-            raise IntegrityError(f"The theme registry in snapshot {m.id} is not a JSON object.")
+            raise IntegrityError(f"Snapshot {m.id} holds a config part that is not UTF-8 text.") from None
+        registry = decode_json_document(registry_bytes, m.part("theme-registry").key)
         return SnapshotContent(record=record, state=state, config_text=config_text, registry=registry,
                                objects=objects)
 
@@ -269,7 +267,7 @@ class SnapshotManager:
         item = self.catalog.get(server_pk(server_id), snapshot_sk(snapshot_id))
         if item is None:
             raise NotFound(f"No snapshot {snapshot_id} for server {server_id}.")
-        where = layout(server_id, snapshot_id, _item_part_names(item))
+        where = layout(server_id, snapshot_id, part_names(item))
         extra = item.get("extra")
         media = extra.get("media") if isinstance(extra, Mapping) else None
         self.repo.delete(where)

@@ -3,7 +3,8 @@
 | | free | premium |
 | --- | --- | --- |
 | scheduled backups | daily (``cron(0 3 * * ? *)``) | hourly (``cron(0 * * * ? *)``) |
-| on-demand backups | 1 per day | unlimited |
+| on-demand backups | 1 per UTC day | unlimited |
+| on-demand snapshots | 1 per UTC day | unlimited |
 | retention (backups, snapshots) | 7 days | 90 days |
 | cross-region copy | no | yes (us-west-2) |
 | full snapshots | manual | weekly automatic (``cron(0 4 ? * SUN *)``) |
@@ -15,7 +16,8 @@ theme deployment of each server (``gaib.backup.retention``). infrastructure/terr
 carries the numbers the stack uses as defaults; tests/infra/test_tier_alignment.py holds them equal.
 
 A server's tier is the ``tier`` field of its catalog item ``SERVER#{id} / TIER``; a server without
-one, or with a value that is not a tier name, is on the free tier.
+one, or with a value that is not a tier name, is on the free tier. On-demand quotas are counted by
+:mod:`gaib.backup.quota`; ``gaib server tier set`` (:mod:`gaib.backup.tier_manager`) changes a tier.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from datetime import timedelta
 from typing import Final, Literal
 
 from gaib.backup.retention import RetentionPolicy
-from gaib.errors import Conflict
+from gaib.errors import Conflict, InvalidInput
 from gaib.storage.base import Catalog
 from gaib.storage.keys import TIER_SK, server_pk
 
@@ -53,6 +55,8 @@ class TierPolicy:
     backup_schedule: str
     """EventBridge schedule expression (UTC) of the scheduled backup run."""
     on_demand_per_day: int | None
+    """On-demand (``gaib server backup create``) state backups per UTC day; scheduled and
+    pre-restore backups never count."""
     retention_days: int
     """Backups and snapshots younger than this are kept (and always the newest one)."""
     cross_region: bool
@@ -61,6 +65,9 @@ class TierPolicy:
     snapshot_schedule: str | None
     """EventBridge schedule expression of the automatic snapshot run; None when snapshots are manual."""
     theme_history_keep_last: int | None
+    on_demand_snapshots_per_day: int | None = None
+    """On-demand (``gaib server snapshot create``) snapshots per UTC day; pre-restore and scheduled
+    snapshots never count."""
     storage_class: StorageClass = "STANDARD"
     glacier_ir_after_days: int | None = None
     """Age in days at which (large) objects move to Glacier Instant Retrieval; None: never."""
@@ -72,7 +79,7 @@ class TierPolicy:
             raise ValueError("a replica region is needed exactly when cross_region is set")
         if (self.snapshots == "weekly") != (self.snapshot_schedule is not None):
             raise ValueError("a snapshot schedule is needed exactly when snapshots are weekly")
-        for name in ("on_demand_per_day", "theme_history_keep_last"):
+        for name in ("on_demand_per_day", "on_demand_snapshots_per_day", "theme_history_keep_last"):
             limit = getattr(self, name)
             if limit is not None and limit < 1:
                 raise ValueError(f"{name} must be at least 1 or None (unlimited)")
@@ -102,6 +109,14 @@ class TierPolicy:
         """For full snapshots, grouped by (server_id,): keep ``retention_days`` and the newest."""
         return RetentionPolicy(max_age=self.retention)
 
+    def on_demand_limit(self, kind: str) -> int | None:
+        """The per-UTC-day limit of on-demand ``kind`` (``backup`` or ``snapshot``); None: unlimited."""
+        if kind == "backup":
+            return self.on_demand_per_day
+        if kind == "snapshot":
+            return self.on_demand_snapshots_per_day
+        raise ValueError(f"unknown quota kind {kind!r}")
+
     def theme_history_retention(self) -> RetentionPolicy:
         """For theme deployments, grouped by (server_id,): the last ``theme_history_keep_last``
         (whatever their age), or all of them when unlimited."""
@@ -120,6 +135,7 @@ POLICIES: Final[dict[str, TierPolicy]] = {
         snapshots="manual",
         snapshot_schedule=None,
         theme_history_keep_last=5,
+        on_demand_snapshots_per_day=1,
     ),
     "premium": TierPolicy(
         name="premium",
@@ -143,6 +159,17 @@ def policy_for(name: object) -> TierPolicy:
     if isinstance(name, str) and name in TIERS:
         return POLICIES[name]
     return POLICIES[DEFAULT_TIER]
+
+
+def check_tier(name: object) -> Tier:
+    """``name`` if it is exactly a tier name; raises ``InvalidInput`` (exit 6) for anything else
+    (other case, padding, another type, junk), never echoing more than a few characters of it."""
+    if isinstance(name, str) and name in TIERS:
+        return POLICIES[name].name
+    shown = repr(name) if not isinstance(name, str) else repr(name[:30] + ("..." if len(name) > 30 else ""))
+    raise InvalidInput(f"Unknown tier {shown}: the tiers are {' and '.join(TIERS)}.",
+                       hint="Run 'gaib server tier set free' or 'gaib server tier set premium'.",
+                       code="INVALID_TIER", details={"field": "tier"})
 
 
 def tier_of(catalog: Catalog, server_id: str, *, register: bool = False) -> TierPolicy:

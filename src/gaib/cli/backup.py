@@ -1,4 +1,4 @@
-"""gaib server backup create | list | restore | delete"""
+"""gaib server backup create | list | restore | delete | prune"""
 
 from __future__ import annotations
 
@@ -9,7 +9,8 @@ from gaib.backup.backups import BackupRecord
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
 
-backup = group("backup", "State backups: create, list, restore, delete.", aliases={"ls": "list", "rm": "delete"})
+backup = group("backup", "State backups: create, list, restore, delete, prune.",
+               aliases={"ls": "list", "rm": "delete"})
 
 
 def _size(n: int) -> str:
@@ -63,8 +64,9 @@ def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
     """Restore a backup as the workspace's new state (the current one is backed up first)."""
     ctx = get_ctx()
     plan = service.plan_restore(ctx.app(), backup_id, force=force)
-    header = (f"Restore backup {backup_id} (serial {plan.backup.serial}) over workspace "
-              f"'{ctx.settings().workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}")
+    header = printable(f"Restore backup {backup_id} (serial {plan.backup.serial}) over workspace "
+                       f"'{ctx.settings().workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}",
+                       keep_newlines=True)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, header)
         return
@@ -87,9 +89,20 @@ def delete(backup_id: str, yes: bool) -> None:
     """Delete a backup."""
     ctx = get_ctx()
     record = service.find(ctx.app(), backup_id)  # None: damaged, and still deletable
-    what = f"backup {backup_id} (serial {record.serial}, {record.created_at})" if record else \
+    what = f"backup {backup_id} (serial {record.serial}, {printable(record.created_at)})" if record else \
         f"damaged backup {backup_id}"
     ctx.confirm(f"Delete {what}?", yes)
     service.delete(ctx.app(), backup_id)
     ctx.out.result({"deleted": record.to_dict() if record else {"id": backup_id, "damaged": True}},
                    f"Deleted {what}.")
+
+
+@backup.command("prune")
+@click.option("--dry-run", is_flag=True, help="Show what would be removed and why; remove nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@server_options
+def prune(dry_run: bool, yes: bool) -> None:
+    """Remove the backups the server's tier no longer keeps (every workspace; the newest of each stays)."""
+    from gaib.cli import prune as pruning
+
+    pruning.run("backup", dry_run, yes)

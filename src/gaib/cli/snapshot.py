@@ -1,4 +1,4 @@
-"""gaib server snapshot create | list | restore | download | compare | delete"""
+"""gaib server snapshot create | list | restore | download | compare | delete | prune"""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from gaib.cli.text import printable
 from gaib.discord.limits import duration
 from gaib.iac.plan import render as render_plan
 
-snapshot = group("snapshot", "Full snapshots of the server: create, list, restore, download, compare, delete.")
+snapshot = group("snapshot", "Full snapshots of the server: create, list, restore, download, compare, delete, "
+                            "prune.")
 
 
 def _size(n: int) -> str:
@@ -217,3 +218,14 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
     kept = f" Previous config kept as {result.previous_config}." if result.previous_config else ""
     ctx.out.result({"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()},
                    summary + f" Wrote {result.config_file}." + kept + undo)
+
+
+@snapshot.command("prune")
+@click.option("--dry-run", is_flag=True, help="Show what would be removed and why; remove nothing.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
+@server_options
+def prune(dry_run: bool, yes: bool) -> None:
+    """Remove the snapshots the server's tier no longer keeps (the newest always stays)."""
+    from gaib.cli import prune as pruning
+
+    pruning.run("snapshot", dry_run, yes)

@@ -37,6 +37,7 @@ EventName = Literal[
     "rollback.failed",
     "verify.failed",
     "quota.reached",
+    "tier.changed",
     "scheduled-run.summary",
 ]
 Kind = Literal["backup", "snapshot", "restore", "rollback"]
@@ -60,6 +61,7 @@ TITLES: dict[str, str] = {
     "rollback.failed": "Rollback failed",
     "verify.failed": "Verification failed",
     "quota.reached": "Quota reached",
+    "tier.changed": "Tier changed",
     "scheduled-run.summary": "Scheduled run summary",
 }
 # Events that report a failure carry an ``error``; the others never do.
@@ -263,6 +265,13 @@ class Event:
         """``quota.reached``: a tier quota refused an operation (``error`` is usually a TierLimit)."""
         return cls(event="quota.reached", tier=tier, at=at, message=message or TITLES["quota.reached"],
                    server_id=server_id, workspace=workspace, error=ErrorInfo.of(error))
+
+    @classmethod
+    def tier_changed(cls, *, tier: Tier, at: datetime, server_id: str, id: str | None = None,
+                     message: str | None = None) -> Event:
+        """``tier.changed``: an operator moved ``server_id`` to ``tier``; ``id`` is the audit record's."""
+        return cls(event="tier.changed", tier=tier, at=at, message=message or TITLES["tier.changed"],
+                   server_id=server_id, id=id)
 
     @classmethod
     def summary(

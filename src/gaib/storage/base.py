@@ -15,6 +15,12 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
   generation back, which is harmless for a swap of the whole document. ``get``, ``head``,
   ``tags``, ``list`` and ``delete`` treat documents like any other object; ``put`` still refuses
   an existing document.
+* Tags: ``put`` and ``replace`` store a tag set with the object; ``set_tags`` replaces the whole set of
+  an existing object (its bytes, generation and content type stay as they are), so lifecycle and
+  replication rules keyed on a tag (``Tier=premium``) apply to objects written before a change.
+* Batches: ``delete_many`` and ``Catalog.delete_many`` remove many keys in few requests (S3
+  ``DeleteObjects``, DynamoDB ``BatchWriteItem``). Both are idempotent; when they fail they raise
+  ``StorageError`` and any of the keys may or may not be gone (the caller must assume either).
 * Keys are ``/``-separated segments of ASCII letters, digits, ``.``, ``_`` and ``-``, each segment
   starting with a letter or digit (so no ``..``, no hidden files, no escapes); anything else raises
   ``InvalidName`` (exit 6) before a path or request is built. ``gaib.storage.keys`` is the only
@@ -28,13 +34,20 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
   (DynamoDB's TTL deletes lazily, so the adapters hide expired items themselves). ``increment``
   restarts an expired counter.
 * Failures of the backend itself raise ``StorageError`` (exit 1); boto3/sqlite exceptions never leak.
+* Damage: an item whose stored form cannot be decoded into a JSON-like dict (bit rot, a hand edit)
+  is never an exception that hides every other item: ``get`` and ``query`` return it as
+  ``{DAMAGED_FIELD: {"pk", "sk", "reason"}}`` (see :func:`damaged_reason`), so a caller can report
+  and skip it, or delete it; ``update`` refuses it with ``IntegrityError`` (DynamoDB, which
+  cannot tell before it writes, may have set the given fields by then) and ``increment`` with
+  ``IntegrityError`` locally, ``StorageError`` or ``CeilingReached`` on DynamoDB.
+  ``DAMAGED_FIELD`` is reserved: no written item may carry it.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -43,6 +56,7 @@ from gaib.names import NAME_PATTERN
 
 __all__ = [
     "COUNTER_FIELD",
+    "DAMAGED_FIELD",
     "DEFAULT_CONTENT_TYPE",
     "EXPIRES_FIELD",
     "INDEXES",
@@ -65,6 +79,9 @@ __all__ = [
     "check_key",
     "check_prefix",
     "check_tags",
+    "damaged_item",
+    "damaged_key",
+    "damaged_reason",
     "document_conflict",
 ]
 
@@ -81,6 +98,8 @@ TIER_INDEX_FIELD = "server_tier"
 """The item field ``TIER_INDEX`` is keyed on; only the ``SERVER#{id}/TIER`` item carries it."""
 INDEXES: dict[str, str] = {TIER_INDEX: TIER_INDEX_FIELD}
 """Every index ``Catalog.index_query`` knows, with the item field it is keyed on."""
+DAMAGED_FIELD = "_gaib_damaged"
+"""The one field of the stand-in a catalog returns for an item it cannot decode (see the module doc)."""
 
 MAX_KEY_BYTES = 1024
 
@@ -138,10 +157,15 @@ class StoredDocument:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a catalog query; pass ``next_cursor`` back to get the next (None: no more)."""
+    """One page of a catalog query; pass ``next_cursor`` back to get the next (None: no more).
+
+    ``sort_keys`` holds each item's sort key, in the same order (the adapters always fill it), so an
+    item whose own fields are damaged can still be named by its key.
+    """
 
     items: list[Item]
     next_cursor: str | None
+    sort_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -180,8 +204,20 @@ class ObjectStore(Protocol):
         """The tags stored with ``key``; raises ``NotFound``."""
         ...
 
+    def set_tags(self, key: str, tags: Mapping[str, str]) -> None:
+        """Replace the whole tag set of ``key`` with ``tags`` (checked like ``put``'s); the bytes,
+        generation and content type are unchanged. Raises ``NotFound`` (and writes nothing) when the
+        key does not exist, ``InvalidInput`` for bad tags."""
+        ...
+
     def delete(self, key: str) -> None:
         """Remove ``key``. Idempotent: deleting a missing key is not an error."""
+        ...
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """Remove every key in ``keys`` (idempotent, like ``delete``), in as few requests as the backend
+        allows. Every key is checked before anything is removed. Raises ``StorageError`` when some key
+        could not be removed; any of the keys may then be gone or still there."""
         ...
 
     def list(self, prefix: str = "") -> Iterator[ObjectInfo]:
@@ -240,6 +276,12 @@ class Catalog(Protocol):
         """Remove the item. Idempotent."""
         ...
 
+    def delete_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Remove every ``(pk, sk)`` item (idempotent), in as few requests as the backend allows. Every
+        key is checked before anything is removed. Raises ``StorageError`` when some item could not be
+        removed; any of them may then be gone or still there."""
+        ...
+
     def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Item:
         """Set the given fields of a live item and return the whole new item; raises ``NotFound``."""
         ...
@@ -269,6 +311,27 @@ class Catalog(Protocol):
         and still carry ``value`` when the page was read.
         """
         ...
+
+
+def damaged_item(pk: str, sk: str, reason: str) -> Item:
+    """The stand-in for a stored item that cannot be decoded (adapters only)."""
+    return {DAMAGED_FIELD: {"pk": pk, "sk": sk, "reason": reason[:200]}}
+
+
+def damaged_reason(item: Mapping[str, Any]) -> str | None:
+    """Why ``item`` could not be decoded, or None for a readable item."""
+    marker = item.get(DAMAGED_FIELD)
+    if not isinstance(marker, Mapping):
+        return None
+    return str(marker.get("reason") or "it cannot be decoded")
+
+
+def damaged_key(item: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The (pk, sk) of a damaged item's stand-in, or None for a readable item."""
+    marker = item.get(DAMAGED_FIELD)
+    if not isinstance(marker, Mapping):
+        return None
+    return str(marker.get("pk", "")), str(marker.get("sk", ""))
 
 
 def _invalid_key(what: str, value: object) -> InvalidName:

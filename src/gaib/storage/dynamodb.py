@@ -13,6 +13,8 @@ TTL attribute ``expires_at``).
   (projecting only the keys, the indexed field and ``expires_at``): expired items, and items that
   moved to another value while the index lagged, are dropped. An item added a moment ago can still
   be missing until the index catches up.
+* ``delete_many``: ``BatchWriteItem`` with 25 deletes per request; unprocessed keys (throttling)
+  are sent again with back-off, up to 8 rounds per batch.
 * Numbers: floats go in as ``Decimal`` and come back as ``int`` when integral, else ``float``.
 """
 
@@ -20,7 +22,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
@@ -35,21 +37,25 @@ from gaib.storage.base import (
     KeyPage,
     Page,
     check_catalog_key,
+    damaged_item,
 )
 from gaib.storage.items import (
     REMOVABLE_FIELDS,
     check_counter_args,
+    check_decoded,
     check_index_query,
     check_query,
     encode_cursor,
     encode_index_cursor,
     is_expired,
     normalise_item,
+    refuse_damaged,
 )
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 _MAX_COUNTER_ATTEMPTS = 8
 _BATCH_GET_KEYS = 100  # BatchGetItem's limit per request
+_BATCH_WRITE_KEYS = 25  # BatchWriteItem's limit per request
 _MAX_BATCH_ROUNDS = 8
 
 
@@ -114,7 +120,14 @@ class DynamoCatalog:
         return {k: self._ser.serialize(_to_dynamo(v)) for k, v in item.items()}
 
     def _decode(self, raw: Mapping[str, Any]) -> Item:
-        return {k: _from_dynamo(self._de.deserialize(v)) for k, v in raw.items() if k not in ("PK", "SK")}
+        """The item of a raw DynamoDB item, or the damaged stand-in (``gaib.storage.base.damaged_item``)
+        when it holds something no Gaib writes (binary values, numbers past the item limits...)."""
+        pk, sk = _key_text(raw, "PK"), _key_text(raw, "SK")
+        try:
+            item = {k: _from_dynamo(self._de.deserialize(v)) for k, v in raw.items() if k not in ("PK", "SK")}
+        except Exception as exc:  # a malformed attribute value: TypeError, KeyError, decimal errors ...
+            return damaged_item(pk, sk, f"an attribute cannot be decoded ({type(exc).__name__})")
+        return check_decoded(item, pk, sk)
 
     def _value(self, value: Any) -> Any:
         return self._ser.serialize(_to_dynamo(value))
@@ -155,7 +168,7 @@ class DynamoCatalog:
         response = self._call("get_item", f"Reading catalog item {sk}", Key=self._key(pk, sk),
                               ConsistentRead=True)
         raw = response.get("Item")
-        return None if raw is None else self._decode(raw)
+        return None if raw is None else self._decode({**raw, **self._key(pk, sk)})
 
     def get(self, pk: str, sk: str) -> Item | None:
         """The live item or None (strongly consistent read)."""
@@ -203,7 +216,7 @@ class DynamoCatalog:
                 break
         page = collected[:limit]
         more = len(collected) > limit
-        return Page(items=[item for _, item in page],
+        return Page(items=[item for _, item in page], sort_keys=[sk for sk, _ in page],
                     next_cursor=encode_cursor(pk, page[-1][0]) if more and page else None)
 
     def delete(self, pk: str, sk: str) -> None:
@@ -211,6 +224,28 @@ class DynamoCatalog:
         check_catalog_key(pk, "partition key")
         check_catalog_key(sk, "sort key")
         self._call("delete_item", f"Deleting catalog item {sk}", Key=self._key(pk, sk))
+
+    def delete_many(self, keys: Sequence[tuple[str, str]]) -> None:
+        """Remove every item with ``BatchWriteItem`` (25 per request); idempotent."""
+        for pk, sk in keys:
+            check_catalog_key(pk, "partition key")
+            check_catalog_key(sk, "sort key")
+        for i in range(0, len(keys), _BATCH_WRITE_KEYS):
+            pending: dict[str, Any] = {
+                self.table: [{"DeleteRequest": {"Key": self._key(pk, sk)}} for pk, sk in keys[i:i + _BATCH_WRITE_KEYS]]
+            }
+            for attempt in range(_MAX_BATCH_ROUNDS):
+                try:
+                    response = self.client.batch_write_item(RequestItems=pending)
+                except Exception as exc:
+                    raise aws.translate(exc, f"Deleting catalog items (DynamoDB table {self.table})") from None
+                pending = response.get("UnprocessedItems") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off as AWS asks
+            else:
+                raise StorageError(f"DynamoDB table {self.table} kept throttling the deletion of catalog items.",
+                                   hint="Run the command again; deleting is idempotent.")
 
     def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Item:
         """Set fields of a live item; returns the new item; raises ``NotFound``."""
@@ -252,7 +287,7 @@ class DynamoCatalog:
             )
         except _ConditionFailed:
             raise NotFound(f"Catalog item {pk}/{sk} does not exist.", details={"pk": pk, "sk": sk}) from None
-        return self._decode(response.get("Attributes", {}))
+        return refuse_damaged(self._decode({**response.get("Attributes", {}), **self._key(pk, sk)}), pk, sk)
 
     def increment(
         self,
@@ -392,6 +427,12 @@ class DynamoCatalog:
                                    f"{len(keys)} catalog items.", hint="Run the command again.")
         return [key for key in keys
                 if key in current and current[key].get(field) == value and not is_expired(current[key], now)]
+
+
+def _key_text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    text = value.get("S") if isinstance(value, Mapping) else None
+    return text if isinstance(text, str) else ""
 
 
 class _ConditionFailed(Exception):

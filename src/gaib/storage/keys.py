@@ -25,9 +25,9 @@ Three of them are documents that change (``ObjectStore.replace``, ``update_docum
 registry, ``config.latest.yaml`` and the backup schedule. Everything else is written once.
 
 Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
-``SNAPSHOT#{ts}#{id}``, ``DEPLOY#{ts}#{id}`` (a theme deployment; ts = the id's time part), ``TIER``,
-``META`` and ``QUOTA#{kind}#{yyyymmdd}``. (Deployments were once to be keyed ``THEME#``; none ever
-was, and ``DEPLOY#`` says what the item is: a deployment, with or without a theme.)
+``SNAPSHOT#{ts}#{id}``, ``DEPLOY#{ts}#{id}`` (a theme deployment), ``AUDIT#{ts}#{id}`` (ts = the id's
+time part), ``TIER``, ``META`` and ``QUOTA#{kind}#{yyyymmdd}``. (Deployments were once to be keyed
+``THEME#``; none ever was, and ``DEPLOY#`` says what the item is: a deployment, with or without a theme.)
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ BACKUP_SK_PREFIX: Final = "BACKUP#"
 SNAPSHOT_SK_PREFIX: Final = "SNAPSHOT#"
 DEPLOY_SK_PREFIX: Final = "DEPLOY#"
 QUOTA_SK_PREFIX: Final = "QUOTA#"
+AUDIT_SK_PREFIX: Final = "AUDIT#"
 TIER_SK: Final = "TIER"
 META_SK: Final = "META"
 
@@ -204,6 +205,15 @@ def schedule_key(server_id: str) -> str:
     return f"metadata/{_server(server_id)}/backup-schedule.json"
 
 
+def server_prefixes(server_id: str) -> dict[str, str]:
+    """Every object of a server lives under one of these prefixes, by kind: ``backups`` (state
+    backups), ``snapshots``, ``media`` (the images snapshots share), ``exports``, ``themes`` (registry
+    and audit) and ``metadata``."""
+    sid = _server(server_id)
+    return {"backups": f"state/{sid}/", "snapshots": f"snapshots/{sid}/", "media": f"media/{sid}/",
+            "exports": f"exports/{sid}/", "themes": f"themes/{sid}/", "metadata": f"metadata/{sid}/"}
+
+
 # --- catalog keys -------------------------------------------------------------------------------
 
 
@@ -224,6 +234,12 @@ def snapshot_sk(snapshot_id: str) -> str:
 def deployment_sk(deployment_id: str) -> str:
     checked = check_id(deployment_id, "deployment id")
     return f"{DEPLOY_SK_PREFIX}{checked[:19]}#{checked}"
+
+
+def audit_sk(audit_id: str) -> str:
+    """Sort key of one audit record (a tier change...) of a server."""
+    checked = check_id(audit_id, "audit id")
+    return f"{AUDIT_SK_PREFIX}{checked[:19]}#{checked}"
 
 
 def quota_sk(kind: str, day: date) -> str:

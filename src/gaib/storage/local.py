@@ -37,10 +37,11 @@ import os
 import re
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gaib import safejson
 from gaib.errors import Conflict, InvalidInput, InvalidName, NotFound, StorageError
 from gaib.fsutil import fsync_dir
 from gaib.storage.base import (
@@ -333,8 +334,8 @@ class LocalObjectStore:
 
     def _meta(self, key: str) -> dict[str, object]:
         try:
-            data = json.loads(self._meta_path(key).read_bytes())
-        except (OSError, ValueError):
+            data = safejson.loads(self._meta_path(key).read_bytes(), max_bytes=64 * 1024, max_depth=8)
+        except (OSError, ValueError):  # a sidecar lost or torn by a crash: no tags, generation re-hashed
             return {}
         return data if isinstance(data, dict) else {}
 
@@ -369,6 +370,40 @@ class LocalObjectStore:
         if not isinstance(tags, dict):
             return {}
         return {str(k): str(v) for k, v in tags.items()}
+
+    def set_tags(self, key: str, tags: Mapping[str, str]) -> None:
+        """Replace the tags in ``key``'s sidecar (under the key's lock); raises ``NotFound``.
+
+        The sidecar keeps the content type; its generation is recomputed from the file when the
+        recorded one no longer describes it (a sidecar lost or outlived in a crash).
+        """
+        path = self._path(key)
+        clean_tags = check_tags(tags)
+        if not self.root.ensure(create=False):
+            raise NotFound(f"Object {key} does not exist.", details={"key": key})
+        try:
+            with self._lock(key):
+                if not path.is_file():
+                    raise NotFound(f"Object {key} does not exist.", details={"key": key})
+                st = path.stat()
+                meta = self._meta(key)
+                generation = meta.get("generation")
+                if not isinstance(generation, str) or meta.get("stamp") != [st.st_ino, st.st_size, st.st_mtime_ns]:
+                    generation = sha256_file(path)
+                ctype = meta.get("content_type")
+                self._write_meta(key, path, clean_tags, ctype if isinstance(ctype, str) else DEFAULT_CONTENT_TYPE,
+                                 generation)
+        except (FileNotFoundError, NotADirectoryError):
+            raise NotFound(f"Object {key} does not exist.", details={"key": key}) from None
+        except OSError as exc:
+            raise StorageError(f"Cannot tag object {key}: {exc.strerror}.") from None
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """``delete`` of every key, each checked first; a missing key is not an error."""
+        for key in keys:
+            self._path(key)
+        for key in keys:
+            self.delete(key)
 
     def delete(self, key: str) -> None:
         """Remove ``key``, its sidecar and its kept versions; a missing key is not an error."""

@@ -6,7 +6,11 @@
 * Encryption: with a KMS key configured, ``ServerSideEncryption=aws:kms`` and ``SSEKMSKeyId``;
   without one, no encryption headers at all, so the bucket's default encryption applies (never an
   explicit AES256 that would override a bucket's KMS default).
-* Tags (``Tier``, ``ServerId``...) go in the same request through the ``Tagging`` parameter.
+* Tags (``Tier``, ``ServerId``...) go in the same request through the ``Tagging`` parameter;
+  ``set_tags`` is ``PutObjectTagging`` on the current version (no new version, bytes untouched);
+  an empty set is ``DeleteObjectTagging`` after a ``HeadObject`` (which raises ``NotFound``).
+* ``delete_many`` is ``DeleteObjects`` (quiet mode, 1,000 keys per request); on a versioned bucket
+  each key gets a delete marker, exactly like ``DeleteObject``.
 * Documents: the generation is the object's ETag. ``replace`` is ``PutObject`` with
   ``If-Match: <etag>`` (or ``If-None-Match: *`` to create); S3 answers 412 when the ETag moved
   on, 404 when the object is gone and 409 while a racing conditional write is in flight — all
@@ -21,12 +25,12 @@ from __future__ import annotations
 
 import builtins
 import functools
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 from urllib.parse import urlencode
 
 from gaib import aws
-from gaib.errors import Conflict, GaibError, InvalidInput, NotFound
+from gaib.errors import Conflict, GaibError, InvalidInput, NotFound, StorageError
 from gaib.storage.awsclient import RequestCounter, make_client
 from gaib.storage.base import (
     DEFAULT_CONTENT_TYPE,
@@ -40,6 +44,7 @@ from gaib.storage.base import (
 
 _MISSING = {"NoSuchKey", "404", "NotFound"}
 _TAKEN = {"PreconditionFailed", "412", "ConditionalRequestConflict", "409"}
+_DELETE_BATCH = 1000  # DeleteObjects' limit per request
 
 
 class S3ObjectStore:
@@ -168,6 +173,38 @@ class S3ObjectStore:
         except Exception as exc:
             raise self._fail(exc, "Reading tags of", key) from None
         return {t["Key"]: t["Value"] for t in response.get("TagSet", [])}
+
+    def set_tags(self, key: str, tags: Mapping[str, str]) -> None:
+        """``PutObjectTagging``: the object's whole tag set becomes ``tags``; raises ``NotFound``."""
+        check_key(key)
+        clean_tags = check_tags(tags)
+        try:
+            if clean_tags:
+                self.client.put_object_tagging(Bucket=self.bucket, Key=key, Tagging={
+                    "TagSet": [{"Key": k, "Value": v} for k, v in clean_tags.items()]})
+            else:  # the same outcome; an empty TagSet trips some S3 look-alikes
+                self.client.head_object(Bucket=self.bucket, Key=key)
+                self.client.delete_object_tagging(Bucket=self.bucket, Key=key)
+        except Exception as exc:
+            raise self._fail(exc, "Tagging", key) from None
+
+    def delete_many(self, keys: Sequence[str]) -> None:
+        """``DeleteObjects`` in batches of 1,000; raises ``StorageError`` naming the keys S3 refused."""
+        for key in keys:
+            check_key(key)
+        refused: builtins.list[str] = []
+        for start in range(0, len(keys), _DELETE_BATCH):
+            batch = keys[start:start + _DELETE_BATCH]
+            try:
+                response = self.client.delete_objects(Bucket=self.bucket, Delete={
+                    "Objects": [{"Key": k} for k in batch], "Quiet": True})
+            except Exception as exc:
+                raise aws.translate(exc, f"Deleting {len(batch)} objects from s3://{self.bucket}") from None
+            refused += [str(e.get("Key", "?")) for e in response.get("Errors", [])
+                        if e.get("Code") not in _MISSING]
+        if refused:
+            raise StorageError(f"S3 refused to delete {len(refused)} of {len(keys)} objects, e.g. {refused[0]}.",
+                               details={"keys": refused[:50]})
 
     def delete(self, key: str) -> None:
         """Remove ``key``; idempotent (S3's DeleteObject is)."""
