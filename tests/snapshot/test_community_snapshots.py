@@ -4,7 +4,9 @@ ping nobody, the tier's message limit, excluded channels, compare, delete and th
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -24,6 +26,7 @@ from tests.snapshot.community import (
 from tests.snapshot.test_raid import CONFIG
 from tests.support.cli import CliRunner
 from tests.support.images import gif, png
+from tests.support.tiers import on_tier
 
 LOCAL = pytest.mark.parametrize("snap", ["local"], indirect=True)  # storage plays no part in these
 
@@ -53,6 +56,7 @@ def _snapshot(snap: CliRunner, *args: str) -> dict[str, Any]:
 
 
 def test_a_snapshot_of_an_unchanged_server_stores_no_new_images(snap: CliRunner, discord: Community) -> None:
+    on_tier(snap, "premium")  # several on-demand snapshots in one day
     _server(snap, discord)
     first = _snapshot(snap)
     keys = media_keys(snap)
@@ -154,6 +158,7 @@ def test_messages_per_channel_follow_the_tier(snap: CliRunner, discord: Communit
 
 @LOCAL
 def test_excluded_channels_keep_their_messages_out(snap: CliRunner, discord: Community) -> None:
+    on_tier(snap, "premium")  # several on-demand snapshots in one day
     _server(snap, discord)
     (snap.cwd / "gaib.yaml").write_text("backup:\n  exclude: ['#Rules']\n")
     made = _snapshot(snap, "--messages", "50")
@@ -169,6 +174,7 @@ def test_excluded_channels_keep_their_messages_out(snap: CliRunner, discord: Com
 
 @LOCAL
 def test_compare_reports_community_differences(snap: CliRunner, discord: Community) -> None:
+    on_tier(snap, "premium")  # several on-demand snapshots in one day
     c = discord
     ids = _server(snap, c)
     first = _snapshot(snap, "--messages", "50")["id"]
@@ -190,6 +196,7 @@ def test_compare_reports_community_differences(snap: CliRunner, discord: Communi
 
 
 def test_delete_keeps_images_other_snapshots_use(snap: CliRunner, discord: Community) -> None:
+    on_tier(snap, "premium")  # several on-demand snapshots in one day
     _server(snap, discord)
     first = _snapshot(snap)["id"]
     discord.create_emoji("later", png(50))
@@ -199,6 +206,31 @@ def test_delete_keeps_images_other_snapshots_use(snap: CliRunner, discord: Commu
     assert gone["images_removed"] == [] and len(media_keys(snap)) == 6  # the second uses them all
     gone = snap("server", "snapshot", "delete", second, "--yes", "--json").data
     assert len(gone["images_removed"]) == 6 and media_keys(snap) == []
+
+
+
+def test_prune_removes_an_old_community_snapshot_whole_and_the_images_only_it_used(
+        snap: CliRunner, discord: Community) -> None:
+    ids = _server(snap, discord)
+    start = datetime.now(UTC)
+    snap.clock = lambda: start
+    old = _snapshot(snap, "--messages", "50")
+    assert len(media_keys(snap)) == 5
+    discord.delete_emoji(ids["e0"])
+    snap.clock = lambda: start + timedelta(days=1)  # the free tier's one on-demand snapshot of that day
+    new = _snapshot(snap, "--messages", "50")
+    server = snap.environ["DISCORD_GUILD_ID"]
+    snap.clock = lambda: start + timedelta(days=10)
+    done = snap("server", "snapshot", "prune", "--yes", "--json")
+    assert done.exit_code == 0, done.stdout + done.stderr
+    result = done.data["result"]
+    assert [r["id"] for r in result["removed"]] == [old["id"]] and result["complete"] is True
+    assert [s["id"] for s in snap("server", "snapshot", "list", "--json").data["snapshots"]] == [new["id"]]
+    store = app_of(snap).store
+    assert list(store.list(f"snapshots/{server}/{old['id']}/")) == []  # its messages parts too
+    assert result["media_removed"] == [hashlib.sha256(png(0)).hexdigest()]  # e0's image
+    assert len(media_keys(snap)) == 4  # the deleted emoji's image went with the only snapshot holding it
+    assert snap("server", "snapshot", "restore", new["id"], "--dry-run", "--json").exit_code == 0
 
 
 @LOCAL
