@@ -99,6 +99,8 @@ def _scenario(label: str, config: str, k_roles: int, k_channels: int, report: Re
         project = Path(tmp)
         (project / "discord-server.yaml").write_text(config)
         _gaib(project, emu, "server", "apply", "--auto-approve")
+        # Two on-demand snapshots in one day: the premium tier (the free tier allows one a day).
+        _gaib(project, emu, "server", "tier", "set", "premium", "--yes")
         seen = len(emu.requests())
         t_create, snap = _gaib(project, emu, "server", "snapshot", "create", "-m", "bench")
         create_requests = emu.requests()[seen:]

@@ -104,6 +104,9 @@ def community_scenario(report: Report, gaib: Any) -> None:
         project = Path(tmp)
         (project / "discord-server.yaml").write_text(_config())
         gaib(project, emu, "server", "apply", "--auto-approve")
+        # Two on-demand snapshots in one day: the premium tier (the free tier allows one a day); the
+        # 100 messages per channel are within what both tiers keep.
+        gaib(project, emu, "server", "tier", "set", "premium", "--yes")
         _seed(emu)
         seen = len(emu.requests())
         t_create, first = gaib(project, emu, "server", "snapshot", "create", "--messages", str(MESSAGES))

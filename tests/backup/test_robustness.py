@@ -24,6 +24,7 @@ import pytest
 from gaib.storage.keys import TIER_SK, backup_sk, server_pk
 from tests.backup.conftest import GUILD, seed_state
 from tests.support.cli import CliRunner, Result
+from tests.support.tiers import on_tier
 
 ROOT = Path(__file__).resolve().parents[2]
 T0 = datetime(2026, 3, 1, 12, 0, 0, tzinfo=UTC)
@@ -256,6 +257,7 @@ def test_missing_object_is_an_integrity_error(bcli: CliRunner) -> None:
 def test_damaged_catalog_item_is_an_integrity_error(bcli: CliRunner) -> None:
     """An item missing fields or pointing at another key never crashes and never reads another object."""
     seed_state(bcli.cwd)
+    on_tier(bcli, "premium")  # two on-demand backups in one day
     first = created(bcli)
     second = created(bcli, "-m", "other")
     storage = Storage(bcli)
@@ -411,6 +413,7 @@ def test_hostile_cursor_and_guild_are_refused(bcli: CliRunner) -> None:
 def test_two_backups_in_the_same_millisecond_get_distinct_ids_and_keys(bcli: CliRunner) -> None:
     seed_state(bcli.cwd)
     bcli.clock = lambda: T0
+    on_tier(bcli, "premium")  # two on-demand backups in one day
     first, second = created(bcli, "-m", "one"), created(bcli, "-m", "two")
     assert first["id"] != second["id"] and first["key"] != second["key"]
     assert first["id"][:19] == second["id"][:19] == "20260301T120000000Z"
@@ -465,6 +468,7 @@ TOKEN = "MTE5OTg4NzY1NDMyMTA5ODc2NQ.GhXyZa.s3cr3t-b0t-t0k3n_value_for_tests"
 def test_bot_token_is_never_stored_or_printed(bcli: CliRunner) -> None:
     seed_state(bcli.cwd)
     bcli.environ["DISCORD_BOT_TOKEN"] = TOKEN
+    on_tier(bcli, "premium")  # two on-demand backups in one day
     outputs: list[Result] = []
     for json_mode in (True, False):
         flag = ("--json",) if json_mode else ()
