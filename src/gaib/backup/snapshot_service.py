@@ -64,6 +64,7 @@ from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
 from gaib.iac.service import with_limits
 from gaib.ports import Ports
+from gaib.secretguard import check_text
 from gaib.state.locking import locked
 from gaib.state.model import State
 from gaib.storage.base import NotFound
@@ -117,7 +118,8 @@ def create(ports: Ports, *, message: str, codec_name: Codec = "gzip", messages: 
 
     ``exclude`` adds to ``backup.exclude`` of gaib.yaml: channels whose messages are not saved. It counts
     against the tier's daily on-demand snapshot quota (TierLimit, exit 7, before Discord is read), after
-    ``messages`` and ``exclude`` are checked; a snapshot that fails gives its unit back."""
+    ``message``, ``messages`` and ``exclude`` are checked; a snapshot that fails gives its unit back."""
+    check_text(ports.settings.environ, ports.settings.bot_token, message, "the snapshot message")
     sid = resolve_server(ports)
     started = time.monotonic()
     patterns = check_patterns([*ports.settings.backup_exclude, *exclude])
