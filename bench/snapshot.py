@@ -1,13 +1,15 @@
-"""Snapshots of the sietch theme and of a maximum-size guild: create, download, compare, restore --apply.
+"""Snapshots of the sietch theme and of a maximum-size guild: create, download, compare, restore --apply;
+and of a community (emojis, bans, messages: :mod:`bench.snapshot_community`).
 
 The emulator runs with Discord-like rate limits (``--rate-limits discord``); gaib runs as a subprocess
 (``python -m gaib``) in a temporary project on the local store, so every figure includes process start-up.
 Requests are counted from the emulator's request log.
 
-Targets (issue 9): ``snapshot create`` makes exactly the 3 reads of the guild (plus the storage writes);
+Targets (issue 9, 16): ``snapshot create`` makes exactly the 2 reads of the guild and the 4 of its community
+(settings, emojis, stickers, bans) for a server without images (plus the storage writes);
 ``restore --apply`` after deleting k objects makes k creates plus at most one position request per kind
-(reported as requests / lower bound, where the lower bound is k creates + the 3 reads of the plan + the 3
-reads under the lock + the 3 reads of the pre-restore snapshot).
+(reported as requests / lower bound, where the lower bound is k creates + the 6 reads of the plan + the 6
+reads under the lock + the 6 reads of the pre-restore snapshot).
 """
 
 from __future__ import annotations
@@ -26,10 +28,12 @@ from tests.emulator.control import advance_clock
 from tests.support.emulator import EmulatorHandle, running_emulator
 
 from bench.common import Report
+from bench.snapshot_community import community_scenario
 from gaib.iac.limitcache import FILE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
-READS = 2
+READS = 2  # the guild object (with its roles) and the channels, sent together
+COMMUNITY_READS = 4  # settings, emojis, stickers, the first page of bans (a server without images)
 
 
 def _gaib(project: Path, emu: EmulatorHandle, *args: str) -> tuple[float, Any]:
@@ -120,14 +124,16 @@ def _scenario(label: str, config: str, k_roles: int, k_channels: int, report: Re
     stats = restored["result"]["apply"]
     # Every change the restore had to make: a create per deleted object, an update per survivor that
     # differs (e.g. overwrites that named a deleted role), one request per kind reordered, and the reads.
-    lower = len(stats["created"]) + len(stats["updated"]) + len(stats["reordered"]) + 3 * READS
+    lower = len(stats["created"]) + len(stats["updated"]) + len(stats["reordered"]) + 3 * (READS + COMMUNITY_READS)
     rows = report.rows
     reads = sum(1 for r in create_requests if r["method"] == "GET")
+    repeated = {route: n for route, n in _writes(create_requests).items() if n > 1}
     rows.append([label, "snapshot create", f"{t_create:.2f} s",
-                 f"{len(create_requests)} Discord requests ({reads} reads)",
+                 f"{len(create_requests)} Discord requests ({reads} reads)"
+                 + (f" repeated: {repeated}" if repeated else ""),
                  f"{snap['stored_size'] / 1024:.1f} KiB stored / {snap['plain_size'] / 1024:.1f} KiB plain",
-                 "yes" if len(create_requests) == READS else "NO"])
-    rows.append([label, "snapshot download", f"{t_download:.2f} s", "0 Discord requests", "5 files + manifest", ""])
+                 "yes" if len(create_requests) == READS + COMMUNITY_READS else "NO"])
+    rows.append([label, "snapshot download", f"{t_download:.2f} s", "0 Discord requests", "9 files + manifest", ""])
     rows.append([label, "snapshot compare", f"{t_compare:.2f} s", "0 Discord requests", "", ""])
     rows.append([label, f"restore --apply (k={k})", f"{t_restore:.2f} s",
                  f"{len(requests)} requests / lower bound {lower} = {len(requests) / lower:.2f}",
@@ -142,8 +148,10 @@ def run() -> Report:
     _scenario("sietch", 'version: "1.0"\ntheme:\n  name: sietch\n', 2, 5, report)
     _scenario("max (249 roles, 10 cat, 490 ch)", _max_config(), 20, 40, report)
     report.notes.append("restore lower bound = creates + updates of objects that differ + one request per kind "
-                        "reordered + 6 reads (plan, pre-restore snapshot, plan under the lock: 2 each)")
-    report.notes.append("target: create = only the live server's reads (the issue's 3: guild, roles, "
-                        "channels; the guild read carries its roles, so 2); restore = k creates + <= 1 "
-                        "position request per kind, and plan is empty afterwards")
+                        "reordered + 3 looks at the server (plan, pre-restore snapshot, plan under the lock) of "
+                        "2 structure and 4 community reads each")
+    report.notes.append("target: create = only the live server's reads: 2 structure (the issue's 3: guild, roles, "
+                        "channels; the guild read carries its roles) + 4 community reads (no images); restore = k "
+                        "creates + <= 1 position request per kind, and plan is empty afterwards")
+    community_scenario(report, _gaib)
     return report

@@ -29,6 +29,7 @@ the original Gaib's keys (``version``, ``name``, ``discord``, ``server``, ``them
       table: gaib-backup-metadata
       kms_key: alias/gaib-backups
       path: .gaib/backups        # local only
+      exclude: ["#mod-log", "Staff/private"]   # channels whose messages snapshots never save
 
 Keys Gaib does not know are warnings (with a did-you-mean), never errors: the original ignores
 them. Warnings are collected in :attr:`Settings.warnings` for the CLI to print. The bot token is
@@ -66,7 +67,7 @@ _ITEM_KEYS = ("theme", "roles", "categories", "channels")
 _TOP_KEYS = ("version", "name", "discord", *CONFIG_KEYS, "outputs", "backend", "guild_id", "workspace", "backup")
 _BACKEND_KEYS = ("type", "path", "bucket", "key", "region", "dynamodb_table", "encrypt", "kms_key_id", "profile",
                  "endpoint", "key_prefix", "lock_stale_after")
-_BACKUP_KEYS = ("bucket", "table", "kms_key", "path")
+_BACKUP_KEYS = ("bucket", "table", "kms_key", "path", "exclude")
 _DISCORD_KEYS = ("bot_token",)
 _OUTPUT_KEYS = ("value", "sensitive", "description")
 _ENV_REF = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
@@ -109,6 +110,9 @@ class Settings:
     backup_table: str | None = None
     backup_kms_key: str | None = None
     backup_dir: Path = Path(".gaib/backups")
+    backup_exclude: tuple[str, ...] = ()
+    """Channels (id, name or Category/name) whose messages snapshots never save (``backup.exclude``,
+    ``GAIB_BACKUP_EXCLUDE`` comma-separated)."""
     discord_api_url: str = DEFAULT_API_URL
     discord_record_path: Path | None = None
     discord_concurrency: int = 32  # requests in flight at once (GAIB_DISCORD_CONCURRENCY, 1-64; 1 = sequential)
@@ -209,6 +213,7 @@ class Settings:
             backup_dir=project_dir / _path_text(pick(None, "GAIB_BACKUP_PATH", bk.get("path"),
                                                      default=str(Path(state_dir.name) / "backups")),
                                                 "the backup path (GAIB_BACKUP_PATH, backup.path)"),
+            backup_exclude=_exclude(environ.get("GAIB_BACKUP_EXCLUDE"), bk.get("exclude"), where),
             discord_api_url=str(pick(None, "GAIB_DISCORD_API_URL", default=DEFAULT_API_URL)).rstrip("/"),
             discord_record_path=project_dir / _path_text(record, "GAIB_DISCORD_RECORD") if record else None,
             discord_concurrency=_concurrency(environ.get("GAIB_DISCORD_CONCURRENCY")),
@@ -394,6 +399,21 @@ def _outputs(value: Any, where: str, warnings: list[str]) -> dict[str, Any]:
             continue
         _unknown(spec, _OUTPUT_KEYS, f"{where}: outputs.{name}", warnings)
         out[str(name)] = {k: spec[k] for k in _OUTPUT_KEYS if k in spec}
+    return out
+
+
+def _exclude(from_env: str | None, from_file: Any, where: str) -> tuple[str, ...]:
+    """``backup.exclude``: a list of channel ids or names (a single string is one channel)."""
+    if from_env:
+        return tuple(p.strip() for p in from_env.split(",") if p.strip())
+    if from_file is None:
+        return ()
+    items = [from_file] if isinstance(from_file, str | int) and not isinstance(from_file, bool) else from_file
+    if not isinstance(items, list) or not all(isinstance(i, str | int) and not isinstance(i, bool) for i in items):
+        raise ConfigError(f"{where}: backup.exclude must be a list of channel ids or names.")
+    out = tuple(str(i).strip() for i in items if str(i).strip())
+    if any(len(i) > 200 for i in out):
+        raise ConfigError(f"{where}: backup.exclude holds a name longer than 200 characters.")
     return out
 
 

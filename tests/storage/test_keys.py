@@ -132,8 +132,8 @@ def test_unknown_snapshot_parts_and_sort_keys_are_refused() -> None:
 def test_audit_keys_and_server_prefixes() -> None:
     assert K.audit_sk(BID) == f"AUDIT#{BID[:19]}#{BID}"
     assert K.server_prefixes(SERVER) == {
-        "backups": f"state/{SERVER}/", "snapshots": f"snapshots/{SERVER}/", "exports": f"exports/{SERVER}/",
-        "themes": f"themes/{SERVER}/", "metadata": f"metadata/{SERVER}/"}
+        "backups": f"state/{SERVER}/", "snapshots": f"snapshots/{SERVER}/", "media": f"media/{SERVER}/",
+        "exports": f"exports/{SERVER}/", "themes": f"themes/{SERVER}/", "metadata": f"metadata/{SERVER}/"}
     for bad in ("../1", "1/2", "x"):
         with pytest.raises(InvalidName):
             K.server_prefixes(bad)

@@ -1,4 +1,5 @@
-"""What changed between two snapshots: roles, categories, channels, positions, state, themes. Pure.
+"""What changed between two snapshots: roles, categories, channels, positions, state, themes, and (when
+given) settings, emojis, stickers, bans and messages (:mod:`gaib.backup.compare_extras`). Pure.
 
 Objects are matched by name (case-insensitively; channels by category and name). Every difference is
 reported field by field in people's terms: colours as ``#rrggbb``, permissions as flag names, overwrites
@@ -10,6 +11,8 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from gaib.backup.compare_extras import SECTIONS, compare_extras, render_extras
+from gaib.backup.snapshot_extras import Extras
 from gaib.backup.snapshots import SnapshotContent
 from gaib.backup.statediff import diff_states
 from gaib.config.desired import DesiredChannel, DesiredOverwrite, DesiredServer, to_desired
@@ -100,8 +103,10 @@ def _registry(reg: dict[str, Any]) -> tuple[Any, list[Any]]:
             [h.get("id") if isinstance(h, dict) else h for h in history])
 
 
-def compare(a: SnapshotContent, b: SnapshotContent) -> dict[str, Any]:
-    """Every difference from snapshot ``a`` to snapshot ``b`` (see the module docstring)."""
+def compare(a: SnapshotContent, b: SnapshotContent, extras: tuple[Extras, Extras] | None = None,
+            names: dict[str, str] | None = None) -> dict[str, Any]:
+    """Every difference from snapshot ``a`` to snapshot ``b`` (see the module docstring); ``extras`` holds
+    both snapshots' community parts, ``names`` the channel names of their saved messages."""
     da, db = desired_of(a), desired_of(b)
     out: dict[str, Any] = {
         "from": a.record.id, "to": b.record.id,
@@ -113,8 +118,11 @@ def compare(a: SnapshotContent, b: SnapshotContent) -> dict[str, Any]:
         "state": _state(a.state, b.state),
         "themes": _themes(a.registry, b.registry),
     }
-    out["identical"] = not any(_has(out[k]) for k in ("server", "roles", "categories", "channels", "positions",
-                                                      "state", "themes"))
+    keys = ["server", "roles", "categories", "channels", "positions", "state", "themes"]
+    if extras is not None:
+        out.update(compare_extras(extras[0], extras[1], names or {}))
+        keys += SECTIONS
+    out["identical"] = not any(_has(out[k]) for k in keys)
     return out
 
 
@@ -181,6 +189,7 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"  ~ current theme deployment: {themes['current']['old']} -> {themes['current']['new']}")
     if themes.get("deployments_added"):
         lines.append(f"  + theme deployments: {', '.join(map(str, themes['deployments_added']))}")
+    lines += render_extras(result)
     return "\n".join(lines)
 
 

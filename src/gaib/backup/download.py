@@ -4,13 +4,15 @@ The target must be a folder inside the project folder: an absolute path or one t
 (``../x``), or a target that resolves outside through a symlink, is refused (InvalidInput, exit 6)
 before anything is written. An existing non-empty folder is refused unless forced. Each file is
 written to a temp file inside the target, fsynced, then renamed over its name, so a symlink planted
-in the folder is replaced, never followed; names come from a fixed list, never from stored data.
+in the folder is replaced, never followed; names come from a fixed list or a fixed pattern (saved
+messages ``messages-{channel_id}.jsonl``, images ``media-{sha256}.{ext}``), never from stored data as is.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import re
 from collections.abc import Mapping
 from pathlib import Path, PurePath
 
@@ -20,7 +22,13 @@ from gaib.fsutil import fsync_dir
 ALLOWED_NAMES = frozenset({
     "manifest.json", "state.json", "config.yaml", "theme-registry.json", "objects.json",
     "state.json.gz", "config.yaml.gz", "theme-registry.json.gz", "objects.json.gz",
+    "guild.json", "emojis.json", "stickers.json", "bans.json",
+    "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz",
 })
+#: Saved messages (``messages-{channel_id}.jsonl[.gz]``) and images (``media-{sha256}.{ext}``).
+ALLOWED_PATTERN = re.compile(r"messages-[1-9][0-9]{0,19}\.jsonl(\.gz)?|media-[0-9a-f]{64}\.(png|gif|jpg|webp|json|bin)")
+MEDIA_EXTENSIONS = {"image/png": "png", "image/gif": "gif", "image/jpeg": "jpg", "image/webp": "webp",
+                    "application/json": "json"}
 
 
 def _inside(path: str, root: str) -> bool:
@@ -53,7 +61,7 @@ def write_files(target: Path, files: Mapping[str, bytes], *, force: bool) -> lis
     Refuses a non-empty folder without ``force`` (AlreadyExists, exit 6). Never writes outside it.
     """
     for name in files:
-        if name not in ALLOWED_NAMES:
+        if name not in ALLOWED_NAMES and not ALLOWED_PATTERN.fullmatch(name):
             raise ValueError(f"unexpected bundle file name {name!r}")
     if target.is_dir() and any(target.iterdir()) and not force:
         raise AlreadyExists(f"{target} is not empty.", hint="Choose an empty folder, or pass --force to replace "

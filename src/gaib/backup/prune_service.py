@@ -4,7 +4,9 @@
 verifies each manifest, and plans with the policy of the tier the server is on **now** (so a server
 moved from premium to free gets the free policy on its next prune). It writes nothing.
 :func:`execute_prune` removes what the plan removes (:func:`gaib.backup.prune.execute`: catalog items
-first, then objects), then sweeps orphan objects (objects no item lists, older than a day).
+first, then objects), then sweeps orphan objects (objects no item lists, older than a day); a
+snapshot prune then removes the images in ``media/`` no remaining snapshot references
+(:func:`gaib.backup.media.sweep_orphans`, an hour's grace).
 
 Items that cannot be read (damaged, or written by a newer Gaib) are never judged nor removed: they
 are reported, and while any exists the orphan sweep is skipped (such an item may still own objects).
@@ -16,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
-from gaib.backup import backups, snapshots
+from gaib.backup import backups, media, snapshots
 from gaib.backup.prune import (
     Bundle,
     Orphan,
@@ -82,9 +84,12 @@ class PruneOutcome:
     plan: PrunePlan
     result: PruneResult
     orphans_removed: list[Orphan]
+    media_removed: list[str] = field(default_factory=list)
+    """Checksums of the images no remaining snapshot references, removed after a snapshot prune."""
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.result.to_dict(), "orphans_removed": [o.to_dict() for o in self.orphans_removed]}
+        return {**self.result.to_dict(), "orphans_removed": [o.to_dict() for o in self.orphans_removed],
+                "media_removed": list(self.media_removed)}
 
 
 def _scan(ports: Ports, server_id: str, prefix: str, read: Callable[[Item], Bundle],
@@ -123,7 +128,7 @@ def _snapshot_bundles(ports: Ports, server_id: str, damaged: list[str]) -> list[
 
     def read(item: Item) -> Bundle:
         ident = check_id(item.get("id"), "snapshot id")
-        where: Layout = snapshots.layout(server_id, ident)
+        where: Layout = snapshots.layout(server_id, ident, snapshots.part_names(item))
         # The item is verified; manifest.json is not read (one GET per snapshot for nothing).
         m = repo.manifest(item, replace(where, manifest_key=None), f"snapshot {ident}")
         if m.id != ident or m.server_id != server_id or m.kind != "snapshot":
@@ -148,7 +153,8 @@ def plan_prune(ports: Ports, kind: PruneKind, *, server_id: str | None = None) -
     else:
         found = _snapshot_bundles(ports, sid, damaged)
         policy = tier.snapshot_retention()
-        prefix, pattern = snapshot_prefix(sid), rf"snapshots/{sid}/{{id}}/[a-z][a-z.-]*"
+        prefix, pattern = snapshot_prefix(sid), (rf"snapshots/{sid}/{{id}}/"
+                                                 r"(?:[a-z][a-z.-]*|messages/[0-9]{1,20}\.jsonl\.gz)")
     retention = plan(found, policy, now)
     orphans: list[Orphan] = []
     if not damaged:
@@ -168,7 +174,13 @@ def execute_prune(ports: Ports, prune_plan: PrunePlan, *, progress: Progress | N
             swept = list(prune_plan.orphans)
         else:
             result.error = error
-    outcome = PruneOutcome(prune_plan, result, swept)
+    images: list[str] = []
+    if result.complete and prune_plan.kind == "snapshot":
+        try:
+            images = media.sweep_orphans(ports.store, ports.catalog, prune_plan.server_id, now=ports.clock())
+        except GaibError as exc:
+            result.error = exc
+    outcome = PruneOutcome(prune_plan, result, swept, images)
     if result.error is not None:
         what = f"{prune_plan.kind}s"
         planned = len(prune_plan.retention.remove)

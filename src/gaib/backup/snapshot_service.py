@@ -1,17 +1,24 @@
 """Snapshot use cases: create, list, download, compare, delete and restore — on the run's ports.
 
+Create reads the roles and channels, then (:mod:`gaib.backup.snapshot_capture`) the settings, emojis,
+stickers, bans and, with ``messages``, the recent messages of each text channel not excluded; the tier
+bounds ``messages`` (:func:`check_messages`).
+
 Restore is plan, then execute. :func:`plan_restore` verifies every checksum of the snapshot and that it
-belongs to this server before anything else, then (for ``--dry-run`` and ``--apply``) plans against the
-live guild; it writes nothing. :func:`execute_restore`:
+belongs to this server before anything else — with ``--dry-run``/``--apply`` also every image and (with
+``messages``) every saved message part it needs — then plans against the live guild, its community
+included (:mod:`gaib.backup.community_service`, which also counts the requests and the time Discord's
+limits impose); it writes nothing. :func:`execute_restore`:
 
 * without ``apply``: restores the bookkeeping — the snapshot's state rolled forward as the workspace's
   state (a ``pre-restore`` backup first, like ``backup restore``) and the snapshot's config written to
   the config file (the previous file kept beside it);
 * with ``apply``: under the state lock, takes a ``pre-restore`` snapshot of the live server and state,
   re-plans against the guild as it is now, makes Discord match the snapshot minimally
-  (:mod:`gaib.backup.snapshot_restore`), records every object in the state, and writes the snapshot's
-  config to the config file (previous kept), so a plan right after shows no changes. Undo: restore the
-  pre-restore snapshot with ``--apply``.
+  (:mod:`gaib.backup.snapshot_restore`), records every object in the state, then puts back the
+  settings, emojis, stickers and bans that differ and (``messages``) replays saved messages into the
+  channels it re-created, and writes the snapshot's config to the config file (previous kept), so a
+  plan right after shows no changes. Undo: restore the pre-restore snapshot with ``--apply``.
 
 Both bring the snapshot's theme registry back as history, not as a rewrite: ``registry.json`` is not
 replaced by the snapshot's copy; a new ``rollback`` deployment is recorded (config: the snapshot's)
@@ -23,21 +30,34 @@ stays listed and ``theme rollback --steps 1`` walks back from that point
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from gaib.backup import events, quota, registry, rollforward
+from gaib.backup import community_service, events, quota, registry, rollforward
 from gaib.backup.backups import BackupManager
 from gaib.backup.codec import Codec
 from gaib.backup.compare import compare as compare_contents
 from gaib.backup.compare import desired_of
 from gaib.backup.converge import converge, keep_config
-from gaib.backup.download import resolve_target, write_files
+from gaib.backup.download import MEDIA_EXTENSIONS, resolve_target, write_files
+from gaib.backup.media import MediaStore
 from gaib.backup.service import server_id as resolve_server
+from gaib.backup.snapshot_capture import MAX_WORKERS, Captured, capture
+from gaib.backup.snapshot_extras import MESSAGES_PER_CHANNEL, Extras, check_patterns, load_extras
 from gaib.backup.snapshot_restore import matching_state, restore_plan
 from gaib.backup.snapshots import SnapshotContent, SnapshotManager, SnapshotRecord
-from gaib.errors import ConfirmationRequired, GaibError, StateError
+from gaib.backup.tiers import tier_of
+from gaib.errors import (
+    ConfirmationRequired,
+    GaibError,
+    InvalidInput,
+    PartialFailure,
+    StateError,
+    TierLimit,
+    UsageError,
+)
 from gaib.iac.apply import ApplyResult
 from gaib.iac.caps import CapEstimate
 from gaib.iac.plan import Plan
@@ -63,26 +83,52 @@ def _registry(ports: Ports, server_id: str) -> bytes | None:
 
 
 def take(ports: Ports, *, server_id: str, message: str, trigger: str, state: State | None,
-         codec_name: Codec = "gzip") -> SnapshotRecord:
-    """Read the live guild and store a snapshot of it with ``state`` (no event; callers publish)."""
+         codec_name: Codec = "gzip", messages: int = 0, exclude: Sequence[str] = ()) -> SnapshotRecord:
+    """Read the live guild (roles, channels, settings, emojis, stickers, bans and, with ``messages``, the
+    last ``messages`` messages of each text channel not in ``exclude``) and store a snapshot of it with
+    ``state`` (no event; callers publish)."""
     guild = ports.discord.get_guild()
+
+    def community(media: MediaStore, tags: Mapping[str, str]) -> Captured:
+        return capture(ports.discord, guild, media, messages=messages, exclude=exclude, tags=tags,
+                       workers=min(MAX_WORKERS, ports.settings.discord_concurrency))
+
     return manager(ports).create(server_id=server_id, workspace=ports.settings.workspace, guild=guild, state=state,
                                  registry=_registry(ports, server_id), message=message, trigger=trigger,
-                                 codec_name=codec_name)
+                                 codec_name=codec_name, community=community)
 
 
-def create(ports: Ports, *, message: str, codec_name: Codec = "gzip") -> SnapshotRecord:
+def check_messages(ports: Ports, server_id: str, messages: int) -> None:
+    """``--messages N``: 0 (off) or 1 to the tier's maximum per channel (TierLimit, exit 7, above it)."""
+    if isinstance(messages, bool) or not isinstance(messages, int) or messages < 0:
+        raise InvalidInput("--messages takes a number of messages per channel (1 or more; 0 saves none).")
+    if messages == 0:
+        return
+    tier = tier_of(ports.catalog, server_id)
+    most = MESSAGES_PER_CHANNEL[tier.name]
+    if messages > most:
+        raise TierLimit(f"The {tier.name} tier keeps at most {most} messages per channel in a snapshot; "
+                        f"{messages} were asked for. Nothing was read.",
+                        details={"tier": tier.name, "messages_per_channel": most})
+
+
+def create(ports: Ports, *, message: str, codec_name: Codec = "gzip", messages: int = 0,
+           exclude: Sequence[str] = ()) -> SnapshotRecord:
     """An on-demand snapshot of the live server and the workspace's state; publishes its event.
 
-    It counts against the tier's daily on-demand snapshot quota (TierLimit, exit 7, before Discord is
-    read); a snapshot that fails gives its unit back."""
+    ``exclude`` adds to ``backup.exclude`` of gaib.yaml: channels whose messages are not saved. It counts
+    against the tier's daily on-demand snapshot quota (TierLimit, exit 7, before Discord is read), after
+    ``message``, ``messages`` and ``exclude`` are checked; a snapshot that fails gives its unit back."""
     check_text(ports.settings.environ, ports.settings.bot_token, message, "the snapshot message")
     sid = resolve_server(ports)
     started = time.monotonic()
+    patterns = check_patterns([*ports.settings.backup_exclude, *exclude])
+    check_messages(ports, sid, messages)
     with quota.on_demand(ports, sid, "snapshot"):
         try:
             rec = take(ports, server_id=sid, message=message, trigger="on-demand",
-                       state=ports.state.get(ports.settings.workspace), codec_name=codec_name)
+                       state=ports.state.get(ports.settings.workspace), codec_name=codec_name, messages=messages,
+                       exclude=patterns)
         except GaibError as exc:
             events.failed(ports, "snapshot", exc, server_id=sid, duration_ms=_ms(started))
             raise
@@ -101,8 +147,9 @@ def list_snapshots(ports: Ports, *, limit: int, cursor: str | None,
     return manager(ports).list(resolve_server(ports), limit=limit, cursor=cursor, damaged=damaged)
 
 
-def delete(ports: Ports, snapshot_id: str) -> None:
-    manager(ports).delete(resolve_server(ports), snapshot_id)
+def delete(ports: Ports, snapshot_id: str) -> list[str]:
+    """Delete a snapshot and the images only it needed; returns their checksums."""
+    return manager(ports).delete(resolve_server(ports), snapshot_id)
 
 
 def load(ports: Ports, snapshot_id: str) -> SnapshotContent:
@@ -131,17 +178,35 @@ def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: b
     files: dict[str, bytes] = {"manifest.json": record.manifest.to_json()}
     if raw:
         stored = mgr.stored_parts(record)
-        files.update({record.manifest.part(n).key.rsplit("/", 1)[1]: data for n, data in stored.items()})
+        files.update({_file_name(record.manifest.part(n).key): data for n, data in stored.items()})
     else:
         for name in record.manifest.parts:
             plain = mgr.repo.read_part(record.manifest, name)
-            files[record.manifest.part(name).key.rsplit("/", 1)[1].removesuffix(".gz")] = plain
+            files[_file_name(record.manifest.part(name).key).removesuffix(".gz")] = plain
+    media = MediaStore(ports.store, record.server_id)
+    for digest, entry in record.media.items():
+        kind = entry.get("type") if isinstance(entry, Mapping) else None
+        files[f"media-{digest}.{MEDIA_EXTENSIONS.get(str(kind), 'bin')}"] = media.get(digest)
     return Downloaded(record, target, write_files(target, files, force=force), raw)
 
 
+def _file_name(key: str) -> str:
+    """``…/messages/123.jsonl.gz`` → ``messages-123.jsonl.gz``; other parts keep their file name."""
+    folder, _, name = key.rpartition("/")
+    return f"messages-{name}" if folder.endswith("/messages") else name
+
+
 def compare(ports: Ports, first: str, second: str) -> dict[str, Any]:
-    """What changed from snapshot ``first`` to ``second`` (both verified first)."""
-    return compare_contents(load(ports, first), load(ports, second))
+    """What changed from snapshot ``first`` to ``second`` (both verified first, their community parts and
+    saved messages too)."""
+    mgr = manager(ports)
+    sid = resolve_server(ports)
+    contents = [mgr.load(mgr.get(sid, ident)) for ident in (first, second)]
+    extras = [load_extras(mgr.repo, c.record.manifest, MediaStore(ports.store, sid), messages=True)
+              for c in contents]
+    names = {**community_service.channel_names(contents[0].record.manifest.extra),
+             **community_service.channel_names(contents[1].record.manifest.extra)}
+    return compare_contents(contents[0], contents[1], (extras[0], extras[1]), names)
 
 
 # --- restore -------------------------------------------------------------------------------------------
@@ -156,13 +221,17 @@ class SnapshotRestorePlan:
     caps: CapEstimate | None
     state: rollforward.RollForward | None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    messages: bool = False
+    extras: Extras | None = None
+    community: community_service.ExtrasPlan | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"snapshot": self.content.record.to_dict(), "apply": self.apply,
-                "prune_unmanaged": self.prune_unmanaged,
+                "prune_unmanaged": self.prune_unmanaged, "messages": self.messages,
                 "discord": self.discord.to_dict() if self.discord is not None else None,
                 "caps": self.caps.to_dict() if self.caps is not None else None,
                 "state": self.state.to_dict() if self.state is not None else None,
+                "extras": self.community.to_dict() if self.community is not None else None,
                 "warnings": list(self.warnings)}
 
 
@@ -178,6 +247,7 @@ class SnapshotRestoreResult:
     previous_serial: int | None = None
     new_serial: int | None = None
     deployment_id: str | None = None
+    extras: community_service.ExtrasDone | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"snapshot_id": self.snapshot_id, "applied": self.applied, "config_file": self.config_file,
@@ -185,22 +255,46 @@ class SnapshotRestoreResult:
                 "pre_restore_backup_id": self.pre_restore_backup_id,
                 "apply": self.apply.to_dict() if self.apply is not None else None,
                 "previous_serial": self.previous_serial, "new_serial": self.new_serial,
-                "deployment_id": self.deployment_id}
+                "deployment_id": self.deployment_id,
+                "extras": self.extras.to_dict() if self.extras is not None else None}
 
 
 def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, prune_unmanaged: bool = False,
-                 force: bool = False) -> SnapshotRestorePlan:
-    """Verify the snapshot, then plan; writes nothing. Reads the live guild for ``apply`` or ``dry_run``."""
+                 force: bool = False, messages: bool = False) -> SnapshotRestorePlan:
+    """Verify the snapshot, then plan; writes nothing. Reads the live guild for ``apply`` or ``dry_run``.
+
+    With ``apply`` or ``dry_run`` every image and (``messages``) every saved message part the restore
+    needs is read and verified before the live server is even read (IntegrityError, exit 3)."""
+    if messages and not (apply or dry_run):
+        raise UsageError("--messages replays saved messages into re-created channels: it needs --apply "
+                         "(or --dry-run to see what it would send).")
     sid = resolve_server(ports)
-    content = load(ports, snapshot_id)
+    mgr = manager(ports)
+    content = mgr.load(mgr.get(sid, snapshot_id))
     ws = ports.settings.workspace
     desired = desired_of(content)
     discord_plan = caps = None
+    extras = community = None
+    notes: list[str] = []
     if apply or dry_run:
+        extras = community_service.load_for_restore(mgr, content, messages=messages)
         live = ports.discord.get_guild()
         state = matching_state(ports.state.get(ws), content.objects, workspace=ws, server_id=sid)
         discord_plan = with_limits(ports, restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged))
         caps = discord_plan.caps
+        if extras.present:
+            live_community = community_service.read_live(ports.discord, extras,
+                                                         workers=min(4, ports.settings.discord_concurrency))
+            community = community_service.plan(
+                extras, live_community, live, discord_plan, content.objects, prune_unmanaged=prune_unmanaged,
+                messages=messages,
+                names=community_service.channel_names(content.record.manifest.extra), apply_reads=apply)
+            notes += community.warnings()
+        else:
+            notes.append(f"Snapshot {snapshot_id} was taken before snapshots held settings, emojis, stickers and "
+                         "bans; only roles, channels and the state are restored.")
+        if messages and not extras.messages:
+            notes.append(f"Snapshot {snapshot_id} holds no messages (take snapshots with --messages N).")
     state_change = None
     if not apply:
         if content.state is None:
@@ -211,7 +305,8 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
                                         force=force)
     warnings = tuple(discord_plan.warnings if discord_plan else ()) + tuple(caps.messages() if caps else ())
     return SnapshotRestorePlan(content=content, apply=apply, prune_unmanaged=prune_unmanaged, discord=discord_plan,
-                               caps=caps, state=state_change, warnings=warnings)
+                               caps=caps, state=state_change, warnings=warnings + tuple(notes), messages=messages,
+                               extras=extras, community=community)
 
 
 def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | None]:
@@ -294,8 +389,24 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
                                        previous_serial=done.previous_serial, apply=done.result)
         if done.failure is None:
             result.new_serial = done.result.serial
+        if done.failure is None and plan.extras is not None and plan.extras.present:
+            current = ports.state.get(ws)
+            result.extras = community_service.apply(
+                ports.discord, plan.extras, content.objects, current if current is not None else content.objects,
+                prune_unmanaged=plan.prune_unmanaged, messages=plan.messages,
+                names=community_service.channel_names(content.record.manifest.extra), progress=progress,
+                reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency)
         result.config_file, result.previous_config = _keep_config(ports, content)
-        _record(ports, sid, content, result, partial=done.failure is not None)
+        _record(ports, sid, content, result,
+                partial=done.failure is not None or bool(result.extras and result.extras.failed))
+    if done.failure is None and result.extras is not None and result.extras.failed:
+        failed = result.extras.failed
+        raise PartialFailure(
+            f"The roles and channels of snapshot {snapshot_id} are back, but {len(failed)} step(s) of the settings, "
+            f"emojis, stickers, bans or messages failed: " + "; ".join(f["message"] for f in failed[:3]),
+            hint=f"Run the restore again to finish it. Undo everything with: gaib server snapshot restore "
+                 f"{done.pre_restore_id} --apply",
+            details={"restore": result.to_dict(), "failed": failed})
     if done.failure is not None:
         done.failure.details["restore"] = result.to_dict()
         done.failure.hint = (f"Run the restore again to finish it. Undo everything with: gaib server snapshot "

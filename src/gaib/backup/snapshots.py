@@ -1,4 +1,4 @@
-"""SnapshotManager: full snapshots of a server, each a bundle of five verified parts.
+"""SnapshotManager: full snapshots of a server, each a bundle of verified parts.
 
 ``snapshots/{server_id}/{snapshot_id}/`` holds ``manifest.json`` and the parts:
 
@@ -9,6 +9,10 @@
                     registry when the server has none)
 ``objects``         ``objects.json.gz``: the exported objects as state resources with their Discord ids
                     (at the export's addresses), so a restore matches surviving objects by id first
+``guild``, ``emojis``, ``stickers``, ``bans`` and ``messages/{channel_id}``: what a community would lose
+                    besides roles and channels (:mod:`gaib.backup.snapshot_extras`); their images are
+                    stored once per server in ``media/`` (:mod:`gaib.backup.media`). Snapshots taken
+                    before these parts existed lack them and still load.
 
 Written through :class:`gaib.backup.repository.BundleRepository` (parts, then ``manifest.json``, then
 the catalog item ``SNAPSHOT#{ts}#{id}``); read back only after every checksum is verified.
@@ -16,15 +20,19 @@ the catalog item ``SNAPSHOT#{ts}#{id}``); read back only after every checksum is
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import builtins
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from gaib.backup import codec
 from gaib.backup.manifest import TRIGGERS, Manifest
+from gaib.backup.media import MediaStore, release
 from gaib.backup.registry_doc import empty_registry
 from gaib.backup.repository import BundleRepository, Layout, PartData, page_ids
+from gaib.backup.snapshot_capture import Captured
+from gaib.backup.snapshot_extras import COMMUNITY_PARTS, channel_of_part
 from gaib.backup.tiers import tier_of
 from gaib.clock import Clock
 from gaib.discord.models import ChannelType, Guild, OverwriteType
@@ -41,6 +49,7 @@ from gaib.storage.keys import (
     new_id,
     server_pk,
     snapshot_key,
+    snapshot_messages_key,
     snapshot_sk,
 )
 
@@ -53,11 +62,28 @@ PART_FILES: Mapping[str, Any] = {
 }
 
 
-def layout(server_id: str, snapshot_id: str) -> Layout:
-    """Where snapshot ``snapshot_id`` lives: catalog key, part keys and ``manifest.json``."""
-    return Layout(pk=server_pk(server_id), sk=snapshot_sk(snapshot_id),
-                  part_keys={name: snapshot_key(server_id, snapshot_id, file) for name, file in PART_FILES.items()},
+def layout(server_id: str, snapshot_id: str, names: Iterable[object] = ()) -> Layout:
+    """Where snapshot ``snapshot_id`` lives: catalog key, part keys and ``manifest.json``.
+
+    The five base parts are always there; ``names`` adds the community parts (``guild``, ``emojis``,
+    ``stickers``, ``bans``, ``messages/{channel_id}``) a snapshot holds. A name that is none of these is
+    left out, so a manifest naming it does not match the layout (IntegrityError on read)."""
+    keys = {name: snapshot_key(server_id, snapshot_id, file) for name, file in PART_FILES.items()}
+    for name in names:
+        if not isinstance(name, str):
+            continue
+        if name in COMMUNITY_PARTS:
+            keys[name] = snapshot_key(server_id, snapshot_id, COMMUNITY_PARTS[name])  # type: ignore[arg-type]
+        elif (channel := channel_of_part(name)) is not None:
+            keys[name] = snapshot_messages_key(server_id, snapshot_id, channel)
+    return Layout(pk=server_pk(server_id), sk=snapshot_sk(snapshot_id), part_keys=keys,
                   manifest_key=snapshot_key(server_id, snapshot_id, "manifest.json"))
+
+
+def part_names(item: Mapping[str, Any]) -> list[object]:
+    """The part names a snapshot's catalog item lists (for :func:`layout`; anything unexpected is left to it)."""
+    parts = item.get("parts")
+    return list(parts) if isinstance(parts, Mapping) else []
 
 
 def guild_counts(guild: Guild) -> dict[str, int]:
@@ -83,13 +109,31 @@ class SnapshotRecord:
     def server_id(self) -> str:
         return self.manifest.server_id
 
+    @property
+    def media(self) -> dict[str, Any]:
+        """The images this snapshot needs: ``{sha256: {size, type}}`` (stored once per server)."""
+        media = self.manifest.extra.get("media")
+        return dict(media) if isinstance(media, Mapping) else {}
+
+    @property
+    def media_size(self) -> int:
+        """Bytes of the images this snapshot needs (shared with other snapshots)."""
+        return sum(int(v.get("size", 0)) for v in self.media.values() if isinstance(v, Mapping))
+
+    @property
+    def media_added(self) -> int:
+        """Bytes of images this snapshot stored that were not stored before (0: nothing new)."""
+        value = self.manifest.extra.get("media_added", 0)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
     def to_dict(self) -> dict[str, Any]:
         m = self.manifest
         return {"id": m.id, "server_id": m.server_id, "workspace": m.workspace, "created_at": m.created_at,
                 "trigger": m.trigger, "tier": m.tier, "message": m.message, "serial": m.serial,
                 "lineage": m.lineage, "counts": dict(m.counts), "stored_size": m.stored_size,
-                "plain_size": m.plain_size, "format_version": m.format_version,
-                "manifest_sha256": m.manifest_sha256, "parts": {n: p.to_dict() for n, p in m.parts.items()}}
+                "plain_size": m.plain_size, "media_size": self.media_size, "media_added": self.media_added,
+                "format_version": m.format_version, "manifest_sha256": m.manifest_sha256,
+                "parts": {n: p.to_dict() for n, p in m.parts.items()}}
 
 
 @dataclass(frozen=True)
@@ -113,8 +157,12 @@ class SnapshotManager:
 
     def create(self, *, server_id: str, workspace: str, guild: Guild, state: State | None,
                registry: bytes | None, message: str = "", trigger: str = "on-demand",
-               codec_name: codec.Codec = codec.DEFAULT_CODEC) -> SnapshotRecord:
-        """Store a new snapshot of ``guild`` (live, as read now) and ``state``; never overwrites anything."""
+               codec_name: codec.Codec = codec.DEFAULT_CODEC,
+               community: Callable[[MediaStore, Mapping[str, str]], Captured] | None = None) -> SnapshotRecord:
+        """Store a new snapshot of ``guild`` (live, as read now) and ``state``; never overwrites anything.
+
+        ``community`` reads the rest of the server (settings, emojis, stickers, bans, messages), storing
+        its images in the server's media store with the given tags, and returns the parts to add."""
         check_snowflake(server_id, "server id")
         check_name(workspace, "workspace name")
         if trigger not in TRIGGERS:
@@ -126,8 +174,11 @@ class SnapshotManager:
             raise InvalidInput(f"The message is {len(message)} characters long; at most {MAX_MESSAGE} are kept.")
         now = self.clock().astimezone(UTC)
         snapshot_id = new_id(now)
-        where = layout(server_id, snapshot_id)
         policy = tier_of(self.catalog, server_id, register=True)
+        tags = {"Tier": policy.name, "ServerId": server_id}
+        media = MediaStore(self.repo.store, server_id)
+        extras = community(media, tags) if community is not None else None
+        where = layout(server_id, snapshot_id, extras.parts if extras is not None else ())
         objects = State.new(workspace, server_id)
         objects.lineage = "snapshot-objects"
         objects.resources = exported_objects(guild)
@@ -138,12 +189,19 @@ class SnapshotManager:
             "objects": objects.to_json(),
         }
         counts = {**guild_counts(guild), "resources": len(state.resources) if state is not None else 0}
+        if extras is not None:
+            plain.update(extras.parts)
+            counts.update(extras.counts)
         header = Manifest(kind="snapshot", id=snapshot_id, server_id=server_id, workspace=workspace,
                           created_at=_iso(now), trigger=trigger, tier=policy.name, message=message,
                           serial=state.serial if state is not None else None,
-                          lineage=state.lineage if state is not None else None, parts={}, counts=counts)
+                          lineage=state.lineage if state is not None else None, parts={}, counts=counts,
+                          extra=extras.extra if extras is not None else {})
         manifest = self.repo.write(header, where, [PartData(n, where.part_keys[n], b) for n, b in plain.items()],
-                                   codec_name=codec_name, tags={"Tier": policy.name, "ServerId": server_id})
+                                   codec_name=codec_name, tags=tags)
+        if extras is not None:
+            # A delete running meanwhile may have released an image this snapshot re-used.
+            media.ensure(extras.images, tags=tags)
         return SnapshotRecord(manifest)
 
     def get(self, server_id: str, snapshot_id: str) -> SnapshotRecord:
@@ -157,7 +215,7 @@ class SnapshotManager:
         return self._record(server_id, snapshot_id, item)
 
     def _record(self, server_id: str, snapshot_id: str, item: dict[str, Any]) -> SnapshotRecord:
-        where = layout(server_id, snapshot_id)
+        where = layout(server_id, snapshot_id, part_names(item))
         manifest = self.repo.manifest(item, where, f"snapshot {snapshot_id} ({where.manifest_key})")
         if manifest.id != snapshot_id or manifest.server_id != server_id or manifest.kind != "snapshot":
             raise IntegrityError(f"The catalog item of snapshot {snapshot_id} is damaged: it describes "
@@ -200,14 +258,22 @@ class SnapshotManager:
         """The stored (compressed) bytes of every part, each checksum verified."""
         return {name: self.repo.read_stored(record.manifest, name) for name in record.manifest.parts}
 
-    def delete(self, server_id: str, snapshot_id: str) -> None:
-        """Remove a snapshot: catalog item first, then its objects; NotFound if there is none."""
+    def delete(self, server_id: str, snapshot_id: str) -> builtins.list[str]:
+        """Remove a snapshot: catalog item first, then its objects, then the images no other snapshot of
+        the server references (:func:`gaib.backup.media.release`); returns the checksums of the images
+        removed. NotFound if there is no such snapshot."""
         check_snowflake(server_id, "server id")
         check_id(snapshot_id, "snapshot id")
-        where = layout(server_id, snapshot_id)
-        if self.catalog.get(where.pk, where.sk) is None:
+        item = self.catalog.get(server_pk(server_id), snapshot_sk(snapshot_id))
+        if item is None:
             raise NotFound(f"No snapshot {snapshot_id} for server {server_id}.")
+        where = layout(server_id, snapshot_id, part_names(item))
+        extra = item.get("extra")
+        media = extra.get("media") if isinstance(extra, Mapping) else None
         self.repo.delete(where)
+        shas = [k for k in media if isinstance(k, str)] if isinstance(media, Mapping) else []
+        valid = [k for k in shas if len(k) == 64 and all(c in "0123456789abcdef" for c in k)]
+        return release(self.repo.store, self.catalog, server_id, valid)
 
 
 def _iso(now: datetime) -> str:

@@ -64,6 +64,8 @@ def outcome_text(outcome: PruneOutcome) -> str:
     lines += [_row(plan, d) for d in result.removed]
     if outcome.orphans_removed:
         lines.append(f"Removed {count(len(outcome.orphans_removed), 'orphan object')} no catalog item listed.")
+    if outcome.media_removed:
+        lines.append(f"Removed {count(len(outcome.media_removed), 'image')} no remaining snapshot uses.")
     lines.append(f"Kept {count(len(plan.retention.keep), plan.kind)} ({size(plan.retention.kept_bytes)}), "
                  "the newest of each group among them.")
     return "\n".join(lines)

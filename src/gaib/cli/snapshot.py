@@ -5,11 +5,13 @@ from __future__ import annotations
 import click
 
 from gaib.backup import snapshot_service as service
+from gaib.backup.community_service import ExtrasPlan
 from gaib.backup.compare import render as render_comparison
 from gaib.backup.snapshots import SnapshotRecord
 from gaib.cli.base import Ctx, get_ctx, group, server_options
 from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
+from gaib.discord.limits import duration
 from gaib.iac.plan import render as render_plan
 
 snapshot = group("snapshot", "Full snapshots of the server: create, list, restore, download, compare, delete, "
@@ -17,28 +19,52 @@ snapshot = group("snapshot", "Full snapshots of the server: create, list, restor
 
 
 def _size(n: int) -> str:
+    if n >= 1024 * 1024:
+        return f"{n / 1024 / 1024:.1f} MiB"
     return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
 
 
 def _counts(r: SnapshotRecord) -> str:
     c = r.manifest.counts
-    return f"{c.get('roles', 0)}r/{c.get('categories', 0)}c/{c.get('channels', 0)}ch"
+    text = f"{c.get('roles', 0)}r/{c.get('categories', 0)}c/{c.get('channels', 0)}ch"
+    if "emojis" in c:
+        text += f"/{c.get('emojis', 0)}e/{c.get('stickers', 0)}s/{c.get('bans', 0)}b"
+    if c.get("messages"):
+        text += f"/{c['messages']}msg"
+    return text
+
+
+def _media(r: SnapshotRecord) -> str:
+    if not r.media:
+        return "-"
+    return f"{_size(r.media_size)} ({_size(r.media_added)} new)"
 
 
 @snapshot.command("create")
 @click.option("-m", "--message", default="", help="A note stored with the snapshot.")
 @click.option("--codec", type=click.Choice(["gzip", "zstd"]), default="gzip", show_default=True,
               help="Compression of the parts.")
+@click.option("--messages", "messages", default=0, show_default=True, type=click.IntRange(0, None), metavar="N",
+              help="Also save the last N messages of each text channel (at most 100 on free, 1000 on premium).")
+@click.option("--exclude-channel", "exclude", multiple=True, metavar="CHANNEL",
+              help="A channel (id, name or Category/name) whose messages are not saved; repeatable. Adds to "
+                   "backup.exclude in gaib.yaml.")
 @server_options
-def create(message: str, codec: str) -> None:
-    """Snapshot the live server (objects Gaib does not manage included) and the workspace's state."""
+def create(message: str, codec: str, messages: int, exclude: tuple[str, ...]) -> None:
+    """Snapshot the live server (objects Gaib does not manage included, settings, emojis, stickers and bans)
+    and the workspace's state."""
     ctx = get_ctx()
-    rec = service.create(ctx.app(), message=message, codec_name="zstd" if codec == "zstd" else "gzip")
+    rec = service.create(ctx.app(), message=message, codec_name="zstd" if codec == "zstd" else "gzip",
+                         messages=messages, exclude=exclude)
     m = rec.manifest
-    ctx.out.result(rec.to_dict(), f"Created snapshot {m.id}: {m.counts.get('roles', 0)} roles, "
-                                  f"{m.counts.get('categories', 0)} categories, {m.counts.get('channels', 0)} "
-                                  f"channels, {m.counts.get('overwrites', 0)} overwrites "
-                                  f"({_size(m.stored_size)}, {m.tier} tier).")
+    c = m.counts
+    extras = (f", {c.get('emojis', 0)} emojis, {c.get('stickers', 0)} stickers, {c.get('bans', 0)} bans"
+              + (f", {c.get('messages', 0)} messages in {c.get('message_channels', 0)} channels" if messages else ""))
+    ctx.out.result(rec.to_dict(), f"Created snapshot {m.id}: {c.get('roles', 0)} roles, "
+                                  f"{c.get('categories', 0)} categories, {c.get('channels', 0)} "
+                                  f"channels, {c.get('overwrites', 0)} overwrites{extras} "
+                                  f"({_size(m.stored_size)} + images {_size(rec.media_size)}, "
+                                  f"{_size(rec.media_added)} of them new; {m.tier} tier).")
 
 
 @snapshot.command("list")
@@ -54,8 +80,8 @@ def list_(limit: int, cursor: str | None) -> None:
         ctx.out.warn(f"snapshot {printable(ident)} is damaged and not listed; remove it with "
                      f"'gaib server snapshot delete {printable(ident)}'")
     rows = [[r.id, r.manifest.workspace, r.manifest.trigger, _counts(r), r.manifest.serial,
-             _size(r.manifest.stored_size), printable(r.manifest.message)] for r in records]
-    text = ctx.out.table(["ID", "WORKSPACE", "TRIGGER", "OBJECTS", "SERIAL", "SIZE", "MESSAGE"], rows) \
+             _size(r.manifest.stored_size), _media(r), printable(r.manifest.message)] for r in records]
+    text = ctx.out.table(["ID", "WORKSPACE", "TRIGGER", "OBJECTS", "SERIAL", "SIZE", "IMAGES", "MESSAGE"], rows) \
         if records else "No snapshots."
     if next_cursor:
         text += f"\nMore: --cursor {next_cursor}"
@@ -96,8 +122,10 @@ def delete(snapshot_id: str, yes: bool) -> None:
     """Delete a snapshot (its catalog item, then its objects)."""
     ctx = get_ctx()
     ctx.confirm(f"Delete snapshot {snapshot_id}?", yes)
-    service.delete(ctx.app(), snapshot_id)
-    ctx.out.result({"deleted": snapshot_id}, f"Deleted snapshot {snapshot_id}.")
+    released = service.delete(ctx.app(), snapshot_id)
+    ctx.out.result({"deleted": snapshot_id, "images_removed": released},
+                   f"Deleted snapshot {snapshot_id}" + (f" and {len(released)} images no other snapshot uses."
+                                                        if released else "."))
 
 
 def _restore_text(ctx: Ctx, plan: service.SnapshotRestorePlan) -> str:
@@ -106,12 +134,40 @@ def _restore_text(ctx: Ctx, plan: service.SnapshotRestorePlan) -> str:
     if plan.discord is not None:
         lines.append("Discord:" if plan.apply else "Discord (changed only with --apply):")
         lines += ["  " + ln for ln in render_plan(plan.discord).splitlines()]
+    if plan.community is not None:
+        lines += ["  " + ln for ln in _community_text(plan.community)]
     if plan.state is not None:
         lines.append(f"State (serial {plan.state.current_serial} -> a new serial):")
         lines.append(plan.state.diff.render())
     for w in plan.warnings:
         lines.append(f"Warning: {w}")
     return printable("\n".join(lines), keep_newlines=True)
+
+
+def _community_text(extras: ExtrasPlan) -> list[str]:
+    c = extras.community
+    out = []
+    for key, value in c.settings.items():
+        shown = ("image from the snapshot" if value else "none") if key in ("icon", "banner") else value
+        out.append(f"~ server {key.replace('_', ' ')}: {shown}")
+    for item in c.items:
+        if item.action != "adopt":
+            sign = {"create": "+", "update": "~", "delete": "-"}[item.action]
+            extra = f" ({', '.join(sorted(item.fields))})" if item.action == "update" else ""
+            out.append(f"{sign} {item.kind} {item.name}{extra}")
+    banned = sum(len(b.user_ids) for b in c.ban)
+    if banned:
+        out.append(f"+ {banned} bans ({len(c.ban)} request{'s' if len(c.ban) != 1 else ''})")
+    if c.unban:
+        out.append(f"- {len(c.unban)} bans made after the snapshot")
+    if extras.replay is not None:
+        for ch in extras.replay.channels:
+            out.append(f"+ {len(ch.messages)} messages replayed into #{ch.name} ({len(ch.sends())} webhook messages)")
+        if extras.replay.kept:
+            out.append(f"  history kept where it is: {', '.join('#' + n for n in extras.replay.kept)}")
+    out.append(f"Requests: {extras.total_requests} at least; Discord's limits make it take at least "
+               f"{duration(extras.time_floor)}.")
+    return out
 
 
 @snapshot.command("restore")
@@ -121,14 +177,18 @@ def _restore_text(ctx: Ctx, plan: service.SnapshotRestorePlan) -> str:
 @click.option("--prune-unmanaged", is_flag=True,
               help="With --apply: also delete live objects neither the snapshot nor the state holds.")
 @click.option("--force", is_flag=True, help="Restore a state of another lineage (bookkeeping restore).")
+@click.option("--messages", "messages", is_flag=True,
+              help="With --apply: replay the saved messages into channels the restore re-creates.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask; also start a restore that exceeds Discord's caps.")
 @server_options
-def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool, force: bool, yes: bool) -> None:
-    """Put a snapshot back: the state and config, and with --apply the Discord server itself."""
+def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool, force: bool, messages: bool,
+            yes: bool) -> None:
+    """Put a snapshot back: the state and config, and with --apply the Discord server itself (settings,
+    emojis, stickers and bans included; --messages replays saved messages into re-created channels)."""
     ctx = get_ctx()
     ports = ctx.app()
     plan = service.plan_restore(ports, snapshot_id, apply=apply_, dry_run=dry_run, prune_unmanaged=prune_unmanaged,
-                                force=force)
+                                force=force, messages=messages)
     text = _restore_text(ctx, plan)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, text)
@@ -143,6 +203,12 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
         a = result.apply
         summary = (f"Restored snapshot {snapshot_id} to Discord: {len(a.created)} created, {len(a.updated)} updated, "
                    f"{len(a.deleted)} deleted (state serial {a.serial}).")
+        if result.extras is not None and result.extras.community is not None:
+            c = result.extras.community
+            summary += (f" Community: {len(c.settings)} settings, {len(c.created)} created, {len(c.updated)} updated, "
+                        f"{len(c.deleted)} deleted, {c.banned} bans put back, {c.unbanned} lifted.")
+        if result.extras is not None and result.extras.replay is not None:
+            summary += f" Replayed {result.extras.replay.sent} messages."
         undo = f" Undo with: gaib server snapshot restore {result.pre_restore_snapshot_id} --apply"
     else:
         summary = (f"Restored the state and config of snapshot {snapshot_id}: state serial {result.previous_serial} "

@@ -42,6 +42,7 @@ import httpx
 
 from gaib import __version__
 from gaib.discord import limits as L
+from gaib.discord.community_client import CommunityRequests
 from gaib.discord.errors import error_from_response, scrub
 from gaib.discord.models import (
     Channel,
@@ -140,7 +141,7 @@ def _parse_float(value: Any) -> float | None:
     return number if number == number and number >= 0 else None
 
 
-class DiscordClient:
+class DiscordClient(CommunityRequests):
     """Synchronous client for the Discord REST endpoints Gaib uses (NOTES §3).
 
     ``base_url`` is the API root including the version (``https://discord.com/api/v10`` or an
@@ -232,6 +233,7 @@ class DiscordClient:
 
     def close(self) -> None:
         self._http.close()
+        self.close_cdn()
 
     def __enter__(self) -> DiscordClient:
         return self
@@ -275,11 +277,13 @@ class DiscordClient:
         url_root: str | None = None,
         probe: _Probe | None = None,
         sub: str | None = None,
+        files: Mapping[str, tuple[str, bytes, str]] | None = None,
     ) -> Any:
         """Send ``route`` with retries; return the decoded JSON body (None for 204).
 
         ``sub`` (a channel id) marks a name/topic edit, which counts against the channel's 10-minute
-        sub-limit.
+        sub-limit; ``webhook:{id}`` marks a webhook execution (30 per minute per channel).
+        ``files`` sends the body as ``multipart/form-data`` fields with these files (sticker uploads).
 
         ``url_root`` replaces ``base_url`` and drops the Authorization header (webhook execution).
         ``probe`` is called after a failure that the server may have processed (a dropped connection
@@ -301,7 +305,8 @@ class DiscordClient:
         if authenticated:
             headers["Authorization"] = f"Bot {self.__token}"
         url = (url_root or self.base_url) + route.path
-        payload = to_api_body(body) if body is not None else None
+        payload = to_api_body(body) if body is not None and files is None else None
+        form = {k: str(v) for k, v in body.items() if v is not None} if files is not None and body else None
         attempt = 0
         while True:
             attempt += 1
@@ -312,8 +317,12 @@ class DiscordClient:
                 raise self._too_long(route, exc.seconds, exc.reason) from None
             try:
                 with self._slots:
-                    response = self._http.request(route.method, url, json=payload, headers=headers,
-                                                  params=query)
+                    if files is not None:
+                        response = self._http.request(route.method, url, data=form, files=dict(files),
+                                                      headers=headers, params=query)
+                    else:
+                        response = self._http.request(route.method, url, json=payload, headers=headers,
+                                                      params=query)
                 self.limiter.update(route, response.headers, response.status_code)
             except httpx.TransportError as exc:
                 self.limiter.release(route)
@@ -715,7 +724,10 @@ class DiscordClient:
                                   hint="Create a new webhook and update the notification settings.",
                                   details={"route": route.display})
         body = self._fields(payload, "webhook message")
-        return self._request(route, body=body, url_root=root, query={"wait": "true"} if wait else None)
+        # Also paced by the channel's 30-per-minute webhook limit (no header shows it; one webhook per
+        # channel stands for the channel).
+        return self._request(route, body=body, url_root=root, query={"wait": "true"} if wait else None,
+                             sub=f"{L.WEBHOOK_SUB}{webhook_id}")
 
 
 def _newest(candidates: Iterable[Any]) -> Any:

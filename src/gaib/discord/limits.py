@@ -93,6 +93,30 @@ OVERWRITE_EDITS = Limit(10, 15.0, "channel")
 # GROUP_WEBHOOK_EXECUTE).
 WEBHOOK_EXECUTES = Limit(5, 2.0, "webhook")
 
+# The same webhook route is also limited per channel: 30 messages per 60 s, shared by every webhook
+# of the channel; no header shows it (a Discord engineer in discord/discord-api-docs #367: "the 30/60
+# was added as a limit to the channel itself"; the figure every webhook guide repeats). Gaib replays a
+# channel's history through one temporary webhook, so it counts these per webhook.
+WEBHOOK_CHANNEL_MESSAGES = Limit(30, 60.0, "channel")
+
+# GET /channels/{channel.id}/messages: 5 per 5 s per channel (hata rate_limit_groups.py,
+# message_get_chunk: limiter channel_id, limit 5, resets after 5 s).
+MESSAGE_READS = Limit(5, 5.0, "channel")
+
+# GET /guilds/{guild.id}/bans: 10 per 10 s per guild (hata rate_limit_groups.py, guild_ban_get_chunk).
+BAN_READS = Limit(10, 10.0, "guild")
+
+# POST /guilds/{guild.id}/emojis: 50 per hour (hata rate_limit_groups.py, emoji_create: limit 50, resets
+# after 3600 s; Discord's emoji docs say emoji routes are limited per guild, with headers that may be
+# wrong). PATCH and DELETE of one emoji share 1 per 2 s (hata emoji_edit, emoji_delete).
+EMOJI_CREATES = Limit(50, 3600.0, "guild")
+EMOJI_EDITS = Limit(1, 2.0, "guild")
+
+# POST /guilds/{guild.id}/stickers: 50 per hour; PATCH and DELETE of one sticker 1 per 2 s (hata
+# rate_limit_groups.py, sticker_guild_create, sticker_guild_edit, sticker_guild_delete).
+STICKER_CREATES = Limit(50, 3600.0, "guild")
+STICKER_EDITS = Limit(1, 2.0, "guild")
+
 # 50 requests per second per bot token, across routes (Discord's rate-limit documentation,
 # /work/shared/discord-api/NOTES.md §5).
 GLOBAL = Limit(50, 1.0, "token")
@@ -106,6 +130,44 @@ INVALID_REQUESTS = Limit(10_000, 600.0, "ip")
 # after of 1 h in discord/discord-api-docs #5385.
 BAN_SECONDS = 3600.0
 BAN_BODY = "error code: 1015"
+
+# --- sizes and counts (not rate limits) ---------------------------------------------------------------
+
+# Emoji images: at most 256 KiB (Discord's emoji resource docs, "Create Guild Emoji": emojis and animated
+# emojis have a maximum file size of 256 KiB; an image over it is refused with 50035 BINARY_TYPE_MAX_SIZE).
+EMOJI_MAX_BYTES = 256 * 1024
+# Sticker files: PNG, APNG, GIF or Lottie JSON, at most 512 KiB (Discord's sticker resource docs,
+# "Create Guild Sticker"; discord-api-types RESTPostAPIGuildStickerFormDataBody).
+STICKER_MAX_BYTES = 512 * 1024
+# Guild icons and banners Gaib downloads or uploads: Discord documents no figure; 10 MiB bounds memory.
+GUILD_IMAGE_MAX_BYTES = 10 * 1024 * 1024
+
+# Custom emoji slots per boost tier (premium_tier 0-3), static and animated counted separately
+# (sunarjs/sunar packages/limits/src/guild.ts: 50/100/150/250 of each; Discord's "Server Boosting" FAQ).
+EMOJI_SLOTS = (50, 100, 150, 250)
+# Sticker slots per boost tier (tryforge/ForgeScript guildStickerLimit.js: 5/15/30/60; the boosting FAQ).
+STICKER_SLOTS = (5, 15, 30, 60)
+
+# Paging: GET /guilds/{id}/bans returns at most 1000 bans per request, GET /channels/{id}/messages at
+# most 100 messages (Discord's OpenAPI spec: limit maximum 1000 / 100); POST /guilds/{id}/bulk-ban takes
+# at most 200 user ids (spec: BulkBanUsersRequest.user_ids maxItems 200).
+BAN_PAGE = 1000
+MESSAGE_PAGE = 100
+BULK_BAN_MAX = 200
+
+# A message's content is at most 2000 characters when a bot or webhook sends it (NOTES.md §6); members
+# with Nitro may write 4000, so a replay splits longer bodies. At most 10 embeds per message.
+MESSAGE_CONTENT_MAX = 2000
+MESSAGE_EMBEDS_MAX = 10
+
+
+def time_floor(count: int, limit: Limit) -> float:
+    """Seconds ``count`` requests need at least under ``limit`` when its window starts fresh with the first
+    (fixed windows: every full window after the first costs its length)."""
+    if count <= limit.limit:
+        return 0.0
+    return ((count + limit.limit - 1) // limit.limit - 1) * limit.seconds
+
 
 #: The long per-guild windows a plan counts against, by name, with the route each one limits.
 LONG_WINDOWS: dict[str, Limit] = {
@@ -124,6 +186,16 @@ WINDOW_NOUNS: dict[str, tuple[str, str]] = {
     "channel_creates": ("creates", "channels"),
     "role_edits": ("edits", "roles"),
 }
+
+#: Prefix of the client's sub-limit keys for webhook executions (``webhook:{id}``); other keys are channel
+#: ids counting name/topic edits.
+WEBHOOK_SUB = "webhook:"
+
+
+def sub_limit(key: str) -> Limit:
+    """The sub-limit a client-side ``sub`` key counts against."""
+    return WEBHOOK_CHANNEL_MESSAGES if key.startswith(WEBHOOK_SUB) else NAME_TOPIC_EDITS
+
 
 #: Body fields of PATCH /channels/{id} that count against NAME_TOPIC_EDITS.
 NAME_TOPIC_FIELDS = ("name", "topic")

@@ -15,6 +15,11 @@ Contract, for every adapter:
 * ``reason`` ends up in the guild's audit log; it never carries secrets.
 * Calls may come from several threads at once (apply sends independent requests concurrently); the
   adapter keeps to Discord's buckets and global limit across them.
+* Community (settings, emojis, stickers, bans, messages, webhooks): list methods return every item
+  (paging as Discord requires: bans 1000 and messages 100 per request); images go in and come out as
+  bytes, never larger than the limit the caller names (``cdn_get``) or Discord takes (256 KiB for an
+  emoji, 512 KiB for a sticker: InvalidInput, nothing sent). ``cdn_get`` reads Discord's CDN without
+  the bot token.
 * Limits: a wait the adapter must make (a used-up bucket, a 429, the name/topic sub-limit) is
   announced to the ``on_wait`` listener first; a wait longer than the adapter's patience (a day-long
   cap) raises ``DiscordRateLimited`` with ``details["window"]`` naming the long window
@@ -25,11 +30,12 @@ Contract, for every adapter:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
+from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Message, Sticker
 from gaib.discord.limits import Usage, Wait
-from gaib.discord.models import Channel, Guild, Overwrite, Role
+from gaib.discord.models import Channel, Guild, Overwrite, Role, Webhook
 
 
 class DiscordPort(Protocol):
@@ -81,6 +87,88 @@ class DiscordPort(Protocol):
 
     def delete_overwrite(self, channel_id: str, target_id: str, *, reason: str | None = None) -> None:
         """Remove one permission overwrite of a channel."""
+        ...
+
+    # -- community: settings, emojis, stickers, bans, messages, webhooks ----------------------------
+
+    def get_guild_settings(self) -> GuildSettings:
+        """The guild's settings (name, icon and banner hashes, verification, notifications, AFK and system
+        channels, boost tier and features)."""
+        ...
+
+    def update_guild_settings(self, fields: Mapping[str, Any], *, reason: str | None = None) -> GuildSettings:
+        """PATCH the guild with Discord's field names (``icon``/``banner`` as data URIs or None)."""
+        ...
+
+    def cdn_get(self, path: str, *, max_bytes: int) -> bytes:
+        """The bytes at ``path`` on Discord's CDN (``emojis/{id}.png`` …). DiscordNotFound when absent;
+        DiscordError when larger than ``max_bytes``."""
+        ...
+
+    def list_emojis(self) -> list[Emoji]:
+        """The guild's custom emojis."""
+        ...
+
+    def create_emoji(self, name: str, image: bytes, *, roles: Sequence[str] = (),
+                     reason: str | None = None) -> Emoji:
+        """Upload a custom emoji (PNG, JPEG, WebP or GIF, at most 256 KiB); returns it with its new id."""
+        ...
+
+    def update_emoji(self, emoji_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Emoji:
+        """Rename an emoji or change the roles allowed to use it. Raises DiscordNotFound."""
+        ...
+
+    def delete_emoji(self, emoji_id: str, *, reason: str | None = None) -> None:
+        """Delete an emoji. Raises DiscordNotFound."""
+        ...
+
+    def list_stickers(self) -> list[Sticker]:
+        """The guild's stickers."""
+        ...
+
+    def create_sticker(self, name: str, tags: str, description: str | None, image: bytes, *,
+                       reason: str | None = None) -> Sticker:
+        """Upload a sticker (PNG, APNG, GIF or Lottie JSON, at most 512 KiB; sent as multipart form data)."""
+        ...
+
+    def update_sticker(self, sticker_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Sticker:
+        """Change a sticker's name, tags or description. Raises DiscordNotFound."""
+        ...
+
+    def delete_sticker(self, sticker_id: str, *, reason: str | None = None) -> None:
+        """Delete a sticker. Raises DiscordNotFound."""
+        ...
+
+    def list_bans(self) -> list[Ban]:
+        """Every ban of the guild, by user id (1000 per request)."""
+        ...
+
+    def ban(self, user_id: str, *, reason: str | None = None) -> None:
+        """Ban one user (deleting none of their messages); ``reason`` becomes the ban's reason."""
+        ...
+
+    def bulk_ban(self, user_ids: Sequence[str], *, reason: str | None = None) -> BulkBanResult:
+        """Ban up to 200 users in one request; returns who was banned and who was not."""
+        ...
+
+    def unban(self, user_id: str, *, reason: str | None = None) -> None:
+        """Lift a ban. Raises DiscordNotFound when the user is not banned."""
+        ...
+
+    def list_messages(self, channel_id: str, *, limit: int, before: str | None = None) -> list[Message]:
+        """Up to ``limit`` messages of a channel, newest first (100 per request), older than ``before``."""
+        ...
+
+    def create_webhook(self, channel_id: str, name: str, *, reason: str | None = None) -> Webhook:
+        """Create an incoming webhook in a channel; its ``url`` is a secret."""
+        ...
+
+    def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False) -> Any:
+        """Post through a webhook URL (no bot token); the created message with ``wait=True``."""
+        ...
+
+    def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:
+        """Delete a webhook. Raises DiscordNotFound."""
         ...
 
     def on_wait(self, listener: Callable[[Wait], None] | None) -> None:

@@ -16,7 +16,9 @@ Discord's limits are read from the response headers, never hard-coded (NOTES §5
   of order never raise ``Remaining`` within the same window.
 * **Name/topic edits** (``sub=`` a channel id): at most 2 per 10 minutes per channel
   (:data:`gaib.discord.limits.NAME_TOPIC_EDITS`), which Discord's headers never show; a 429 with
-  requests still remaining in the bucket blocks only that channel's name/topic edits.
+  requests still remaining in the bucket blocks only that channel's name/topic edits. Webhook
+  executions (``sub=webhook:{id}``) count the same way against 30 per minute
+  (:data:`gaib.discord.limits.WEBHOOK_CHANNEL_MESSAGES`).
 * **Long waits.** ``acquire(max_wait=...)`` raises :class:`WaitTooLong` instead of sleeping longer;
   ``on_wait`` hears about every wait before it starts.
 
@@ -251,7 +253,7 @@ class RateLimiter:
         if sub is not None:
             edits = self._edits.get(sub)
             if edits is not None:
-                limit = L.NAME_TOPIC_EDITS
+                limit = L.sub_limit(sub)
                 while edits.sent and now - edits.sent[0] >= limit.seconds:
                     edits.sent.popleft()
                 until = edits.blocked_until
@@ -259,7 +261,8 @@ class RateLimiter:
                     until = max(until, edits.sent[0] + limit.seconds + ARRIVAL_MARGIN * 10)
                 if until - now > wait:
                     wait = until - now
-                    reason = f"Discord allows {limit.describe()} name/topic changes per channel"
+                    what = "webhook messages" if sub.startswith(L.WEBHOOK_SUB) else "name/topic changes"
+                    reason = f"Discord allows {limit.describe()} {what} per channel"
         return wait, reason
 
     def _must_hold(self, route: Route, key: tuple[str, ...], now: float) -> bool:
@@ -401,6 +404,8 @@ class RateLimiter:
                        for name, (limit, remaining, reset_at) in self._long.items() if reset_at > now}
             edits = {}
             for channel, log in self._edits.items():
+                if channel.startswith(L.WEBHOOK_SUB):
+                    continue
                 ages = tuple(round(now - t, 3) for t in log.own if now - t < L.NAME_TOPIC_EDITS.seconds)
                 if ages:
                     edits[channel] = ages

@@ -1,4 +1,5 @@
-"""The emulated guild: roles, channels, overwrites and webhooks, changed the way Discord changes them.
+"""The emulated guild: roles, channels, overwrites and webhooks, changed the way Discord changes them
+(settings, emojis, stickers, bans and messages: :mod:`gaib.emulator.community`).
 
 Every public method validates its whole input first and raises :class:`ApiError` (Discord's status,
 code and 50035 error tree) without changing anything; only then does it apply the change and bump
@@ -14,6 +15,7 @@ from typing import Any
 
 from gaib.emulator import apierrors as E
 from gaib.emulator.apierrors import ApiError, FormErrors, form_error
+from gaib.emulator.community import CommunityMixin
 from gaib.emulator.fields import MISSING, Fields, parse_snowflake, require_list, require_object
 from gaib.emulator.records import (
     CATEGORY,
@@ -52,7 +54,7 @@ def text_channel_name(name: str) -> str:
     return "-".join(name.lower().split()) or name
 
 
-class GuildState:
+class GuildState(CommunityMixin):
     """One guild's objects. ``revision`` increases on every change (the server saves on change)."""
 
     def __init__(self, guild_id: str, guild_name: str, ids: SnowflakeGenerator,
@@ -77,6 +79,7 @@ class GuildState:
         self.channels = {}
         self.webhooks = {}
         self.messages = {}
+        self.reset_community()
         self.revision += 1
 
     def guild_object(self, with_counts: bool) -> dict[str, Any]:
@@ -94,6 +97,7 @@ class GuildState:
             "premium_progress_bar_enabled": False, "nsfw": False, "nsfw_level": 0, "emojis": [],
             "stickers": [], "incidents_data": None,
         }
+        out.update(self.settings_object())
         if with_counts:
             out["approximate_member_count"] = 1
             out["approximate_presence_count"] = 0
@@ -105,6 +109,7 @@ class GuildState:
             "roles": [r.to_json() for r in self.roles.values()],
             "channels": [c.to_json() for c in self.channels.values()],
             "webhooks": [w.to_json() for w in self.webhooks.values()],
+            "community": self.community_json(),
         }
 
     def load_json(self, data: Any) -> None:
@@ -131,9 +136,11 @@ class GuildState:
         for hook in webhooks.values():
             if hook.channel_id not in channels:
                 raise DataFileError(f"webhook {hook.id} points to an unknown channel")
+        community = data.get("community")
         self.guild_name = name
         self.roles, self.channels, self.webhooks = roles, channels, webhooks
         self.messages = {}
+        self.load_community(community)
         for oid in [*roles, *channels, *webhooks]:
             self.ids.observe(oid)
         self.revision += 1
@@ -422,6 +429,10 @@ class GuildState:
         for hook_id in [h.id for h in self.webhooks.values() if h.channel_id == channel_id]:
             del self.webhooks[hook_id]
             self.messages.pop(hook_id, None)
+        self.forget_channel(channel_id)
+        for key in ("afk_channel_id", "system_channel_id"):
+            if self.settings.get(key) == channel_id:
+                self.settings[key] = None
         self.revision += 1
         return shown
 
@@ -532,10 +543,19 @@ class GuildState:
         stored = {**data, "id": message_id, "timestamp": stamp, "webhook_id": hook.id,
                   "channel_id": hook.channel_id}
         self.messages.setdefault(hook.id, []).append(stored)
+        self.record_webhook_message(hook, data, message)
+        self.revision += 1
         return message
 
-    def webhook_messages(self, webhook_id: str) -> list[dict[str, Any]]:
+    def delete_webhook(self, webhook_id: str) -> None:
+        """Delete a webhook (10015 if unknown); what it posted stays in the channel and in the log."""
         if webhook_id not in self.webhooks:
+            raise E.unknown(E.UNKNOWN_WEBHOOK)
+        del self.webhooks[webhook_id]
+        self.revision += 1
+
+    def webhook_messages(self, webhook_id: str) -> list[dict[str, Any]]:
+        if webhook_id not in self.webhooks and webhook_id not in self.messages:
             raise E.unknown(E.UNKNOWN_WEBHOOK)
         return list(self.messages.get(webhook_id, []))
 

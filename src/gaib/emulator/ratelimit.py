@@ -14,6 +14,13 @@ PATCH /channels/{channel_id}                           5 per 15 s         channe
   … that sets ``name`` or ``topic``                    2 per 10 min       channel
 PUT/DELETE /channels/{channel_id}/permissions/{id}     10 per 15 s        channel (one bucket)
 POST /webhooks/{webhook_id}/{webhook_token}            5 per 2 s          webhook
+  … into one channel, by any webhook                   30 per 60 s        channel
+GET /channels/{channel_id}/messages                    5 per 5 s          channel
+GET /guilds/{guild_id}/bans                            10 per 10 s        guild
+POST /guilds/{guild_id}/emojis                         50 per 1 h         guild
+PATCH/DELETE /guilds/{guild_id}/emojis/{id}            1 per 2 s          guild (one bucket)
+POST /guilds/{guild_id}/stickers                       50 per 1 h         guild
+PATCH/DELETE /guilds/{guild_id}/stickers/{id}          1 per 2 s          guild (one bucket)
 any route, per bot token                               50 per 1 s         (global)
 =====================================================  =================  ==========
 
@@ -22,7 +29,8 @@ Other routes (reads, deletes, reorders) have no measured bucket: they answer wit
 
 * A bucket's 429 has scope ``user``, ``Remaining: 0`` and ``retry_after`` up to its reset.
 * The name/topic sub-limit answers 429 (scope ``user``) with the channel bucket's headers unchanged,
-  so ``X-RateLimit-Remaining`` still shows requests left, as Discord does.
+  so ``X-RateLimit-Remaining`` still shows requests left, as Discord does; so does the per-channel
+  webhook limit.
 * Invalid requests — answers 401, 403 and 429 except scope ``shared`` — are counted per 10 minutes;
   past 10,000 every request is answered like Cloudflare's ban (429, ``error code: 1015`` as text, a
   ``Retry-After`` of an hour, no rate-limit headers) until the ban ends.
@@ -62,6 +70,14 @@ RULES: dict[tuple[str, str], Rule] = {
     ("PUT", "/channels/{channel_id}/permissions/{overwrite_id}"): Rule("overwrite", L.OVERWRITE_EDITS),
     ("DELETE", "/channels/{channel_id}/permissions/{overwrite_id}"): Rule("overwrite", L.OVERWRITE_EDITS),
     ("POST", WEBHOOK_EXECUTE): Rule("webhook-execute", L.WEBHOOK_EXECUTES),
+    ("GET", "/channels/{channel_id}/messages"): Rule("message-read", L.MESSAGE_READS),
+    ("GET", "/guilds/{guild_id}/bans"): Rule("ban-read", L.BAN_READS),
+    ("POST", "/guilds/{guild_id}/emojis"): Rule("emoji-create", L.EMOJI_CREATES),
+    ("PATCH", "/guilds/{guild_id}/emojis/{emoji_id}"): Rule("emoji-edit", L.EMOJI_EDITS),
+    ("DELETE", "/guilds/{guild_id}/emojis/{emoji_id}"): Rule("emoji-edit", L.EMOJI_EDITS),
+    ("POST", "/guilds/{guild_id}/stickers"): Rule("sticker-create", L.STICKER_CREATES),
+    ("PATCH", "/guilds/{guild_id}/stickers/{sticker_id}"): Rule("sticker-edit", L.STICKER_EDITS),
+    ("DELETE", "/guilds/{guild_id}/stickers/{sticker_id}"): Rule("sticker-edit", L.STICKER_EDITS),
 }
 #: Long windows by the names plans use (``role_creates`` …) → the bucket that holds them.
 CAP_BUCKETS = {"role_creates": "role-create", "channel_creates": "channel-create", "role_edits": "role-edit"}
@@ -186,9 +202,10 @@ class RateLimiter:
         return Decision(False, headers, retry_after=round(retry, 3))
 
     def check(self, method: str, template: str, major: str, token_key: str | None,
-              body_fields: Iterable[str] = ()) -> Decision:
+              body_fields: Iterable[str] = (), channel: str | None = None) -> Decision:
         """Count one request. ``token_key`` (None for webhook-token routes) selects the global window;
-        ``body_fields`` are the top-level keys of the JSON body (for the name/topic sub-limit)."""
+        ``body_fields`` are the top-level keys of the JSON body (for the name/topic sub-limit);
+        ``channel`` is the channel a webhook execution posts into (30 per minute per channel)."""
         if self.enforce and token_key is not None:
             glob = self._window(self._global, token_key, L.GLOBAL)
             if glob.used >= glob.limit:
@@ -212,6 +229,11 @@ class RateLimiter:
                 # Discord's headers do not show this limit: the channel bucket still has requests left.
                 return self._refusal(headers, sub.reset_at - self.clock.monotonic())
             sub.used += 1
+        if channel is not None:
+            per_channel = self._window(self._buckets, f"webhook-channel\x00{channel}", L.WEBHOOK_CHANNEL_MESSAGES)
+            if self.enforce and per_channel.used >= per_channel.limit:
+                return self._refusal(headers, per_channel.reset_at - self.clock.monotonic())
+            per_channel.used += 1
         window.used += 1
         return Decision(True, self._headers(rule, window))
 

@@ -7,9 +7,10 @@ the server, 50035 otherwise). Handlers take a :class:`Call` and return a :class:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from gaib.emulator.community import audit_reason
 from gaib.emulator.guild import GuildState
 
 
@@ -20,6 +21,7 @@ class Call:
     query: dict[str, str]
     body: Any
     base_url: str
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,82 @@ def _reorder_channels(c: Call) -> Reply:
     return Reply(204)
 
 
+def _update_guild(c: Call) -> Reply:
+    c.state.update_settings(c.body)
+    return Reply(200, c.state.guild_object(False))
+
+
 def _list_emojis(c: Call) -> Reply:
-    return Reply(200, [])
+    return Reply(200, c.state.list_emojis())
+
+
+def _create_emoji(c: Call) -> Reply:
+    return Reply(201, c.state.create_emoji(c.body))
+
+
+def _get_emoji(c: Call) -> Reply:
+    return Reply(200, c.state.get_emoji(c.params["emoji_id"]))
+
+
+def _update_emoji(c: Call) -> Reply:
+    return Reply(200, c.state.update_emoji(c.params["emoji_id"], c.body))
+
+
+def _delete_emoji(c: Call) -> Reply:
+    c.state.delete_emoji(c.params["emoji_id"])
+    return Reply(204)
+
+
+def _list_stickers(c: Call) -> Reply:
+    return Reply(200, c.state.list_stickers())
+
+
+def _create_sticker(c: Call) -> Reply:
+    return Reply(201, c.state.create_sticker(c.body))
+
+
+def _get_sticker(c: Call) -> Reply:
+    return Reply(200, c.state.get_sticker(c.params["sticker_id"]))
+
+
+def _update_sticker(c: Call) -> Reply:
+    return Reply(200, c.state.update_sticker(c.params["sticker_id"], c.body))
+
+
+def _delete_sticker(c: Call) -> Reply:
+    c.state.delete_sticker(c.params["sticker_id"])
+    return Reply(204)
+
+
+def _list_bans(c: Call) -> Reply:
+    return Reply(200, c.state.list_bans(c.query))
+
+
+def _get_ban(c: Call) -> Reply:
+    return Reply(200, c.state.get_ban(c.params["user_id"]))
+
+
+def _ban(c: Call) -> Reply:
+    c.state.ban(c.params["user_id"], c.body, audit_reason(c.headers))
+    return Reply(204)
+
+
+def _unban(c: Call) -> Reply:
+    c.state.unban(c.params["user_id"])
+    return Reply(204)
+
+
+def _bulk_ban(c: Call) -> Reply:
+    return Reply(200, c.state.bulk_ban(c.body, audit_reason(c.headers)))
+
+
+def _list_messages(c: Call) -> Reply:
+    return Reply(200, c.state.list_messages(c.params["channel_id"], c.query))
+
+
+def _delete_webhook(c: Call) -> Reply:
+    c.state.delete_webhook(c.params["webhook_id"])
+    return Reply(204)
 
 
 def _get_channel(c: Call) -> Reply:
@@ -116,11 +192,20 @@ def _execute_webhook(c: Call) -> Reply:
 WEBHOOK_EXECUTE = "/webhooks/{webhook_id}/{webhook_token}"
 
 ROUTES: dict[str, dict[str, Handler]] = {
-    "/guilds/{guild_id}": {"GET": _get_guild},
+    "/guilds/{guild_id}": {"GET": _get_guild, "PATCH": _update_guild},
     "/guilds/{guild_id}/roles": {"GET": _list_roles, "POST": _create_role, "PATCH": _reorder_roles},
     "/guilds/{guild_id}/roles/{role_id}": {"GET": _get_role, "PATCH": _update_role, "DELETE": _delete_role},
     "/guilds/{guild_id}/channels": {"GET": _list_channels, "POST": _create_channel, "PATCH": _reorder_channels},
-    "/guilds/{guild_id}/emojis": {"GET": _list_emojis},
+    "/guilds/{guild_id}/emojis": {"GET": _list_emojis, "POST": _create_emoji},
+    "/guilds/{guild_id}/emojis/{emoji_id}": {"GET": _get_emoji, "PATCH": _update_emoji, "DELETE": _delete_emoji},
+    "/guilds/{guild_id}/stickers": {"GET": _list_stickers, "POST": _create_sticker},
+    "/guilds/{guild_id}/stickers/{sticker_id}": {"GET": _get_sticker, "PATCH": _update_sticker,
+                                                 "DELETE": _delete_sticker},
+    "/guilds/{guild_id}/bans": {"GET": _list_bans},
+    "/guilds/{guild_id}/bans/{user_id}": {"GET": _get_ban, "PUT": _ban, "DELETE": _unban},
+    "/guilds/{guild_id}/bulk-ban": {"POST": _bulk_ban},
+    "/channels/{channel_id}/messages": {"GET": _list_messages},
+    "/webhooks/{webhook_id}": {"DELETE": _delete_webhook},
     "/channels/{channel_id}": {"GET": _get_channel, "PATCH": _update_channel, "DELETE": _delete_channel},
     "/channels/{channel_id}/permissions/{overwrite_id}": {"PUT": _put_overwrite, "DELETE": _delete_overwrite},
     "/channels/{channel_id}/webhooks": {"POST": _create_webhook},
@@ -155,4 +240,4 @@ def major_id(template: str, params: dict[str, str]) -> str:
     """The top-level resource id that splits rate-limit buckets (Discord's "major parameter")."""
     if template == WEBHOOK_EXECUTE:
         return f"{params['webhook_id']}/{params['webhook_token']}"
-    return params.get("guild_id") or params.get("channel_id") or ""
+    return params.get("guild_id") or params.get("channel_id") or params.get("webhook_id") or ""

@@ -27,6 +27,7 @@ Time: every rate-limit window, reset header and snowflake runs on :class:`Emulat
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import os
@@ -49,6 +50,7 @@ from gaib.emulator.apierrors import ApiError
 from gaib.emulator.faults import SERVER_ERRORS, FaultConfig, FaultConfigError, FaultInjector
 from gaib.emulator.fields import parse_snowflake, shown
 from gaib.emulator.guild import GuildState
+from gaib.emulator.multipart import MultipartError, parse_multipart
 from gaib.emulator.ratelimit import CAP_BUCKETS, NAME_TOPIC_ROUTE, EmulatorClock, RateLimiter
 from gaib.emulator.records import DataFileError
 from gaib.emulator.routes import ROUTES, WEBHOOK_EXECUTE, Call, major_id, match
@@ -56,6 +58,7 @@ from gaib.emulator.snowflake import SnowflakeGenerator
 
 API_PREFIX = "/api/v10"
 CONTROL_PREFIX = "/_emulator"
+CDN_PREFIX = "/cdn/"
 DEFAULT_GUILD_ID = "1100000000000000001"
 DEFAULT_GUILD_NAME = "Emulated Guild"
 MAX_BODY_BYTES = 8 * 1024 * 1024
@@ -375,7 +378,8 @@ class Emulator:
             elif out.fault == "ban":
                 self._stats["banned"] += 1
             self._account(number, method, raw_path, out, started)
-            if out.record and self._record_file is not None and raw_path.startswith(API_PREFIX + "/"):
+            multipart = headers.get("content-type", "").lower().startswith("multipart/")
+            if out.record and not multipart and self._record_file is not None and raw_path.startswith(API_PREFIX + "/"):
                 self._record(method, raw_path, headers, body, out)
         return out
 
@@ -404,7 +408,9 @@ class Emulator:
                 return _error(E.unauthorized())
             token_key = "bot"
         fields = _body_fields(body) if (method, template) == NAME_TOPIC_ROUTE else ()
-        decision = self.limiter.check(method, template, major_id(template, params), token_key, fields)
+        hook = self.state.webhooks.get(params.get("webhook_id", "")) if template == WEBHOOK_EXECUTE else None
+        decision = self.limiter.check(method, template, major_id(template, params), token_key, fields,
+                                      channel=hook.channel_id if hook is not None and method == "POST" else None)
         if not decision.allowed:
             self._stats["rate_limited"] += 1
             if decision.is_global:
@@ -422,7 +428,7 @@ class Emulator:
                 raise E.unknown(E.UNKNOWN_GUILD)
             parsed = self._parse_body(method, headers, body)
             query_args = dict(parse_qsl(query, keep_blank_values=True))
-            reply = handler(Call(self.state, params, query_args, parsed, self.base_url))
+            reply = handler(Call(self.state, params, query_args, parsed, self.base_url, headers))
         except ApiError as exc:
             out = _error(exc)
         else:
@@ -437,6 +443,11 @@ class Emulator:
         if method not in ("POST", "PATCH", "PUT") or not body.strip():
             return None
         ctype = headers.get("content-type", "").split(";")[0].strip().lower()
+        if ctype == "multipart/form-data":
+            try:
+                return parse_multipart(headers.get("content-type", ""), body)
+            except MultipartError as exc:
+                raise E.form_error((), "CONTENT_TYPE_INVALID", str(exc)) from None
         if ctype != "application/json":
             raise E.form_error((), "CONTENT_TYPE_INVALID", 'Expected "Content-Type" header to be "application/json".')
         try:
@@ -491,6 +502,23 @@ class Emulator:
             if encoded:
                 text = text.replace(encoded, REDACTED)
         return text
+
+    # ---- the CDN ----------------------------------------------------------------------------
+
+    def handle_cdn(self, method: str, raw_path: str) -> Outcome:
+        """Discord's CDN for this guild's images (no auth, no rate limits); logged with route ``/cdn``."""
+        started = time.monotonic()
+        path = urlsplit(raw_path).path[len(CDN_PREFIX):]
+        with self._lock:
+            self._number += 1
+            number = self._number
+            found = self.state.cdn_object(path) if method in ("GET", "HEAD") else None
+            if found is None:
+                out = Outcome(404, "404: Not Found", content_type="text/plain; charset=UTF-8", route="/cdn")
+            else:
+                out = Outcome(200, found[0], content_type=found[1], route="/cdn")
+            self._account(number, method, raw_path, out, started)
+        return out
 
     # ---- control routes ---------------------------------------------------------------------
 
@@ -583,7 +611,42 @@ class Emulator:
         if len(parts) == 3 and parts[0] == "webhooks" and parts[2] == "messages":
             only("GET")
             return Outcome(200, self.webhook_messages(parts[1]))
+        community = self._community_control(method, parts, payload)
+        if community is not None:
+            return community
         raise E.route_not_found()
+
+
+    def _community_control(self, method: str, parts: list[str], payload: Callable[[], Any]) -> Outcome | None:
+        """``/guild`` (boost level), ``/emojis`` and ``/bans`` (seed without rate limits), and
+        ``/channels/{id}/messages`` (seed a channel's history; GET: what webhooks posted into it)."""
+        state = self.state
+        if parts == ["guild"] and method in ("GET", "POST"):
+            if method == "POST":
+                data = payload()
+                state.set_premium_tier(data.get("premium_tier") if isinstance(data, dict) else None)
+            return Outcome(200, {"premium_tier": state.premium_tier, "features": state.features})
+        if parts == ["emojis"] and method == "POST":
+            data = payload()
+            out = []
+            for item in data if isinstance(data, list) else []:
+                image = base64.b64decode(str(item.get("image", "")))
+                out.append(state.seed_emoji(str(item.get("name")), image, [str(r) for r in item.get("roles", [])]))
+            self._save_if_changed()
+            return Outcome(200, out)
+        if parts == ["bans"] and method == "POST":
+            count = state.seed_bans(payload())
+            self._save_if_changed()
+            return Outcome(200, {"seeded": count})
+        if len(parts) == 3 and parts[0] == "channels" and parts[2] == "messages":
+            if method == "GET":
+                return Outcome(200, list(state.posted.get(parts[1], [])))
+            if method == "POST":
+                created = state.seed_messages(parts[1], payload())
+                self._save_if_changed()
+                return Outcome(200, created)
+            raise E.method_not_allowed()
+        return None
 
 
 def _body_fields(body: bytes) -> tuple[str, ...]:
@@ -662,6 +725,9 @@ class _Handler(BaseHTTPRequestHandler):
         if urlsplit(self.path).path.startswith(CONTROL_PREFIX):
             self._write(emulator.handle_control(method, self.path, body))
             return
+        if urlsplit(self.path).path.startswith(CDN_PREFIX):
+            self._write(emulator.handle_cdn(method, self.path))
+            return
         headers = {k.lower(): v for k, v in self.headers.items()}
         out = emulator.handle_api(method, self.path, headers, body)
         if out.drop:
@@ -677,6 +743,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _write(self, out: Outcome) -> None:
         if out.body is None:
             payload = b""
+        elif isinstance(out.body, bytes):
+            payload = out.body
         elif out.content_type.startswith("application/json"):
             payload = json.dumps(out.body).encode("utf-8")
         else:

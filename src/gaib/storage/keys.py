@@ -14,7 +14,9 @@ Object keys (DESIGN.md)::
     state/{server_id}/{workspace}/backup.{id}.json.gz
     exports/{server_id}/config.{id}.yaml          exports/{server_id}/config.latest.yaml
     snapshots/{server_id}/{snapshot_id}/{manifest.json|state.json.gz|config.yaml.gz|theme-registry.json.gz|
-                                        objects.json.gz}
+                                        objects.json.gz|guild.json.gz|emojis.json.gz|stickers.json.gz|
+                                        bans.json.gz|messages/{channel_id}.jsonl.gz}
+    media/{server_id}/{sha256}                    (images, content-addressed, shared by snapshots)
     themes/{server_id}/registry.json              themes/{server_id}/audit/{id}.json
     themes/{server_id}/deployments/config.{deployment_id}.yaml.gz
     metadata/{server_id}/backup-schedule.json
@@ -43,7 +45,7 @@ _ID_RE = re.compile(ID_PATTERN)
 _TS_FORMAT = "%Y%m%dT%H%M%S"
 
 SnapshotPart = Literal["manifest.json", "state.json.gz", "config.yaml.gz", "theme-registry.json.gz",
-                       "objects.json.gz"]
+                       "objects.json.gz", "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz"]
 SNAPSHOT_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "manifest.json",
     "state.json.gz",
@@ -51,6 +53,14 @@ SNAPSHOT_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "theme-registry.json.gz",
     "objects.json.gz",
 )
+#: Parts a snapshot holds since community snapshots (older snapshots lack them).
+SNAPSHOT_COMMUNITY_PARTS: Final[tuple[SnapshotPart, ...]] = (
+    "guild.json.gz",
+    "emojis.json.gz",
+    "stickers.json.gz",
+    "bans.json.gz",
+)
+_SHA256_RE = re.compile(r"[0-9a-f]{64}")
 
 BACKUP_SK_PREFIX: Final = "BACKUP#"
 SNAPSHOT_SK_PREFIX: Final = "SNAPSHOT#"
@@ -136,9 +146,31 @@ def exports_prefix(server_id: str) -> str:
 
 
 def snapshot_key(server_id: str, snapshot_id: str, part: SnapshotPart) -> str:
-    if part not in SNAPSHOT_PARTS:
+    if part not in SNAPSHOT_PARTS and part not in SNAPSHOT_COMMUNITY_PARTS:
         raise InvalidName(f"Unknown snapshot part {str(part)[:40]!r}.", details={"field": "part"})
     return f"{snapshot_prefix(server_id, snapshot_id)}{part}"
+
+
+def snapshot_messages_key(server_id: str, snapshot_id: str, channel_id: str) -> str:
+    """The saved messages of one channel in a snapshot (JSON lines, compressed)."""
+    return f"{snapshot_prefix(server_id, snapshot_id)}messages/{check_snowflake(channel_id, 'channel id')}.jsonl.gz"
+
+
+def check_sha256(value: object, what: str = "checksum") -> str:
+    """``value`` if it is a sha256 in lower-case hex; ``InvalidName`` otherwise."""
+    if not isinstance(value, str) or not _SHA256_RE.fullmatch(value):
+        raise InvalidName(f"Invalid {what} {str(value)[:70]!r}: expected 64 lower-case hex digits.",
+                          details={"field": what})
+    return value
+
+
+def media_key(server_id: str, sha256: str) -> str:
+    """An image (emoji, sticker, icon, banner) of a server, stored once under the sha256 of its bytes."""
+    return f"{media_prefix(server_id)}{check_sha256(sha256, 'media checksum')}"
+
+
+def media_prefix(server_id: str) -> str:
+    return f"media/{_server(server_id)}/"
 
 
 def snapshot_prefix(server_id: str, snapshot_id: str | None = None) -> str:
@@ -175,10 +207,11 @@ def schedule_key(server_id: str) -> str:
 
 def server_prefixes(server_id: str) -> dict[str, str]:
     """Every object of a server lives under one of these prefixes, by kind: ``backups`` (state
-    backups), ``snapshots``, ``exports``, ``themes`` (registry and audit) and ``metadata``."""
+    backups), ``snapshots``, ``media`` (the images snapshots share), ``exports``, ``themes`` (registry
+    and audit) and ``metadata``."""
     sid = _server(server_id)
-    return {"backups": f"state/{sid}/", "snapshots": f"snapshots/{sid}/", "exports": f"exports/{sid}/",
-            "themes": f"themes/{sid}/", "metadata": f"metadata/{sid}/"}
+    return {"backups": f"state/{sid}/", "snapshots": f"snapshots/{sid}/", "media": f"media/{sid}/",
+            "exports": f"exports/{sid}/", "themes": f"themes/{sid}/", "metadata": f"metadata/{sid}/"}
 
 
 # --- catalog keys -------------------------------------------------------------------------------
