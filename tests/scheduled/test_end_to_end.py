@@ -18,6 +18,7 @@ import boto3
 import httpx
 import pytest
 
+from gaib.aws_lambda import audit_log
 from gaib.aws_lambda import discord_notifier as dn
 from gaib.storage.keys import export_latest_key, schedule_key, server_pk
 from tests.notify.test_sns import Topic, lambda_record
@@ -71,7 +72,8 @@ def assert_clean(text: str, emu: EmulatorHandle, hook: dict[str, Any]) -> None:
 
 
 def test_both_tiers_run_a_window_and_every_event_reaches_the_webhook(
-        setup: tuple[Fleet, Topic, dict[str, Any]], emulator: EmulatorHandle) -> None:
+        setup: tuple[Fleet, Topic, dict[str, Any]], emulator: EmulatorHandle,
+        capsys: pytest.CaptureFixture[str]) -> None:
     fleet, topic, extra = setup
     app = fleet.app()
     guild = emulator.guild_id
@@ -111,6 +113,7 @@ def test_both_tiers_run_a_window_and_every_event_reaches_the_webhook(
         assert_clean(json.dumps(envelope), emulator, extra["hook"])
 
     result = dn.handler({"Records": [lambda_record(e) for e in envelopes]}, None)
+    audit = audit_log.handler({"Records": [lambda_record(e) for e in envelopes]}, None)
 
     assert result["delivered"] == 4
     posted = emulator.webhook_messages(extra["hook"]["id"])
@@ -122,6 +125,12 @@ def test_both_tiers_run_a_window_and_every_event_reaches_the_webhook(
     assert fields["Server"] == broken and fields["Error"].startswith("STATE_NOT_FOUND: ")
     for message in posted:
         assert_clean(json.dumps(message), emulator, extra["hook"])
+    # The CloudWatch Logs subscriber wrote one line per notification.
+    assert audit == {"logged": 4, "skipped": 0}
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"audit"')]
+    assert sorted(line["event"] for line in lines) == [e for e, _ in events]
+    assert {line["message"]["event"] for line in lines} == {"backup.failed", "scheduled-run.summary"}
+    assert_clean(json.dumps(lines), emulator, extra["hook"])
     stored = [app.store.get(schedule_key(guild)), json.dumps(app.catalog.get(server_pk(guild), "SCHEDULE")).encode()]
     for blob in stored:
         assert_clean(blob.decode(), emulator, extra["hook"])
