@@ -83,6 +83,11 @@ class RunPorts(Ports, Protocol):
         """A state backend reading ``location`` (its workspace is ``location.backend_workspace``)."""
         ...
 
+    def request_counts(self) -> dict[str, int] | None:
+        """AWS requests sent so far by this run's storage and state clients, by ``service.Operation``
+        (None on the local store)."""
+        ...
+
     def for_server(self, server_id: str, *, workspace: str, state: StateBackend | None = None,
                    bot_token: str | None = None) -> ServerPorts:
         """Ports for one server: the same store, catalog, clock and notifier (which also scrubs

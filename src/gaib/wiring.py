@@ -164,6 +164,13 @@ class App:
                 self._clients[region] = clients
             return self._clients[region]
 
+    def request_counts(self) -> dict[str, int] | None:
+        counter = getattr(self.store, "requests", None)  # the AWS storage's RequestCounter
+        if counter is None:
+            return None
+        counts: dict[str, int] = counter.by_operation()
+        return counts
+
     def for_server(self, server_id: str, *, workspace: str, state: StateBackend | None = None,
                    bot_token: str | None = None) -> ServerApp:
         return ServerApp(self, server_id, workspace=workspace, state=state, bot_token=bot_token)

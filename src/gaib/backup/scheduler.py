@@ -3,10 +3,12 @@
 EventBridge starts N identical Fargate tasks per window; the catalog coordinates them:
 
 1. The tier's servers come from the catalog's tier index, a page at a time (``Catalog.index_query``).
-   ``--shard I/N`` keeps the servers whose id hashes to shard I (sha256, deterministic).
-2. For each page one batched read (``Catalog.get_many``) fetches every server's ``SCHEDULE`` item and
-   its claim for this window (:mod:`gaib.backup.claims`); servers another task finished or is working
-   on are skipped without another request.
+   ``--shard I/N`` keeps the servers whose id hashes to shard I (sha256, deterministic). Each task works
+   through each block of 1,000 in its own random order, so parallel tasks start on different servers;
+   listing and reading run in their own thread while the workers back up.
+2. Just before a batch of 50 servers is started, one batched read (``Catalog.get_many``) fetches their
+   ``SCHEDULE`` items and their claims for this window (:mod:`gaib.backup.claims`); servers another task
+   finished or is working on are skipped without another request.
 3. Per server (``--concurrency`` at once), for state backups: read each workspace's state where the
    schedule says it lives, and compare it with the last backup the scheduled runs wrote (its sha256,
    kept in the ``SCHEDULE`` item's ``status``). When nothing changed and nothing else is due, the
@@ -32,7 +34,10 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import queue
+import random
 import secrets
+import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
@@ -78,7 +83,12 @@ from gaib.storage.keys import (
 Operation = Literal["backup", "snapshot"]
 Outcome = Literal["created", "unchanged", "failed", "claimed", "unscheduled"]
 PAGE: Final = 99
-"""Servers per page: the index page and its confirming read stay within one ``BatchGetItem`` (100 keys)."""
+"""Servers per index page: the page and its confirming read stay within one ``BatchGetItem`` (100 keys)."""
+BLOCK: Final = 1000
+"""Servers listed before a task shuffles them into its own order."""
+BATCH: Final = 50
+"""Servers whose schedule and claim are read together (100 keys: one ``BatchGetItem``) just before they
+are worked on."""
 DEFAULT_LEASE: Final = timedelta(minutes=15)
 PRUNE_SLACK: Final = timedelta(days=1)
 """A server's backups are pruned at most once a day: removals wait up to a day past their retention."""
@@ -197,6 +207,8 @@ class RunReport:
     stored_bytes: int = 0
     duration_ms: int = 0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    requests: dict[str, int] | None = None
+    """AWS requests this run sent, by ``service.Operation`` (None on the local store)."""
 
     def add(self, result: ServerResult) -> None:
         self.listed += 1
@@ -234,6 +246,7 @@ class RunReport:
                             "failed": self.failed, "claimed_by_other_tasks": self.claimed_elsewhere,
                             "unscheduled": self.unscheduled, "taken_over": self.retried},
                 "written": self.written, "stored_bytes": self.stored_bytes, "duration_ms": self.duration_ms,
+                "aws_requests": dict(sorted(self.requests.items())) if self.requests is not None else None,
                 "failures": list(self.failures)}
 
 
@@ -265,29 +278,58 @@ class _Run:
 
     # --- listing -------------------------------------------------------------------------------------
 
-    def pages(self) -> Iterator[list[tuple[str, Item | None, Item | None]]]:
-        """Pages of (server id, schedule item, claim item) of the tier's servers in this task's shard."""
+    def read_batches(self, out: queue.Queue[list[tuple[str, Item | None, Item | None]] | BaseException | None],
+                     stop: threading.Event) -> None:
+        """The reading side of a run, in its own thread while the workers back up: list the tier's servers,
+        shuffle each block of ``BLOCK`` of them in this task's own order (the tasks of one window start on
+        different servers and rarely meet), and hand them on in batches with their schedules and claims
+        read just before (so a server another task took meanwhile is skipped without a state read).
+        Ends with None, or with the exception that stopped it."""
+        rng = random.Random(self.task)
+        try:
+            block: list[str] = []
+            listing = self.listing()
+            while not stop.is_set():
+                sid = next(listing, None)
+                if sid is not None:
+                    block.append(sid)
+                if block and (sid is None or len(block) >= BLOCK):
+                    rng.shuffle(block)
+                    for start in range(0, len(block), BATCH):
+                        if stop.is_set():
+                            return
+                        out.put(self.batch(block[start:start + BATCH]))
+                    block = []
+                if sid is None:
+                    break
+            out.put(None)
+        except BaseException as exc:  # handed to the run's thread, which raises it
+            out.put(exc)
+
+    def listing(self) -> Iterator[str]:
+        """The servers of the tier in this task's shard, from the tier index, a page at a time."""
         cursor: str | None = None
         while True:
             page = self.ports.catalog.index_query(TIER_INDEX, self.policy.name, limit=self.options.page_size,
                                                   cursor=cursor)
-            servers = []
             for pk, _sk in page.keys:
                 try:
                     sid = server_of_pk(pk)
                 except GaibError:
                     continue  # not a server's item: nothing a run can do with it
                 if self.options.shard is None or self.options.shard.holds(sid):
-                    servers.append(sid)
-            if servers:
-                keys = [self.key(sid) for sid in servers]
-                found = self.ports.catalog.get_many([(server_pk(s), SCHEDULE_SK) for s in servers] +
-                                                    [(k.pk, k.sk) for k in keys])
-                yield [(s, found.get((server_pk(s), SCHEDULE_SK)), found.get((k.pk, k.sk)))
-                       for s, k in zip(servers, keys, strict=True)]
+                    yield sid
             cursor = page.next_cursor
             if cursor is None:
                 return
+
+    def batch(self, servers: list[str]) -> list[tuple[str, Item | None, Item | None]]:
+        """(server id, schedule item, claim item) of ``servers``, in one batched read."""
+        keys = [self.key(sid) for sid in servers]
+        found = self.ports.catalog.get_many([(server_pk(s), SCHEDULE_SK) for s in servers] +
+                                            [(k.pk, k.sk) for k in keys])
+        return [(s, found.get((server_pk(s), SCHEDULE_SK)), found.get((k.pk, k.sk)))
+                for s, k in zip(servers, keys, strict=True)]
 
     def key(self, server_id: str) -> ClaimKey:
         return ClaimKey(server_id, self.policy.name, self.window, self.operation)
@@ -384,7 +426,7 @@ class _Run:
         for ws, failure in errors.items():
             result.workspaces[ws] = {"outcome": "failed", "error": _error(failure)}
             result.errors.append((ws, failure))
-        if stale is None and not changed and not schedule.export_config and not prune_due:
+        if stale is None and not changed and not schedule.export_config and (prune_due is None or prune_due > now):
             # Nothing to write: the claim and its outcome are one conditional put.
             outcome: Outcome = "failed" if errors else "unchanged"
             if not self.claims.settle(key, outcome, {"workspaces": result.workspaces}):
@@ -616,9 +658,12 @@ def _parse_iso(value: object) -> datetime | None:
 def _prune_due(status: dict[str, Any], policy: TierPolicy, now: datetime) -> datetime | None:
     """When the server's backups must next be pruned (None: nothing can be removed yet).
 
-    Never pruned by a scheduled run, or pruned under another retention (the tier changed): now.
+    A server new to scheduled runs: a day after its first one (so a first window does not pay for a
+    prune of every server at once). Pruned under another retention (the tier changed): now.
     """
-    if "prune_due_at" not in status or status.get("retention_days") != policy.retention_days:
+    if "retention_days" not in status:
+        return now + PRUNE_SLACK
+    if status.get("retention_days") != policy.retention_days:
         return now
     return _parse_iso(status.get("prune_due_at"))
 
@@ -667,18 +712,29 @@ def run_scheduled(ports: RunPorts, options: RunOptions, *,
     report = RunReport(tier=policy.name, operation=operation, window=window, task=run.task, shard=options.shard,
                        started_at=started)
     clock = time.monotonic()
+    before = ports.request_counts()
     pending: deque[Future[ServerResult]] = deque()
+    batches: queue.Queue[list[tuple[str, Item | None, Item | None]] | BaseException | None] = queue.Queue(2)
+    stop = threading.Event()
+    reader = threading.Thread(target=run.read_batches, args=(batches, stop), name="gaib-run-reader", daemon=True)
+    reader.start()
     with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="gaib-run") as pool:
         try:
-            for page in run.pages():
-                for sid, schedule_item, claim in page:
-                    pending.append(pool.submit(run.server, sid, schedule_item, claim))
-                while len(pending) > options.page_size:
+            while (rows := batches.get()) is not None:
+                if isinstance(rows, BaseException):
+                    raise rows
+                while len(pending) > options.concurrency:
                     done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                     _collect(pending, done, report, progress)
+                for sid, schedule_item, claim in rows:
+                    if claim_state(claim, ports.clock()) in ("final", "running"):
+                        report.add(ServerResult(sid, "claimed"))
+                        continue
+                    pending.append(pool.submit(run.server, sid, schedule_item, claim))
             while pending:
                 _collect(pending, set(pending), report, progress)
         except BaseException:
+            stop.set()
             for future in pending:
                 future.cancel()
             raise
@@ -687,6 +743,9 @@ def run_scheduled(ports: RunPorts, options: RunOptions, *,
     report.duration_ms = int((time.monotonic() - clock) * 1000)
     _heartbeat(ports, report)
     _summary(ports, report)
+    after = ports.request_counts()
+    if before is not None and after is not None:
+        report.requests = {op: n - before.get(op, 0) for op, n in after.items() if n > before.get(op, 0)}
     return report
 
 
