@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -51,21 +52,24 @@ def _task(fleet: Any, tier: str, window: str) -> subprocess.Popen[str]:
                             cwd=fleet.project, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
-def _window(fleet: Any, window: str, tasks: int) -> tuple[float, list[dict[str, Any]]]:
+def _window(fleet: Any, window: str, tasks: int) -> tuple[float, float, list[dict[str, Any]]]:
     """Run ``tasks`` task processes per tier on one window (tiers one after the other); returns the wall
-    time and every task's report."""
+    time, the CPU seconds the task processes used, and every task's report."""
     reports: list[dict[str, Any]] = []
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = usage.ru_utime + usage.ru_stime
     started = time.perf_counter()
     for tier in ("free", "premium"):
         procs = [_task(fleet, tier, window) for _ in range(tasks)]
         for proc in procs:
-            out, err = proc.communicate(timeout=7200)
+            out, _err = proc.communicate(timeout=7200)
             doc = json.loads(out)
             data = doc["data"] if doc["success"] else doc["error"]["details"]["run"]
             if not doc["success"]:
                 print(f"   a task reported failures: {doc['error']['message'][:300]}", file=sys.stderr)
             reports.append(data)
-    return time.perf_counter() - started, reports
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)  # the finished task processes (moto still runs)
+    return time.perf_counter() - started, usage.ru_utime + usage.ru_stime - cpu, reports
 
 
 def _handled(report: dict[str, Any]) -> int:
@@ -112,7 +116,7 @@ def run() -> Report:
     report = Report(f"scheduled runs: {SERVERS:,} servers on moto ({int(PREMIUM_SHARE * 100)}% premium), "
                     f"task processes with --concurrency {CONCURRENCY}",
                     ["window", "tasks/tier", "changed", "wall", "servers/s per task", "requests/server",
-                     "requests/unchanged", "requests/changed", "duplicates"])
+                     "requests/unchanged", "requests/changed", "task CPU/server", "duplicates"])
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
                        "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}.items():
         os.environ[key] = value
@@ -137,7 +141,7 @@ def run() -> Report:
             if 0 < i < 3:
                 _change(fleet, app, changed, serial=i + 1)
             tasks = 1 if i in (1, 3) else 2
-            wall, reports = _window(fleet, window, tasks)
+            wall, cpu, reports = _window(fleet, window, tasks)
             requests = _requests(reports)
             total = sum(requests.values())
             rates = [_handled(r) / max(r["duration_ms"] / 1000, 1e-9) for r in reports]
@@ -145,11 +149,12 @@ def run() -> Report:
             per_server = total / SERVERS
             if n_changed == 0:
                 unchanged_cost = per_server
-            results.append((window, tasks, n_changed, wall, rates, requests, per_server))
+            results.append((window, tasks, n_changed, wall, rates, requests, per_server, cpu))
         duplicates = _backups_per_window(app, sids)
 
         changed_cost_first = sum(results[0][5].values()) / SERVERS
-        for (window, tasks, n_changed, wall, rates, requests, per_server), name in zip(results, names, strict=True):
+        for (_w, tasks, n_changed, wall, rates, requests, per_server, cpu), name in zip(results, names,
+                                                                                        strict=True):
             dup = sum(n - 1 for (_, w), n in duplicates.items() if w == name and n > 1)
             made = sum(1 for (_, w), n in duplicates.items() if w == name)
             assert made == n_changed, f"window {name}: {made} servers backed up, {n_changed} changed"
@@ -160,12 +165,12 @@ def run() -> Report:
                 name, tasks, f"{n_changed:,}", f"{wall:.0f} s",
                 " / ".join(f"{r:.0f}" for r in rates), f"{per_server:.2f}",
                 f"{unchanged:.2f}" if n_changed < SERVERS else "-",
-                f"{per_changed:.2f}" if n_changed else "-", dup])
+                f"{per_changed:.2f}" if n_changed else "-", f"{cpu / SERVERS * 1000:.1f} ms", dup])
         steady = results[1]
         report.notes += [
             f"registering {SERVERS:,} servers (state, tier item, schedule item and document each): {registered:.0f} s",
-            f"rates per task are listed free task(s) first, then premium; a task's rate is the servers it backed up "
-            f"or found unchanged over its run time (process start-up excluded)",
+            "rates per task are listed free task(s) first, then premium; a task's rate is the servers it backed up "
+            "or found unchanged over its run time (process start-up excluded)",
             f"one task, 10% changed: {' / '.join(f'{r:.0f}' for r in steady[4])} servers/s "
             f"(target >= {TARGET_RATE:.0f}); unchanged server: {unchanged_cost:.2f} requests "
             f"(target <= {TARGET_UNCHANGED:.0f}); a new or changed server: {changed_cost_first:.2f} requests",

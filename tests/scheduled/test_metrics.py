@@ -42,6 +42,8 @@ def test_the_heartbeat_alarms_metric_appears_with_its_dimensions(fleet: Fleet) -
     assert values["BackupBytes"] > 3 * 1000
     beat = app.catalog.get(scheduler_pk("free"), heartbeat_sk("backup"))
     assert beat is not None and beat["window"] == "20261125T0300Z" and beat["counts"]["ok"] == 3
+    shown = cli("server", "schedule", "show", "-g", server_ids(1)[0], "--json").data
+    assert shown["last_completed_window"] == {"backup": "20261125T0300Z"}
 
 
 def test_with_json_the_metrics_go_to_stderr_and_stdout_keeps_one_object(fleet: Fleet) -> None:

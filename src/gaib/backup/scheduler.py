@@ -55,6 +55,7 @@ from gaib.backup.retention import Decision
 from gaib.backup.schedules import Schedule, check_local_path, schedule_of_item
 from gaib.backup.tiers import POLICIES, TierPolicy, check_tier
 from gaib.errors import (
+    Conflict,
     GaibError,
     InternalError,
     InvalidInput,
@@ -774,8 +775,6 @@ def _heartbeat(ports: RunPorts, report: RunReport) -> None:
     try:
         current = ports.catalog.get(pk, sk)
         if current is None:
-            from gaib.errors import Conflict
-
             try:
                 ports.catalog.put_if_absent(pk, sk, fields)
                 return
@@ -801,11 +800,6 @@ def _summary(ports: RunPorts, report: RunReport) -> None:
 
 def policy_name(tier: str) -> Literal["free", "premium"]:
     return "premium" if tier == "premium" else "free"
-
-
-def heartbeat(ports: RunPorts, tier: str, operation: str) -> Item | None:
-    """The heartbeat item of a tier's operation (the last window a run completed), or None."""
-    return ports.catalog.get(scheduler_pk(check_tier(tier)), heartbeat_sk(operation))
 
 
 __all__ = ["RunOptions", "RunReport", "Shard", "parse_shard", "resolve_window", "run_scheduled",

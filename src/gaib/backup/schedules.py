@@ -37,7 +37,7 @@ from gaib.secrets.base import check_secret_name
 from gaib.state.location import StateLocation
 from gaib.storage.base import Item
 from gaib.storage.documents import update_document
-from gaib.storage.keys import SCHEDULE_SK, schedule_key, server_pk
+from gaib.storage.keys import SCHEDULE_SK, heartbeat_sk, schedule_key, scheduler_pk, server_pk
 
 FORMAT_VERSION: Final = 1
 MAX_WORKSPACES: Final = 20
@@ -243,6 +243,8 @@ class ScheduleView:
     status: dict[str, Any]
     next_backup: str | None
     next_snapshot: str | None
+    last_windows: dict[str, str | None] = field(default_factory=dict)
+    """The tier's last completed window per operation (the heartbeat items), for every server of the tier."""
 
     @property
     def agree(self) -> bool:
@@ -255,7 +257,8 @@ class ScheduleView:
                 "document": self.document.to_document() if self.document else None,
                 "document_error": self.document_error, "item_error": self.item_error,
                 "document_matches_item": self.agree, "status": self.status,
-                "next_scheduled_run": {"backup": self.next_backup, "snapshot": self.next_snapshot}}
+                "next_scheduled_run": {"backup": self.next_backup, "snapshot": self.next_snapshot},
+                "last_completed_window": dict(self.last_windows)}
 
 
 def _server(ports: Ports) -> str:
@@ -285,11 +288,15 @@ def show(ports: Ports) -> ScheduleView:
     raw_status = item.get("status") if item is not None else None
     status: dict[str, Any] = raw_status if isinstance(raw_status, dict) else {}
     active = schedule is not None and schedule.enabled
+    operations = ["backup", "snapshot"] if policy.snapshot_schedule else ["backup"]
+    beats = ports.catalog.get_many([(scheduler_pk(policy.name), heartbeat_sk(op)) for op in operations])
+    last = {op: _text(beats.get((scheduler_pk(policy.name), heartbeat_sk(op)), {}).get("window"), 20)
+            for op in operations}
     return ScheduleView(server_id=sid, tier=policy, schedule=schedule, document=document,
                         document_error=document_error, item_error=item_error, status=status,
                         next_backup=_iso(backup_next) if backup_next and active else None,
                         next_snapshot=_iso(snapshot_next) if snapshot_next and active and schedule is not None
-                        and schedule.snapshots else None)
+                        and schedule.snapshots else None, last_windows=last)
 
 
 @dataclass(frozen=True)

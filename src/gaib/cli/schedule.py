@@ -50,6 +50,9 @@ def _show_text(view: ScheduleView) -> str:
             if isinstance(pointer, dict):
                 lines.append(f"  {printable(str(ws))}: {printable(str(pointer.get('id')))} "
                              f"(serial {printable(str(pointer.get('serial')))})")
+    done = ", ".join(f"{op} {window}" for op, window in view.last_windows.items() if window)
+    if done:
+        lines.append(f"Last completed windows of the {p.name} tier: {done}")
     if view.next_backup:
         lines.append(f"Next scheduled backup run: {view.next_backup}")
     if view.next_snapshot:
