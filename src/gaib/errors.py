@@ -103,6 +103,15 @@ class SecretUnavailable(ConfigError):
                     "(secretsmanager:GetSecretValue).")
 
 
+class SecretRefused(ConfigError):
+    """A value to be stored (state, backup, snapshot, export, catalog item) holds the bot token or a
+    webhook token: refused, naming where, so no stored file ever carries it."""
+
+    code = "SECRET_REFUSED"
+    default_hint = ("Put a placeholder where the token is (never ${DISCORD_BOT_TOKEN} in the config); "
+                    "the token is only ever read from the environment.")
+
+
 # --- 3: state or integrity -----------------------------------------------------------------------
 
 

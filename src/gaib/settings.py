@@ -47,7 +47,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from gaib.errors import ConfigError, MissingSetting
+from gaib.errors import ConfigError, ConfigNotFound, MissingSetting
 from gaib.names import check_name, check_snowflake
 
 DEFAULT_API_URL = "https://discord.com/api/v10"
@@ -165,7 +165,8 @@ class Settings:
                     return v
             return default
 
-        state_dir = project_dir / str(pick(state_path, "GAIB_STATE_PATH", be.get("path"), default=".gaib"))
+        state_dir = project_dir / _path_text(pick(state_path, "GAIB_STATE_PATH", be.get("path"), default=".gaib"),
+                                             "the state path (GAIB_STATE_PATH, backend.path)")
         s3_bucket = pick(None, "GAIB_S3_BUCKET", be.get("bucket"))
         kind = pick(backend, ("GAIB_BACKEND", "GAIB_BACKEND_TYPE"), be.get("type"),
                     default="s3" if s3_bucket else "local")
@@ -210,10 +211,11 @@ class Settings:
             backup_bucket=pick(None, "GAIB_BACKUP_BUCKET", bk.get("bucket")),
             backup_table=pick(None, "GAIB_BACKUP_TABLE", bk.get("table")),
             backup_kms_key=pick(None, "GAIB_BACKUP_KMS_KEY", bk.get("kms_key")),
-            backup_dir=project_dir / str(pick(None, "GAIB_BACKUP_PATH", bk.get("path"),
-                                               default=str(Path(state_dir.name) / "backups"))),
+            backup_dir=project_dir / _path_text(pick(None, "GAIB_BACKUP_PATH", bk.get("path"),
+                                                     default=str(Path(state_dir.name) / "backups")),
+                                                "the backup path (GAIB_BACKUP_PATH, backup.path)"),
             discord_api_url=str(pick(None, "GAIB_DISCORD_API_URL", default=DEFAULT_API_URL)).rstrip("/"),
-            discord_record_path=project_dir / record if record else None,
+            discord_record_path=project_dir / _path_text(record, "GAIB_DISCORD_RECORD") if record else None,
             discord_concurrency=_concurrency(environ.get("GAIB_DISCORD_CONCURRENCY")),
             notify_topic_arn=environ.get("GAIB_NOTIFY_TOPIC_ARN") or environ.get("GAIB_BACKUP_TOPIC_ARN") or None,
             metrics_namespace=_namespace(environ.get("GAIB_METRICS_NAMESPACE")),
@@ -289,7 +291,7 @@ def _config_file(given: str | None, cwd: Path, project_dir: Path, project_file: 
     or a theme (the original lets gaib.yaml hold the whole config).
     """
     if given:
-        path = cwd / given
+        path = cwd / _path_text(given, "the config file (-f, GAIB_CONFIG)")
         return path, project_file is not None and _same(path, project_file)
     for folder in (cwd, project_dir):
         if (folder / CONFIG_FILE).is_file():
@@ -457,41 +459,49 @@ def _login_name() -> str | None:
         return None
 
 
+def _path_text(value: Any, what: str) -> str:
+    """A path setting as text; ConfigError for one no file system accepts (a NUL byte, over 4096 bytes)."""
+    text = str(value)
+    if "\x00" in text or len(text.encode("utf-8", "surrogatepass")) > 4096:
+        raise ConfigError(f"Invalid path for {what}: {text[:40]!r}.", hint="Use an ordinary relative or absolute path.")
+    return text
+
+
 def _stale_after(value: Any) -> timedelta:
-    """``lock_stale_after`` in seconds: a finite number above 0 and at most ten years (ConfigError)."""
+    """``lock_stale_after`` in seconds: a finite number, at least 1 and at most ten years (ConfigError)."""
     try:
         seconds = float(value)
     except (TypeError, ValueError, OverflowError):
         seconds = math.nan
-    if isinstance(value, bool) or not math.isfinite(seconds) or not 0 < seconds <= MAX_LOCK_STALE_SECONDS:
-        raise ConfigError(f"lock_stale_after must be a number of seconds above 0 and at most "
+    if isinstance(value, bool) or not math.isfinite(seconds) or not 1 <= seconds <= MAX_LOCK_STALE_SECONDS:
+        raise ConfigError(f"lock_stale_after must be a number of seconds, at least 1 and at most "
                           f"{MAX_LOCK_STALE_SECONDS} (ten years), not {str(value)[:40]!r}.",
                           hint="Set GAIB_LOCK_STALE_AFTER (or backend.lock_stale_after in gaib.yaml) to e.g. 3600.")
     return timedelta(seconds=seconds)
 
 
 def _load_project_file(path: Path, warnings: list[str]) -> dict[str, Any]:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        return {}
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError(f"Cannot read {path}: {exc}.") from None
-    import yaml
+    """The settings of ``gaib.yaml`` ({} without one): the one reader of that file. Unreadable, not
+    UTF-8, bad YAML, too large or too deep, or not a mapping is a ConfigError (exit 2) naming
+    ``gaib.yaml:line``; keys Gaib does not know are warnings (the original Gaib's files carry many)."""
+    from gaib.config.source import parse_yaml, read_file
 
     try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
-        raise ConfigError(f"{where}: invalid YAML ({getattr(exc, 'problem', None) or exc}).") from None
-    if doc is None:
+        name, raw = read_file(path, display=str(path))
+    except ConfigNotFound:
         return {}
-    if not isinstance(doc, dict):
-        raise ConfigError(f"{path}: the top level must be a mapping of settings.")
-    _unknown(doc, _TOP_KEYS, path.name, warnings)
-    return doc
+    doc = parse_yaml(raw, name, allow_empty=True)
+    _unknown(doc.data, _TOP_KEYS, path.name, warnings)
+    return doc.data
 
+
+def _scalar(doc: dict[str, Any], key: str, where: str, prefix: str = "") -> str | None:
+    """A setting's value as text (None if unset); ConfigError for a list or mapping."""
+    value = doc.get(key)
+    if isinstance(value, (dict, list)):
+        raise ConfigError(f"{where}: '{prefix}{key}' must be a single value, not a "
+                          f"{'mapping' if isinstance(value, dict) else 'list'}.")
+    return None if value is None else str(value)
 
 def _unknown(doc: dict[str, Any], known: tuple[str, ...], where: str, warnings: list[str]) -> None:
     for key in doc:

@@ -14,13 +14,15 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, cast
 
 from gaib.clock import Clock, utc_now
 from gaib.discord.port import DiscordPort
 from gaib.errors import MissingSetting
+from gaib.guarded import GuardedCatalog, GuardedObjectStore, GuardedStateBackend, unguarded
 from gaib.notify.base import Notifier
 from gaib.notify.events import Event
+from gaib.secretguard import SecretFinder, secrets_in
 from gaib.secrets.base import SecretSource
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
@@ -52,7 +54,17 @@ class App:
         return self._clock
 
     @functools.cached_property
+    def _finder(self) -> SecretFinder:
+        """The secrets of this run (bot token, webhook tokens): the guarded ports refuse to store them."""
+        s = self._settings
+        return SecretFinder(secrets_in(s.environ, s.bot_token))
+
+    @functools.cached_property
     def state(self) -> StateBackend:
+        backend = self._state_adapter()
+        return cast(StateBackend, GuardedStateBackend(backend, self._finder)) if self._finder else backend
+
+    def _state_adapter(self) -> StateBackend:
         s = self._settings
         if s.backend == "s3":
             from gaib.state.s3 import S3Backend
@@ -73,9 +85,13 @@ class App:
         from gaib.storage.open import open_storage
 
         s = self._settings
-        return open_storage(root=s.backup_dir, bucket=s.backup_bucket, table=s.backup_table,
-                            kms_key_id=s.backup_kms_key, region=s.aws_region, endpoint_url=s.aws_endpoint_url,
-                            clock=lambda: self._clock().timestamp())
+        store, catalog = open_storage(root=s.backup_dir, bucket=s.backup_bucket, table=s.backup_table,
+                                      kms_key_id=s.backup_kms_key, region=s.aws_region,
+                                      endpoint_url=s.aws_endpoint_url, clock=lambda: self._clock().timestamp())
+        if not self._finder:
+            return store, catalog
+        return (cast(ObjectStore, GuardedObjectStore(store, self._finder)),
+                cast(Catalog, GuardedCatalog(catalog, self._finder)))
 
     @property
     def store(self) -> ObjectStore:
@@ -128,7 +144,7 @@ class App:
         if s.backend == "s3":
             from gaib.state.s3 import S3Backend
 
-            backend = self.state
+            backend = unguarded(self.state)
             assert isinstance(backend, S3Backend)
             return StateLocation(workspace=workspace, backend="s3", bucket=backend.bucket, key=backend.key(workspace),
                                  region=s.s3_region)
@@ -184,6 +200,10 @@ class App:
         if self._discord is not None:
             self._discord.close()
             self._discord = None
+        storage = self.__dict__.pop("_storage", None)
+        close = getattr(storage[1], "close", None) if storage is not None else None
+        if callable(close):
+            close()  # the SQLite catalog: so a read leaves no -wal/-shm files behind
 
     def __enter__(self) -> App:
         return self
@@ -212,9 +232,15 @@ class ServerApp:
         self._parent = parent
         self._settings = dataclasses.replace(parent.settings, guild_id=server_id, workspace=workspace,
                                              bot_token=bot_token)
-        self._state = state
         self._discord: DiscordPort | None = None
         self._notifier: Notifier = _Scrubbing(parent.notifier, [bot_token]) if bot_token else parent.notifier
+        # The server's bot token (read from its secret) is not in the run's environment, so the run's
+        # guards do not know it: this server's writes pass a guard that does.
+        finder = SecretFinder([bot_token] if bot_token else [])
+        self._finder = finder
+        self._state = state
+        self._store = cast(ObjectStore, GuardedObjectStore(parent.store, finder)) if finder else parent.store
+        self._catalog = cast(Catalog, GuardedCatalog(parent.catalog, finder)) if finder else parent.catalog
 
     @property
     def settings(self) -> Settings:
@@ -226,15 +252,16 @@ class ServerApp:
 
     @property
     def state(self) -> StateBackend:
-        return self._state if self._state is not None else self._parent.state
+        backend = self._state if self._state is not None else self._parent.state
+        return cast(StateBackend, GuardedStateBackend(backend, self._finder)) if self._finder else backend
 
     @property
     def store(self) -> ObjectStore:
-        return self._parent.store
+        return self._store
 
     @property
     def catalog(self) -> Catalog:
-        return self._parent.catalog
+        return self._catalog
 
     @property
     def notifier(self) -> Notifier:

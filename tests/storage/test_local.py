@@ -384,9 +384,12 @@ def test_an_old_catalog_answers_index_queries_and_gets_the_index_on_the_next_wri
 
 
 def test_reading_a_catalog_whose_first_write_never_committed(tmp_path: Path) -> None:
+    import sqlite3
+
     root = tmp_path / "store"
     LocalObjectStore(root).put("state/1/x", b"1")  # the store exists
-    (root / "catalog.sqlite3").write_bytes(b"")  # a database file with no table yet
+    with sqlite3.connect(root / "catalog.sqlite3") as conn:  # a database with no table yet (an older
+        conn.execute("PRAGMA journal_mode = WAL")             # Gaib killed in its first write)
     catalog = SqliteCatalog(root)
     assert catalog.get("SERVER#1", "TIER") is None
     assert catalog.index_query("tier-index", "free").keys == []

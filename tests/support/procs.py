@@ -10,6 +10,7 @@ import time
 import urllib.request
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -33,15 +34,21 @@ def wait_http(url: str, timeout: float = 30.0) -> None:
     raise RuntimeError(f"server at {url} did not come up: {last}")
 
 
+ROOT = Path(__file__).resolve().parents[2]
+
+
 @contextmanager
 def moto_server() -> Iterator[str]:
-    """moto's standalone server on 127.0.0.1; yields its endpoint URL."""
+    """moto's server on 127.0.0.1, each request applied atomically as AWS does
+    (tests/support/moto_atomic.py); yields its endpoint URL."""
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "tests.support.moto_atomic", "-H", "127.0.0.1", "-p", str(port)],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ, "MOTO_PORT": str(port)},
+        env={**os.environ, "MOTO_PORT": str(port), "PYTHONPATH": os.pathsep.join(
+            [str(ROOT), *filter(None, [os.environ.get("PYTHONPATH")])])},
+        cwd=ROOT,
     )
     url = f"http://127.0.0.1:{port}"
     try:

@@ -31,7 +31,7 @@ def audit_line(sns: dict[str, Any]) -> dict[str, Any]:
     raw = _scrub(str(sns.get("Message", "")))
     try:
         message: Any = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: a hostile message nested thousands deep
         message = raw
     attributes = sns.get("MessageAttributes")
     return {

@@ -18,12 +18,12 @@ from typing import Any, Literal
 from gaib.backup import codec
 from gaib.backup.manifest import TRIGGERS, Manifest
 from gaib.backup.quota import Quota
-from gaib.backup.repository import BundleRepository, Layout, PartData
+from gaib.backup.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.backup.tiers import TierPolicy, tier_of
 from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
 from gaib.names import check_name, check_snowflake
 from gaib.state.model import State, parse_state
-from gaib.storage.base import Catalog, ObjectStore
+from gaib.storage.base import Catalog, ObjectStore, damaged_reason
 from gaib.storage.keys import backup_key, backup_sk, check_id, new_id, server_pk
 
 Trigger = Literal["on-demand", "scheduled", "pre-restore"]
@@ -171,6 +171,9 @@ class BackupManager:
         The part's key must follow from the id: an item pointing anywhere else (another backup's
         object, another server's) is damage, and nothing is read from where it points.
         """
+        reason = damaged_reason(item)
+        if reason is not None:
+            raise IntegrityError(f"The catalog item of backup {backup_id} is damaged: {reason}.")
         workspace = item.get("workspace")
         try:
             expected = layout(server_id, workspace if isinstance(workspace, str) else "", backup_id)
@@ -197,13 +200,13 @@ class BackupManager:
         out: list[BackupRecord] = []
         while True:
             page = self.catalog.query(server_pk(server_id), "BACKUP#", limit=limit, cursor=cursor)
-            for item in page.items:
+            for item, ident in zip(page.items, page_ids(page), strict=True):
                 try:
-                    rec = self._record(server_id, str(item.get("id", "")), item)
+                    rec = self._record(server_id, ident, item)
                 except GaibError:
                     if damaged is None:
                         raise
-                    damaged.append(str(item.get("id", "?"))[:80])
+                    damaged.append(ident)
                     continue
                 if workspace is None or rec.workspace == workspace:
                     out.append(rec)

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
+from gaib import safejson
 from gaib.errors import IntegrityError
 
 FORMAT_VERSION = 2
@@ -148,6 +149,18 @@ def _part(doc: Any, where: str) -> Part:
     return Part(key=_text(doc, "key", where), codec=_text(doc, "codec", where),
                 plain_size=_int(doc, "plain_size", where), stored_size=_int(doc, "stored_size", where),
                 plain_sha256=_sha(doc, "plain_sha256", where), stored_sha256=_sha(doc, "stored_sha256", where))
+
+
+MAX_MANIFEST_BYTES = 1024 * 1024
+
+
+def decode_manifest(stored: bytes, key: str) -> Any:
+    """The JSON of a stored ``manifest.json``: the one reader of manifest bytes; IntegrityError
+    (exit 3) for anything that is not a JSON document within the limits (then see parse_manifest)."""
+    try:
+        return safejson.loads(stored, max_bytes=MAX_MANIFEST_BYTES, max_depth=32)
+    except safejson.JsonProblem as exc:
+        raise IntegrityError(f"Stored object {key} is not a readable manifest: {exc}.", details={"key": key}) from None
 
 
 def parse_manifest(doc: Any, where: str) -> Manifest:

@@ -19,14 +19,15 @@ objects at the keys the id gives.
 
 from __future__ import annotations
 
-import json
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gaib.backup import codec
-from gaib.backup.manifest import Manifest, Part, parse_manifest, seal
-from gaib.errors import IntegrityError, NotFound
-from gaib.storage.base import Catalog, Item, ObjectStore
+from gaib.backup.manifest import Manifest, Part, decode_manifest, parse_manifest, seal
+from gaib.errors import GaibError, IntegrityError, NotFound
+from gaib.storage.base import Catalog, Item, ObjectStore, Page, damaged_key, damaged_reason
+from gaib.storage.keys import id_from_sk
 
 MANIFEST_CONTENT_TYPE = "application/json"
 CONTENT_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
@@ -54,6 +55,25 @@ class Layout:
         return [*self.part_keys.values(), *([self.manifest_key] if self.manifest_key else [])]
 
 
+def item_id(item: Item, sort_key: str | None = None) -> str:
+    """The bundle id a catalog item belongs to: the id its sort key carries (``sort_key``, or the damaged
+    stand-in's), else its own ``id`` field, for reporting it ("?" when neither can be read)."""
+    key = damaged_key(item)
+    for sk in (sort_key, key[1] if key is not None else None):
+        if sk is not None:
+            try:
+                return id_from_sk(sk)
+            except GaibError:
+                pass
+    return str(item.get("id", "?"))[:80] if key is None else "?"
+
+
+def page_ids(page: Page) -> list[str]:
+    """The bundle id of each item of a catalog page (see :func:`item_id`)."""
+    keys: list[str | None] = [*page.sort_keys] if len(page.sort_keys) == len(page.items) else [None] * len(page.items)
+    return [item_id(item, sk) for item, sk in zip(page.items, keys, strict=True)]
+
+
 class BundleRepository:
     """Writes and reads bundles over one ``ObjectStore`` and one ``Catalog``."""
 
@@ -71,18 +91,30 @@ class BundleRepository:
         if sorted(p.name for p in parts) != sorted(layout.part_keys):
             raise ValueError("the parts given do not match the layout")
         written = {}
-        for part in parts:
-            if part.key != layout.part_keys[part.name]:
-                raise ValueError(f"part {part.name} is not at its layout key")
-            enc = codec.encode(part.plain, codec_name)
-            self.store.put(part.key, enc.data, tags=tags, content_type=CONTENT_TYPES[enc.codec])
-            written[part.name] = Part(key=part.key, codec=enc.codec, plain_size=enc.plain_size,
-                                      stored_size=enc.stored_size, plain_sha256=enc.plain_sha256,
-                                      stored_sha256=enc.stored_sha256)
-        manifest = seal(replace(header, parts=written))
-        if layout.manifest_key is not None:
-            self.store.put(layout.manifest_key, manifest.to_json(), tags=tags, content_type=MANIFEST_CONTENT_TYPE)
-        self.catalog.put_if_absent(layout.pk, layout.sk, manifest.to_dict())
+        stored: list[str] = []
+        try:
+            for part in parts:
+                if part.key != layout.part_keys[part.name]:
+                    raise ValueError(f"part {part.name} is not at its layout key")
+                enc = codec.encode(part.plain, codec_name)
+                self.store.put(part.key, enc.data, tags=tags, content_type=CONTENT_TYPES[enc.codec])
+                stored.append(part.key)
+                written[part.name] = Part(key=part.key, codec=enc.codec, plain_size=enc.plain_size,
+                                          stored_size=enc.stored_size, plain_sha256=enc.plain_sha256,
+                                          stored_sha256=enc.stored_sha256)
+            manifest = seal(replace(header, parts=written))
+            if layout.manifest_key is not None:
+                self.store.put(layout.manifest_key, manifest.to_json(), tags=tags,
+                               content_type=MANIFEST_CONTENT_TYPE)
+                stored.append(layout.manifest_key)
+            self.catalog.put_if_absent(layout.pk, layout.sk, manifest.to_dict())
+        except Exception:
+            # A refused write (a secret in a part, a full quota, a conflict) leaves no orphan behind:
+            # only the objects this call created are removed, never one that was already there.
+            for key in stored:
+                with contextlib.suppress(GaibError):
+                    self.store.delete(key)
+            raise
         return manifest
 
     def item(self, layout: Layout, what: str) -> Item:
@@ -98,6 +130,10 @@ class BundleRepository:
         Raises IntegrityError for a damaged item, part keys that are not the layout's, or a stored
         manifest object that is missing or differs from the item.
         """
+        reason = damaged_reason(item)
+        if reason is not None:
+            raise IntegrityError(f"The catalog item of {where} is damaged: {reason}.",
+                                 details={"manifest": where[:200]})
         manifest = parse_manifest(item, where)
         for name, part in manifest.parts.items():
             if layout.part_keys.get(name) != part.key:
@@ -108,12 +144,7 @@ class BundleRepository:
             raise IntegrityError(f"The manifest of {where} is damaged: it lacks the parts {', '.join(missing)}.")
         if layout.manifest_key is not None:
             stored = self._get(layout.manifest_key, where)
-            try:
-                doc = json.loads(stored)
-            except ValueError:
-                raise IntegrityError(f"Stored object {layout.manifest_key} is not JSON.",
-                                     details={"key": layout.manifest_key}) from None
-            on_disk = parse_manifest(doc, layout.manifest_key)
+            on_disk = parse_manifest(decode_manifest(stored, layout.manifest_key), layout.manifest_key)
             if on_disk.manifest_sha256 != manifest.manifest_sha256:
                 raise IntegrityError(f"Stored object {layout.manifest_key} does not match the catalog's manifest "
                                      f"of {where}.", details={"key": layout.manifest_key})

@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, Final
 
+from gaib import safejson
 from gaib.backup.cron import next_run
 from gaib.backup.service import server_id
 from gaib.backup.tier_manager import default_actor
@@ -35,7 +36,7 @@ from gaib.names import check_name, check_snowflake
 from gaib.ports import Ports, RunPorts
 from gaib.secrets.base import check_secret_name
 from gaib.state.location import StateLocation
-from gaib.storage.base import Item
+from gaib.storage.base import Item, damaged_reason
 from gaib.storage.documents import update_document
 from gaib.storage.keys import SCHEDULE_SK, heartbeat_sk, schedule_key, scheduler_pk, server_pk
 
@@ -148,9 +149,9 @@ def parse_schedule(raw: object, server_id: str, where: str) -> Schedule:
         if len(doc) > MAX_DOCUMENT_BYTES:
             raise _bad(server_id, where, f"it is {len(doc)} characters; at most {MAX_DOCUMENT_BYTES} are read")
         try:
-            doc = json.loads(doc)
-        except ValueError as exc:
-            raise _bad(server_id, where, f"it is not valid JSON ({str(exc)[:80]})") from None
+            doc = safejson.loads(doc)
+        except safejson.JsonProblem as exc:
+            raise _bad(server_id, where, f"it is not an acceptable JSON document ({str(exc)[:80]})") from None
     if not isinstance(doc, dict):
         raise _bad(server_id, where, f"it must be a JSON object, not {type(doc).__name__}")
     unknown = set(doc) - set(_KEYS)
@@ -195,6 +196,9 @@ def schedule_of_item(item: Item | None, server_id: str) -> Schedule | None:
     """The schedule held by a ``SCHEDULE`` catalog item (None: no item); raises ``ScheduleInvalid``."""
     if item is None:
         return None
+    reason = damaged_reason(item)
+    if reason is not None:
+        raise _bad(server_id, "catalog item", f"it cannot be decoded ({reason[:80]})")
     if item.get("server_id") != server_id:
         raise _bad(server_id, "catalog item", f"it names server {_shown(item.get('server_id'))}, not {server_id}")
     if "schedule" not in item:

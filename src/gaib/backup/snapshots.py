@@ -16,7 +16,6 @@ the catalog item ``SNAPSHOT#{ts}#{id}``); read back only after every checksum is
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -25,7 +24,7 @@ from typing import Any
 from gaib.backup import codec
 from gaib.backup.manifest import TRIGGERS, Manifest
 from gaib.backup.registry_doc import empty_registry
-from gaib.backup.repository import BundleRepository, Layout, PartData
+from gaib.backup.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.backup.tiers import tier_of
 from gaib.clock import Clock
 from gaib.discord.models import ChannelType, Guild, OverwriteType
@@ -35,6 +34,7 @@ from gaib.iac.export import export_config, exported_objects
 from gaib.names import check_name, check_snowflake
 from gaib.state.model import State, parse_state
 from gaib.storage.base import Catalog, ObjectStore
+from gaib.storage.documents import decode_json_document
 from gaib.storage.keys import (
     SNAPSHOT_SK_PREFIX,
     check_id,
@@ -171,8 +171,7 @@ class SnapshotManager:
         check_snowflake(server_id, "server id")
         page = self.catalog.query(server_pk(server_id), SNAPSHOT_SK_PREFIX, limit=limit, cursor=cursor)
         out = []
-        for item in page.items:
-            ident = str(item.get("id", ""))
+        for item, ident in zip(page.items, page_ids(page), strict=True):
             try:
                 out.append(self._record(server_id, check_id(ident, "snapshot id"), item))
             except GaibError:
@@ -191,11 +190,9 @@ class SnapshotManager:
         objects = parse_state(self.repo.read_part(m, "objects"), m.part("objects").key)
         try:
             config_text = config.decode("utf-8")
-            registry = json.loads(registry_bytes)
         except ValueError:
-            raise IntegrityError(f"Snapshot {m.id} holds a part that cannot be decoded.") from None
-        if not isinstance(registry, dict):
-            raise IntegrityError(f"The theme registry in snapshot {m.id} is not a JSON object.")
+            raise IntegrityError(f"Snapshot {m.id} holds a config part that is not UTF-8 text.") from None
+        registry = decode_json_document(registry_bytes, m.part("theme-registry").key)
         return SnapshotContent(record=record, state=state, config_text=config_text, registry=registry,
                                objects=objects)
 

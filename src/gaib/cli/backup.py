@@ -64,8 +64,9 @@ def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
     """Restore a backup as the workspace's new state (the current one is backed up first)."""
     ctx = get_ctx()
     plan = service.plan_restore(ctx.app(), backup_id, force=force)
-    header = (f"Restore backup {backup_id} (serial {plan.backup.serial}) over workspace "
-              f"'{ctx.settings().workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}")
+    header = printable(f"Restore backup {backup_id} (serial {plan.backup.serial}) over workspace "
+                       f"'{ctx.settings().workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}",
+                       keep_newlines=True)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, header)
         return
@@ -88,7 +89,7 @@ def delete(backup_id: str, yes: bool) -> None:
     """Delete a backup."""
     ctx = get_ctx()
     record = service.find(ctx.app(), backup_id)  # None: damaged, and still deletable
-    what = f"backup {backup_id} (serial {record.serial}, {record.created_at})" if record else \
+    what = f"backup {backup_id} (serial {record.serial}, {printable(record.created_at)})" if record else \
         f"damaged backup {backup_id}"
     ctx.confirm(f"Delete {what}?", yes)
     service.delete(ctx.app(), backup_id)

@@ -81,7 +81,9 @@ class Ctx:
             raise ConfirmationRequired(
                 f"{question} Refusing without confirmation: no terminal to ask on.",
             )
-        self.env.stderr.write(f"{question} [y/N]: ")
+        from gaib.cli.text import printable
+
+        self.env.stderr.write(f"{printable(question)} [y/N]: ")
         self.env.stderr.flush()
         answer = self.env.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):

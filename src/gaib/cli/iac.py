@@ -10,6 +10,7 @@ import click
 
 from gaib.cli.base import Ctx, get_ctx, server_options
 from gaib.cli.progress import RunProgress
+from gaib.cli.text import printable
 from gaib.errors import ConfirmationRequired
 from gaib.iac import service
 from gaib.iac.plan import Plan, limit_lines, render
@@ -57,7 +58,8 @@ def _show_plan(ctx: Ctx, destroy: bool, permissions: bool = True) -> None:
     planned = service.make_plan(ctx.app(), destroy=destroy, permissions=permissions)
     for w in planned.warnings:
         ctx.out.warn(w)
-    ctx.out.result(_plan_data(planned.plan, planned.warnings, planned.output_changes), _render(planned))
+    ctx.out.result(_plan_data(planned.plan, planned.warnings, planned.output_changes),
+                   printable(_render(planned), keep_newlines=True))
 
 
 @click.command("plan")
@@ -94,7 +96,7 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets
         if not ctx.env.interactive() or ctx.out.json_mode:
             raise ConfirmationRequired(f"Refusing to {verb} without confirmation: no terminal to ask on.",
                                        hint="Pass --auto-approve (or --yes) to run it unattended.")
-        ctx.env.stderr.write(render(p) + "\n")
+        ctx.env.stderr.write(printable(render(p), keep_newlines=True) + "\n")
         ctx.confirm(f"Do you want to {verb} these changes?", False)
 
     if targets:
@@ -115,7 +117,7 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets
                 recorded = f" Recorded deployment {applied.deployment.id}."
     data.update({"plan": the_plan.to_dict(), "dry_run": dry_run, "result": result.to_dict() if result else None})
     if dry_run:
-        ctx.out.result(data, render(the_plan))
+        ctx.out.result(data, printable(render(the_plan), keep_newlines=True))
     elif result is None or the_plan.empty:
         ctx.out.result(data, "No changes. The server matches the configuration." + recorded
                        + _outputs_line(ctx, destroy))

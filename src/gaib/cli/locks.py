@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from gaib.cli.base import get_ctx, server_options
+from gaib.cli.text import printable
 from gaib.state import service
 
 
@@ -20,8 +21,8 @@ def locks() -> None:
                        f"Workspace '{s.workspace}' is not locked.")
         return
     ctx.out.result({"workspace": s.workspace, "locked": True, "lock": held.to_dict()},
-                   f"Workspace '{s.workspace}' is locked by {held.who} since {held.created}\n"
-                   f"  operation: {held.operation}\n  lock id:   {held.id}")
+                   f"Workspace '{s.workspace}' is locked by {printable(held.who)} since {printable(held.created)}\n"
+                   f"  operation: {printable(held.operation)}\n  lock id:   {printable(held.id)}")
 
 
 @click.command("unlock")

@@ -13,12 +13,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.cli.context import Env
+from gaib.cli.text import json_safe, printable
 from gaib.errors import GaibError
 from gaib.redact import redact, secrets_from
 
 
 def to_json(value: Any) -> str:
-    return json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False)
+    """Indented JSON; characters a terminal would act on are escaped (the data is unchanged)."""
+    return json_safe(json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False))
 
 
 @dataclass
@@ -34,16 +36,20 @@ class Output:
         extra = [self.env.environ.get("DISCORD_TOKEN", ""), *self.secrets]  # the original's variable name
         return redact(text, [*secrets_from(self.env.environ), *(s for s in extra if len(s) >= 4)])
 
+    def _line(self, text: str) -> str:
+        """A message for people: secrets redacted, control characters escaped (newlines kept)."""
+        return printable(self._clean(text), keep_newlines=True)
+
     # --- stderr: progress and notes ---------------------------------------------------------------
     def info(self, message: str) -> None:
         """A progress line on stderr; silenced by --quiet."""
         if not self.quiet:
-            self.env.stderr.write(self._clean(message) + "\n")
+            self.env.stderr.write(self._line(message) + "\n")
             self.env.stderr.flush()
 
     def warn(self, message: str) -> None:
         """A warning on stderr; shown even with --quiet."""
-        self.env.stderr.write(f"warning: {self._clean(message)}\n")
+        self.env.stderr.write(f"warning: {self._line(message)}\n")
         self.env.stderr.flush()
 
     # --- stdout: the result ------------------------------------------------------------------------
@@ -60,25 +66,26 @@ class Output:
             self.env.stdout.write(self._clean(to_json({"success": False, "error": err.to_dict()})) + "\n")
             self.env.stdout.flush()
         else:
-            self.env.stderr.write(self._clean(f"Error [{err.error_code}]: {err.message}") + "\n")
+            self.env.stderr.write(self._line(f"Error [{err.error_code}]: {err.message}") + "\n")
             if err.hint:
-                self.env.stderr.write(self._clean(f"  Suggestion: {err.hint}") + "\n")
+                self.env.stderr.write(self._line(f"  Suggestion: {err.hint}") + "\n")
             self.env.stderr.flush()
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
         """Render a table for people: rich on a colour terminal, aligned plain text otherwise."""
-        cells = [[("" if c is None else str(c)) for c in row] for row in rows]
+        cells = [[printable(c) for c in row] for row in rows]
         if self.color and _isatty(self.env.stdout):
             from io import StringIO
 
             from rich.console import Console
             from rich.table import Table
+            from rich.text import Text
 
-            table = Table(title=title)
+            table = Table(title=printable(title) if title else None)
             for h in headers:
                 table.add_column(h)
             for row in cells:
-                table.add_row(*row)
+                table.add_row(*(Text(c) for c in row))  # Text: user text is never read as rich markup
             buf = StringIO()
             Console(file=buf, force_terminal=True, width=160).print(table)
             return buf.getvalue()
@@ -86,7 +93,7 @@ class Output:
         for row in cells:
             for i, c in enumerate(row):
                 widths[i] = max(widths[i], len(c))
-        lines = [title] if title else []
+        lines = [printable(title)] if title else []
         lines.append("  ".join(h.ljust(widths[i]) for i, h in enumerate(headers)).rstrip())
         lines.extend("  ".join(c.ljust(widths[i]) for i, c in enumerate(row)).rstrip() for row in cells)
         return "\n".join(lines)

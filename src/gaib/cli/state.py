@@ -7,6 +7,7 @@ import json
 import click
 
 from gaib.cli.base import get_ctx, group, server_options
+from gaib.cli.text import printable
 from gaib.state import service
 
 state = group("state", "Inspect and edit the state of the current workspace.", aliases={"list": "ls"})
@@ -27,7 +28,7 @@ def ls() -> None:
         return
     rows = [{"address": r.address, "id": r.id, "name": r.attributes.get("name")} for r in current.resources]
     ctx.out.result({"workspace": s.workspace, "serial": current.serial, "lineage": current.lineage,
-                    "resources": rows}, "\n".join(display_address(str(r["address"])) for r in rows))
+                    "resources": rows}, "\n".join(printable(display_address(str(r["address"]))) for r in rows))
 
 
 @state.command("show")
@@ -42,8 +43,9 @@ def show(address: str) -> None:
     current = service.current(ctx.app())
     stored = current.resource_dict(res) if current is not None else res.to_dict()  # as the file holds it
     attributes = stored["instances"][0]["attributes"] if stored.get("instances") else {}
-    ctx.out.result(stored, f"# {display_address(res.address)}\n" + json.dumps(attributes, indent=2,
-                                                                               ensure_ascii=False))
+    ctx.out.result(stored, printable(f"# {display_address(res.address)}\n" + json.dumps(attributes, indent=2,
+                                                                                         ensure_ascii=False),
+                                     keep_newlines=True))
 
 
 @state.command("rm")
@@ -85,5 +87,5 @@ def pull() -> None:
 
     new, gone = iac.pull(ctx.app())
     ctx.out.result({"serial": new.serial, "forgotten": gone, "state": new.to_dict()},
-                   new.to_json().decode() + (f"\nForgot {len(gone)} resource(s) gone from Discord: "
-                                             + ", ".join(gone) if gone else ""))
+                   printable(new.to_json().decode() + (f"\nForgot {len(gone)} resource(s) gone from Discord: "
+                                                       + ", ".join(gone) if gone else ""), keep_newlines=True))

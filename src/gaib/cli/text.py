@@ -4,6 +4,8 @@ Backup messages, snapshot messages, names from Discord and from files are shown 
 a control character in them could move the cursor, colour the screen or fake a table row. Every such
 string goes through :func:`printable`: C0 and C1 controls, DEL, and the bidirectional overrides and
 isolates are shown as ``\\xNN`` / ``\\uNNNN`` escapes (newlines only where a caller keeps them).
+:func:`json_safe` does the same for JSON output without changing the data: the characters JSON
+leaves raw (DEL, C1 controls, bidirectional marks, line separators) become ``\\uNNNN`` escapes.
 """
 
 from __future__ import annotations
@@ -26,3 +28,12 @@ def printable(text: object, *, keep_newlines: bool = False) -> str:
     """``text`` with every control character escaped (newlines kept only with ``keep_newlines``)."""
     value = "" if text is None else str(text)
     return (_UNSAFE if keep_newlines else _UNSAFE_LINES).sub(_escape, value)
+
+
+_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def json_safe(encoded: str) -> str:
+    """JSON text (from ``json.dumps``) with every terminal-unsafe character still raw in it escaped as
+    ``\\uNNNN``: the same JSON value, harmless on a terminal."""
+    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", encoded)

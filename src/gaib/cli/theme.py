@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from gaib.cli.base import get_ctx, group, server_options
+from gaib.cli.text import printable
 
 if TYPE_CHECKING:
     from gaib.themes.loader import Theme, ThemeSearch
@@ -118,9 +119,9 @@ def info(name: str, version_range: str | None) -> None:
                           "channels": len(body.channels)}
         data["roles"] = [r.name for r in body.roles]
         data["categories"] = [c.name for c in body.categories]
-    lines = [f"{t.name} {t.version} ({t.origin}: {t.directory})"]
+    lines = [printable(f"{t.name} {t.version} ({t.origin}: {t.directory})")]
     if t.manifest.description:
-        lines.append(t.manifest.description)
+        lines.append(printable(t.manifest.description, keep_newlines=True))
     if data["counts"]:
         c = data["counts"]
         lines.append(f"Creates {c['roles']} roles, {c['categories']} categories, {c['channels']} channels.")

@@ -33,6 +33,8 @@ from gaib.config.schema import (
 )
 from gaib.config.source import Document, PathT, Problem, format_path, parse_yaml, raise_problems
 from gaib.config.validate import check_duplicates, document_locator
+from gaib.errors import SecretRefused
+from gaib.secretguard import SecretFinder, secrets_in
 
 if TYPE_CHECKING:
     from pydantic import BaseModel, ValidationError
@@ -48,11 +50,15 @@ def read_config(raw: bytes | str, *, filename: str, environ: Mapping[str, str],
     """One file only: parse, interpolate the environment, validate the schema and duplicate names.
 
     ``project_file``: the file is a ``gaib.yaml``, whose settings keys are skipped. Warnings (unknown
-    keys, variables kept literal, an empty file) are left in ``Document.warnings``.
+    keys, variables kept literal, an empty file) are left in ``Document.warnings``. A value holding the
+    bot token (``${DISCORD_BOT_TOKEN}``, another variable with the same value, or the token pasted in)
+    raises SecretRefused (exit 2) naming ``file:line`` and the field: it would end up in the state, in
+    backups and snapshots.
     """
     interpolate = EnvInterpolator(environ)
     doc = parse_yaml(raw, filename, interpolate, allow_empty=True,
                      skip_keys=PROJECT_SETTING_KEYS if project_file else frozenset())
+    refuse_secrets(doc, environ)
     if not doc.data and not project_file:
         doc.warnings.append(Problem(filename, 1, "", "the file is empty: it declares no roles, categories or "
                                                      "channels (every object the state manages would be deleted)"))
@@ -158,6 +164,16 @@ def _child_model(annotation: Any) -> tuple[str, Any]:
     if isinstance(annotation, type) and issubclass(annotation, Base):
         return "model", annotation
     return "", None
+
+
+def refuse_secrets(doc: Document, environ: Mapping[str, str]) -> None:
+    """Raise SecretRefused (exit 2) if a value of ``doc`` holds a secret of ``environ``."""
+    path = SecretFinder(secrets_in(environ)).find(doc.data)
+    if path is not None:
+        problem = Problem(doc.filename, doc.line_of(path), format_path(path),
+                          "holds the Discord bot token (or a webhook token); Gaib never stores the token, and "
+                          "this value would be kept in the state, backups and snapshots")
+        raise SecretRefused(str(problem), details={"errors": [problem.to_dict()]})
 
 
 def validate_document(doc: Document, model: type[M]) -> M:

@@ -38,6 +38,7 @@ from gaib.iac.diff import build_plan, manageable_roles
 from gaib.iac.plan import Change, Plan
 from gaib.iac.progress import Reporter, Tick
 from gaib.ports import Ports
+from gaib.secretguard import SecretFinder, check_bytes, check_value, secrets_in
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.state.edit import check_address, normalize_address
@@ -77,6 +78,9 @@ def load_project(settings: Settings, raw: bytes | None = None) -> Project:
         name, raw = read_file(settings.config_file, display=str(settings.config_file))
     loaded = parse_config(raw, filename=name, environ=settings.environ, project_dir=settings.project_dir,
                           home=settings.home, project_file=is_project)
+    # The file itself was checked with file:line; this catches a token brought in by its theme.
+    check_value(SecretFinder(secrets_in(settings.environ, settings.bot_token)),
+                loaded.config.model_dump(mode="json"), f"{settings.config_file.name} (with its theme)")
     outputs = {k: v.model_dump() for k, v in loaded.config.outputs.items()} or dict(settings.project_outputs)
     return Project(to_desired(loaded.config), state_outputs(outputs), [str(w) for w in loaded.warnings], loaded)
 
@@ -122,6 +126,7 @@ def init_project(settings: Settings, *, theme_name: str | None, server_name: str
         find_theme(theme_name, ThemeSearch(project_dir=settings.project_dir, home=settings.home))
         doc["theme"] = {"name": theme_name}
     doc.update({"roles": [], "categories": [], "channels": []})
+    check_value(SecretFinder(secrets_in(settings.environ, settings.bot_token)), doc, path.name)
     text = yaml.safe_dump(doc, sort_keys=False, allow_unicode=True, default_flow_style=False, width=1000)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, text.encode("utf-8"), mode=0o644)
@@ -351,7 +356,9 @@ def config_document(text: str) -> dict[str, Any]:
 def write_file(settings: Settings, output: str, text: str) -> Path:
     """Write ``text`` to ``output`` (relative to the project folder) atomically; returns the path."""
     target = (settings.cwd or settings.project_dir) / output
-    write_atomic(target, text.encode("utf-8"), mode=0o644)
+    data = text.encode("utf-8")
+    check_bytes(SecretFinder(secrets_in(settings.environ, settings.bot_token)), data, str(target))
+    write_atomic(target, data, mode=0o644)
     return target
 
 

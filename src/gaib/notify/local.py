@@ -20,6 +20,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
+from gaib import safejson
 from gaib.errors import InvalidInput
 from gaib.fsutil import fsync_dir
 from gaib.notify.base import NotifyError
@@ -96,8 +97,8 @@ def read_events(path: str | os.PathLike[str], limit: int | None = None) -> list[
     events: deque[dict[str, Any]] = deque(maxlen=limit)
     for raw in lines:
         try:
-            item = json.loads(raw)
-        except ValueError:
+            item = safejson.loads(raw)
+        except ValueError:  # JsonProblem: a torn or damaged line is skipped
             continue
         if isinstance(item, dict):
             events.append(item)

@@ -14,10 +14,10 @@ A secret holds the token itself, or a JSON object with one of the keys in ``TOKE
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Final, Protocol
 
+from gaib import safejson
 from gaib.errors import InvalidName, SecretUnavailable
 
 _NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
@@ -50,8 +50,8 @@ def token_from(raw: str, name: str) -> str:
     text = raw.strip()
     if text.startswith("{"):
         try:
-            doc = json.loads(text)
-        except ValueError:
+            doc = safejson.loads(text)
+        except safejson.JsonProblem:
             doc = None
         if not isinstance(doc, dict):
             raise SecretUnavailable(f"Secret {name} holds text that looks like JSON but is not an object.")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import getpass
+import json
 import os
 import socket
 import uuid
@@ -10,8 +11,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Protocol
 
+from gaib import safejson
 from gaib.errors import LockHeld, SerialConflict, StateError
 from gaib.state.model import State
+
+MAX_LOCK_BYTES = 64 * 1024
+MAX_LOCK_FIELD = 300
 
 
 @dataclass(frozen=True)
@@ -43,9 +48,18 @@ class LockInfo:
 
     @classmethod
     def from_dict(cls, doc: dict[str, Any]) -> LockInfo:
-        return cls(id=str(doc.get("ID", "")), operation=str(doc.get("Operation", "")),
-                   who=str(doc.get("Who", "unknown")), created=str(doc.get("Created", "")),
-                   path=str(doc.get("Path", "")), version=str(doc.get("Version", "")))
+        def text(name: str, default: str) -> str:
+            value = doc.get(name, default)
+            return (value if isinstance(value, str) else json.dumps(value, default=str))[:MAX_LOCK_FIELD]
+
+        return cls(id=text("ID", ""), operation=text("Operation", ""), who=text("Who", "unknown"),
+                   created=text("Created", ""), path=text("Path", ""), version=text("Version", ""))
+
+    @classmethod
+    def unreadable(cls, path: str, why: str) -> LockInfo:
+        """The record shown for a lock whose content cannot be read: it still means "locked"."""
+        return cls(id="", operation="unknown", who=f"unknown (unreadable lock record: {why})", created="",
+                   path=path)
 
     def created_at(self) -> datetime | None:
         try:
@@ -59,6 +73,22 @@ class LockInfo:
             f"(operation '{self.operation}', lock id {self.id}).",
             details={"lock": self.to_dict()},
         )
+
+
+def lock_from_json(raw: bytes | str, path: str) -> LockInfo:
+    """The one reader of lock records (a local ``.lock`` file, a DynamoDB ``Info`` attribute).
+
+    Never raises: a record torn by a crash, binary garbage, deep nesting or a JSON value that is
+    not an object still means "locked", and reads as held by an unknown holder, so ``locks`` shows
+    it and ``unlock`` (or ``lock_stale_after``) can release it.
+    """
+    try:
+        doc = safejson.loads(raw, max_bytes=MAX_LOCK_BYTES, max_depth=16)
+    except safejson.JsonProblem as exc:
+        return LockInfo.unreadable(path, str(exc))
+    if not isinstance(doc, dict):
+        return LockInfo.unreadable(path, f"{safejson.kind_of(doc)}, not an object")
+    return LockInfo.from_dict(doc)
 
 
 class StateBackend(Protocol):

@@ -23,7 +23,7 @@ from pathlib import Path
 from gaib.errors import NotFound, StateError
 from gaib.fsutil import fsync_dir, write_atomic
 from gaib.names import check_name
-from gaib.state.backend import LockInfo, check_write
+from gaib.state.backend import MAX_LOCK_BYTES, LockInfo, check_write, lock_from_json
 from gaib.state.model import State, parse_state
 
 STATE_FILE = "terraform.tfstate"
@@ -53,6 +53,15 @@ def holder_is_gone(held: LockInfo) -> bool:
     except (PermissionError, OverflowError):
         return False  # exists (another user's), or not a pid this system can have
     return False
+
+
+def _remove_lock(path: Path) -> None:
+    """Delete a lock file; StateError (exit 3) when something else (a folder) sits in its place."""
+    try:
+        path.unlink(missing_ok=True)
+    except OSError as exc:
+        raise StateError(f"Cannot remove the lock file {path}: {exc.strerror}.",
+                         hint="Remove it by hand; a lock is a small JSON file, never a folder.") from None
 
 
 class LocalBackend:
@@ -152,20 +161,14 @@ class LocalBackend:
     def lock_info(self, workspace: str) -> LockInfo | None:
         path = self._lock_path(workspace)
         try:
-            raw = path.read_text(encoding="utf-8")
-        except FileNotFoundError:
+            with path.open("rb") as fh:
+                raw = fh.read(MAX_LOCK_BYTES + 1)
+        except (FileNotFoundError, NotADirectoryError):
             return None
-        except OSError:
-            return None
-        try:
-            doc = json.loads(raw)
-            if not isinstance(doc, dict):
-                raise ValueError
-        except ValueError:
-            # A lock file torn by a crash still means "locked"; show it as unknown holder.
-            return LockInfo(id="", operation="unknown", who="unknown (unreadable lock file)", created="",
-                            path=str(path))
-        return LockInfo.from_dict(doc)
+        except OSError as exc:
+            # Present but unreadable (a folder, no permission): still "locked", never ignored.
+            return LockInfo.unreadable(str(path), exc.strerror or type(exc).__name__)
+        return lock_from_json(raw, str(path))
 
     def lock(self, workspace: str, operation: str, now: datetime) -> LockInfo:
         path = self._lock_path(workspace)
@@ -176,7 +179,7 @@ class LocalBackend:
                 dead = holder_is_gone(held)
                 if not dead and self._age(held, path, now) < self.stale_after:
                     raise held.held_error()
-                path.unlink(missing_ok=True)  # stale, or its holder is gone: take it over
+                _remove_lock(path)  # stale, or its holder is gone: take it over
                 if dead and self.notice is not None:
                     self.notice(f"took over the lock of workspace '{workspace}' held since {held.created} by "
                                 f"{held.who}: that process no longer exists")
@@ -205,10 +208,10 @@ class LocalBackend:
         with self._guard(workspace):
             held = self.lock_info(workspace)
             if held is not None and held.id == lock_id:
-                self._lock_path(workspace).unlink(missing_ok=True)
+                _remove_lock(self._lock_path(workspace))
 
     def force_unlock(self, workspace: str) -> LockInfo | None:
         with self._guard(workspace):
             held = self.lock_info(workspace)
-            self._lock_path(workspace).unlink(missing_ok=True)
+            _remove_lock(self._lock_path(workspace))
             return held

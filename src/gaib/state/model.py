@@ -18,10 +18,13 @@ import copy
 import json
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gaib.errors import StateError
+from gaib import safejson
+from gaib.errors import InvalidName, StateError
+from gaib.names import check_name, check_snowflake
 from gaib.state import dialect as dialects
 
 STATE_VERSION = 1
@@ -219,19 +222,34 @@ def canonical_json(value: Any) -> bytes:
 # --- parsing ---------------------------------------------------------------------------------------
 
 
+MAX_STATE_BYTES = 64 * 1024 * 1024
+MAX_STATE_DEPTH = 64
+MAX_SERIAL = 2**63 - 1
+
+
 def parse_state(raw: bytes | str, source: str) -> State:
-    """Parse a state document; raises StateError (exit 3) naming ``source`` and the problem."""
+    """Parse a state document; raises StateError (exit 3) naming ``source`` and the problem.
+
+    The one reader of state files: any decoding, size, depth, number or type problem is a
+    StateError, never another exception.
+    """
     try:
-        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
-        doc = json.loads(text)
-    except UnicodeDecodeError as exc:
-        raise _bad(source, f"not UTF-8 text ({exc.reason} at byte {exc.start})") from None
-    except json.JSONDecodeError as exc:
-        raise _bad(source, f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from None
+        doc = safejson.loads(raw, max_bytes=MAX_STATE_BYTES, max_depth=MAX_STATE_DEPTH)
+    except safejson.JsonProblem as exc:
+        raise _bad(source, str(exc)) from None
     return state_from_dict(doc, source)
 
 
 def state_from_dict(doc: Any, source: str) -> State:
+    """A State from its decoded JSON; StateError (exit 3) for anything but a well-formed state.
+
+    Besides the types, it checks what later commands rely on: ``serial`` at most 2^63 - 1,
+    ``workspace`` a workspace name, ``guild_id`` a Discord id.
+    """
+    try:
+        safejson.check_tree(doc, max_depth=MAX_STATE_DEPTH)
+    except safejson.JsonProblem as exc:
+        raise _bad(source, str(exc)) from None
     if not isinstance(doc, dict):
         raise _bad(source, f"the top level must be a JSON object, not {_kind(doc)}")
     version = _field(doc, "version", int, source)
@@ -243,15 +261,21 @@ def state_from_dict(doc: Any, source: str) -> State:
     serial = _field(doc, "serial", int, source)
     if serial < 0:
         raise _bad(source, "'serial' must not be negative")
+    if serial > MAX_SERIAL:
+        raise _bad(source, f"'serial' is larger than {MAX_SERIAL}")
     lineage = _field(doc, "lineage", str, source)
     if not lineage:
         raise _bad(source, "'lineage' must not be empty")
     resources_raw = _field(doc, "resources", list, source, default=[])
     outputs = _field(doc, "outputs", dict, source, default={})
     workspace = _field(doc, "workspace", str, source, default="default")
+    if not _valid(check_name, workspace):
+        raise _bad(source, f"'workspace' {workspace[:40]!r} is not a workspace name (letters, digits, '-', '_')")
     guild_id = doc.get("guild_id")
-    if guild_id is not None and not isinstance(guild_id, str | int):
+    if guild_id is not None and (isinstance(guild_id, bool) or not isinstance(guild_id, str | int)):
         raise _bad(source, f"'guild_id' must be a string, not {_kind(guild_id)}")
+    if guild_id is not None and not _valid(check_snowflake, str(guild_id)):
+        raise _bad(source, f"'guild_id' {str(guild_id)[:40]!r} is not a Discord id (digits only)")
     last_modified = doc.get("lastModified")
     known = {"version", "serial", "lineage", "workspace", "guild_id", "resources", "outputs", "lastModified"}
     extra = {k: v for k, v in doc.items() if k not in known}
@@ -325,10 +349,15 @@ _KIND_NAMES = {str: "a string", list: "a list", dict: "an object", int: "an inte
 
 
 def _kind(value: Any) -> str:
-    if value is None:
-        return "null"
-    return {bool: "a boolean", int: "an integer", float: "a number", str: "a string", list: "a list",
-            dict: "an object"}.get(type(value), type(value).__name__)
+    return safejson.kind_of(value)
+
+
+def _valid(check: Callable[[str], str], value: str) -> bool:
+    try:
+        check(value)
+    except InvalidName:
+        return False
+    return True
 
 
 def _bad(source: str, problem: str) -> StateError:

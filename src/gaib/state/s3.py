@@ -25,10 +25,10 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from gaib import aws
+from gaib import aws, safejson
 from gaib.errors import ConfigError, MissingSetting, NotFound, SerialConflict
 from gaib.names import NAME_PATTERN, check_name, check_snowflake
-from gaib.state.backend import LockInfo, check_write
+from gaib.state.backend import MAX_LOCK_BYTES, LockInfo, check_write
 from gaib.state.model import State, parse_state
 
 STATE_NAME = "terraform.tfstate"
@@ -287,9 +287,9 @@ def lock_from_item(item: dict[str, Any], path: str) -> LockInfo:
     raw_info = text("Info")
     if raw_info:
         try:
-            parsed = json.loads(raw_info)
-        except ValueError:
-            parsed = None
+            parsed = safejson.loads(raw_info, max_bytes=MAX_LOCK_BYTES, max_depth=16)
+        except safejson.JsonProblem:
+            parsed = None  # still a lock: its holder shows as unknown
         if isinstance(parsed, dict):
             doc.update(parsed)
     for name in ("ID", "Who", "Operation", "Created"):

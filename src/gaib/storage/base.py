@@ -35,13 +35,20 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
   (DynamoDB's TTL deletes lazily, so the adapters hide expired items themselves). ``increment``
   restarts an expired counter.
 * Failures of the backend itself raise ``StorageError`` (exit 1); boto3/sqlite exceptions never leak.
+* Damage: an item whose stored form cannot be decoded into a JSON-like dict (bit rot, a hand edit)
+  is never an exception that hides every other item: ``get`` and ``query`` return it as
+  ``{DAMAGED_FIELD: {"pk", "sk", "reason"}}`` (see :func:`damaged_reason`), so a caller can report
+  and skip it, or delete it; ``update`` refuses it with ``IntegrityError`` (DynamoDB, which
+  cannot tell before it writes, may have set the given fields by then) and ``increment`` with
+  ``IntegrityError`` locally, ``StorageError`` or ``CeilingReached`` on DynamoDB.
+  ``DAMAGED_FIELD`` is reserved: no written item may carry it.
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Protocol, runtime_checkable
 
@@ -50,6 +57,7 @@ from gaib.names import NAME_PATTERN
 
 __all__ = [
     "COUNTER_FIELD",
+    "DAMAGED_FIELD",
     "DEFAULT_CONTENT_TYPE",
     "EXPIRES_FIELD",
     "INDEXES",
@@ -72,6 +80,9 @@ __all__ = [
     "check_key",
     "check_prefix",
     "check_tags",
+    "damaged_item",
+    "damaged_key",
+    "damaged_reason",
     "document_conflict",
 ]
 
@@ -88,6 +99,8 @@ TIER_INDEX_FIELD = "server_tier"
 """The item field ``TIER_INDEX`` is keyed on; only the ``SERVER#{id}/TIER`` item carries it."""
 INDEXES: dict[str, str] = {TIER_INDEX: TIER_INDEX_FIELD}
 """Every index ``Catalog.index_query`` knows, with the item field it is keyed on."""
+DAMAGED_FIELD = "_gaib_damaged"
+"""The one field of the stand-in a catalog returns for an item it cannot decode (see the module doc)."""
 
 MAX_KEY_BYTES = 1024
 
@@ -145,10 +158,15 @@ class StoredDocument:
 
 @dataclass(frozen=True)
 class Page:
-    """One page of a catalog query; pass ``next_cursor`` back to get the next (None: no more)."""
+    """One page of a catalog query; pass ``next_cursor`` back to get the next (None: no more).
+
+    ``sort_keys`` holds each item's sort key, in the same order (the adapters always fill it), so an
+    item whose own fields are damaged can still be named by its key.
+    """
 
     items: list[Item]
     next_cursor: str | None
+    sort_keys: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -303,6 +321,27 @@ class Catalog(Protocol):
         and still carry ``value`` when the page was read.
         """
         ...
+
+
+def damaged_item(pk: str, sk: str, reason: str) -> Item:
+    """The stand-in for a stored item that cannot be decoded (adapters only)."""
+    return {DAMAGED_FIELD: {"pk": pk, "sk": sk, "reason": reason[:200]}}
+
+
+def damaged_reason(item: Mapping[str, Any]) -> str | None:
+    """Why ``item`` could not be decoded, or None for a readable item."""
+    marker = item.get(DAMAGED_FIELD)
+    if not isinstance(marker, Mapping):
+        return None
+    return str(marker.get("reason") or "it cannot be decoded")
+
+
+def damaged_key(item: Mapping[str, Any]) -> tuple[str, str] | None:
+    """The (pk, sk) of a damaged item's stand-in, or None for a readable item."""
+    marker = item.get(DAMAGED_FIELD)
+    if not isinstance(marker, Mapping):
+        return None
+    return str(marker.get("pk", "")), str(marker.get("sk", ""))
 
 
 def _invalid_key(what: str, value: object) -> InvalidName:

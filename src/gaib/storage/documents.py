@@ -11,11 +11,14 @@ from __future__ import annotations
 import random
 import time
 from collections.abc import Callable, Mapping
+from typing import Any
 
-from gaib.errors import Conflict, InvalidInput, StorageError
+from gaib import safejson
+from gaib.errors import Conflict, IntegrityError, InvalidInput, StorageError
 from gaib.storage.base import DEFAULT_CONTENT_TYPE, NotFound, ObjectStore, StoredDocument
 
 DEFAULT_ATTEMPTS = 8
+MAX_DOCUMENT_BYTES = 16 * 1024 * 1024
 _FIRST_PAUSE = 0.005
 _MAX_PAUSE = 1.0
 
@@ -75,3 +78,20 @@ def update_document(
         hint="Other Gaib runs are updating it right now. Run the command again.",
         details={"key": key, "attempts": attempts},
     )
+
+
+def decode_json_document(data: bytes, key: str, *, max_bytes: int = MAX_DOCUMENT_BYTES) -> dict[str, Any]:
+    """The JSON object of a stored document (registry, schedule ...): the one reader of their bytes.
+
+    Anything else — not UTF-8, not JSON, larger than ``max_bytes``, nested deeper than 64 levels,
+    huge numbers, or a JSON value that is not an object — raises ``IntegrityError`` (exit 3) naming
+    ``key``; callers check the fields they use.
+    """
+    try:
+        doc = safejson.loads(data, max_bytes=max_bytes)
+    except safejson.JsonProblem as exc:
+        raise IntegrityError(f"Stored document {key} cannot be read: {exc}.", details={"key": key}) from None
+    if not isinstance(doc, dict):
+        raise IntegrityError(f"Stored document {key} is {safejson.kind_of(doc)}, not a JSON object.",
+                             details={"key": key})
+    return doc

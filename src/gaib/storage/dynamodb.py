@@ -39,16 +39,19 @@ from gaib.storage.base import (
     KeyPage,
     Page,
     check_catalog_key,
+    damaged_item,
 )
 from gaib.storage.items import (
     REMOVABLE_FIELDS,
     check_counter_args,
+    check_decoded,
     check_index_query,
     check_query,
     encode_cursor,
     encode_index_cursor,
     is_expired,
     normalise_item,
+    refuse_damaged,
 )
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -119,7 +122,14 @@ class DynamoCatalog:
         return {k: self._ser.serialize(_to_dynamo(v)) for k, v in item.items()}
 
     def _decode(self, raw: Mapping[str, Any]) -> Item:
-        return {k: _from_dynamo(self._de.deserialize(v)) for k, v in raw.items() if k not in ("PK", "SK")}
+        """The item of a raw DynamoDB item, or the damaged stand-in (``gaib.storage.base.damaged_item``)
+        when it holds something no Gaib writes (binary values, numbers past the item limits...)."""
+        pk, sk = _key_text(raw, "PK"), _key_text(raw, "SK")
+        try:
+            item = {k: _from_dynamo(self._de.deserialize(v)) for k, v in raw.items() if k not in ("PK", "SK")}
+        except Exception as exc:  # a malformed attribute value: TypeError, KeyError, decimal errors ...
+            return damaged_item(pk, sk, f"an attribute cannot be decoded ({type(exc).__name__})")
+        return check_decoded(item, pk, sk)
 
     def _value(self, value: Any) -> Any:
         return self._ser.serialize(_to_dynamo(value))
@@ -160,7 +170,7 @@ class DynamoCatalog:
         response = self._call("get_item", f"Reading catalog item {sk}", Key=self._key(pk, sk),
                               ConsistentRead=True)
         raw = response.get("Item")
-        return None if raw is None else self._decode(raw)
+        return None if raw is None else self._decode({**raw, **self._key(pk, sk)})
 
     def get(self, pk: str, sk: str) -> Item | None:
         """The live item or None (strongly consistent read)."""
@@ -208,7 +218,7 @@ class DynamoCatalog:
                 break
         page = collected[:limit]
         more = len(collected) > limit
-        return Page(items=[item for _, item in page],
+        return Page(items=[item for _, item in page], sort_keys=[sk for sk, _ in page],
                     next_cursor=encode_cursor(pk, page[-1][0]) if more and page else None)
 
     def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
@@ -311,7 +321,7 @@ class DynamoCatalog:
             )
         except _ConditionFailed:
             raise NotFound(f"Catalog item {pk}/{sk} does not exist.", details={"pk": pk, "sk": sk}) from None
-        return self._decode(response.get("Attributes", {}))
+        return refuse_damaged(self._decode({**response.get("Attributes", {}), **self._key(pk, sk)}), pk, sk)
 
     def increment(
         self,
@@ -429,6 +439,12 @@ class DynamoCatalog:
                                          "ExpressionAttributeNames": {"#f": field, "#e": EXPIRES_FIELD}})
         return [key for key in keys
                 if key in current and current[key].get(field) == value and not is_expired(current[key], now)]
+
+
+def _key_text(raw: Mapping[str, Any], name: str) -> str:
+    value = raw.get(name)
+    text = value.get("S") if isinstance(value, Mapping) else None
+    return text if isinstance(text, str) else ""
 
 
 class _ConditionFailed(Exception):

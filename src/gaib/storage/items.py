@@ -17,20 +17,24 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from gaib.errors import InvalidInput, InvalidName
+from gaib import safejson
+from gaib.errors import IntegrityError, InvalidInput, InvalidName
 from gaib.storage.base import (
+    DAMAGED_FIELD,
     EXPIRES_FIELD,
     INDEXES,
     Item,
     check_catalog_key,
     check_index,
     check_index_value,
+    damaged_item,
+    damaged_reason,
 )
 
 MAX_ITEM_BYTES = 350_000
 MAX_DEPTH = 32
 MAX_INT_DIGITS = 38  # DynamoDB's number precision
-RESERVED_FIELDS = frozenset({"PK", "SK"})
+RESERVED_FIELDS = frozenset({"PK", "SK", DAMAGED_FIELD})
 REMOVABLE_FIELDS = frozenset({EXPIRES_FIELD, *INDEXES.values()})
 """Fields an ``update`` removes when given None (absent means "never expires" / "in no index")."""
 
@@ -86,6 +90,40 @@ def normalise_item(item: Mapping[str, Any], *, partial: bool = False) -> Item:
     return out
 
 
+def decode_item(body: str | bytes, pk: str, sk: str) -> Item:
+    """The one reader of a stored catalog item body (JSON text): the item, or the damaged stand-in
+    (see ``gaib.storage.base``) when the body is not a JSON object within the item limits."""
+    try:
+        data = safejson.loads(body, max_bytes=2 * MAX_ITEM_BYTES, max_depth=MAX_DEPTH,
+                              max_int_digits=MAX_INT_DIGITS)
+    except safejson.JsonProblem as exc:
+        return damaged_item(pk, sk, str(exc))
+    if not isinstance(data, dict):
+        return damaged_item(pk, sk, f"{safejson.kind_of(data)}, not an object")
+    return check_decoded(data, pk, sk)
+
+
+def check_decoded(item: Item, pk: str, sk: str) -> Item:
+    """``item`` if it holds only JSON-like values within the item limits, else the damaged stand-in."""
+    try:
+        _normalise(item, 1, "item")
+    except InvalidInput as exc:
+        return damaged_item(pk, sk, exc.message)
+    if DAMAGED_FIELD in item:
+        return damaged_item(pk, sk, f"it carries the reserved field {DAMAGED_FIELD!r}")
+    return item
+
+
+def refuse_damaged(item: Item, pk: str, sk: str) -> Item:
+    """``item``, or IntegrityError (exit 3) if it is the damaged stand-in: a write never builds on it."""
+    reason = damaged_reason(item)
+    if reason is not None:
+        raise IntegrityError(f"Catalog item {pk}/{sk} is damaged ({reason}); it was left unchanged.",
+                             hint="Delete the damaged backup or snapshot it belongs to, then retry.",
+                             details={"pk": pk, "sk": sk})
+    return item
+
+
 def drop_removed(item: Item) -> Item:
     """Remove the removable fields set to None from ``item`` (in place) and return it."""
     for field in REMOVABLE_FIELDS:
@@ -119,7 +157,7 @@ def _decode(cursor: object) -> dict[str, Any]:
     if not isinstance(cursor, str) or len(cursor) > 4096:
         raise _bad_cursor()
     try:
-        data = json.loads(base64.urlsafe_b64decode(cursor.encode("ascii")))
+        data = safejson.loads(base64.urlsafe_b64decode(cursor.encode("ascii")), max_depth=2)
     except (ValueError, binascii.Error, UnicodeError):
         raise _bad_cursor() from None
     if not isinstance(data, dict) or data.get("v") != 1:

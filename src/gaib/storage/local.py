@@ -41,6 +41,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gaib import safejson
 from gaib.errors import Conflict, InvalidInput, InvalidName, NotFound, StorageError
 from gaib.fsutil import fsync_dir
 from gaib.storage.base import (
@@ -333,8 +334,8 @@ class LocalObjectStore:
 
     def _meta(self, key: str) -> dict[str, object]:
         try:
-            data = json.loads(self._meta_path(key).read_bytes())
-        except (OSError, ValueError):
+            data = safejson.loads(self._meta_path(key).read_bytes(), max_bytes=64 * 1024, max_depth=8)
+        except (OSError, ValueError):  # a sidecar lost or torn by a crash: no tags, generation re-hashed
             return {}
         return data if isinstance(data, dict) else {}
 

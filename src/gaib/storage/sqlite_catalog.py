@@ -11,12 +11,22 @@ connection that writes creates the table and the index (``IF NOT EXISTS``, in on
 a read never creates or migrates anything, so on a catalog made before the index existed
 ``index_query`` still answers correctly (by a scan) until the next write adds it. The index
 changes nothing an older Gaib could misread, so the schema version stays 1.
+
+Reads never write: they open the database without changing its journal mode or schema, and a
+file that is not an SQLite database (empty, truncated to nothing, overwritten) is refused as
+``IntegrityError`` (exit 3) by reads and writes alike, never re-initialised. A new catalog is
+built complete in a hidden temp file and published with ``link(2)``, so no crash can leave an
+empty ``catalog.sqlite3`` behind that could be mistaken for a damaged one. An item whose body is
+not a JSON object is returned as the damaged stand-in (``gaib.storage.base.damaged_item``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sqlite3
+import stat
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -24,7 +34,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
-from gaib.errors import Conflict, GaibError, NotFound, StorageError
+from gaib.errors import Conflict, GaibError, IntegrityError, NotFound, StorageError
+from gaib.fsutil import fsync_dir
 from gaib.storage.base import (
     COUNTER_FIELD,
     EXPIRES_FIELD,
@@ -40,11 +51,13 @@ from gaib.storage.items import (
     check_index_query,
     check_query,
     check_size,
+    decode_item,
     drop_removed,
     encode_cursor,
     encode_index_cursor,
     is_expired,
     normalise_item,
+    refuse_damaged,
 )
 from gaib.storage.local import CATALOG_FILE, StoreRoot
 
@@ -79,13 +92,6 @@ def _dump(item: Item) -> str:
     return json.dumps(item, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
 
 
-def _load(body: str) -> Item:
-    data = json.loads(body)
-    if not isinstance(data, dict):
-        raise StorageError("The catalog holds a damaged item (not a JSON object).")
-    return data
-
-
 class SqliteCatalog:
     """``Catalog`` over SQLite. ``clock`` returns epoch seconds and decides what has expired."""
 
@@ -108,12 +114,15 @@ class SqliteCatalog:
         if conn is None:
             if not self.root.ensure(create=create):
                 return None
-            if not create and not self.path.exists():
-                return None
+            if not os.path.lexists(self.path):
+                if not create:
+                    return None
+                self._retry_busy(self._create_file)
+            self._check_file()
             conn = self._retry_busy(self._open)
             state.conn, state.schema_ready, state.has_table = conn, False, False
         if create and not state.schema_ready:
-            self._retry_busy(lambda: self._create_schema(conn))
+            self._retry_busy(lambda: self._prepare_for_writes(conn))
             state.schema_ready = state.has_table = True
         elif not create and not state.has_table:
             # A database file without the table is one whose first write never committed.
@@ -137,18 +146,76 @@ class SqliteCatalog:
                     raise
                 time.sleep(0.02)
 
+    def _damaged(self, why: str) -> IntegrityError:
+        return IntegrityError(
+            f"The catalog {self.path} is damaged: {why}. Nothing was changed.",
+            hint=f"Restore {CATALOG_FILE} from a copy. To start an empty catalog instead, move it aside: the "
+                 "backups and snapshots it listed stay in the store's folders but are no longer listed.",
+            details={"catalog": str(self.path)},
+        )
+
+    def _check_file(self) -> None:
+        """Refuse an empty ``catalog.sqlite3`` or a folder in its place (IntegrityError). A file that is
+        not a database fails at its first query ("file is not a database", mapped by ``_guard``).
+
+        Only ``stat``: opening and closing the file here would drop the POSIX locks this process's
+        other SQLite connections hold on it (SQLite's own warning), and let another process corrupt it.
+        """
+        try:
+            st = os.stat(self.path)
+        except FileNotFoundError:
+            raise self._damaged("it vanished while being opened") from None
+        except OSError as exc:
+            raise StorageError(f"Cannot read the catalog {self.path}: {exc.strerror}.") from None
+        if stat.S_ISDIR(st.st_mode):
+            raise self._damaged("it is a folder, not a file")
+        if st.st_size == 0:
+            raise self._damaged("the file is empty (0 bytes)")
+
+    def _create_file(self) -> None:
+        """Create the catalog complete (WAL mode, table, indexes, version) in a hidden temp file, then
+        publish it with ``link(2)``: a concurrent creator's file wins, and a crash leaves no catalog
+        (or a stray hidden temp file), never a partial one."""
+        tmp = self.root.path / f".{CATALOG_FILE}.new.{os.getpid()}.{threading.get_ident()}"
+        for leftover in (tmp, tmp.with_name(tmp.name + "-wal"), tmp.with_name(tmp.name + "-shm")):
+            leftover.unlink(missing_ok=True)
+        try:
+            conn = sqlite3.connect(tmp, timeout=10.0, isolation_level=None)
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                conn.execute("PRAGMA synchronous = FULL")
+                self._create_schema(conn)
+            finally:
+                conn.close()
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, self.path)
+            fsync_dir(self.root.path)
+        finally:
+            tmp.unlink(missing_ok=True)
+
     def _open(self) -> sqlite3.Connection:
-        """Connect and refuse a newer schema; creates nothing but the (empty) database file."""
+        """Connect and refuse a newer schema; changes nothing in the database (reads use it as is)."""
         conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None)
         try:
             conn.execute("PRAGMA busy_timeout = 10000")
-            conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = FULL")
             self._check_version(conn)
         except BaseException:
             conn.close()
             raise
         return conn
+
+    def _prepare_for_writes(self, conn: sqlite3.Connection) -> None:
+        """Before the first write of a connection: WAL journal (a no-op on Gaib's own catalogs), then the
+        table and indexes if missing."""
+        if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+            conn.execute("PRAGMA journal_mode = WAL")
+        self._create_schema(conn)
 
     def _check_version(self, conn: sqlite3.Connection) -> int:
         version = int(conn.execute("PRAGMA user_version").fetchone()[0])
@@ -186,6 +253,11 @@ class SqliteCatalog:
                 raise StorageError(f"{what}: the catalog stayed locked by another process for 10 s.",
                                    hint="Wait for the other Gaib run to finish, then retry.") from None
             raise StorageError(f"{what}: the catalog database failed ({exc}).") from None
+        except sqlite3.DatabaseError as exc:
+            if type(exc) is sqlite3.DatabaseError:  # "file is not a database", "disk image is malformed"
+                self.close()
+                raise self._damaged(str(exc)[:100]) from None
+            raise StorageError(f"{what}: the catalog database failed ({type(exc).__name__}).") from None
         except (sqlite3.Error, OSError, ValueError) as exc:
             raise StorageError(f"{what}: the catalog database failed ({type(exc).__name__}).") from None
 
@@ -237,7 +309,7 @@ class SqliteCatalog:
                 return None
             row = conn.execute(f"SELECT body FROM items WHERE pk = ? AND sk = ? AND {_LIVE}",
                                (pk, sk, self._now())).fetchone()
-            return None if row is None else _load(row[0])
+            return None if row is None else decode_item(row[0], pk, sk)
 
     def query(
         self,
@@ -267,8 +339,9 @@ class SqliteCatalog:
             rows = conn.execute(sql, args).fetchall()
         more = len(rows) > limit
         rows = rows[:limit]
-        return Page(items=[_load(body) for _, body in rows],
-                    next_cursor=encode_cursor(pk, rows[-1][0]) if more else None)
+        return Page(items=[decode_item(body, pk, sk) for sk, body in rows],
+                    next_cursor=encode_cursor(pk, rows[-1][0]) if more else None,
+                    sort_keys=[str(sk) for sk, _ in rows])
 
     def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
         """The live items among ``keys`` (one query per 400 keys); see ``Catalog``."""
@@ -286,7 +359,7 @@ class SqliteCatalog:
                 args: list[Any] = [part for key in chunk for part in key]
                 rows = conn.execute(f"SELECT pk, sk, body FROM items WHERE ({pairs}) AND {_LIVE}",
                                     [*args, now]).fetchall()
-                found.update({(str(pk), str(sk)): _load(body) for pk, sk, body in rows})
+                found.update({(str(pk), str(sk)): decode_item(body, str(pk), str(sk)) for pk, sk, body in rows})
         return found
 
     def delete(self, pk: str, sk: str) -> None:
@@ -322,7 +395,7 @@ class SqliteCatalog:
                                (pk, sk, self._now())).fetchone()
             if row is None:
                 raise NotFound(f"Catalog item {pk}/{sk} does not exist.", details={"pk": pk, "sk": sk})
-            item = drop_removed({**_load(row[0]), **clean})
+            item = drop_removed({**refuse_damaged(decode_item(row[0], pk, sk), pk, sk), **clean})
             check_size(item)
             conn.execute("UPDATE items SET body = ?, expires_at = ? WHERE pk = ? AND sk = ?",
                          (_dump(item), item.get(EXPIRES_FIELD), pk, sk))
@@ -343,7 +416,7 @@ class SqliteCatalog:
         check_counter_args(by, ceiling, expires_at)
         with self._write(f"Counting {sk}") as conn:
             row = conn.execute("SELECT body FROM items WHERE pk = ? AND sk = ?", (pk, sk)).fetchone()
-            item = _load(row[0]) if row is not None else {}
+            item = refuse_damaged(decode_item(row[0], pk, sk), pk, sk) if row is not None else {}
             if is_expired(item, self._now()):
                 item = {}
             current = item.get(COUNTER_FIELD, 0)

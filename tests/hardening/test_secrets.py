@@ -1,0 +1,64 @@
+"""The bot token never reaches a stored file, whatever brings it: a channel topic read from Discord
+(snapshots, exports), a name given to ``init``. Each is refused with SECRET_REFUSED (exit 2) naming
+where the token is, and nothing is written."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from gaib.errors import EXIT_CONFIG
+from tests.support.cli import CliRunner
+from tests.support.emulator import EmulatorHandle, running_emulator
+
+
+@pytest.fixture(scope="module")
+def emulator() -> Iterator[EmulatorHandle]:
+    with running_emulator(args=("--rate-limits", "off")) as emu:
+        yield emu
+
+
+@pytest.fixture
+def leaky(cli: CliRunner, emulator: EmulatorHandle) -> CliRunner:
+    """A guild with one channel whose topic (set by hand in Discord) holds the bot token."""
+    emulator.reset()
+    cli.environ.update({"DISCORD_BOT_TOKEN": emulator.token, "DISCORD_GUILD_ID": emulator.guild_id,
+                        "GAIB_DISCORD_API_URL": emulator.base_url})
+    httpx.post(f"{emulator.base_url}/guilds/{emulator.guild_id}/channels", headers=emulator.auth_headers(),
+               json={"name": "ops", "type": 0, "topic": f"bot login: {emulator.token}"}).raise_for_status()
+    return cli
+
+
+def _refused(result: object, token: str) -> dict[str, str]:
+    from tests.support.cli import Result
+
+    assert isinstance(result, Result)
+    assert result.exit_code == EXIT_CONFIG, result.stdout
+    error = result.error
+    assert error["code"] == "SECRET_REFUSED"
+    assert token not in result.stdout + result.stderr
+    return error
+
+
+def test_a_snapshot_of_a_guild_holding_the_token_is_refused(leaky: CliRunner, emulator: EmulatorHandle) -> None:
+    error = _refused(leaky("server", "snapshot", "create", "--json"), emulator.token)
+    assert "snapshots/" in error["message"] and "config.yaml.gz: line" in error["message"]
+    assert leaky("server", "snapshot", "list", "--json").data["snapshots"] == []
+    stored = [p for p in (leaky.cwd / ".gaib" / "backups" / "snapshots").rglob("*") if p.is_file()]
+    assert stored == []  # the parts written before the refused one were removed too
+
+
+def test_an_export_holding_the_token_is_neither_stored_nor_written(leaky: CliRunner, emulator: EmulatorHandle) -> None:
+    _refused(leaky("server", "export", "--backup", "--json"), emulator.token)
+    assert not (leaky.cwd / ".gaib" / "backups" / "exports").exists()
+    _refused(leaky("server", "export", "-o", "out.yaml", "--json"), emulator.token)
+    assert not (leaky.cwd / "out.yaml").exists()
+
+
+def test_init_refuses_a_server_name_holding_the_token(cli: CliRunner) -> None:
+    token = "MTIzNDU2Nzg5MDEyMzQ1Njc4.GaBcDe.fake-token-for-the-tests_0123456789"
+    error = _refused(cli("server", "init", "--name", f"x {token}", "--json", env={"DISCORD_BOT_TOKEN": token}), token)
+    assert "server.name" in error["message"]
+    assert not (cli.cwd / "discord-server.yaml").exists()
