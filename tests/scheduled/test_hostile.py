@@ -21,6 +21,9 @@ GOOD_DOC: dict[str, Any] = {
 }
 
 
+TOKEN = "MTEyMjMzNDQ1NTY2Nzc4ODk5.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"  # shaped like a real one
+
+
 def doc(sid: str, **changes: Any) -> dict[str, Any]:
     return {**GOOD_DOC, "server_id": sid, **changes}
 
@@ -48,6 +51,9 @@ def hostile_items(sid: str, other: str) -> dict[str, dict[str, Any]]:
             "default": {"backend": "s3", "bucket": "a/b", "key": "k"}})},
         "secret name with a newline": {"kind": "schedule", "server_id": sid, "schedule": doc(
             sid, export_config=True, bot_token_secret="gaib/token\nX-Injected: 1")},
+        "a bot token as the secret name": {"kind": "schedule", "server_id": sid, "schedule": doc(
+            sid, snapshots=True, bot_token_secret=TOKEN)},
+        "nested thousands deep": {"kind": "schedule", "server_id": sid, "schedule": "[" * 5000 + "]" * 5000},
         "export without a secret": {"kind": "schedule", "server_id": sid, "schedule": doc(sid, export_config=True)},
         "unknown field": {"kind": "schedule", "server_id": sid, "schedule": doc(sid, run_as="root")},
         "newer format": {"kind": "schedule", "server_id": sid, "schedule": doc(sid, format_version=9)},
@@ -78,13 +84,16 @@ def test_each_hostile_schedule_fails_its_server_and_the_run_goes_on(fleet: Fleet
     for sid, event in failed.items():
         assert event["error"]["code"] == "SCHEDULE_INVALID", names[sid]
         assert sid in event["error"]["message"], names[sid]
+        assert TOKEN not in json.dumps(event), names[sid]
         assert scheduled_backups(app, sid) == [], names[sid]
         claim = app.catalog.get(server_pk(sid), run_claim_sk("free", report.window))
         assert claim is not None and claim["status"] == "failed" and claim["error"]["code"] == "SCHEDULE_INVALID"
+        assert TOKEN not in json.dumps(claim), names[sid]
     assert ScheduleInvalid.exit_code == EXIT_STATE == 3
 
 
-@pytest.mark.parametrize("raw", [b"\xff\xfe", b"", b"null", b'"text"', b"[]", b"{" * 5000])
+@pytest.mark.parametrize("raw", [b"\xff\xfe", b"", b"null", b'"text"', b"[]", b"{" * 5000,
+                                 b"[" * 5000 + b"]" * 5000])
 def test_unreadable_documents_are_schedule_invalid(raw: bytes) -> None:
     with pytest.raises(ScheduleInvalid) as info:
         parse_schedule(raw, "123", "metadata/123/backup-schedule.json")

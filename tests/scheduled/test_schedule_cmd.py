@@ -76,6 +76,12 @@ def test_exports_and_snapshots_need_a_secret_name_and_never_a_token(scli: CliRun
     bad = scli("server", "schedule", "enable", "--snapshots", "--bot-token-secret", "a b", "--json")
     assert bad.exit_code == 6
 
+    token = "MTEyMjMzNDQ1NTY2Nzc4ODk5.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"  # shaped like a real one
+    given = scli("server", "schedule", "enable", "--snapshots", "--bot-token-secret", token, "--json")
+    assert given.exit_code == 6 and "looks like a bot token" in given.error["message"]
+    assert token not in given.stdout + given.stderr
+    assert scli("server", "schedule", "show", "--json").data["schedule"] is None  # nothing was stored
+
     ok = scli("server", "schedule", "enable", "--export-config", "--snapshots", "--bot-token-secret",
               "gaib/bot-token", "--json")
     assert ok.data["schedule"]["bot_token_secret"] == "gaib/bot-token"

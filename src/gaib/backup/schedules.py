@@ -34,7 +34,7 @@ from gaib.backup.tiers import TierPolicy, policy_for, tier_of
 from gaib.errors import Conflict, GaibError, InvalidInput, NotFound, ScheduleInvalid
 from gaib.names import check_name, check_snowflake
 from gaib.ports import Ports, RunPorts
-from gaib.secrets.base import check_secret_name
+from gaib.secrets.base import check_secret_name, looks_like_token
 from gaib.state.location import StateLocation
 from gaib.storage.base import Item, damaged_reason
 from gaib.storage.documents import update_document
@@ -182,7 +182,8 @@ def parse_schedule(raw: object, server_id: str, where: str) -> Schedule:
         try:
             check_secret_name(secret, "bot_token_secret")
         except GaibError:
-            raise _bad(server_id, where, f"bot_token_secret {_shown(secret)} is not a Secrets Manager name") from None
+            shown = "(a value shaped like a bot token)" if looks_like_token(secret) else _shown(secret)
+            raise _bad(server_id, where, f"bot_token_secret {shown} is not a Secrets Manager name") from None
     if (export_config or snapshots) and secret is None:
         raise _bad(server_id, where, "exports and snapshots need bot_token_secret (the bot token's secret)")
     cadence = doc.get("cadence")

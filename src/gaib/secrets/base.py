@@ -24,6 +24,7 @@ _NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
 _ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:secret:"
                      r"[A-Za-z0-9/_+=.@-]{1,512}")
 _TOKEN_RE = re.compile(r"[A-Za-z0-9._-]{1,512}")
+_BOT_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
 TOKEN_KEYS: Final = ("token", "bot_token", "DISCORD_BOT_TOKEN")
 
 
@@ -33,8 +34,18 @@ class SecretSource(Protocol):
         ...
 
 
+def looks_like_token(value: object) -> bool:
+    """True when ``value`` holds something shaped like a Discord bot token (never to be echoed)."""
+    return isinstance(value, str) and _BOT_TOKEN_SHAPE.search(value) is not None
+
+
 def check_secret_name(value: object, what: str = "secret name") -> str:
-    """``value`` if it is a Secrets Manager secret name or ARN; raises ``InvalidName`` (exit 6) otherwise."""
+    """``value`` if it is a Secrets Manager secret name or ARN; raises ``InvalidName`` (exit 6) otherwise,
+    also for a value shaped like a Discord bot token (the token itself given by mistake: never echoed)."""
+    if looks_like_token(value):
+        raise InvalidName(f"Invalid {what}: it looks like a bot token itself. Give the name (or ARN) of the "
+                          "Secrets Manager secret holding the token; Gaib never stores the token.",
+                          details={"field": what})
     if isinstance(value, str) and (_NAME_RE.fullmatch(value) or _ARN_RE.fullmatch(value)):
         return value
     shown = repr(value)[:60] if isinstance(value, str) and value.isprintable() else "(unprintable or not text)"
