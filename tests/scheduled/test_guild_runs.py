@@ -84,3 +84,23 @@ def test_a_missing_token_secret_fails_that_server_only(guild_fleet: Fleet, emula
     [event] = [e for e in local_events(fleet) if e["event"] == "backup.failed"]
     assert event["error"]["code"] == "SECRET_UNAVAILABLE" and "GAIB_SECRET_GAIB_BOT_TOKEN" in event["error"]["message"]
     assert emulator.token not in str(local_events(fleet))
+
+
+def test_a_live_server_holding_its_token_fails_its_export_and_stores_nothing_of_it(
+        guild_fleet: Fleet, emulator: EmulatorHandle) -> None:
+    # The run's environment holds no bot token: the token comes from the server's secret, and that
+    # server's writes are checked against it (SECRET_REFUSED), so a pasted token is never exported.
+    fleet, sid = guild_fleet, emulator.guild_id
+    app = fleet.app()
+    fleet.register(app, sid, "premium", export_config=True, secret=SECRET)
+    httpx.post(f"{emulator.base_url}/guilds/{sid}/channels", headers=emulator.auth_headers(),
+               json={"name": "bots", "type": 0, "topic": f"our token is {emulator.token} here"}).raise_for_status()
+
+    report = run_scheduled(app, RunOptions(tier="premium"))
+
+    assert (report.failed, report.written) == (1, 1)  # the state backup (no token in it) was still written
+    [event] = [e for e in local_events(fleet) if e["event"] == "backup.failed"]
+    assert event["error"]["code"] == "SECRET_REFUSED"
+    assert [o.key for o in app.store.list(exports_prefix(sid))] == []
+    stored = b"".join(app.store.get(o.key) for o in app.store.list(""))
+    assert emulator.token.encode() not in stored and emulator.token not in str(local_events(fleet))
