@@ -101,7 +101,11 @@ def make_project(servers: Servers, tmp: Path, storage: str, *, discord: bool) ->
                                endpoint_url=servers.moto)
             env.update({"GAIB_S3_BUCKET": f"rel-s-{suffix}", "GAIB_DYNAMODB_TABLE": f"rel-l-{suffix}"})
     root = Path(tempfile.mkdtemp(prefix=f"rel-{storage}-", dir=tmp))
-    return Project(root, env, emu if discord else None)
+    project = Project(root, env, emu if discord else None)
+    code, doc = project("tier", "set", "premium", "--yes")  # the loops make many on-demand runs a day
+    if code != 0:
+        raise RuntimeError(f"tier set premium -> {code}: {doc}")
+    return project
 
 
 # --- checks after a kill ---------------------------------------------------------------------------

@@ -22,12 +22,14 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from tests.emulator.control import advance_clock
 from tests.support.emulator import EmulatorHandle, running_emulator
 
 from bench.common import Report
+from gaib.iac.limitcache import FILE_NAME
 
 ROOT = Path(__file__).resolve().parent.parent
-READS = 3
+READS = 2
 
 
 def _gaib(project: Path, emu: EmulatorHandle, *args: str) -> tuple[float, Any]:
@@ -94,6 +96,7 @@ def _scenario(label: str, config: str, k_roles: int, k_channels: int, report: Re
         project = Path(tmp)
         (project / "discord-server.yaml").write_text(config)
         _gaib(project, emu, "server", "apply", "--auto-approve")
+        _gaib(project, emu, "server", "tier", "set", "premium", "--yes")  # two on-demand snapshots today
         seen = len(emu.requests())
         t_create, snap = _gaib(project, emu, "server", "snapshot", "create", "-m", "bench")
         create_requests = emu.requests()[seen:]
@@ -102,6 +105,11 @@ def _scenario(label: str, config: str, k_roles: int, k_channels: int, report: Re
         _, second = _gaib(project, emu, "server", "snapshot", "create")
         t_compare, _ = _gaib(project, emu, "server", "snapshot", "compare", sid, second["id"])
         k = _raid(emu, k_roles, k_channels)
+        # The restore comes two days later: the max guild's creation used Discord's 250 role creates
+        # per 48 h and 500 channel creates per 24 h. The emulator's clock moves; gaib's does not, so its
+        # limits cache (still counting those creates) goes, as on the machine of an operator restoring.
+        advance_clock(emu, 48 * 3600 + 60)
+        (project / ".gaib" / FILE_NAME).unlink(missing_ok=True)
         seen = len(emu.requests())
         t_restore, restored = _gaib(project, emu, "server", "snapshot", "restore", sid, "--apply", "--yes")
         requests = emu.requests()[seen:]
@@ -134,7 +142,8 @@ def run() -> Report:
     _scenario("sietch", 'version: "1.0"\ntheme:\n  name: sietch\n', 2, 5, report)
     _scenario("max (249 roles, 10 cat, 490 ch)", _max_config(), 20, 40, report)
     report.notes.append("restore lower bound = creates + updates of objects that differ + one request per kind "
-                        "reordered + 9 reads (plan, pre-restore snapshot, plan under the lock)")
-    report.notes.append("target: create = exactly 3 Discord reads; restore = k creates + <= 1 position request "
-                        "per kind, and plan is empty afterwards")
+                        "reordered + 6 reads (plan, pre-restore snapshot, plan under the lock: 2 each)")
+    report.notes.append("target: create = only the live server's reads (the issue's 3: guild, roles, "
+                        "channels; the guild read carries its roles, so 2); restore = k creates + <= 1 "
+                        "position request per kind, and plan is empty afterwards")
     return report

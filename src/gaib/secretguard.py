@@ -123,3 +123,11 @@ def check_bytes(finder: SecretFinder, data: bytes, where: str) -> None:
     line = finder.line_in(data)
     if line is not None:
         raise refused(where, f"line {line}")
+
+
+def check_text(environ: Mapping[str, str], bot_token: str | None, text: str, where: str) -> None:
+    """Raise SecretRefused when ``text`` given by the user (a backup or snapshot message) holds a secret.
+
+    Called before any quota is taken or anything is read, so a refused message costs nothing."""
+    if SecretFinder(secrets_in(environ, bot_token)).in_text(text):
+        raise refused(where, "the text")

@@ -10,6 +10,7 @@ import yaml
 from tests.compat.originals import live, ok
 from tests.support.cli import CliRunner
 from tests.support.emulator import EmulatorHandle
+from tests.support.tiers import on_tier
 
 CONFIG = textwrap.dedent("""\
     version: "1"
@@ -35,6 +36,7 @@ def _applied(gaib: CliRunner) -> None:
 
 
 def test_aliases_of_the_original(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    on_tier(gaib, "premium")  # several on-demand backups today
     _applied(gaib)
     assert ok(gaib("server", "st", "list", "--json")).data["serial"] >= 1
     assert ok(gaib("server", "ws", "list", "--json")).data["current"] == "default"

@@ -10,6 +10,7 @@ import yaml
 from tests.compat.originals import cycle, live, ok
 from tests.support.cli import CliRunner
 from tests.support.emulator import EmulatorHandle
+from tests.support.tiers import on_tier
 
 
 def _write(gaib: CliRunner, text: str, name: str = "discord-server.yaml") -> None:
@@ -18,6 +19,7 @@ def _write(gaib: CliRunner, text: str, name: str = "discord-server.yaml") -> Non
 
 def test_version_spellings_and_empty_files(gaib: CliRunner, guild: EmulatorHandle) -> None:
     """`version: "1"` or "1.0"; an empty or comment-only file is an empty config (with a warning)."""
+    on_tier(gaib, "premium")  # several on-demand backups today
     _write(gaib, 'version: "1"\nroles:\n  - name: Fremen\n')
     cycle(gaib)
     _write(gaib, "# nothing here yet\n")

@@ -10,6 +10,7 @@ from gaib.config.permissions import PERMISSIONS
 from tests.compat.originals import cycle, live, ok
 from tests.support.cli import CliRunner
 from tests.support.emulator import EmulatorHandle
+from tests.support.tiers import on_tier
 
 
 def write_theme(root: Path, name: str, files: dict[str, str]) -> Path:
@@ -179,6 +180,7 @@ def test_extends_and_the_merge_rules(gaib: CliRunner, guild: EmulatorHandle) -> 
 
 
 def test_search_order_builtin_then_project_then_home(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    on_tier(gaib, "premium")  # several on-demand backups today
     home_themes = Path(gaib.environ["HOME"]) / ".gaib" / "themes"
     write_theme(home_themes, "oasis", {"theme.yaml": "name: oasis\nversion: 1.0.0\n",
                                        "roles.yaml": "- name: From Home\n"})

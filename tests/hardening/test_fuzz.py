@@ -36,6 +36,7 @@ from gaib.storage.documents import decode_json_document
 from gaib.storage.items import check_query, decode_item, normalise_item
 from tests.hardening.conftest import GUILD, assert_documented, fingerprint, make_project
 from tests.support.cli import CliRunner
+from tests.support.tiers import on_tier
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
@@ -310,6 +311,7 @@ def fuzz_project(tmp_path_factory: pytest.TempPathFactory) -> CliRunner:
                                        if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))})
 
     project = make_project(cli)
+    on_tier(project, "premium")  # so 'backup create' reaches the files under test, not the daily quota
     shutil.rmtree(base / ".gaib" / "backups" / ".locks", ignore_errors=True)
     return project
 

@@ -14,6 +14,7 @@ import pytest
 from gaib.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE
 from tests.hardening.conftest import GUILD, fingerprint
 from tests.support.cli import CliRunner
+from tests.support.tiers import on_tier
 
 LOCK = Path(".gaib/workspaces/default/.lock")
 STATE = Path(".gaib/workspaces/default/terraform.tfstate")
@@ -221,6 +222,7 @@ def test_a_negative_lock_stale_after_in_gaib_yaml_never_lets_a_run_break_a_fresh
 
 
 def test_a_backup_message_with_control_characters_is_escaped_on_the_terminal(project: CliRunner) -> None:
+    on_tier(project, "premium")  # a second on-demand backup today
     made = project("server", "backup", "create", "-m", "\x1b[31mred\nfake row\u202e", "--json")
     assert made.exit_code == 0, made.stdout
     text = project("server", "backup", "list")
@@ -288,6 +290,11 @@ def test_a_backup_message_holding_the_token_is_refused_and_nothing_is_stored(bpr
     assert result.exit_code == EXIT_CONFIG and result.error["code"] == "SECRET_REFUSED", result.stdout
     assert "message" in result.error["message"]
     assert bproject("server", "backup", "list", "--json").data["backups"] == before
+    # Refused before the quota and before Discord is read (Discord points nowhere here).
+    snap = bproject("server", "snapshot", "create", "-m", f"token {TOKEN}", "--json", env={"DISCORD_BOT_TOKEN": TOKEN})
+    assert snap.exit_code == EXIT_CONFIG and snap.error["code"] == "SECRET_REFUSED", snap.stdout
+    assert TOKEN not in snap.stdout + snap.stderr
+    assert bproject("server", "snapshot", "list", "--json").data["snapshots"] == []
 
 
 def test_every_storing_port_refuses_the_token(project: CliRunner) -> None:

@@ -230,28 +230,35 @@ def test_rollback_works_after_the_theme_files_are_gone(reg: CliRunner, discord: 
 
 def test_secrets_are_never_stored(reg: CliRunner, guild: Any) -> None:
     write_theme(reg, "1.0.0")
-    token = guild.token
+    token, api_key = guild.token, "sk-live-0123456789abcdef0123"
     user = textwrap.dedent("""
         version: "1.0"
         theme:
           name: castle
           variables:
             motto: "${MOTTO}"
-            api_token: "${DISCORD_BOT_TOKEN}"
+            api_token: "${API_KEY}"
     """)
     (reg.cwd / "discord-server.yaml").write_text(user)
-    done = reg("server", "apply", "--auto-approve", "--json", env={"MOTTO": "the-motto-from-env"})
+    done = reg("server", "apply", "--auto-approve", "--json", env={"MOTTO": "the-motto-from-env", "API_KEY": api_key})
     assert done.exit_code == 0, done.stdout
     variables = done.data["deployment"]["theme"]["variables"]
     # Only declared variables; one named like a secret is redacted; one from the environment is
     # recorded as the expression, never its value.
     assert variables == {"motto": "${MOTTO}", "api_token": "[redacted]"}
     assert "the-motto-from-env" not in json.dumps(done.data["deployment"])
-    # A literal token under an innocent name is redacted too.
-    (reg.cwd / "discord-server.yaml").write_text(user.replace('"${MOTTO}"', f'"{token}"'))
-    done = reg("server", "apply", "--auto-approve", "--json")
-    assert done.exit_code == 0 and done.data["deployment"]["theme"]["variables"]["motto"] == "[redacted]"
-    # Nothing stored anywhere (items, parts, documents, audit events) holds the token.
+    # The bot token itself, by reference or written out under an innocent name, is refused before
+    # anything is applied or recorded (SECRET_REFUSED), and the refusal writes nothing, not even audit.
+    history = reg("server", "theme", "history", "--json").data["deployments"]
+    audit = reg("server", "theme", "audit", "--json").data["events"]
+    for motto in ('"${DISCORD_BOT_TOKEN}"', f'"{token}"'):
+        (reg.cwd / "discord-server.yaml").write_text(user.replace('"${MOTTO}"', motto))
+        refused = reg("server", "apply", "--auto-approve", "--json", env={"API_KEY": api_key})
+        assert refused.exit_code == 2 and refused.error["code"] == "SECRET_REFUSED", refused.stdout
+        assert "theme.variables.motto" in refused.error["message"] and token not in refused.stdout
+    assert reg("server", "theme", "history", "--json").data["deployments"] == history
+    assert reg("server", "theme", "audit", "--json").data["events"] == audit
+    # Nothing stored anywhere (items, parts, documents, audit events) holds the token or the key.
     store, catalog = app(reg).store, app(reg).catalog
     sid = reg.environ["DISCORD_GUILD_ID"]
     blobs = []
@@ -259,4 +266,4 @@ def test_secrets_are_never_stored(reg: CliRunner, guild: Any) -> None:
         data = store.get(info.key)
         blobs.append(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
     blobs.append(json.dumps(catalog.query(server_pk(sid), "", limit=1000).items).encode())
-    assert blobs and not [b for b in blobs if token.encode() in b]
+    assert blobs and not [b for b in blobs if token.encode() in b or api_key.encode() in b]

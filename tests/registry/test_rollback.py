@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -41,7 +42,17 @@ def fingerprint(discord: Guild) -> set[tuple[Any, ...]]:
     return out
 
 
+def ten_minutes_later(reg: CliRunner) -> None:
+    """Move the runner's clock 11 minutes on. Discord lets a channel's name or topic change twice per 10
+    minutes, and Gaib waits for that (its limits cache remembers the edits of earlier runs); a person
+    rolling back and forth would wait too. The emulator has no clock of its own here (limits off)."""
+    offset = getattr(reg, "_offset", timedelta(0)) + timedelta(minutes=11)
+    object.__setattr__(reg, "_offset", offset)
+    reg.clock = lambda: datetime.now(UTC) + offset
+
+
 def deploy(reg: CliRunner, text: str) -> str:
+    ten_minutes_later(reg)
     (reg.cwd / "discord-server.yaml").write_text(text)
     done = reg("server", "apply", "--auto-approve", "--json")
     assert done.exit_code == 0, done.stdout + done.stderr
@@ -50,6 +61,7 @@ def deploy(reg: CliRunner, text: str) -> str:
 
 
 def rollback(reg: CliRunner, *args: str) -> dict[str, Any]:
+    ten_minutes_later(reg)
     done = reg("server", "theme", "rollback", *args, "--yes", "--json")
     assert done.exit_code == 0, done.stdout + done.stderr
     result: dict[str, Any] = done.data["result"]

@@ -6,7 +6,8 @@ through :func:`gaib.iac.service.apply`, and records the deployment (:func:`gaib.
 while the state lock is still held, so a rollback waiting for the lock plans against it: after a
 success, and after a partial apply before its ``PartialFailure`` propagates. A dry run, a
 cancelled confirmation and an apply that changed nothing with the current deployment's config record
-nothing; any other failure writes a ``failure`` audit event and records no deployment.
+nothing; a config refused when it is read (``ConfigError``, ``SecretRefused``...) writes nothing at all,
+like any bad input; any later failure writes a ``failure`` audit event and records no deployment.
 """
 
 from __future__ import annotations
@@ -93,7 +94,8 @@ def apply_and_record(ports: Ports, *, progress: Reporter, confirm: Callable[[Pla
     waiting for the lock sees it): after a success, and after a partial run before its ``PartialFailure``
     propagates (the recorded deployment in its ``details["deployment"]``). A dry run, a cancelled
     confirmation, and an apply that changed nothing while the current deployment already is this config
-    (successfully) record nothing; any other failure writes a ``failure`` audit event. A failure to record
+    (successfully) record nothing; a config refused when read writes nothing; any later failure writes a
+    ``failure`` audit event. A failure to record
     is a notice: Discord was changed, and the apply's result stands."""
     settings = ports.settings
     done: dict[str, Recorded | None] = {}
@@ -101,8 +103,8 @@ def apply_and_record(ports: Ports, *, progress: Reporter, confirm: Callable[[Pla
     def after(plan: Plan, result: ApplyResult, failure: PartialFailure | None) -> None:
         done["recorded"] = _record_apply(ports, loaded, plan, result, failure, via)
 
+    loaded = load(settings)  # a config refused here never started an apply: nothing is written, not even audit
     try:
-        loaded = load(settings)
         plan, result = iac_service.apply(ports, progress=progress, confirm=confirm, dry_run=dry_run,
                                          given=loaded.project, after=after)
     except PartialFailure as exc:

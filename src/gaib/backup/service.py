@@ -11,6 +11,7 @@ from gaib.backup.backups import BackupManager, BackupRecord
 from gaib.backup.restore import RestoreEngine, RestorePlan, RestoreResult
 from gaib.errors import IntegrityError, MissingSetting, StateNotFound, TierLimit
 from gaib.ports import Ports
+from gaib.secretguard import check_text
 
 
 def server_id(ports: Ports) -> str:
@@ -33,6 +34,7 @@ def create(ports: Ports, message: str) -> BackupRecord:
     """Back up the current workspace's state (trigger ``on-demand``); StateNotFound if it has none,
     TierLimit (exit 7, with a ``quota.reached`` event) when the tier's daily quota is used up."""
     ws = ports.settings.workspace
+    check_text(ports.settings.environ, ports.settings.bot_token, message, "the backup message")
     state = ports.state.get(ws)
     if state is None:
         raise StateNotFound(f"Workspace '{ws}' has no state to back up.")

@@ -44,6 +44,7 @@ from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
 from gaib.iac.service import with_limits
 from gaib.ports import Ports
+from gaib.secretguard import check_text
 from gaib.state.locking import locked
 from gaib.state.model import State
 from gaib.storage.base import NotFound
@@ -75,6 +76,7 @@ def create(ports: Ports, *, message: str, codec_name: Codec = "gzip") -> Snapsho
 
     It counts against the tier's daily on-demand snapshot quota (TierLimit, exit 7, before Discord is
     read); a snapshot that fails gives its unit back."""
+    check_text(ports.settings.environ, ports.settings.bot_token, message, "the snapshot message")
     sid = resolve_server(ports)
     started = time.monotonic()
     with quota.on_demand(ports, sid, "snapshot"):
