@@ -7,16 +7,17 @@ boto3). :class:`gaib.wiring.App` is the implementation; services never build ada
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from gaib.clock import Clock
-from gaib.discord.port import DiscordPort
-from gaib.notify.base import Notifier
-from gaib.secrets.base import SecretSource
-from gaib.settings import Settings
-from gaib.state.backend import StateBackend
-from gaib.state.location import StateLocation
-from gaib.storage.base import Catalog, ObjectStore
+if TYPE_CHECKING:  # annotations only: importing the ports module costs a command nothing
+    from gaib.clock import Clock
+    from gaib.discord.port import DiscordPort
+    from gaib.notify.base import Notifier
+    from gaib.secrets.base import SecretSource
+    from gaib.settings import Settings
+    from gaib.state.backend import StateBackend
+    from gaib.state.location import StateLocation
+    from gaib.storage.base import Catalog, ObjectStore
 
 
 class Ports(Protocol):

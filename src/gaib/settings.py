@@ -342,10 +342,10 @@ def _config_server(path: Path | None) -> Any:
     if path is None:
         return None
     try:
-        import yaml
-
         with path.open("rb") as fh:
             raw = fh.read(4 * 1024 * 1024)
+        import yaml  # only once there is a file: a run without one never pays for the import
+
         doc = yaml.safe_load(raw)
     except Exception:  # unreadable or invalid: loading the config reports it properly
         return None

@@ -14,20 +14,22 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from gaib.clock import Clock, utc_now
-from gaib.discord.port import DiscordPort
 from gaib.errors import MissingSetting
 from gaib.guarded import GuardedCatalog, GuardedObjectStore, GuardedStateBackend, unguarded
-from gaib.notify.base import Notifier
-from gaib.notify.events import Event
 from gaib.secretguard import SecretFinder, secrets_in
-from gaib.secrets.base import SecretSource
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.state.location import StateLocation
 from gaib.storage.base import Catalog, ObjectStore
+
+if TYPE_CHECKING:  # the Discord and notifier ports are built on first use; a local listing never loads them
+    from gaib.discord.port import DiscordPort
+    from gaib.notify.base import Notifier
+    from gaib.notify.events import Event
+    from gaib.secrets.base import SecretSource
 
 
 class App:

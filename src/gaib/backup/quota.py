@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, Literal
 
-from gaib.backup import events
 from gaib.backup.tiers import TierPolicy, tier_of
 from gaib.clock import Clock
 from gaib.errors import TierLimit
@@ -164,6 +163,8 @@ def on_demand(ports: Ports, server_id: str, kind: QuotaKind) -> Iterator[Held]:
     try:
         held = quota.take(server_id, kind, policy)
     except TierLimit as exc:
+        from gaib.backup import events  # only a refusal publishes
+
         events.quota_reached(ports, exc, server_id=server_id, tier=policy.name)
         raise
     try:

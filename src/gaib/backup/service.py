@@ -6,12 +6,15 @@ store and catalog) and returns plain values for the CLI to render. Nothing here 
 
 from __future__ import annotations
 
-from gaib.backup import events
+from typing import TYPE_CHECKING
+
 from gaib.backup.backups import BackupManager, BackupRecord
-from gaib.backup.restore import RestoreEngine, RestorePlan, RestoreResult
 from gaib.errors import IntegrityError, MissingSetting, StateNotFound, TierLimit
 from gaib.ports import Ports
 from gaib.secretguard import check_text
+
+if TYPE_CHECKING:
+    from gaib.backup.restore import RestorePlan, RestoreResult
 
 
 def server_id(ports: Ports) -> str:
@@ -42,6 +45,8 @@ def create(ports: Ports, message: str) -> BackupRecord:
     try:
         return manager(ports).create(state, server_id=sid, workspace=ws, message=message)
     except TierLimit as exc:
+        from gaib.backup import events  # loaded only when there is something to publish
+
         events.quota_reached(ports, exc, server_id=sid, tier=str(exc.details.get("tier", "free")))
         raise
 
@@ -68,11 +73,15 @@ def delete(ports: Ports, backup_id: str) -> BackupRecord | None:
 
 def plan_restore(ports: Ports, backup_id: str, *, force: bool) -> RestorePlan:
     """Verify the backup and compare it with the current state; writes nothing."""
+    from gaib.backup.restore import RestoreEngine
+
     engine = RestoreEngine(manager(ports), ports.state, clock=ports.clock)
     return engine.plan(server_id(ports), ports.settings.workspace, backup_id, force=force)
 
 
 def execute_restore(ports: Ports, plan: RestorePlan) -> RestoreResult:
     """Under the lock: a pre-restore backup, then the backup's state as serial = current + 1."""
+    from gaib.backup.restore import RestoreEngine
+
     engine = RestoreEngine(manager(ports), ports.state, clock=ports.clock)
     return engine.execute(plan, server_id=server_id(ports), workspace=ports.settings.workspace)
