@@ -18,7 +18,8 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from bench.common import Report  # noqa: E402
 
-BENCHMARKS = ["startup", "apply", "backup", "snapshot", "registry", "tiers", "reliability"]
+BENCHMARKS = ["startup", "apply", "backup", "snapshot", "registry", "tiers", "scheduled",
+              "reliability"]
 
 
 def main(argv: list[str]) -> int:

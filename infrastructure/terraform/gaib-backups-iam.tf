@@ -200,12 +200,12 @@ resource "aws_iam_role_policy_attachment" "ecs_task_execution" {
 }
 
 # =====================================================================================================
-# Backup task role (scheduled runs): create and read backups; cannot delete anything.
+# Backup task role (scheduled runs): create, read and verify backups; prune them (delete markers only).
 # =====================================================================================================
 
 resource "aws_iam_role" "backup_task" {
   name                 = "gaib-backup-task"
-  description          = "Gaib scheduled backups: write and read backups, catalog, metrics, notifications; no deletes"
+  description          = "Gaib scheduled runs: write, read and prune backups, catalog, metrics, notifications"
   assume_role_policy   = data.aws_iam_policy_document.trust_ecs_tasks.json
   max_session_duration = 3600
 }
@@ -228,6 +228,36 @@ data "aws_iam_policy_document" "backup_task" {
       "s3:PutObjectTagging",
     ]
     resources = ["${aws_s3_bucket.backups.arn}/*"]
+  }
+
+  statement {
+    sid = "PruneBundleObjects"
+    # Scheduled runs prune by the tier's retention: state backups and snapshots only. On the versioned bucket
+    # DeleteObject adds a delete marker (recoverable for noncurrent_version_retention_days); nobody holds
+    # s3:DeleteObjectVersion. Schedules, exports, theme registries and audit records are never deleted.
+    actions = ["s3:DeleteObject"]
+    resources = [
+      "${aws_s3_bucket.backups.arn}/state/*",
+      "${aws_s3_bucket.backups.arn}/snapshots/*",
+    ]
+  }
+
+  statement {
+    sid = "PruneCatalogItems"
+    # Prune removes the catalog items of pruned bundles first (BatchWriteItem with deletes only).
+    actions   = ["dynamodb:BatchWriteItem"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+  }
+
+  dynamic "statement" {
+    for_each = length(var.bot_token_secret_arns) == 0 ? [] : [var.bot_token_secret_arns]
+
+    content {
+      # The bot tokens schedules name (for config exports and snapshots), read at run time.
+      sid       = "ReadScheduleBotTokens"
+      actions   = ["secretsmanager:GetSecretValue"]
+      resources = statement.value
+    }
   }
 
   statement {
@@ -295,7 +325,7 @@ data "aws_iam_policy_document" "backup_task" {
 
 resource "aws_iam_policy" "backup_task" {
   name        = "gaib-backup-task"
-  description = "Gaib scheduled backup runs: create/read backups, catalog items, metrics in Gaib/Backups, notifications"
+  description = "Gaib scheduled runs: create/read/prune backups, catalog items, metrics in Gaib/Backups, notifications"
   policy      = data.aws_iam_policy_document.backup_task.json
 }
 
@@ -502,6 +532,62 @@ resource "aws_iam_policy" "discord_notifier" {
 resource "aws_iam_role_policy_attachment" "discord_notifier" {
   role       = aws_iam_role.discord_notifier.name
   policy_arn = aws_iam_policy.discord_notifier.arn
+}
+
+# =====================================================================================================
+# Notification audit Lambda (SNS → CloudWatch Logs)
+# =====================================================================================================
+
+resource "aws_iam_role" "notification_audit" {
+  name                 = "gaib-notification-audit"
+  description          = "Gaib SNS to CloudWatch Logs audit Lambda"
+  assume_role_policy   = data.aws_iam_policy_document.trust_lambda.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "notification_audit" {
+  statement {
+    sid = "WriteOwnLogs"
+    actions = [
+      "logs:CreateLogStream",
+      "logs:PutLogEvents",
+    ]
+    resources = ["${aws_cloudwatch_log_group.notification_audit.arn}:log-stream:*"]
+  }
+
+  statement {
+    # The dead-letter queue is encrypted with the backup key.
+    sid       = "UseBackupKey"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
+    resources = [aws_kms_key.backups.arn]
+  }
+
+  statement {
+    sid       = "DeadLetter"
+    actions   = ["sqs:SendMessage"]
+    resources = [aws_sqs_queue.dead_letters.arn]
+  }
+
+  statement {
+    sid = "XRayTraces"
+    # X-Ray segment upload has no resource-level permissions.
+    actions = [
+      "xray:PutTelemetryRecords",
+      "xray:PutTraceSegments",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_policy" "notification_audit" {
+  name        = "gaib-notification-audit"
+  description = "Logs, DLQ and tracing for the Gaib notification audit Lambda"
+  policy      = data.aws_iam_policy_document.notification_audit.json
+}
+
+resource "aws_iam_role_policy_attachment" "notification_audit" {
+  role       = aws_iam_role.notification_audit.name
+  policy_arn = aws_iam_policy.notification_audit.arn
 }
 
 # =====================================================================================================
@@ -719,7 +805,7 @@ data "aws_iam_policy_document" "backups_key" {
 
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.discord_notifier.arn]
+      identifiers = [aws_iam_role.discord_notifier.arn, aws_iam_role.notification_audit.arn]
     }
   }
 
@@ -771,6 +857,7 @@ data "aws_iam_policy_document" "backups_key" {
       values = [
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.ecs_log_group_name}",
         "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.lambda_log_group_name}",
+        "arn:${local.partition}:logs:${local.region}:${local.account_id}:log-group:${local.audit_log_group_name}",
       ]
     }
   }

@@ -55,6 +55,35 @@ locals {
       heartbeat_period     = 86400
       heartbeat_evaluation = 7
     }
+    # Weekly verification: re-read the newest backup and snapshot of every server (and a few more at random)
+    # and check every checksum; failures are verify.failed events and BackupErrors (Operation=verify).
+    free_verify = {
+      description          = "Gaib free tier: weekly verification of stored backups"
+      schedule             = var.verify_schedule
+      tier                 = "free"
+      operation            = "verify"
+      command              = ["gaib", "server", "backup", "verify", "--tier", "free", "--sample", "1"]
+      heartbeat_period     = 86400
+      heartbeat_evaluation = 7
+    }
+    premium_verify = {
+      description          = "Gaib premium tier: weekly verification of stored backups and snapshots"
+      schedule             = var.verify_schedule
+      tier                 = "premium"
+      operation            = "verify"
+      command              = ["gaib", "server", "backup", "verify", "--tier", "premium", "--sample", "2"]
+      heartbeat_period     = 86400
+      heartbeat_evaluation = 7
+    }
+  }
+
+  # What each scheduled run's tasks are started with: run-scheduled gets the window EventBridge fired for
+  # (the event's time, so a start retried later still works on its own window) and its concurrency.
+  # EventBridge replaces <time> in the input template; jsonencode escapes '<' and '>', so they are put back.
+  run_commands = {
+    for key, run in local.scheduled_runs : key => run.operation == "verify" ? run.command : concat(
+      run.command, ["--window", "<time>", "--concurrency", tostring(var.task_concurrency)]
+    )
   }
 
   # BackupErrors alarms: one per (Tier, Operation) pair the scheduled runs publish.
@@ -69,6 +98,8 @@ locals {
   ecs_log_group_name    = "/ecs/gaib-backup"
   lambda_function_name  = "gaib-discord-notifier"
   lambda_log_group_name = "/aws/lambda/gaib-discord-notifier"
+  audit_function_name   = "gaib-notification-audit"
+  audit_log_group_name  = "/aws/lambda/gaib-notification-audit"
 
   ecr_registry_account = element(split(".", var.container_image), 0)
   ecr_registry_region  = element(split(".", var.container_image), 3)
@@ -829,8 +860,9 @@ resource "aws_cloudwatch_event_target" "scheduled_run" {
   role_arn  = aws_iam_role.eventbridge_ecs.arn
 
   ecs_target {
-    task_definition_arn     = aws_ecs_task_definition.backup.arn
-    task_count              = 1
+    task_definition_arn = aws_ecs_task_definition.backup.arn
+    # N identical tasks per window split the servers through their claims in the catalog (no coordinator).
+    task_count              = lookup(var.tasks_per_window, each.key, 1)
     launch_type             = "FARGATE"
     platform_version        = "LATEST"
     enable_ecs_managed_tags = true
@@ -842,14 +874,19 @@ resource "aws_cloudwatch_event_target" "scheduled_run" {
     }
   }
 
-  input = jsonencode({
-    containerOverrides = [
-      {
-        name    = "gaib"
-        command = each.value.command
-      },
-    ]
-  })
+  input_transformer {
+    input_paths = {
+      time = "$.time"
+    }
+    input_template = replace(replace(jsonencode({
+      containerOverrides = [
+        {
+          name    = "gaib"
+          command = local.run_commands[each.key]
+        },
+      ]
+    }), "\\u003c", "<"), "\\u003e", ">")
+  }
 
   retry_policy {
     maximum_event_age_in_seconds = 3600
@@ -912,7 +949,7 @@ data "aws_iam_policy_document" "dead_letters_queue" {
 }
 
 # =====================================================================================================
-# Notifications: SNS topic → Discord notifier Lambda (+ optional e-mail)
+# Notifications: SNS topic → Discord notifier Lambda, CloudWatch Logs audit Lambda (+ optional e-mail)
 # =====================================================================================================
 
 resource "aws_sns_topic" "backup_notifications" {
@@ -973,6 +1010,7 @@ data "aws_iam_policy_document" "backup_notifications_topic" {
   }
 }
 
+# E-mail (the seed's "Email via SES"): an SNS e-mail subscription; the address confirms it once.
 resource "aws_sns_topic_subscription" "email" {
   count = var.alert_email == null ? 0 : 1
 
@@ -1072,6 +1110,91 @@ resource "aws_sns_topic_subscription" "discord_notifier" {
   endpoint  = aws_lambda_function.discord_notifier.arn
 
   depends_on = [aws_lambda_permission.sns_invoke_discord_notifier]
+}
+
+# CloudWatch Logs (the seed's audit trail): every message on the topic becomes one JSON line in the log
+# group /aws/lambda/gaib-notification-audit (KMS, log_retention_days), written by a tiny Lambda.
+
+data "archive_file" "notification_audit" {
+  type        = "zip"
+  output_path = "${path.module}/build/notification_audit.zip"
+
+  source {
+    content  = "\"\"\"Gaib (Lambda package: notification audit only).\"\"\"\n"
+    filename = "gaib/__init__.py"
+  }
+
+  source {
+    content  = file("${local.lambda_source_dir}/__init__.py")
+    filename = "gaib/aws_lambda/__init__.py"
+  }
+
+  source {
+    content  = file("${local.lambda_source_dir}/audit_log.py")
+    filename = "gaib/aws_lambda/audit_log.py"
+  }
+}
+
+resource "aws_cloudwatch_log_group" "notification_audit" {
+  name              = local.audit_log_group_name
+  retention_in_days = var.log_retention_days
+  kms_key_id        = aws_kms_key.backups.arn
+}
+
+resource "aws_lambda_function" "notification_audit" {
+  #checkov:skip=CKV_AWS_117:The audit Lambda only writes its own log group; a VPC would add NAT and ENI permissions without reducing exposure
+  #checkov:skip=CKV_AWS_272:The package is built from the reviewed repository by archive_file at plan time; there is no AWS Signer profile in this stack to sign it
+  function_name                  = local.audit_function_name
+  description                    = "Writes every gaib-backup-notifications message to CloudWatch Logs (audit trail)"
+  role                           = aws_iam_role.notification_audit.arn
+  runtime                        = "python3.12"
+  handler                        = "gaib.aws_lambda.audit_log.handler"
+  filename                       = data.archive_file.notification_audit.output_path
+  source_code_hash               = data.archive_file.notification_audit.output_base64sha256
+  architectures                  = ["arm64"]
+  memory_size                    = 128
+  timeout                        = 30
+  reserved_concurrent_executions = 2
+  kms_key_arn                    = aws_kms_key.backups.arn
+
+  environment {
+    variables = { LOG_LEVEL = "INFO" }
+  }
+
+  tracing_config {
+    mode = "Active"
+  }
+
+  dead_letter_config {
+    target_arn = aws_sqs_queue.dead_letters.arn
+  }
+
+  logging_config {
+    log_format = "Text"
+    log_group  = aws_cloudwatch_log_group.notification_audit.name
+  }
+
+  depends_on = [
+    aws_iam_role_policy_attachment.notification_audit,
+    aws_cloudwatch_log_group.notification_audit,
+  ]
+}
+
+resource "aws_lambda_permission" "sns_invoke_notification_audit" {
+  statement_id   = "AllowInvokeFromBackupNotifications"
+  action         = "lambda:InvokeFunction"
+  function_name  = aws_lambda_function.notification_audit.function_name
+  principal      = "sns.amazonaws.com"
+  source_arn     = aws_sns_topic.backup_notifications.arn
+  source_account = local.account_id
+}
+
+resource "aws_sns_topic_subscription" "notification_audit" {
+  topic_arn = aws_sns_topic.backup_notifications.arn
+  protocol  = "lambda"
+  endpoint  = aws_lambda_function.notification_audit.arn
+
+  depends_on = [aws_lambda_permission.sns_invoke_notification_audit]
 }
 
 # =====================================================================================================

@@ -89,3 +89,8 @@ output "metrics_namespace" {
   description = "CloudWatch namespace the Gaib code publishes to."
   value       = local.metric_namespace
 }
+
+output "notification_audit_log_group" {
+  description = "CloudWatch Logs group holding one line per notification (the audit trail)."
+  value       = aws_cloudwatch_log_group.notification_audit.name
+}

@@ -82,6 +82,45 @@ variable "premium_snapshot_schedule" {
 
 # --- retention ------------------------------------------------------------------------------------
 
+variable "verify_schedule" {
+  type        = string
+  description = "EventBridge schedule (UTC) of the weekly verification of stored backups and snapshots (both tiers)."
+  default     = "cron(0 5 ? * SUN *)"
+
+  validation {
+    condition     = can(regex("^(cron\\([^)]+\\)|rate\\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\\))$", var.verify_schedule))
+    error_message = "verify_schedule must be an EventBridge cron(...) or rate(...) expression."
+  }
+}
+
+variable "tasks_per_window" {
+  type        = map(number)
+  description = "Fargate tasks started per window, by scheduled run (free, premium, premium_snapshots, free_verify, premium_verify); they split the servers through claims in the catalog. Runs not named start 1."
+  default = {
+    free              = 1
+    premium           = 1
+    premium_snapshots = 1
+    free_verify       = 1
+    premium_verify    = 1
+  }
+
+  validation {
+    condition     = alltrue([for k, v in var.tasks_per_window : contains(["free", "premium", "premium_snapshots", "free_verify", "premium_verify"], k) && v >= 1 && v <= 10 && floor(v) == v])
+    error_message = "tasks_per_window maps free, premium, premium_snapshots, free_verify or premium_verify to a whole number of tasks from 1 to 10 (EventBridge's limit per target)."
+  }
+}
+
+variable "task_concurrency" {
+  type        = number
+  description = "Servers each scheduled task works on at once (run-scheduled --concurrency)."
+  default     = 16
+
+  validation {
+    condition     = var.task_concurrency >= 1 && var.task_concurrency <= 256 && floor(var.task_concurrency) == var.task_concurrency
+    error_message = "task_concurrency must be a whole number from 1 to 256."
+  }
+}
+
 variable "free_retention_days" {
   type        = number
   description = "The free tier's retention in days, as in gaib.backup.tiers (which is what prune applies; this copy does not change it). No lifecycle rule expires current objects by age: prune removes backups older than this, never a server's newest."
@@ -273,6 +312,17 @@ variable "discord_bot_token_secret_arn" {
   validation {
     condition     = var.discord_bot_token_secret_arn == null || can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", var.discord_bot_token_secret_arn))
     error_message = "discord_bot_token_secret_arn must be null or a Secrets Manager secret ARN."
+  }
+}
+
+variable "bot_token_secret_arns" {
+  type        = list(string)
+  description = "Secrets Manager ARNs of the bot tokens that backup schedules name (gaib server schedule enable --bot-token-secret) for config exports and snapshots; the scheduled task role may read exactly these."
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.bot_token_secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", arn))])
+    error_message = "bot_token_secret_arns must hold Secrets Manager secret ARNs."
   }
 }
 

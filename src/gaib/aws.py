@@ -16,8 +16,9 @@ def client(service: str, *, region: str | None, endpoint_url: str | None, profil
     import boto3
     from botocore.config import Config
 
+    # A pool large enough for the threads one client serves (scheduled runs work on many servers at once).
     cfg = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30,
-                 region_name=region or None)
+                 region_name=region or None, max_pool_connections=64)
     session: Any = boto3.session.Session(profile_name=profile or None)
     return session.client(service, endpoint_url=endpoint_url or None, config=cfg)
 

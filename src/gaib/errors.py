@@ -95,6 +95,14 @@ class MissingSetting(ConfigError):
     default_hint = "Set it with a flag, an environment variable or gaib.yaml."
 
 
+class SecretUnavailable(ConfigError):
+    """A secret named in the configuration (the bot token a schedule names) cannot be read."""
+
+    code = "SECRET_UNAVAILABLE"
+    default_hint = ("Check that the secret exists, holds the value, and that this role may read it "
+                    "(secretsmanager:GetSecretValue).")
+
+
 class SecretRefused(ConfigError):
     """A value to be stored (state, backup, snapshot, export, catalog item) holds the bot token or a
     webhook token: refused, naming where, so no stored file ever carries it."""
@@ -135,6 +143,13 @@ class IntegrityError(StateError):
 
     code = "INTEGRITY_ERROR"
     default_hint = "The stored object is corrupted. Use another backup or snapshot; nothing was written."
+
+
+class ScheduleInvalid(StateError):
+    """A stored backup schedule (document or catalog item) is damaged, malformed or names another server."""
+
+    code = "SCHEDULE_INVALID"
+    default_hint = "Write the schedule again with 'gaib server schedule enable'."
 
 
 class Conflict(GaibError):

@@ -55,3 +55,9 @@ class GuardedCatalog(_Guarded):
     def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Any:
         check_value(self._finder, changes, f"catalog item {pk}/{sk}")
         return self._inner.update(pk, sk, changes)
+
+
+def unguarded(port: Any) -> Any:
+    """The adapter behind a guard (``port`` itself when it is not guarded): for reading what the
+    adapter is (an S3 state backend's bucket and key), never for writing past the guard."""
+    return port._inner if isinstance(port, _Guarded) else port

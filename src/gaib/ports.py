@@ -13,8 +13,10 @@ if TYPE_CHECKING:  # annotations only: importing the ports module costs a comman
     from gaib.clock import Clock
     from gaib.discord.port import DiscordPort
     from gaib.notify.base import Notifier
+    from gaib.secrets.base import SecretSource
     from gaib.settings import Settings
     from gaib.state.backend import StateBackend
+    from gaib.state.location import StateLocation
     from gaib.storage.base import Catalog, ObjectStore
 
 
@@ -54,4 +56,42 @@ class Ports(Protocol):
 
     def notice(self, message: str) -> None:
         """Tell the person running the command something worth a line (stderr); never the result."""
+        ...
+
+
+class ServerPorts(Ports, Protocol):
+    """The ports of one server inside a scheduled run (its guild, workspace, state and bot token)."""
+
+    def close(self) -> None:
+        """Release what was opened for this server (its Discord client); idempotent."""
+        ...
+
+
+class RunPorts(Ports, Protocol):
+    """What a scheduled run needs besides :class:`Ports`: it works on many servers, each with its own
+    state location, guild and bot token, all named by the server's stored schedule."""
+
+    @property
+    def secrets(self) -> SecretSource:
+        """Where the secrets a schedule names are read (Secrets Manager, or ``GAIB_SECRET_*`` locally)."""
+        ...
+
+    def state_location(self, workspace: str) -> StateLocation:
+        """Where the configured state backend keeps ``workspace``'s state (what a schedule records)."""
+        ...
+
+    def state_for(self, location: StateLocation) -> StateBackend:
+        """A state backend reading ``location`` (its workspace is ``location.backend_workspace``)."""
+        ...
+
+    def request_counts(self) -> dict[str, int] | None:
+        """AWS requests sent so far by this run's storage and state clients, by ``service.Operation``
+        (None on the local store)."""
+        ...
+
+    def for_server(self, server_id: str, *, workspace: str, state: StateBackend | None = None,
+                   bot_token: str | None = None) -> ServerPorts:
+        """Ports for one server: the same store, catalog, clock and notifier (which also scrubs
+        ``bot_token``), settings naming this server and workspace, ``state`` as its state backend, and a
+        Discord client for the guild made on first use with ``bot_token``. Close it after use."""
         ...

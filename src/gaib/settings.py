@@ -117,6 +117,11 @@ class Settings:
     discord_record_path: Path | None = None
     discord_concurrency: int = 32  # requests in flight at once (GAIB_DISCORD_CONCURRENCY, 1-64; 1 = sequential)
     notify_topic_arn: str | None = None
+    metrics_namespace: str = "Gaib/Backups"
+    """CloudWatch namespace of the metrics scheduled runs print (``GAIB_METRICS_NAMESPACE``)."""
+    secrets_backend: str = "env"
+    """Where secrets named in schedules are read: ``aws`` (Secrets Manager) or ``env`` (``GAIB_SECRET_*``
+    variables); ``GAIB_SECRETS``, else ``aws`` when backups are on S3."""
     actor: str | None = None
     os_user: str | None = None
     ci: bool = False
@@ -218,6 +223,9 @@ class Settings:
             discord_record_path=project_dir / _path_text(record, "GAIB_DISCORD_RECORD") if record else None,
             discord_concurrency=_concurrency(environ.get("GAIB_DISCORD_CONCURRENCY")),
             notify_topic_arn=environ.get("GAIB_NOTIFY_TOPIC_ARN") or environ.get("GAIB_BACKUP_TOPIC_ARN") or None,
+            metrics_namespace=_namespace(environ.get("GAIB_METRICS_NAMESPACE")),
+            secrets_backend=_secrets_backend(environ.get("GAIB_SECRETS"),
+                                             pick(None, "GAIB_BACKUP_BUCKET", bk.get("bucket"))),
             actor=environ.get("GAIB_ACTOR") or None,
             os_user=environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME") or _login_name(),
             ci=environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"),
@@ -437,6 +445,28 @@ def _concurrency(value: str | None) -> int:
         raise ConfigError(f"GAIB_DISCORD_CONCURRENCY must be a whole number from 1 to 64, not {value[:20]!r}.",
                           hint="Use 1 for strictly one request at a time.")
     return int(value)
+
+
+def _namespace(value: str | None) -> str:
+    """``GAIB_METRICS_NAMESPACE``: a CloudWatch namespace (default ``Gaib/Backups``); ConfigError otherwise."""
+    if value is None or not value.strip():
+        return "Gaib/Backups"
+    text = value.strip()
+    if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9 ._/#:-]{0,254}", text) or text.startswith("AWS/"):
+        raise ConfigError(f"GAIB_METRICS_NAMESPACE {text[:40]!r} is not a CloudWatch namespace.",
+                          hint="Use e.g. Gaib/Backups (the Terraform's alarms watch that one).")
+    return text
+
+
+def _secrets_backend(value: str | None, backup_bucket: Any) -> str:
+    """``GAIB_SECRETS`` (``aws`` or ``env``); unset: ``aws`` when backups are on S3, else ``env``."""
+    if value is None or not value.strip():
+        return "aws" if backup_bucket else "env"
+    text = value.strip().lower()
+    if text not in ("aws", "env"):
+        raise ConfigError(f"GAIB_SECRETS must be 'aws' or 'env', not {value[:20]!r}.",
+                          hint="'aws' reads secrets from Secrets Manager, 'env' from GAIB_SECRET_* variables.")
+    return text
 
 
 def _login_name() -> str | None:

@@ -8,22 +8,28 @@ emulator. Closing the app closes what it opened (the Discord client's connection
 
 from __future__ import annotations
 
+import dataclasses
 import functools
+import threading
 from collections.abc import Callable
+from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from gaib.clock import Clock, utc_now
 from gaib.errors import MissingSetting
-from gaib.guarded import GuardedCatalog, GuardedObjectStore, GuardedStateBackend
+from gaib.guarded import GuardedCatalog, GuardedObjectStore, GuardedStateBackend, unguarded
 from gaib.secretguard import SecretFinder, secrets_in
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
+from gaib.state.location import StateLocation
 from gaib.storage.base import Catalog, ObjectStore
 
 if TYPE_CHECKING:  # the Discord and notifier ports are built on first use; a local listing never loads them
     from gaib.discord.port import DiscordPort
     from gaib.notify.base import Notifier
+    from gaib.notify.events import Event
+    from gaib.secrets.base import SecretSource
 
 
 class App:
@@ -38,6 +44,8 @@ class App:
         self._clock = clock
         self._notice = notice
         self._discord: DiscordPort | None = None
+        self._clients: dict[str | None, tuple[Any, Any]] = {}
+        self._clients_lock = threading.Lock()
 
     @property
     def settings(self) -> Settings:
@@ -119,6 +127,72 @@ class App:
 
         return FileNotifier(events_path(s.backup_dir), secrets=secrets)
 
+    @functools.cached_property
+    def secrets(self) -> SecretSource:
+        """Secrets Manager when ``secrets_backend`` is ``aws``, else ``GAIB_SECRET_*`` variables."""
+        s = self._settings
+        if s.secrets_backend == "aws":
+            from gaib.secrets.aws import SecretsManagerSource
+
+            return SecretsManagerSource(region=s.aws_region, endpoint_url=s.aws_endpoint_url)
+        from gaib.secrets.env import EnvSecretSource
+
+        return EnvSecretSource(s.environ)
+
+    def state_location(self, workspace: str) -> StateLocation:
+        """Where the configured backend keeps ``workspace``: the exact S3 key (as the backend resolves it),
+        or the absolute local state folder."""
+        s = self._settings
+        if s.backend == "s3":
+            from gaib.state.s3 import S3Backend
+
+            backend = unguarded(self.state)
+            assert isinstance(backend, S3Backend)
+            return StateLocation(workspace=workspace, backend="s3", bucket=backend.bucket, key=backend.key(workspace),
+                                 region=s.s3_region)
+        return StateLocation(workspace=workspace, backend="local", path=str(Path(s.state_dir).resolve()))
+
+    def state_for(self, location: StateLocation) -> StateBackend:
+        """A backend reading one schedule's location; S3 clients are shared per region for the whole run."""
+        s = self._settings
+        if location.backend == "s3":
+            from gaib.state.s3 import S3Backend
+
+            assert location.bucket is not None and location.key is not None
+            return S3Backend(bucket=location.bucket, key=location.key, region=location.region or s.s3_region,
+                             endpoint_url=s.s3_endpoint_url, stale_after=s.lock_stale_after,
+                             clients=self._state_clients(location.region or s.s3_region))
+        from gaib.state.local import LocalBackend
+
+        assert location.path is not None
+        return LocalBackend(Path(location.path), stale_after=s.lock_stale_after, notice=self._notice)
+
+    def _state_clients(self, region: str | None) -> tuple[Any, Any]:
+        with self._clients_lock:
+            if region not in self._clients:
+                from gaib import aws
+
+                endpoint = self._settings.s3_endpoint_url
+                clients = (aws.client("s3", region=region, endpoint_url=endpoint),
+                           aws.client("dynamodb", region=region, endpoint_url=endpoint))
+                counter = getattr(self.store, "requests", None)  # the AWS storage's request counter
+                if counter is not None:
+                    for client in clients:
+                        counter.attach(client)
+                self._clients[region] = clients
+            return self._clients[region]
+
+    def request_counts(self) -> dict[str, int] | None:
+        counter = getattr(self.store, "requests", None)  # the AWS storage's RequestCounter
+        if counter is None:
+            return None
+        counts: dict[str, int] = counter.by_operation()
+        return counts
+
+    def for_server(self, server_id: str, *, workspace: str, state: StateBackend | None = None,
+                   bot_token: str | None = None) -> ServerApp:
+        return ServerApp(self, server_id, workspace=workspace, state=state, bot_token=bot_token)
+
     def notice(self, message: str) -> None:
         if self._notice is not None:
             self._notice(message)
@@ -139,3 +213,76 @@ class App:
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                  tb: TracebackType | None) -> None:
         self.close()
+
+
+class _Scrubbing:
+    """A notifier that also removes ``secrets`` (a server's bot token) from every event it passes on."""
+
+    def __init__(self, inner: Notifier, secrets: list[str]) -> None:
+        self._inner = inner
+        self._secrets = secrets
+
+    def publish(self, event: Event) -> None:
+        self._inner.publish(event.redacted(self._secrets))
+
+
+class ServerApp:
+    """The ports of one server inside a scheduled run (see ``gaib.ports.RunPorts.for_server``)."""
+
+    def __init__(self, parent: App, server_id: str, *, workspace: str, state: StateBackend | None,
+                 bot_token: str | None) -> None:
+        self._parent = parent
+        self._settings = dataclasses.replace(parent.settings, guild_id=server_id, workspace=workspace,
+                                             bot_token=bot_token)
+        self._discord: DiscordPort | None = None
+        self._notifier: Notifier = _Scrubbing(parent.notifier, [bot_token]) if bot_token else parent.notifier
+        # The server's bot token (read from its secret) is not in the run's environment, so the run's
+        # guards do not know it: this server's writes pass a guard that does.
+        finder = SecretFinder([bot_token] if bot_token else [])
+        self._finder = finder
+        self._state = state
+        self._store = cast(ObjectStore, GuardedObjectStore(parent.store, finder)) if finder else parent.store
+        self._catalog = cast(Catalog, GuardedCatalog(parent.catalog, finder)) if finder else parent.catalog
+
+    @property
+    def settings(self) -> Settings:
+        return self._settings
+
+    @property
+    def clock(self) -> Clock:
+        return self._parent.clock
+
+    @property
+    def state(self) -> StateBackend:
+        backend = self._state if self._state is not None else self._parent.state
+        return cast(StateBackend, GuardedStateBackend(backend, self._finder)) if self._finder else backend
+
+    @property
+    def store(self) -> ObjectStore:
+        return self._store
+
+    @property
+    def catalog(self) -> Catalog:
+        return self._catalog
+
+    @property
+    def notifier(self) -> Notifier:
+        return self._notifier
+
+    @property
+    def discord(self) -> DiscordPort:
+        if self._discord is None:
+            from gaib.discord.client import DiscordClient
+
+            s = self._settings
+            self._discord = DiscordClient(s.discord_api_url, token=s.require_token(), guild_id=s.require_guild(),
+                                          max_concurrency=s.discord_concurrency)
+        return self._discord
+
+    def notice(self, message: str) -> None:
+        self._parent.notice(message)
+
+    def close(self) -> None:
+        if self._discord is not None:
+            self._discord.close()
+            self._discord = None

@@ -22,6 +22,7 @@ READ_ONLY = [
     ("workspace", "ls"),
     ("workspace", "show"),
     ("theme", "ls"),
+    ("schedule", "show"),
 ]
 
 

@@ -226,8 +226,14 @@ def test_schedules_and_commands(stack: Stack) -> None:
             "${var.premium_snapshot_schedule}",
             ["gaib", "server", "backup", "run-scheduled", "--tier", "premium", "--snapshots"],
         ),
+        "free_verify": ("${var.verify_schedule}", ["gaib", "server", "backup", "verify", "--tier", "free",
+                                                   "--sample", "1"]),
+        "premium_verify": ("${var.verify_schedule}", ["gaib", "server", "backup", "verify", "--tier", "premium",
+                                                      "--sample", "2"]),
     }
     assert {k: (v["schedule"], v["command"]) for k, v in runs.items()} == expected
+    assert {k: v["operation"] for k, v in runs.items() if k.endswith("_verify")} == {"free_verify": "verify",
+                                                                                     "premium_verify": "verify"}
 
     rule = stack.resource("aws_cloudwatch_event_rule", "scheduled_run")
     assert rule["for_each"] == "${local.scheduled_runs}"
@@ -244,7 +250,18 @@ def test_schedule_targets_run_fargate_task_with_command(stack: Stack) -> None:
     assert ecs["task_definition_arn"] == "${aws_ecs_task_definition.backup.arn}"
     net = one(ecs["network_configuration"])
     assert net["subnets"] == "${var.subnet_ids}" and net["assign_public_ip"] is False
-    assert "command = each.value.command" in target["input"] and 'name = \\"gaib\\"' in json.dumps(target["input"])
+    # The task works on the window EventBridge fired for (the event's time), with the configured concurrency;
+    # verification runs take no window.
+    transformer = one(target["input_transformer"])
+    assert transformer["input_paths"] == {"time": "$.time"}
+    template = transformer["input_template"]
+    assert "command = local.run_commands[each.key]" in template and 'name = "gaib"' in template
+    assert '"\\\\u003c", "<"' in template and '"\\\\u003e", ">"' in template  # jsonencode escapes them
+    commands = stack.locals["run_commands"]
+    assert 'run.operation == "verify" ? run.command' in commands
+    assert '["--window", "<time>", "--concurrency", tostring(var.task_concurrency)]' in commands
+    assert ecs["task_count"] == "${lookup(var.tasks_per_window, each.key, 1)}"
+    assert set(stack.variables["tasks_per_window"]["default"]) == set(stack.locals["scheduled_runs"])
 
     task = stack.resource("aws_ecs_task_definition", "backup")
     assert task["requires_compatibilities"] == ["FARGATE"] and task["network_mode"] == "awsvpc"
@@ -299,7 +316,7 @@ def test_error_heartbeat_and_size_alarms(stack: Stack) -> None:
 
 def test_log_groups_have_retention_and_kms(stack: Stack) -> None:
     groups = stack.resources["aws_cloudwatch_log_group"]
-    assert set(groups) == {"backup_task", "discord_notifier"}
+    assert set(groups) == {"backup_task", "discord_notifier", "notification_audit"}
     for group in groups.values():
         assert group["retention_in_days"] == "${var.log_retention_days}"
         assert group["kms_key_id"] == "${aws_kms_key.backups.arn}"
@@ -319,6 +336,23 @@ def test_topic_encrypted_with_lambda_and_optional_email(stack: Stack) -> None:
     perm = stack.resource("aws_lambda_permission", "sns_invoke_discord_notifier")
     assert perm["principal"] == "sns.amazonaws.com"
     assert perm["source_arn"] == "${aws_sns_topic.backup_notifications.arn}"
+
+
+def test_every_notification_is_also_written_to_cloudwatch_logs(stack: Stack) -> None:
+    sub = stack.resource("aws_sns_topic_subscription", "notification_audit")
+    assert sub["protocol"] == "lambda" and sub["endpoint"] == "${aws_lambda_function.notification_audit.arn}"
+    fn = stack.resource("aws_lambda_function", "notification_audit")
+    assert fn["handler"] == "gaib.aws_lambda.audit_log.handler"
+    assert one(fn["logging_config"])["log_group"] == "${aws_cloudwatch_log_group.notification_audit.name}"
+    assert stack.locals["audit_log_group_name"] == "/aws/lambda/gaib-notification-audit"
+    archive = stack.data["archive_file"]["notification_audit"]
+    assert {s["filename"] for s in archive["source"]} == {"gaib/__init__.py", "gaib/aws_lambda/__init__.py",
+                                                         "gaib/aws_lambda/audit_log.py"}
+    perm = stack.resource("aws_lambda_permission", "sns_invoke_notification_audit")
+    assert perm["source_arn"] == "${aws_sns_topic.backup_notifications.arn}"
+    grants = {a for st in stack.statements("notification_audit") for a in st["actions"]}
+    assert grants == {"logs:CreateLogStream", "logs:PutLogEvents", "kms:Decrypt", "kms:GenerateDataKey",
+                      "sqs:SendMessage", "xray:PutTelemetryRecords", "xray:PutTraceSegments"}
 
 
 def test_lambda_packaging_points_at_the_real_module(stack: Stack) -> None:
@@ -351,6 +385,7 @@ ROLE_POLICIES = {
     "restore_task": "restore_task",
     "eventbridge_ecs": "eventbridge_ecs",
     "discord_notifier": "discord_notifier",
+    "notification_audit": "notification_audit",
     "replication": "replication",
     "batch_replication": "batch_replication",
 }
@@ -385,12 +420,21 @@ def actions_of(stack: Stack, policy: str) -> set[str]:
     return out
 
 
-def test_backup_task_role_cannot_delete(stack: Stack) -> None:
+def test_backup_task_role_deletes_only_what_prune_removes(stack: Stack) -> None:
     actions = actions_of(stack, "backup_task")
     assert {"s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "sns:Publish", "cloudwatch:PutMetricData"} <= actions
     assert {"dynamodb:PutItem", "dynamodb:Query", "kms:GenerateDataKey", "kms:Decrypt"} <= actions
-    assert not {a for a in actions if "Delete" in a}
     by_sid = {s["sid"]: s for s in stack.statements("backup_task")}
+    # Scheduled runs prune state backups and snapshots by the tier's retention: a delete marker on the
+    # versioned bucket (no DeleteObjectVersion), catalog items by BatchWriteItem; nothing else is deletable.
+    deleting = {sid: st for sid, st in by_sid.items() if any("Delete" in a or a == "dynamodb:BatchWriteItem"
+                                                              for a in resolve_actions(stack, st.get("actions")))}
+    assert set(deleting) == {"PruneBundleObjects", "PruneCatalogItems"}
+    assert deleting["PruneBundleObjects"]["actions"] == ["s3:DeleteObject"]
+    assert deleting["PruneBundleObjects"]["resources"] == ["${aws_s3_bucket.backups.arn}/state/*",
+                                                           "${aws_s3_bucket.backups.arn}/snapshots/*"]
+    assert deleting["PruneCatalogItems"]["actions"] == ["dynamodb:BatchWriteItem"]
+    assert "dynamodb:DeleteItem" not in actions
     assert by_sid["CatalogItems"]["resources"] == [
         "${aws_dynamodb_table.backup_metadata.arn}",
         "${aws_dynamodb_table.backup_metadata.arn}/index/*",

@@ -19,7 +19,7 @@ from gaib.backup import codec
 from gaib.backup.manifest import TRIGGERS, Manifest
 from gaib.backup.quota import Quota
 from gaib.backup.repository import BundleRepository, Layout, PartData, page_ids
-from gaib.backup.tiers import tier_of
+from gaib.backup.tiers import TierPolicy, tier_of
 from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
 from gaib.names import check_name, check_snowflake
 from gaib.state.model import State, parse_state
@@ -114,13 +114,16 @@ class BackupManager:
         self.clock = clock
 
     def create(self, state: State, *, server_id: str, workspace: str, message: str = "",
-               trigger: Trigger = "on-demand", codec_name: codec.Codec = "gzip") -> BackupRecord:
+               trigger: Trigger = "on-demand", codec_name: codec.Codec = "gzip",
+               policy: TierPolicy | None = None) -> BackupRecord:
         """Store ``state`` as a new backup; returns its record. Never overwrites another backup.
 
         An ``on-demand`` backup first takes a unit of the tier's daily quota (``TierLimit``, exit 7,
         when it is used up) and gives it back if storing fails; scheduled and pre-restore backups
         never count. The catalog item carries no expiry: backups are removed by prune, which always
-        keeps the newest backup of each server and workspace (docs/retention.md).
+        keeps the newest backup of each server and workspace (docs/retention.md). ``policy`` is the
+        server's tier when the caller already read it (a scheduled run lists servers by tier); without
+        it the tier item is read (and written, free, when the server has none).
         """
         check_snowflake(server_id, "server id")
         check_name(workspace, "workspace name")
@@ -130,7 +133,7 @@ class BackupManager:
         now = self.clock().astimezone(UTC)
         backup_id = new_id(now)
         where = layout(server_id, workspace, backup_id)
-        policy = tier_of(self.catalog, server_id, register=True)
+        policy = policy or tier_of(self.catalog, server_id, register=True)
         header = Manifest(kind="backup", id=backup_id, server_id=server_id, workspace=workspace,
                           created_at=now.isoformat().replace("+00:00", "Z"), trigger=trigger, tier=policy.name,
                           message=message, serial=state.serial, lineage=state.lineage, parts={},

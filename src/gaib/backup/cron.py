@@ -87,3 +87,33 @@ def next_run(expression: str, after: datetime) -> datetime | None:
                         return moment
         day += timedelta(days=1)
     return None
+
+
+def previous_run(expression: str, at: datetime) -> datetime | None:
+    """The last time at or before ``at`` at which ``expression`` fired (UTC), or None when that cannot
+    be told (a ``rate`` schedule, unsupported syntax, nothing within eight years before ``at``)."""
+    m = _CRON_RE.fullmatch(expression.strip())
+    if m is None:
+        return None
+    fields = m.group(1).split()
+    if len(fields) != 6:
+        return None
+    parsed = [_values(fields[0], 0, 59, {}), _values(fields[1], 0, 23, {}), _values(fields[2], 1, 31, {}),
+              _values(fields[3], 1, 12, _MONTHS), _values(fields[4], 1, 7, _DAYS), _values(fields[5], 1970, 2199, {})]
+    if any(v is None for v in parsed):
+        return None
+    minutes, hours, dom, months, dow, years = (v or set() for v in parsed)
+    dom_any, dow_any = fields[2] in ("*", "?"), fields[4] in ("*", "?")
+    end = at.astimezone(UTC).replace(second=0, microsecond=0)
+    day = end.replace(hour=0, minute=0)
+    while end - day < _HORIZON:
+        weekday = (day.isoweekday() % 7) + 1
+        day_ok = (dom_any or day.day in dom) and (dow_any or weekday in dow)
+        if day_ok and day.month in months and day.year in years:
+            for hour in sorted(hours, reverse=True):
+                for minute in sorted(minutes, reverse=True):
+                    moment = day.replace(hour=hour, minute=minute)
+                    if moment <= end:
+                        return moment
+        day -= timedelta(days=1)
+    return None

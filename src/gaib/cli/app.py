@@ -22,7 +22,9 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "teardown": ("gaib.cli.teardown:teardown", "Delete EVERY role, category and channel of the server."),
     "export": ("gaib.cli.iac:export", "Write the live server as YAML config."),
     "import": ("gaib.cli.iac:import_", "Start managing an existing Discord object."),
-    "backup": ("gaib.cli.backup:backup", "State backups: create, list, restore, delete, prune."),
+    "backup": ("gaib.cli.backup:backup", "State backups: create, list, restore, delete, prune, run-scheduled, "
+                                         "verify."),
+    "schedule": ("gaib.cli.schedule:schedule", "Scheduled backups of the server: show, enable, disable."),
     "snapshot": ("gaib.cli.snapshot:snapshot", "Full snapshots: create, list, restore, download, compare, prune."),
     "theme": ("gaib.cli.theme:theme", "Themes and deployments: ls, info, registry, history, rollback, audit."),
     "tier": ("gaib.cli.tier:tier", "The server's service tier: show, set (operators)."),

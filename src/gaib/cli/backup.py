@@ -1,4 +1,4 @@
-"""gaib server backup create | list | restore | delete | prune"""
+"""gaib server backup create | list | restore | delete | prune (and run-scheduled | verify, in cli/scheduled.py)"""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from gaib.backup.backups import BackupRecord
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
 
-backup = group("backup", "State backups: create, list, restore, delete, prune.",
+backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify.",
                aliases={"ls": "list", "rm": "delete"})
 
 
@@ -106,3 +106,13 @@ def prune(dry_run: bool, yes: bool) -> None:
     from gaib.cli import prune as pruning
 
     pruning.run("backup", dry_run, yes)
+
+
+def _register_scheduled() -> None:
+    from gaib.cli.scheduled import run_scheduled, verify
+
+    backup.add_command(run_scheduled)
+    backup.add_command(verify)
+
+
+_register_scheduled()

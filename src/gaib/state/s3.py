@@ -51,7 +51,7 @@ class S3Backend:
                  prefix: str | None = None, key: str | None = None, region: str | None = None,
                  endpoint_url: str | None = None, kms_key_id: str | None = None, encrypt: bool = True,
                  profile: str | None = None, stale_after: timedelta = timedelta(hours=1),
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None, clients: tuple[Any, Any] | None = None) -> None:
         self.bucket = bucket
         self.table = table
         self.guild_id = check_snowflake(guild_id, "guild id") if guild_id else None
@@ -67,8 +67,11 @@ class S3Backend:
         self.stale_after = stale_after
         self.notice = notice
         self._chosen: dict[str, str] = {}
-        self._s3 = aws.client("s3", region=region, endpoint_url=endpoint_url, profile=profile)
-        self._ddb = aws.client("dynamodb", region=region, endpoint_url=endpoint_url, profile=profile)
+        # ``clients`` (S3, DynamoDB): shared boto3 clients, so a scheduled run reading thousands of states
+        # does not pay for making two clients per state.
+        self._s3, self._ddb = clients if clients is not None else (
+            aws.client("s3", region=region, endpoint_url=endpoint_url, profile=profile),
+            aws.client("dynamodb", region=region, endpoint_url=endpoint_url, profile=profile))
         self.description = f"s3://{bucket}/{self._render(self.template, '<workspace>')} (lock table {table})"
 
     # --- keys ------------------------------------------------------------------------------------

@@ -19,7 +19,8 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
   an existing object (its bytes, generation and content type stay as they are), so lifecycle and
   replication rules keyed on a tag (``Tier=premium``) apply to objects written before a change.
 * Batches: ``delete_many`` and ``Catalog.delete_many`` remove many keys in few requests (S3
-  ``DeleteObjects``, DynamoDB ``BatchWriteItem``). Both are idempotent; when they fail they raise
+  ``DeleteObjects``, DynamoDB ``BatchWriteItem``); ``Catalog.get_many`` reads many items in few (DynamoDB
+  ``BatchGetItem``). Both are idempotent; when they fail they raise
   ``StorageError`` and any of the keys may or may not be gone (the caller must assume either).
 * Keys are ``/``-separated segments of ASCII letters, digits, ``.``, ``_`` and ``-``, each segment
   starting with a letter or digit (so no ``..``, no hidden files, no escapes); anything else raises
@@ -270,6 +271,15 @@ class Catalog(Protocol):
     ) -> Page:
         """Live items of ``pk`` whose sk starts with ``sk_prefix``, by sk (descending when
         ``newest_first``), at most ``limit`` per page. A bad cursor raises ``InvalidInput``."""
+        ...
+
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """The live items among ``keys``, by ``(pk, sk)``; absent and expired ones are left out.
+
+        Reads in as few requests as the backend allows (DynamoDB: one strongly consistent
+        ``BatchGetItem`` per 100 keys; SQLite: one query). Every key is checked first
+        (``InvalidName``); duplicates are read once.
+        """
         ...
 
     def delete(self, pk: str, sk: str) -> None:

@@ -13,6 +13,8 @@ TTL attribute ``expires_at``).
   (projecting only the keys, the indexed field and ``expires_at``): expired items, and items that
   moved to another value while the index lagged, are dropped. An item added a moment ago can still
   be missing until the index catches up.
+* ``get_many``: consistent ``BatchGetItem``, 100 keys per request (the scheduler reads a page of
+  servers' schedules and claims this way).
 * ``delete_many``: ``BatchWriteItem`` with 25 deletes per request; unprocessed keys (throttling)
   are sent again with back-off, up to 8 rounds per batch.
 * Numbers: floats go in as ``Decimal`` and come back as ``int`` when integral, else ``float``.
@@ -219,6 +221,38 @@ class DynamoCatalog:
         return Page(items=[item for _, item in page], sort_keys=[sk for sk, _ in page],
                     next_cursor=encode_cursor(pk, page[-1][0]) if more and page else None)
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """The live items among ``keys``: one consistent ``BatchGetItem`` per 100 keys; see ``Catalog``."""
+        unique = list(dict.fromkeys((check_catalog_key(pk, "partition key"), check_catalog_key(sk, "sort key"))
+                                    for pk, sk in keys))
+        now = self._now()
+        return {key: item for key, item in self._batch_get(unique, None).items() if not is_expired(item, now)}
+
+    def _batch_get(self, keys: Sequence[tuple[str, str]],
+                   projection: dict[str, Any] | None) -> dict[tuple[str, str], Item]:
+        """Every existing item among ``keys`` (expired ones included), ``BatchGetItem`` per 100 keys;
+        unprocessed keys (throttling) are asked again with back-off."""
+        found: dict[tuple[str, str], Item] = {}
+        for i in range(0, len(keys), _BATCH_GET_KEYS):
+            request: dict[str, Any] = {"Keys": [self._key(pk, sk) for pk, sk in keys[i:i + _BATCH_GET_KEYS]],
+                                       "ConsistentRead": True, **(projection or {})}
+            pending: dict[str, Any] = {self.table: request}
+            for attempt in range(_MAX_BATCH_ROUNDS):
+                try:
+                    response = self.client.batch_get_item(RequestItems=pending)
+                except Exception as exc:
+                    raise aws.translate(exc, f"Reading catalog items (DynamoDB table {self.table})") from None
+                for raw in response.get("Responses", {}).get(self.table, []):
+                    found[(raw["PK"]["S"], raw["SK"]["S"])] = self._decode(raw)
+                pending = response.get("UnprocessedKeys") or {}
+                if not pending:
+                    break
+                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off as AWS asks
+            else:
+                raise StorageError(f"DynamoDB table {self.table} kept throttling a read of "
+                                   f"{len(keys)} catalog items.", hint="Run the command again.")
+        return found
+
     def delete(self, pk: str, sk: str) -> None:
         """Remove the item; idempotent."""
         check_catalog_key(pk, "partition key")
@@ -401,30 +435,8 @@ class DynamoCatalog:
     def _confirm(self, keys: list[tuple[str, str]], field: str, value: str) -> list[tuple[str, str]]:
         """The keys (in their order) whose item is live and has ``field`` = ``value`` right now."""
         now = self._now()
-        current: dict[tuple[str, str], Item] = {}
-        for i in range(0, len(keys), _BATCH_GET_KEYS):
-            pending: dict[str, Any] = {
-                self.table: {
-                    "Keys": [self._key(pk, sk) for pk, sk in keys[i:i + _BATCH_GET_KEYS]],
-                    "ConsistentRead": True,
-                    "ProjectionExpression": "PK, SK, #f, #e",
-                    "ExpressionAttributeNames": {"#f": field, "#e": EXPIRES_FIELD},
-                }
-            }
-            for attempt in range(_MAX_BATCH_ROUNDS):
-                try:
-                    response = self.client.batch_get_item(RequestItems=pending)
-                except Exception as exc:
-                    raise aws.translate(exc, f"Reading catalog items (DynamoDB table {self.table})") from None
-                for raw in response.get("Responses", {}).get(self.table, []):
-                    current[(raw["PK"]["S"], raw["SK"]["S"])] = self._decode(raw)
-                pending = response.get("UnprocessedKeys") or {}
-                if not pending:
-                    break
-                time.sleep(min(1.0, 0.05 * 2**attempt))  # throttled: back off as AWS asks
-            else:
-                raise StorageError(f"DynamoDB table {self.table} kept throttling a read of "
-                                   f"{len(keys)} catalog items.", hint="Run the command again.")
+        current = self._batch_get(keys, {"ProjectionExpression": "PK, SK, #f, #e",
+                                         "ExpressionAttributeNames": {"#f": field, "#e": EXPIRES_FIELD}})
         return [key for key in keys
                 if key in current and current[key].get(field) == value and not is_expired(current[key], now)]
 

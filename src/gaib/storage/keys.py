@@ -26,7 +26,11 @@ registry, ``config.latest.yaml`` and the backup schedule. Everything else is wri
 
 Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
 ``SNAPSHOT#{ts}#{id}``, ``DEPLOY#{ts}#{id}`` (a theme deployment), ``AUDIT#{ts}#{id}`` (ts = the id's
-time part), ``TIER``, ``META`` and ``QUOTA#{kind}#{yyyymmdd}``. (Deployments were once to be keyed
+time part), ``TIER``, ``META``, ``QUOTA#{kind}#{yyyymmdd}``, ``SCHEDULE`` (the backup schedule and what
+the scheduled runs last did) and ``RUN#{tier}#{window}`` (a scheduled run's claim of the server for one
+window; ``RUN#{tier}#{window}#{operation}`` for operations other than state backups). Partition
+``SCHEDULER#{tier}`` holds one item per tier and operation, ``HEARTBEAT#{operation}``: the last window a
+scheduled run completed. (Deployments were once to be keyed
 ``THEME#``; none ever was, and ``DEPLOY#`` says what the item is: a deployment, with or without a theme.)
 """
 
@@ -69,6 +73,14 @@ QUOTA_SK_PREFIX: Final = "QUOTA#"
 AUDIT_SK_PREFIX: Final = "AUDIT#"
 TIER_SK: Final = "TIER"
 META_SK: Final = "META"
+SCHEDULE_SK: Final = "SCHEDULE"
+RUN_SK_PREFIX: Final = "RUN#"
+HEARTBEAT_SK_PREFIX: Final = "HEARTBEAT#"
+SERVER_PK_PREFIX: Final = "SERVER#"
+SCHEDULER_PK_PREFIX: Final = "SCHEDULER#"
+WINDOW_PATTERN: Final = r"\d{8}T\d{4}Z"
+"""A scheduled run's window: the UTC minute its schedule fired, ``20261125T0300Z``."""
+_WINDOW_RE = re.compile(WINDOW_PATTERN)
 
 
 # --- ids ----------------------------------------------------------------------------------------
@@ -218,7 +230,56 @@ def server_prefixes(server_id: str) -> dict[str, str]:
 
 
 def server_pk(server_id: str) -> str:
-    return f"SERVER#{_server(server_id)}"
+    return f"{SERVER_PK_PREFIX}{_server(server_id)}"
+
+
+def server_of_pk(pk: object) -> str:
+    """The server id of a ``SERVER#{server_id}`` partition key; raises ``InvalidName`` for anything else."""
+    if not isinstance(pk, str) or not pk.startswith(SERVER_PK_PREFIX):
+        raise InvalidName(f"Not a server partition key: {str(pk)[:60]!r}.", details={"field": "partition key"})
+    return check_snowflake(pk[len(SERVER_PK_PREFIX):], "server id")
+
+
+def check_window(window: object) -> str:
+    """``window`` if it is a scheduled run's window (``20261125T0300Z``, a real UTC minute); raises InvalidName."""
+    if not isinstance(window, str) or not _WINDOW_RE.fullmatch(window):
+        raise InvalidName(f"Invalid window {str(window)[:40]!r}: windows look like 20261125T0300Z.",
+                          details={"field": "window"})
+    try:
+        datetime.strptime(window, "%Y%m%dT%H%MZ")
+    except ValueError:
+        raise InvalidName(f"Invalid window {window!r}: its date is not a real date.",
+                          details={"field": "window"}) from None
+    return window
+
+
+def window_of(moment: datetime) -> str:
+    """The window string of a (timezone-aware) moment, to the minute: ``20261125T0300Z``."""
+    if moment.tzinfo is None:
+        raise ValueError("window_of needs a timezone-aware datetime")
+    return moment.astimezone(UTC).strftime("%Y%m%dT%H%MZ")
+
+
+def parse_window(window: str) -> datetime:
+    """The UTC moment a window string names; raises InvalidName."""
+    return datetime.strptime(check_window(window), "%Y%m%dT%H%MZ").replace(tzinfo=UTC)
+
+
+def run_claim_sk(tier: str, window: str, operation: str = "backup") -> str:
+    """Sort key of a scheduled run's claim of one server for one window: ``RUN#{tier}#{window}``
+    for state backups, ``RUN#{tier}#{window}#{operation}`` for the others (snapshots)."""
+    base = f"{RUN_SK_PREFIX}{check_name(tier, 'tier')}#{check_window(window)}"
+    return base if operation == "backup" else f"{base}#{check_name(operation, 'operation')}"
+
+
+def scheduler_pk(tier: str) -> str:
+    """Partition of the tier-wide items of scheduled runs (the heartbeats)."""
+    return f"{SCHEDULER_PK_PREFIX}{check_name(tier, 'tier')}"
+
+
+def heartbeat_sk(operation: str) -> str:
+    """The heartbeat item of one scheduled operation (``backup``, ``snapshot``, ``verify``) of a tier."""
+    return f"{HEARTBEAT_SK_PREFIX}{check_name(operation, 'operation')}"
 
 
 def backup_sk(backup_id: str) -> str:

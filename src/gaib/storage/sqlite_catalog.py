@@ -343,6 +343,25 @@ class SqliteCatalog:
                     next_cursor=encode_cursor(pk, rows[-1][0]) if more else None,
                     sort_keys=[str(sk) for sk, _ in rows])
 
+    def get_many(self, keys: Sequence[tuple[str, str]]) -> dict[tuple[str, str], Item]:
+        """The live items among ``keys`` (one query per 400 keys); see ``Catalog``."""
+        unique = list(dict.fromkeys((check_catalog_key(pk, "partition key"), check_catalog_key(sk, "sort key"))
+                                    for pk, sk in keys))
+        found: dict[tuple[str, str], Item] = {}
+        with self._guard(f"Reading {len(unique)} catalog items"):
+            conn = self._conn(create=False)
+            if conn is None:
+                return found
+            now = self._now()
+            for i in range(0, len(unique), 400):
+                chunk = unique[i:i + 400]
+                pairs = " OR ".join("(pk = ? AND sk = ?)" for _ in chunk)
+                args: list[Any] = [part for key in chunk for part in key]
+                rows = conn.execute(f"SELECT pk, sk, body FROM items WHERE ({pairs}) AND {_LIVE}",
+                                    [*args, now]).fetchall()
+                found.update({(str(pk), str(sk)): decode_item(body, str(pk), str(sk)) for pk, sk, body in rows})
+        return found
+
     def delete(self, pk: str, sk: str) -> None:
         """Remove the item; idempotent."""
         check_catalog_key(pk, "partition key")

@@ -1,0 +1,1 @@
+"""Secrets named in stored settings (the bot token a backup schedule names), read at run time."""

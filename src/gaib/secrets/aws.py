@@ -1,0 +1,60 @@
+"""``SecretsManagerSource``: secrets read from AWS Secrets Manager (``GetSecretValue``), once per run.
+
+boto3 is imported on first use (through ``gaib.aws``). Values live only in this object's memory.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from typing import Any
+
+from gaib import aws
+from gaib.errors import ConfigError, SecretUnavailable
+from gaib.secrets.base import check_secret_name, token_from
+
+
+class SecretsManagerSource:
+    """Reads secrets by name or ARN; each is fetched once and kept in memory for the run."""
+
+    def __init__(self, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+        self._region = region
+        self._endpoint_url = endpoint_url
+        self._values: dict[str, str] = {}
+        self._lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return "SecretsManagerSource()"
+
+    @functools.cached_property
+    def client(self) -> Any:
+        try:
+            return aws.client("secretsmanager", region=self._region, endpoint_url=self._endpoint_url)
+        except ImportError:
+            raise ConfigError("Reading secrets from Secrets Manager needs boto3, which is not installed.",
+                              hint="Install Gaib with the aws extra: pip install 'gaib[aws]'.") from None
+
+    def get(self, name: str) -> str:
+        check_secret_name(name)
+        with self._lock:
+            cached = self._values.get(name)
+            if cached is not None:
+                return cached
+            client = self.client
+        try:
+            response = client.get_secret_value(SecretId=name)
+        except Exception as exc:  # botocore's ClientError and transport errors alike
+            code = aws.error_code(exc)
+            if code == "ResourceNotFoundException":
+                raise SecretUnavailable(f"Secret {name} does not exist.") from None
+            if code in ("AccessDeniedException", "DecryptionFailure"):
+                raise SecretUnavailable(f"Reading secret {name}: AWS refused the request ({code}).") from None
+            translated = aws.translate(exc, f"Reading secret {name}")
+            raise SecretUnavailable(translated.message, hint=translated.hint) from None
+        raw = response.get("SecretString")
+        if not isinstance(raw, str):
+            raise SecretUnavailable(f"Secret {name} holds binary data, not the bot token as text.")
+        value = token_from(raw, name)
+        with self._lock:
+            self._values[name] = value
+        return value

@@ -1,0 +1,77 @@
+"""The secret source port: read a secret by its name at run time, never store its value.
+
+A backup schedule names the Secrets Manager secret that holds the bot token a scheduled run needs to
+read the guild (for config exports and snapshots); the run reads it through :class:`SecretSource`
+when it gets there. Contracts every adapter keeps:
+
+* ``get(name)`` returns the value, or raises ``SecretUnavailable`` (exit 2) whose message names the
+  secret but never carries a value;
+* names are checked with :func:`check_secret_name` before any request or lookup;
+* a value is read at most once per run (adapters cache it in memory, never on disk).
+
+A secret holds the token itself, or a JSON object with one of the keys in ``TOKEN_KEYS``.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Final, Protocol
+
+from gaib import safejson
+from gaib.errors import InvalidName, SecretUnavailable
+
+_NAME_RE = re.compile(r"[A-Za-z0-9/_+=.@-]{1,512}")
+_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:secret:"
+                     r"[A-Za-z0-9/_+=.@-]{1,512}")
+_TOKEN_RE = re.compile(r"[A-Za-z0-9._-]{1,512}")
+_BOT_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0-9_-]{27,}")
+TOKEN_KEYS: Final = ("token", "bot_token", "DISCORD_BOT_TOKEN")
+
+
+class SecretSource(Protocol):
+    def get(self, name: str) -> str:
+        """The value of the secret ``name``; raises ``SecretUnavailable`` (the value never in a message)."""
+        ...
+
+
+def looks_like_token(value: object) -> bool:
+    """True when ``value`` holds something shaped like a Discord bot token (never to be echoed)."""
+    return isinstance(value, str) and _BOT_TOKEN_SHAPE.search(value) is not None
+
+
+def check_secret_name(value: object, what: str = "secret name") -> str:
+    """``value`` if it is a Secrets Manager secret name or ARN; raises ``InvalidName`` (exit 6) otherwise,
+    also for a value shaped like a Discord bot token (the token itself given by mistake: never echoed)."""
+    if looks_like_token(value):
+        raise InvalidName(f"Invalid {what}: it looks like a bot token itself. Give the name (or ARN) of the "
+                          "Secrets Manager secret holding the token; Gaib never stores the token.",
+                          details={"field": what})
+    if isinstance(value, str) and (_NAME_RE.fullmatch(value) or _ARN_RE.fullmatch(value)):
+        return value
+    shown = repr(value)[:60] if isinstance(value, str) and value.isprintable() else "(unprintable or not text)"
+    raise InvalidName(f"Invalid {what} {shown}: use a Secrets Manager name (letters, digits and /_+=.@-) "
+                      "or its ARN.", details={"field": what})
+
+
+def token_from(raw: str, name: str) -> str:
+    """The token held by a secret's text: the text itself, or ``TOKEN_KEYS`` of a JSON object.
+
+    Raises ``SecretUnavailable`` for an empty secret or a JSON object without a usable key.
+    """
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            doc = safejson.loads(text)
+        except safejson.JsonProblem:
+            doc = None
+        if not isinstance(doc, dict):
+            raise SecretUnavailable(f"Secret {name} holds text that looks like JSON but is not an object.")
+        for key in TOKEN_KEYS:
+            value = doc.get(key)
+            if isinstance(value, str) and _TOKEN_RE.fullmatch(value.strip()):
+                return value.strip()
+        raise SecretUnavailable(f"Secret {name} is a JSON object without any of the keys "
+                                f"{', '.join(TOKEN_KEYS)}.")
+    if not _TOKEN_RE.fullmatch(text):
+        raise SecretUnavailable(f"Secret {name} does not hold a bot token (letters, digits, '.', '_' and '-').")
+    return text
