@@ -82,10 +82,13 @@ def test_a_task_killed_mid_window_then_a_second_task_does_every_server_once(aws_
     assert report.failed == 0 and report.complete
     assert all(len(scheduled_backups(app, sid)) == 1 for sid in sids), "a server was backed up twice or never"
     claims = claims_of(app, sids, window.strftime("%Y%m%dT%H%MZ"))
-    assert len(claims) == 80 and {c["status"] for c in claims.values()} == {"created"}
     running = [s for s, c in left_by_the_dead.items() if c["status"] == "running"]
+    # A server the dead task had backed up but not yet marked done is found unchanged on retry (its
+    # backup is there, once); every other server is created.
+    assert len(claims) == 80 and {c["status"] for c in claims.values()} <= {"created", "unchanged"}
+    assert {s for s, c in claims.items() if c["status"] == "unchanged"} <= set(running)
     assert report.retried == len(running)
-    assert report.created + report.claimed_elsewhere == 80
+    assert report.created + report.unchanged + report.claimed_elsewhere == 80
 
 
 def test_a_dead_tasks_claim_is_taken_over_once_its_lease_has_passed(fleet: Fleet) -> None:
