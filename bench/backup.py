@@ -24,7 +24,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.common import Report, median_seconds, ms
+from bench.common import Report, environ_set, median_seconds, moto_environ, ms
 
 ROOT = Path(__file__).resolve().parent.parent
 GUILD = "223456789012345678"
@@ -212,22 +212,12 @@ def run() -> Report:
     local_rows, facts = measure("local", base)
     report.rows += local_rows
     with moto_server() as url:
-        aws_env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                   "AWS_ENDPOINT_URL": url, "GAIB_BACKUP_BUCKET": "gaib-bench-backups",
+        aws_env = {**moto_environ(url), "GAIB_BACKUP_BUCKET": "gaib-bench-backups",
                    "GAIB_BACKUP_TABLE": "gaib-bench-metadata"}
-        saved = {k: os.environ.get(k) for k in aws_env}
-        os.environ.update(aws_env)
-        try:
+        with environ_set(aws_env):
             ensure_bucket(aws_env["GAIB_BACKUP_BUCKET"], region="us-east-1", endpoint_url=url)
             ensure_table(aws_env["GAIB_BACKUP_TABLE"], region="us-east-1", endpoint_url=url)
             aws_rows, _ = measure("aws (moto)", {**base, **aws_env})
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
     report.rows += aws_rows
     report.notes.append(f"state: {facts['resources']} resources (250 roles, 50 categories, 450 channels, "
                         f"10 overwrites each); plain {facts['plain'] / 1024:.0f} KiB, stored (gzip) "

@@ -1,11 +1,13 @@
-"""Shared pieces for benchmarks: timing helpers and the report table."""
+"""Shared pieces for benchmarks: timing helpers, the report table and the environment for moto."""
 
 from __future__ import annotations
 
+import contextlib
+import os
 import statistics
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,3 +53,24 @@ def time_command(cmd: Sequence[str], repeat: int, **kwargs: Any) -> float:
 
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def moto_environ(url: str) -> dict[str, str]:
+    """The AWS settings that point boto3 at moto's server at ``url`` (fake credentials, us-east-1)."""
+    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
+            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": url}
+
+
+@contextlib.contextmanager
+def environ_set(values: Mapping[str, str]) -> Iterator[None]:
+    """Set ``values`` in this process's environment for the block, then put back what was there."""
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

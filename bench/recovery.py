@@ -14,6 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.common import moto_environ
+
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -75,11 +77,6 @@ def _base_env() -> dict[str, str]:
     return {k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))}
 
 
-def _aws_env(moto: str) -> dict[str, str]:
-    return {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1", "AWS_ENDPOINT_URL": moto}
-
-
 def make_project(servers: Servers, tmp: Path, storage: str, *, discord: bool) -> Project:
     from tests.backup.conftest import GUILD
 
@@ -87,8 +84,8 @@ def make_project(servers: Servers, tmp: Path, storage: str, *, discord: bool) ->
     env = {**_base_env(), "DISCORD_GUILD_ID": emu.guild_id if discord else GUILD, "DISCORD_BOT_TOKEN": emu.token,
            "GAIB_DISCORD_API_URL": emu.base_url if discord else "http://127.0.0.1:9"}
     if storage == "s3":
-        env.update(_aws_env(servers.moto))
-        os.environ.update(_aws_env(servers.moto))  # this process's checks use boto3 too
+        env.update(moto_environ(servers.moto))
+        os.environ.update(moto_environ(servers.moto))  # this process's checks use boto3 too
         from gaib.state.s3 import ensure_state_infra
         from gaib.storage.aws import ensure_bucket, ensure_table
 

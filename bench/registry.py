@@ -30,7 +30,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import Report, median_seconds, ms
+from bench.common import Report, environ_set, median_seconds, moto_environ, ms
 
 ROOT = Path(__file__).resolve().parent.parent
 GUILD = "223456789012345678"
@@ -226,12 +226,8 @@ def run() -> Report:
         report.rows += measure_registry("local", base)
         local_rollback, facts = measure_rollback("local", base, emu)
         with moto_server() as url:
-            aws_env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                       "AWS_ENDPOINT_URL": url}
-            saved = {k: os.environ.get(k) for k in aws_env}
-            os.environ.update(aws_env)
-            try:
+            aws_env = moto_environ(url)
+            with environ_set(aws_env):
                 rows: list[list[Any]] = []
                 for what in ("registry", "rollback"):
                     suffix = uuid.uuid4().hex[:8]
@@ -243,12 +239,6 @@ def run() -> Report:
                         rows += measure_registry("aws (moto)", env)
                     else:
                         rows += measure_rollback("aws (moto)", env, emu)[0]
-            finally:
-                for k, v in saved.items():
-                    if v is None:
-                        os.environ.pop(k, None)
-                    else:
-                        os.environ[k] = v
     report.rows += local_rollback + rows
     report.notes.append("rollback Discord writes by route: "
                         + ", ".join(f"{route} {n}" for route, n in sorted(facts["routes"].items())))

@@ -20,7 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from bench.common import Report, median_seconds, ms
+from bench.common import Report, environ_set, median_seconds, moto_environ, ms
 
 ROOT = Path(__file__).resolve().parent.parent
 GUILD = "223456789012345678"
@@ -167,12 +167,8 @@ def run() -> Report:
     report.rows += quota_rows("local", base)
     local_prune, local_facts = prune_rows("local", base)
     with moto_server() as url:
-        aws_env = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                   "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1",
-                   "AWS_ENDPOINT_URL": url}
-        saved = {k: os.environ.get(k) for k in aws_env}
-        os.environ.update(aws_env)
-        try:
+        aws_env = moto_environ(url)
+        with environ_set(aws_env):
             rows: list[list[Any]] = []
             for n, part in enumerate(("quota", "prune")):
                 names = {"GAIB_BACKUP_BUCKET": f"gaib-bench-tiers-{n}", "GAIB_BACKUP_TABLE": f"gaib-bench-tiers-{n}"}
@@ -183,12 +179,6 @@ def run() -> Report:
                     rows += quota_rows("aws (moto)", env)
                 else:
                     aws_prune, aws_facts = prune_rows("aws (moto)", env)
-        finally:
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
     report.rows += rows + local_prune + aws_prune
     report.notes.append(f"seeding {HOURS:,} backups took {local_facts['seed_s']:.1f} s locally and "
                         f"{aws_facts['seed_s']:.1f} s on moto (not part of the figures)")
