@@ -174,7 +174,9 @@ def run() -> Report:
             f"one task, 10% changed: {' / '.join(f'{r:.0f}' for r in steady[4])} servers/s "
             f"(target >= {TARGET_RATE:.0f}); unchanged server: {unchanged_cost:.2f} requests "
             f"(target <= {TARGET_UNCHANGED:.0f}); a new or changed server: {changed_cost_first:.2f} requests",
-            "requests by operation, window 2: " + ", ".join(f"{k} {v}" for k, v in sorted(steady[5].items())),
+            "requests by operation, window 2 (one task): " + ", ".join(f"{k} {v}" for k, v in sorted(steady[5].items())),
+            "requests by operation, window 3 (two tasks): "
+            + ", ".join(f"{k} {v}" for k, v in sorted(results[2][5].items())),
             "duplicates: scheduled backups of one server in one window beyond the first, from the catalog",
         ]
     return report

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 
+from gaib.backup.run_blocks import cut_blocks
 from gaib.backup.scheduler import RunOptions, run_scheduled
 from tests.support.fleet import Fleet, realistic_state, server_ids
 
@@ -29,10 +30,14 @@ def test_an_unchanged_server_costs_at_most_three_requests(aws_only: Fleet) -> No
     ops = counter.by_operation()
     assert (report.created, report.unchanged) == (4, 36)
     assert ops["s3.GetObject"] == 40  # one state read per server
-    assert ops["dynamodb.PutItem"] == 40 + 4  # one claim per server; the changed ones' backup items
+    blocks = len(list(cut_blocks(sorted(sids))))  # the listing is in partition-key order
+    assert 1 <= blocks <= 5
+    # one claim per server, the changed ones' backup items, one per block of the listing taken
+    assert ops["dynamodb.PutItem"] == 40 + 4 + blocks
     assert ops["s3.PutObject"] == 4  # the changed ones' backups
-    # the changed ones' schedule status and claim outcome; the run's heartbeat (read, then moved on)
-    assert ops["dynamodb.UpdateItem"] == 4 * 2 + 1 and ops["dynamodb.GetItem"] == 1
+    # the changed ones' schedule status and claim outcome, each block marked done; the run's heartbeat
+    # (read, then moved on)
+    assert ops["dynamodb.UpdateItem"] == 4 * 2 + blocks + 1 and ops["dynamodb.GetItem"] == 1
     # listing: one index query, its confirming read, one read of the schedules and claims
     listing = ops["dynamodb.Query"] + ops["dynamodb.BatchGetItem"]
     assert listing <= 4, ops

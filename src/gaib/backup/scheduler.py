@@ -3,10 +3,12 @@
 EventBridge starts N identical Fargate tasks per window; the catalog coordinates them:
 
 1. The tier's servers come from the catalog's tier index, a page at a time (``Catalog.index_query``).
-   ``--shard I/N`` keeps the servers whose id hashes to shard I (sha256, deterministic). Each task works
-   through each block of 1,000 in its own random order, so parallel tasks start on different servers;
-   listing and reading run in their own thread while the workers back up.
-2. Just before a batch of 50 servers is started, one batched read (``Catalog.get_many``) fetches their
+   ``--shard I/N`` keeps the servers whose id hashes to shard I (sha256, deterministic). The listing is
+   cut into blocks (:mod:`gaib.backup.run_blocks`, ~64 servers, the same cuts in every task): a task
+   works first on the blocks it took before any other task (one conditional put per block), then goes
+   back through the others' blocks that are not yet done, backwards, for the servers nobody claimed (a
+   dead task's). Listing and taking blocks run in their own thread while the workers back up.
+2. Just before a batch of servers is started, one batched read (``Catalog.get_many``) fetches their
    ``SCHEDULE`` items and their claims for this window (:mod:`gaib.backup.claims`); servers another task
    finished or is working on are skipped without another request.
 3. Per server (``--concurrency`` at once), for state backups: read each workspace's state where the
@@ -35,11 +37,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import queue
-import random
 import secrets
 import threading
 import time
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -52,6 +52,7 @@ from gaib.backup.claims import ClaimKey, Claims, claim_state, iso, still_leased
 from gaib.backup.cron import previous_run
 from gaib.backup.metrics import Metric
 from gaib.backup.retention import Decision
+from gaib.backup.run_blocks import Block, BlockClaims, cut_blocks
 from gaib.backup.schedules import Schedule, check_local_path, schedule_of_item
 from gaib.backup.tiers import POLICIES, TierPolicy, check_tier
 from gaib.errors import (
@@ -85,11 +86,11 @@ Operation = Literal["backup", "snapshot"]
 Outcome = Literal["created", "unchanged", "failed", "claimed", "unscheduled"]
 PAGE: Final = 99
 """Servers per index page: the page and its confirming read stay within one ``BatchGetItem`` (100 keys)."""
-BLOCK: Final = 1000
-"""Servers listed before a task shuffles them into its own order."""
 BATCH: Final = 50
 """Servers whose schedule and claim are read together (100 keys: one ``BatchGetItem``) just before they
 are worked on."""
+SECOND_PASS_BATCH: Final = 10
+"""The same in another task's block: smaller, so the two tasks meet on fewer servers read by both."""
 DEFAULT_LEASE: Final = timedelta(minutes=15)
 PRUNE_SLACK: Final = timedelta(days=1)
 """A server's backups are pruned at most once a day: removals wait up to a day past their retention."""
@@ -185,6 +186,8 @@ class ServerResult:
     stored_bytes: int = 0
     written: int = 0
     retried: bool = False
+    final: bool = True
+    """False when another task may still be working on the server (its block is not done yet)."""
 
 
 @dataclass
@@ -276,33 +279,31 @@ class _Run:
         self.task = f"{window}-{secrets.token_hex(4)}"
         self.claims = Claims(ports.catalog, clock=ports.clock, task=self.task, lease=options.lease)
         self.backups = BackupManager(ports.store, ports.catalog, clock=ports.clock)
+        shard = f"{options.shard.index}of{options.shard.count}" if options.shard else "all"
+        self.blocks = BlockClaims(ports.catalog, clock=ports.clock, task=self.task, tier=policy.name,
+                                  window=window, operation=operation, shard=shard)
 
     # --- listing -------------------------------------------------------------------------------------
 
-    def read_batches(self, out: queue.Queue[list[tuple[str, Item | None, Item | None]] | BaseException | None],
-                     stop: threading.Event) -> None:
+    def read_blocks(self, out: queue.Queue[Block | BaseException | None], stop: threading.Event) -> None:
         """The reading side of a run, in its own thread while the workers back up: list the tier's servers,
-        shuffle each block of ``BLOCK`` of them in this task's own order (the tasks of one window start on
-        different servers and rarely meet), and hand them on in batches with their schedules and claims
-        read just before (so a server another task took meanwhile is skipped without a state read).
-        Ends with None, or with the exception that stopped it."""
-        rng = random.Random(self.task)
+        cut the listing into blocks and take the free ones (first pass), then revisit the blocks other tasks
+        took, last first (second pass; :mod:`gaib.backup.run_blocks`). Hands the blocks on, then None, or
+        the exception that stopped it."""
         try:
-            block: list[str] = []
-            listing = self.listing()
-            while not stop.is_set():
-                sid = next(listing, None)
-                if sid is not None:
-                    block.append(sid)
-                if block and (sid is None or len(block) >= BLOCK):
-                    rng.shuffle(block)
-                    for start in range(0, len(block), BATCH):
-                        if stop.is_set():
-                            return
-                        out.put(self.batch(block[start:start + BATCH]))
-                    block = []
-                if sid is None:
-                    break
+            others: list[Block] = []
+            for servers in cut_blocks(self.listing()):
+                if stop.is_set():
+                    return
+                block = self.blocks.take(servers)
+                if block.owned:
+                    out.put(block)
+                else:
+                    others.append(block)
+            for block in reversed(others):
+                if stop.is_set():
+                    return
+                out.put(self.blocks.revisit(block))
             out.put(None)
         except BaseException as exc:  # handed to the run's thread, which raises it
             out.put(exc)
@@ -342,7 +343,7 @@ class _Run:
         key = self.key(server_id)
         state = claim_state(claim, self.ports.clock())
         if state in ("final", "running"):
-            return ServerResult(server_id, "claimed")
+            return ServerResult(server_id, "claimed", final=state == "final")
         if schedule_item is None:
             return ServerResult(server_id, "unscheduled")
         try:
@@ -379,10 +380,10 @@ class _Run:
                     self.claims.settle(key, "failed", fields)
             elif stale is not None:
                 if self.claims.take_over(key, stale) is None:
-                    return ServerResult(key.server_id, "claimed")
+                    return ServerResult(key.server_id, "claimed", final=False)
                 self.claims.finish(key, "failed", fields)
             elif not self.claims.settle(key, "failed", fields):
-                return ServerResult(key.server_id, "claimed")
+                return ServerResult(key.server_id, "claimed", final=False)
         except GaibError:
             pass  # the claim could not be written either; the failure is still reported
         self.publish_failure(key.server_id, workspace, error)
@@ -431,12 +432,12 @@ class _Run:
             # Nothing to write: the claim and its outcome are one conditional put.
             outcome: Outcome = "failed" if errors else "unchanged"
             if not self.claims.settle(key, outcome, {"workspaces": result.workspaces}):
-                return ServerResult(sid, "claimed")
+                return ServerResult(sid, "claimed", final=False)
             result.outcome = outcome
         else:
             lease, first_started = self.hold(key, stale)
             if lease is None:
-                return ServerResult(sid, "claimed")
+                return ServerResult(sid, "claimed", final=False)
             result.retried = stale is not None
             extra = self.write_backups(schedule, status, pointers, reads, changed, prune_due, lease,
                                        _parse_iso(first_started) if stale is not None else None, result)
@@ -568,7 +569,7 @@ class _Run:
         sid = key.server_id
         lease, first_started = self.hold(key, stale)
         if lease is None:
-            return ServerResult(sid, "claimed")
+            return ServerResult(sid, "claimed", final=False)
         result = ServerResult(sid, "created", retried=stale is not None)
         extra: dict[str, Any] = {}
         location = schedule.workspaces[0]
@@ -714,30 +715,21 @@ def run_scheduled(ports: RunPorts, options: RunOptions, *,
                        started_at=started)
     clock = time.monotonic()
     before = ports.request_counts()
-    pending: deque[Future[ServerResult]] = deque()
-    batches: queue.Queue[list[tuple[str, Item | None, Item | None]] | BaseException | None] = queue.Queue(2)
+    blocks: queue.Queue[Block | BaseException | None] = queue.Queue(2)
     stop = threading.Event()
-    reader = threading.Thread(target=run.read_batches, args=(batches, stop), name="gaib-run-reader", daemon=True)
+    reader = threading.Thread(target=run.read_blocks, args=(blocks, stop), name="gaib-run-reader", daemon=True)
     reader.start()
     with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="gaib-run") as pool:
+        work = _Work(run, pool, report, progress)
         try:
-            while (rows := batches.get()) is not None:
-                if isinstance(rows, BaseException):
-                    raise rows
-                while len(pending) > options.concurrency:
-                    done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                    _collect(pending, done, report, progress)
-                for sid, schedule_item, claim in rows:
-                    if claim_state(claim, ports.clock()) in ("final", "running"):
-                        report.add(ServerResult(sid, "claimed"))
-                        continue
-                    pending.append(pool.submit(run.server, sid, schedule_item, claim))
-            while pending:
-                _collect(pending, set(pending), report, progress)
+            while (block := blocks.get()) is not None:
+                if isinstance(block, BaseException):
+                    raise block
+                work.block(block)
+            work.drain(0)
         except BaseException:
             stop.set()
-            for future in pending:
-                future.cancel()
+            work.cancel()
             raise
     report.complete = True
     report.finished_at = ports.clock()
@@ -750,19 +742,68 @@ def run_scheduled(ports: RunPorts, options: RunOptions, *,
     return report
 
 
-def _collect(pending: deque[Future[ServerResult]], done: Any, report: RunReport,
-             progress: Callable[[str], None] | None) -> None:
-    for future in list(pending):
-        if future in done:
-            pending.remove(future)
-            result = future.result()
-            report.add(result)
-            if progress is not None and result.outcome == "failed":
-                codes = ", ".join(e.error_code for _, e in result.errors)
-                progress(f"server {result.server_id}: failed ({codes})")
-            if progress is not None and report.listed % 1000 == 0:
-                progress(f"{report.listed} servers: {report.created} backed up, {report.unchanged} unchanged, "
-                         f"{report.failed} failed, {report.skipped} skipped")
+class _Work:
+    """The run's side of the workers: starts each block's servers a batch at a time (at most
+    ``--concurrency`` waiting beyond a batch), collects their results into the report, and marks a block
+    done once every server in it has a final claim."""
+
+    def __init__(self, run: _Run, pool: ThreadPoolExecutor, report: RunReport,
+                 progress: Callable[[str], None] | None) -> None:
+        self.run = run
+        self.pool = pool
+        self.report = report
+        self.progress = progress
+        self.limit = run.options.concurrency
+        self.pending: dict[Future[ServerResult], Block] = {}
+        self.left: dict[str, int] = {}
+        self.final: dict[str, bool] = {}
+
+    def block(self, block: Block) -> None:
+        if block.done:  # another task finished it: nothing to read
+            for sid in block.servers:
+                self.report.add(ServerResult(sid, "claimed"))
+            return
+        self.left[block.sk] = len(block.servers)
+        self.final[block.sk] = True
+        size = BATCH if block.owned else SECOND_PASS_BATCH
+        for start in range(0, len(block.servers), size):
+            self.drain(self.limit)
+            for sid, schedule_item, claim in self.run.batch(list(block.servers[start:start + size])):
+                state = claim_state(claim, self.run.ports.clock())
+                if state in ("final", "running"):
+                    self.settle(block, ServerResult(sid, "claimed", final=state == "final"))
+                else:
+                    self.pending[self.pool.submit(self.run.server, sid, schedule_item, claim)] = block
+
+    def drain(self, limit: int) -> None:
+        """Collect results until at most ``limit`` servers are still in the workers' hands."""
+        while len(self.pending) > limit:
+            done, _ = wait(list(self.pending), return_when=FIRST_COMPLETED)
+            for future in done:
+                self.settle(self.pending.pop(future), future.result())
+
+    def cancel(self) -> None:
+        for future in self.pending:
+            future.cancel()
+
+    def settle(self, block: Block, result: ServerResult) -> None:
+        report, progress = self.report, self.progress
+        report.add(result)
+        if progress is not None and result.outcome == "failed":
+            codes = ", ".join(e.error_code for _, e in result.errors)
+            progress(f"server {result.server_id}: failed ({codes})")
+        if progress is not None and report.listed % 1000 == 0:
+            progress(f"{report.listed} servers: {report.created} backed up, {report.unchanged} unchanged, "
+                     f"{report.failed} failed, {report.skipped} skipped")
+        self.final[block.sk] = self.final[block.sk] and result.final
+        self.left[block.sk] -= 1
+        if self.left[block.sk] == 0:
+            del self.left[block.sk]
+            if self.final.pop(block.sk):
+                try:
+                    self.run.blocks.finish(block, self.run.ports.clock())
+                except GaibError as exc:  # only the next tasks' shortcut is lost
+                    self.run.ports.notice(f"block {block.sk} could not be marked done: {exc.message}")
 
 
 def _heartbeat(ports: RunPorts, report: RunReport) -> None:

@@ -76,6 +76,7 @@ META_SK: Final = "META"
 SCHEDULE_SK: Final = "SCHEDULE"
 RUN_SK_PREFIX: Final = "RUN#"
 HEARTBEAT_SK_PREFIX: Final = "HEARTBEAT#"
+RUN_BLOCK_SK_PREFIX: Final = "BLOCK#"
 SERVER_PK_PREFIX: Final = "SERVER#"
 SCHEDULER_PK_PREFIX: Final = "SCHEDULER#"
 WINDOW_PATTERN: Final = r"\d{8}T\d{4}Z"
@@ -275,6 +276,15 @@ def run_claim_sk(tier: str, window: str, operation: str = "backup") -> str:
 def scheduler_pk(tier: str) -> str:
     """Partition of the tier-wide items of scheduled runs (the heartbeats)."""
     return f"{SCHEDULER_PK_PREFIX}{check_name(tier, 'tier')}"
+
+
+def run_block_sk(window: str, operation: str, shard: str, first_server_id: str) -> str:
+    """Sort key (in ``SCHEDULER#{tier}``) of a block of a window's listing that one task took first:
+    ``BLOCK#{window}#{operation}#{shard}#{first server id}``; ``shard`` is ``all`` or ``{I}of{N}``."""
+    if not re.fullmatch(r"all|[1-9]\d{0,3}of[1-9]\d{0,3}", shard):
+        raise InvalidName(f"Invalid shard label {shard[:20]!r}.", details={"field": "shard"})
+    return (f"{RUN_BLOCK_SK_PREFIX}{check_window(window)}#{check_name(operation, 'operation')}#{shard}#"
+            f"{_server(first_server_id)}")
 
 
 def heartbeat_sk(operation: str) -> str:
