@@ -25,7 +25,7 @@ def test_every_task_cuts_the_listing_alike_and_a_new_server_moves_only_nearby_cu
     assert AVERAGE / 2 <= len(listing) / len(blocks) <= AVERAGE * 2
     assert list(cut_blocks(iter(listing))) == blocks  # a generator (pages) cuts like a list
     # One server more in the middle: the blocks far from it are the same ones.
-    grown = listing[:2500] + [str(int(listing[2499]) + 1)] + listing[2500:]
+    grown = [*listing[:2500], str(int(listing[2499]) + 1), *listing[2500:]]
     firsts, grown_firsts = {b[0] for b in blocks}, {b[0] for b in cut_blocks(grown)}
     assert len(firsts ^ grown_firsts) <= 6
 
