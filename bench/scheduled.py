@@ -14,8 +14,8 @@ Windows, each for both tiers (free: 9,000 servers, premium: 1,000):
 
 Reported: servers per second per task (servers the task handled / its run time), AWS requests per server
 (changed and unchanged), and duplicates — scheduled backups of one server in one window beyond the first,
-counted from the catalog afterwards (must be 0). ``GAIB_BENCH_SERVERS`` sets a smaller fleet for a quick
-look (the figures in docs/infrastructure.md are from 10,000).
+counted from listings of the backup bucket around each window (must be 0). ``GAIB_BENCH_SERVERS`` sets a
+smaller fleet for a quick look (the figures in docs/infrastructure.md are from 10,000).
 """
 
 from __future__ import annotations
@@ -115,22 +115,14 @@ def _change(fleet: Any, app: Any, sids: list[str], serial: int) -> None:
         list(pool.map(lambda sid: fleet.put_state(app, sid, realistic_state(sid, serial)), sids))
 
 
-def _backups_per_window(app: Any, sids: list[str]) -> Counter[tuple[str, str]]:
-    from gaib.storage.keys import server_pk
+def _backup_objects(app: Any) -> set[str]:
+    """Keys of every state backup object in the backup bucket (one listing, 1,000 keys a page)."""
+    return {o.key for o in app.store.list("state/") if "/backup." in o.key}
 
-    def count(sid: str) -> Counter[tuple[str, str]]:
-        found: Counter[tuple[str, str]] = Counter()
-        page = app.catalog.query(server_pk(sid), "BACKUP#", limit=1000)
-        for item in page.items:
-            if item.get("trigger") == "scheduled":
-                found[(sid, str(item.get("message", "")).rsplit(" ", 1)[-1])] += 1
-        return found
 
-    total: Counter[tuple[str, str]] = Counter()
-    with ThreadPoolExecutor(32) as pool:
-        for part in pool.map(count, sids):
-            total.update(part)
-    return total
+def _new_per_server(before: set[str], after: set[str]) -> Counter[str]:
+    """Backup objects written since ``before``, per server (``state/{server}/{workspace}/backup.{id}...``)."""
+    return Counter(key.split("/")[1] for key in after - before)
 
 
 def run() -> Report:
@@ -162,6 +154,7 @@ def run() -> Report:
         changed_sets = [list(sids), sids[0::step], sids[1::step], []]
         results = []
         unchanged_cost: float | None = None
+        objects = _backup_objects(app)
         for i, (window, changed) in enumerate(zip(windows, changed_sets, strict=True)):
             if 0 < i < 3:
                 _change(fleet, app, changed, serial=i + 1)
@@ -169,6 +162,9 @@ def run() -> Report:
             moto_before = _cpu_of(moto)
             wall, cpu, reports = _window(fleet, window, tasks)
             moto_busy = (_cpu_of(moto) - moto_before) / wall
+            listed = _backup_objects(app)
+            written = _new_per_server(objects, listed)
+            objects = listed
             requests = _requests(reports)
             total = sum(requests.values())
             rates = [_handled(r) / max(r["duration_ms"] / 1000, 1e-9) for r in reports]
@@ -176,14 +172,17 @@ def run() -> Report:
             per_server = total / SERVERS
             if n_changed == 0:
                 unchanged_cost = per_server
-            results.append((window, tasks, n_changed, wall, rates, requests, per_server, cpu, moto_busy))
-        duplicates = _backups_per_window(app, sids)
+            dup = sum(n - 1 for n in written.values())
+            results.append((window, tasks, n_changed, wall, rates, requests, per_server, cpu, moto_busy, dup,
+                            len(written)))
+            print(f"   window {i + 1}: {tasks} task(s)/tier, {n_changed} changed, {wall:.0f} s, rates "
+                  f"{[round(r) for r in rates]}, {per_server:.2f} requests/server, {cpu / SERVERS * 1000:.1f} ms "
+                  f"CPU/server, moto {moto_busy:.0%}, {len(written)} servers backed up, {dup} duplicates; "
+                  f"requests {dict(sorted(requests.items()))}", file=sys.stderr, flush=True)
 
         changed_cost_first = sum(results[0][5].values()) / SERVERS
-        for (_w, tasks, n_changed, wall, rates, requests, per_server, cpu, busy), name in zip(results, names,
-                                                                                              strict=True):
-            dup = sum(n - 1 for (_, w), n in duplicates.items() if w == name and n > 1)
-            made = sum(1 for (_, w), n in duplicates.items() if w == name)
+        for (_w, tasks, n_changed, wall, rates, requests, per_server, cpu, busy, dup, made), name in zip(
+                results, names, strict=True):
             assert made == n_changed, f"window {name}: {made} servers backed up, {n_changed} changed"
             unchanged = unchanged_cost if unchanged_cost is not None else float("nan")
             per_changed = ((sum(requests.values()) - (SERVERS - n_changed) * unchanged) / n_changed
@@ -206,7 +205,8 @@ def run() -> Report:
             + ", ".join(f"{k} {v}" for k, v in sorted(steady[5].items())),
             "requests by operation, window 3 (two tasks): "
             + ", ".join(f"{k} {v}" for k, v in sorted(results[2][5].items())),
-            "duplicates: scheduled backups of one server in one window beyond the first, from the catalog",
+            "duplicates: backup objects of one server written in one window beyond the first (from listings of "
+            "the backup bucket before and after the window)",
             "moto busy: the moto server's CPU time over the window's wall time; moto applies one request at a "
             "time (tests/support/moto_atomic.py), so near 100% it, not the tasks, sets the pace",
         ]
