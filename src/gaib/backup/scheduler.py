@@ -84,8 +84,9 @@ from gaib.storage.keys import (
 
 Operation = Literal["backup", "snapshot"]
 Outcome = Literal["created", "unchanged", "failed", "claimed", "unscheduled"]
-PAGE: Final = 99
-"""Servers per index page: the page and its confirming read stay within one ``BatchGetItem`` (100 keys)."""
+PAGE: Final = 1000
+"""Servers per index page (the catalog's largest): a DynamoDB query returns up to 1 MB, ~100 bytes a key
+here; its keys are confirmed live by consistent reads of 100 keys each."""
 BATCH: Final = 50
 """Servers whose schedule and claim are read together (100 keys: one ``BatchGetItem``) just before they
 are worked on."""
