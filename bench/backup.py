@@ -82,8 +82,8 @@ class Bench:
     """One project folder (local state) with backups on one storage."""
 
     def __init__(self, project: Path, environ: dict[str, str]) -> None:
-        from gaib.backup.backups import BackupManager
-        from gaib.backup.restore import RestoreEngine
+        from gaib.backups.restore import RestoreEngine
+        from gaib.backups.store import BackupManager
         from gaib.state.local import LocalBackend
         from gaib.storage.open import open_storage
 
@@ -98,8 +98,8 @@ class Bench:
         self.engine = RestoreEngine(self.manager, self.backend, clock=_clock)
 
     def seed(self) -> None:
-        from gaib.backup.tiers import tier_item
         from gaib.storage.keys import TIER_SK, server_pk
+        from gaib.tiers.table import tier_item
 
         self.backend.put(guild_state(), expected_serial=None)
         # Many on-demand backups a day: the premium tier (no quota; bench/tiers.py measures the free one).

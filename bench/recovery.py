@@ -78,7 +78,7 @@ def _base_env() -> dict[str, str]:
 
 
 def make_project(servers: Servers, tmp: Path, storage: str, *, discord: bool) -> Project:
-    from tests.backup.conftest import GUILD
+    from tests.support.state import GUILD
 
     emu = servers.emulator
     env = {**_base_env(), "DISCORD_GUILD_ID": emu.guild_id if discord else GUILD, "DISCORD_BOT_TOKEN": emu.token,
@@ -129,7 +129,7 @@ def state_serial(p: Project, tally: Tally) -> int | None:
 
 
 def check_backups(p: Project, tally: Tally, dead_pid: int, last: dict[str, Any]) -> None:
-    from gaib.backup.backups import BackupManager
+    from gaib.backups.store import BackupManager
     from gaib.cli.context import Env
     from gaib.clock import utc_now
     from gaib.settings import Settings
@@ -163,10 +163,10 @@ def check_backups(p: Project, tally: Tally, dead_pid: int, last: dict[str, Any])
 
 
 def check_snapshots(p: Project, tally: Tally, dead_pid: int, last: dict[str, Any]) -> None:
-    from gaib.backup.snapshots import SnapshotManager
     from gaib.cli.context import Env
     from gaib.clock import utc_now
     from gaib.settings import Settings
+    from gaib.snapshots.store import SnapshotManager
     from gaib.wiring import App
 
     state_serial(p, tally)

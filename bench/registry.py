@@ -72,10 +72,10 @@ def _fmt(counts: dict[str, int]) -> str:
 
 def _seed(app: Any, guild: str, count: int, tier: str) -> list[str]:
     """``count`` apply deployments in a chain, written through the deployment store (config part + item)."""
-    from gaib.backup.deployments import NewDeployment
-    from gaib.backup.registry import deployments
-    from gaib.backup.tiers import tier_item
+    from gaib.deployments.registry import deployments
+    from gaib.deployments.store import NewDeployment
     from gaib.storage.keys import TIER_SK, new_id, server_pk
+    from gaib.tiers.table import tier_item
 
     app.catalog.put_if_absent(server_pk(guild), TIER_SK, tier_item(guild, tier))  # type: ignore[arg-type]
     store = deployments(app)
@@ -102,9 +102,9 @@ def _cli(project: Path, environ: dict[str, str], *args: str) -> None:
 
 
 def measure_registry(kind: str, environ: dict[str, str]) -> list[list[Any]]:
-    from gaib.backup import registry
-    from gaib.backup.deployments import NewDeployment
-    from gaib.backup.rollback import resolve
+    from gaib.deployments import registry
+    from gaib.deployments.rollback import resolve
+    from gaib.deployments.store import NewDeployment
 
     rows: list[list[Any]] = []
     aws = kind != "local"
@@ -171,7 +171,7 @@ def measure_registry(kind: str, environ: dict[str, str]) -> list[list[Any]]:
 def measure_rollback(kind: str, environ: dict[str, str], emu: Any) -> tuple[list[list[Any]], dict[str, Any]]:
     from tests.support.cli import CliRunner
 
-    from gaib.backup import rollback
+    from gaib.deployments import rollback
 
     with tempfile.TemporaryDirectory() as tmp:
         project = Path(tmp)

@@ -155,7 +155,7 @@ def kill_trials(servers: Servers, tmp: Path, workload: str, storage: str, trials
         (p.cwd / "discord-server.yaml").write_text(CONFIG_A)
         p.ok(tally, "apply", "--auto-approve")
     else:
-        from tests.backup.conftest import seed_state
+        from tests.support.state import seed_state
 
         seed_state(p.cwd, serial=1, names=tuple(f"role-{i:03d}" for i in range(60)))
     if workload != "apply":
@@ -224,7 +224,7 @@ def _backup_count(p: Project, tally: Tally) -> int:
 
 
 def concurrent_backups(servers: Servers, tmp: Path, storage: str, rounds: int) -> Tally:
-    from tests.backup.conftest import seed_state
+    from tests.support.state import seed_state
 
     tally, started = Tally(), time.monotonic()
     p = make_project(servers, tmp, storage, discord=False)
@@ -245,7 +245,7 @@ def concurrent_backups(servers: Servers, tmp: Path, storage: str, rounds: int) -
 
 
 def concurrent_restores(servers: Servers, tmp: Path, storage: str, rounds: int) -> Tally:
-    from tests.backup.conftest import seed_state
+    from tests.support.state import seed_state
 
     tally, started = Tally(), time.monotonic()
     p = make_project(servers, tmp, storage, discord=False)

@@ -34,7 +34,7 @@ class Bench:
     """One project folder (local state) with backups on one storage and a settable clock."""
 
     def __init__(self, project: Path, environ: dict[str, str]) -> None:
-        from gaib.backup.backups import BackupManager
+        from gaib.backups.store import BackupManager
         from gaib.cli.context import Env
         from gaib.settings import Settings
         from gaib.state.model import State
@@ -60,7 +60,7 @@ class Bench:
         return self.manager.create(self.state, server_id=GUILD, workspace="default", trigger=trigger)  # type: ignore[arg-type]
 
     def set_tier(self, tier: str) -> Any:
-        from gaib.backup.tier_manager import TierManager
+        from gaib.tiers.manager import TierManager
 
         return TierManager(self.ports.store, self.ports.catalog, clock=lambda: self.now).set(GUILD, tier,
                                                                                             actor="bench")
@@ -120,7 +120,7 @@ def quota_rows(kind: str, environ: dict[str, str]) -> list[list[Any]]:
 
 
 def prune_rows(kind: str, environ: dict[str, str]) -> tuple[list[list[Any]], dict[str, Any]]:
-    from gaib.backup import prune_service
+    from gaib.prune import service as prune_service
 
     rows: list[list[Any]] = []
     with tempfile.TemporaryDirectory() as tmp:

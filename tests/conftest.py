@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -8,6 +9,7 @@ import pytest
 
 from tests.support.cli import CliRunner
 from tests.support.procs import moto_server
+from tests.support.state import GUILD
 
 AWS_TEST_ENV = {
     "AWS_ACCESS_KEY_ID": "testing",
@@ -46,3 +48,20 @@ def cli(tmp_path: Path) -> CliRunner:
     """Run gaib in-process inside a fresh project folder, with no GAIB_/DISCORD_ variables set."""
     base = {k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))}
     return CliRunner(cwd=tmp_path, environ=base)
+
+
+@pytest.fixture(params=["local", "aws"])
+def bcli(request: pytest.FixtureRequest, cli: CliRunner) -> CliRunner:
+    """A CLI runner with a guild id, on local backup storage or on S3 + DynamoDB (moto)."""
+    cli.environ["DISCORD_GUILD_ID"] = GUILD
+    if request.param == "aws":
+        aws_env = request.getfixturevalue("aws_env")
+        from gaib.storage.aws import ensure_bucket, ensure_table
+
+        suffix = uuid.uuid4().hex[:10]
+        bucket, table = f"backups-{suffix}", f"meta-{suffix}"
+        ensure_bucket(bucket, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+        ensure_table(table, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+        cli.environ.update(aws_env)
+        cli.environ.update({"GAIB_BACKUP_BUCKET": bucket, "GAIB_BACKUP_TABLE": table})
+    return cli

@@ -37,11 +37,11 @@ def test_the_tree_keeps_every_layer_contract() -> None:
 
 @pytest.mark.parametrize(("module", "line", "contract"), [
     ("cli/backup.py", "import gaib.storage.s3", "Only the composition root (gaib.wiring) imports adapters"),
-    ("backup/service.py", "from gaib.storage.local import LocalObjectStore",
+    ("backups/service.py", "from gaib.storage.local import LocalObjectStore",
      "Only the composition root (gaib.wiring) imports adapters"),
     ("config/schema.py", "import gaib.themes.loader", "Layers: arrows point down only"),
     ("iac/diff.py", "import httpx", "Only adapters import the AWS and HTTP SDKs"),
-    ("backup/codec.py", "import click", "Only the CLI imports click and rich"),
+    ("bundles/codec.py", "import click", "Only the CLI imports click and rich"),
 ])
 def test_breaking_a_layer_fails_lint_imports(tmp_path: Path, module: str, line: str, contract: str) -> None:
     src = _copy(tmp_path)

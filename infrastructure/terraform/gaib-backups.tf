@@ -237,7 +237,7 @@ data "aws_iam_policy_document" "backups_bucket" {
 }
 
 # Lifecycle never expires a current object: which backups and snapshots to keep is decided by Gaib's prune
-# (gaib.backup.retention; it always keeps a server's newest backup, however old), and only prune deletes
+# (gaib.bundles.retention; it always keeps a server's newest backup, however old), and only prune deletes
 # them. A delete leaves a noncurrent version, which stays recoverable for noncurrent_version_retention_days
 # and is then removed here. Tier tags only choose the storage class.
 resource "aws_s3_bucket_lifecycle_configuration" "backups" {

@@ -1,7 +1,7 @@
 # Inputs of the Gaib backup stack. Every variable has a type, a description and, where a wrong value would
 # only fail at apply time (or silently), a validation block.
 #
-# The tier table lives in src/gaib/backup/tiers.py (POLICIES). The variables below that repeat a number of
+# The tier table lives in src/gaib/tiers/table.py (POLICIES). The variables below that repeat a number of
 # it (replica_region, the three schedules, the retention and Glacier transition days) carry that number as
 # their default, and tests/infra/test_tier_alignment.py fails when the two disagree: change both together.
 
@@ -30,7 +30,7 @@ variable "aws_region" {
 
 variable "replica_region" {
   type        = string
-  description = "Region of the premium cross-region replica bucket and its KMS key (the premium tier's replica_region in gaib.backup.tiers). Must differ from aws_region."
+  description = "Region of the premium cross-region replica bucket and its KMS key (the premium tier's replica_region in gaib.tiers.table). Must differ from aws_region."
   default     = "us-west-2"
 
   validation {
@@ -49,7 +49,7 @@ variable "enable_replication" {
 
 variable "free_backup_schedule" {
   type        = string
-  description = "EventBridge schedule of the free tier's daily backup run (UTC); the free tier's backup_schedule in gaib.backup.tiers."
+  description = "EventBridge schedule of the free tier's daily backup run (UTC); the free tier's backup_schedule in gaib.tiers.table."
   default     = "cron(0 3 * * ? *)"
 
   validation {
@@ -60,7 +60,7 @@ variable "free_backup_schedule" {
 
 variable "premium_backup_schedule" {
   type        = string
-  description = "EventBridge schedule of the premium tier's hourly backup run (UTC); the premium tier's backup_schedule in gaib.backup.tiers."
+  description = "EventBridge schedule of the premium tier's hourly backup run (UTC); the premium tier's backup_schedule in gaib.tiers.table."
   default     = "cron(0 * * * ? *)"
 
   validation {
@@ -71,7 +71,7 @@ variable "premium_backup_schedule" {
 
 variable "premium_snapshot_schedule" {
   type        = string
-  description = "EventBridge schedule of the premium tier's weekly full snapshot run (UTC); the premium tier's snapshot_schedule in gaib.backup.tiers."
+  description = "EventBridge schedule of the premium tier's weekly full snapshot run (UTC); the premium tier's snapshot_schedule in gaib.tiers.table."
   default     = "cron(0 4 ? * SUN *)"
 
   validation {
@@ -123,7 +123,7 @@ variable "task_concurrency" {
 
 variable "free_retention_days" {
   type        = number
-  description = "The free tier's retention in days, as in gaib.backup.tiers (which is what prune applies; this copy does not change it). No lifecycle rule expires current objects by age: prune removes backups older than this, never a server's newest."
+  description = "The free tier's retention in days, as in gaib.tiers.table (which is what prune applies; this copy does not change it). No lifecycle rule expires current objects by age: prune removes backups older than this, never a server's newest."
   default     = 7
 
   validation {
@@ -134,7 +134,7 @@ variable "free_retention_days" {
 
 variable "premium_retention_days" {
   type        = number
-  description = "The premium tier's retention in days, as in gaib.backup.tiers (which is what prune applies; this copy does not change it). Bounds premium_glacier_transition_days; no lifecycle rule expires current objects by age."
+  description = "The premium tier's retention in days, as in gaib.tiers.table (which is what prune applies; this copy does not change it). Bounds premium_glacier_transition_days; no lifecycle rule expires current objects by age."
   default     = 90
 
   validation {
@@ -145,7 +145,7 @@ variable "premium_retention_days" {
 
 variable "premium_glacier_transition_days" {
   type        = number
-  description = "Age in days at which large premium objects move to S3 Glacier Instant Retrieval (the premium tier's glacier_ir_after_days in gaib.backup.tiers). Must be below premium_retention_days."
+  description = "Age in days at which large premium objects move to S3 Glacier Instant Retrieval (the premium tier's glacier_ir_after_days in gaib.tiers.table). Must be below premium_retention_days."
   default     = 30
 
   validation {

@@ -95,3 +95,18 @@ class RunPorts(Ports, Protocol):
         ``bot_token``), settings naming this server and workspace, ``state`` as its state backend, and a
         Discord client for the guild made on first use with ``bot_token``. Close it after use."""
         ...
+
+
+def server_id_of(ports: Ports) -> str:
+    """The server a command works on: -g / DISCORD_GUILD_ID / gaib.yaml, else the guild id in the
+    workspace's state. Raises MissingSetting (exit 2) when neither names one."""
+    from gaib.errors import MissingSetting
+
+    settings = ports.settings
+    if settings.guild_id:
+        return settings.guild_id
+    state = ports.state.get(settings.workspace)
+    if state is not None and state.guild_id:
+        return state.guild_id
+    raise MissingSetting("No Discord server id is known for these backups.",
+                         hint="Pass -g ID or set DISCORD_GUILD_ID.")

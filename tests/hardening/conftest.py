@@ -19,8 +19,8 @@ from gaib.errors import (
     EXIT_OK,
     EXIT_STATE,
 )
-from tests.backup.conftest import GUILD, seed_state
 from tests.support.cli import CliRunner, Result
+from tests.support.state import GUILD, seed_state
 
 __all__ = ["GUILD", "fingerprint", "seed_state"]
 

@@ -24,8 +24,8 @@ import pytest
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from gaib.backup import codec
-from gaib.backup.manifest import Manifest, Part, decode_manifest, parse_manifest, seal
+from gaib.bundles import codec
+from gaib.bundles.manifest import Manifest, Part, decode_manifest, parse_manifest, seal
 from gaib.config.source import parse_yaml
 from gaib.errors import EXIT_CONFIG, EXIT_INVALID_INPUT, ConfigError, GaibError, IntegrityError, StateError
 from gaib.notify.local import read_events

@@ -1,4 +1,4 @@
-"""The Terraform carries the tier table's numbers (gaib.backup.tiers.POLICIES) as its defaults.
+"""The Terraform carries the tier table's numbers (gaib.tiers.table.POLICIES) as its defaults.
 
 Change a number in one place without the other and these tests fail, naming the variable.
 """
@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from gaib.backup.tiers import POLICIES, TIERS, TierPolicy
+from gaib.tiers.table import POLICIES, TIERS, TierPolicy
 from tests.infra.terraform_model import Stack, load_stack
 
 FREE, PREMIUM = POLICIES["free"], POLICIES["premium"]
@@ -36,7 +36,7 @@ def stack() -> Stack:
 def test_variable_default_equals_the_tier_table(stack: Stack, variable: str, expected: Any) -> None:
     assert stack.variables[variable]["default"] == expected, (
         f"variables.tf {variable} defaults to {stack.variables[variable].get('default')!r}, "
-        f"gaib.backup.tiers says {expected!r}")
+        f"gaib.tiers.table says {expected!r}")
 
 
 def test_every_tier_variable_is_checked(stack: Stack) -> None:

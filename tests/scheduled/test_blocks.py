@@ -7,8 +7,8 @@ from datetime import timedelta
 
 import pytest
 
-from gaib.backup.run_blocks import AVERAGE, MAXIMUM, MINIMUM, BlockClaims, cut_blocks
-from gaib.backup.scheduler import RunOptions, RunReport, run_scheduled
+from gaib.scheduled.blocks import AVERAGE, MAXIMUM, MINIMUM, BlockClaims, cut_blocks
+from gaib.scheduled.run import RunOptions, RunReport, run_scheduled
 from gaib.storage.keys import run_block_sk, scheduler_pk
 from tests.scheduled.conftest import scheduled_backups
 from tests.support.fleet import Fleet, realistic_state, server_ids

@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from gaib.backup.backups import BackupManager
-from gaib.backup.claims import ClaimKey, Claims
-from gaib.backup.scheduler import RunOptions, run_scheduled
+from gaib.backups.store import BackupManager
+from gaib.scheduled.claims import ClaimKey, Claims
+from gaib.scheduled.run import RunOptions, run_scheduled
 from gaib.storage.keys import run_claim_sk, server_pk
 from gaib.wiring import App
 from tests.scheduled.conftest import scheduled_backups

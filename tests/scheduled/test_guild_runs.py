@@ -8,7 +8,7 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from gaib.backup.scheduler import RunOptions, run_scheduled
+from gaib.scheduled.run import RunOptions, run_scheduled
 from gaib.storage.keys import export_latest_key, exports_prefix, run_claim_sk, server_pk
 from tests.scheduled.conftest import local_events
 from tests.support.emulator import EmulatorHandle, running_emulator

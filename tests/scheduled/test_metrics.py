@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from gaib.backup.metrics import parse_emf
+from gaib.scheduled.metrics import parse_emf
 from gaib.storage.keys import heartbeat_sk, scheduler_pk
 from tests.infra.terraform_model import load_stack
 from tests.support.cli import CliRunner

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from gaib.backup.run_blocks import cut_blocks
-from gaib.backup.scheduler import RunOptions, run_scheduled
+from gaib.scheduled.blocks import cut_blocks
+from gaib.scheduled.run import RunOptions, run_scheduled
 from tests.support.fleet import Fleet, realistic_state, server_ids
 
 pytestmark = pytest.mark.aws

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gaib.backup.scheduler import RunOptions, run_scheduled
+from gaib.scheduled.run import RunOptions, run_scheduled
 from gaib.storage.keys import SCHEDULE_SK, run_claim_sk, server_pk
 from tests.scheduled.conftest import local_events, scheduled_backups
 from tests.support.fleet import Fleet, realistic_state, server_ids
@@ -110,8 +110,8 @@ def test_one_workspace_failing_does_not_stop_the_servers_other_workspaces(fleet:
 
 
 def test_servers_without_or_with_a_disabled_schedule_are_left_alone(fleet: Fleet) -> None:
-    from gaib.backup.tiers import tier_item
     from gaib.storage.keys import TIER_SK
+    from gaib.tiers.table import tier_item
 
     app = fleet.app()
     scheduled, unscheduled, disabled = server_ids(3)
@@ -130,7 +130,7 @@ def test_servers_without_or_with_a_disabled_schedule_are_left_alone(fleet: Fleet
 
 
 def test_shards_split_the_servers_without_overlap(fleet: Fleet) -> None:
-    from gaib.backup.scheduler import Shard
+    from gaib.scheduled.run import Shard
 
     app = fleet.app()
     sids = server_ids(12)

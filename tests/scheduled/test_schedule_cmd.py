@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 
 from gaib.storage.keys import SCHEDULE_SK, TIER_SK, schedule_key, server_pk
-from tests.backup.conftest import GUILD, seed_state
 from tests.support.cli import CliRunner
+from tests.support.state import GUILD, seed_state
 
 
 def storage(cli: CliRunner) -> tuple[object, object]:

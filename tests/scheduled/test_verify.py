@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import random
 
-from gaib.backup.backups import BackupManager
-from gaib.backup.scheduler import RunOptions, run_scheduled
-from gaib.backup.verify import verify
+from gaib.backups.store import BackupManager
+from gaib.scheduled.run import RunOptions, run_scheduled
+from gaib.scheduled.verify import verify
 from gaib.storage.keys import backup_key
 from tests.scheduled.conftest import local_events, scheduled_backups
 from tests.scheduled.test_metrics import emf

@@ -7,11 +7,11 @@ from datetime import UTC, datetime
 
 import pytest
 
-from gaib.backup.cron import next_run, previous_run
-from gaib.backup.scheduler import parse_shard, resolve_window, shard_of
-from gaib.backup.tiers import POLICIES
 from gaib.errors import InvalidInput
+from gaib.scheduled.run import parse_shard, resolve_window, shard_of
 from gaib.storage.keys import check_window, run_claim_sk
+from gaib.tiers.cron import next_run, previous_run
+from gaib.tiers.table import POLICIES
 from tests.support.fleet import server_ids
 
 AT = datetime(2026, 11, 25, 17, 42, 10, tzinfo=UTC)  # a Wednesday

@@ -56,7 +56,7 @@ def test_bad_settings_are_configuration_errors(kwargs: dict[str, str], error: ty
 
 def test_importing_storage_does_not_import_boto3() -> None:
     code = (
-        "import sys, gaib.storage, gaib.storage.aws, gaib.storage.keys, gaib.backup.codec;"
+        "import sys, gaib.storage, gaib.storage.aws, gaib.storage.keys, gaib.bundles.codec;"
         "print(sorted(m for m in ('boto3', 'botocore', 'zstandard') if m in sys.modules))"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout

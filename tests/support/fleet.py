@@ -4,7 +4,7 @@ Each server gets a state of realistic size (15 roles, 9 categories, 23 channels:
 docs/format.md's example) where its schedule says it lives (a local project folder, or an S3 state
 bucket on moto), a ``TIER`` item (which puts it in the catalog's tier index) and its schedule: the
 ``SCHEDULE`` item and the ``metadata/{server}/backup-schedule.json`` document, exactly as
-``gaib server schedule enable`` writes them (``gaib.backup.schedules.Schedule``).
+``gaib server schedule enable`` writes them (``gaib.scheduled.schedules.Schedule``).
 """
 
 from __future__ import annotations
@@ -18,14 +18,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from gaib.backup.schedules import Schedule, cadence
-from gaib.backup.tiers import POLICIES, tier_item
 from gaib.cli.context import Env
 from gaib.errors import Conflict
+from gaib.scheduled.schedules import Schedule, cadence
 from gaib.settings import Settings
 from gaib.state.location import StateLocation
 from gaib.state.model import Instance, Resource, State
 from gaib.storage.keys import SCHEDULE_SK, TIER_SK, schedule_key, server_pk
+from gaib.tiers.table import POLICIES, tier_item
 from gaib.wiring import App
 
 AWS_BASE = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
-from gaib.backup import service
-from gaib.backup.backups import BackupRecord
+from gaib.backups import service
+from gaib.backups.store import BackupRecord
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
 

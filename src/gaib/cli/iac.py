@@ -108,7 +108,7 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets
             the_plan, result = service.apply(ctx.app(), progress=progress, confirm=confirm, destroy=True,
                                              dry_run=dry_run, targets=targets)
         else:
-            from gaib.backup.deploy import apply_and_record
+            from gaib.deployments.deploy import apply_and_record
 
             applied = apply_and_record(ctx.app(), progress=progress, confirm=confirm, dry_run=dry_run)
             the_plan, result = applied.plan, applied.result
@@ -131,7 +131,7 @@ def _outputs_line(ctx: Ctx, destroy: bool) -> str:
     """The recorded outputs for people, sensitive values hidden (Terraform's way)."""
     if destroy:
         return ""
-    from gaib.state import service as state_service
+    from gaib.iac import state_service
 
     current = state_service.current(ctx.app())
     outputs = current.outputs if current is not None else {}
@@ -183,7 +183,7 @@ def export(output: str | None, keep: bool, include_unmanaged: bool, managed_only
     data: dict[str, object] = {}
     notes = []
     if keep:
-        from gaib.backup.exports import store_export
+        from gaib.backups.exports import store_export
 
         stored = store_export(ctx.app(), ctx.settings().require_guild(), text)
         data["backup"] = stored.to_dict()

@@ -6,7 +6,7 @@ import click
 
 from gaib.cli.base import get_ctx, server_options
 from gaib.cli.text import printable
-from gaib.state import service
+from gaib.iac import state_service as service
 
 
 @click.command("locks")

@@ -5,12 +5,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from gaib.backup import prune_service
-from gaib.backup.prune_service import PruneKind, PruneOutcome, PrunePlan
-from gaib.backup.retention import Decision
+from gaib.bundles.retention import Decision
 from gaib.cli.base import get_ctx
 from gaib.cli.text import printable
 from gaib.cli.tier import count, size
+from gaib.prune import service as prune_service
+from gaib.prune.service import PruneKind, PruneOutcome, PrunePlan
 
 
 def _row(plan: PrunePlan, d: Decision) -> str:

@@ -6,15 +6,15 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from gaib.backup import registry as service
-from gaib.backup.deployments import MAX_STEPS, Deployment
-from gaib.backup.service import server_id as resolve_server
 from gaib.cli.base import Ctx, get_ctx, server_options
 from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
+from gaib.deployments import registry as service
+from gaib.deployments.store import MAX_STEPS, Deployment
+from gaib.ports import server_id_of
 
 if TYPE_CHECKING:
-    from gaib.backup.rollback import RollbackPlan
+    from gaib.deployments.rollback import RollbackPlan
 
 
 def _when(iso: str) -> str:
@@ -53,7 +53,7 @@ def registry_cmd() -> None:
     """Show the current deployment and the last 5 before it."""
     ctx = get_ctx()
     ports = ctx.app()
-    view = service.view(ports, resolve_server(ports))
+    view = service.view(ports, server_id_of(ports))
     _warn_damaged(ctx, view.damaged)
     keeps = (f"the {view.policy.name} tier keeps the last {view.policy.theme_history_keep_last} deployments"
              if view.policy.theme_history_keep_last else f"the {view.policy.name} tier keeps every deployment")
@@ -77,7 +77,7 @@ def history_cmd(limit: int, cursor: str | None) -> None:
     ctx = get_ctx()
     ports = ctx.app()
     damaged: list[str] = []
-    found, next_cursor = service.history(ports, resolve_server(ports), limit=limit, cursor=cursor, damaged=damaged)
+    found, next_cursor = service.history(ports, server_id_of(ports), limit=limit, cursor=cursor, damaged=damaged)
     _warn_damaged(ctx, damaged)
     text = ctx.out.table(HEADERS, [_row(d) for d in found]) if found else "No deployments."
     if next_cursor:
@@ -94,7 +94,7 @@ def audit_cmd(limit: int) -> None:
     ctx = get_ctx()
     ports = ctx.app()
     damaged: list[str] = []
-    found = service.audit_log(ports, resolve_server(ports), limit=limit, damaged=damaged)
+    found = service.audit_log(ports, server_id_of(ports), limit=limit, damaged=damaged)
     for ident in damaged:
         ctx.out.warn(f"audit event {printable(ident)} cannot be read and is not listed")
     rows = []
@@ -133,7 +133,7 @@ def _rollback_text(plan: RollbackPlan) -> str:
 @server_options
 def rollback_cmd(steps: int | None, to: str | None, dry_run: bool, yes: bool) -> None:
     """Put an earlier deployment back on Discord (minimally) and record it."""
-    from gaib.backup import rollback as rollback_service
+    from gaib.deployments import rollback as rollback_service
 
     ctx = get_ctx()
     ports = ctx.app()

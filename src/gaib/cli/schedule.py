@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from gaib.backup import schedules as service
-from gaib.backup.schedules import Schedule, ScheduleView
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
+from gaib.scheduled import schedules as service
+from gaib.scheduled.schedules import Schedule, ScheduleView
 
 schedule = group("schedule", "Scheduled backups of the server: show, enable, disable.")
 

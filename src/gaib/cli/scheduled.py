@@ -11,9 +11,9 @@ from datetime import timedelta
 
 import click
 
-from gaib.backup.metrics import Metric, emf_line
 from gaib.cli.base import Ctx, get_ctx, output_options, server_options
 from gaib.errors import PartialFailure
+from gaib.scheduled.metrics import Metric, emf_line
 
 
 def _emit_metrics(ctx: Ctx, tier: str, operation: str, metrics: list[Metric]) -> None:
@@ -37,8 +37,8 @@ def _emit_metrics(ctx: Ctx, tier: str, operation: str, metrics: list[Metric]) ->
 @output_options
 def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: int, window: str, lease: int) -> None:
     """One window of a tier's scheduled backups (the ECS task's command); exit 8 if some server failed."""
-    from gaib.backup.scheduler import RunOptions, parse_shard, run_metrics
-    from gaib.backup.scheduler import run_scheduled as run
+    from gaib.scheduled.run import RunOptions, parse_shard, run_metrics
+    from gaib.scheduled.run import run_scheduled as run
 
     ctx = get_ctx()
     options = RunOptions(tier=tier, snapshots=snapshots, shard=parse_shard(shard) if shard else None,
@@ -67,9 +67,9 @@ def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: in
 @server_options
 def verify(everything: bool, sample: int, tier: str | None) -> None:
     """Re-read stored backups and snapshots and check every checksum (default: the newest of each)."""
-    from gaib.backup.verify import check, verify_metrics
-    from gaib.backup.verify import verify as run
     from gaib.errors import UsageError
+    from gaib.scheduled.verify import check, verify_metrics
+    from gaib.scheduled.verify import verify as run
 
     if everything and sample:
         raise UsageError("--all and --sample cannot be used together.")

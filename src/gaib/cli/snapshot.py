@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import click
 
-from gaib.backup import snapshot_service as service
-from gaib.backup.community_service import ExtrasPlan
-from gaib.backup.compare import render as render_comparison
-from gaib.backup.snapshots import SnapshotRecord
 from gaib.cli.base import Ctx, get_ctx, group, server_options
 from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
 from gaib.discord.limits import duration
 from gaib.iac.plan import render as render_plan
+from gaib.snapshots import service as service
+from gaib.snapshots.community import ExtrasPlan
+from gaib.snapshots.compare import render as render_comparison
+from gaib.snapshots.store import SnapshotRecord
 
 snapshot = group("snapshot", "Full snapshots of the server: create, list, restore, download, compare, delete, "
                             "prune.")

@@ -8,7 +8,7 @@ import click
 
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
-from gaib.state import service
+from gaib.iac import state_service as service
 
 state = group("state", "Inspect and edit the state of the current workspace.", aliases={"list": "ls"})
 

@@ -62,7 +62,7 @@ def teardown(confirm_teardown: bool, dry_run: bool, preserve: tuple[str, ...], y
             raise ConfirmationRequired("Cancelled: the server name did not match.")
     backup_id = None
     if not skip_checkpoint:
-        from gaib.backup import service as backups
+        from gaib.backups import service as backups
 
         try:
             backup_id = backups.create(ctx.app(), "before teardown").id

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from gaib.backup import tier_service as service
-from gaib.backup.tier_manager import TierReport
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
+from gaib.tiers import service as service
+from gaib.tiers.manager import TierReport
 
 tier = group("tier", "The server's service tier: show it, or set it (operators).")
 

@@ -1,1 +1,0 @@
-"""Backup services: codec, backups, restore, snapshots, theme registry, tiers, scheduler, notify."""

@@ -1,0 +1,75 @@
+"""Backup use cases: create, list, get, restore, delete — on the run's ports.
+
+Each function takes the run's :class:`gaib.ports.Ports` (settings, clock, state backend, backup
+store and catalog) and returns plain values for the CLI to render. Nothing here builds an adapter.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from gaib.backups.store import BackupManager, BackupRecord
+from gaib.errors import IntegrityError, StateNotFound, TierLimit
+from gaib.ports import Ports, server_id_of
+from gaib.secretguard import check_text
+
+if TYPE_CHECKING:
+    from gaib.backups.restore import RestorePlan, RestoreResult
+
+
+def manager(ports: Ports) -> BackupManager:
+    return BackupManager(ports.store, ports.catalog, clock=ports.clock)
+
+
+def create(ports: Ports, message: str) -> BackupRecord:
+    """Back up the current workspace's state (trigger ``on-demand``); StateNotFound if it has none,
+    TierLimit (exit 7, with a ``quota.reached`` event) when the tier's daily quota is used up."""
+    ws = ports.settings.workspace
+    check_text(ports.settings.environ, ports.settings.bot_token, message, "the backup message")
+    state = ports.state.get(ws)
+    if state is None:
+        raise StateNotFound(f"Workspace '{ws}' has no state to back up.")
+    sid = server_id_of(ports)
+    try:
+        return manager(ports).create(state, server_id=sid, workspace=ws, message=message)
+    except TierLimit as exc:
+        from gaib.tiers import events  # loaded only when there is something to publish
+
+        events.quota_reached(ports, exc, server_id=sid, tier=str(exc.details.get("tier", "free")))
+        raise
+
+
+def list_backups(ports: Ports, *, limit: int, cursor: str | None, all_workspaces: bool,
+                 damaged: list[str] | None = None) -> tuple[list[BackupRecord], str | None]:
+    """Newest first; damaged items are reported in ``damaged`` and skipped."""
+    return manager(ports).list(server_id_of(ports), workspace=None if all_workspaces else ports.settings.workspace,
+                               limit=limit, cursor=cursor, damaged=damaged)
+
+
+def find(ports: Ports, backup_id: str) -> BackupRecord | None:
+    """The backup's record, None if its catalog item is damaged; raises NotFound if there is none."""
+    try:
+        return manager(ports).get(server_id_of(ports), backup_id)
+    except IntegrityError:
+        return None
+
+
+def delete(ports: Ports, backup_id: str) -> BackupRecord | None:
+    """Delete a backup (item first, then its object); returns its record (None if it was damaged)."""
+    return manager(ports).delete(server_id_of(ports), backup_id)
+
+
+def plan_restore(ports: Ports, backup_id: str, *, force: bool) -> RestorePlan:
+    """Verify the backup and compare it with the current state; writes nothing."""
+    from gaib.backups.restore import RestoreEngine
+
+    engine = RestoreEngine(manager(ports), ports.state, clock=ports.clock)
+    return engine.plan(server_id_of(ports), ports.settings.workspace, backup_id, force=force)
+
+
+def execute_restore(ports: Ports, plan: RestorePlan) -> RestoreResult:
+    """Under the lock: a pre-restore backup, then the backup's state as serial = current + 1."""
+    from gaib.backups.restore import RestoreEngine
+
+    engine = RestoreEngine(manager(ports), ports.state, clock=ports.clock)
+    return engine.execute(plan, server_id=server_id_of(ports), workspace=ports.settings.workspace)

@@ -1,0 +1,182 @@
+"""The one bundle writer and reader: parts, then manifest, then catalog item; verified reads.
+
+Every backup, snapshot and theme deployment is a bundle. Writing one:
+
+1. each part is compressed (:mod:`gaib.bundles.codec`) and stored with ``ObjectStore.put``, which
+   never overwrites;
+2. the manifest (:mod:`gaib.bundles.manifest`), sealed with its own checksum, is stored as an object
+   when the bundle has a manifest key (snapshots: ``manifest.json``);
+3. the catalog item — the manifest itself, so listing needs no object reads — is created with
+   ``put_if_absent``. A bundle exists only once its item does: a crash before leaves at most
+   unlisted objects, never a listed bundle without its parts.
+
+Reading trusts nothing: the item's manifest checksum is verified, the part keys must be the keys the
+bundle's id gives (an item pointing elsewhere is damage, and nothing is read from where it points), a
+stored ``manifest.json`` must carry the same checksum as the item, and :meth:`BundleRepository.read_part`
+verifies both checksums of a part before returning a byte. Deleting removes the item first, then the
+objects at the keys the id gives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from gaib.bundles import codec
+from gaib.bundles.manifest import Manifest, Part, decode_manifest, parse_manifest, seal
+from gaib.errors import GaibError, IntegrityError, NotFound
+from gaib.storage.base import Catalog, Item, ObjectStore, Page, damaged_key, damaged_reason
+from gaib.storage.keys import id_from_sk
+
+MANIFEST_CONTENT_TYPE = "application/json"
+CONTENT_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
+
+
+@dataclass(frozen=True)
+class PartData:
+    """A part to write: its name in the manifest, its key, and its plain bytes."""
+
+    name: str
+    key: str
+    plain: bytes
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Where a bundle lives: its catalog key, the key of each part, and of its manifest object (if any)."""
+
+    pk: str
+    sk: str
+    part_keys: Mapping[str, str]
+    manifest_key: str | None = None
+
+    def object_keys(self) -> list[str]:
+        return [*self.part_keys.values(), *([self.manifest_key] if self.manifest_key else [])]
+
+
+def item_id(item: Item, sort_key: str | None = None) -> str:
+    """The bundle id a catalog item belongs to: the id its sort key carries (``sort_key``, or the damaged
+    stand-in's), else its own ``id`` field, for reporting it ("?" when neither can be read)."""
+    key = damaged_key(item)
+    for sk in (sort_key, key[1] if key is not None else None):
+        if sk is not None:
+            try:
+                return id_from_sk(sk)
+            except GaibError:
+                pass
+    return str(item.get("id", "?"))[:80] if key is None else "?"
+
+
+def page_ids(page: Page) -> list[str]:
+    """The bundle id of each item of a catalog page (see :func:`item_id`)."""
+    keys: list[str | None] = [*page.sort_keys] if len(page.sort_keys) == len(page.items) else [None] * len(page.items)
+    return [item_id(item, sk) for item, sk in zip(page.items, keys, strict=True)]
+
+
+class BundleRepository:
+    """Writes and reads bundles over one ``ObjectStore`` and one ``Catalog``."""
+
+    def __init__(self, store: ObjectStore, catalog: Catalog) -> None:
+        self.store = store
+        self.catalog = catalog
+
+    def write(self, header: Manifest, layout: Layout, parts: Sequence[PartData], *,
+              codec_name: codec.Codec = codec.DEFAULT_CODEC, tags: Mapping[str, str] | None = None) -> Manifest:
+        """Store the parts, then the manifest, then the catalog item; returns the sealed manifest.
+
+        ``header`` carries every manifest field but the parts (its ``parts`` are ignored). Never
+        overwrites: a part or item that already exists raises ``Conflict`` and is left untouched.
+        """
+        if sorted(p.name for p in parts) != sorted(layout.part_keys):
+            raise ValueError("the parts given do not match the layout")
+        written = {}
+        stored: list[str] = []
+        try:
+            for part in parts:
+                if part.key != layout.part_keys[part.name]:
+                    raise ValueError(f"part {part.name} is not at its layout key")
+                enc = codec.encode(part.plain, codec_name)
+                self.store.put(part.key, enc.data, tags=tags, content_type=CONTENT_TYPES[enc.codec])
+                stored.append(part.key)
+                written[part.name] = Part(key=part.key, codec=enc.codec, plain_size=enc.plain_size,
+                                          stored_size=enc.stored_size, plain_sha256=enc.plain_sha256,
+                                          stored_sha256=enc.stored_sha256)
+            manifest = seal(replace(header, parts=written))
+            if layout.manifest_key is not None:
+                self.store.put(layout.manifest_key, manifest.to_json(), tags=tags,
+                               content_type=MANIFEST_CONTENT_TYPE)
+                stored.append(layout.manifest_key)
+            self.catalog.put_if_absent(layout.pk, layout.sk, manifest.to_dict())
+        except Exception:
+            # A refused write (a secret in a part, a full quota, a conflict) leaves no orphan behind:
+            # only the objects this call created are removed, never one that was already there.
+            for key in stored:
+                with contextlib.suppress(GaibError):
+                    self.store.delete(key)
+            raise
+        return manifest
+
+    def item(self, layout: Layout, what: str) -> Item:
+        """The bundle's catalog item; raises NotFound (exit 6) if it is absent."""
+        item = self.catalog.get(layout.pk, layout.sk)
+        if item is None:
+            raise NotFound(f"No {what}.")
+        return item
+
+    def manifest(self, item: Item, layout: Layout, where: str) -> Manifest:
+        """The verified manifest of a catalog item whose bundle lives at ``layout``.
+
+        Raises IntegrityError for a damaged item, part keys that are not the layout's, or a stored
+        manifest object that is missing or differs from the item.
+        """
+        reason = damaged_reason(item)
+        if reason is not None:
+            raise IntegrityError(f"The catalog item of {where} is damaged: {reason}.",
+                                 details={"manifest": where[:200]})
+        manifest = parse_manifest(item, where)
+        for name, part in manifest.parts.items():
+            if layout.part_keys.get(name) != part.key:
+                raise IntegrityError(f"The manifest of {where} is damaged: part {name!r} points at "
+                                     f"{part.key[:200]}, not at a key of this bundle.", details={"key": part.key[:200]})
+        if set(manifest.parts) != set(layout.part_keys):
+            missing = sorted(set(layout.part_keys) - set(manifest.parts))
+            raise IntegrityError(f"The manifest of {where} is damaged: it lacks the parts {', '.join(missing)}.")
+        if layout.manifest_key is not None:
+            stored = self._get(layout.manifest_key, where)
+            on_disk = parse_manifest(decode_manifest(stored, layout.manifest_key), layout.manifest_key)
+            if on_disk.manifest_sha256 != manifest.manifest_sha256:
+                raise IntegrityError(f"Stored object {layout.manifest_key} does not match the catalog's manifest "
+                                     f"of {where}.", details={"key": layout.manifest_key})
+        return manifest
+
+    def read_part(self, manifest: Manifest, name: str) -> bytes:
+        """The plain bytes of a part, after verifying its stored and plain checksums (IntegrityError)."""
+        part = manifest.part(name)
+        stored = self._get(part.key, f"{manifest.kind} {manifest.id}")
+        return codec.decode(stored, expected_plain_sha256=part.plain_sha256,
+                            expected_stored_sha256=part.stored_sha256, key=part.key)
+
+    def read_stored(self, manifest: Manifest, name: str) -> bytes:
+        """The stored (compressed) bytes of a part, after verifying their checksum."""
+        part = manifest.part(name)
+        stored = self._get(part.key, f"{manifest.kind} {manifest.id}")
+        if codec.sha256_hex(stored) != part.stored_sha256:
+            raise IntegrityError(f"Stored object {part.key} is corrupted: its checksum does not match the one "
+                                 "recorded when it was written.", details={"key": part.key})
+        return stored
+
+    def delete(self, layout: Layout) -> None:
+        """Remove the catalog item, then every object of the layout (idempotent)."""
+        self.catalog.delete(layout.pk, layout.sk)
+        for key in layout.object_keys():
+            self.store.delete(key)
+
+    def _get(self, key: str, where: str) -> bytes:
+        try:
+            return self.store.get(key)
+        except NotFound:
+            # A bundle is listed only once its objects exist (write order), so a listed bundle
+            # without one is damage, not "no such bundle".
+            raise IntegrityError(f"Stored object {key} of {where} is missing.", details={"key": key}) from None
+

@@ -1,0 +1,179 @@
+"""Reading what a community would lose from Discord and turning it into snapshot parts.
+
+:func:`capture` reads the guild's settings, emojis, stickers and bans (four requests sent together, and
+one more per 1000 bans), downloads every image from Discord's CDN and stores it in the media store
+(content-addressed: an image already stored adds nothing), and, when asked, the last ``messages``
+messages of every text and announcement channel not excluded (100 per request, channels read
+concurrently). It returns the parts' plain bytes, the manifest's counts and ``extra`` entries, and the
+images (so the writer can check they are still stored once its catalog item exists).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from gaib.bundles.media import MediaStore, media_entry
+from gaib.discord import limits as L
+from gaib.discord.community import (
+    DISCORD_CDN,
+    Ban,
+    Emoji,
+    GuildSettings,
+    Message,
+    Sticker,
+    avatar_url,
+    banner_path,
+    emoji_path,
+    icon_path,
+    image_type,
+    sticker_path,
+)
+from gaib.discord.models import ChannelType, Guild
+from gaib.discord.port import DiscordPort
+from gaib.snapshots.parts import (
+    FORMAT_VERSION,
+    HISTORY_TYPES,
+    dumps,
+    dumps_lines,
+    excluded,
+    messages_part,
+)
+
+T = TypeVar("T")
+MAX_WORKERS = 8
+
+
+@dataclass
+class Captured:
+    """Parts (name → plain bytes), counts and manifest ``extra`` of the community side of a snapshot."""
+
+    parts: dict[str, bytes]
+    counts: dict[str, int]
+    extra: dict[str, Any]
+    images: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def media_added(self) -> int:
+        return int(self.extra.get("media_added", 0))
+
+
+def _message(m: Message) -> dict[str, Any]:
+    return {
+        "id": m.id, "type": m.type, "timestamp": m.timestamp, "edited_timestamp": m.edited_timestamp,
+        "author": {"id": m.author.id, "username": m.author.username, "global_name": m.author.global_name,
+                   "avatar_url": avatar_url(DISCORD_CDN, m.author), "bot": m.author.bot},
+        "content": m.content, "embeds": list(m.embeds), "webhook_id": m.webhook_id,
+        "attachments": [{"filename": a.filename, "url": a.url, "size": a.size, "content_type": a.content_type}
+                        for a in m.attachments],
+    }
+
+
+class _Images:
+    """Downloads images and stores them once; remembers what each one is."""
+
+    def __init__(self, port: DiscordPort, media: MediaStore, tags: Mapping[str, str]) -> None:
+        self.port, self.media, self.tags = port, media, tags
+        self.entries: dict[str, dict[str, Any]] = {}
+        self.images: dict[str, bytes] = {}
+        self.added: set[str] = set()
+
+    def fetch(self, path: str, max_bytes: int) -> tuple[bytes, str]:
+        data = self.port.cdn_get(path, max_bytes=max_bytes)
+        stored = self.media.put(data, tags=self.tags)
+        if stored.added:
+            self.added.add(stored.sha256)
+        return data, stored.sha256
+
+    def note(self, data: bytes, digest: str) -> dict[str, Any]:
+        if digest not in self.entries:
+            self.entries[digest] = media_entry(len(data), image_type(data))
+            self.images[digest] = data
+        return {"sha256": digest, "size": len(data), "type": self.entries[digest]["type"]}
+
+
+def _run(pool: ThreadPoolExecutor, jobs: Sequence[Callable[[], T]]) -> list[T]:
+    return [f.result() for f in [pool.submit(job) for job in jobs]]
+
+
+def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int = 0,
+            exclude: Sequence[str] = (), tags: Mapping[str, str] | None = None,
+            workers: int = MAX_WORKERS) -> Captured:
+    """Read and store everything but the roles and channels (see the module docstring)."""
+    images = _Images(port, media, tags or {})
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gaib-snapshot") as pool:
+        f_settings = pool.submit(port.get_guild_settings)
+        f_emojis = pool.submit(port.list_emojis)
+        f_stickers = pool.submit(port.list_stickers)
+        f_bans = pool.submit(port.list_bans)
+        settings: GuildSettings = f_settings.result()
+        emojis: list[Emoji] = f_emojis.result()
+        stickers: list[Sticker] = f_stickers.result()
+        bans: list[Ban] = f_bans.result()
+
+        def job(path: str, limit: int) -> Callable[[], tuple[bytes, str]]:
+            return lambda: images.fetch(path, limit)
+
+        paths = [(emoji_path(e), L.EMOJI_MAX_BYTES) for e in emojis]
+        paths += [(sticker_path(s), L.STICKER_MAX_BYTES) for s in stickers]
+        if settings.icon:
+            paths.append((icon_path(guild.id, settings.icon), L.GUILD_IMAGE_MAX_BYTES))
+        if settings.banner:
+            paths.append((banner_path(guild.id, settings.banner), L.GUILD_IMAGE_MAX_BYTES))
+        fetched = _run(pool, [job(path, limit) for path, limit in paths])
+
+        categories = {c.id: c.name for c in guild.channels if c.type == ChannelType.CATEGORY}
+        history = [c for c in guild.channels if c.type in HISTORY_TYPES]
+        skipped = [c for c in history if excluded(c, categories, exclude)]
+        wanted = [c for c in history if c not in skipped] if messages > 0 else []
+        def history_of(channel_id: str) -> Callable[[], list[Message]]:
+            return lambda: port.list_messages(channel_id, limit=messages)
+
+        read = _run(pool, [history_of(c.id) for c in wanted])
+    got = iter(fetched)
+    emoji_docs, sticker_docs = [], []
+    role_names = {r.id: r.name for r in guild.roles}
+    for e in emojis:
+        data, digest = next(got)
+        emoji_docs.append({"id": e.id, "name": e.name, "roles": list(e.roles), "animated": e.animated,
+                           "role_names": [role_names.get(r, r) for r in e.roles], **images.note(data, digest)})
+    for s in stickers:
+        data, digest = next(got)
+        sticker_docs.append({"id": s.id, "name": s.name, "tags": s.tags, "description": s.description,
+                             "format_type": s.format_type, **images.note(data, digest)})
+    pictures: dict[str, Any] = {"icon": None, "banner": None}
+    for key, value in (("icon", settings.icon), ("banner", settings.banner)):
+        if value:
+            data, digest = next(got)
+            pictures[key] = {"hash": value, **images.note(data, digest)}
+    names = {c.id: c.name for c in guild.channels}
+    guild_doc = {
+        "format_version": FORMAT_VERSION, "id": settings.id, "name": settings.name,
+        "settings": settings.restorable(), **pictures, "premium_tier": settings.premium_tier,
+        "features": list(settings.features),
+        "channel_names": {v: names.get(v, v) for v in (settings.afk_channel_id, settings.system_channel_id) if v},
+    }
+    parts: dict[str, bytes] = {
+        "guild": dumps(guild_doc),
+        "emojis": dumps({"format_version": FORMAT_VERSION, "emojis": emoji_docs}),
+        "stickers": dumps({"format_version": FORMAT_VERSION, "stickers": sticker_docs}),
+        "bans": dumps({"format_version": FORMAT_VERSION, "bans": [
+            {"user_id": b.user_id, "username": b.username, "global_name": b.global_name, "reason": b.reason}
+            for b in bans]}),
+    }
+    index: dict[str, Any] = {}
+    total = 0
+    for channel, page in zip(wanted, read, strict=True):
+        oldest_first = sorted(page, key=lambda m: int(m.id))
+        parts[messages_part(channel.id)] = dumps_lines(_message(m) for m in oldest_first)
+        index[channel.id] = {"name": channel.name, "count": len(oldest_first)}
+        total += len(oldest_first)
+    added = sum(int(images.entries[d]["size"]) for d in images.added if d in images.entries)
+    extra: dict[str, Any] = {"media": images.entries, "media_added": added,
+                             "messages": index, "messages_per_channel": messages,
+                             "excluded_channels": sorted(c.id for c in skipped) if messages > 0 else []}
+    counts = {"emojis": len(emojis), "stickers": len(stickers), "bans": len(bans), "messages": total,
+              "message_channels": len(index)}
+    return Captured(parts=parts, counts=counts, extra=extra, images=images.images)

@@ -1,0 +1,233 @@
+"""The community side of ``snapshot restore``: reading what the live server has, planning, applying, and
+counting what it costs (requests and the time Discord's limits impose).
+
+:func:`load_for_restore` reads the snapshot's community parts, every image they need and (``messages``)
+the saved messages, verifying each before anything is planned, so a damaged image or message part is
+exit 3 before any Discord write. :func:`plan` predicts the work against the live server for
+``--dry-run`` and the confirmation (re-created objects have no id yet); :func:`apply` runs it, under the
+restore's lock, after the roles and channels are back: it maps the snapshot's role and channel ids to the
+ids they have now (from the state the restore just wrote), re-reads the live community and applies only
+what differs (:mod:`gaib.snapshots.community_plan`, :mod:`gaib.snapshots.community_apply`), then replays
+messages into re-created channels (:mod:`gaib.snapshots.replay`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from gaib.bundles.media import MediaStore, sha256_hex
+from gaib.discord import limits as L
+from gaib.discord.community import banner_path, emoji_path, icon_path, sticker_path
+from gaib.discord.models import Guild
+from gaib.discord.port import DiscordPort
+from gaib.iac.plan import Plan
+from gaib.iac.progress import Reporter
+from gaib.snapshots import community_plan as cplan
+from gaib.snapshots.community_apply import CommunityResult, execute_community
+from gaib.snapshots.community_plan import CommunityPlan, LiveCommunity, plan_community
+from gaib.snapshots.parts import Extras, load_extras
+from gaib.snapshots.replay import ReplayPlan, ReplayResult, execute_replay, plan_replay
+from gaib.snapshots.store import SnapshotContent, SnapshotManager
+from gaib.state.model import State
+
+READ_ROUTES = ("GET /guilds/{guild_id}", "GET /guilds/{guild_id}/channels")
+COMMUNITY_READS = ("GET /guilds/{guild_id}", "GET /guilds/{guild_id}/emojis", "GET /guilds/{guild_id}/stickers",
+                   "GET /guilds/{guild_id}/bans")
+
+
+def load_for_restore(manager: SnapshotManager, content: SnapshotContent, *, messages: bool) -> Extras:
+    """The community parts, their images and (``messages``) saved messages, each verified (exit 3)."""
+    m = content.record.manifest
+    return load_extras(manager.repo, m, MediaStore(manager.repo.store, m.server_id), messages=messages, images=True)
+
+
+def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4) -> LiveCommunity:
+    """The live settings, emojis, stickers and bans, plus the checksums of the live images the planner
+    compares (an icon or banner whose hash is not the snapshot's; emojis and stickers that may be the
+    snapshot's under another id)."""
+    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gaib-read") as pool:
+        f_settings, f_emojis = pool.submit(port.get_guild_settings), pool.submit(port.list_emojis)
+        f_stickers, f_bans = pool.submit(port.list_stickers), pool.submit(port.list_bans)
+        settings, emojis, stickers, bans = f_settings.result(), f_emojis.result(), f_stickers.result(), f_bans.result()
+        wanted: dict[str, tuple[str, int]] = {}
+        for key, path in (("icon", icon_path), ("banner", banner_path)):
+            saved, live_hash = extras.guild.get(key), getattr(settings, key)
+            if isinstance(saved, dict) and live_hash and live_hash != saved.get("hash"):
+                wanted[key] = (path(settings.id, live_hash), L.GUILD_IMAGE_MAX_BYTES)
+        saved_emoji_ids = {str(e["id"]) for e in extras.emojis}
+        missing_names = {str(e["name"]) for e in extras.emojis if str(e["id"]) not in {x.id for x in emojis}}
+        for e in emojis:
+            if e.id not in saved_emoji_ids and e.name in missing_names:
+                wanted[f"emoji:{e.id}"] = (emoji_path(e), L.EMOJI_MAX_BYTES)
+        saved_sticker_ids = {str(s["id"]) for s in extras.stickers}
+        missing_stickers = {str(s["name"]) for s in extras.stickers if str(s["id"]) not in {x.id for x in stickers}}
+        for s in stickers:
+            if s.id not in saved_sticker_ids and s.name in missing_stickers:
+                wanted[f"sticker:{s.id}"] = (sticker_path(s), L.STICKER_MAX_BYTES)
+        futures = {k: pool.submit(port.cdn_get, path, max_bytes=limit) for k, (path, limit) in wanted.items()}
+        shas = {k: sha256_hex(f.result()) for k, f in futures.items()}
+    return LiveCommunity(settings=settings, emojis=tuple(emojis), stickers=tuple(stickers), bans=tuple(bans),
+                         image_sha=shas)
+
+
+def channel_names(extra: Mapping[str, Any]) -> dict[str, str]:
+    """Channel id → name of the channels a snapshot saved messages of (its manifest's ``extra``)."""
+    index = extra.get("messages")
+    if not isinstance(index, Mapping):
+        return {}
+    return {str(k): str(v.get("name", k)) for k, v in index.items() if isinstance(v, Mapping)}
+
+
+def id_map(objects: State, state: State) -> dict[str, str]:
+    """Snapshot-time id → id now, for every object of the snapshot the state holds under another id."""
+    out = {}
+    for res in objects.resources:
+        now = state.find(res.address)
+        if res.id and now is not None and now.id and now.id != res.id:
+            out[res.id] = now.id
+    return out
+
+
+def _add(tally: dict[str, int], more: Mapping[str, int]) -> None:
+    for route, n in more.items():
+        if n:
+            tally[route] = tally.get(route, 0) + n
+
+
+@dataclass(frozen=True)
+class ExtrasPlan:
+    """The community and replay halves of a restore plan, with what the whole restore costs."""
+
+    community: CommunityPlan
+    replay: ReplayPlan | None
+    requests: Mapping[str, int] = field(default_factory=dict)
+    time_floor: float = 0.0
+    time_parts: Mapping[str, float] = field(default_factory=dict)
+
+    @property
+    def total_requests(self) -> int:
+        return sum(self.requests.values())
+
+    def warnings(self) -> list[str]:
+        return list(self.community.warnings)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"community": self.community.to_dict(),
+                "messages": self.replay.to_dict() if self.replay is not None else None,
+                "requests": {"total": self.total_requests, "by_route": dict(sorted(self.requests.items()))},
+                "time_floor_seconds": round(self.time_floor, 1),
+                "time_floor_parts": {k: round(v, 1) for k, v in self.time_parts.items()}}
+
+
+def _structure_requests(plan: Plan | None) -> dict[str, int]:
+    tally: dict[str, int] = {}
+    if plan is None:
+        return tally
+    for change in plan.changes:
+        base = "/guilds/{guild_id}/roles" if change.kind == "role" else "/guilds/{guild_id}/channels"
+        item = "/guilds/{guild_id}/roles/{role_id}" if change.kind == "role" else "/channels/{channel_id}"
+        route = {"create": f"POST {base}", "update": f"PATCH {item}", "adopt": f"PATCH {item}",
+                 "delete": f"DELETE {item}"}.get(change.action)
+        if change.action == "replace":
+            _add(tally, {f"DELETE {item}": 1, f"POST {base}": 1})
+        elif route is not None and (change.action != "adopt" or change.fields):
+            _add(tally, {route: 1})
+    if plan.reorder_roles:
+        _add(tally, {"PATCH /guilds/{guild_id}/roles": 1})
+    if plan.reorder_channels:
+        _add(tally, {"PATCH /guilds/{guild_id}/channels": 1})
+    return tally
+
+
+def _reads(live: LiveCommunity | None, *, images: int) -> dict[str, int]:
+    """The reads of one full look at the server: roles and channels, community, bans pages, images."""
+    tally = dict.fromkeys(READ_ROUTES, 1)
+    _add(tally, dict.fromkeys(COMMUNITY_READS, 1))
+    if live is not None:
+        pages = len(live.bans) // L.BAN_PAGE + 1
+        _add(tally, {"GET /guilds/{guild_id}/bans": pages - 1})
+    _add(tally, {"GET /cdn": images})
+    return tally
+
+
+def estimate(structure: Plan | None, community: CommunityPlan, replay: ReplayPlan | None,
+             live: LiveCommunity | None, *, apply_reads: bool) -> tuple[dict[str, int], float, dict[str, float]]:
+    """Requests (by route) and the time floor of a whole restore: the plan's reads, the pre-restore
+    snapshot and the reads under the lock (``apply_reads``), the structure's writes, the community's
+    writes and the replay."""
+    tally: dict[str, int] = {}
+    live_images = (len(live.emojis) + len(live.stickers) + int(bool(live.settings.icon))
+                   + int(bool(live.settings.banner))) if live is not None else 0
+    _add(tally, _reads(live, images=len(live.image_sha) if live is not None else 0))
+    if apply_reads:
+        _add(tally, _reads(live, images=live_images))  # the pre-restore snapshot
+        _add(tally, _reads(live, images=len(live.image_sha) if live is not None else 0))  # under the lock
+    _add(tally, _structure_requests(structure))
+    _add(tally, cplan.requests(community))
+    if replay is not None:
+        _add(tally, replay.requests())
+    waits = max((w.seconds for w in structure.waits), default=0.0) if structure is not None else 0.0
+    parts = {"roles and channels": waits, "emojis and stickers": cplan.time_floor(community),
+             "messages": replay.time_floor() if replay is not None else 0.0}
+    return tally, sum(parts.values()), parts
+
+
+def recreated(structure: Plan | None, objects: State) -> list[str]:
+    """Snapshot-time ids of the objects a structure plan re-creates."""
+    if structure is None:
+        return []
+    created = {c.address for c in structure.changes if c.action in ("create", "replace")}
+    return [r.id for r in objects.resources if r.id and r.address in created]
+
+
+def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan | None, objects: State, *,
+         prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool) -> ExtrasPlan:
+    """The predicted community and replay work (objects the structure plan re-creates have no id yet:
+    they count under their snapshot-time id)."""
+    channels = [c.id for c in live_guild.channels]
+    roles = [r.id for r in live_guild.roles]
+    community = plan_community(extras, live, ids={}, live_channels=channels, live_roles=roles,
+                               prune_unmanaged=prune_unmanaged, pending=recreated(structure, objects))
+    replay = None
+    if messages:
+        replay = plan_replay(extras.messages, names, live_channels=channels)
+    requests, floor, parts = estimate(structure, community, replay, live, apply_reads=apply_reads)
+    return ExtrasPlan(community=community, replay=replay, requests=requests, time_floor=floor, time_parts=parts)
+
+
+@dataclass
+class ExtrasDone:
+    community: CommunityResult | None = None
+    replay: ReplayResult | None = None
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [*(self.community.failed if self.community else []), *(self.replay.failed if self.replay else [])]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"community": self.community.to_dict() if self.community is not None else None,
+                "messages": self.replay.to_dict() if self.replay is not None else None}
+
+
+def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, prune_unmanaged: bool,
+          messages: bool, names: Mapping[str, str], progress: Reporter, reason: str,
+          concurrency: int) -> ExtrasDone:
+    """Make the live community match the snapshot, then replay messages (see the module docstring)."""
+    done = ExtrasDone()
+    if not extras.present:
+        return done
+    ids = id_map(objects, state)
+    guild = port.get_guild()
+    live = read_live(port, extras, workers=min(concurrency, 8))
+    community = plan_community(extras, live, ids=ids, live_channels=[c.id for c in guild.channels],
+                               live_roles=[r.id for r in guild.roles], prune_unmanaged=prune_unmanaged)
+    done.community = execute_community(port, community, extras.images, progress=progress, reason=reason)
+    if messages:
+        live_ids = {c.id for c in guild.channels}
+        recreated = {old: new for old, new in ids.items() if new in live_ids}
+        replay = plan_replay(extras.messages, names, live_channels=sorted(live_ids), ids=recreated)
+        done.replay = execute_replay(port, replay, progress=progress, reason=reason, concurrency=concurrency)
+    return done

@@ -1,0 +1,417 @@
+"""Snapshot use cases: create, list, download, compare, delete and restore — on the run's ports.
+
+Create reads the roles and channels, then (:mod:`gaib.snapshots.capture`) the settings, emojis,
+stickers, bans and, with ``messages``, the recent messages of each text channel not excluded; the tier
+bounds ``messages`` (:func:`check_messages`).
+
+Restore is plan, then execute. :func:`plan_restore` verifies every checksum of the snapshot and that it
+belongs to this server before anything else — with ``--dry-run``/``--apply`` also every image and (with
+``messages``) every saved message part it needs — then plans against the live guild, its community
+included (:mod:`gaib.snapshots.community`, which also counts the requests and the time Discord's
+limits impose); it writes nothing. :func:`execute_restore`:
+
+* without ``apply``: restores the bookkeeping — the snapshot's state rolled forward as the workspace's
+  state (a ``pre-restore`` backup first, like ``backup restore``) and the snapshot's config written to
+  the config file (the previous file kept beside it);
+* with ``apply``: under the state lock, takes a ``pre-restore`` snapshot of the live server and state,
+  re-plans against the guild as it is now, makes Discord match the snapshot minimally
+  (:mod:`gaib.iac.restore_plan`), records every object in the state, then puts back the
+  settings, emojis, stickers and bans that differ and (``messages``) replays saved messages into the
+  channels it re-created, and writes the snapshot's config to the config file (previous kept), so a
+  plan right after shows no changes. Undo: restore the pre-restore snapshot with ``--apply``.
+
+Both bring the snapshot's theme registry back as history, not as a rewrite: ``registry.json`` is not
+replaced by the snapshot's copy; a new ``rollback`` deployment is recorded (config: the snapshot's)
+that returns to the deployment current when the snapshot was taken, so everything recorded since
+stays listed and ``theme rollback --steps 1`` walks back from that point
+(:func:`gaib.deployments.registry.record_snapshot_restore`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from gaib.backups import rollforward
+from gaib.backups.store import BackupManager
+from gaib.bundles.codec import Codec
+from gaib.bundles.download import MEDIA_EXTENSIONS, resolve_target, write_files
+from gaib.bundles.media import MediaStore
+from gaib.deployments import registry
+from gaib.errors import (
+    ConfirmationRequired,
+    GaibError,
+    InvalidInput,
+    PartialFailure,
+    StateError,
+    TierLimit,
+    UsageError,
+)
+from gaib.iac.apply import ApplyResult
+from gaib.iac.caps import CapEstimate
+from gaib.iac.converge import converge, keep_config
+from gaib.iac.plan import Plan
+from gaib.iac.progress import Reporter, Tick
+from gaib.iac.restore_plan import matching_state, restore_plan
+from gaib.iac.service import with_limits
+from gaib.ports import Ports, server_id_of
+from gaib.secretguard import check_text
+from gaib.snapshots import community as community_service
+from gaib.snapshots.capture import MAX_WORKERS, Captured, capture
+from gaib.snapshots.compare import compare as compare_contents
+from gaib.snapshots.compare import desired_of
+from gaib.snapshots.parts import MESSAGES_PER_CHANNEL, Extras, check_patterns, load_extras
+from gaib.snapshots.store import SnapshotContent, SnapshotManager, SnapshotRecord
+from gaib.state.locking import locked
+from gaib.state.model import State
+from gaib.storage.base import NotFound
+from gaib.storage.keys import theme_registry_key
+from gaib.tiers import events, quota
+from gaib.tiers.table import tier_of
+
+
+def manager(ports: Ports) -> SnapshotManager:
+    return SnapshotManager(ports.store, ports.catalog, clock=ports.clock)
+
+
+def _registry(ports: Ports, server_id: str) -> bytes | None:
+    try:
+        return ports.store.get(theme_registry_key(server_id))
+    except NotFound:
+        return None
+
+
+def take(ports: Ports, *, server_id: str, message: str, trigger: str, state: State | None,
+         codec_name: Codec = "gzip", messages: int = 0, exclude: Sequence[str] = ()) -> SnapshotRecord:
+    """Read the live guild (roles, channels, settings, emojis, stickers, bans and, with ``messages``, the
+    last ``messages`` messages of each text channel not in ``exclude``) and store a snapshot of it with
+    ``state`` (no event; callers publish)."""
+    guild = ports.discord.get_guild()
+
+    def community(media: MediaStore, tags: Mapping[str, str]) -> Captured:
+        return capture(ports.discord, guild, media, messages=messages, exclude=exclude, tags=tags,
+                       workers=min(MAX_WORKERS, ports.settings.discord_concurrency))
+
+    return manager(ports).create(server_id=server_id, workspace=ports.settings.workspace, guild=guild, state=state,
+                                 registry=_registry(ports, server_id), message=message, trigger=trigger,
+                                 codec_name=codec_name, community=community)
+
+
+def check_messages(ports: Ports, server_id: str, messages: int) -> None:
+    """``--messages N``: 0 (off) or 1 to the tier's maximum per channel (TierLimit, exit 7, above it)."""
+    if isinstance(messages, bool) or not isinstance(messages, int) or messages < 0:
+        raise InvalidInput("--messages takes a number of messages per channel (1 or more; 0 saves none).")
+    if messages == 0:
+        return
+    tier = tier_of(ports.catalog, server_id)
+    most = MESSAGES_PER_CHANNEL[tier.name]
+    if messages > most:
+        raise TierLimit(f"The {tier.name} tier keeps at most {most} messages per channel in a snapshot; "
+                        f"{messages} were asked for. Nothing was read.",
+                        details={"tier": tier.name, "messages_per_channel": most})
+
+
+def create(ports: Ports, *, message: str, codec_name: Codec = "gzip", messages: int = 0,
+           exclude: Sequence[str] = ()) -> SnapshotRecord:
+    """An on-demand snapshot of the live server and the workspace's state; publishes its event.
+
+    ``exclude`` adds to ``backup.exclude`` of gaib.yaml: channels whose messages are not saved. It counts
+    against the tier's daily on-demand snapshot quota (TierLimit, exit 7, before Discord is read), after
+    ``message``, ``messages`` and ``exclude`` are checked; a snapshot that fails gives its unit back."""
+    check_text(ports.settings.environ, ports.settings.bot_token, message, "the snapshot message")
+    sid = server_id_of(ports)
+    started = time.monotonic()
+    patterns = check_patterns([*ports.settings.backup_exclude, *exclude])
+    check_messages(ports, sid, messages)
+    with quota.on_demand(ports, sid, "snapshot"):
+        try:
+            rec = take(ports, server_id=sid, message=message, trigger="on-demand",
+                       state=ports.state.get(ports.settings.workspace), codec_name=codec_name, messages=messages,
+                       exclude=patterns)
+        except GaibError as exc:
+            events.failed(ports, "snapshot", exc, server_id=sid, duration_ms=_ms(started))
+            raise
+    m = rec.manifest
+    events.succeeded(ports, "snapshot", server_id=sid, tier=m.tier, id=m.id, message=f"Snapshot {m.id} created",
+                     stored=m.stored_size, plain=m.plain_size, duration_ms=_ms(started))
+    return rec
+
+
+def _ms(started: float) -> int:
+    return int((time.monotonic() - started) * 1000)
+
+
+def list_snapshots(ports: Ports, *, limit: int, cursor: str | None,
+                   damaged: list[str]) -> tuple[list[SnapshotRecord], str | None]:
+    return manager(ports).list(server_id_of(ports), limit=limit, cursor=cursor, damaged=damaged)
+
+
+def delete(ports: Ports, snapshot_id: str) -> list[str]:
+    """Delete a snapshot and the images only it needed; returns their checksums."""
+    return manager(ports).delete(server_id_of(ports), snapshot_id)
+
+
+def load(ports: Ports, snapshot_id: str) -> SnapshotContent:
+    """Every part of a snapshot of this server, verified (NotFound, IntegrityError)."""
+    mgr = manager(ports)
+    return mgr.load(mgr.get(server_id_of(ports), snapshot_id))
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    snapshot: SnapshotRecord
+    folder: Path
+    files: list[Path]
+    raw: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"snapshot": self.snapshot.to_dict(), "folder": str(self.folder),
+                "files": [p.name for p in self.files], "raw": self.raw}
+
+
+def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool) -> Downloaded:
+    """Verify every checksum, then write the snapshot's files into ``output`` (inside the project)."""
+    target = resolve_target(ports.settings.project_dir, output)
+    mgr = manager(ports)
+    record = mgr.get(server_id_of(ports), snapshot_id)
+    files: dict[str, bytes] = {"manifest.json": record.manifest.to_json()}
+    if raw:
+        stored = mgr.stored_parts(record)
+        files.update({_file_name(record.manifest.part(n).key): data for n, data in stored.items()})
+    else:
+        for name in record.manifest.parts:
+            plain = mgr.repo.read_part(record.manifest, name)
+            files[_file_name(record.manifest.part(name).key).removesuffix(".gz")] = plain
+    media = MediaStore(ports.store, record.server_id)
+    for digest, entry in record.media.items():
+        kind = entry.get("type") if isinstance(entry, Mapping) else None
+        files[f"media-{digest}.{MEDIA_EXTENSIONS.get(str(kind), 'bin')}"] = media.get(digest)
+    return Downloaded(record, target, write_files(target, files, force=force), raw)
+
+
+def _file_name(key: str) -> str:
+    """``…/messages/123.jsonl.gz`` → ``messages-123.jsonl.gz``; other parts keep their file name."""
+    folder, _, name = key.rpartition("/")
+    return f"messages-{name}" if folder.endswith("/messages") else name
+
+
+def compare(ports: Ports, first: str, second: str) -> dict[str, Any]:
+    """What changed from snapshot ``first`` to ``second`` (both verified first, their community parts and
+    saved messages too)."""
+    mgr = manager(ports)
+    sid = server_id_of(ports)
+    contents = [mgr.load(mgr.get(sid, ident)) for ident in (first, second)]
+    extras = [load_extras(mgr.repo, c.record.manifest, MediaStore(ports.store, sid), messages=True)
+              for c in contents]
+    names = {**community_service.channel_names(contents[0].record.manifest.extra),
+             **community_service.channel_names(contents[1].record.manifest.extra)}
+    return compare_contents(contents[0], contents[1], (extras[0], extras[1]), names)
+
+
+# --- restore -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SnapshotRestorePlan:
+    content: SnapshotContent
+    apply: bool
+    prune_unmanaged: bool
+    discord: Plan | None
+    caps: CapEstimate | None
+    state: rollforward.RollForward | None
+    warnings: tuple[str, ...] = field(default_factory=tuple)
+    messages: bool = False
+    extras: Extras | None = None
+    community: community_service.ExtrasPlan | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"snapshot": self.content.record.to_dict(), "apply": self.apply,
+                "prune_unmanaged": self.prune_unmanaged, "messages": self.messages,
+                "discord": self.discord.to_dict() if self.discord is not None else None,
+                "caps": self.caps.to_dict() if self.caps is not None else None,
+                "state": self.state.to_dict() if self.state is not None else None,
+                "extras": self.community.to_dict() if self.community is not None else None,
+                "warnings": list(self.warnings)}
+
+
+@dataclass
+class SnapshotRestoreResult:
+    snapshot_id: str
+    applied: bool
+    config_file: str
+    previous_config: str | None
+    pre_restore_snapshot_id: str | None = None
+    pre_restore_backup_id: str | None = None
+    apply: ApplyResult | None = None
+    previous_serial: int | None = None
+    new_serial: int | None = None
+    deployment_id: str | None = None
+    extras: community_service.ExtrasDone | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"snapshot_id": self.snapshot_id, "applied": self.applied, "config_file": self.config_file,
+                "previous_config": self.previous_config, "pre_restore_snapshot_id": self.pre_restore_snapshot_id,
+                "pre_restore_backup_id": self.pre_restore_backup_id,
+                "apply": self.apply.to_dict() if self.apply is not None else None,
+                "previous_serial": self.previous_serial, "new_serial": self.new_serial,
+                "deployment_id": self.deployment_id,
+                "extras": self.extras.to_dict() if self.extras is not None else None}
+
+
+def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, prune_unmanaged: bool = False,
+                 force: bool = False, messages: bool = False) -> SnapshotRestorePlan:
+    """Verify the snapshot, then plan; writes nothing. Reads the live guild for ``apply`` or ``dry_run``.
+
+    With ``apply`` or ``dry_run`` every image and (``messages``) every saved message part the restore
+    needs is read and verified before the live server is even read (IntegrityError, exit 3)."""
+    if messages and not (apply or dry_run):
+        raise UsageError("--messages replays saved messages into re-created channels: it needs --apply "
+                         "(or --dry-run to see what it would send).")
+    sid = server_id_of(ports)
+    mgr = manager(ports)
+    content = mgr.load(mgr.get(sid, snapshot_id))
+    ws = ports.settings.workspace
+    desired = desired_of(content)
+    discord_plan = caps = None
+    extras = community = None
+    notes: list[str] = []
+    if apply or dry_run:
+        extras = community_service.load_for_restore(mgr, content, messages=messages)
+        live = ports.discord.get_guild()
+        state = matching_state(ports.state.get(ws), content.objects, workspace=ws, server_id=sid)
+        discord_plan = with_limits(ports, restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged))
+        caps = discord_plan.caps
+        if extras.present:
+            live_community = community_service.read_live(ports.discord, extras,
+                                                         workers=min(4, ports.settings.discord_concurrency))
+            community = community_service.plan(
+                extras, live_community, live, discord_plan, content.objects, prune_unmanaged=prune_unmanaged,
+                messages=messages,
+                names=community_service.channel_names(content.record.manifest.extra), apply_reads=apply)
+            notes += community.warnings()
+        else:
+            notes.append(f"Snapshot {snapshot_id} was taken before snapshots held settings, emojis, stickers and "
+                         "bans; only roles, channels and the state are restored.")
+        if messages and not extras.messages:
+            notes.append(f"Snapshot {snapshot_id} holds no messages (take snapshots with --messages N).")
+    state_change = None
+    if not apply:
+        if content.state is None:
+            raise StateError(f"Snapshot {snapshot_id} holds no state (the workspace had none when it was taken).",
+                             code="STATE_NOT_FOUND",
+                             hint="Restore it with --apply to put the server back and record it in the state.")
+        state_change = rollforward.plan(ports.state, ws, sid, content.state, source=f"Snapshot {snapshot_id}",
+                                        force=force)
+    warnings = tuple(discord_plan.warnings if discord_plan else ()) + tuple(caps.messages() if caps else ())
+    return SnapshotRestorePlan(content=content, apply=apply, prune_unmanaged=prune_unmanaged, discord=discord_plan,
+                               caps=caps, state=state_change, warnings=warnings + tuple(notes), messages=messages,
+                               extras=extras, community=community)
+
+
+def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | None]:
+    """Write the snapshot's config to the config file; the previous file is kept beside it."""
+    return keep_config(ports.settings.config_file, content.config_text, content.record.id)
+
+
+def _record(ports: Ports, sid: str, content: SnapshotContent, result: SnapshotRestoreResult, *,
+            partial: bool) -> None:
+    """Bring the snapshot's registry back as history: a new deployment returning to the deployment that
+    was current when the snapshot was taken (nothing recorded since is rewritten)."""
+    recorded = registry.record_snapshot_restore(
+        ports, sid, snapshot_id=content.record.id, snapshot_registry=content.registry,
+        config_text=content.config_text, config_counts=dict(content.record.manifest.counts),
+        applied=result.applied, result=result.apply.to_dict() if result.apply is not None else None,
+        serial=result.new_serial if result.new_serial is not None else (result.apply.serial if result.apply else None),
+        partial=partial)
+    result.deployment_id = recorded.deployment.id if recorded is not None else None
+
+
+def execute_restore(ports: Ports, plan: SnapshotRestorePlan, *, progress: Reporter,
+                    accept_caps: bool) -> SnapshotRestoreResult:
+    """Carry out a planned restore (see the module docstring); publishes a restore event."""
+    sid = server_id_of(ports)
+    started = time.monotonic()
+    snapshot_id = plan.content.record.id
+    tier = plan.content.record.manifest.tier
+    try:
+        result = _apply(ports, plan, sid, progress, accept_caps) if plan.apply else _bookkeeping(ports, plan, sid)
+    except GaibError as exc:
+        events.failed(ports, "restore", exc, server_id=sid, tier=tier, id=snapshot_id, duration_ms=_ms(started))
+        raise
+    events.succeeded(ports, "restore", server_id=sid, tier=tier, id=snapshot_id,
+                     message=f"Snapshot {snapshot_id} restored" + (" to Discord" if plan.apply else ""),
+                     duration_ms=_ms(started))
+    return result
+
+
+def _bookkeeping(ports: Ports, plan: SnapshotRestorePlan, sid: str) -> SnapshotRestoreResult:
+    assert plan.state is not None
+    ws = ports.settings.workspace
+    backups = BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    snapshot_id = plan.content.record.id
+
+    def before(current: State) -> str:
+        return backups.create(current, server_id=sid, workspace=ws, trigger="pre-restore",
+                              message=f"before restoring snapshot {snapshot_id}").id
+
+    done = rollforward.execute(ports.state, plan.state, server_id=sid, workspace=ws, clock=ports.clock,
+                               operation=f"snapshot restore {snapshot_id}", before=before)
+    config_file, previous = _keep_config(ports, plan.content)
+    result = SnapshotRestoreResult(snapshot_id=snapshot_id, applied=False, config_file=config_file,
+                                   previous_config=previous, pre_restore_backup_id=done.pre_restore_id,
+                                   previous_serial=done.previous_serial, new_serial=done.new_serial)
+    _record(ports, sid, plan.content, result, partial=False)
+    return result
+
+
+def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter,
+           accept_caps: bool) -> SnapshotRestoreResult:
+    if plan.caps is not None and plan.caps.binds and not accept_caps:
+        raise ConfirmationRequired("This restore needs more creates than Discord allows in its long windows: "
+                                   + "; ".join(plan.caps.messages()) + ". Nothing was changed.",
+                                   hint="Pass --yes to start anyway; what the caps hold back is created by "
+                                        "running the restore again once they reset.")
+    ws, content = ports.settings.workspace, plan.content
+    snapshot_id = content.record.id
+
+    def before(current: State | None) -> str:
+        pre = take(ports, server_id=sid, message=f"before restoring snapshot {snapshot_id}", trigger="pre-restore",
+                   state=current)
+        progress(Tick("note", f"Took pre-restore snapshot {pre.id}."))
+        return pre.id
+
+    with locked(ports.state, ws, f"snapshot restore {snapshot_id}", ports.clock):
+        done = converge(ports, server_id=sid, desired=desired_of(content), objects=content.objects,
+                        prune_unmanaged=plan.prune_unmanaged, before=before, progress=progress)
+        result = SnapshotRestoreResult(snapshot_id=snapshot_id, applied=True, config_file="", previous_config=None,
+                                       pre_restore_snapshot_id=done.pre_restore_id,
+                                       previous_serial=done.previous_serial, apply=done.result)
+        if done.failure is None:
+            result.new_serial = done.result.serial
+        if done.failure is None and plan.extras is not None and plan.extras.present:
+            current = ports.state.get(ws)
+            result.extras = community_service.apply(
+                ports.discord, plan.extras, content.objects, current if current is not None else content.objects,
+                prune_unmanaged=plan.prune_unmanaged, messages=plan.messages,
+                names=community_service.channel_names(content.record.manifest.extra), progress=progress,
+                reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency)
+        result.config_file, result.previous_config = _keep_config(ports, content)
+        _record(ports, sid, content, result,
+                partial=done.failure is not None or bool(result.extras and result.extras.failed))
+    if done.failure is None and result.extras is not None and result.extras.failed:
+        failed = result.extras.failed
+        raise PartialFailure(
+            f"The roles and channels of snapshot {snapshot_id} are back, but {len(failed)} step(s) of the settings, "
+            f"emojis, stickers, bans or messages failed: " + "; ".join(f["message"] for f in failed[:3]),
+            hint=f"Run the restore again to finish it. Undo everything with: gaib server snapshot restore "
+                 f"{done.pre_restore_id} --apply",
+            details={"restore": result.to_dict(), "failed": failed})
+    if done.failure is not None:
+        done.failure.details["restore"] = result.to_dict()
+        done.failure.hint = (f"Run the restore again to finish it. Undo everything with: gaib server snapshot "
+                             f"restore {done.pre_restore_id} --apply")
+        raise done.failure
+    return result
