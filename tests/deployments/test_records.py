@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from gaib.cli.context import Env
-from gaib.deployments import document as registry_doc
+from gaib.deployments import document
 from gaib.deployments.registry import deployments, record
 from gaib.deployments.rollback import resolve
 from gaib.deployments.store import NewDeployment
@@ -176,12 +176,12 @@ def test_concurrent_deployments_all_land_in_the_catalog_and_the_document(project
 def test_the_document_keeps_only_what_the_catalog_has() -> None:
     fresh = [{"id": "20261125T170000000Z-00000002", "created_at": "x"},
              {"id": "20261125T170000000Z-00000001", "created_at": "x"}]
-    old = registry_doc.encode({"format_version": 1, "server_id": SERVER, "current": None, "history": [
+    old = document.encode({"format_version": 1, "server_id": SERVER, "current": None, "history": [
         {"id": "20261125T170000000Z-00000003", "created_at": "x"},  # newer: a racer's, kept
         {"id": "20261125T160000000Z-00000009", "created_at": "x"},  # older, not in the catalog: pruned, dropped
     ]})
-    doc = json.loads(registry_doc.merged(old, SERVER, fresh, updated_at="now"))
+    doc = json.loads(document.merged(old, SERVER, fresh, updated_at="now"))
     assert [e["id"] for e in doc["history"]] == ["20261125T170000000Z-00000003", "20261125T170000000Z-00000002",
                                                  "20261125T170000000Z-00000001"]
     assert doc["current"]["id"] == "20261125T170000000Z-00000003"
-    assert registry_doc.entries(b"not json") == [] and registry_doc.entries(b'{"format_version": 9}') == []
+    assert document.entries(b"not json") == [] and document.entries(b'{"format_version": 9}') == []

@@ -9,7 +9,7 @@ from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
 from gaib.discord.limits import duration
 from gaib.iac.plan import render as render_plan
-from gaib.snapshots import service as service
+from gaib.snapshots import service
 from gaib.snapshots.community import ExtrasPlan
 from gaib.snapshots.compare import render as render_comparison
 from gaib.snapshots.store import SnapshotRecord

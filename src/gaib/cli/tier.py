@@ -6,7 +6,7 @@ import click
 
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
-from gaib.tiers import service as service
+from gaib.tiers import service
 from gaib.tiers.manager import TierReport
 
 tier = group("tier", "The server's service tier: show it, or set it (operators).")

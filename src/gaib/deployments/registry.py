@@ -28,8 +28,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gaib.bundles.retention import Retained, plan_retention
-from gaib.deployments import audit
-from gaib.deployments import document as registry_doc
+from gaib.deployments import audit, document
 from gaib.deployments.store import Deployment, DeploymentStore, NewDeployment, Via, is_theme, iso
 from gaib.errors import GaibError
 from gaib.notify.events import clean_text
@@ -184,8 +183,8 @@ def refresh_document(ports: Ports, store: DeploymentStore, server_id: str, polic
     each read of the document (so the write that wins saw every deployment recorded before it)."""
 
     def change(old: bytes | None) -> bytes:
-        fresh = [d.summary() for d in store.list(server_id, limit=registry_doc.RECENT, damaged=[])[0]]
-        return registry_doc.merged(old, server_id, fresh, updated_at=iso(ports.clock()))
+        fresh = [d.summary() for d in store.list(server_id, limit=document.RECENT, damaged=[])[0]]
+        return document.merged(old, server_id, fresh, updated_at=iso(ports.clock()))
 
     update_document(ports.store, theme_registry_key(server_id), change, content_type="application/json",
                     tags={"ServerId": server_id, "Tier": policy.name})
@@ -211,7 +210,7 @@ def audit_failure(ports: Ports, server_id: str | None, operation: audit.Operatio
 
 def _snapshot_entry(snapshot_registry: Mapping[str, Any]) -> dict[str, Any] | None:
     """The current entry of a snapshot's registry document, if it is one this Gaib can walk from."""
-    entry = registry_doc.current_entry(snapshot_registry)
+    entry = document.current_entry(snapshot_registry)
     if entry is None:
         return None
     try:
