@@ -14,6 +14,7 @@ from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_text
 
 if TYPE_CHECKING:
+    from gaib.backups.exports import StoredExport
     from gaib.backups.restore import RestorePlan, RestoreResult
 
 
@@ -73,3 +74,11 @@ def execute_restore(ports: Ports, plan: RestorePlan) -> RestoreResult:
 
     engine = RestoreEngine(manager(ports), ports.state, clock=ports.clock)
     return engine.execute(plan, server_id=server_id_of(ports), workspace=ports.settings.workspace)
+
+
+def keep_export(ports: Ports, server_id: str, text: str) -> StoredExport:
+    """``export --backup``: store ``text`` (an export of the live server) under a new id and as the
+    server's latest export (:func:`gaib.backups.exports.store_export`)."""
+    from gaib.backups.exports import store_export
+
+    return store_export(ports, server_id, text)

@@ -183,9 +183,9 @@ def export(output: str | None, keep: bool, include_unmanaged: bool, managed_only
     data: dict[str, object] = {}
     notes = []
     if keep:
-        from gaib.backups.exports import store_export
+        from gaib.backups import service as backups
 
-        stored = store_export(ctx.app(), ctx.settings().require_guild(), text)
+        stored = backups.keep_export(ctx.app(), ctx.settings().require_guild(), text)
         data["backup"] = stored.to_dict()
         notes.append(f"Stored as {stored.key} and {stored.latest_key}.")
     if ctx.out.json_mode and not output:
