@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 
 from gaib.scheduled.blocks import AVERAGE, MAXIMUM, MINIMUM, BlockClaims, cut_blocks
-from gaib.scheduled.run import RunOptions, RunReport, run_scheduled
+from gaib.scheduled.report import RunReport
+from gaib.scheduled.run import run_scheduled
+from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import run_block_sk, scheduler_pk
 from tests.scheduled.conftest import scheduled_backups
 from tests.support.fleet import Fleet, realistic_state, server_ids

@@ -14,7 +14,8 @@ import pytest
 
 from gaib.backups.store import BackupManager
 from gaib.scheduled.claims import ClaimKey, Claims
-from gaib.scheduled.run import RunOptions, run_scheduled
+from gaib.scheduled.run import run_scheduled
+from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import run_claim_sk, server_pk
 from gaib.wiring import App
 from tests.scheduled.conftest import scheduled_backups

@@ -8,7 +8,8 @@ from datetime import timedelta
 import httpx
 import pytest
 
-from gaib.scheduled.run import RunOptions, run_scheduled
+from gaib.scheduled.run import run_scheduled
+from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import export_latest_key, exports_prefix, run_claim_sk, server_pk
 from tests.scheduled.conftest import local_events
 from tests.support.emulator import EmulatorHandle, running_emulator

@@ -8,8 +8,9 @@ from typing import Any
 import pytest
 
 from gaib.errors import EXIT_STATE, ScheduleInvalid
-from gaib.scheduled.run import RunOptions, run_scheduled
+from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.schedules import parse_schedule
+from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import run_claim_sk, server_pk
 from tests.scheduled.conftest import local_events, scheduled_backups
 from tests.support.fleet import Fleet, server_ids

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 
 from gaib.scheduled.blocks import cut_blocks
-from gaib.scheduled.run import RunOptions, run_scheduled
+from gaib.scheduled.run import run_scheduled
+from gaib.scheduled.window import RunOptions
 from tests.support.fleet import Fleet, realistic_state, server_ids
 
 pytestmark = pytest.mark.aws

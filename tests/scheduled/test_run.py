@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from gaib.scheduled.run import RunOptions, run_scheduled
+from gaib.scheduled.run import run_scheduled
+from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import SCHEDULE_SK, run_claim_sk, server_pk
 from tests.scheduled.conftest import local_events, scheduled_backups
 from tests.support.fleet import Fleet, realistic_state, server_ids
@@ -130,7 +131,7 @@ def test_servers_without_or_with_a_disabled_schedule_are_left_alone(fleet: Fleet
 
 
 def test_shards_split_the_servers_without_overlap(fleet: Fleet) -> None:
-    from gaib.scheduled.run import Shard
+    from gaib.scheduled.window import Shard
 
     app = fleet.app()
     sids = server_ids(12)

@@ -5,8 +5,9 @@ from __future__ import annotations
 import random
 
 from gaib.backups.store import BackupManager
-from gaib.scheduled.run import RunOptions, run_scheduled
+from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.verify import verify
+from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import backup_key
 from tests.scheduled.conftest import local_events, scheduled_backups
 from tests.scheduled.test_metrics import emf

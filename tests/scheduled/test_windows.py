@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import pytest
 
 from gaib.errors import InvalidInput
-from gaib.scheduled.run import parse_shard, resolve_window, shard_of
+from gaib.scheduled.window import parse_shard, resolve_window, shard_of
 from gaib.storage.keys import check_window, run_claim_sk
 from gaib.tiers.cron import next_run, previous_run
 from gaib.tiers.table import POLICIES

@@ -6,8 +6,8 @@ import click
 
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
-from gaib.scheduled import schedules as service
-from gaib.scheduled.schedules import Schedule, ScheduleView
+from gaib.scheduled import service
+from gaib.scheduled.service import Schedule, ScheduleView
 
 schedule = group("schedule", "Scheduled backups of the server: show, enable, disable.")
 

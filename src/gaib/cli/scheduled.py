@@ -8,17 +8,23 @@ Both print their metrics as CloudWatch embedded-metric-format lines (one JSON ob
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 import click
 
 from gaib.cli.base import Ctx, get_ctx, output_options, server_options
 from gaib.errors import PartialFailure
-from gaib.scheduled.metrics import Metric, emf_line
+
+if TYPE_CHECKING:  # imported by the commands that use it, as 'gaib server backup' loads this module
+    from gaib.scheduled.service import Metric
 
 
 def _emit_metrics(ctx: Ctx, tier: str, operation: str, metrics: list[Metric]) -> None:
+    from gaib.scheduled import service
+
     settings = ctx.settings()
-    line = emf_line(settings.metrics_namespace, tier=tier, operation=operation, metrics=metrics, at=ctx.env.clock())
+    line = service.emf_line(settings.metrics_namespace, tier=tier, operation=operation, metrics=metrics,
+                            at=ctx.env.clock())
     stream = ctx.env.stderr if ctx.out.json_mode else ctx.env.stdout
     stream.write(line + "\n")
     stream.flush()
@@ -37,14 +43,13 @@ def _emit_metrics(ctx: Ctx, tier: str, operation: str, metrics: list[Metric]) ->
 @output_options
 def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: int, window: str, lease: int) -> None:
     """One window of a tier's scheduled backups (the ECS task's command); exit 8 if some server failed."""
-    from gaib.scheduled.run import RunOptions, parse_shard, run_metrics
-    from gaib.scheduled.run import run_scheduled as run
+    from gaib.scheduled import service
 
     ctx = get_ctx()
-    options = RunOptions(tier=tier, snapshots=snapshots, shard=parse_shard(shard) if shard else None,
-                         concurrency=concurrency, window=window, lease=timedelta(seconds=lease))
-    report = run(ctx.app(), options, progress=ctx.out.info)
-    _emit_metrics(ctx, report.tier, report.operation, run_metrics(report))
+    options = service.run_options(tier, snapshots=snapshots, shard=shard, concurrency=concurrency, window=window,
+                                  lease=timedelta(seconds=lease))
+    report = service.run_scheduled(ctx.app(), options, progress=ctx.out.info)
+    _emit_metrics(ctx, report.tier, report.operation, service.run_metrics(report))
     what = "snapshots" if report.operation == "snapshot" else "backups"
     text = (f"Scheduled {report.tier} {what}, window {report.window}"
             + (f" (shard {report.shard})" if report.shard else "")
@@ -68,16 +73,15 @@ def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: in
 def verify(everything: bool, sample: int, tier: str | None) -> None:
     """Re-read stored backups and snapshots and check every checksum (default: the newest of each)."""
     from gaib.errors import UsageError
-    from gaib.scheduled.verify import check, verify_metrics
-    from gaib.scheduled.verify import verify as run
+    from gaib.scheduled import service
 
     if everything and sample:
         raise UsageError("--all and --sample cannot be used together.")
     ctx = get_ctx()
-    report = run(ctx.app(), everything=everything, sample=sample, tier=tier)
+    report = service.verify(ctx.app(), everything=everything, sample=sample, tier=tier)
     if report.tier is not None:
-        _emit_metrics(ctx, report.tier, "verify", verify_metrics(report))
-    check(report)
+        _emit_metrics(ctx, report.tier, "verify", service.verify_metrics(report))
+    service.check(report)
     where = f"{report.servers} servers of the {report.tier} tier" if report.tier else "this server"
     ctx.out.result(report.to_dict(), f"Verified {report.checked} stored items of {where} ({report.backups} backups, "
                                      f"{report.snapshots} snapshots, {report.bytes_read} bytes): all passed.")

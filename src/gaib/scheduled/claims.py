@@ -9,7 +9,7 @@ task wins it, every other task skips the server. A claim is:
 * **running**, past its lease (``lease_until``): the task died. Another task may **take it over** with
   ``Catalog.increment`` of its ``count`` under the ceiling ``count + 1``, so of several tasks that saw the
   same dead claim exactly one wins; the winner then checks what the dead task had already stored before
-  writing anything (:func:`gaib.scheduled.run` looks for a backup of this window first).
+  writing anything (:class:`gaib.scheduled.jobs.ServerJobs` looks for a backup of this window first).
 
 A task never writes a backup once its own lease has passed (it gives the server up as failed instead),
 so a slow task and the task that took over from it never both write. Every claim carries an

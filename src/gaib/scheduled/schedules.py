@@ -7,7 +7,7 @@ A schedule is stored twice (docs/format.md, "Backup schedules"):
   compare-and-swap (:func:`gaib.storage.documents.update_document`) — the readable setting;
 * the catalog item ``SERVER#{server_id} / SCHEDULE`` holding the same document under ``schedule`` —
   what scheduled runs read (one ``BatchGetItem`` per page of servers), so **the item wins** when the two
-  disagree. Runs keep what they last did under the item's ``status`` (see :mod:`gaib.scheduled.run`).
+  disagree. Runs keep what they last did under the item's ``status`` (see :mod:`gaib.scheduled.jobs`).
 
 Nothing secret is stored: the bot token a run needs for exports and snapshots is named by its Secrets
 Manager secret (``bot_token_secret``) and read at run time through the ``SecretSource`` port.
