@@ -17,6 +17,7 @@ from typing import Any, Literal
 
 from gaib.bundles import codec
 from gaib.bundles.manifest import TRIGGERS, Manifest
+from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
 from gaib.names import check_name, check_snowflake
@@ -38,42 +39,17 @@ def layout(server_id: str, workspace: str, backup_id: str) -> Layout:
 
 
 @dataclass(frozen=True)
-class BackupRecord:
+class BackupRecord(Record):
     """One backup as listed: its verified manifest, flattened for output (see docs/format.md)."""
-
-    manifest: Manifest
-
-    @property
-    def id(self) -> str:
-        return self.manifest.id
-
-    @property
-    def workspace(self) -> str:
-        return self.manifest.workspace
 
     @property
     def serial(self) -> int:
+        """The backed-up state's serial (0 rather than None: docs/format.md prints a number)."""
         return self.manifest.serial or 0
 
     @property
     def lineage(self) -> str:
         return self.manifest.lineage or ""
-
-    @property
-    def created_at(self) -> str:
-        return self.manifest.created_at
-
-    @property
-    def message(self) -> str:
-        return self.manifest.message
-
-    @property
-    def tier(self) -> str:
-        return self.manifest.tier
-
-    @property
-    def trigger(self) -> str:
-        return self.manifest.trigger
 
     @property
     def resources(self) -> int:
@@ -83,18 +59,15 @@ class BackupRecord:
     def key(self) -> str:
         return self.manifest.part(STATE_PART).key
 
-    @property
-    def stored_size(self) -> int:
-        return self.manifest.stored_size
-
     def to_dict(self) -> dict[str, Any]:
-        m, part = self.manifest, self.manifest.part(STATE_PART)
-        return {"id": m.id, "server_id": m.server_id, "workspace": m.workspace, "created_at": m.created_at,
-                "serial": self.serial, "lineage": self.lineage, "resources": self.resources, "message": m.message,
-                "trigger": m.trigger, "tier": m.tier, "key": part.key, "codec": part.codec,
-                "plain_size": part.plain_size, "stored_size": part.stored_size, "plain_sha256": part.plain_sha256,
-                "stored_sha256": part.stored_sha256, "kind": m.kind, "format_version": m.format_version,
-                "manifest_sha256": m.manifest_sha256 or None}
+        part = self.manifest.part(STATE_PART)
+        return {"id": self.id, "server_id": self.server_id, "workspace": self.workspace,
+                "created_at": self.created_at, "serial": self.serial, "lineage": self.lineage,
+                "resources": self.resources, "message": self.message, "trigger": self.trigger, "tier": self.tier,
+                "key": part.key, "codec": part.codec, "plain_size": part.plain_size,
+                "stored_size": part.stored_size, "plain_sha256": part.plain_sha256,
+                "stored_sha256": part.stored_sha256, "kind": self.kind, "format_version": self.format_version,
+                "manifest_sha256": self.manifest_sha256 or None}
 
 
 def _check_message(message: str) -> str:

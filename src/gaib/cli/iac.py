@@ -108,9 +108,9 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets
             the_plan, result = service.apply(ctx.app(), progress=progress, confirm=confirm, destroy=True,
                                              dry_run=dry_run, targets=targets)
         else:
-            from gaib.deployments.deploy import apply_and_record
+            from gaib.deployments import service as deployments
 
-            applied = apply_and_record(ctx.app(), progress=progress, confirm=confirm, dry_run=dry_run)
+            applied = deployments.apply_and_record(ctx.app(), progress=progress, confirm=confirm, dry_run=dry_run)
             the_plan, result = applied.plan, applied.result
             data["deployment"] = applied.deployment.to_dict() if applied.deployment else None
             if applied.deployment is not None:

@@ -9,12 +9,12 @@ import click
 from gaib.cli.base import Ctx, get_ctx, server_options
 from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
-from gaib.deployments import registry as service
-from gaib.deployments.store import MAX_STEPS, Deployment
+from gaib.deployments import service
+from gaib.deployments.service import MAX_STEPS, Deployment
 from gaib.ports import server_id_of
 
 if TYPE_CHECKING:
-    from gaib.deployments.rollback import RollbackPlan
+    from gaib.deployments.service import RollbackPlan
 
 
 def _when(iso: str) -> str:
@@ -133,11 +133,9 @@ def _rollback_text(plan: RollbackPlan) -> str:
 @server_options
 def rollback_cmd(steps: int | None, to: str | None, dry_run: bool, yes: bool) -> None:
     """Put an earlier deployment back on Discord (minimally) and record it."""
-    from gaib.deployments import rollback as rollback_service
-
     ctx = get_ctx()
     ports = ctx.app()
-    plan = rollback_service.plan_rollback(ports, steps=steps, to=to, dry_run=dry_run)
+    plan = service.plan_rollback(ports, steps=steps, to=to, dry_run=dry_run)
     text = _rollback_text(plan)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, text)
@@ -147,7 +145,7 @@ def rollback_cmd(steps: int | None, to: str | None, dry_run: bool, yes: bool) ->
     target = plan.resolved.target
     ctx.confirm(f"Roll back to deployment {target.id}?", yes)
     with RunProgress(ctx.out, "rollback") as progress:
-        result = rollback_service.execute_rollback(ports, plan, progress=progress, accept_caps=yes)
+        result = service.execute_rollback(ports, plan, progress=progress, accept_caps=yes)
     a = result.apply
     changes = (f"{len(a.created)} created, {len(a.updated)} updated, {len(a.deleted)} deleted"
                if a is not None else "no changes")

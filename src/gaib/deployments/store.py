@@ -30,6 +30,7 @@ from typing import Any, Literal
 
 from gaib.bundles import codec
 from gaib.bundles.manifest import Manifest
+from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData
 from gaib.clock import Clock
 from gaib.errors import GaibError, IntegrityError, NotFound
@@ -90,22 +91,8 @@ class NewDeployment:
 
 
 @dataclass(frozen=True)
-class Deployment:
-    """One verified deployment (its manifest, with the fields of ``extra`` checked)."""
-
-    manifest: Manifest
-
-    @property
-    def id(self) -> str:
-        return self.manifest.id
-
-    @property
-    def server_id(self) -> str:
-        return self.manifest.server_id
-
-    @property
-    def created_at(self) -> str:
-        return self.manifest.created_at
+class Deployment(Record):
+    """One verified deployment (its manifest, with the fields of ``extra`` checked by :func:`verify`)."""
 
     @property
     def action(self) -> str:
@@ -139,15 +126,15 @@ class Deployment:
         return f"{theme.get('name')} {theme.get('version')}" if theme else "(no theme)"
 
     def to_dict(self) -> dict[str, Any]:
-        m, extra, part = self.manifest, self.manifest.extra, self.manifest.part(CONFIG_PART)
+        extra, part = self.manifest.extra, self.manifest.part(CONFIG_PART)
         return {
-            "id": m.id, "server_id": m.server_id, "workspace": m.workspace, "created_at": m.created_at,
-            "kind": extra["action"], "actor": extra.get("actor"), "via": extra.get("via"), "trigger": m.trigger,
-            "theme": self.theme, "config_sha256": part.plain_sha256, "serial": m.serial, "lineage": m.lineage,
-            "result": extra["result"], "counts": dict(m.counts), "previous": extra.get("previous"),
+            "id": self.id, "server_id": self.server_id, "workspace": self.workspace, "created_at": self.created_at,
+            "kind": extra["action"], "actor": extra.get("actor"), "via": extra.get("via"), "trigger": self.trigger,
+            "theme": self.theme, "config_sha256": part.plain_sha256, "serial": self.serial, "lineage": self.lineage,
+            "result": extra["result"], "counts": dict(self.counts), "previous": extra.get("previous"),
             "position": extra["position"], "parent": extra.get("parent"),
-            "rolled_back_to": extra.get("rolled_back_to"), "snapshot": extra.get("snapshot"), "tier": m.tier,
-            "message": m.message, "config_key": part.key, "stored_size": part.stored_size,
+            "rolled_back_to": extra.get("rolled_back_to"), "snapshot": extra.get("snapshot"), "tier": self.tier,
+            "message": self.message, "config_key": part.key, "stored_size": part.stored_size,
         }
 
     def summary(self) -> dict[str, Any]:

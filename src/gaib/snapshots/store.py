@@ -29,6 +29,7 @@ from typing import Any
 from gaib.bundles import codec
 from gaib.bundles.manifest import TRIGGERS, Manifest
 from gaib.bundles.media import MediaStore, release
+from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.clock import Clock
 from gaib.deployments.document import empty_registry
@@ -96,18 +97,8 @@ def guild_counts(guild: Guild) -> dict[str, int]:
 
 
 @dataclass(frozen=True)
-class SnapshotRecord:
-    """One snapshot as listed: its verified manifest."""
-
-    manifest: Manifest
-
-    @property
-    def id(self) -> str:
-        return self.manifest.id
-
-    @property
-    def server_id(self) -> str:
-        return self.manifest.server_id
+class SnapshotRecord(Record):
+    """One snapshot as listed: its verified manifest, with the images it needs."""
 
     @property
     def media(self) -> dict[str, Any]:
@@ -127,13 +118,13 @@ class SnapshotRecord:
         return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
     def to_dict(self) -> dict[str, Any]:
-        m = self.manifest
-        return {"id": m.id, "server_id": m.server_id, "workspace": m.workspace, "created_at": m.created_at,
-                "trigger": m.trigger, "tier": m.tier, "message": m.message, "serial": m.serial,
-                "lineage": m.lineage, "counts": dict(m.counts), "stored_size": m.stored_size,
-                "plain_size": m.plain_size, "media_size": self.media_size, "media_added": self.media_added,
-                "format_version": m.format_version, "manifest_sha256": m.manifest_sha256,
-                "parts": {n: p.to_dict() for n, p in m.parts.items()}}
+        return {"id": self.id, "server_id": self.server_id, "workspace": self.workspace,
+                "created_at": self.created_at, "trigger": self.trigger, "tier": self.tier, "message": self.message,
+                "serial": self.serial, "lineage": self.lineage, "counts": dict(self.counts),
+                "stored_size": self.stored_size, "plain_size": self.plain_size, "media_size": self.media_size,
+                "media_added": self.media_added, "format_version": self.format_version,
+                "manifest_sha256": self.manifest_sha256,
+                "parts": {n: p.to_dict() for n, p in self.manifest.parts.items()}}
 
 
 @dataclass(frozen=True)
