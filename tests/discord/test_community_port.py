@@ -10,9 +10,9 @@ from collections.abc import Iterator
 import pytest
 
 from gaib.discord import limits as L
+from gaib.discord.cdn import cdn_root_for
 from gaib.discord.client import DiscordClient
 from gaib.discord.community import data_uri
-from gaib.discord.community_client import cdn_root_for
 from gaib.discord.models import channel_body, role_body
 from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordError, DiscordNotFound, InvalidInput
