@@ -35,10 +35,10 @@ def test_the_tree_keeps_every_layer_contract() -> None:
     assert "0 broken" in result.stdout
 
 
-LAYERS = "Layers: arrows point down only"
+LAYERS = "Layers: cli -> wiring -> capabilities"
 ADAPTERS = "Only the composition root (gaib.wiring) imports adapters"
-FLOOR = "The floor: ports above the state"
-FLOOR_BELOW = "The floor never imports the CLI"
+FLOOR = "Floor: ports above state"
+FLOOR_BELOW = "The floor never imports the CLI, wiring"
 
 
 @pytest.mark.parametrize(("module", "line", "contract"), [
