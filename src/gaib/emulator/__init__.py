@@ -6,14 +6,15 @@ Run it with ``python -m gaib.emulator --port 0 --guild-id ID --guild-name NAME -
     with Emulator(guild_id="1100000000000000001", token="t") as emu:
         client = SomeClient(emu.base_url, token="t")
 
-See ``gaib.emulator.server`` for the order of checks and what is recorded,
-``gaib.emulator.ratelimit`` for Discord's limits as the ``discord`` profile enforces them (figures and
-sources in ``gaib.discord.limits``), and docs/emulator.md for the options and control endpoints.
+See ``gaib.emulator.api`` for the order of checks, ``gaib.emulator.recorder`` for what is recorded,
+``gaib.emulator.stores`` for the guild's state, ``gaib.emulator.ratelimit`` for Discord's limits as
+the ``discord`` profile enforces them (figures and sources in ``gaib.discord.limits``), and
+docs/emulator.md for the options and control endpoints.
 """
 
 from gaib.emulator.faults import FAULT_KINDS, FaultConfig, FaultConfigError
-from gaib.emulator.records import DataFileError
 from gaib.emulator.server import DEFAULT_GUILD_ID, DEFAULT_GUILD_NAME, Emulator, EmulatorConfigError
+from gaib.emulator.stores.records import DataFileError
 
 __all__ = [
     "DEFAULT_GUILD_ID",

@@ -1,17 +1,20 @@
 """The Discord routes the emulator serves, as (template → method → handler), and path matching.
 
 Templates use Discord's parameter names; every ``*_id`` parameter must be a snowflake (checked by
-the server, 50035 otherwise). Handlers take a :class:`Call` and return a :class:`Reply`.
+the server, 50035 otherwise). Handlers take a :class:`Call` and return a :class:`Reply`; they reach
+the guild through its stores (``c.state.roles``, ``c.state.channels`` …).
 """
 
 from __future__ import annotations
 
+import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from gaib.emulator.community import audit_reason
 from gaib.emulator.guild import GuildState
+
+API_PREFIX = "/api/v10"
 
 
 @dataclass(frozen=True)
@@ -37,28 +40,34 @@ def _truthy(value: str | None) -> bool:
     return value in ("true", "True", "1")
 
 
+def audit_reason(headers: dict[str, str]) -> str | None:
+    """The ``X-Audit-Log-Reason`` a request carried (URL-decoded), which becomes a ban's reason."""
+    raw = headers.get("x-audit-log-reason")
+    return urllib.parse.unquote(raw)[:512] if raw else None
+
+
 def _get_guild(c: Call) -> Reply:
     return Reply(200, c.state.guild_object(_truthy(c.query.get("with_counts"))))
 
 
 def _list_roles(c: Call) -> Reply:
-    return Reply(200, c.state.list_roles())
+    return Reply(200, c.state.roles.listing())
 
 
 def _create_role(c: Call) -> Reply:
-    return Reply(200, c.state.create_role(c.body))
+    return Reply(200, c.state.roles.create(c.body))
 
 
 def _reorder_roles(c: Call) -> Reply:
-    return Reply(200, c.state.reorder_roles(c.body))
+    return Reply(200, c.state.roles.reorder(c.body))
 
 
 def _get_role(c: Call) -> Reply:
-    return Reply(200, c.state.get_role(c.params["role_id"]))
+    return Reply(200, c.state.roles.get(c.params["role_id"]))
 
 
 def _update_role(c: Call) -> Reply:
-    return Reply(200, c.state.update_role(c.params["role_id"], c.body))
+    return Reply(200, c.state.roles.update(c.params["role_id"], c.body))
 
 
 def _delete_role(c: Call) -> Reply:
@@ -67,102 +76,102 @@ def _delete_role(c: Call) -> Reply:
 
 
 def _list_channels(c: Call) -> Reply:
-    return Reply(200, c.state.list_channels())
+    return Reply(200, c.state.channels.listing())
 
 
 def _create_channel(c: Call) -> Reply:
-    return Reply(201, c.state.create_channel(c.body))
+    return Reply(201, c.state.channels.create(c.body))
 
 
 def _reorder_channels(c: Call) -> Reply:
-    c.state.reorder_channels(c.body)
+    c.state.channels.reorder(c.body)
     return Reply(204)
 
 
 def _update_guild(c: Call) -> Reply:
-    c.state.update_settings(c.body)
+    c.state.settings.update(c.body)
     return Reply(200, c.state.guild_object(False))
 
 
 def _list_emojis(c: Call) -> Reply:
-    return Reply(200, c.state.list_emojis())
+    return Reply(200, c.state.emojis.listing())
 
 
 def _create_emoji(c: Call) -> Reply:
-    return Reply(201, c.state.create_emoji(c.body))
+    return Reply(201, c.state.emojis.create(c.body))
 
 
 def _get_emoji(c: Call) -> Reply:
-    return Reply(200, c.state.get_emoji(c.params["emoji_id"]))
+    return Reply(200, c.state.emojis.get(c.params["emoji_id"]))
 
 
 def _update_emoji(c: Call) -> Reply:
-    return Reply(200, c.state.update_emoji(c.params["emoji_id"], c.body))
+    return Reply(200, c.state.emojis.update(c.params["emoji_id"], c.body))
 
 
 def _delete_emoji(c: Call) -> Reply:
-    c.state.delete_emoji(c.params["emoji_id"])
+    c.state.emojis.delete(c.params["emoji_id"])
     return Reply(204)
 
 
 def _list_stickers(c: Call) -> Reply:
-    return Reply(200, c.state.list_stickers())
+    return Reply(200, c.state.stickers.listing())
 
 
 def _create_sticker(c: Call) -> Reply:
-    return Reply(201, c.state.create_sticker(c.body))
+    return Reply(201, c.state.stickers.create(c.body))
 
 
 def _get_sticker(c: Call) -> Reply:
-    return Reply(200, c.state.get_sticker(c.params["sticker_id"]))
+    return Reply(200, c.state.stickers.get(c.params["sticker_id"]))
 
 
 def _update_sticker(c: Call) -> Reply:
-    return Reply(200, c.state.update_sticker(c.params["sticker_id"], c.body))
+    return Reply(200, c.state.stickers.update(c.params["sticker_id"], c.body))
 
 
 def _delete_sticker(c: Call) -> Reply:
-    c.state.delete_sticker(c.params["sticker_id"])
+    c.state.stickers.delete(c.params["sticker_id"])
     return Reply(204)
 
 
 def _list_bans(c: Call) -> Reply:
-    return Reply(200, c.state.list_bans(c.query))
+    return Reply(200, c.state.bans.listing(c.query))
 
 
 def _get_ban(c: Call) -> Reply:
-    return Reply(200, c.state.get_ban(c.params["user_id"]))
+    return Reply(200, c.state.bans.get(c.params["user_id"]))
 
 
 def _ban(c: Call) -> Reply:
-    c.state.ban(c.params["user_id"], c.body, audit_reason(c.headers))
+    c.state.bans.ban(c.params["user_id"], c.body, audit_reason(c.headers))
     return Reply(204)
 
 
 def _unban(c: Call) -> Reply:
-    c.state.unban(c.params["user_id"])
+    c.state.bans.unban(c.params["user_id"])
     return Reply(204)
 
 
 def _bulk_ban(c: Call) -> Reply:
-    return Reply(200, c.state.bulk_ban(c.body, audit_reason(c.headers)))
+    return Reply(200, c.state.bans.bulk_ban(c.body, audit_reason(c.headers)))
 
 
 def _list_messages(c: Call) -> Reply:
-    return Reply(200, c.state.list_messages(c.params["channel_id"], c.query))
+    return Reply(200, c.state.messages.listing(c.params["channel_id"], c.query))
 
 
 def _delete_webhook(c: Call) -> Reply:
-    c.state.delete_webhook(c.params["webhook_id"])
+    c.state.webhooks.delete(c.params["webhook_id"])
     return Reply(204)
 
 
 def _get_channel(c: Call) -> Reply:
-    return Reply(200, c.state.get_channel(c.params["channel_id"]))
+    return Reply(200, c.state.channels.get(c.params["channel_id"]))
 
 
 def _update_channel(c: Call) -> Reply:
-    return Reply(200, c.state.update_channel(c.params["channel_id"], c.body))
+    return Reply(200, c.state.channels.update(c.params["channel_id"], c.body))
 
 
 def _delete_channel(c: Call) -> Reply:
@@ -170,22 +179,22 @@ def _delete_channel(c: Call) -> Reply:
 
 
 def _put_overwrite(c: Call) -> Reply:
-    c.state.put_overwrite(c.params["channel_id"], c.params["overwrite_id"], c.body)
+    c.state.overwrites.put(c.params["channel_id"], c.params["overwrite_id"], c.body)
     return Reply(204)
 
 
 def _delete_overwrite(c: Call) -> Reply:
-    c.state.delete_overwrite(c.params["channel_id"], c.params["overwrite_id"])
+    c.state.overwrites.delete(c.params["channel_id"], c.params["overwrite_id"])
     return Reply(204)
 
 
 def _create_webhook(c: Call) -> Reply:
-    return Reply(200, c.state.create_webhook(c.params["channel_id"], c.body, c.base_url))
+    return Reply(200, c.state.webhooks.create(c.params["channel_id"], c.body, c.base_url))
 
 
 def _execute_webhook(c: Call) -> Reply:
     thread = c.query.get("thread_id")
-    message = c.state.execute_webhook(c.params["webhook_id"], c.params["webhook_token"], c.body, thread)
+    message = c.state.webhooks.execute(c.params["webhook_id"], c.params["webhook_token"], c.body, thread)
     return Reply(200, message) if _truthy(c.query.get("wait")) else Reply(204)
 
 

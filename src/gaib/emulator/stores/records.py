@@ -1,4 +1,4 @@
-"""The emulator's stored objects (roles, channels, overwrites, webhooks) and their JSON forms.
+"""The emulator's stored records (roles, channels, overwrites, webhooks) and their JSON forms.
 
 ``to_api`` gives the object as Discord's API returns it (every field the OpenAPI spec requires);
 ``to_json``/``from_json`` give the emulator's own data-file form. ``from_json`` raises
