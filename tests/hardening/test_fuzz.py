@@ -275,7 +275,8 @@ SETTING_TEXT = st.one_of(st.text(max_size=30), st.sampled_from(["1e309", "-5", "
                              "GAIB_BACKUP_PATH", "GAIB_CONFIG", "GAIB_BACKEND"]), value=SETTING_TEXT)
 def test_settings_are_checked_at_load(tmp_path_factory: pytest.TempPathFactory, name: str, value: str) -> None:
     from gaib.cli.context import Env
-    from gaib.settings import MAX_LOCK_STALE_SECONDS, Settings
+    from gaib.setting_values import MAX_LOCK_STALE_SECONDS
+    from gaib.settings import Settings
 
     try:
         s = Settings.resolve(Env(environ={name: value}, cwd=tmp_path_factory.mktemp("settings")))

@@ -32,7 +32,7 @@ from gaib.deployments.registry import (
 from gaib.deployments.store import Deployment, NewDeployment, Via
 from gaib.errors import ConfirmationRequired, GaibError, PartialFailure
 from gaib.iac import service as iac_service
-from gaib.iac.apply import ApplyResult
+from gaib.iac.apply_result import ApplyResult
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter
 from gaib.ports import Ports

@@ -37,13 +37,13 @@ from gaib.deployments.registry import (
 )
 from gaib.deployments.store import MAX_STEPS, Deployment, DeploymentStore, NewDeployment, Via
 from gaib.errors import ConfirmationRequired, Conflict, GaibError, InvalidInput, NotFound
-from gaib.iac.apply import ApplyResult
+from gaib.iac.apply_result import ApplyResult
 from gaib.iac.caps import CapEstimate
 from gaib.iac.converge import converge, keep_config
+from gaib.iac.limit_tracking import with_limits
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
 from gaib.iac.restore_plan import matching_state, restore_plan
-from gaib.iac.service import with_limits
 from gaib.ports import Ports, server_id_of
 from gaib.state.locking import locked
 from gaib.state.model import State

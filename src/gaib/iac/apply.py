@@ -22,7 +22,8 @@ A failing step is recorded and the apply goes on; a channel whose category could
 skipped. When Discord's day-long cap on a kind of request is used up (``DiscordRateLimited`` naming a
 window), the steps that need that window are deferred without being sent, as are channels whose
 category was deferred. The run then ends with PartialFailure (exit 8): code ``DISCORD_CAP_REACHED``
-when anything was deferred (saying when the window resets), else ``PARTIAL_FAILURE``.
+when anything was deferred (saying when the window resets), else ``PARTIAL_FAILURE``. The result and
+that ending are :mod:`gaib.iac.apply_result`'s.
 """
 
 from __future__ import annotations
@@ -30,16 +31,16 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 from gaib.config.desired import EVERYONE, DesiredCategory, DesiredChannel, DesiredRole, DesiredServer
 from gaib.discord import limits as L
 from gaib.discord.models import Channel, ChannelType, Guild, Role, channel_body, role_body
 from gaib.discord.port import DiscordPort
-from gaib.errors import DiscordError, DiscordNotFound, DiscordRateLimited, GaibError, PartialFailure
+from gaib.errors import DiscordError, DiscordNotFound, DiscordRateLimited, GaibError
 from gaib.iac import addresses, layout
+from gaib.iac.apply_result import ApplyResult, raise_unless_complete
 from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import PATCHABLE_TYPES, VOICE_LIKE, desired_channel_groups, desired_overwrites, merged_overwrites
 from gaib.iac.plan import Change, Plan
@@ -50,24 +51,6 @@ from gaib.state.model import Instance, Resource, State
 
 REASON = "gaib apply"
 DEFAULT_CONCURRENCY = 32
-
-
-@dataclass
-class ApplyResult:
-    created: list[str] = field(default_factory=list)
-    updated: list[str] = field(default_factory=list)
-    deleted: list[str] = field(default_factory=list)
-    forgotten: list[str] = field(default_factory=list)
-    reordered: list[str] = field(default_factory=list)
-    failed: list[dict[str, Any]] = field(default_factory=list)
-    deferred: list[dict[str, Any]] = field(default_factory=list)
-    caps: dict[str, dict[str, Any]] = field(default_factory=dict)
-    serial: int | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"created": self.created, "updated": self.updated, "deleted": self.deleted,
-                "forgotten": self.forgotten, "reordered": self.reordered, "failed": self.failed,
-                "deferred": self.deferred, "caps": self.caps, "serial": self.serial}
 
 
 class _Deferred(Exception):
@@ -223,7 +206,7 @@ class Applier:
                 self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
         self._refresh(plan)
-        self._finish()
+        raise_unless_complete(self.result, self._capped, self.clock)
         return self.result
 
     def _run_levels(self, plan: Plan, by_kind: dict[str, list[Change]], deletes: dict[str, list[Change]]) -> None:
@@ -244,30 +227,6 @@ class Applier:
             self._reorder_channels(plan)
         for kind in ("channel", "category", "role"):
             self._level([self._guarded(c, self._delete) for c in deletes[kind]])
-
-    def _finish(self) -> None:
-        result = self.result
-        if result.deferred:
-            now = self.clock()
-            for window, seconds in self._capped.items():
-                resets = now + timedelta(seconds=seconds)
-                result.caps[window] = {"retry_after": round(seconds, 3),
-                                       "resets_at": resets.isoformat().replace("+00:00", "Z")}
-            last = max(self._capped.values(), default=0.0)
-            when = (now + timedelta(seconds=last)).strftime("%Y-%m-%d %H:%M UTC")
-            windows = ", ".join(f"{L.WINDOW_NOUNS[w][1][:-1]} {L.WINDOW_NOUNS[w][0]} "
-                                f"({L.LONG_WINDOWS[w].describe()})" for w in sorted(self._capped))
-            failed = f"; {len(result.failed)} failed" if result.failed else ""
-            raise PartialFailure(
-                f"Discord's cap on {windows} is used up: {len(result.deferred)} change(s) wait until about "
-                f"{when}{failed}. Everything else was applied and recorded (state serial {result.serial}).",
-                code="DISCORD_CAP_REACHED", hint=f"Run apply again after {when}; it picks up where this one stopped.",
-                details={"result": result.to_dict()})
-        if result.failed:
-            raise PartialFailure(
-                f"{len(result.failed)} of the planned changes failed; the rest were applied and recorded "
-                f"(state serial {result.serial}).",
-                details={"result": result.to_dict()})
 
     # --- roles -----------------------------------------------------------------------------------
     def _apply_role(self, c: Change) -> None:

@@ -24,11 +24,12 @@ from pathlib import Path
 from gaib.config.desired import DesiredServer
 from gaib.errors import PartialFailure
 from gaib.fsutil import write_atomic
-from gaib.iac.apply import Applier, ApplyResult
+from gaib.iac.apply import Applier
+from gaib.iac.apply_result import ApplyResult
+from gaib.iac.limit_tracking import limits_tracked
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter
 from gaib.iac.restore_plan import matching_state, restore_plan
-from gaib.iac.service import limits_tracked
 from gaib.ports import Ports
 from gaib.state.model import State
 

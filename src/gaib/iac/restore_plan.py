@@ -8,7 +8,7 @@ id (even if a raid renamed them), then by name, and updated in place, keeping th
 invites; deleted ones are re-created and overwrites naming re-created roles get the new ids; objects
 created after the snapshot are deleted only when Gaib manages them (they are in the state), or with
 ``prune_unmanaged``. What Discord's day-long caps do to the plan is added by
-:func:`gaib.iac.service.with_limits`. Pure: no I/O.
+:func:`gaib.iac.limit_tracking.with_limits`. Pure: no I/O.
 """
 
 from __future__ import annotations

@@ -2,15 +2,15 @@
 
 Each function takes the run's :class:`gaib.ports.Ports` (settings, clock, state backend, Discord)
 and returns plain values; the CLI renders them. Destructive work is plan, then execute, under the
-workspace's state lock. Nothing here builds an adapter.
+workspace's state lock. Nothing here builds an adapter. The steps they share live beside them: the
+config's loading here, Discord's limits around a run in :mod:`gaib.iac.limit_tracking`, ``destroy -t``
+and ``--no-permissions`` in :mod:`gaib.iac.plan_scope`, executing a plan in :mod:`gaib.iac.apply`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import dataclasses
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 from gaib.config.desired import DesiredServer, to_desired
-from gaib.discord.limits import Usage, WindowState
 from gaib.discord.models import ChannelType, Guild
 from gaib.errors import (
     AlreadyExists,
@@ -31,12 +30,14 @@ from gaib.errors import (
 )
 from gaib.fsutil import write_atomic
 from gaib.iac import addresses, limitcache
-from gaib.iac.apply import Applier, ApplyResult
+from gaib.iac.apply import Applier
+from gaib.iac.apply_result import ApplyResult
 from gaib.iac.attributes import channel_attributes, role_attributes
-from gaib.iac.caps import Budget, documented_budgets, estimate_caps, name_topic_waits
 from gaib.iac.diff import build_plan, manageable_roles
-from gaib.iac.plan import Change, Plan
-from gaib.iac.progress import Reporter, Tick
+from gaib.iac.limit_tracking import save_limits, usage_for_priming, with_limits
+from gaib.iac.plan import Plan
+from gaib.iac.plan_scope import KIND_WORDS, targeted, without_permissions
+from gaib.iac.progress import Reporter
 from gaib.ports import Ports
 from gaib.secretguard import SecretFinder, check_bytes, check_value, secrets_in
 from gaib.settings import Settings
@@ -158,7 +159,7 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
     def read() -> Guild:
         discord = ports.discord
         if cached is not None:  # what earlier runs learned, before the first request
-            discord.prime_limits(_usage_for_priming(cached, ports.clock()))
+            discord.prime_limits(usage_for_priming(cached, ports.clock()))
         return discord.get_guild()
 
     outputs: dict[str, Any] = {}
@@ -180,7 +181,7 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
     if destroy:
         changes = plan.changes
         if targets:
-            changes = _targeted(changes, targets, state)
+            changes = targeted(changes, targets, state)
         plan = Plan(guild_id=plan.guild_id, changes=changes)  # no reordering when tearing down
         if targets:
             outputs = dict(state.outputs) if state is not None else {}
@@ -190,58 +191,6 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
     changed = output_changes(state.outputs if state is not None else {}, outputs)
     return Planned(plan=plan, live=live, state=state, warnings=warnings + list(plan.warnings), outputs=outputs,
                    output_changes=changed)
-
-
-def limit_budgets(ports: Ports, guild_id: str) -> dict[str, Budget]:
-    """What is left of the guild's long windows, from the last headers seen (cached beside the
-    state); windows never seen are absent (callers take the documented budgets)."""
-    return limitcache.load(ports.settings.state_dir, guild_id).budgets
-
-
-def with_limits(ports: Ports, plan: Plan) -> Plan:
-    """``plan`` with its cap estimate and the name/topic edits that will have to wait."""
-    now = ports.clock()
-    cached = limitcache.load(ports.settings.state_dir, plan.guild_id)
-    caps = estimate_caps(plan.cap_needs(), cached.budgets, now)
-    edits = [(c.address, c.id) for c in plan.changes if c.edits_name_or_topic and c.id is not None]
-    waits = name_topic_waits(edits, cached.name_topic, now)
-    return dataclasses.replace(plan, caps=caps, waits=tuple(waits))
-
-
-KIND_WORDS = {"role": "role", "roles": "role", "discord_role": "role", "category": "category",
-              "categories": "category", "discord_category": "category", "channel": "channel",
-              "channels": "channel", "discord_channel": "channel"}
-
-
-def _targeted(changes: Sequence[Change], targets: Sequence[str], state: State | None) -> tuple[Change, ...]:
-    """The changes a ``destroy -t`` names: by address (as ``state`` holds it, case-insensitively), or
-    every change of a kind (``role``, ``category``, ``channel``, the original's spelling).
-    InvalidInput for a target that names nothing in the state."""
-    kinds = {KIND_WORDS[t.strip().lower()] for t in targets if t.strip().lower() in KIND_WORDS}
-    addresses_wanted: set[str] = set()
-    for target in targets:
-        if target.strip().lower() in KIND_WORDS:
-            continue
-        from gaib.state.edit import resolve
-
-        res = resolve(state, target) if state is not None else None
-        if res is None:
-            raise NotFound(f"No resource {normalize_address(target)} in the state.", code="ADDRESS_NOT_FOUND",
-                           hint="'gaib server state ls' lists the addresses; -t also takes role, category, "
-                                "channel.")
-        addresses_wanted.add(res.address)
-    return tuple(c for c in changes if c.address in addresses_wanted or c.kind in kinds)
-
-
-def without_permissions(plan: Plan) -> Plan:
-    """The plan without permission overwrite changes (``diff --no-permissions``)."""
-    kept = []
-    for c in plan.changes:
-        fields = tuple(f for f in c.fields if f.field != "permission_overwrites")
-        if c.action == "update" and not fields:
-            continue
-        kept.append(dataclasses.replace(c, fields=fields))
-    return dataclasses.replace(plan, changes=tuple(kept))
 
 
 def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], destroy: bool = False,
@@ -285,41 +234,10 @@ def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], 
             if after is not None:
                 after(planned.plan, result, failure)
         finally:
-            _save_limits(ports, guild, cached, progress)
+            save_limits(ports, guild, cached, progress)
         if failure is not None:
             raise failure
         return planned.plan, result
-
-
-@contextlib.contextmanager
-def limits_tracked(ports: Ports, guild_id: str, progress: Reporter) -> Iterator[None]:
-    """Around a run that changes Discord outside :func:`apply` (restores, rollbacks): prime the client
-    with what earlier runs learned of the guild's limits, and cache what this run saw afterwards."""
-    cached = limitcache.load(ports.settings.state_dir, guild_id)
-    ports.discord.prime_limits(_usage_for_priming(cached, ports.clock()))
-    try:
-        yield
-    finally:
-        _save_limits(ports, guild_id, cached, progress)
-
-
-def _usage_for_priming(cached: limitcache.GuildLimits, now: datetime) -> Usage:
-    """What the plan assumed: the cached windows, and the documented budgets for windows never seen
-    (so creates go out together, as the plan counted them; a guild whose window was used up
-    elsewhere answers the first few with 429 and the apply stops at the cap)."""
-    usage = cached.usage(now)
-    windows = dict(usage.windows)
-    for name, budget in documented_budgets().items():
-        windows.setdefault(name, WindowState(budget.limit, budget.remaining, 0.0))
-    return Usage(windows=windows, name_topic=usage.name_topic, recent=usage.recent)
-
-
-def _save_limits(ports: Ports, guild_id: str, cached: limitcache.GuildLimits, progress: Reporter) -> None:
-    try:
-        merged = limitcache.merge(cached, ports.discord.limit_usage(), ports.clock())
-        limitcache.save(ports.settings.state_dir, guild_id, merged)
-    except OSError as exc:
-        progress(Tick("note", f"could not update the Discord limits cache: {exc.strerror or exc}"))
 
 
 def _record_outputs(backend: StateBackend, workspace: str, outputs: dict[str, Any],

@@ -50,13 +50,13 @@ from gaib.errors import (
     TierLimit,
     UsageError,
 )
-from gaib.iac.apply import ApplyResult
+from gaib.iac.apply_result import ApplyResult
 from gaib.iac.caps import CapEstimate
 from gaib.iac.converge import converge, keep_config
+from gaib.iac.limit_tracking import with_limits
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
 from gaib.iac.restore_plan import matching_state, restore_plan
-from gaib.iac.service import with_limits
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_text
 from gaib.snapshots import community as community_service
