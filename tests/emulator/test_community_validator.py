@@ -104,7 +104,10 @@ def test_recorded_community_session_passes_the_contract_validator(tmp_path: Path
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == f"{len(lines)} passed, 0 failed"
-    assert len(lines) >= 29
+    # Every exchange of the session but the multipart sticker upload is recorded; how many 429s the
+    # emulator's buckets add depends on how fast the machine runs the session.
+    answered = [x for x in lines if x["response"]["status"] != 429]
+    assert len(answered) == 27, [(x["request"]["method"], x["request"]["url"]) for x in answered]
 
 
 def test_the_sticker_form_gaib_sends_matches_the_spec() -> None:
