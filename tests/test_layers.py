@@ -20,7 +20,7 @@ LINT = Path(sys.executable).with_name("lint-imports")
 
 def _lint(src: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run([str(LINT), str(ROOT / ".importlinter")], cwd=src.parent, capture_output=True, text=True,
-                          env={"PYTHONPATH": str(src.parent), "PATH": "/usr/bin:/bin"}, timeout=120)
+                          env={"PYTHONPATH": str(src.parent), "PATH": "/usr/bin:/bin", "COLUMNS": "250"}, timeout=120)
 
 
 def _copy(tmp_path: Path) -> Path:

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from tests.infra.terraform_model import TF_DIR, Stack, load_stack, parse_file
+from tests.support.terraform import TF_DIR, Stack, load_stack, parse_file
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "infrastructure.md"
 LAMBDA_DIR = Path(__file__).resolve().parents[2] / "src" / "gaib" / "aws_lambda"

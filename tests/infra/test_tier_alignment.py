@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gaib.tiers.table import POLICIES, TIERS, TierPolicy
-from tests.infra.terraform_model import Stack, load_stack
+from tests.support.terraform import Stack, load_stack
 
 FREE, PREMIUM = POLICIES["free"], POLICIES["premium"]
 

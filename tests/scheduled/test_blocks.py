@@ -10,8 +10,7 @@ import pytest
 from gaib.scheduled.blocks import AVERAGE, MAXIMUM, MINIMUM, BlockClaims, cut_blocks
 from gaib.scheduled.run import RunOptions, RunReport, run_scheduled
 from gaib.storage.keys import run_block_sk, scheduler_pk
-from tests.scheduled.conftest import scheduled_backups
-from tests.support.fleet import Fleet, realistic_state, server_ids
+from tests.support.fleet import Fleet, realistic_state, scheduled_backups, server_ids
 
 WINDOW = "20261125T0300Z"
 

@@ -11,8 +11,7 @@ from gaib.errors import EXIT_STATE, ScheduleInvalid
 from gaib.scheduled.run import RunOptions, run_scheduled
 from gaib.scheduled.schedules import parse_schedule
 from gaib.storage.keys import run_claim_sk, server_pk
-from tests.scheduled.conftest import local_events, scheduled_backups
-from tests.support.fleet import Fleet, server_ids
+from tests.support.fleet import Fleet, local_events, scheduled_backups, server_ids
 
 GOOD_DOC: dict[str, Any] = {
     "format_version": 1, "server_id": "", "enabled": True,

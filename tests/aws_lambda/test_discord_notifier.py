@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from gaib.aws_lambda import discord_notifier as dn
-from tests.infra.webhook_sink import WEBHOOK_ID, WEBHOOK_TOKEN, Reply, WebhookSink
+from tests.support.webhook import WEBHOOK_ID, WEBHOOK_TOKEN, Reply, WebhookSink
 
 FAST = dn.RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, timeout=5.0)
 
