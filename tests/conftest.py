@@ -11,6 +11,7 @@ pytest_plugins = [
     "tests.support.fixtures.store",
     "tests.support.fixtures.guild",
     "tests.support.fixtures.webhook",
+    "tests.support.fixtures.terraform",
 ]
 
 

@@ -61,15 +61,6 @@ def assert_within_discord_limits(embed: dict[str, Any]) -> None:
 
 
 @pytest.fixture
-def secret_env(aws_env: dict[str, str], webhook: WebhookSink, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A Secrets Manager secret on moto holding the webhook URL; the env var names its ARN."""
-    client = boto3.client("secretsmanager")
-    arn = client.create_secret(Name=f"gaib/webhook-{uuid.uuid4().hex}", SecretString=webhook.url)["ARN"]
-    monkeypatch.setenv(dn.ENV_SECRET_ARN, arn)
-    return arn
-
-
-@pytest.fixture
 def no_leak(caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]) -> Any:
     """After the test: the webhook token/URL appears in no log record and nothing printed."""
     caplog.set_level(logging.DEBUG)

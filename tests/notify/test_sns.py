@@ -7,7 +7,6 @@ import subprocess
 import sys
 import uuid
 
-import boto3
 import pytest
 
 from gaib.aws_lambda import discord_notifier as dn
@@ -20,15 +19,6 @@ from tests.support.sns import BOT_TOKEN, REGION, Topic, assert_no_secret, lambda
 from tests.support.webhook import WebhookSink
 
 SERVER = "123456789012345678"
-
-
-@pytest.fixture
-def secret_env(aws_env: dict[str, str], webhook: WebhookSink, monkeypatch: pytest.MonkeyPatch) -> str:
-    """The webhook URL in a Secrets Manager secret on moto, named to the Lambda by its environment."""
-    client = boto3.client("secretsmanager")
-    arn = client.create_secret(Name=f"gaib/webhook-{uuid.uuid4().hex}", SecretString=webhook.url)["ARN"]
-    monkeypatch.setenv(dn.ENV_SECRET_ARN, arn)
-    return arn
 
 
 @pytest.mark.aws

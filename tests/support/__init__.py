@@ -2,7 +2,7 @@
 import helpers only from here, never from another test module or conftest.
 
 - ``fixtures/``: the shared fixtures, as pytest plugins registered by tests/conftest.py (moto, the CLI
-  runner, backup storage on local or moto, a guild on the emulator, a webhook receiver).
+  runner, backup storage on local or moto, a guild on the emulator, a webhook receiver, the Terraform).
 - Servers: ``procs`` (moto's server, the AWS test variables), ``moto_atomic`` (its launcher),
   ``emulator`` (the Discord emulator), ``webhook`` (a webhook receiver), ``discord/`` (the emulator's
   controls, API clients, the guild as a person sees it).

@@ -108,3 +108,9 @@ REF = re.compile(r"\$\{([^}]*)\}")
 def refs(value: Any) -> str:
     """Everything a value mentions, flattened to one string (for 'does X reference Y' checks)."""
     return repr(value)
+
+
+def one(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The only block of a list of blocks (HCL nests every block in a list); asserts there is exactly one."""
+    assert len(blocks) == 1, blocks
+    return blocks[0]

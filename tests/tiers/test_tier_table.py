@@ -32,16 +32,11 @@ from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.state import GUILD, seed_state
 from tests.support.storage.raw import Storage, tags_of
 from tests.support.storage.writer import Writer, listed
-from tests.support.terraform import Stack, load_stack
+from tests.support.terraform import Stack
 from tests.support.tiers import on_tier
 
 T0 = datetime(2026, 11, 25, 17, 20, tzinfo=UTC)  # a Wednesday
 TIERS = ["free", "premium"]
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return load_stack()
 
 
 @pytest.fixture(scope="module")
