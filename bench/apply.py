@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from tests.emulator.control import set_latency
+from tests.support.discord.control import set_latency
 from tests.support.emulator import EmulatorHandle, running_emulator
 
 from bench.common import Report

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.emulator.control import advance_clock
+from tests.support.discord.control import advance_clock
 from tests.support.emulator import EmulatorHandle, running_emulator
 
 from bench.common import Report

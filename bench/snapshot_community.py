@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from tests.emulator.control import advance_clock, control
+from tests.support.discord.control import advance_clock, control
 from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.images import png
 

@@ -13,9 +13,9 @@ import pytest
 
 from gaib.state.s3 import ensure_state_infra
 from tests.compat.originals import cycle, live, ok, original_state, seed_live
-from tests.compat.test_theme_folders import write_theme
 from tests.support.cli import CliRunner
 from tests.support.emulator import EmulatorHandle
+from tests.support.themes import write_theme
 
 THEME = {
     "theme.yaml": """\

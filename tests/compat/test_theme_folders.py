@@ -10,17 +10,8 @@ from gaib.config.permissions import PERMISSIONS
 from tests.compat.originals import cycle, live, ok
 from tests.support.cli import CliRunner
 from tests.support.emulator import EmulatorHandle
+from tests.support.themes import write_theme
 from tests.support.tiers import on_tier
-
-
-def write_theme(root: Path, name: str, files: dict[str, str]) -> Path:
-    folder = root / name
-    folder.mkdir(parents=True)
-    for fname, text in files.items():
-        (folder / fname).parent.mkdir(parents=True, exist_ok=True)
-        (folder / fname).write_text(textwrap.dedent(text), encoding="utf-8")
-    return folder
-
 
 DESERT = {
     "theme.yaml": """\

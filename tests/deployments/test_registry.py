@@ -15,8 +15,8 @@ from gaib.settings import Settings
 from gaib.storage.keys import TIER_SK, deployment_config_key, deployments_prefix, server_pk, theme_registry_key
 from gaib.tiers.table import tier_item
 from gaib.wiring import App
-from tests.deployments.conftest import Guild
 from tests.support.cli import CliRunner
+from tests.support.discord.guild import Guild
 
 
 def config(*roles: str) -> str:

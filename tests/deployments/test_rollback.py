@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.deployments.conftest import Guild
 from tests.support.cli import CliRunner
+from tests.support.discord.guild import Guild, fingerprint
 
 BASIC = 'version: "1.0"\ntheme: basic\n'
 SIETCH = 'version: "1.0"\ntheme: sietch\n'
@@ -24,22 +24,6 @@ VARIANT = textwrap.dedent("""
       exclude:
         categories: [Council Chamber]
 """)
-
-
-def fingerprint(discord: Guild) -> set[tuple[Any, ...]]:
-    """What a person would compare: every role and channel with its settings, overwrites by role name."""
-    roles = discord.roles()
-    channels = discord.channels()
-    role_names = {r["id"]: r["name"] for r in roles}
-    cat_names = {c["id"]: c["name"] for c in channels if c["type"] == 4}
-    out: set[tuple[Any, ...]] = {("role", r["name"], r["color"], r["permissions"], r["hoist"], r["mentionable"])
-                                 for r in roles if r["id"] != discord.emu.guild_id}
-    for c in channels:
-        overwrites = tuple(sorted((role_names.get(o["id"], o["id"]), o["allow"], o["deny"])
-                                  for o in c["permission_overwrites"]))
-        out.add(("channel", c["name"], c["type"], c.get("topic"), cat_names.get(c.get("parent_id") or ""),
-                 c.get("nsfw"), c.get("rate_limit_per_user"), overwrites))
-    return out
 
 
 def ten_minutes_later(reg: CliRunner) -> None:

@@ -17,9 +17,8 @@ from gaib.cli.context import Env
 from gaib.settings import Settings
 from gaib.storage.keys import theme_registry_key
 from gaib.wiring import App
-from tests.deployments.conftest import Guild
-from tests.deployments.test_rollback import fingerprint
 from tests.support.cli import CliRunner
+from tests.support.discord.guild import Guild, fingerprint
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -34,8 +34,8 @@ from gaib.errors import (
     InvalidName,
     MissingSetting,
 )
-from tests.discord.conftest import FakeClock
 from tests.discord.stub import DROP, Late, Reply, Seen, Stub
+from tests.support.clocks import FakeClock
 from tests.support.procs import free_port
 
 TOKEN = "MTIzNDU2Nzg5MDEyMzQ1Njc4.Gx1y2z.super-secret-token-value_0123456789"

@@ -17,7 +17,7 @@ from gaib.discord.models import channel_body, role_body
 from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordError, DiscordNotFound, InvalidInput
 from tests.discord.stub import Reply, stub_server
-from tests.emulator.control import LinkedClock, control
+from tests.support.discord.control import LinkedClock, control
 from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.images import gif, png
 

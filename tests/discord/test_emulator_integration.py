@@ -15,7 +15,7 @@ from gaib.discord.client import DiscordClient
 from gaib.discord.models import ChannelType, Overwrite, channel_body, role_body
 from gaib.discord.ratelimit import RetryPolicy
 from gaib.errors import EXIT_DISCORD, DiscordAuthError, DiscordError, DiscordNotFound
-from tests.emulator.control import LinkedClock
+from tests.support.discord.control import LinkedClock
 from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.paths import VALIDATOR
 

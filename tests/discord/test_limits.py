@@ -14,8 +14,8 @@ from gaib.discord.client import DiscordClient
 from gaib.discord.models import channel_body, role_body
 from gaib.discord.ratelimit import RateLimiter, RetryPolicy, Route, WaitTooLong
 from gaib.errors import EXIT_DISCORD, DiscordRateLimited
-from tests.discord.conftest import FakeClock
 from tests.discord.stub import Reply, Stub
+from tests.support.clocks import FakeClock
 
 TOKEN = "limits-test-token.abcdefghijklmnopqrstuvwxyz0123"
 GUILD = "111111111111111111"

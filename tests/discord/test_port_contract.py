@@ -20,7 +20,7 @@ from gaib.discord.client import DiscordClient
 from gaib.discord.models import channel_body, role_body
 from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordRateLimited
-from tests.emulator.control import LinkedClock, spend_caps
+from tests.support.discord.control import LinkedClock, spend_caps
 from tests.support.emulator import EmulatorHandle, running_emulator
 
 

@@ -7,7 +7,7 @@ import random
 import pytest
 
 from gaib.discord.ratelimit import ARRIVAL_MARGIN, RateLimiter, RetryPolicy, Route
-from tests.discord.conftest import FakeClock
+from tests.support.clocks import FakeClock
 
 ROLES_G1 = Route("POST", "/guilds/{guild_id}/roles", {"guild_id": "1"})
 ROLES_G2 = Route("POST", "/guilds/{guild_id}/roles", {"guild_id": "2"})

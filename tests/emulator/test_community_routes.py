@@ -11,8 +11,8 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.emulator.conftest import Api, form_errors, inner_codes
-from tests.emulator.control import advance_clock, control
+from tests.support.discord.api import Api, form_errors, inner_codes
+from tests.support.discord.control import advance_clock, control
 from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.images import gif, png
 

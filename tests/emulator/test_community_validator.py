@@ -16,8 +16,8 @@ from pathlib import Path
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 
-from tests.emulator.control import control
-from tests.emulator.test_validator import Bot
+from tests.support.discord.api import Bot
+from tests.support.discord.control import control
 from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.images import gif, png
 from tests.support.paths import VALIDATOR

@@ -8,7 +8,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from tests.emulator.conftest import Api, form_errors, inner_codes
+from tests.support.discord.api import Api, form_errors, inner_codes
 
 
 def test_missing_or_wrong_token_is_401_40001(api: Api) -> None:

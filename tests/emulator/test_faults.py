@@ -9,7 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.emulator.conftest import Api
+from tests.support.discord.api import Api
 from tests.support.emulator import EmulatorError, running_emulator
 
 AUTH = {"Authorization": "Bot test-token", "User-Agent": "DiscordBot (https://x, 1)"}

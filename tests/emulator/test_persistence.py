@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.conftest import Api
+from tests.support.discord.api import Api
 from tests.support.emulator import EmulatorError, running_emulator
 
 

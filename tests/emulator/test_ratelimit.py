@@ -15,8 +15,8 @@ import pytest
 
 from gaib.discord import limits as L
 from gaib.emulator import Emulator
-from tests.emulator.conftest import Api
-from tests.emulator.control import advance_clock, limits, set_latency, spend_caps
+from tests.support.discord.api import Api
+from tests.support.discord.control import advance_clock, limits, set_latency, spend_caps
 from tests.support.emulator import EmulatorError, EmulatorHandle, running_emulator
 from tests.support.paths import VALIDATOR
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from gaib.emulator.snowflake import DISCORD_EPOCH_MS
-from tests.emulator.conftest import Api, inner_codes
+from tests.support.discord.api import Api, inner_codes
 
 ROLE_KEYS = {"id", "name", "permissions", "position", "color", "colors", "hoist", "managed",
              "mentionable", "icon", "unicode_emoji", "flags"}

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import httpx
 
-from tests.emulator.conftest import Api
+from tests.support.discord.api import Api
 from tests.support.emulator import running_emulator
 
 TOKEN = "MTE5.secret-bot-token.xyz"

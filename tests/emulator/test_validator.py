@@ -11,35 +11,14 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
-import httpx
 import pytest
 
-from tests.emulator.control import advance_clock
+from tests.support.discord.api import Bot
 from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.paths import VALIDATOR
 
 pytestmark = pytest.mark.skipif(not VALIDATOR.exists(), reason="shared validator not present")
-
-
-class Bot:
-    """Sends like a polite bot: waits out a 429 (on the emulator's clock) and retries (the 429 stays in
-    the recording)."""
-
-    def __init__(self, emu: EmulatorHandle) -> None:
-        self.emu = emu
-        self.client = httpx.Client(base_url=emu.base_url, headers=emu.auth_headers(), timeout=10)
-        self.gid = emu.guild_id
-
-    def __call__(self, method: str, path: str, body: Any = None, expect: int = 200, **kw: Any) -> Any:
-        while True:
-            r = self.client.request(method, path, json=body, **kw)
-            if r.status_code == 429:
-                advance_clock(self.emu, r.json()["retry_after"])
-                continue
-            assert r.status_code == expect, (method, path, r.status_code, r.text)
-            return r.json() if r.content else None
 
 
 def _session(emu: EmulatorHandle) -> None:

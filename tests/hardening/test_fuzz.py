@@ -34,9 +34,12 @@ from gaib.state.model import State, parse_state
 from gaib.storage.base import damaged_reason
 from gaib.storage.documents import decode_json_document
 from gaib.storage.items import check_query, decode_item, normalise_item
-from tests.hardening.conftest import GUILD, assert_documented, fingerprint, make_project
 from tests.support.cli import CliRunner
+from tests.support.exits import assert_documented
+from tests.support.state import GUILD
+from tests.support.store import make_project
 from tests.support.tiers import on_tier
+from tests.support.tree import fingerprint
 
 FAST = settings(max_examples=60, deadline=None, derandomize=True, database=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])

@@ -10,8 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from tests.hardening.conftest import GUILD, assert_documented, fingerprint, make_project
 from tests.support.cli import CliRunner
+from tests.support.exits import assert_documented
+from tests.support.state import GUILD
+from tests.support.store import make_project
+from tests.support.tree import fingerprint
 
 READ_ONLY = [
     ("backup", "list"),

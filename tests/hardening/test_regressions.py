@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from gaib.errors import EXIT_CONFIG, EXIT_LOCKED, EXIT_STATE
-from tests.hardening.conftest import GUILD, fingerprint
 from tests.support.cli import CliRunner
+from tests.support.state import GUILD
 from tests.support.tiers import on_tier
+from tests.support.tree import fingerprint
 
 LOCK = Path(".gaib/workspaces/default/.lock")
 STATE = Path(".gaib/workspaces/default/terraform.tfstate")

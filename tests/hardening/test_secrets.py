@@ -4,20 +4,12 @@ where the token is, and nothing is written."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import httpx
 import pytest
 
 from gaib.errors import EXIT_CONFIG
 from tests.support.cli import CliRunner
-from tests.support.emulator import EmulatorHandle, running_emulator
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(args=("--rate-limits", "off")) as emu:
-        yield emu
+from tests.support.emulator import EmulatorHandle
 
 
 @pytest.fixture

@@ -23,8 +23,8 @@ from gaib.iac.plan import render
 from gaib.iac.progress import Tick
 from gaib.settings import Settings
 from gaib.wiring import App
-from tests.emulator.control import LinkedClock, advance_clock, spend_caps
 from tests.support.cli import CliRunner
+from tests.support.discord.control import LinkedClock, advance_clock, spend_caps
 from tests.support.emulator import EmulatorHandle, running_emulator
 
 ROLES = [f"Crew {i:02d}" for i in range(12)]

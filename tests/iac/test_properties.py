@@ -301,6 +301,7 @@ def test_config_dump_then_load_gives_the_same_server(server: DesiredServer) -> N
     assert to_desired(loaded.config) == server
 
 
+@pytest.mark.slow
 @PROPERTY
 @given(server=one_server)
 def test_apply_converges_records_every_object_and_exports_the_same(
@@ -342,6 +343,7 @@ def test_apply_converges_records_every_object_and_exports_the_same(
         assert second.export() == exported
 
 
+@pytest.mark.slow
 @settings(PROPERTY, max_examples=EXAMPLES or 8)
 @given(data=st.data())
 def test_changing_config_keeps_ids_and_leaves_other_objects_alone(

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from gaib.tiers.table import POLICIES, TIERS, TierPolicy
-from tests.infra.terraform_model import Stack, load_stack
+from tests.support.terraform import Stack
 
 FREE, PREMIUM = POLICIES["free"], POLICIES["premium"]
 
@@ -25,11 +25,6 @@ TIER_VARIABLES: dict[str, Any] = {
     "replica_region": PREMIUM.replica_region,
     "enable_replication": any(p.cross_region for p in POLICIES.values()),
 }
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return load_stack()
 
 
 @pytest.mark.parametrize(("variable", "expected"), sorted(TIER_VARIABLES.items()))

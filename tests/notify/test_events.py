@@ -15,8 +15,8 @@ from hypothesis import strategies as st
 from gaib.aws_lambda import discord_notifier as dn
 from gaib.errors import IntegrityError, InternalError, InvalidName, StorageError, TierLimit
 from gaib.notify.events import EVENT_NAMES, MESSAGE_KEYS, TITLES, Counts, Event, Sizes, clean_text
-from tests.infra.webhook_sink import WEBHOOK_ID, WEBHOOK_TOKEN
-from tests.notify.conftest import AT
+from tests.support.clocks import AT
+from tests.support.webhook import WEBHOOK_ID, WEBHOOK_TOKEN
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "infrastructure.md"
 SERVER = "123456789012345678"

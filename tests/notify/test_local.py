@@ -17,8 +17,8 @@ from gaib.notify.base import NotifyError
 from gaib.notify.events import Event
 from gaib.notify.local import FileNotifier, events_path, read_events
 from gaib.storage.open import open_storage
-from tests.infra.webhook_sink import WEBHOOK_ID, WEBHOOK_TOKEN
-from tests.notify.conftest import AT
+from tests.support.clocks import AT
+from tests.support.webhook import WEBHOOK_ID, WEBHOOK_TOKEN
 
 SERVER = "123456789012345678"
 

@@ -13,47 +13,13 @@ from typing import Any
 import pytest
 
 from gaib.backups.store import BackupManager
-from gaib.cli.context import Env
-from gaib.discord.models import Guild, Role
-from gaib.settings import Settings
-from gaib.snapshots.store import SnapshotManager
-from gaib.state.local import LocalBackend
-from gaib.wiring import App
-from tests.backups.test_robustness import Storage
 from tests.support.cli import CliRunner
 from tests.support.state import GUILD, seed_state
+from tests.support.storage.raw import Storage
+from tests.support.storage.writer import Writer, listed
 from tests.support.tiers import on_tier
 
 T0 = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
-
-
-class Writer:
-    """Writes backups and snapshots through Gaib's managers with a settable clock."""
-
-    def __init__(self, cli: CliRunner) -> None:
-        self.now = T0
-        self.ports = App(Settings.resolve(Env(environ=cli.environ, cwd=cli.cwd)), clock=lambda: self.now)
-        state = LocalBackend(cli.cwd / ".gaib").get("default")
-        self.state = state if state is not None else seed_state(cli.cwd)
-
-    def backup(self, at: datetime, workspace: str = "default", trigger: str = "scheduled") -> str:
-        self.now = at
-        mgr = BackupManager(self.ports.store, self.ports.catalog, clock=lambda: self.now)
-        return mgr.create(self.state, server_id=GUILD, workspace=workspace, trigger=trigger,  # type: ignore[arg-type]
-                          message=f"at {at:%m-%d %H:%M}").id
-
-    def snapshot(self, at: datetime) -> str:
-        self.now = at
-        mgr = SnapshotManager(self.ports.store, self.ports.catalog, clock=lambda: self.now)
-        guild = Guild(id=GUILD, name="Sietch", roles=(Role(id="200000000000000001", name="Naib"),))
-        return mgr.create(server_id=GUILD, workspace="default", guild=guild, state=self.state, registry=None,
-                          trigger="scheduled").id
-
-
-def listed(cli: CliRunner) -> list[str]:
-    ids: list[str] = [b["id"] for b in cli("server", "backup", "list", "--all-workspaces", "--limit", "1000",
-                                            "--json").data["backups"]]
-    return ids
 
 
 def state_keys(cli: CliRunner) -> set[str]:
@@ -203,31 +169,6 @@ def test_orphan_objects_older_than_a_day_are_swept_and_damaged_items_stop_the_sw
     assert dry["orphans"] == [] and dry["damaged"] == ["20261102T000000000Z-00000001"]
     text = bcli("server", "backup", "prune", "--dry-run")
     assert "damaged catalog item: not judged, not removed" in text.stdout
-
-
-# --- theme deployments (tests/tiers/test_tier_table.py prunes them with the generic executor) ---------
-
-
-def _deployments(ports: Any, count: int) -> list[Any]:
-    """``count`` theme deployments (kind ``deployment``) written through the one bundle writer."""
-    from gaib.bundles.manifest import Manifest
-    from gaib.bundles.prune import Bundle
-    from gaib.bundles.repository import BundleRepository, Layout, PartData
-    from gaib.bundles.retention import Retained
-    from gaib.storage.keys import deployment_config_key, deployment_sk, new_id, parse_id, server_pk
-
-    repo = BundleRepository(ports.store, ports.catalog)
-    out = []
-    for n in range(count):
-        ident = new_id(T0 - timedelta(days=count - n))
-        lay = Layout(pk=server_pk(GUILD), sk=deployment_sk(ident),
-                     part_keys={"config": deployment_config_key(GUILD, ident)})
-        header = Manifest(kind="deployment", id=ident, server_id=GUILD, workspace="default",
-                          created_at=f"{parse_id(ident):%Y-%m-%dT%H:%M:%S}.000Z", trigger="on-demand", tier="free",
-                          message=f"deploy {n}", serial=None, lineage=None, parts={})
-        m = repo.write(header, lay, [PartData("config", lay.part_keys["config"], f"theme: {n}\n".encode())])
-        out.append(Bundle(Retained(m.id, (GUILD,), parse_id(m.id), m.stored_size), lay))
-    return out
 
 
 # --- a catalog that fails mid-prune -------------------------------------------------------------------

@@ -27,9 +27,9 @@ from gaib.cli.context import Env
 from gaib.prune import service as prune_service
 from gaib.settings import Settings
 from gaib.wiring import App
-from tests.backups.test_robustness import Storage
 from tests.support.cli import CliRunner
 from tests.support.state import GUILD, seed_state
+from tests.support.storage.raw import Storage
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKSPACES = ("default", "staging", "prod")

@@ -12,8 +12,7 @@ from gaib.scheduled.report import RunReport
 from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import run_block_sk, scheduler_pk
-from tests.scheduled.conftest import scheduled_backups
-from tests.support.fleet import Fleet, realistic_state, server_ids
+from tests.support.fleet import Fleet, realistic_state, scheduled_backups, server_ids
 
 WINDOW = "20261125T0300Z"
 

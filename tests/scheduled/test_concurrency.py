@@ -18,8 +18,7 @@ from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import run_claim_sk, server_pk
 from gaib.wiring import App
-from tests.scheduled.conftest import scheduled_backups
-from tests.support.fleet import Fleet, server_ids
+from tests.support.fleet import Fleet, scheduled_backups, server_ids
 from tests.support.paths import REPO
 
 WINDOW = "20261125T0300Z"

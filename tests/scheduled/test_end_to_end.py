@@ -21,11 +21,10 @@ import pytest
 from gaib.aws_lambda import audit_log
 from gaib.aws_lambda import discord_notifier as dn
 from gaib.storage.keys import export_latest_key, schedule_key, server_pk
-from tests.notify.test_sns import Topic, lambda_record
-from tests.scheduled.conftest import scheduled_backups
 from tests.support.cli import CliRunner
 from tests.support.emulator import EmulatorHandle, running_emulator
-from tests.support.fleet import Fleet, aws_fleet, server_ids
+from tests.support.fleet import Fleet, aws_fleet, scheduled_backups, server_ids
+from tests.support.sns import Topic, lambda_record
 
 pytestmark = pytest.mark.aws
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
 
 import httpx
@@ -11,18 +10,11 @@ import pytest
 from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import export_latest_key, exports_prefix, run_claim_sk, server_pk
-from tests.scheduled.conftest import local_events
-from tests.support.emulator import EmulatorHandle, running_emulator
-from tests.support.fleet import Fleet
+from tests.support.emulator import EmulatorHandle
+from tests.support.fleet import Fleet, local_events
 
 SECRET = "gaib/bot-token"
 SUNDAY = "2026-11-29T04:00:00Z"
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(args=("--rate-limits", "off")) as emu:
-        yield emu
 
 
 @pytest.fixture

@@ -12,8 +12,7 @@ from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.schedules import parse_schedule
 from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import run_claim_sk, server_pk
-from tests.scheduled.conftest import local_events, scheduled_backups
-from tests.support.fleet import Fleet, server_ids
+from tests.support.fleet import Fleet, local_events, scheduled_backups, server_ids
 
 GOOD_DOC: dict[str, Any] = {
     "format_version": 1, "server_id": "", "enabled": True,

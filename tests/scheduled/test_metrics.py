@@ -4,15 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from gaib.scheduled.metrics import parse_emf
 from gaib.storage.keys import heartbeat_sk, scheduler_pk
-from tests.infra.terraform_model import load_stack
 from tests.support.cli import CliRunner
-from tests.support.fleet import Fleet, server_ids
-
-
-def emf(text: str) -> list[tuple[str, dict[str, str], dict[str, int]]]:
-    return [parsed for line in text.splitlines() if (parsed := parse_emf(line)) is not None]
+from tests.support.fleet import Fleet, emf, server_ids
+from tests.support.terraform import load_stack
 
 
 def alarm(name: str, key: str) -> tuple[str, str, dict[str, Any]]:

@@ -7,8 +7,7 @@ from datetime import timedelta
 from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import SCHEDULE_SK, run_claim_sk, server_pk
-from tests.scheduled.conftest import local_events, scheduled_backups
-from tests.support.fleet import Fleet, realistic_state, server_ids
+from tests.support.fleet import Fleet, local_events, realistic_state, scheduled_backups, server_ids
 
 
 def test_a_window_backs_up_every_scheduled_server_of_the_tier_once(fleet: Fleet) -> None:

@@ -9,10 +9,8 @@ from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.verify import verify
 from gaib.scheduled.window import RunOptions
 from gaib.storage.keys import backup_key
-from tests.scheduled.conftest import local_events, scheduled_backups
-from tests.scheduled.test_metrics import emf
 from tests.support.cli import CliRunner
-from tests.support.fleet import Fleet, realistic_state, server_ids
+from tests.support.fleet import Fleet, emf, local_events, realistic_state, scheduled_backups, server_ids
 
 
 def three_backups(fleet: Fleet, sid: str) -> list[str]:

@@ -13,16 +13,16 @@ import httpx
 from gaib.cli.context import Env
 from gaib.settings import Settings
 from gaib.wiring import App
-from tests.emulator.control import control
-from tests.snapshots.conftest import Discord
 from tests.support.cli import CliRunner
+from tests.support.discord.control import control
+from tests.support.discord.guild import Guild
 
 
 def data_uri(data: bytes, kind: str = "image/png") -> str:
     return f"data:{kind};base64,{base64.b64encode(data).decode()}"
 
 
-class Community(Discord):
+class Community(Guild):
     """Changes to the community behind Gaib's back (the API as a bot would use it, plus the emulator's
     control routes to seed history)."""
 

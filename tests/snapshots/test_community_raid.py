@@ -8,9 +8,9 @@ from typing import Any
 import pytest
 
 from tests.snapshots.community import Community, author, data_uri
-from tests.snapshots.test_raid import CONFIG
 from tests.support.cli import CliRunner
 from tests.support.images import gif, png
+from tests.support.raid_config import CONFIG
 
 ICON = png(1000, 64)
 SMILE, WAVE, PARTY, STAFF = png(1), png(2), gif(3), png(4)

@@ -23,12 +23,12 @@ from tests.snapshots.community import (
     media_keys,
     replace_object,
 )
-from tests.snapshots.test_raid import CONFIG
 from tests.support.cli import CliRunner
 from tests.support.images import gif, png
+from tests.support.raid_config import CONFIG
 from tests.support.tiers import on_tier
 
-LOCAL = pytest.mark.parametrize("snap", ["local"], indirect=True)  # storage plays no part in these
+LOCAL = pytest.mark.parametrize("store", ["local"], indirect=True)  # storage plays no part in these
 
 
 @pytest.fixture

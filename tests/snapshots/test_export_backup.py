@@ -7,12 +7,12 @@ import yaml
 from gaib.cli.context import Env
 from gaib.settings import Settings
 from gaib.wiring import App
-from tests.snapshots.conftest import Discord
-from tests.snapshots.test_raid import CONFIG
 from tests.support.cli import CliRunner
+from tests.support.discord.guild import Guild
+from tests.support.raid_config import CONFIG
 
 
-def test_export_backup_keeps_each_export_and_the_latest(snap: CliRunner, discord: Discord) -> None:
+def test_export_backup_keeps_each_export_and_the_latest(snap: CliRunner, discord: Guild) -> None:
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
     plain = snap("server", "export", "-o", "plain.yaml", "--json")

@@ -2,44 +2,12 @@
 
 from __future__ import annotations
 
-import textwrap
-
-from tests.snapshots.conftest import Discord
 from tests.support.cli import CliRunner
-
-CONFIG = textwrap.dedent("""
-    version: "1.0"
-    server:
-      name: Test
-    roles:
-      - name: Admin
-        color: "#ff0000"
-        permissions: [ADMINISTRATOR]
-        hoist: true
-      - name: Member
-        permissions: [VIEW_CHANNEL, SEND_MESSAGES]
-    categories:
-      - name: Info
-        permissions:
-          "@everyone": {deny: [SEND_MESSAGES]}
-          Member: {allow: [VIEW_CHANNEL]}
-      - name: Voice
-    channels:
-      - name: rules
-        category: Info
-        topic: Read me
-      - name: chat
-        category: Info
-        slowmode: 5
-        permissions:
-          Member: {allow: [SEND_MESSAGES]}
-      - name: lounge
-        type: voice
-        category: Voice
-""")
+from tests.support.discord.guild import Guild
+from tests.support.raid_config import CONFIG
 
 
-def _ids(discord: Discord) -> dict[str, str]:
+def _ids(discord: Guild) -> dict[str, str]:
     return {**{r["name"]: r["id"] for r in discord.roles()}, **{c["name"]: c["id"] for c in discord.channels()}}
 
 
@@ -47,7 +15,7 @@ def _overwrite_targets(channel: dict[str, object]) -> set[str]:
     return {str(o["id"]) for o in channel["permission_overwrites"]}  # type: ignore[attr-defined]
 
 
-def test_a_raid_is_undone_with_one_restore(snap: CliRunner, discord: Discord) -> None:
+def test_a_raid_is_undone_with_one_restore(snap: CliRunner, discord: Guild) -> None:
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
     # Objects Gaib does not manage are part of the server too.
@@ -111,7 +79,7 @@ def test_a_raid_is_undone_with_one_restore(snap: CliRunner, discord: Discord) ->
     assert undo_id in [s["id"] for s in snap("server", "snapshot", "list", "--json").data["snapshots"]]
 
 
-def test_restore_without_apply_puts_back_the_state_and_config_only(snap: CliRunner, discord: Discord) -> None:
+def test_restore_without_apply_puts_back_the_state_and_config_only(snap: CliRunner, discord: Guild) -> None:
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
     snapshot_id = snap("server", "snapshot", "create", "--json").data["id"]

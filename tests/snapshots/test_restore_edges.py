@@ -15,20 +15,20 @@ from pathlib import Path
 
 import pytest
 
-from tests.emulator.control import advance_clock, spend_caps
-from tests.snapshots.conftest import Discord
-from tests.snapshots.test_raid import CONFIG
 from tests.support.cli import CliRunner
+from tests.support.discord.control import advance_clock, spend_caps
+from tests.support.discord.guild import Guild
 from tests.support.emulator import EmulatorHandle, running_emulator
+from tests.support.raid_config import CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _names(discord: Discord) -> Counter[str]:
+def _names(discord: Guild) -> Counter[str]:
     return Counter([r["name"] for r in discord.roles()] + [c["name"] for c in discord.channels()])
 
 
-def test_faults_during_apply_converge_on_rerun_without_duplicates(snap: CliRunner, discord: Discord) -> None:
+def test_faults_during_apply_converge_on_rerun_without_duplicates(snap: CliRunner, discord: Guild) -> None:
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
     sid = snap("server", "snapshot", "create", "--json").data["id"]
@@ -52,7 +52,7 @@ def test_faults_during_apply_converge_on_rerun_without_duplicates(snap: CliRunne
     assert snap("server", "plan", "--json").data["empty"] is True
 
 
-def test_objects_created_after_the_snapshot(snap: CliRunner, discord: Discord) -> None:
+def test_objects_created_after_the_snapshot(snap: CliRunner, discord: Guild) -> None:
     """Unmanaged newcomers stay unless --prune-unmanaged; managed ones (in the state) are deleted."""
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
@@ -92,7 +92,7 @@ def test_a_restore_beyond_discords_creation_caps_is_refused_then_stops_at_the_ca
     (cli.cwd / "discord-server.yaml").write_text('version: "1.0"\nroles:\n' + "".join(roles))
     assert cli("server", "apply", "--auto-approve").exit_code == 0  # 5 left; the headers said so
     sid = cli("server", "snapshot", "create", "--json").data["id"]
-    raider = Discord(limited)
+    raider = Guild(limited)
     for r in raider.roles():
         if r["name"].startswith("r"):
             raider.delete_role(r["id"])
@@ -138,7 +138,7 @@ DRIVER = textwrap.dedent("""
 
 @pytest.mark.slow
 def test_killed_snapshot_create_and_restore_leave_no_listed_snapshot_without_parts(snap: CliRunner,
-                                                                                   discord: Discord) -> None:
+                                                                                   discord: Guild) -> None:
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
     sid = snap("server", "snapshot", "create", "--json").data["id"]

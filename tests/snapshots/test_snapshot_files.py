@@ -14,9 +14,9 @@ import yaml
 from gaib.cli.context import Env
 from gaib.settings import Settings
 from gaib.wiring import App
-from tests.snapshots.conftest import Discord
-from tests.snapshots.test_raid import CONFIG
 from tests.support.cli import CliRunner
+from tests.support.discord.guild import Guild
+from tests.support.raid_config import CONFIG
 from tests.support.tiers import on_tier
 
 PART_FILES = ("state.json.gz", "config.yaml.gz", "theme-registry.json.gz", "objects.json.gz")
@@ -79,7 +79,7 @@ def test_list_shows_counts_sizes_and_messages(snap: CliRunner) -> None:
     assert [s["id"] for s in rest["snapshots"]] == [sid]
 
 
-def test_compare_reports_known_changes_field_by_field(snap: CliRunner, discord: Discord) -> None:
+def test_compare_reports_known_changes_field_by_field(snap: CliRunner, discord: Guild) -> None:
     on_tier(snap, "premium")  # two on-demand snapshots in one day
     first = _applied(snap)
     same = snap("server", "snapshot", "compare", first, first, "--json")
@@ -122,7 +122,7 @@ def _corrupt(cli: CliRunner, sid: str, how: str, part: str) -> None:
 @pytest.mark.parametrize(("how", "part"), [("flipped", p) for p in PART_FILES] + [("truncated", "config.yaml.gz"),
                                             ("missing", "state.json.gz"), ("missing", "manifest.json"),
                                             ("edited", "manifest.json")])
-def test_a_damaged_snapshot_is_refused_before_anything_is_written(snap: CliRunner, discord: Discord, how: str,
+def test_a_damaged_snapshot_is_refused_before_anything_is_written(snap: CliRunner, discord: Guild, how: str,
                                                                   part: str) -> None:
     sid = _applied(snap)
     _corrupt(snap, sid, how, part)

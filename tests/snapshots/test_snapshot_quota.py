@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from tests.snapshots.test_raid import CONFIG
 from tests.support.cli import CliRunner
+from tests.support.raid_config import CONFIG
 
 T0 = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 

@@ -11,7 +11,8 @@ import pytest
 from gaib.errors import EXIT_GENERAL, StorageError
 from gaib.storage.aws import DynamoCatalog, S3ObjectStore, ensure_table
 from gaib.storage.s3 import S3ObjectStore as S3Direct
-from tests.storage.conftest import Clock, make_aws
+from tests.support.clocks import Clock
+from tests.support.storage.backends import make_aws
 
 pytestmark = pytest.mark.aws
 

@@ -10,7 +10,7 @@ import pytest
 from gaib.errors import EXIT_INVALID_INPUT, EXIT_STATE, Conflict, InvalidInput, InvalidName, NotFound
 from gaib.storage import keys as K
 from gaib.storage.base import COUNTER_FIELD, CeilingReached
-from tests.storage.conftest import Backend
+from tests.support.storage.backends import Backend
 
 SERVER = "123456789012345678"
 PK = K.server_pk(SERVER)

@@ -16,7 +16,7 @@ from gaib.errors import EXIT_INVALID_INPUT, EXIT_STATE, Conflict, InvalidInput, 
 from gaib.storage import keys as K
 from gaib.storage.base import StoredDocument
 from gaib.storage.documents import update_document
-from tests.storage.conftest import Backend
+from tests.support.storage.backends import Backend
 
 SERVER = "123456789012345678"
 REGISTRY = K.theme_registry_key(SERVER)

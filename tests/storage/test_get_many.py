@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gaib.errors import InvalidName
-from tests.storage.conftest import Backend
+from tests.support.storage.backends import Backend
 
 CLAIM = "RUN#free#20261125T0300Z"
 

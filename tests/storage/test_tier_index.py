@@ -8,7 +8,7 @@ import pytest
 from gaib.errors import EXIT_INVALID_INPUT, InvalidInput, InvalidName
 from gaib.storage import keys as K
 from gaib.storage.base import TIER_INDEX
-from tests.storage.conftest import Backend
+from tests.support.storage.backends import Backend
 
 
 def _server(n: int) -> str:

@@ -5,13 +5,17 @@ docs/format.md's example) where its schedule says it lives (a local project fold
 bucket on moto), a ``TIER`` item (which puts it in the catalog's tier index) and its schedule: the
 ``SCHEDULE`` item and the ``metadata/{server}/backup-schedule.json`` document, exactly as
 ``gaib server schedule enable`` writes them (``gaib.scheduled.schedules.Schedule``).
+
+What a run left behind, read past the run: ``local_events`` (the local event log), ``scheduled_backups``
+(the catalog's scheduled backup items) and ``emf`` (the metric lines it printed).
 """
 
 from __future__ import annotations
 
 import contextlib
+import json
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -20,6 +24,7 @@ from typing import Any
 
 from gaib.cli.context import Env
 from gaib.errors import Conflict
+from gaib.scheduled.metrics import parse_emf
 from gaib.scheduled.schedules import Schedule, cadence
 from gaib.settings import Settings
 from gaib.state.location import StateLocation
@@ -27,9 +32,7 @@ from gaib.state.model import Instance, Resource, State
 from gaib.storage.keys import SCHEDULE_SK, TIER_SK, schedule_key, server_pk
 from gaib.tiers.table import POLICIES, tier_item
 from gaib.wiring import App
-
-AWS_BASE = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_SESSION_TOKEN": "testing",
-            "AWS_DEFAULT_REGION": "us-east-1", "AWS_REGION": "us-east-1"}
+from tests.support.procs import AWS_TEST_ENV
 
 
 def server_ids(count: int, start: int = 1_300_000_000_000_000_000) -> list[str]:
@@ -144,10 +147,29 @@ def aws_fleet(project: Path, endpoint: str) -> Fleet:
     ensure_bucket(bucket, region="us-east-1", endpoint_url=endpoint)
     ensure_table(table, region="us-east-1", endpoint_url=endpoint)
     ensure_state_infra(bucket=states, table=f"locks-{suffix}", region="us-east-1", endpoint_url=endpoint)
-    environ = {**AWS_BASE, "AWS_ENDPOINT_URL": endpoint, "GAIB_BACKUP_BUCKET": bucket, "GAIB_BACKUP_TABLE": table,
+    environ = {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": endpoint, "GAIB_BACKUP_BUCKET": bucket, "GAIB_BACKUP_TABLE": table,
                "GAIB_SECRETS": "env", "HOME": str(project)}
     return Fleet(project=project, environ=environ, state_bucket=states)
 
 
 def local_fleet(project: Path) -> Fleet:
     return Fleet(project=project, environ={"HOME": str(project)})
+
+
+def local_events(fleet: Fleet) -> list[dict[str, Any]]:
+    """The events a run wrote to the local event log (``[]`` when there is none)."""
+    path = fleet.project / ".gaib" / "backups" / ".events" / "events.jsonl"
+    if not path.exists():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def scheduled_backups(app: App, server_id: str) -> list[dict[str, Any]]:
+    """The server's backup items in the catalog that a scheduled run made."""
+    page = app.catalog.query(server_pk(server_id), "BACKUP#", limit=1000)
+    return [i for i in page.items if i.get("trigger") == "scheduled"]
+
+
+def emf(text: str) -> list[tuple[str, Mapping[str, str], dict[str, int]]]:
+    """The EMF metric lines in a run's output: ``(namespace, dimensions, values)`` each."""
+    return [parsed for line in text.splitlines() if (parsed := parse_emf(line)) is not None]

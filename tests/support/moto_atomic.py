@@ -1,5 +1,8 @@
 """moto's server with each request applied atomically: ``python -m tests.support.moto_atomic -H HOST -p PORT``.
 
+With ``-p 0`` the server binds a free port itself and prints its URL (``http://HOST:PORT``) as the
+first line of stdout once it listens, so parallel test workers never race for a port.
+
 DynamoDB applies a conditional write (``attribute_not_exists``, a counter with a ceiling) and S3 a
 conditional put (``If-Match``, ``If-None-Match``) as one atomic step. moto's own server answers
 requests on several threads, and its check and write are separate Python steps, so two racing
@@ -37,18 +40,23 @@ def _serialised(app: Callable[..., Iterable[bytes]]) -> Callable[..., list[bytes
 
 def main() -> None:
     from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
-    from werkzeug.serving import run_simple
+    from werkzeug.serving import make_server
 
     parser = argparse.ArgumentParser(prog="python -m tests.support.moto_atomic")
     parser.add_argument("-H", "--host", default="127.0.0.1")
-    parser.add_argument("-p", "--port", type=int, required=True)
+    parser.add_argument("-p", "--port", type=int, required=True, help="0: a free port, its URL printed on stdout")
     args = parser.parse_args()
-    os.environ.setdefault("MOTO_PORT", str(args.port))
     app = DomainDispatcherApplication(create_backend_app)
     # A log line per request costs the server ~10% of its CPU; its output goes nowhere (the tests
     # start it with stderr to /dev/null). Errors still log.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    run_simple(args.host, args.port, _serialised(app), threaded=True, request_handler=MotoRequestHandler)
+    server = make_server(args.host, args.port, _serialised(app), threaded=True, request_handler=MotoRequestHandler)
+    if args.port == 0:
+        os.environ["MOTO_PORT"] = str(server.port)  # moto writes it into URLs it returns (SQS queues)
+        print(f"http://{args.host}:{server.port}", flush=True)
+    else:
+        os.environ.setdefault("MOTO_PORT", str(args.port))
+    server.serve_forever()
 
 
 if __name__ == "__main__":

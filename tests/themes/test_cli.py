@@ -8,7 +8,7 @@ import pytest
 
 from gaib.cli.app import server
 from tests.support.cli import CliRunner
-from tests.themes.test_themes import make_theme
+from tests.support.themes import make_theme
 
 
 @pytest.fixture

@@ -12,57 +12,7 @@ from gaib.config.permissions import PERMISSIONS
 from gaib.errors import ConfigError
 from gaib.themes.effective import LoadedConfig, load_config
 from gaib.themes.loader import ThemeSearch, discover, find_theme
-
-MANIFEST = """\
-name: {name}
-version: "{version}"
-description: test theme
-variables:
-  accent:
-    type: color
-    default: "#123456"
-  guild:
-    type: string
-    required: true
-    pattern: "[A-Z][a-z]+"
-  slow:
-    type: int
-    default: 5
-  adult:
-    type: bool
-    default: false
-"""
-BODY = """\
-roles:
-  - name: Staff
-    color: "${accent}"
-    permissions: [KICK_MEMBERS]
-    hoist: true
-  - name: Member
-categories:
-  - name: Hall
-    permissions:
-      "@everyone": {deny: [VIEW_CHANNEL]}
-      Member: {allow: [VIEW_CHANNEL]}
-      Staff: {allow: [VIEW_CHANNEL, MANAGE_MESSAGES]}
-channels:
-  - name: chat
-    category: Hall
-    topic: "Welcome to ${guild}! $${literal}"
-    slowmode: ${slow}
-    nsfw: ${adult}
-  - name: rules
-    category: Hall
-"""
-
-
-def make_theme(root: Path, name: str = "town", version: str = "1.2.0", body: str = BODY,
-               manifest: str = MANIFEST) -> Path:
-    d = root / name
-    d.mkdir(parents=True)
-    (d / "theme.yaml").write_text(manifest.format(name=name, version=version))
-    (d / "server.yaml").write_text(body)
-    return d
+from tests.support.themes import BODY, MANIFEST, make_theme
 
 
 def load(tmp_path: Path, text: str, home: Path | None = None, environ: dict[str, str] | None = None) -> LoadedConfig:

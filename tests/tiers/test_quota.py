@@ -18,9 +18,9 @@ from gaib.settings import Settings
 from gaib.state.local import LocalBackend
 from gaib.storage.keys import quota_sk, server_pk
 from gaib.wiring import App
-from tests.backups.test_robustness import Storage
 from tests.support.cli import CliRunner
 from tests.support.state import GUILD, seed_state
+from tests.support.storage.raw import Storage
 from tests.support.tiers import on_tier
 
 T0 = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)

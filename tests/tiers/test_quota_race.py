@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 
 from gaib.storage.keys import server_pk
-from tests.backups.test_robustness import Storage
 from tests.support.cli import CliRunner
 from tests.support.state import GUILD, seed_state
+from tests.support.storage.raw import Storage
 
 ROOT = Path(__file__).resolve().parents[2]
 RACERS = 10

@@ -14,26 +14,12 @@ from typing import Any
 import pytest
 
 from gaib.storage.keys import TIER_SK, server_pk
-from tests.backups.test_robustness import Storage
 from tests.support.cli import CliRunner
 from tests.support.state import GUILD, seed_state
+from tests.support.storage.raw import Storage, tags_of
 
 T0 = datetime(2026, 11, 25, 17, 20, tzinfo=UTC)  # a Wednesday
 REGISTRY = f"themes/{GUILD}/registry.json"
-
-
-def tags_of(cli: CliRunner) -> dict[str, dict[str, str]]:
-    """Every object's tags, read past Gaib: boto3 against moto, or the local store's sidecar files."""
-    storage = Storage(cli)
-    if storage.kind == "aws":
-        s3 = storage._client("s3")
-        return {key: {t["Key"]: t["Value"] for t in s3.get_object_tagging(Bucket=storage.bucket, Key=key)["TagSet"]}
-                for key in storage.objects()}
-    out = {}
-    for key in storage.objects():
-        meta = storage.root / ".meta" / f"{key}.json"
-        out[key] = json.loads(meta.read_text())["tags"]
-    return out
 
 
 def events(cli: CliRunner) -> list[dict[str, Any]]:

@@ -27,22 +27,16 @@ import pytest
 from gaib.storage.base import TIER_INDEX
 from gaib.storage.keys import TIER_SK, server_pk
 from gaib.tiers.table import POLICIES
-from tests.backups.test_robustness import Storage
-from tests.infra.terraform_model import Stack, load_stack
-from tests.prune.test_prune import Writer, listed
 from tests.support.cli import CliRunner
 from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.state import GUILD, seed_state
+from tests.support.storage.raw import Storage, tags_of
+from tests.support.storage.writer import Writer, listed
+from tests.support.terraform import Stack
 from tests.support.tiers import on_tier
-from tests.tiers.test_tier_cmd import tags_of
 
 T0 = datetime(2026, 11, 25, 17, 20, tzinfo=UTC)  # a Wednesday
 TIERS = ["free", "premium"]
-
-
-@pytest.fixture(scope="module")
-def stack() -> Stack:
-    return load_stack()
 
 
 @pytest.fixture(scope="module")
@@ -144,11 +138,11 @@ def test_row_full_snapshots_manual_or_weekly(bcli: CliRunner, tier: str, emulato
 def test_row_theme_history_last_five_or_unlimited(bcli: CliRunner, tier: str) -> None:
     from gaib.bundles import prune
     from gaib.storage.keys import DEPLOY_SK_PREFIX
-    from tests.prune.test_prune import _deployments
+    from tests.support.storage.writer import write_deployments
 
     _tier(bcli, tier)
     ports = Writer(bcli).ports
-    bundles = _deployments(ports, 8)
+    bundles = write_deployments(ports, 8)
     policy = POLICIES[bcli("server", "tier", "show", "--json").data["tier"]].theme_history_retention()
     plan = prune.plan(bundles, policy, T0)
     assert prune.execute(ports.store, ports.catalog, plan, {b.id: b for b in bundles}).complete

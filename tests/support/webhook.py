@@ -1,8 +1,8 @@
 """A Discord-webhook-shaped HTTP endpoint on 127.0.0.1 for the notifier tests.
 
 The tests talk to it only through ``WebhookSink`` (``url``, ``script``, ``received``), so pointing them at
-another endpoint — e.g. the bundled Discord emulator's webhook route once it exists — means providing
-another object with those three members from the ``webhook`` fixture in tests/infra/conftest.py.
+another endpoint — e.g. the bundled Discord emulator's webhook route — means providing another object
+with those three members from the ``webhook`` fixture (tests/support/fixtures/webhook.py).
 """
 
 from __future__ import annotations

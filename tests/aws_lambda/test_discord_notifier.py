@@ -12,7 +12,7 @@ import boto3
 import pytest
 
 from gaib.aws_lambda import discord_notifier as dn
-from tests.infra.webhook_sink import WEBHOOK_ID, WEBHOOK_TOKEN, Reply, WebhookSink
+from tests.support.webhook import WEBHOOK_ID, WEBHOOK_TOKEN, Reply, WebhookSink
 
 FAST = dn.RetryPolicy(max_attempts=4, base_delay=0.01, max_delay=0.05, timeout=5.0)
 
@@ -58,15 +58,6 @@ def assert_within_discord_limits(embed: dict[str, Any]) -> None:
     total = len(embed["title"]) + len(embed.get("description", "")) + len(embed.get("footer", {}).get("text", ""))
     total += sum(len(f["name"]) + len(f["value"]) for f in fields)
     assert total <= 6000
-
-
-@pytest.fixture
-def secret_env(aws_env: dict[str, str], webhook: WebhookSink, monkeypatch: pytest.MonkeyPatch) -> str:
-    """A Secrets Manager secret on moto holding the webhook URL; the env var names its ARN."""
-    client = boto3.client("secretsmanager")
-    arn = client.create_secret(Name=f"gaib/webhook-{uuid.uuid4().hex}", SecretString=webhook.url)["ARN"]
-    monkeypatch.setenv(dn.ENV_SECRET_ARN, arn)
-    return arn
 
 
 @pytest.fixture

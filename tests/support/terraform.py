@@ -39,9 +39,11 @@ def parse_file(path: Path) -> dict[str, Any]:
         try:
             from hcl2.utils import SerializationOptions
         except ImportError:  # python-hcl2 < 7 has no options and already strips quotes
-            return _clean(hcl2.load(fh))
+            parsed: dict[str, Any] = _clean(hcl2.load(fh))
+            return parsed
         options = SerializationOptions(with_comments=False, explicit_blocks=False, strip_string_quotes=True)
-        return _clean(hcl2.load(fh, serialization_options=options))
+        result: dict[str, Any] = _clean(hcl2.load(fh, serialization_options=options))
+        return result
 
 
 @dataclass
@@ -106,3 +108,9 @@ REF = re.compile(r"\$\{([^}]*)\}")
 def refs(value: Any) -> str:
     """Everything a value mentions, flattened to one string (for 'does X reference Y' checks)."""
     return repr(value)
+
+
+def one(blocks: list[dict[str, Any]]) -> dict[str, Any]:
+    """The only block of a list of blocks (HCL nests every block in a list); asserts there is exactly one."""
+    assert len(blocks) == 1, blocks
+    return blocks[0]
