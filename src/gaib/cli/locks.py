@@ -6,7 +6,7 @@ import click
 
 from gaib.cli.base import get_ctx, server_options
 from gaib.cli.text import printable
-from gaib.iac import state_service as service
+from gaib.iac import state_service
 
 
 @click.command("locks")
@@ -15,7 +15,7 @@ def locks() -> None:
     """Show who holds the state lock of the workspace."""
     ctx = get_ctx()
     s = ctx.settings()
-    held = service.lock_info(ctx.app())
+    held = state_service.lock_info(ctx.app())
     if held is None:
         ctx.out.result({"workspace": s.workspace, "locked": False, "lock": None},
                        f"Workspace '{s.workspace}' is not locked.")
@@ -32,11 +32,11 @@ def unlock(yes: bool) -> None:
     """Force-release the state lock (only when its holder is gone)."""
     ctx = get_ctx()
     s = ctx.settings()
-    held = service.lock_info(ctx.app())
+    held = state_service.lock_info(ctx.app())
     if held is None:
         ctx.out.result({"workspace": s.workspace, "released": None}, f"Workspace '{s.workspace}' is not locked.")
         return
     ctx.confirm(f"Release the lock held by {held.who} since {held.created}?", yes)
-    released = service.force_unlock(ctx.app())
+    released = state_service.force_unlock(ctx.app())
     ctx.out.result({"workspace": s.workspace, "released": released.to_dict() if released else None},
                    f"Released the lock of workspace '{s.workspace}'.")

@@ -8,7 +8,7 @@ import click
 
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
-from gaib.iac import state_service as service
+from gaib.iac import state_service
 
 state = group("state", "Inspect and edit the state of the current workspace.", aliases={"list": "ls"})
 
@@ -21,7 +21,7 @@ def ls() -> None:
 
     ctx = get_ctx()
     s = ctx.settings()
-    current = service.current(ctx.app())
+    current = state_service.current(ctx.app())
     if current is None:
         ctx.out.result({"workspace": s.workspace, "serial": None, "resources": []},
                        f"Workspace '{s.workspace}' has no state yet.")
@@ -39,8 +39,8 @@ def show(address: str) -> None:
     from gaib.state.edit import display_address
 
     ctx = get_ctx()
-    res = service.show(ctx.app(), address)
-    current = service.current(ctx.app())
+    res = state_service.show(ctx.app(), address)
+    current = state_service.current(ctx.app())
     stored = current.resource_dict(res) if current is not None else res.to_dict()  # as the file holds it
     attributes = stored["instances"][0]["attributes"] if stored.get("instances") else {}
     ctx.out.result(stored, printable(f"# {display_address(res.address)}\n" + json.dumps(attributes, indent=2,
@@ -61,7 +61,7 @@ def rm(addresses: tuple[str, ...], yes: bool) -> None:
     ctx = get_ctx()
     if ctx.env.interactive() and not ctx.out.json_mode:
         ctx.confirm(f"Forget {', '.join(addresses)} (Discord is not touched)?", yes)
-    new = service.remove(ctx.app(), list(addresses))
+    new = state_service.remove(ctx.app(), list(addresses))
     ctx.out.result({"removed": list(addresses), "serial": new.serial},
                    f"Removed {len(addresses)} resource(s) from the state (serial {new.serial}).")
 
@@ -73,7 +73,7 @@ def rm(addresses: tuple[str, ...], yes: bool) -> None:
 def mv(source: str, destination: str) -> None:
     """Rename a resource's address; its Discord object is kept."""
     ctx = get_ctx()
-    new = service.move(ctx.app(), source, destination)
+    new = state_service.move(ctx.app(), source, destination)
     ctx.out.result({"source": source, "destination": destination, "serial": new.serial},
                    f"Moved {source} to {destination} (serial {new.serial}).")
 

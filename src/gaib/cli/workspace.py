@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from gaib.cli.base import Ctx, get_ctx, group, server_options, server_options_without_f
-from gaib.iac import state_service as service
+from gaib.iac import state_service
 from gaib.state.workspaces import WorkspaceInfo, Workspaces
 
 workspace = group("workspace", "Manage workspaces: isolated states of one server.",
@@ -13,7 +13,7 @@ workspace = group("workspace", "Manage workspaces: isolated states of one server
 
 
 def _workspaces(ctx: Ctx) -> Workspaces:
-    return service.workspaces(ctx.app())
+    return state_service.workspaces(ctx.app())
 
 
 def _row(w: WorkspaceInfo) -> dict[str, object]:
