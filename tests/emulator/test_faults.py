@@ -88,8 +88,8 @@ def test_faulted_mutations_change_nothing(api: Api) -> None:
 def test_invalid_fault_settings_are_refused(api: Api) -> None:
     for bad in ({"rate": 2}, {"kinds": ["meteor"]}, {"on_requests": [0]}, {"rate": "x"}):
         with pytest.raises(EmulatorError, match="400"):
-            api.emu._control("POST", "/faults", bad)
-    assert api.emu._control("GET", "/faults")["rate"] == 0.0
+            api.emu.control("POST", "/faults", bad)
+    assert api.emu.control("GET", "/faults")["rate"] == 0.0
 
 
 def test_bad_fault_flags_exit_2() -> None:
@@ -177,7 +177,7 @@ def test_drop_after_is_not_recorded_and_accepted_on_the_command_line(tmp_path: P
                 client.post(f"{emu.base_url}/guilds/{emu.guild_id}/roles", json={"name": "kept"})
             roles = client.get(f"{emu.base_url}/guilds/{emu.guild_id}/roles").json()
         assert [r["name"] for r in roles].count("kept") == 1
-        assert emu._control("GET", "/faults")["kinds"] == ["drop-after"]
+        assert emu.control("GET", "/faults")["kinds"] == ["drop-after"]
     lines = [json.loads(x) for x in record.read_text().splitlines()]
     assert [x["request"]["method"] for x in lines] == ["GET"]  # the unanswered POST is not recorded
 

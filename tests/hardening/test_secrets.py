@@ -16,8 +16,7 @@ from tests.support.emulator import EmulatorHandle
 def leaky(cli: CliRunner, emulator: EmulatorHandle) -> CliRunner:
     """A guild with one channel whose topic (set by hand in Discord) holds the bot token."""
     emulator.reset()
-    cli.environ.update({"DISCORD_BOT_TOKEN": emulator.token, "DISCORD_GUILD_ID": emulator.guild_id,
-                        "GAIB_DISCORD_API_URL": emulator.base_url})
+    cli.environ.update(emulator.bot_environ())
     httpx.post(f"{emulator.base_url}/guilds/{emulator.guild_id}/channels", headers=emulator.auth_headers(),
                json={"name": "ops", "type": 0, "topic": f"bot login: {emulator.token}"}).raise_for_status()
     return cli

@@ -60,8 +60,7 @@ def limited(emulator_discord: EmulatorHandle) -> EmulatorHandle:
 
 @pytest.fixture
 def gaib(cli: CliRunner, limited: EmulatorHandle) -> CliRunner:
-    cli.environ.update({"DISCORD_BOT_TOKEN": limited.token, "DISCORD_GUILD_ID": limited.guild_id,
-                        "GAIB_DISCORD_API_URL": limited.base_url})
+    cli.environ.update(limited.bot_environ())
     return cli
 
 
@@ -186,8 +185,7 @@ def test_topic_changes_wait_for_the_10_minute_limit_instead_of_hammering_it(tmp_
                                                                             limited: EmulatorHandle) -> None:
     link = LinkedClock(limited)
     env = Env(stdout=io.StringIO(), stderr=io.StringIO(), cwd=tmp_path,
-              environ={"DISCORD_BOT_TOKEN": limited.token, "DISCORD_GUILD_ID": limited.guild_id,
-                       "GAIB_DISCORD_API_URL": limited.base_url})
+              environ=limited.bot_environ())
 
     def apply(version: int) -> tuple[list[Tick], dict[str, int]]:
         (tmp_path / "discord-server.yaml").write_text(_channels(version))

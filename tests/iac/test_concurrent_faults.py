@@ -13,8 +13,7 @@ from tests.support.emulator import EmulatorHandle, running_emulator
 
 
 def _point(cli: CliRunner, emu: EmulatorHandle, config: str) -> CliRunner:
-    cli.environ.update({"DISCORD_BOT_TOKEN": emu.token, "DISCORD_GUILD_ID": emu.guild_id,
-                        "GAIB_DISCORD_API_URL": emu.base_url})
+    cli.environ.update(emu.bot_environ())
     (cli.cwd / "discord-server.yaml").write_text(config)
     return cli
 

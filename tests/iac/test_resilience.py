@@ -21,8 +21,7 @@ from tests.support.paths import VALIDATOR
 
 
 def _point(cli: CliRunner, emu: EmulatorHandle) -> CliRunner:
-    cli.environ.update({"DISCORD_BOT_TOKEN": emu.token, "DISCORD_GUILD_ID": emu.guild_id,
-                        "GAIB_DISCORD_API_URL": emu.base_url})
+    cli.environ.update(emu.bot_environ())
     (cli.cwd / "discord-server.yaml").write_text('version: "1.0"\ntheme:\n  name: sietch\n')
     return cli
 

@@ -85,8 +85,7 @@ def limited() -> Iterator[EmulatorHandle]:
 def test_a_restore_beyond_discords_creation_caps_is_refused_then_stops_at_the_cap(
         cli: CliRunner, limited: EmulatorHandle) -> None:
     limited.reset()
-    cli.environ.update({"DISCORD_BOT_TOKEN": limited.token, "DISCORD_GUILD_ID": limited.guild_id,
-                        "GAIB_DISCORD_API_URL": limited.base_url})
+    cli.environ.update(limited.bot_environ())
     spend_caps(limited, role_creates=235)  # 15 role creates left in this 48-hour window
     roles = [f"  - name: r{i:02d}\n" for i in range(10)]
     (cli.cwd / "discord-server.yaml").write_text('version: "1.0"\nroles:\n' + "".join(roles))

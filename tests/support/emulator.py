@@ -56,7 +56,13 @@ class EmulatorHandle:
         """Headers a well-behaved bot sends: ``Authorization: Bot <token>`` and a DiscordBot User-Agent."""
         return {"Authorization": f"Bot {self.token}", "User-Agent": USER_AGENT}
 
-    def _control(self, method: str, path: str, payload: Any = None) -> Any:
+    def bot_environ(self) -> dict[str, str]:
+        """The variables that point Gaib at this emulated guild: its bot token, guild id and API URL."""
+        return {"DISCORD_BOT_TOKEN": self.token, "DISCORD_GUILD_ID": self.guild_id,
+                "GAIB_DISCORD_API_URL": self.base_url}
+
+    def control(self, method: str, path: str, payload: Any = None) -> Any:
+        """Call the emulator's control API (``/_emulator{path}``); raises EmulatorError on an HTTP error."""
         data = None if payload is None else json.dumps(payload).encode()
         req = urllib.request.Request(self.origin + "/_emulator" + path, data=data, method=method,
                                      headers={"Content-Type": "application/json"})
@@ -71,17 +77,17 @@ class EmulatorHandle:
 
         Webhook tokens in paths read ``redacted``; the bot token never appears.
         """
-        result: list[dict[str, Any]] = self._control("GET", "/requests")
+        result: list[dict[str, Any]] = self.control("GET", "/requests")
         return result
 
     def reset(self) -> None:
         """Empty the guild (only @everyone left), the request log, stats and rate-limit buckets."""
-        self._control("POST", "/reset")
+        self.control("POST", "/reset")
 
     def webhook_messages(self, webhook_id: str) -> list[dict[str, Any]]:
         """Messages posted to a webhook: the JSON bodies sent, plus ``id``, ``timestamp``,
         ``webhook_id`` and ``channel_id``. Raises EmulatorError (404) for an unknown webhook."""
-        result: list[dict[str, Any]] = self._control("GET", f"/webhooks/{webhook_id}/messages")
+        result: list[dict[str, Any]] = self.control("GET", f"/webhooks/{webhook_id}/messages")
         return result
 
     def set_faults(self, *, rate: float = 0.0, kinds: Iterable[str] = ("5xx",),
@@ -92,13 +98,13 @@ class EmulatorHandle:
         payload: dict[str, Any] = {"rate": rate, "kinds": list(kinds), "on_requests": list(on_requests)}
         if latency_ms is not None:
             payload["latency_ms"] = latency_ms
-        result: dict[str, Any] = self._control("POST", "/faults", payload)
+        result: dict[str, Any] = self.control("POST", "/faults", payload)
         return result
 
     def stats(self) -> dict[str, Any]:
         """Counts: ``requests``, ``rate_limited`` (429s), ``global_rate_limited``, ``faults``,
         ``by_route`` ({"POST /guilds/{guild_id}/roles": n}) and ``by_status`` ({"200": n})."""
-        result: dict[str, Any] = self._control("GET", "/stats")
+        result: dict[str, Any] = self.control("GET", "/stats")
         return result
 
 

@@ -8,24 +8,15 @@
 
 from __future__ import annotations
 
-import json
 import time
-import urllib.error
-import urllib.request
 from typing import Any
 
-from tests.support.emulator import EmulatorError, EmulatorHandle
+from tests.support.emulator import EmulatorHandle
 
 
 def control(emu: EmulatorHandle, method: str, path: str, payload: Any = None) -> Any:
-    data = None if payload is None else json.dumps(payload).encode()
-    req = urllib.request.Request(emu.origin + "/_emulator" + path, data=data, method=method,
-                                 headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(req, timeout=10) as resp:
-            return json.loads(resp.read() or b"null")
-    except urllib.error.HTTPError as exc:
-        raise EmulatorError(f"{method} /_emulator{path} -> {exc.code}: {exc.read()[:300]!r}") from None
+    """Call the emulator's control API: :meth:`EmulatorHandle.control`."""
+    return emu.control(method, path, payload)
 
 
 def advance_clock(emu: EmulatorHandle, seconds: float) -> dict[str, Any]:
