@@ -6,21 +6,44 @@ never pays for it.
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from gaib.errors import GaibError, StorageError
 
+_lock = threading.Lock()
+_loader: Any = None
+
+
+def _session(profile: str | None) -> Any:
+    """A new boto3 session (its own credentials and profile) on the process's one botocore data loader.
+
+    Each session would otherwise parse botocore's service models (JSON files of up to megabytes) again;
+    the loader only reads files and caches what it parsed, so sharing it changes nothing else."""
+    import boto3
+    import botocore.loaders
+    import botocore.session
+
+    global _loader
+    with _lock:
+        if _loader is None:
+            _loader = botocore.loaders.create_loader()
+        core = botocore.session.Session()
+        core.register_component("data_loader", _loader)
+        session = boto3.session.Session(profile_name=profile or None, botocore_session=core)
+        paths = _loader.search_paths  # boto3 appends its own data folder to the loader of every session
+        paths[:] = list(dict.fromkeys(paths))
+        return session
+
 
 def client(service: str, *, region: str | None, endpoint_url: str | None, profile: str | None = None) -> Any:
     """A boto3 client with standard retries and bounded timeouts (from the named AWS profile, if given)."""
-    import boto3
     from botocore.config import Config
 
     # A pool large enough for the threads one client serves (scheduled runs work on many servers at once).
     cfg = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30,
                  region_name=region or None, max_pool_connections=64)
-    session: Any = boto3.session.Session(profile_name=profile or None)
-    return session.client(service, endpoint_url=endpoint_url or None, config=cfg)
+    return _session(profile).client(service, endpoint_url=endpoint_url or None, config=cfg)
 
 
 def error_code(exc: BaseException) -> str:
