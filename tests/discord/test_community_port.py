@@ -18,20 +18,14 @@ from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordError, DiscordNotFound, InvalidInput
 from tests.discord.stub import Reply, stub_server
 from tests.support.discord.control import LinkedClock, control
-from tests.support.emulator import EmulatorHandle, running_emulator
+from tests.support.emulator import EmulatorHandle
 from tests.support.images import gif, png
 
 
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(args=("--rate-limits", "discord")) as emu:
-        yield emu
-
-
 @pytest.fixture
-def emu(emulator: EmulatorHandle) -> EmulatorHandle:
-    emulator.reset()
-    return emulator
+def emu(limited: EmulatorHandle) -> EmulatorHandle:
+    """The emulator with Discord's own limits, emptied for this test (tests.support.fixtures.guild)."""
+    return limited
 
 
 @pytest.fixture

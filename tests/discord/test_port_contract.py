@@ -10,7 +10,6 @@ buckets.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -21,19 +20,13 @@ from gaib.discord.models import channel_body, role_body
 from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordRateLimited
 from tests.support.discord.control import LinkedClock, spend_caps
-from tests.support.emulator import EmulatorHandle, running_emulator
-
-
-@pytest.fixture(scope="module")
-def emulator() -> Iterator[EmulatorHandle]:
-    with running_emulator(args=("--rate-limits", "discord")) as emu:
-        yield emu
+from tests.support.emulator import EmulatorHandle
 
 
 @pytest.fixture
-def emu(emulator: EmulatorHandle) -> EmulatorHandle:
-    emulator.reset()
-    return emulator
+def emu(limited: EmulatorHandle) -> EmulatorHandle:
+    """The emulator with Discord's own limits, emptied for this test (tests.support.fixtures.guild)."""
+    return limited
 
 
 def _port_methods() -> list[str]:

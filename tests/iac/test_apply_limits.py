@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import io
 from collections import Counter
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -25,7 +24,7 @@ from gaib.settings import Settings
 from gaib.wiring import App
 from tests.support.cli import CliRunner
 from tests.support.discord.control import LinkedClock, advance_clock, spend_caps
-from tests.support.emulator import EmulatorHandle, running_emulator
+from tests.support.emulator import EmulatorHandle
 
 ROLES = [f"Crew {i:02d}" for i in range(12)]
 CAPPED_CONFIG = "\n".join([
@@ -44,18 +43,6 @@ CAPPED_CONFIG = "\n".join([
     "    category: Deck",
     "",
 ])
-
-
-@pytest.fixture(scope="module")
-def emulator_discord() -> Iterator[EmulatorHandle]:
-    with running_emulator(args=("--rate-limits", "discord")) as emu:
-        yield emu
-
-
-@pytest.fixture
-def limited(emulator_discord: EmulatorHandle) -> EmulatorHandle:
-    emulator_discord.reset()
-    return emulator_discord
 
 
 @pytest.fixture

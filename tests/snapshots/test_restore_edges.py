@@ -10,7 +10,6 @@ import sys
 import textwrap
 import time
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,7 +17,7 @@ import pytest
 from tests.support.cli import CliRunner
 from tests.support.discord.control import advance_clock, spend_caps
 from tests.support.discord.guild import Guild
-from tests.support.emulator import EmulatorHandle, running_emulator
+from tests.support.emulator import EmulatorHandle
 from tests.support.raid_config import CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -75,16 +74,8 @@ def test_objects_created_after_the_snapshot(snap: CliRunner, discord: Guild) -> 
     assert names["spam"] == 0 and names["Raiders"] == 0 and names["rules"] == 1
 
 
-@pytest.fixture(scope="module")
-def limited() -> Iterator[EmulatorHandle]:
-    """An emulator with Discord's own limits (its long create windows), latency 0."""
-    with running_emulator(args=("--rate-limits", "discord")) as emu:
-        yield emu
-
-
 def test_a_restore_beyond_discords_creation_caps_is_refused_then_stops_at_the_cap(
         cli: CliRunner, limited: EmulatorHandle) -> None:
-    limited.reset()
     cli.environ.update(limited.bot_environ())
     spend_caps(limited, role_creates=235)  # 15 role creates left in this 48-hour window
     roles = [f"  - name: r{i:02d}\n" for i in range(10)]
