@@ -131,10 +131,13 @@ def test_a_prune_killed_anywhere_leaves_no_listed_backup_half_deleted(bcli: CliR
             assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
             if rng.random() < 0.4:  # at a random moment (planning, removing, or printing)
                 time.sleep(rng.uniform(0.0, WINDOW[kind]))
-            else:  # once the catalog starts shrinking: mid-batch, between items and objects, or later
-                while count() >= len(before) and proc.poll() is None:
-                    time.sleep(0.005)
-                time.sleep(rng.uniform(0.0, 0.15))
+            else:  # once the catalog has shrunk to a random size: mid-batch, between items and objects, or later
+                # (waiting for the first item to go and then sleeping missed the whole prune of one batch on moto)
+                target = rng.randint(len(newest) + 1, len(before) - 1)
+                while count() > target and proc.poll() is None:
+                    time.sleep(0.002)
+                if rng.random() < 0.3:
+                    time.sleep(rng.uniform(0.0, 0.15))
         finally:
             os.kill(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
