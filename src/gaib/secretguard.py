@@ -10,7 +10,8 @@ holding a secret is refused with :class:`gaib.errors.SecretRefused` (exit 2) nam
   else (a backup message, a channel topic read from Discord).
 
 Secrets are matched as :mod:`gaib.redact` matches them: a long one (every real token) anywhere, a
-short one (a test token) only as a whole word, one under four characters not at all.
+short one (a test token) only as a whole word, one under four characters not at all; a bot token's
+secret segments (timestamp and HMAC, alone or together) as well, its public first segment not.
 """
 
 from __future__ import annotations
@@ -21,9 +22,8 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from gaib.errors import SecretRefused
-from gaib.redact import MIN_SECRET, SECRET_VARIABLES, SUBSTRING_MIN
+from gaib.redact import MIN_SECRET, SECRET_VARIABLES, secret_patterns
 
-_WORD = r"A-Za-z0-9_.\-"
 MAX_SCANNED_BYTES = 512 * 1024 * 1024  # gzip output scanned at most
 _GZIP_MAGIC = b"\x1f\x8b"
 _ZSTD_MAGIC = b"\x28\xb5\x2f\xfd"
@@ -39,12 +39,7 @@ class SecretFinder:
     """Finds the secrets given (see the module doc for how they are matched)."""
 
     def __init__(self, secrets: Iterable[str]) -> None:
-        parts = []
-        for secret in sorted({s for s in secrets if s and len(s) >= MIN_SECRET}, key=len, reverse=True):
-            if len(secret) >= SUBSTRING_MIN:
-                parts.append(re.escape(secret))
-            else:
-                parts.append(rf"(?<![{_WORD}]){re.escape(secret)}(?![{_WORD}])")
+        parts = secret_patterns(secrets)
         self._re = re.compile("|".join(parts)) if parts else None
 
     def __bool__(self) -> bool:
