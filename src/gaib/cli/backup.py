@@ -64,9 +64,9 @@ def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
     """Restore a backup as the workspace's new state (the current one is backed up first)."""
     ctx = get_ctx()
     plan = service.plan_restore(ctx.app(), backup_id, force=force)
+    over = "no state yet" if plan.current_serial is None else f"serial {plan.current_serial}"
     header = printable(f"Restore backup {backup_id} (serial {plan.backup.serial}) over workspace "
-                       f"'{ctx.settings().workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}",
-                       keep_newlines=True)
+                       f"'{ctx.settings().workspace}' ({over}):\n{plan.diff.render()}", keep_newlines=True)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, header)
         return
@@ -77,8 +77,9 @@ def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
     undo = (f" Undo with: gaib server backup restore {result.pre_restore_backup_id}"
             if result.pre_restore_backup_id else "")
     ctx.out.result({"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()},
-                   f"Restored backup {backup_id}: state serial {result.previous_serial} -> {result.new_serial}."
-                   + undo)
+                   f"Restored backup {backup_id}: state serial "
+                   + (f"{result.previous_serial} -> {result.new_serial}." if result.previous_serial is not None
+                      else f"{result.new_serial} (the workspace had no state).") + undo)
 
 
 @backup.command("delete")

@@ -58,7 +58,7 @@ from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
 from gaib.iac.restore_plan import matching_state, restore_plan
 from gaib.ports import Ports, server_id_of
-from gaib.secretguard import check_text
+from gaib.secretguard import check_live, check_text
 from gaib.snapshots import community as community_service
 from gaib.snapshots.capture import MAX_WORKERS, Captured, capture
 from gaib.snapshots.compare import compare as compare_contents
@@ -90,6 +90,7 @@ def take(ports: Ports, *, server_id: str, message: str, trigger: str, state: Sta
     last ``messages`` messages of each text channel not in ``exclude``) and store a snapshot of it with
     ``state`` (no event; callers publish)."""
     guild = ports.discord.get_guild()
+    check_live(ports.settings.environ, ports.settings.bot_token, guild.texts())
 
     def community(media: MediaStore, tags: Mapping[str, str]) -> Captured:
         return capture(ports.discord, guild, media, messages=messages, exclude=exclude, tags=tags,

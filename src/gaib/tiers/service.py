@@ -37,10 +37,8 @@ def set_tier(ports: Ports, tier: str, *, progress: Callable[[int], None] | None 
     event, and the ``Tier`` tag of every object. Raises ``PartialFailure`` (exit 8) when re-tagging
     stopped on a storage failure (the tier is changed; running the command again finishes it)."""
     sid = server_id_of(ports)
-    change = manager(ports).set(sid, tier, actor=actor(ports), progress=progress)
-    if not ports.settings.backup_bucket:
-        change.notes.append("The backups are in the local store: the tags are recorded, but lifecycle rules and "
-                            "replication exist only on S3.")
+    change = manager(ports).set(sid, tier, actor=actor(ports), on_s3=bool(ports.settings.backup_bucket),
+                                progress=progress)
     verb = "moved to" if change.previous.name != change.new.name else "confirmed on"
     events.publish(ports, Event.tier_changed(
         tier=change.new.name, at=ports.clock(), server_id=sid, id=change.audit_id,
