@@ -1,4 +1,5 @@
-"""gaib server backup create | list | restore | delete | prune (and run-scheduled | verify, in cli/scheduled.py)"""
+"""gaib server backup create | list | restore | delete | prune (and run-scheduled | verify | migrate, in
+cli/scheduled.py)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from gaib.backups.store import BackupRecord
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
 
-backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify.",
+backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify, migrate.",
                aliases={"ls": "list", "rm": "delete"})
 
 
@@ -50,8 +51,11 @@ def list_(limit: int, cursor: str | None, all_workspaces: bool) -> None:
                          [_line(r) for r in records]) if records else "No backups."
     if next_cursor:
         text += f"\nMore: --cursor {next_cursor}"
-    ctx.out.result({"backups": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged},
-                   text)
+    local = service.local_history(ctx.app()) if not records and cursor is None else None
+    if local is not None:
+        text += f"\n{local.notice()}"
+    ctx.out.result({"backups": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged,
+                    "local_store": local.to_dict() if local else None}, text)
 
 
 @backup.command("restore")
@@ -110,10 +114,11 @@ def prune(dry_run: bool, yes: bool) -> None:
 
 
 def _register_scheduled() -> None:
-    from gaib.cli.scheduled import run_scheduled, verify
+    from gaib.cli.scheduled import migrate, run_scheduled, verify
 
     backup.add_command(run_scheduled)
     backup.add_command(verify)
+    backup.add_command(migrate)
 
 
 _register_scheduled()

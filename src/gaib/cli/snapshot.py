@@ -89,8 +89,11 @@ def list_(limit: int, cursor: str | None) -> None:
         + "\n" + OBJECTS_LEGEND if records else "No snapshots."
     if next_cursor:
         text += f"\nMore: --cursor {next_cursor}"
-    ctx.out.result({"snapshots": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged},
-                   text)
+    local = service.local_history(ctx.app()) if not records and cursor is None else None
+    if local is not None:
+        text += f"\n{local.notice()}"
+    ctx.out.result({"snapshots": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged,
+                    "local_store": local.to_dict() if local else None}, text)
 
 
 @snapshot.command("download")

@@ -37,6 +37,7 @@ from typing import Any
 
 from gaib.backups import rollforward
 from gaib.backups.store import BackupManager
+from gaib.bundles import local_history as local
 from gaib.bundles.codec import Codec
 from gaib.bundles.download import MEDIA_EXTENSIONS, resolve_target, write_files
 from gaib.bundles.media import MediaStore
@@ -71,6 +72,12 @@ from gaib.storage.base import NotFound
 from gaib.storage.keys import theme_registry_key
 from gaib.tiers import events, quota
 from gaib.tiers.table import tier_of
+
+
+def local_history(ports: Ports) -> local.LocalHistory | None:
+    """What the local store still holds of this server while the store is S3 (None: nothing, or the store
+    in use is the local one); :func:`gaib.bundles.local_history.local_history`."""
+    return local.local_history(ports, server_id_of(ports))
 
 
 def manager(ports: Ports) -> SnapshotManager:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gaib.bundles import local_history as local
 from gaib.errors import PartialFailure
 from gaib.notify.events import Event
 from gaib.ports import Ports, server_id_of
@@ -24,6 +25,12 @@ def actor(ports: Ports) -> str:
 def show(ports: Ports) -> TierReport:
     """The server's tier, limits, today's usage, retention and next scheduled runs."""
     return manager(ports).report(server_id_of(ports))
+
+
+def local_history(ports: Ports) -> local.LocalHistory | None:
+    """What the local store still holds of this server (its tier, its bundles) while the store is S3; None
+    otherwise (:func:`gaib.bundles.local_history.local_history`)."""
+    return local.local_history(ports, server_id_of(ports))
 
 
 def current(ports: Ports, tier: str) -> tuple[TierState, str]:
