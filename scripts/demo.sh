@@ -34,7 +34,7 @@ echo "== backup"
 backup_id=$(gaib server backup create -m "after first apply" --json | "$py" -c 'import json,sys; print(json.load(sys.stdin)["data"]["id"])')
 gaib server backup list
 echo "== change the state: forget two channels"
-gaib server state rm discord_channel.embassy discord_channel.desert_stage
+gaib server state rm --yes discord_channel.embassy discord_channel.desert_stage
 before=$(serial)
 echo "== restore backup $backup_id"
 gaib server backup restore "$backup_id" --yes

@@ -44,6 +44,13 @@ class Ports(Protocol):
         """The backup catalog (SQLite beside the local store, or DynamoDB)."""
         ...
 
+    def local_storage(self) -> tuple[ObjectStore, Catalog] | None:
+        """The local backup store (folder and SQLite catalog) when the configured one is S3 and the
+        local folder exists: the history kept before S3 was configured, for ``backup migrate`` and
+        for the listings that say it is there. None on the local store, or when there is no folder.
+        Reading it creates nothing."""
+        ...
+
     @property
     def discord(self) -> DiscordPort:
         """The Discord guild of this run (raises MissingSetting without a token or guild id)."""

@@ -19,7 +19,7 @@ from __future__ import annotations
 import re
 import zlib
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from gaib.errors import SecretRefused
 from gaib.redact import MIN_SECRET, SECRET_VARIABLES, secret_patterns
@@ -118,6 +118,39 @@ def check_bytes(finder: SecretFinder, data: bytes, where: str) -> None:
     line = finder.line_in(data)
     if line is not None:
         raise refused(where, f"line {line}")
+
+
+class _LiveText(Protocol):
+    """A text field of a live Discord object (``gaib.discord.models.LiveText``)."""
+
+    @property
+    def what(self) -> str: ...
+
+    @property
+    def field(self) -> str: ...
+
+    @property
+    def value(self) -> str: ...
+
+
+def check_live(environ: Mapping[str, str], bot_token: str | None, texts: Iterable[_LiveText]) -> None:
+    """Raise SecretRefused naming the live object and field (``channel #ops (123)``, ``topic``) that holds a
+    secret, with advice that fits: the value was typed in Discord, not in the config.
+
+    Called on what was read from Discord before any of it is stored (snapshots, exports, state pull and
+    import), so the error names the channel rather than a line of a stored part."""
+    finder = SecretFinder(secrets_in(environ, bot_token))
+    if not finder:
+        return
+    for text in texts:
+        if finder.in_text(text.value):
+            raise SecretRefused(
+                f"The {text.field} of {text.what} on Discord holds the Discord bot token (or a webhook "
+                "token); Gaib never stores it, so nothing was written.",
+                hint=f"Edit the {text.field} of {text.what} in Discord to remove the token, then run the "
+                     "command again; reset the token in the Discord Developer Portal, as whoever can see the "
+                     f"{text.field} has seen it.",
+                details={"where": text.what[:200], "field": text.field})
 
 
 def check_text(environ: Mapping[str, str], bot_token: str | None, text: str, where: str) -> None:

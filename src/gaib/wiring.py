@@ -103,6 +103,18 @@ class App:
     def catalog(self) -> Catalog:
         return self._storage[1]
 
+    @functools.cached_property
+    def _local_storage(self) -> tuple[ObjectStore, Catalog] | None:
+        s = self._settings
+        if not s.backup_bucket or not Path(s.backup_dir).is_dir():
+            return None
+        from gaib.storage.open import open_storage
+
+        return open_storage(backend="local", root=s.backup_dir, clock=lambda: self._clock().timestamp())
+
+    def local_storage(self) -> tuple[ObjectStore, Catalog] | None:
+        return self._local_storage
+
     @property
     def discord(self) -> DiscordPort:
         if self._discord is None:
@@ -202,10 +214,11 @@ class App:
         if self._discord is not None:
             self._discord.close()
             self._discord = None
-        storage = self.__dict__.pop("_storage", None)
-        close = getattr(storage[1], "close", None) if storage is not None else None
-        if callable(close):
-            close()  # the SQLite catalog: so a read leaves no -wal/-shm files behind
+        for name in ("_storage", "_local_storage"):
+            storage = self.__dict__.pop(name, None)
+            close = getattr(storage[1], "close", None) if storage is not None else None
+            if callable(close):
+                close()  # the SQLite catalog: so a read leaves no -wal/-shm files behind
 
     def __enter__(self) -> App:
         return self
@@ -264,6 +277,9 @@ class ServerApp:
     @property
     def catalog(self) -> Catalog:
         return self._catalog
+
+    def local_storage(self) -> tuple[ObjectStore, Catalog] | None:
+        return None  # a scheduled run works on the configured store only
 
     @property
     def notifier(self) -> Notifier:

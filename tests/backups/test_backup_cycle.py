@@ -24,7 +24,7 @@ def test_full_cycle(bcli: CliRunner) -> None:
     listed = bcli("server", "backup", "list", "--json").data
     assert [b["id"] for b in listed["backups"]] == [rec["id"]]
 
-    assert bcli("server", "state", "rm", "discord_role.general").exit_code == 0
+    assert bcli("server", "state", "rm", "discord_role.general", "--yes").exit_code == 0
     assert _state(bcli).serial == 5
 
     dry = bcli("server", "backup", "restore", rec["id"], "--dry-run", "--json")
@@ -145,3 +145,20 @@ def test_a_damaged_catalog_item_does_not_hide_the_other_backups(bcli: CliRunner)
     assert f"gaib server backup delete {bad['id']}" in r.stderr
     assert bcli("server", "backup", "delete", bad["id"], "--yes").exit_code == 0
     assert bcli("server", "backup", "list", "--json").data["damaged"] == []
+
+
+def test_restore_into_a_workspace_without_state_says_so(cli: CliRunner) -> None:
+    """Issue 25: 'backup restore ID -w staging --dry-run' printed "(serial None)" for a workspace that has no
+    state yet; it says "no state yet", and the restore itself says the workspace had none."""
+    from tests.support.store import make_project
+
+    make_project(cli)
+    backup_id = cli("server", "backup", "list", "--json").data["backups"][0]["id"]
+    assert cli("server", "workspace", "new", "staging", "--no-switch").exit_code == 0
+    dry = cli("server", "backup", "restore", backup_id, "-w", "staging", "--dry-run")
+    assert dry.exit_code == 0, dry.stderr
+    assert f"Restore backup {backup_id} (serial 4) over workspace 'staging' (no state yet):" in dry.stdout
+    assert "None" not in dry.stdout
+    done = cli("server", "backup", "restore", backup_id, "-w", "staging", "--yes")
+    assert done.exit_code == 0, done.stdout + done.stderr
+    assert "None" not in done.stdout and "(the workspace had no state)" in done.stdout

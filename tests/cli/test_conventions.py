@@ -24,6 +24,32 @@ def test_help_lists_the_server_commands(cli: CliRunner) -> None:
         assert name in r.stdout
 
 
+def test_server_help_names_every_command_of_each_group(cli: CliRunner) -> None:
+    """Issue 25: 'gaib server --help' left out 'snapshot delete'. Each group's line names all its commands."""
+    import re
+
+    import click
+
+    from gaib.cli.app import SERVER_COMMANDS, server
+
+    shown = " ".join(cli("server", "--help").stdout.split())
+    ctx = click.Context(server)
+    checked = 0
+    for name, (_, short) in SERVER_COMMANDS.items():
+        assert " ".join(short.split()) in shown, name
+        cmd = server.get_command(ctx, name)
+        if not isinstance(cmd, click.Group):
+            continue
+        sub_ctx = click.Context(cmd)
+        for sub in cmd.list_commands(sub_ctx):
+            found = cmd.get_command(sub_ctx, sub)
+            if found is None or found.hidden:
+                continue
+            assert re.search(rf"(?<![\w-]){re.escape(sub)}(?![\w-])", short), f"'{name} {sub}' missing from: {short}"
+            checked += 1
+    assert checked >= 30
+
+
 @pytest.mark.parametrize(("args", "suggested"), [
     (["serverr"], "gaib server"),
     (["server", "worksapce", "ls"], "gaib server workspace"),
@@ -92,3 +118,26 @@ def test_console_entry_points_run_without_a_traceback(tmp_path: object) -> None:
                          capture_output=True, text=True, cwd=str(tmp_path), timeout=60)
     assert run.returncode == 6
     assert "Traceback" not in run.stderr and "INVALID_ADDRESS" in run.stderr
+
+
+def test_destructive_commands_without_a_terminal_exit_6_unless_yes(cli: CliRunner) -> None:
+    """Issue 25: 'state rm ADDR </dev/null' went ahead. Every destructive command without a terminal (or
+    with --json) refuses without --yes, exit 6, CONFIRMATION_REQUIRED, and changes nothing."""
+    from tests.support.store import make_project
+
+    make_project(cli)
+    backup_id = cli("server", "backup", "list", "--json").data["backups"][0]["id"]
+    assert cli("server", "workspace", "new", "staging", "--no-switch").exit_code == 0
+    commands = [("state", "rm", "discord_role.mods"), ("backup", "delete", backup_id),
+                ("backup", "restore", backup_id), ("workspace", "rm", "staging"), ("tier", "set", "premium"),
+                ("snapshot", "delete", "20261125T170312042Z-a1b2c3d4")]
+    for args in commands:
+        for flags in ((), ("--json",)):
+            r = cli("server", *args, *flags)
+            assert r.exit_code == 6, (args, flags, r.stdout, r.stderr)
+            assert "CONFIRMATION_REQUIRED" in r.stdout + r.stderr, (args, r.stdout, r.stderr)
+    listed = cli("server", "state", "ls", "--json").data
+    assert listed["serial"] == 4 and "discord_role.mods" in [r["address"] for r in listed["resources"]]
+    assert [b["id"] for b in cli("server", "backup", "list", "--json").data["backups"]] == [backup_id]
+    assert "staging" in [w["name"] for w in cli("server", "workspace", "ls", "--json").data["workspaces"]]
+    assert cli("server", "tier", "show", "--json").data["tier"] == "free"

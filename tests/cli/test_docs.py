@@ -76,3 +76,13 @@ def test_every_explicit_code_has_one_exit_code_and_it_is_the_documented_one() ->
         exits[cls.code].add(cls.exit_code)
     problems += [f"{code} exits with {sorted(codes)}" for code, codes in exits.items() if len(codes) > 1]
     assert problems == []
+
+
+def test_the_readme_lists_each_setting_once() -> None:
+    """Issue 25: the README listed GAIB_ACTOR twice, with different defaults."""
+    text = (ROOT / "README.md").read_text()
+    table = text.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    first_cells = re.findall(r"^\| (.+?) \|", table, re.M)
+    named = [name for cell in first_cells for name in re.findall(r"`([A-Z][A-Z0-9_]+)`", cell)]
+    assert "GAIB_ACTOR" in named and len(named) > 10
+    assert sorted(n for n in set(named) if named.count(n) > 1) == []

@@ -101,7 +101,7 @@ def cycle(gaib: CliRunner, *args: str, env: dict[str, str] | None = None) -> dic
     backup = ok(gaib("server", "backup", "create", "-m", "compat", *args, "--json", env=env)).data
     if before["resources"]:
         gone = before["resources"][0]["address"]
-        ok(gaib("server", "state", "rm", gone, *args, "--json", env=env))
+        ok(gaib("server", "state", "rm", gone, "--yes", *args, "--json", env=env))
     restored = ok(gaib("server", "backup", "restore", backup["id"], "--yes", *args, "--json", env=env)).data
     after = ok(gaib("server", "state", "ls", *args, "--json", env=env)).data
     assert [(r["address"], r["id"]) for r in after["resources"]] == \

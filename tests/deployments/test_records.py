@@ -86,6 +86,33 @@ def test_steps_follow_parents_and_a_rollback_counts_as_its_target(project: tuple
     assert deployments(app).get(SERVER, r2).position == a and deployments(app).get(SERVER, d).parent == a
 
 
+def test_a_walk_too_far_counts_and_lists_the_same_deployments(project: tuple[Path, dict[str, str]]) -> None:
+    """Issue 25: 'only 0 earlier deployments can be reached' came with a list of 5 (every kept deployment,
+    the current one and the one a restore returned to included). The message now lists exactly the
+    deployments it counts as reachable, then the others, for --to."""
+    app = make_app(project)
+    premium(app)
+    a, b, c = deploy(app, "A"), deploy(app, "B"), deploy(app, "C")
+    with pytest.raises(NotFound) as info:
+        target(app, steps=5)
+    message = info.value.message
+    assert "only 2 earlier deployments can be reached" in message
+    reachable = message.split("Reachable: ")[1]
+    assert reachable.startswith(f"--steps 1: {b} ") and f"; --steps 2: {a} " in reachable
+    assert "Other kept" not in message and c not in reachable  # the current one is not "earlier"
+    assert info.value.details["reachable"] == [b, a] and info.value.details["reachable_steps"] == 2
+    # A rollback to the first deployment: nothing is earlier, and the message does not pretend otherwise.
+    r = deploy(app, "", rollback_to=a)
+    with pytest.raises(NotFound) as info:
+        target(app, steps=1)
+    message = info.value.message
+    assert f"the current deployment {r} returned to {a}, and nothing was deployed before that" in message
+    assert "can be reached" not in message and "Reachable" not in message
+    others = message.split("Other kept deployments (with --to ID): ")[1]
+    assert [part.split(" ")[0] for part in others.split("; ")] == [c, b, a]
+    assert info.value.details["reachable"] == [] and len(info.value.details["available"]) == 4
+
+
 def test_a_pruned_position_is_served_by_a_kept_rollback_to_it(project: tuple[Path, dict[str, str]]) -> None:
     app = make_app(project)  # free tier: the last 5 are kept
     a = deploy(app, "A")

@@ -107,7 +107,8 @@ def test_rollback_walks_back_through_history_and_never_toggles(reg: CliRunner, d
     # Past the oldest: basic has nothing before it; the error lists what is available.
     past = reg("server", "theme", "rollback", "--steps", "1", "--yes", "--json")
     assert past.exit_code == 6, past.stdout
-    assert past.error["code"] == "NOT_FOUND" and "Available:" in past.error["message"]
+    assert past.error["code"] == "NOT_FOUND" and "nothing was deployed before that" in past.error["message"]
+    assert "Other kept deployments (with --to ID):" in past.error["message"]
     assert past.error["details"]["reachable_steps"] == 0
     assert past.error["details"]["available"][0]["id"] == back["deployment"]["id"]
     assert fingerprint(discord) == at_basic

@@ -94,6 +94,7 @@ def test_a_live_server_holding_its_token_fails_its_export_and_stores_nothing_of_
     assert (report.failed, report.written) == (1, 1)  # the state backup (no token in it) was still written
     [event] = [e for e in local_events(fleet) if e["event"] == "backup.failed"]
     assert event["error"]["code"] == "SECRET_REFUSED"
+    assert "The topic of channel #bots (" in event["error"]["message"]  # issue 25: names the live channel
     assert [o.key for o in app.store.list(exports_prefix(sid))] == []
     stored = b"".join(app.store.get(o.key) for o in app.store.list(""))
     assert emulator.token.encode() not in stored and emulator.token not in str(local_events(fleet))

@@ -84,7 +84,7 @@ def test_restore_without_apply_puts_back_the_state_and_config_only(snap: CliRunn
     assert snap("server", "apply", "--auto-approve").exit_code == 0
     snapshot_id = snap("server", "snapshot", "create", "--json").data["id"]
     serial = snap("server", "state", "ls", "--json").data["serial"]
-    assert snap("server", "state", "rm", "discord_channel.chat").exit_code == 0
+    assert snap("server", "state", "rm", "discord_channel.chat", "--yes").exit_code == 0
     (snap.cwd / "discord-server.yaml").write_text('version: "1.0"\n')
     mark = discord.mark()
     done = snap("server", "snapshot", "restore", snapshot_id, "--yes", "--json")

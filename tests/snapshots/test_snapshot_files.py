@@ -73,6 +73,8 @@ def test_list_shows_counts_sizes_and_messages(snap: CliRunner) -> None:
     assert listed["snapshots"][0]["parts"]["config"]["codec"] == "zstd"
     text = snap("server", "snapshot", "list").stdout
     assert "first" in text and "\x1b" not in text and "second\\x1b[31m" in text
+    # Issue 25: the OBJECTS column ("2r/1c/3ch/0e/0s/0b") has a legend under the table.
+    assert "OBJECTS: r roles, c categories, ch channels, e emojis, s stickers, b bans, msg messages" in text
     page = snap("server", "snapshot", "list", "--limit", "1", "--json").data
     assert len(page["snapshots"]) == 1 and page["next_cursor"]
     rest = snap("server", "snapshot", "list", "--limit", "1", "--cursor", page["next_cursor"], "--json").data

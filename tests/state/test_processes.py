@@ -17,6 +17,8 @@ import pytest
 from gaib.state.local import LocalBackend
 
 ROOT = Path(__file__).resolve().parents[2]
+RM = [sys.executable, "-m", "gaib", "server", "state", "rm", "discord_role.x", "--yes", "--json"]
+"""A state rm run in its own process, unattended (so with --yes)."""
 
 
 def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -45,7 +47,7 @@ def test_second_process_gets_exit_5_naming_the_holder(tmp_path: Path) -> None:
     try:
         assert holder.stdout is not None and holder.stdin is not None
         assert holder.stdout.readline().strip() == "locked"
-        run = subprocess.run([sys.executable, "-m", "gaib", "server", "state", "rm", "discord_role.x", "--json"],
+        run = subprocess.run(RM,
                              cwd=tmp_path, capture_output=True, text=True, env=_env(), timeout=60)
         assert run.returncode == 5, run.stderr
         err = json.loads(run.stdout)["error"]
@@ -59,7 +61,7 @@ def test_second_process_gets_exit_5_naming_the_holder(tmp_path: Path) -> None:
         holder.kill()
         holder.wait()
     # Once released, the next run gets the lock (and here finds no state: exit 3, not 5).
-    run = subprocess.run([sys.executable, "-m", "gaib", "server", "state", "rm", "discord_role.x", "--json"],
+    run = subprocess.run(RM,
                          cwd=tmp_path, capture_output=True, text=True, env=_env(), timeout=60)
     assert run.returncode == 3, run.stdout
 
@@ -154,7 +156,7 @@ def test_a_lock_whose_holder_died_on_this_host_is_taken_over_with_a_notice(tmp_p
     run = subprocess.run([sys.executable, "-m", "gaib", "server", "workspace", "show"], cwd=tmp_path,
                          capture_output=True, text=True, env=_env(), timeout=60)
     assert run.returncode == 0  # reads never take locks
-    run = subprocess.run([sys.executable, "-m", "gaib", "server", "state", "rm", "discord_role.x", "--json"],
+    run = subprocess.run(RM,
                          cwd=tmp_path, capture_output=True, text=True, env=_env(), timeout=60)
     # The lock was taken over (so the command ran, and found no state), with one line saying so.
     assert json.loads(run.stdout)["error"]["code"] == "STATE_NOT_FOUND", run.stdout
@@ -170,7 +172,7 @@ def test_locks_of_other_hosts_or_live_processes_still_wait(tmp_path: Path, who: 
     holder = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
     try:
         _lock_file(tmp_path, who.format(pid=_dead_pid(), host=socket.gethostname(), me=holder.pid))
-        run = subprocess.run([sys.executable, "-m", "gaib", "server", "state", "rm", "discord_role.x", "--json"],
+        run = subprocess.run(RM,
                              cwd=tmp_path, capture_output=True, text=True, env=_env(), timeout=60)
         assert run.returncode == 5 and json.loads(run.stdout)["error"]["code"] == "STATE_LOCKED", run.stdout
         assert "took over" not in run.stderr

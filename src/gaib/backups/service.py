@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from gaib.backups.store import BackupManager, BackupRecord
+from gaib.bundles import local_history as local
 from gaib.errors import IntegrityError, StateNotFound, TierLimit
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_text
@@ -45,6 +46,12 @@ def list_backups(ports: Ports, *, limit: int, cursor: str | None, all_workspaces
     """Newest first; damaged items are reported in ``damaged`` and skipped."""
     return manager(ports).list(server_id_of(ports), workspace=None if all_workspaces else ports.settings.workspace,
                                limit=limit, cursor=cursor, damaged=damaged)
+
+
+def local_history(ports: Ports) -> local.LocalHistory | None:
+    """What the local store still holds of this server while backups go to S3 (None: nothing, or the
+    store in use is the local one); :func:`gaib.bundles.local_history.local_history`."""
+    return local.local_history(ports, server_id_of(ports))
 
 
 def find(ports: Ports, backup_id: str) -> BackupRecord | None:

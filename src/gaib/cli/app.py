@@ -23,13 +23,14 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("gaib.cli.iac:export", "Write the live server as YAML config."),
     "import": ("gaib.cli.iac:import_", "Start managing an existing Discord object."),
     "backup": ("gaib.cli.backup:backup", "State backups: create, list, restore, delete, prune, run-scheduled, "
-                                         "verify."),
+                                         "verify, migrate."),
     "schedule": ("gaib.cli.schedule:schedule", "Scheduled backups of the server: show, enable, disable."),
-    "snapshot": ("gaib.cli.snapshot:snapshot", "Full snapshots: create, list, restore, download, compare, prune."),
+    "snapshot": ("gaib.cli.snapshot:snapshot", "Full snapshots: create, list, restore, download, compare, delete, "
+                                               "prune."),
     "theme": ("gaib.cli.theme:theme", "Themes and deployments: ls, info, registry, history, rollback, audit."),
     "tier": ("gaib.cli.tier:tier", "The server's service tier: show, set (operators)."),
     "workspace": ("gaib.cli.workspace:workspace", "Manage workspaces (ls, new, use, show, rm)."),
-    "state": ("gaib.cli.state:state", "Inspect and edit the state (ls, show, rm, mv)."),
+    "state": ("gaib.cli.state:state", "Inspect and edit the state (ls, show, rm, mv, pull)."),
     "locks": ("gaib.cli.locks:locks", "Show who holds the state lock."),
     "unlock": ("gaib.cli.locks:unlock", "Force-release the state lock."),
 }

@@ -1,4 +1,5 @@
-"""gaib server backup create | list | restore | delete | prune (and run-scheduled | verify, in cli/scheduled.py)"""
+"""gaib server backup create | list | restore | delete | prune (and run-scheduled | verify | migrate, in
+cli/scheduled.py)"""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from gaib.backups.store import BackupRecord
 from gaib.cli.base import get_ctx, group, server_options
 from gaib.cli.text import printable
 
-backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify.",
+backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify, migrate.",
                aliases={"ls": "list", "rm": "delete"})
 
 
@@ -50,8 +51,11 @@ def list_(limit: int, cursor: str | None, all_workspaces: bool) -> None:
                          [_line(r) for r in records]) if records else "No backups."
     if next_cursor:
         text += f"\nMore: --cursor {next_cursor}"
-    ctx.out.result({"backups": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged},
-                   text)
+    local = service.local_history(ctx.app()) if not records and cursor is None else None
+    if local is not None:
+        text += f"\n{local.notice()}"
+    ctx.out.result({"backups": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged,
+                    "local_store": local.to_dict() if local else None}, text)
 
 
 @backup.command("restore")
@@ -64,9 +68,9 @@ def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
     """Restore a backup as the workspace's new state (the current one is backed up first)."""
     ctx = get_ctx()
     plan = service.plan_restore(ctx.app(), backup_id, force=force)
+    over = "no state yet" if plan.current_serial is None else f"serial {plan.current_serial}"
     header = printable(f"Restore backup {backup_id} (serial {plan.backup.serial}) over workspace "
-                       f"'{ctx.settings().workspace}' (serial {plan.current_serial}):\n{plan.diff.render()}",
-                       keep_newlines=True)
+                       f"'{ctx.settings().workspace}' ({over}):\n{plan.diff.render()}", keep_newlines=True)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, header)
         return
@@ -77,8 +81,9 @@ def restore(backup_id: str, dry_run: bool, force: bool, yes: bool) -> None:
     undo = (f" Undo with: gaib server backup restore {result.pre_restore_backup_id}"
             if result.pre_restore_backup_id else "")
     ctx.out.result({"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()},
-                   f"Restored backup {backup_id}: state serial {result.previous_serial} -> {result.new_serial}."
-                   + undo)
+                   f"Restored backup {backup_id}: state serial "
+                   + (f"{result.previous_serial} -> {result.new_serial}." if result.previous_serial is not None
+                      else f"{result.new_serial} (the workspace had no state).") + undo)
 
 
 @backup.command("delete")
@@ -109,10 +114,11 @@ def prune(dry_run: bool, yes: bool) -> None:
 
 
 def _register_scheduled() -> None:
-    from gaib.cli.scheduled import run_scheduled, verify
+    from gaib.cli.scheduled import migrate, run_scheduled, verify
 
     backup.add_command(run_scheduled)
     backup.add_command(verify)
+    backup.add_command(migrate)
 
 
 _register_scheduled()

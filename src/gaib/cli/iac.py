@@ -179,7 +179,7 @@ def export(output: str | None, keep: bool, include_unmanaged: bool, managed_only
     """Write the live server as a config that re-applies with zero changes (with --json: the config as JSON)."""
     ctx = get_ctx()
     managed = managed_only and not include_unmanaged
-    text = service.export(ctx.app(), managed_only=managed)
+    text = service.export(ctx.app(), managed_only=managed, stored=keep or bool(output))
     data: dict[str, object] = {}
     notes = []
     if keep:

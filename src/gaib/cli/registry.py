@@ -57,15 +57,17 @@ def registry_cmd() -> None:
     _warn_damaged(ctx, view.damaged)
     keeps = (f"the {view.policy.name} tier keeps the last {view.policy.theme_history_keep_last} deployments"
              if view.policy.theme_history_keep_last else f"the {view.policy.name} tier keeps every deployment")
+    local = service.local_history(ports, view.server_id) if view.current is None else None
     if view.current is None:
         text = f"No deployment is recorded for server {view.server_id} yet ({keeps}). 'gaib server apply' records one."
+        text += f"\n{local.notice()}" if local else ""
     else:
         cur = view.current
         lines = [f"Server {view.server_id}: current deployment {cur.id}, {printable(cur.theme_label())}, "
                  f"{cur.action}, {_when(cur.created_at)} ({keeps}).",
                  ctx.out.table(HEADERS, [_row(d) for d in [cur, *view.recent]])]
         text = "\n".join(lines)
-    ctx.out.result(view.to_dict(), text)
+    ctx.out.result({**view.to_dict(), "local_store": local.to_dict() if local else None}, text)
 
 
 @click.command("history")

@@ -1,4 +1,4 @@
-"""gaib server backup run-scheduled | verify — the scheduled tasks' commands.
+"""gaib server backup run-scheduled | verify — the scheduled tasks' commands — and backup migrate.
 
 Both print their metrics as CloudWatch embedded-metric-format lines (one JSON object per line, namespace
 ``GAIB_METRICS_NAMESPACE``, default ``Gaib/Backups``): on stdout before the result, or on stderr with
@@ -16,6 +16,7 @@ from gaib.cli.base import Ctx, get_ctx, output_options, server_options
 from gaib.errors import PartialFailure
 
 if TYPE_CHECKING:  # imported by the commands that use it, as 'gaib server backup' loads this module
+    from gaib.scheduled.migrate import MigrationReport
     from gaib.scheduled.service import Metric
 
 
@@ -85,3 +86,45 @@ def verify(everything: bool, sample: int, tier: str | None) -> None:
     where = f"{report.servers} servers of the {report.tier} tier" if report.tier else "this server"
     ctx.out.result(report.to_dict(), f"Verified {report.checked} stored items of {where} ({report.backups} backups, "
                                      f"{report.snapshots} snapshots, {report.bytes_read} bytes): all passed.")
+
+
+def _migrate_text(r: MigrationReport) -> str:
+    if not r.copied:
+        held = [f"{t.already} {kind}{'' if t.already == 1 else 's'}" for kind, t in r.bundles.items() if t.already]
+        head = (f"Nothing to copy from {r.source} to {r.target} for server {r.server_id}"
+                + (f": {', '.join(held)} already there." if held else "."))
+        return "\n".join([head, *[f"Note: {n}" for n in r.notes]])
+    done = "to copy" if r.dry_run else "copied"
+
+    def row(name: str, copied: int, already: int, what: str = "") -> str:
+        return f"  {name:<14}{copied:>5} {done}, {already} already on S3{what}"
+
+    lines = [f"{'Would copy' if r.dry_run else 'Copied'} server {r.server_id}'s history from the local store "
+             f"{r.source} to {r.target}" + ("" if r.dry_run else ", each bundle verified there by its checksums")
+             + ":"]
+    lines += [row(kind + "s", t.copied, t.already) for kind, t in r.bundles.items()]
+    lines.append(row("images", r.images.copied, r.images.already))
+    lines.append(row("other objects", r.objects.copied, r.objects.already,
+                     " (theme audit log, config exports, registry and schedule documents)"))
+    lines.append(row("audit records", r.records.copied, r.records.already, " (tier changes)"))
+    lines.append(f"  {'tier':<14}{r.tier_name or '-'} ({r.tier})")
+    lines.append(f"  {'schedule':<14}{r.schedule}")
+    if not r.dry_run:
+        lines.append(f"{r.bytes_copied} bytes copied. Running it again copies only what is missing.")
+    lines += [f"Kept S3's own {key} (it differs from the local one)." for key in r.kept]
+    lines += [f"Note: {n}" for n in r.notes]
+    return "\n".join(lines)
+
+
+@click.command("migrate")
+@click.option("--to", "target", required=True, type=click.Choice(["s3"]), help="Where to copy: the configured S3 "
+                                                                                 "store.")
+@click.option("--dry-run", is_flag=True, help="Say what would be copied; copy nothing.")
+@server_options
+def migrate(target: str, dry_run: bool) -> None:
+    """Copy this server's backups, snapshots, deployments, tier and schedule from the local store to S3."""
+    from gaib.scheduled import service
+
+    ctx = get_ctx()
+    report = service.migrate(ctx.app(), to=target, dry_run=dry_run, progress=ctx.out.info)
+    ctx.out.result(report.to_dict(), _migrate_text(report))

@@ -24,6 +24,10 @@ def _size(n: int) -> str:
     return f"{n / 1024:.1f} KiB" if n >= 1024 else f"{n} B"
 
 
+OBJECTS_LEGEND = ("OBJECTS: r roles, c categories, ch channels, e emojis, s stickers, b bans, msg messages; "
+                  "IMAGES: bytes of images the snapshot needs (new: stored by it)")
+
+
 def _counts(r: SnapshotRecord) -> str:
     c = r.manifest.counts
     text = f"{c.get('roles', 0)}r/{c.get('categories', 0)}c/{c.get('channels', 0)}ch"
@@ -82,11 +86,14 @@ def list_(limit: int, cursor: str | None) -> None:
     rows = [[r.id, r.manifest.workspace, r.manifest.trigger, _counts(r), r.manifest.serial,
              _size(r.manifest.stored_size), _media(r), printable(r.manifest.message)] for r in records]
     text = ctx.out.table(["ID", "WORKSPACE", "TRIGGER", "OBJECTS", "SERIAL", "SIZE", "IMAGES", "MESSAGE"], rows) \
-        if records else "No snapshots."
+        + "\n" + OBJECTS_LEGEND if records else "No snapshots."
     if next_cursor:
         text += f"\nMore: --cursor {next_cursor}"
-    ctx.out.result({"snapshots": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged},
-                   text)
+    local = service.local_history(ctx.app()) if not records and cursor is None else None
+    if local is not None:
+        text += f"\n{local.notice()}"
+    ctx.out.result({"snapshots": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged,
+                    "local_store": local.to_dict() if local else None}, text)
 
 
 @snapshot.command("download")

@@ -1,4 +1,4 @@
-"""gaib server state ls|show|rm|mv"""
+"""gaib server state ls|show|rm|mv|pull"""
 
 from __future__ import annotations
 
@@ -50,17 +50,16 @@ def show(address: str) -> None:
 
 @state.command("rm")
 @click.argument("addresses", nargs=-1, required=True)
-@click.option("-y", "--yes", is_flag=True, help="Do not ask on a terminal.")
+@click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @server_options
 def rm(addresses: tuple[str, ...], yes: bool) -> None:
     """Forget resources: Gaib stops managing them; Discord is not touched.
 
-    On a terminal it asks first (unless --yes); unattended it goes ahead, as forgetting changes no
-    Discord object and 'gaib server import' takes an object back.
+    Asks first on a terminal; without one (or with --json) it needs --yes, like every destructive
+    command ('gaib server import' takes a forgotten object back).
     """
     ctx = get_ctx()
-    if ctx.env.interactive() and not ctx.out.json_mode:
-        ctx.confirm(f"Forget {', '.join(addresses)} (Discord is not touched)?", yes)
+    ctx.confirm(f"Forget {', '.join(addresses)} (Discord is not touched)?", yes)
     new = state_service.remove(ctx.app(), list(addresses))
     ctx.out.result({"removed": list(addresses), "serial": new.serial},
                    f"Removed {len(addresses)} resource(s) from the state (serial {new.serial}).")

@@ -73,7 +73,9 @@ def show() -> None:
     """Tier, limits, today's usage, stored bytes, retention and the next scheduled runs."""
     ctx = get_ctx()
     report = service.show(ctx.app())
-    ctx.out.result(report.to_dict(), _show_text(report))
+    local = service.local_history(ctx.app()) if not report.state.registered else None
+    text = _show_text(report) + (f"\n{local.notice()}" if local else "")
+    ctx.out.result({**report.to_dict(), "local_store": local.to_dict() if local else None}, text)
 
 
 @tier.command("set")

@@ -126,19 +126,45 @@ def resolve(store: DeploymentStore, server_id: str, *, steps: int | None, to: st
         return Target(now, found, None, to)
     wanted = steps if steps is not None else 1
     node, parent = now, now.parent
-    for walked in range(wanted):
+    reachable: list[Deployment] = []
+    for _ in range(wanted):
         found = positions.find(parent) if parent is not None else None
         if found is None:
-            available = _available(store, server_id)
-            kept = f" (this tier keeps the last {keep_last})" if keep_last else ""
-            why = (f"only {walked} earlier deployment{'' if walked == 1 else 's'} can be reached"
-                   if parent is None else f"deployment {parent}, {walked + 1} back, is no longer kept{kept}")
-            raise NotFound(f"Cannot roll back {wanted} deployment{'' if wanted == 1 else 's'}: {why}. "
-                           f"Available: {_listing(available)}.",
-                           hint="Pick one with --to ID, or fewer --steps.",
-                           details={"available": available, "reachable_steps": walked})
+            raise _too_far(store, server_id, now, wanted, reachable, parent, keep_last)
+        reachable.append(found)
         node, parent = found, found.parent
     return Target(now, node, wanted, None)
+
+
+def _too_far(store: DeploymentStore, server_id: str, now: Deployment, wanted: int, reachable: list[Deployment],
+             missing: str | None, keep_last: int | None) -> NotFound:
+    """The NotFound of a walk that stopped after ``reachable`` (one per step back): the message counts the
+    steps that can be taken and lists exactly those deployments, then the other kept ones (for ``--to``).
+    ``missing`` is the position that is no longer kept, None when the history has nothing earlier."""
+    walked = len(reachable)
+    if missing is not None:
+        kept = f" (this tier keeps the last {keep_last})" if keep_last else ""
+        why = f"deployment {missing}, {walked + 1} back, is no longer kept{kept}"
+    elif walked:
+        why = f"only {walked} earlier deployment{'' if walked == 1 else 's'} can be reached"
+    elif now.position != now.id:
+        why = (f"the current deployment {now.id} returned to {now.position}, and nothing was deployed "
+               "before that")
+    else:
+        why = f"nothing was deployed before the current deployment {now.id}"
+    available = _available(store, server_id)
+    steps_back = [f"--steps {n}: {d.id} ({d.theme_label()}, {d.action}, {d.created_at})"
+                  for n, d in enumerate(reachable, start=1)]
+    taken = {now.id, *(d.id for d in reachable)}
+    others = [a for a in available if a["id"] not in taken]
+    text = f"Cannot roll back {wanted} deployment{'' if wanted == 1 else 's'}: {why}."
+    if steps_back:
+        text += f" Reachable: {'; '.join(steps_back)}."
+    if others:
+        text += f" Other kept deployments (with --to ID): {_listing(others)}."
+    return NotFound(text, hint="Pick one with --to ID, or fewer --steps.",
+                    details={"available": available, "reachable_steps": walked,
+                             "reachable": [d.id for d in reachable]})
 
 
 # --- plan ---------------------------------------------------------------------------------------------------

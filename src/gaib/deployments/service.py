@@ -7,7 +7,8 @@ nothing here builds an adapter. Reading (:func:`view`, :func:`history`, :func:`a
 engine, which listing the registry never needs.
 
 ``Deployment`` (the record every listing returns) and ``MAX_STEPS`` (the most ``rollback --steps`` walks
-back) are re-exported so the CLI needs no other module of this package.
+back) are re-exported so the CLI needs no other module of this package; so is ``local_history`` (what the
+local store still holds once S3 is configured: the registry says so when S3 has nothing).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+from gaib.bundles.local_history import LocalHistory, local_history
 from gaib.deployments.registry import RegistryView, audit_log, history, view
 from gaib.deployments.store import MAX_STEPS, Deployment, Via
 from gaib.ports import Ports
@@ -26,8 +28,8 @@ if TYPE_CHECKING:
     from gaib.iac.plan import Plan
     from gaib.iac.progress import Reporter
 
-__all__ = ["MAX_STEPS", "Deployment", "RegistryView", "apply_and_record", "audit_log", "execute_rollback",
-           "history", "plan_rollback", "view"]
+__all__ = ["MAX_STEPS", "Deployment", "LocalHistory", "RegistryView", "apply_and_record", "audit_log",
+           "execute_rollback", "history", "local_history", "plan_rollback", "view"]
 
 
 def plan_rollback(ports: Ports, *, steps: int | None, to: str | None, dry_run: bool,

@@ -6,7 +6,7 @@ These are what every layer above ``gaib.discord`` works on. Permission bit sets 
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from typing import Any
@@ -93,11 +93,34 @@ class Channel:
 
 
 @dataclass(frozen=True)
+class LiveText:
+    """One text field of a live object, named for people: ``channel #ops``, field ``topic``."""
+
+    object_id: str
+    what: str
+    field: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Guild:
     id: str
     name: str
     roles: tuple[Role, ...] = ()
     channels: tuple[Channel, ...] = field(default=())
+
+    def texts(self) -> Iterator[LiveText]:
+        """Every text of the guild as Discord holds it (server name, role and channel names, topics),
+        so a value that must not be stored (a token pasted into a topic) can be named by its object."""
+        yield LiveText(self.id, f"server '{self.name}'", "name", self.name)
+        for role in self.roles:
+            yield LiveText(role.id, f"role @{role.name} ({role.id})", "name", role.name)
+        for channel in self.channels:
+            what = (f"category '{channel.name}'" if channel.type == ChannelType.CATEGORY
+                    else f"channel #{channel.name}") + f" ({channel.id})"
+            yield LiveText(channel.id, what, "name", channel.name)
+            if channel.topic:
+                yield LiveText(channel.id, what, "topic", channel.topic)
 
 
 # --- webhooks --------------------------------------------------------------------------------------

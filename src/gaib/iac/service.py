@@ -39,7 +39,7 @@ from gaib.iac.plan import Plan
 from gaib.iac.plan_scope import KIND_WORDS, targeted, without_permissions
 from gaib.iac.progress import Reporter
 from gaib.ports import Ports
-from gaib.secretguard import SecretFinder, check_bytes, check_value, secrets_in
+from gaib.secretguard import SecretFinder, check_bytes, check_live, check_value, secrets_in
 from gaib.settings import Settings
 from gaib.state.backend import StateBackend
 from gaib.state.edit import check_address, normalize_address
@@ -251,16 +251,27 @@ def _record_outputs(backend: StateBackend, workspace: str, outputs: dict[str, An
     return _commit(backend, state, new, state.guild_id or "", clock).serial
 
 
-def export(ports: Ports, *, managed_only: bool = False) -> str:
+def export(ports: Ports, *, managed_only: bool = False, stored: bool = False) -> str:
     """The live guild as a config (YAML text) that re-applies with zero changes. ``managed_only``
-    keeps only the objects the state manages."""
+    keeps only the objects the state manages. ``stored``: the text will be written (a file, a stored
+    export), so a token in an exported live field is refused (SecretRefused, exit 2) naming its object."""
     from gaib.iac.export import export_config
 
     managed: set[str] | None = None
     if managed_only:
         state = ports.state.get(ports.settings.workspace)
         managed = {r.id for r in (state.resources if state else []) if r.id}
-    return export_config(ports.discord.get_guild(), managed_ids=managed)
+    live = ports.discord.get_guild()
+    if stored:
+        refuse_live_secrets(ports.settings, live, managed)
+    return export_config(live, managed_ids=managed)
+
+
+def refuse_live_secrets(settings: Settings, live: Guild, ids: set[str] | None = None) -> None:
+    """SecretRefused naming the live object and field holding the bot token (or a webhook token), among
+    the objects ``ids`` names (None: every object of the guild, its own name included)."""
+    check_live(settings.environ, settings.bot_token,
+               (t for t in live.texts() if ids is None or t.object_id in ids))
 
 
 def config_document(text: str) -> dict[str, Any]:
@@ -307,6 +318,7 @@ def import_resource(ports: Ports, address: str, object_id: str) -> State:
         if attrs is None:
             raise NotFound(f"No {rtype.removeprefix('discord_')} with id {object_id} in the Discord server.",
                            code="DISCORD_OBJECT_NOT_FOUND", hint="Check the id (Developer Mode, Copy ID).")
+        refuse_live_secrets(settings, live, {object_id})
         new.resources.append(Resource(type=rtype, name=rname, instances=[Instance(attributes=attrs)]))
         return _commit(backend, state, new, live.id, clock)
 
@@ -338,6 +350,7 @@ def pull(ports: Ports) -> tuple[State, list[str]]:
         new.resources = kept
         if new.content_equal(state) and state.guild_id == live.id:
             return state, gone
+        refuse_live_secrets(settings, live, {r.id for r in kept if r.id})
         return _commit(backend, state, new, live.id, clock), gone
 
 

@@ -248,6 +248,7 @@ class ServerJobs:
         differs from the latest export."""
         from gaib.backups.exports import store_export
         from gaib.iac.export import export_config
+        from gaib.secretguard import check_live
 
         sid = schedule.server_id
         try:
@@ -255,7 +256,9 @@ class ServerJobs:
             token = self.ports.secrets.get(schedule.bot_token_secret)
             with _closing(self.ports.for_server(sid, workspace=schedule.workspaces[0].workspace,
                                                 bot_token=token)) as guild_ports:
-                text = export_config(guild_ports.discord.get_guild())
+                live = guild_ports.discord.get_guild()
+                check_live(guild_ports.settings.environ, guild_ports.settings.bot_token, live.texts())
+                text = export_config(live)
                 try:
                     latest = guild_ports.store.get(export_latest_key(sid))
                 except NotFound:

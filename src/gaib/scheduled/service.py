@@ -9,6 +9,8 @@
   gives a tier verification's metrics (:mod:`gaib.scheduled.verify`).
 * ``gaib server schedule show | enable | disable``: :func:`show`, :func:`enable`, :func:`disable`
   (:mod:`gaib.scheduled.schedules`).
+* ``gaib server backup migrate --to s3``: :func:`migrate` copies the server's history from the local store
+  to the configured S3 store, each bundle verified there (:mod:`gaib.scheduled.migrate`).
 * :func:`emf_line`: metrics as one CloudWatch embedded-metric-format line (:mod:`gaib.scheduled.metrics`).
 
 Importing this module stays cheap: a run and a verification load what they need (backups, snapshots,
@@ -21,13 +23,14 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
-from gaib.ports import Ports, RunPorts
+from gaib.ports import Ports, RunPorts, server_id_of
 from gaib.scheduled.metrics import Metric, emf_line
 from gaib.scheduled.report import RunReport, run_metrics
 from gaib.scheduled.schedules import Schedule, ScheduleView, Written, disable, enable, show
 from gaib.scheduled.window import RunOptions, parse_shard
 
 if TYPE_CHECKING:
+    from gaib.scheduled.migrate import MigrationReport
     from gaib.scheduled.verify import VerifyReport
 
 
@@ -68,5 +71,15 @@ def verify_metrics(report: VerifyReport) -> list[Metric]:
     return verification.verify_metrics(report)
 
 
+def migrate(ports: Ports, *, to: str, dry_run: bool = False,
+            progress: Callable[[str], None] | None = None) -> MigrationReport:
+    """Copy this server's backups, snapshots, deployments, tier and schedule from the local store to the
+    configured S3 store, verified and never overwriting: :func:`gaib.scheduled.migrate.migrate`."""
+    from gaib.scheduled import migrate as migration
+
+    return migration.migrate(ports, server_id_of(ports), to=to, dry_run=dry_run, progress=progress)
+
+
 __all__ = ["Metric", "RunOptions", "RunReport", "Schedule", "ScheduleView", "Written", "check", "disable",
-           "emf_line", "enable", "run_metrics", "run_options", "run_scheduled", "show", "verify", "verify_metrics"]
+           "emf_line", "enable", "migrate", "run_metrics", "run_options", "run_scheduled", "show", "verify",
+           "verify_metrics"]

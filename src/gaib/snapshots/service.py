@@ -37,6 +37,7 @@ from typing import Any
 
 from gaib.backups import rollforward
 from gaib.backups.store import BackupManager
+from gaib.bundles import local_history as local
 from gaib.bundles.codec import Codec
 from gaib.bundles.download import MEDIA_EXTENSIONS, resolve_target, write_files
 from gaib.bundles.media import MediaStore
@@ -58,7 +59,7 @@ from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
 from gaib.iac.restore_plan import matching_state, restore_plan
 from gaib.ports import Ports, server_id_of
-from gaib.secretguard import check_text
+from gaib.secretguard import check_live, check_text
 from gaib.snapshots import community as community_service
 from gaib.snapshots.capture import MAX_WORKERS, Captured, capture
 from gaib.snapshots.compare import compare as compare_contents
@@ -71,6 +72,12 @@ from gaib.storage.base import NotFound
 from gaib.storage.keys import theme_registry_key
 from gaib.tiers import events, quota
 from gaib.tiers.table import tier_of
+
+
+def local_history(ports: Ports) -> local.LocalHistory | None:
+    """What the local store still holds of this server while the store is S3 (None: nothing, or the store
+    in use is the local one); :func:`gaib.bundles.local_history.local_history`."""
+    return local.local_history(ports, server_id_of(ports))
 
 
 def manager(ports: Ports) -> SnapshotManager:
@@ -90,6 +97,7 @@ def take(ports: Ports, *, server_id: str, message: str, trigger: str, state: Sta
     last ``messages`` messages of each text channel not in ``exclude``) and store a snapshot of it with
     ``state`` (no event; callers publish)."""
     guild = ports.discord.get_guild()
+    check_live(ports.settings.environ, ports.settings.bot_token, guild.texts())
 
     def community(media: MediaStore, tags: Mapping[str, str]) -> Captured:
         return capture(ports.discord, guild, media, messages=messages, exclude=exclude, tags=tags,

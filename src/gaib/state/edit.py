@@ -58,10 +58,26 @@ def display_address(address: str) -> str:
 
 
 def resolve(state: State, address: str) -> Resource | None:
-    """The resource at ``address``: exactly, else the one resource of that type whose name matches
-    case-insensitively (names typed by hand); None if there is none."""
+    """The resource at ``address``: exactly, else the one resource of that type whose address name
+    matches case-insensitively (names typed by hand), else the one whose display name (its ``name``
+    on Discord, ``discord_category.The Gathering`` for ``discord_category.the_gathering``) matches,
+    exactly or else case-insensitively; None if there is none.
+
+    Raises InvalidInput (exit 6, ``INVALID_ADDRESS``) when a display name belongs to several
+    resources of the type, naming their addresses: a name never picks one of them silently.
+    """
     rtype, name = check_address(address)
-    return state.find_by_name(rtype, name)
+    found = state.find_by_name(rtype, name)
+    if found is not None:
+        return found
+    of_type = [r for r in state.resources if r.type == rtype and isinstance(r.attributes.get("name"), str)]
+    same = [r for r in of_type if r.attributes["name"] == name] or \
+        [r for r in of_type if str(r.attributes["name"]).casefold() == name.casefold()]
+    if len(same) > 1:
+        listed = ", ".join(display_address(r.address) for r in same[:5])
+        raise InvalidInput(f"{rtype}.{name} is the name of {len(same)} resources: {listed}.", code="INVALID_ADDRESS",
+                           hint="Give the address of the one you mean ('gaib server state ls' lists them).")
+    return same[0] if same else None
 
 
 def _load(backend: StateBackend, workspace: str) -> State:

@@ -237,10 +237,12 @@ class TierManager:
         return TierReport(state, self.usage(server_id, state.policy),
                           _iso(backup_next) if backup_next else None, snapshot_next)
 
-    def set(self, server_id: str, tier: str, *, actor: str,
+    def set(self, server_id: str, tier: str, *, actor: str, on_s3: bool = True,
             progress: Callable[[int], None] | None = None) -> TierChange:
         """Move the server to ``tier`` (see the module docstring for the order of the steps).
 
+        ``on_s3`` says whether the store is S3, where lifecycle and replication rules act on the tags:
+        the change's notes speak of replication and Glacier only there, and of their absence otherwise.
         Raises InvalidInput (exit 6) for a tier that is not exactly ``free`` or ``premium`` and
         InvalidName for a bad server id, before anything is written. A re-tagging stopped by a storage
         failure is reported in ``retagged.error`` (the tier itself is already changed).
@@ -257,7 +259,7 @@ class TierManager:
             "from": previous.name, "to": name, "by": who, "at": at})
         retagged = self.retag(server_id, name, progress=progress)
         return TierChange(server_id, previous, POLICIES[name], who, at, audit_id, retagged,
-                          notes=self._notes(previous, POLICIES[name], retagged))
+                          notes=self._notes(previous, POLICIES[name], retagged, on_s3=on_s3))
 
     def _write(self, server_id: str, tier: Tier, who: str, at: str) -> TierPolicy:
         """Write the TIER item; returns the policy it replaced (free when there was none)."""
@@ -323,22 +325,25 @@ class TierManager:
         return done
 
     @staticmethod
-    def _notes(previous: TierPolicy, new: TierPolicy, retagged: Retagged) -> list[str]:
+    def _notes(previous: TierPolicy, new: TierPolicy, retagged: Retagged, *, on_s3: bool) -> list[str]:
         notes = []
-        if new.cross_region and not previous.cross_region:
+        if not on_s3 and (new.cross_region or previous.cross_region or new.glacier_ir_after_days is not None):
+            notes.append("The backups are in the local store: the tags are recorded, but lifecycle rules and "
+                         "replication exist only on S3.")
+        if on_s3 and new.cross_region and not previous.cross_region:
             notes.append(
                 f"Replication to {new.replica_region} copies objects written from now on. Objects stored "
                 f"before the change ({retagged.changed + retagged.unchanged} now) are tagged Tier={new.name} "
                 "but are not copied by the change itself: copy them once with S3 Batch Replication "
                 "(docs/infrastructure.md, 'Copying older objects').")
-        if previous.cross_region and not new.cross_region:
+        if on_s3 and previous.cross_region and not new.cross_region:
             notes.append(f"New objects are no longer replicated to {previous.replica_region}; copies already "
                          "there stay until you remove them.")
         if new.retention_days < previous.retention_days:
             notes.append(f"The next prune applies the {new.name} policy ({new.backup_retention().describe()}): "
                          "see what it would remove with 'gaib server backup prune --dry-run' and "
                          "'gaib server snapshot prune --dry-run'.")
-        if new.glacier_ir_after_days is not None and previous.glacier_ir_after_days is None:
+        if on_s3 and new.glacier_ir_after_days is not None and previous.glacier_ir_after_days is None:
             notes.append(f"Objects over the lifecycle's size threshold move to Glacier Instant Retrieval "
                          f"{new.glacier_ir_after_days} days after they were written.")
         return notes

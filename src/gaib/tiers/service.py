@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gaib.bundles import local_history as local
 from gaib.errors import PartialFailure
 from gaib.notify.events import Event
 from gaib.ports import Ports, server_id_of
@@ -26,6 +27,12 @@ def show(ports: Ports) -> TierReport:
     return manager(ports).report(server_id_of(ports))
 
 
+def local_history(ports: Ports) -> local.LocalHistory | None:
+    """What the local store still holds of this server (its tier, its bundles) while the store is S3; None
+    otherwise (:func:`gaib.bundles.local_history.local_history`)."""
+    return local.local_history(ports, server_id_of(ports))
+
+
 def current(ports: Ports, tier: str) -> tuple[TierState, str]:
     """The server's stored tier and the checked target tier (InvalidInput, exit 6, before any write)."""
     target = check_tier(tier)
@@ -37,10 +44,8 @@ def set_tier(ports: Ports, tier: str, *, progress: Callable[[int], None] | None 
     event, and the ``Tier`` tag of every object. Raises ``PartialFailure`` (exit 8) when re-tagging
     stopped on a storage failure (the tier is changed; running the command again finishes it)."""
     sid = server_id_of(ports)
-    change = manager(ports).set(sid, tier, actor=actor(ports), progress=progress)
-    if not ports.settings.backup_bucket:
-        change.notes.append("The backups are in the local store: the tags are recorded, but lifecycle rules and "
-                            "replication exist only on S3.")
+    change = manager(ports).set(sid, tier, actor=actor(ports), on_s3=bool(ports.settings.backup_bucket),
+                                progress=progress)
     verb = "moved to" if change.previous.name != change.new.name else "confirmed on"
     events.publish(ports, Event.tier_changed(
         tier=change.new.name, at=ports.clock(), server_id=sid, id=change.audit_id,
