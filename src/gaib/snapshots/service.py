@@ -313,7 +313,7 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
 
 def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | None]:
     """Write the snapshot's config to the config file; the previous file is kept beside it."""
-    return keep_config(ports.settings.config_file, content.config_text, content.record.id)
+    return keep_config(ports.settings.config_file, content.config_text, content.record.id, ports.clock())
 
 
 def _record(ports: Ports, sid: str, content: SnapshotContent, result: SnapshotRestoreResult, *,
