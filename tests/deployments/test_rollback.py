@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -77,7 +78,9 @@ def test_rollback_walks_back_through_history_and_never_toggles(reg: CliRunner, d
         assert after[name] == variant_ids[name], name
     # The config file is the target's config; the previous one is kept beside it.
     rollback_id = first["deployment"]["id"]
-    assert (reg.cwd / f"discord-server.yaml.before-{rollback_id}").read_text() == VARIANT
+    kept = Path(first["previous_config"])
+    assert kept.parent == reg.cwd and kept.name.startswith(f"discord-server.yaml.before-{rollback_id}.")
+    assert kept.read_text() == VARIANT
     assert first["pre_restore_backup_id"] is not None
 
     second = rollback(reg, "--steps", "1")

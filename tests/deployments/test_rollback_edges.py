@@ -141,3 +141,19 @@ def test_a_snapshot_restore_brings_the_registry_back_as_history(reg: CliRunner, 
     assert latest["snapshot"] == snapshot_id and "state and config only" in latest["message"]
     event = reg("server", "theme", "audit", "--json").data["events"][0]
     assert event["operation"] == "snapshot-restore" and event["detail"]["applied_to_discord"] is False
+
+
+def test_rolling_back_twice_keeps_each_replaced_config(reg: CliRunner, discord: Guild) -> None:
+    first = deploy(reg, roles("Naib"))
+    deploy(reg, roles("Naib", "Fremen"))
+    copies = []
+    for edit in ("# my first edit\n", "# my second edit\n"):
+        config = reg.cwd / "discord-server.yaml"
+        config.write_text(config.read_text() + edit)
+        edited = config.read_text()
+        done = reg("server", "theme", "rollback", "--to", first, "--yes")
+        assert done.exit_code == 0, done.stdout + done.stderr
+        kept = Path(done.stdout.split("Previous config kept as ")[1].split(". ")[0])
+        assert kept.read_text() == edited
+        copies.append(kept)
+    assert copies[0] != copies[1] and "# my first edit" in copies[0].read_text()

@@ -135,7 +135,8 @@ def test_the_progress_bar_on_a_terminal_counts_objects_and_names_waits() -> None
         assert progress.bar
         progress(Tick("start", total=3))
         progress(Tick("done", "+ discord_role.a (1)", "discord_role.a"))
-        progress(Tick("wait", "9 min 40 s: Discord allows 2 per 10 min name/topic changes per channel"))
+        progress(Tick("wait", "Discord allows 2 per 10 min name/topic changes per channel (PATCH /channels/1)",
+                      "PATCH /channels/1", seconds=580))
         progress(Tick("failed", "refused", "discord_channel.b"))
         progress(Tick("done", "~ discord_channel.c (3)", "discord_channel.c"))
     shown = stderr.getvalue()

@@ -91,6 +91,36 @@ def test_a_task_killed_mid_window_then_a_second_task_does_every_server_once(aws_
     assert report.created + report.unchanged + report.claimed_elsewhere == 80
 
 
+@pytest.mark.slow
+def test_a_task_interrupted_by_ctrl_c_ends_at_once_and_the_next_does_every_server_once(fleet: Fleet) -> None:
+    fleet.now = datetime.now(UTC).replace(microsecond=0)
+    window = fleet.now.replace(hour=3, minute=0, second=0) - timedelta(days=0 if fleet.now.hour >= 3 else 1)
+    label = window.strftime("%Y%m%dT%H%MZ")
+    app = fleet.app()
+    sids = server_ids(80)
+    fleet.register_many(app, dict.fromkeys(sids, "free"))
+
+    interrupted = task(fleet, "--tier", "free", "--window", window.isoformat(), "--concurrency", "3")
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(claims_of(app, sids, label)) < 10:
+        time.sleep(0.05)
+    started = time.monotonic()
+    interrupted.send_signal(signal.SIGINT)
+    out, err = interrupted.communicate(timeout=120)
+    took = time.monotonic() - started
+    assert interrupted.returncode == 130, err
+    assert json.loads(out)["error"]["code"] == "INTERRUPTED"
+    assert took < 5.0, f"took {took:.1f} s to end"  # a bound, not a figure: it used to run on to the end
+    left = claims_of(app, sids, label)
+    assert 10 <= len(left) < 80, "the task was not interrupted mid-window"
+
+    fleet.now += timedelta(minutes=20)  # past the leases of the servers it was working on
+    report = run_scheduled(app, RunOptions(tier="free", window=window.isoformat(), concurrency=4))
+    assert report.failed == 0 and report.complete
+    assert all(len(scheduled_backups(app, sid)) == 1 for sid in sids), "a server was backed up twice or never"
+    claims = claims_of(app, sids, label)
+    assert len(claims) == 80 and {c["status"] for c in claims.values()} <= {"created", "unchanged"}
+
 def test_a_dead_tasks_claim_is_taken_over_once_its_lease_has_passed(fleet: Fleet) -> None:
     app = fleet.app()
     wrote, nothing, alive = sids = server_ids(3)

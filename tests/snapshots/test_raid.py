@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from tests.support.cli import CliRunner
 from tests.support.discord.guild import Guild
 from tests.support.raid_config import CONFIG
@@ -68,7 +70,9 @@ def test_a_raid_is_undone_with_one_restore(snap: CliRunner, discord: Guild) -> N
     # A plan right after shows no changes; the config file now is the snapshot's, the old one kept.
     plan = snap("server", "plan", "--json")
     assert plan.data["empty"] is True, plan.data
-    assert (snap.cwd / f"discord-server.yaml.before-{snapshot_id}").read_text() == CONFIG
+    kept = Path(done.data["result"]["previous_config"])
+    assert kept.parent == snap.cwd and kept.name.startswith(f"discord-server.yaml.before-{snapshot_id}.")
+    assert kept.read_text() == CONFIG
     # The restore can be undone: it took a pre-restore snapshot first.
     pre = done.data["result"]["pre_restore_snapshot_id"]
     listed = snap("server", "snapshot", "list", "--json").data["snapshots"]
@@ -93,7 +97,7 @@ def test_restore_without_apply_puts_back_the_state_and_config_only(snap: CliRunn
     assert (result["applied"], result["previous_serial"], result["new_serial"]) == (False, serial + 1, serial + 2)
     assert "discord_channel.chat" in [r["address"] for r in snap("server", "state", "ls", "--json").data["resources"]]
     assert discord.writes_since(mark) == []  # Discord untouched without --apply
-    assert (snap.cwd / f"discord-server.yaml.before-{snapshot_id}").read_text() == 'version: "1.0"\n'
+    assert Path(result["previous_config"]).read_text() == 'version: "1.0"\n'
     assert snap("server", "plan", "--json").data["empty"] is True
     # Undo through the pre-restore backup.
     assert snap("server", "backup", "restore", result["pre_restore_backup_id"], "--yes").exit_code == 0

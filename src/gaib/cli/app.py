@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import click
 
-from gaib import __version__
+from gaib import __version__, interrupt
 from gaib.cli.base import Ctx, group, output_options
 from gaib.cli.context import Env
 from gaib.cli.output import Output
@@ -73,17 +73,35 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     obj.out.json_mode = "--json" in args  # so parse errors are enveloped too
     code = _run(args, obj)
     if standalone:
+        if code == Interrupted.exit_code:
+            interrupt.abandon_stuck_threads(code)
         raise SystemExit(code)
     return code
 
 
 def _run(args: list[str], obj: Ctx) -> int:
     # click writes help and --version to sys.stdout; point it at the injected streams.
-    with contextlib.redirect_stdout(obj.env.stdout), contextlib.redirect_stderr(obj.env.stderr):
+    with (contextlib.redirect_stdout(obj.env.stdout), contextlib.redirect_stderr(obj.env.stderr),
+          interrupt.handling_sigint()):
         try:
-            return _dispatch(args, obj)
-        finally:
-            obj.close()
+            try:
+                return _dispatch(args, obj)
+            finally:
+                obj.close()
+        except KeyboardInterrupt:  # a Ctrl-C while the error was written or the run's clients closed
+            return _interrupted(obj)
+
+
+def _interrupted(obj: Ctx) -> int:
+    """Ctrl-C (or end of input at a prompt): exit 130, ``INTERRUPTED``. Every wait has ended, the lock
+    is released and what was done is recorded by the time this runs."""
+    interrupt.request_stop()
+    error = Interrupted(
+        "Interrupted. Everything done before is recorded; nothing was half-written and the state lock is "
+        "released.",
+        hint="Run the same command again: it carries on from where this run stopped.")
+    obj.out.error(error)
+    return error.exit_code
 
 
 def _dispatch(args: list[str], obj: Ctx) -> int:
@@ -95,17 +113,13 @@ def _dispatch(args: list[str], obj: Ctx) -> int:
         return exc.exit_code
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
-    except click.exceptions.Abort:
-        obj.out.error(UsageError("Aborted.", hint="Run the command again when ready."))
-        return UsageError.exit_code
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        # click turns a KeyboardInterrupt (and end of input at one of its prompts) into Abort.
+        return _interrupted(obj)
     except click.ClickException as exc:
         usage = _exit_for_click(exc)
         obj.out.error(usage)
         return usage.exit_code
-    except KeyboardInterrupt:
-        interrupted = Interrupted("Interrupted.")
-        obj.out.error(interrupted)
-        return interrupted.exit_code
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: never a traceback for the user

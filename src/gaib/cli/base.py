@@ -17,7 +17,7 @@ import click
 
 from gaib.cli.context import Env
 from gaib.cli.output import Output
-from gaib.errors import ConfirmationRequired, UsageError
+from gaib.errors import ConfirmationRequired, Interrupted, UsageError
 
 if TYPE_CHECKING:
     from gaib.settings import Settings
@@ -85,9 +85,18 @@ class Ctx:
 
         self.env.stderr.write(f"{printable(question)} [y/N]: ")
         self.env.stderr.flush()
-        answer = self.env.stdin.readline().strip().lower()
+        answer = self.answer().strip().lower()
         if answer not in ("y", "yes"):
             raise ConfirmationRequired("Cancelled: not confirmed.", hint="Answer 'y' to go ahead, or pass --yes.")
+
+    def answer(self) -> str:
+        """One line typed at a prompt. Ctrl-D (end of input) is Interrupted, exit 130, as Ctrl-C is
+        (``KeyboardInterrupt``, mapped by ``gaib.cli.app``): the person left, nothing was changed."""
+        line = self.env.stdin.readline()
+        if not line:
+            raise Interrupted("Interrupted at the prompt (end of input); nothing was changed.",
+                              hint="Run the command again and answer the question, or pass --yes.")
+        return line.rstrip("\n")
 
 
 def get_ctx() -> Ctx:

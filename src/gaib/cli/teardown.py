@@ -58,7 +58,7 @@ def teardown(confirm_teardown: bool, dry_run: bool, preserve: tuple[str, ...], y
                                        hint="Pass --yes together with --confirm-teardown to run it unattended.")
         ctx.env.stderr.write(_listing(plan) + f"\nType the server name ({plan.server_name}) to go ahead: ")
         ctx.env.stderr.flush()
-        if ctx.env.stdin.readline().rstrip("\n") != plan.server_name:
+        if ctx.answer() != plan.server_name:
             raise ConfirmationRequired("Cancelled: the server name did not match.")
     backup_id = None
     if not skip_checkpoint:

@@ -317,7 +317,7 @@ def _execute(ports: Ports, plan: RollbackPlan, result: RollbackResult, progress:
             ports.notice(f"the rollback was applied but not recorded in the theme registry: {exc.message}")
     tag = result.deployment.id if result.deployment is not None else target.id
     result.config_file, result.previous_config = keep_config(settings.config_file, _header(target) + plan.config_text,
-                                                             tag)
+                                                             tag, ports.clock())
     if done.failure is not None:
         done.failure.details["rollback"] = result.to_dict()
         done.failure.hint = (f"Run 'gaib server theme rollback --to {target.id}' to finish it. Undo everything "

@@ -38,6 +38,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from gaib import interrupt
 from gaib.discord import limits as L
 
 #: Path parameters that split a bucket (Discord's "major parameters"), in priority order.
@@ -53,14 +54,14 @@ class Clock(Protocol):
 
 
 class SystemClock:
-    """The real clock (``time.monotonic`` / ``time.sleep``)."""
+    """The real clock: ``time.monotonic``, and sleeps that end at once (raising
+    :class:`gaib.interrupt.Stopped`) when the run is interrupted, in whichever thread they run."""
 
     def monotonic(self) -> float:
         return time.monotonic()
 
     def sleep(self, seconds: float) -> None:
-        if seconds > 0:
-            time.sleep(seconds)
+        interrupt.sleep(seconds)
 
 
 @dataclass(frozen=True)
@@ -300,6 +301,7 @@ class RateLimiter:
                 if wait <= 0:
                     if track and self._must_hold(route, key, now):
                         self._cond.wait(timeout=1.0)
+                        interrupt.check()
                         continue
                     self._sent.append(now)
                     bucket = self._buckets.get(key)

@@ -23,6 +23,8 @@ Contract, for every request:
 * Failures raise the GaibError subclasses of :mod:`gaib.discord.errors` (exit code 4). 401 and 403 are
   never retried; after a 401 every later authenticated request raises DiscordAuthError without sending
   anything. A webhook that answered 404 (or 401) is remembered (:meth:`Transport.webhook_is_dead`).
+* Once the run is interrupted (Ctrl-C, :mod:`gaib.interrupt`) every wait (rate limit, backoff) ends at
+  once and no further request is sent, from any thread: :class:`gaib.interrupt.Stopped` is raised.
 * The bot token and webhook tokens never appear in an error message, a log line (httpx's own request
   lines included: webhook URLs are rewritten), ``repr`` or a recording.
 """
@@ -40,7 +42,7 @@ from typing import Any
 
 import httpx
 
-from gaib import __version__
+from gaib import __version__, interrupt
 from gaib.discord import limits as L
 from gaib.discord.errors import error_from_response, scrub
 from gaib.discord.models import to_api_body
@@ -273,6 +275,7 @@ class Transport:
         attempt = 0
         while True:
             attempt += 1
+            interrupt.check()  # an interrupted run sends nothing more
             try:
                 self.limiter.acquire(route, sub=sub, track=True, max_wait=self.retry.max_retry_after,
                                      on_wait=self._notify_wait)

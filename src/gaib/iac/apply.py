@@ -16,7 +16,9 @@ channel on Discord) is sent only when it changes; waits for that limit are repor
 State: every object Discord returns is recorded at once, and the step that made it ends only after a
 write including it is stored (serial + 1, compare-and-swap; concurrent steps share writes). An apply
 cut off at any point leaves a state that knows every object Discord answered for; the next apply
-adopts by name anything whose create was in flight.
+adopts by name anything whose create was in flight. Ctrl-C (:mod:`gaib.interrupt`): every wait ends at
+once, nothing more is sent, and the steps in flight get ``GRACE`` (half a second) for their answers to be
+recorded before the run ends.
 
 A failing step is recorded and the apply goes on; a channel whose category could not be created is
 skipped. When Discord's day-long cap on a kind of request is used up (``DiscordRateLimited`` naming a
@@ -30,10 +32,11 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, wait
 from datetime import datetime
 from typing import Any
 
+from gaib import interrupt
 from gaib.config.desired import EVERYONE, DesiredCategory, DesiredChannel, DesiredRole, DesiredServer
 from gaib.discord import limits as L
 from gaib.discord.models import Channel, ChannelType, Guild, Role, channel_body, role_body
@@ -44,7 +47,7 @@ from gaib.iac.apply_result import ApplyResult, raise_unless_complete
 from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import PATCHABLE_TYPES, VOICE_LIKE, desired_channel_groups, desired_overwrites, merged_overwrites
 from gaib.iac.plan import Change, Plan
-from gaib.iac.progress import Reporter, Tick, silent
+from gaib.iac.progress import Reporter, Tick, silent, wait_reporter
 from gaib.iac.statewriter import StateWriter
 from gaib.state.backend import StateBackend
 from gaib.state.model import Instance, Resource, State
@@ -79,7 +82,7 @@ class Applier:
         self._lock = self.writer.lock
         self._capped: dict[str, float] = {}  # window -> seconds until it resets, when first seen
         self._deferred_addresses: set[str] = set()
-        self._pool: ThreadPoolExecutor | None = None
+        self._pool: interrupt.Workers | None = None
 
     @property
     def state(self) -> State:
@@ -147,6 +150,9 @@ class Applier:
         futures: list[Future[None]] = [self._pool.submit(step) for step in steps]
         try:
             wait(futures)
+        except KeyboardInterrupt:
+            self._pool.stop()  # waits end at once; answers on their way are recorded within the grace
+            raise
         except BaseException:
             for f in futures:
                 f.cancel()
@@ -177,10 +183,6 @@ class Applier:
                 self._fail(change, exc)
         return run
 
-    def _on_wait(self, event: L.Wait) -> None:
-        self.progress(Tick("wait", f"{L.duration(event.seconds)}: {event.reason} ({event.route})",
-                           event.route, seconds=event.seconds))
-
     def run(self, plan: Plan, live: Guild) -> ApplyResult:
         self._guild_changed = self.state.guild_id != plan.guild_id
         self.state.guild_id = plan.guild_id
@@ -195,15 +197,18 @@ class Applier:
             (deletes if c.action in ("delete", "forget") else by_kind)[c.kind].append(c)
         total = len(plan.changes) + int(plan.reorder_roles) + int(plan.reorder_channels)
         self.progress(Tick("start", total=total))
-        self.client.on_wait(self._on_wait)
-        self._pool = ThreadPoolExecutor(self.concurrency, thread_name_prefix="gaib-apply") \
-            if self.concurrency > 1 else None
+        self.client.on_wait(wait_reporter(self.progress))
+        self._pool = (interrupt.Workers(self.concurrency, thread_name_prefix="gaib-apply")
+                      if self.concurrency > 1 else None)
         try:
             self._run_levels(plan, by_kind, deletes)
         finally:
             self.client.on_wait(None)
             if self._pool is not None:
-                self._pool.shutdown(wait=True, cancel_futures=True)
+                if interrupt.interrupted():
+                    self._pool.stop()
+                else:
+                    self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
         self._refresh(plan)
         raise_unless_complete(self.result, self._capped, self.clock)

@@ -12,18 +12,19 @@ that fails does not raise here: the caller gets the ``PartialFailure`` back in
 :attr:`Converged.failure`, does its own bookkeeping, then raises it.
 
 :func:`keep_config` writes the config that now describes the server to the config file, keeping the
-previous file beside it.
+previous file beside it under a name unique to the run (never overwriting an earlier copy).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 from gaib.config.desired import DesiredServer
-from gaib.errors import PartialFailure
-from gaib.fsutil import write_atomic
+from gaib.errors import Conflict, PartialFailure
+from gaib.fsutil import create_new, write_atomic
 from gaib.iac.apply import Applier
 from gaib.iac.apply_result import ApplyResult
 from gaib.iac.limit_tracking import limits_tracked
@@ -85,15 +86,33 @@ def _converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: 
     return done
 
 
-def keep_config(path: Path, text: str, tag: str) -> tuple[str, str | None]:
-    """Write ``text`` to ``path``; an existing file is kept first as ``{name}.before-{tag}``.
+KEEP_ATTEMPTS = 100
+
+
+def keep_config(path: Path, text: str, tag: str, now: datetime) -> tuple[str, str | None]:
+    """Write ``text`` to ``path``, first keeping an existing file beside it under a name this run alone
+    uses: ``{name}.before-{tag}.{UTC time of now}``, then ``….2``, ``….3`` while that is taken. A kept
+    copy is created, never overwritten (:func:`gaib.fsutil.create_new`), so every earlier copy — and the
+    hand edits it holds — stays.
 
     Returns the path written and the kept file's path (None when there was no file)."""
     previous = None
     if path.exists():
-        kept = path.with_name(f"{path.name}.before-{tag}")
-        write_atomic(kept, path.read_bytes(), mode=0o644)
-        previous = str(kept)
+        data = path.read_bytes()
+        stamp = now.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+        base = f"{path.name}.before-{tag}.{stamp}"
+        for attempt in range(1, KEEP_ATTEMPTS + 1):
+            kept = path.with_name(base if attempt == 1 else f"{base}.{attempt}")
+            try:
+                create_new(kept, data, mode=0o644)
+            except FileExistsError:
+                continue
+            previous = str(kept)
+            break
+        else:
+            raise Conflict(f"Could not keep the previous {path.name}: {base} and {KEEP_ATTEMPTS - 1} numbered "
+                           "copies of it already exist; the config file was not changed.",
+                           hint=f"Move the old {path.name}.before-* copies away and run the command again.")
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomic(path, text.encode("utf-8"), mode=0o644)
     return str(path), previous

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -38,6 +37,7 @@ from gaib.iac.limit_tracking import save_limits, usage_for_priming, with_limits
 from gaib.iac.plan import Plan
 from gaib.iac.plan_scope import KIND_WORDS, targeted, without_permissions
 from gaib.iac.progress import Reporter
+from gaib.interrupt import Workers
 from gaib.ports import Ports
 from gaib.secretguard import SecretFinder, check_bytes, check_live, check_value, secrets_in
 from gaib.settings import Settings
@@ -165,7 +165,7 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
     outputs: dict[str, Any] = {}
     # Reading the guild (two requests to Discord, sent together) overlaps loading the config;
     # a config error still comes first.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaib-read") as pool:
+    with Workers(max_workers=1, thread_name_prefix="gaib-read") as pool:
         reading = pool.submit(read)
         try:
             if destroy:

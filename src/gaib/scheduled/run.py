@@ -45,6 +45,7 @@ from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from typing import Final
 
 from gaib.errors import GaibError, InvalidInput
+from gaib.interrupt import Workers
 from gaib.ports import RunPorts
 from gaib.scheduled.blocks import Block, BlockClaims, cut_blocks
 from gaib.scheduled.claims import claim_state
@@ -152,7 +153,7 @@ def run_scheduled(ports: RunPorts, options: RunOptions, *,
     stop = threading.Event()
     reader = threading.Thread(target=run.read_blocks, args=(blocks, stop), name="gaib-run-reader", daemon=True)
     reader.start()
-    with ThreadPoolExecutor(max_workers=options.concurrency, thread_name_prefix="gaib-run") as pool:
+    with Workers(max_workers=options.concurrency, thread_name_prefix="gaib-run") as pool:
         work = _Work(run, pool, report, progress)
         try:
             while (block := blocks.get()) is not None:

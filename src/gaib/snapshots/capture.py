@@ -33,6 +33,7 @@ from gaib.discord.community import (
 )
 from gaib.discord.models import ChannelType, Guild
 from gaib.discord.port import DiscordPort
+from gaib.interrupt import Workers
 from gaib.snapshots.parts import (
     FORMAT_VERSION,
     HISTORY_TYPES,
@@ -103,7 +104,7 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
             workers: int = MAX_WORKERS) -> Captured:
     """Read and store everything but the roles and channels (see the module docstring)."""
     images = _Images(port, media, tags or {})
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gaib-snapshot") as pool:
+    with Workers(max_workers=max(1, workers), thread_name_prefix="gaib-snapshot") as pool:
         f_settings = pool.submit(port.get_guild_settings)
         f_emojis = pool.submit(port.list_emojis)
         f_stickers = pool.submit(port.list_stickers)

@@ -14,7 +14,6 @@ messages into re-created channels (:mod:`gaib.snapshots.replay`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -25,6 +24,7 @@ from gaib.discord.models import Guild
 from gaib.discord.port import DiscordPort
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter
+from gaib.interrupt import Workers
 from gaib.snapshots import community_plan as cplan
 from gaib.snapshots.community_apply import CommunityResult, execute_community
 from gaib.snapshots.community_plan import CommunityPlan, LiveCommunity, plan_community
@@ -48,7 +48,7 @@ def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4) -> LiveCom
     """The live settings, emojis, stickers and bans, plus the checksums of the live images the planner
     compares (an icon or banner whose hash is not the snapshot's; emojis and stickers that may be the
     snapshot's under another id)."""
-    with ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="gaib-read") as pool:
+    with Workers(max_workers=max(1, workers), thread_name_prefix="gaib-read") as pool:
         f_settings, f_emojis = pool.submit(port.get_guild_settings), pool.submit(port.list_emojis)
         f_stickers, f_bans = pool.submit(port.list_stickers), pool.submit(port.list_bans)
         settings, emojis, stickers, bans = f_settings.result(), f_emojis.result(), f_stickers.result(), f_bans.result()

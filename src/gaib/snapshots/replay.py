@@ -4,7 +4,8 @@ Only channels whose snapshot-time id no longer exists are replayed into (they we
 restore), and only when the re-created channel is still empty: a channel that holds history is never
 written to, so running a restore again never duplicates a replay. Per channel: one read to check it is
 empty, a temporary webhook, the messages oldest first (one after another, so their order is kept), then
-the webhook is deleted, also when a message failed. Channels are replayed concurrently.
+the webhook is deleted, also when a message failed or the run was interrupted (Ctrl-C). Channels are
+replayed concurrently.
 
 Each saved message becomes one or more webhook messages under the author's display name and avatar
 (names Discord refuses for webhooks are adjusted): content longer than 2000 characters is split at a
@@ -18,10 +19,10 @@ that takes at least.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
+from gaib import interrupt
 from gaib.discord import limits as L
 from gaib.discord.port import DiscordPort
 from gaib.errors import GaibError
@@ -187,7 +188,8 @@ def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, re
             port.execute_webhook(hook.url, payload, wait=True)
             row["sent"] += 1
     finally:
-        port.delete_webhook(hook.id, reason=reason)
+        with interrupt.finishing():  # also after Ctrl-C: the temporary webhook is never left behind
+            port.delete_webhook(hook.id, reason=reason)
     progress(Tick("done", f"replayed {len(target.messages)} messages into #{target.name}"))
     return row
 
@@ -208,6 +210,6 @@ def execute_replay(port: DiscordPort, plan: ReplayPlan, *, progress: Reporter, r
 
     if not todo:
         return result
-    with ThreadPoolExecutor(max_workers=max(1, min(concurrency, len(todo))), thread_name_prefix="gaib-replay") as pool:
+    with interrupt.Workers(max_workers=max(1, min(concurrency, len(todo))), thread_name_prefix="gaib-replay") as pool:
         list(pool.map(run, todo))
     return result

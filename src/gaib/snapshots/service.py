@@ -56,7 +56,7 @@ from gaib.iac.caps import CapEstimate
 from gaib.iac.converge import converge, keep_config
 from gaib.iac.limit_tracking import with_limits
 from gaib.iac.plan import Plan
-from gaib.iac.progress import Reporter, Tick
+from gaib.iac.progress import Reporter, Tick, wait_reporter
 from gaib.iac.restore_plan import matching_state, restore_plan
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_live, check_text
@@ -321,7 +321,7 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
 
 def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | None]:
     """Write the snapshot's config to the config file; the previous file is kept beside it."""
-    return keep_config(ports.settings.config_file, content.config_text, content.record.id)
+    return keep_config(ports.settings.config_file, content.config_text, content.record.id, ports.clock())
 
 
 def _record(ports: Ports, sid: str, content: SnapshotContent, result: SnapshotRestoreResult, *,
@@ -401,11 +401,15 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
             result.new_serial = done.result.serial
         if done.failure is None and plan.extras is not None and plan.extras.present:
             current = ports.state.get(ws)
-            result.extras = community_service.apply(
-                ports.discord, plan.extras, content.objects, current if current is not None else content.objects,
-                prune_unmanaged=plan.prune_unmanaged, messages=plan.messages,
-                names=community_service.channel_names(content.record.manifest.extra), progress=progress,
-                reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency)
+            ports.discord.on_wait(wait_reporter(progress))  # replay waits (30 messages a minute) are shown
+            try:
+                result.extras = community_service.apply(
+                    ports.discord, plan.extras, content.objects, current if current is not None else content.objects,
+                    prune_unmanaged=plan.prune_unmanaged, messages=plan.messages,
+                    names=community_service.channel_names(content.record.manifest.extra), progress=progress,
+                    reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency)
+            finally:
+                ports.discord.on_wait(None)
         result.config_file, result.previous_config = _keep_config(ports, content)
         _record(ports, sid, content, result,
                 partial=done.failure is not None or bool(result.extras and result.extras.failed))

@@ -28,13 +28,14 @@ from __future__ import annotations
 import getpass
 import socket
 from collections.abc import Callable
-from concurrent.futures import CancelledError, ThreadPoolExecutor, as_completed
+from concurrent.futures import CancelledError, as_completed
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
 from gaib.clock import Clock
 from gaib.errors import Conflict, GaibError, NotFound
+from gaib.interrupt import Workers
 from gaib.names import check_snowflake
 from gaib.storage.base import Catalog, ObjectStore
 from gaib.storage.keys import TIER_SK, audit_sk, new_id, server_pk, server_prefixes
@@ -301,7 +302,7 @@ class TierManager:
                 return None
             return True
 
-        with ThreadPoolExecutor(max_workers=RETAG_WORKERS) as pool:
+        with Workers(max_workers=RETAG_WORKERS) as pool:
             futures = {pool.submit(tag_one, info.key): info for info in objects}
             for future in as_completed(futures):
                 info = futures[future]

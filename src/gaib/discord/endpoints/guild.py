@@ -9,7 +9,6 @@ DiscordNotFound.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from gaib.discord.community import GuildSettings
@@ -17,6 +16,7 @@ from gaib.discord.endpoints.common import parse, parse_list, require_guild, rout
 from gaib.discord.endpoints.roles import by_position
 from gaib.discord.models import Guild, Role
 from gaib.errors import InvalidInput
+from gaib.interrupt import Workers
 
 if TYPE_CHECKING:
     from gaib.discord.endpoints.channels import Channels
@@ -49,7 +49,7 @@ class GuildEndpoints:
         if self._transport.max_concurrency == 1:
             name, roles = guild()
             return Guild(id=gid, name=name, roles=tuple(roles), channels=tuple(self._channels.list_channels()))
-        with ThreadPoolExecutor(max_workers=2, thread_name_prefix="gaib-read") as pool:
+        with Workers(max_workers=2, thread_name_prefix="gaib-read") as pool:
             got, channels = pool.submit(guild), pool.submit(self._channels.list_channels)
             name, roles = got.result()
             return Guild(id=gid, name=name, roles=tuple(roles), channels=tuple(channels.result()))
