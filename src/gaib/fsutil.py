@@ -41,3 +41,44 @@ def fsync_dir(path: Path) -> None:
         pass
     finally:
         os.close(fd)
+
+
+def user_path(text: str, *, cwd: Path, home: Path | None, what: str, hint: str) -> Path:
+    """The absolute path a user typed, read as a shell reads it (``-o`` of ``snapshot download`` and ``export``).
+
+    ``~`` and ``~user`` at the start are expanded — also when the shell left them alone because the path was
+    quoted, so ``-o '~/snap'`` never makes a folder named ``~`` — ``~`` from ``home`` (the run's ``HOME``),
+    else the account database. A relative path is taken from ``cwd``; ``..`` may lead anywhere, like an
+    absolute path. Symlinks on the way are resolved, so the result names the folder or file that is written.
+    InvalidInput (exit 6, with ``hint``) for an empty path, a NUL byte, a path over 4096 bytes or an unknown
+    ``~user``.
+    """
+    from gaib.errors import InvalidInput
+
+    if not isinstance(text, str) or not text.strip() or "\x00" in text \
+            or len(text.encode("utf-8", "surrogatepass")) > 4096:
+        raise InvalidInput(f"{what} is empty or not a valid path.", hint=hint)
+    expanded = text
+    if text.startswith("~"):
+        head, sep, rest = text.partition("/")
+        base = _home_of(head[1:], home)
+        if base is None:
+            raise InvalidInput(f"{what} {text[:80]!r} starts with {head[:40]!r}, but there is no user "
+                               f"{head[1:41]!r} on this machine.", hint=hint)
+        expanded = os.path.join(base, rest) if sep else base
+    return Path(os.path.realpath(os.path.join(cwd, expanded)))
+
+
+def _home_of(user: str, home: Path | None) -> str | None:
+    """The home folder of ``user`` (``""``: the current user, ``home`` first), None if there is no such user."""
+    if not user and home is not None:
+        return str(home)
+    try:
+        import pwd
+    except ImportError:  # not on POSIX: only the current user's home is known
+        return str(Path.home()) if not user else None
+    try:
+        entry = pwd.getpwuid(os.getuid()) if not user else pwd.getpwnam(user)
+    except KeyError:
+        return None
+    return entry.pw_dir

@@ -91,9 +91,10 @@ def list_(limit: int, cursor: str | None) -> None:
 
 @snapshot.command("download")
 @click.argument("snapshot_id")
-@click.option("-o", "--output", required=True, metavar="DIR", help="Folder (inside the current one) to write to.")
+@click.option("-o", "--output", required=True, metavar="DIR",
+              help="Folder to write to: any path (~ is expanded); made if missing, or an empty one.")
 @click.option("--raw", is_flag=True, help="Keep the stored (compressed) bytes.")
-@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty (its other files stay).")
 @server_options
 def download(snapshot_id: str, output: str, raw: bool, force: bool) -> None:
     """Verify a snapshot and write its manifest, state, config and registry into DIR."""

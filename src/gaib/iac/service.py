@@ -27,8 +27,9 @@ from gaib.errors import (
     NotFound,
     PartialFailure,
     StateNotFound,
+    StorageError,
 )
-from gaib.fsutil import write_atomic
+from gaib.fsutil import user_path, write_atomic
 from gaib.iac import addresses, limitcache
 from gaib.iac.apply import Applier
 from gaib.iac.apply_result import ApplyResult
@@ -271,12 +272,35 @@ def config_document(text: str) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def write_file(settings: Settings, output: str, text: str) -> Path:
-    """Write ``text`` to ``output`` (relative to the project folder) atomically; returns the path."""
-    target = (settings.cwd or settings.project_dir) / output
+_EXPORT_HINT = "Give a file path, e.g. -o server.yaml or -o ~/exports/server.yaml (an absolute path is fine)."
+
+
+def output_file(settings: Settings, output: str, *, force: bool) -> Path:
+    """The file ``export -o output`` names (any path a user types: :func:`gaib.fsutil.user_path`),
+    checked before Discord is read: InvalidInput for an unusable path or a folder, AlreadyExists (exit 6)
+    for an existing file without ``force``."""
+    target = user_path(output, cwd=settings.cwd or settings.project_dir, home=settings.home,
+                       what="The output file", hint=_EXPORT_HINT)
+    if target.is_dir():
+        raise InvalidInput(f"{target} is a folder; export writes one file.", hint=_EXPORT_HINT)
+    if target.exists() and not force:
+        raise AlreadyExists(f"{target} already exists.", hint="Pass --force to replace it, or choose another file.")
+    return target
+
+
+def write_file(settings: Settings, target: Path, text: str, *, force: bool) -> Path:
+    """Write ``text`` to ``target`` (from :func:`output_file`) atomically, making missing parent folders;
+    returns the path. A file that appeared since the check is refused without ``force``."""
     data = text.encode("utf-8")
     check_bytes(SecretFinder(secrets_in(settings.environ, settings.bot_token)), data, str(target))
-    write_atomic(target, data, mode=0o644)
+    if target.exists() and not force:
+        raise AlreadyExists(f"{target} already exists.", hint="Pass --force to replace it, or choose another file.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, data, mode=0o644)
+    except OSError as exc:
+        raise StorageError(f"Cannot write {target}: {exc.strerror or exc}.",
+                           hint="Check that the folder is writable; the file was not changed.") from None
     return target
 
 

@@ -173,8 +173,10 @@ class Downloaded:
 
 
 def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool) -> Downloaded:
-    """Verify every checksum, then write the snapshot's files into ``output`` (inside the project)."""
-    target = resolve_target(ports.settings.project_dir, output)
+    """Verify every checksum, then write the snapshot's files into the folder ``output`` names (any path a
+    user types, see :func:`gaib.bundles.download.resolve_target`; checked before anything is read)."""
+    settings = ports.settings
+    target = resolve_target(settings.cwd or settings.project_dir, output, home=settings.home, force=force)
     mgr = manager(ports)
     record = mgr.get(server_id_of(ports), snapshot_id)
     files: dict[str, bytes] = {"manifest.json": record.manifest.to_json()}
