@@ -283,12 +283,15 @@ def desired_channel_groups(desired: DesiredServer, chan_addrs: Sequence[str], ca
 
 def _role_fields(want: DesiredRole, have: Role) -> tuple[FieldChange, ...]:
     out = []
-    for name, new, old in (("name", want.name, have.name), ("permissions", want.permissions, have.permissions),
-                           ("color", want.color, have.color), ("hoist", want.hoist, have.hoist),
+    if want.name != have.name:
+        out.append(FieldChange("name", have.name, want.name))
+    if want.permissions != have.permissions:
+        out.append(FieldChange("permissions", have.permissions, want.permissions,
+                               tuple(role_permission_changes(want.name, have.permissions, want.permissions))))
+    for name, new, old in (("color", want.color, have.color), ("hoist", want.hoist, have.hoist),
                            ("mentionable", want.mentionable, have.mentionable)):
         if new != old:
-            perms = role_permission_changes(want.name, old, new) if name == "permissions" else []
-            out.append(FieldChange(name, old, new, tuple(perms)))
+            out.append(FieldChange(name, old, new))
     return tuple(out)
 
 
