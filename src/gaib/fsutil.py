@@ -1,7 +1,10 @@
-"""Crash-safe file writes shared by every layer that writes a plain file (state, config, workspace).
+"""Crash-safe file writes shared by every layer that writes a plain file (state, config, workspace), and
+the paths users give for output.
 
 ``write_atomic`` replaces a file through a temp file in the same folder, fsync, rename and a folder
 fsync: a process killed at any point leaves the old file or the new one, never a torn one.
+``user_path`` reads a path as a shell would (``~``, ``~user``, relative to the current folder);
+``output_file`` and ``write_output`` check and write an ``-o FILE`` (an existing file only with ``force``).
 """
 
 from __future__ import annotations
@@ -82,3 +85,33 @@ def _home_of(user: str, home: Path | None) -> str | None:
     except KeyError:
         return None
     return entry.pw_dir
+
+
+def output_file(text: str, *, cwd: Path, home: Path | None, force: bool, hint: str) -> Path:
+    """The file ``-o text`` names (:func:`user_path`), checked before anything is read or written:
+    InvalidInput for an unusable path or a folder, AlreadyExists (exit 6) for an existing file without
+    ``force``."""
+    from gaib.errors import AlreadyExists, InvalidInput
+
+    target = user_path(text, cwd=cwd, home=home, what="The output file", hint=hint)
+    if target.is_dir():
+        raise InvalidInput(f"{target} is a folder; a file path is needed.", hint=hint)
+    if target.exists() and not force:
+        raise AlreadyExists(f"{target} already exists.", hint="Pass --force to replace it, or choose another file.")
+    return target
+
+
+def write_output(target: Path, data: bytes, *, force: bool) -> None:
+    """Write ``data`` to ``target`` (from :func:`output_file`) with :func:`write_atomic`, making missing
+    parent folders; a file that appeared since the check is refused without ``force`` (AlreadyExists);
+    StorageError when the folder cannot be written (the file is then unchanged)."""
+    from gaib.errors import AlreadyExists, StorageError
+
+    if target.exists() and not force:
+        raise AlreadyExists(f"{target} already exists.", hint="Pass --force to replace it, or choose another file.")
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        write_atomic(target, data, mode=0o644)
+    except OSError as exc:
+        raise StorageError(f"Cannot write {target}: {exc.strerror or exc}.",
+                           hint="Check that the folder is writable; the file was not changed.") from None

@@ -27,9 +27,9 @@ from gaib.errors import (
     NotFound,
     PartialFailure,
     StateNotFound,
-    StorageError,
 )
-from gaib.fsutil import user_path, write_atomic
+from gaib.fsutil import output_file as fs_output_file
+from gaib.fsutil import write_atomic, write_output
 from gaib.iac import addresses, limitcache
 from gaib.iac.apply import Applier
 from gaib.iac.apply_result import ApplyResult
@@ -272,35 +272,18 @@ def config_document(text: str) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-_EXPORT_HINT = "Give a file path, e.g. -o server.yaml or -o ~/exports/server.yaml (an absolute path is fine)."
-
-
 def output_file(settings: Settings, output: str, *, force: bool) -> Path:
-    """The file ``export -o output`` names (any path a user types: :func:`gaib.fsutil.user_path`),
-    checked before Discord is read: InvalidInput for an unusable path or a folder, AlreadyExists (exit 6)
-    for an existing file without ``force``."""
-    target = user_path(output, cwd=settings.cwd or settings.project_dir, home=settings.home,
-                       what="The output file", hint=_EXPORT_HINT)
-    if target.is_dir():
-        raise InvalidInput(f"{target} is a folder; export writes one file.", hint=_EXPORT_HINT)
-    if target.exists() and not force:
-        raise AlreadyExists(f"{target} already exists.", hint="Pass --force to replace it, or choose another file.")
-    return target
+    """The file ``export -o output`` names, any path a user types (:func:`gaib.fsutil.output_file`);
+    checked before Discord is read (an existing file needs ``force``: AlreadyExists, exit 6)."""
+    return fs_output_file(output, cwd=settings.cwd or settings.project_dir, home=settings.home, force=force,
+                          hint="Give a file path, e.g. -o server.yaml or -o ~/exports/server.yaml.")
 
 
 def write_file(settings: Settings, target: Path, text: str, *, force: bool) -> Path:
-    """Write ``text`` to ``target`` (from :func:`output_file`) atomically, making missing parent folders;
-    returns the path. A file that appeared since the check is refused without ``force``."""
+    """Write ``text`` to ``target`` (from :func:`output_file`) atomically, refusing a secret; returns the path."""
     data = text.encode("utf-8")
     check_bytes(SecretFinder(secrets_in(settings.environ, settings.bot_token)), data, str(target))
-    if target.exists() and not force:
-        raise AlreadyExists(f"{target} already exists.", hint="Pass --force to replace it, or choose another file.")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(target, data, mode=0o644)
-    except OSError as exc:
-        raise StorageError(f"Cannot write {target}: {exc.strerror or exc}.",
-                           hint="Check that the folder is writable; the file was not changed.") from None
+    write_output(target, data, force=force)
     return target
 
 
