@@ -203,7 +203,7 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
         result = service.execute_restore(ports, plan, progress=progress, accept_caps=yes)
     data: dict[str, object] = {"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()}
     if not result.changed:
-        where = "Discord and the state already match" if result.applied else "The state already holds"
+        where = "Discord and the state already match" if result.applied else "the state already holds"
         summary = (f"Nothing to restore: {where} snapshot {snapshot_id} (state serial {result.new_serial}); "
                    f"nothing was changed and no deployment was recorded.")
         undo = ""
