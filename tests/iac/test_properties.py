@@ -201,7 +201,7 @@ class Project:
 
     def export(self) -> str:
         # `export --json` prints the config itself as JSON (the original's form), so read the file.
-        self.run("export", "-o", "exported.yaml")
+        self.run("export", "-o", "exported.yaml", "--force")
         return (self.cli.cwd / "exported.yaml").read_text(encoding="utf-8")
 
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import errno
 import gzip
 import json
 import os
+import pwd
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+from gaib.bundles.download import write_files
 from gaib.cli.context import Env
+from gaib.errors import StorageError
 from gaib.settings import Settings
 from gaib.wiring import App
 from tests.support.cli import CliRunner
@@ -150,15 +155,97 @@ def test_a_damaged_snapshot_is_refused_before_anything_is_written(snap: CliRunne
     assert snap("server", "snapshot", "delete", sid, "--yes").exit_code == 0
 
 
-@pytest.mark.parametrize("bad", ["../x", "/etc", "..", "a/../../b", "link-out", "link-out/sub"])
-def test_download_never_writes_outside_the_target(snap: CliRunner, tmp_path: Path, bad: str) -> None:
+SNAPSHOT_FILES = ["bans.json", "config.yaml", "emojis.json", "guild.json", "manifest.json", "objects.json",
+                  "state.json", "stickers.json", "theme-registry.json"]
+
+
+@pytest.mark.parametrize("form", ["absolute", "cwd-absolute", "tilde", "tilde-user", "dotdot-inside",
+                                  "dotdot-outside", "symlink"])
+def test_download_writes_wherever_the_user_says(snap: CliRunner, tmp_path_factory: pytest.TempPathFactory,
+                                                form: str) -> None:
+    """-o takes any path a user types, as restic --target or tar -C do: absolute, ~ (expanded by Gaib too,
+    since a quoted '~/snap' reaches it as is), relative with .. inside or outside the current folder."""
     sid = _applied(snap)
-    outside = tmp_path.parent / f"outside-{os.getpid()}"
-    outside.mkdir(exist_ok=True)
-    (snap.cwd / "link-out").symlink_to(outside)
-    r = snap("server", "snapshot", "download", sid, "-o", bad, "--force", "--json")
-    assert r.exit_code == 6 and r.error["code"] == "INVALID_INPUT", r.stdout
-    assert list(outside.iterdir()) == []
+    elsewhere = tmp_path_factory.mktemp("elsewhere")
+    home = tmp_path_factory.mktemp("home")
+    user = pwd.getpwuid(os.getuid())
+    arg, where = {
+        "absolute": (str(elsewhere / "srv" / "snap"), elsewhere / "srv" / "snap"),  # missing parents are made
+        "cwd-absolute": (str(snap.cwd / "snap3"), snap.cwd / "snap3"),
+        "tilde": ("~/snap", home / "snap"),
+        # ~user is that account's home folder (not $HOME); the path climbs from it to a writable folder
+        "tilde-user": (f"~{user.pw_name}/{os.path.relpath(elsewhere, user.pw_dir)}/snap", elsewhere / "snap"),
+        "dotdot-inside": (f"../{snap.cwd.name}/snap2", snap.cwd / "snap2"),
+        "dotdot-outside": (f"../{elsewhere.name}/snap", elsewhere / "snap"),
+        "symlink": ("link-out/snap", elsewhere / "snap"),
+    }[form]
+    (snap.cwd / "link-out").symlink_to(elsewhere)
+    r = snap("server", "snapshot", "download", sid, "-o", arg, "--json", env={"HOME": str(home)})
+    assert r.exit_code == 0, r.stdout
+    assert Path(r.data["folder"]) == Path(os.path.realpath(where))
+    assert sorted(p.name for p in where.iterdir()) == SNAPSHOT_FILES
+    assert json.loads((where / "manifest.json").read_text())["id"] == sid
+    assert not (snap.cwd / "~").exists()  # never a literal folder named ~
+    assert not [p for p in where.parent.iterdir() if ".tmp" in p.name]  # no temporary folder left behind
+
+
+def test_download_refuses_a_non_empty_folder_or_a_file_without_force(
+        snap: CliRunner, tmp_path_factory: pytest.TempPathFactory) -> None:
+    sid = _applied(snap)
+    full = tmp_path_factory.mktemp("full")
+    (full / "notes.txt").write_text("mine")
+    a_file = snap.cwd / "a-file"
+    a_file.write_text("mine")
+    for arg in (str(full), "a-file"):
+        r = snap("server", "snapshot", "download", sid, "-o", arg, "--json")
+        assert r.exit_code == 6, r.stdout
+        assert r.error["code"] in ("ALREADY_EXISTS", "INVALID_INPUT")
+    refused = snap("server", "snapshot", "download", sid, "-o", str(full), "--json").error
+    assert refused["code"] == "ALREADY_EXISTS" and "--force" in refused["suggestion"]
+    assert [p.name for p in full.iterdir()] == ["notes.txt"] and a_file.read_text() == "mine"
+    forced = snap("server", "snapshot", "download", sid, "-o", str(full), "--force", "--json")
+    assert forced.exit_code == 0, forced.stdout
+    assert sorted(p.name for p in full.iterdir()) == sorted([*SNAPSHOT_FILES, "notes.txt"])
+    assert (full / "notes.txt").read_text() == "mine"
+    # An empty existing folder is fine without --force.
+    (snap.cwd / "empty").mkdir()
+    assert snap("server", "snapshot", "download", sid, "-o", "empty").exit_code == 0
+    assert sorted(p.name for p in (snap.cwd / "empty").iterdir()) == SNAPSHOT_FILES
+
+
+@pytest.mark.parametrize("bad", ["../x", "/etc/passwd", "..", "a/../../b", ".", "sub/state.json", ""])
+def test_a_hostile_part_name_is_refused_before_anything_is_written(tmp_path: Path, bad: str) -> None:
+    """The folder is the user's to choose; the names inside it are Gaib's: a bundle naming a part outside
+    the fixed list never gets a file written, in a new folder or an existing one."""
+    (tmp_path / "existing").mkdir()
+    for target in (tmp_path / "new", tmp_path / "existing"):
+        with pytest.raises(ValueError, match="unexpected bundle file name"):
+            write_files(target, {"manifest.json": b"{}", bad: b"x"}, force=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
+    assert list((tmp_path / "existing").iterdir()) == []
+
+
+class _DiskFull(dict[str, bytes]):
+    """Files whose third one cannot be written (the disk filled up)."""
+
+    def items(self) -> Iterator[tuple[str, bytes]]:  # type: ignore[override]
+        for n, (name, data) in enumerate(super().items()):
+            if n == 2:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            yield name, data
+
+
+def test_a_failed_download_leaves_no_half_written_target(tmp_path: Path) -> None:
+    files = _DiskFull({"manifest.json": b"{}", "state.json": b"{}", "config.yaml": b"x: 1"})
+    with pytest.raises(StorageError, match="No space left"):
+        write_files(tmp_path / "new" / "snap", files, force=False)
+    assert not (tmp_path / "new" / "snap").exists() and list((tmp_path / "new").iterdir()) == []
+    kept = tmp_path / "kept"
+    kept.mkdir()
+    (kept / "state.json").write_text("old")
+    with pytest.raises(StorageError):
+        write_files(kept, files, force=True)
+    assert [p.name for p in kept.iterdir()] == ["state.json"] and (kept / "state.json").read_text() == "old"
 
 
 def test_a_symlink_planted_in_the_target_is_replaced_not_followed(snap: CliRunner, tmp_path: Path) -> None:

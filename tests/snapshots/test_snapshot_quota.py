@@ -10,12 +10,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from tests.support.cli import CliRunner
+from tests.support.discord.guild import Guild
 from tests.support.raid_config import CONFIG
 
 T0 = datetime(2026, 11, 25, 17, 0, tzinfo=UTC)
 
 
-def test_one_on_demand_snapshot_a_day_failures_give_it_back_pre_restore_never_counts(snap: CliRunner) -> None:
+def test_one_on_demand_snapshot_a_day_failures_give_it_back_pre_restore_never_counts(snap: CliRunner,
+                                                                                    discord: Guild) -> None:
     snap.clock = lambda: T0
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
@@ -30,6 +32,7 @@ def test_one_on_demand_snapshot_a_day_failures_give_it_back_pre_restore_never_co
     assert "1 on-demand snapshot of today" in refused.error["message"]
     assert "2026-11-26 00:00 UTC" in refused.error["message"] and "premium" in refused.error["suggestion"]
     # A restore's own pre-restore snapshot is not refused, and is not counted either.
+    discord.delete_channel(discord.channel("chat")["id"])  # something for the restore to put back
     restored = snap("server", "snapshot", "restore", made.data["id"], "--apply", "--yes", "--json")
     assert restored.exit_code == 0, restored.stdout
     triggers = sorted(s["trigger"] for s in snap("server", "snapshot", "list", "--json").data["snapshots"])

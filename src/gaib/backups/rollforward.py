@@ -5,7 +5,9 @@ writes nothing and refuses a state of another server, or of another lineage unle
 Executing, under the workspace's lock, first hands the current state to ``before`` (which stores a
 ``pre-restore`` backup and returns its id), then writes the stored resources and outputs as
 serial = current + 1 under the current lineage: history is never rewritten, and every restore can be
-undone by restoring what ``before`` kept.
+undone by restoring what ``before`` kept. With ``skip_unchanged`` (a snapshot's bookkeeping restore), a
+restore of what the state already holds (the same resources and outputs) writes nothing and takes no
+pre-restore backup (:attr:`RolledForward.changed` False); ``backup restore`` always writes a new serial.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class RolledForward:
     previous_serial: int | None
     new_serial: int
     pre_restore_id: str | None
+    changed: bool = True
+    """False when the state already held the content: nothing was written (``new_serial`` is the current)."""
 
 
 def plan(backend: StateBackend, workspace: str, server_id: str, content: State, *, source: str,
@@ -65,15 +69,20 @@ def plan(backend: StateBackend, workspace: str, server_id: str, content: State, 
 
 
 def execute(backend: StateBackend, planned: RollForward, *, server_id: str, workspace: str, clock: Clock,
-            operation: str, before: Callable[[State], str | None]) -> RolledForward:
+            operation: str, before: Callable[[State], str | None], skip_unchanged: bool = False) -> RolledForward:
     """Under the lock: ``before(current)``, then the content as serial = current + 1 (SerialConflict if the
-    state changed since ``plan``)."""
+    state changed since ``plan``); with ``skip_unchanged``, nothing at all when the state already holds
+    the content."""
     with locked(backend, workspace, operation, clock):
         current = backend.get(workspace)
         current_serial = current.serial if current else None
         if current_serial != planned.current_serial:
             raise SerialConflict(f"The state changed (serial {planned.current_serial} -> {current_serial}) since "
                                  "the restore was planned; nothing was restored.")
+        if skip_unchanged and current is not None and current.guild_id == server_id \
+                and current.content_equal(planned.content):
+            return RolledForward(previous_serial=current.serial, new_serial=current.serial, pre_restore_id=None,
+                                 changed=False)
         pre_id = before(current) if current is not None else None
         # A shallow copy is enough: only scalar fields change, and the resources are written as they
         # are (a deep copy of a 750-resource state cost ~40 ms per restore).

@@ -1,23 +1,32 @@
-"""Writing a verified bundle into a folder the user names, and nowhere else.
+"""Writing a verified bundle into the folder the user names, and nowhere else.
 
-The target must be a folder inside the project folder: an absolute path or one that climbs out
-(``../x``), or a target that resolves outside through a symlink, is refused (InvalidInput, exit 6)
-before anything is written. An existing non-empty folder is refused unless forced. Each file is
-written to a temp file inside the target, fsynced, then renamed over its name, so a symlink planted
-in the folder is replaced, never followed; names come from a fixed list or a fixed pattern (saved
-messages ``messages-{channel_id}.jsonl``, images ``media-{sha256}.{ext}``), never from stored data as is.
+The target is any path a user types (:func:`gaib.fsutil.user_path`: absolute, relative with ``..``,
+``~`` and ``~user`` expanded even when quoted). An existing file is refused (InvalidInput, exit 6), so
+is an existing non-empty folder unless forced (AlreadyExists, exit 6). Nothing is written outside the
+target: file names come from a fixed list or a fixed pattern (saved messages ``messages-{channel_id}.jsonl``,
+images ``media-{sha256}.{ext}``), never from stored data as is, so a hostile part name (``../x``) is
+refused before anything is written.
+
+Crash safety: a new target is filled as a temporary folder beside it (each file fsynced) and renamed
+into place, so it appears whole or not at all; an existing folder gets every file staged in a
+temporary folder inside it first, then each renamed over its name (a symlink planted in the folder is
+replaced, never followed). A failure before the renames removes what was staged: the target is left
+as it was.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import re
+import shutil
+import tempfile
 from collections.abc import Mapping
-from pathlib import Path, PurePath
+from pathlib import Path
 
 from gaib.errors import AlreadyExists, InvalidInput, StorageError
-from gaib.fsutil import fsync_dir
+from gaib.fsutil import fsync_dir, user_path
 
 ALLOWED_NAMES = frozenset({
     "manifest.json", "state.json", "config.yaml", "theme-registry.json", "objects.json",
@@ -29,64 +38,100 @@ ALLOWED_NAMES = frozenset({
 ALLOWED_PATTERN = re.compile(r"messages-[1-9][0-9]{0,19}\.jsonl(\.gz)?|media-[0-9a-f]{64}\.(png|gif|jpg|webp|json|bin)")
 MEDIA_EXTENSIONS = {"image/png": "png", "image/gif": "gif", "image/jpeg": "jpg", "image/webp": "webp",
                     "application/json": "json"}
+_HINT = "Give a new or empty folder, e.g. -o ./snapshot-copy or -o ~/backups/snap (an absolute path is fine)."
 
 
-def _inside(path: str, root: str) -> bool:
-    return path == root or path.startswith(root + os.sep)
+def resolve_target(cwd: Path, output: str, *, home: Path | None = None, force: bool = False) -> Path:
+    """The folder ``-o output`` names (see :func:`gaib.fsutil.user_path`), checked before anything is read.
 
-
-def resolve_target(project_dir: Path, output: str) -> Path:
-    """The target folder for ``-o output``; InvalidInput for anything that could lead outside the project."""
-    hint = "Give a folder inside the current folder, e.g. -o ./snapshot-copy."
-    if not isinstance(output, str) or not output.strip() or "\x00" in output or len(output) > 1024:
-        raise InvalidInput("The output folder is empty or not a valid path.", hint=hint)
-    pure = PurePath(output)
-    if pure.is_absolute():
-        raise InvalidInput(f"The output folder {output[:80]!r} is an absolute path.", hint=hint)
-    if ".." in pure.parts:
-        raise InvalidInput(f"The output folder {output[:80]!r} climbs out of the current folder.", hint=hint)
-    root = os.path.realpath(project_dir)
-    target = Path(root, pure)
-    if not _inside(os.path.realpath(target), root):
-        raise InvalidInput(f"The output folder {output[:80]!r} leads outside the current folder (a symlink).",
-                           hint=hint)
+    InvalidInput for an unusable path or an existing file; AlreadyExists (exit 6) for a non-empty folder
+    without ``force``."""
+    target = user_path(output, cwd=cwd, home=home, what="The output folder", hint=_HINT)
     if target.exists() and not target.is_dir():
-        raise InvalidInput(f"{output[:80]!r} exists and is not a folder.", hint=hint)
+        raise InvalidInput(f"{target} exists and is a file, not a folder.", hint=_HINT)
+    if not force and _non_empty(target):
+        raise AlreadyExists(f"{target} is not empty.", hint="Choose an empty folder, or pass --force to replace "
+                                                             "the snapshot's files in it (other files stay).")
     return target
 
 
-def write_files(target: Path, files: Mapping[str, bytes], *, force: bool) -> list[Path]:
-    """Write ``files`` (name -> bytes) into ``target``; returns the paths written.
+def _non_empty(target: Path) -> bool:
+    try:
+        return target.is_dir() and any(target.iterdir())
+    except OSError:
+        return False
 
-    Refuses a non-empty folder without ``force`` (AlreadyExists, exit 6). Never writes outside it.
-    """
+
+def write_files(target: Path, files: Mapping[str, bytes], *, force: bool) -> list[Path]:
+    """Write ``files`` (name -> bytes) into the folder ``target``; returns the paths written.
+
+    ``target`` is an absolute path from :func:`resolve_target`. Refuses a name outside the fixed list
+    (ValueError: a bug or a hostile bundle) and a non-empty folder without ``force`` (AlreadyExists,
+    exit 6), before writing anything. Never writes outside ``target`` (and its temporary sibling while
+    a new folder is filled)."""
     for name in files:
         if name not in ALLOWED_NAMES and not ALLOWED_PATTERN.fullmatch(name):
             raise ValueError(f"unexpected bundle file name {name!r}")
-    if target.is_dir() and any(target.iterdir()) and not force:
+    if target.exists() and not target.is_dir():
+        raise InvalidInput(f"{target} exists and is a file, not a folder.", hint=_HINT)
+    if not force and _non_empty(target):
         raise AlreadyExists(f"{target} is not empty.", hint="Choose an empty folder, or pass --force to replace "
-                                                             "the snapshot's files in it.")
+                                                             "the snapshot's files in it (other files stay).")
     try:
-        target.mkdir(parents=True, exist_ok=True, mode=0o700)
-        real = os.path.realpath(target)
-        written = []
-        for name, data in files.items():
-            final = os.path.join(real, name)
-            tmp = os.path.join(real, f".{name}.tmp.{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, final)  # replaces a planted symlink itself, never its target
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            written.append(Path(final))
-        fsync_dir(Path(real))
+        if target.is_dir():
+            return _into_existing(target, files)
+        return _as_new_folder(target, files)
     except OSError as exc:
-        raise StorageError(f"Cannot write into {target}: {exc.strerror}.",
-                           hint="Check that the folder is writable.") from None
+        raise StorageError(f"Cannot write into {target}: {exc.strerror or exc}.",
+                           hint="Check that the folder is writable and the disk has room; nothing was left "
+                                "half-written.") from None
+
+
+def _stage(folder: str, files: Mapping[str, bytes]) -> None:
+    """Write every file into the fresh private folder ``folder``, each fsynced, then the folder."""
+    for name, data in files.items():
+        fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                     | getattr(os, "O_NOFOLLOW", 0), 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+    fsync_dir(Path(folder))
+
+
+def _as_new_folder(target: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Fill a temporary folder beside ``target``, then rename it to ``target``: all or nothing."""
+    target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    staging = tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
+    try:
+        _stage(staging, files)
+        try:
+            os.rename(staging, target)  # replaces an empty folder made meanwhile; never a non-empty one
+        except OSError as exc:
+            if exc.errno in (errno.ENOTEMPTY, errno.EEXIST):
+                raise AlreadyExists(f"{target} was filled by something else meanwhile; nothing was written.",
+                                    hint="Choose an empty folder, or pass --force.") from None
+            raise
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    fsync_dir(target.parent)
+    return [target / name for name in files]
+
+
+def _into_existing(target: Path, files: Mapping[str, bytes]) -> list[Path]:
+    """Stage every file in a temporary folder inside ``target``, then rename each over its name."""
+    real = os.path.realpath(target)
+    staging = tempfile.mkdtemp(prefix=".gaib-download.tmp-", dir=real)
+    try:
+        _stage(staging, files)
+        written = []
+        for name in files:
+            final = os.path.join(real, name)
+            os.replace(os.path.join(staging, name), final)  # replaces a planted symlink itself, never its target
+            written.append(Path(final))
+    finally:
+        with contextlib.suppress(OSError):
+            shutil.rmtree(staging)
+    fsync_dir(Path(real))
     return written

@@ -168,16 +168,20 @@ def destroy(approve: bool, dry_run: bool, targets: tuple[str, ...]) -> None:
 
 
 @click.command("export")
-@click.option("-o", "--output", type=click.Path(dir_okay=False), help="Write the YAML here instead of stdout.")
+@click.option("-o", "--output", metavar="FILE",
+              help="Write the YAML to this file instead of stdout (any path; ~ is expanded; missing folders are "
+                   "made).")
+@click.option("--force", is_flag=True, help="Replace FILE if it exists.")
 @click.option("--backup", "keep", is_flag=True,
               help="Also store it in the backup store (exports/<server>/config.<id>.yaml and config.latest.yaml).")
 @click.option("--include-unmanaged", is_flag=True,
               help="Include objects the state does not manage (Gaib's default; accepted for the original Gaib).")
 @click.option("--managed-only", is_flag=True, help="Only the objects the state manages.")
 @server_options
-def export(output: str | None, keep: bool, include_unmanaged: bool, managed_only: bool) -> None:
+def export(output: str | None, force: bool, keep: bool, include_unmanaged: bool, managed_only: bool) -> None:
     """Write the live server as a config that re-applies with zero changes (with --json: the config as JSON)."""
     ctx = get_ctx()
+    target = service.output_file(ctx.settings(), output, force=force) if output is not None else None
     managed = managed_only and not include_unmanaged
     text = service.export(ctx.app(), managed_only=managed, stored=keep or bool(output))
     data: dict[str, object] = {}
@@ -188,13 +192,13 @@ def export(output: str | None, keep: bool, include_unmanaged: bool, managed_only
         stored = backups.keep_export(ctx.app(), ctx.settings().require_guild(), text)
         data["backup"] = stored.to_dict()
         notes.append(f"Stored as {stored.key} and {stored.latest_key}.")
-    if ctx.out.json_mode and not output:
+    if ctx.out.json_mode and target is None:
         for note in notes:
             ctx.out.info(note)
         ctx.out.result(service.config_document(text))
         return
-    if output:
-        target = service.write_file(ctx.settings(), output, text)
+    if target is not None:
+        target = service.write_file(ctx.settings(), target, text, force=force)
         data.update({"output": str(target), "bytes": len(text.encode())})
         ctx.out.result(data, " ".join([f"Wrote {target}.", *notes]))
     else:

@@ -152,9 +152,15 @@ def rollback_cmd(steps: int | None, to: str | None, dry_run: bool, yes: bool) ->
     changes = (f"{len(a.created)} created, {len(a.updated)} updated, {len(a.deleted)} deleted"
                if a is not None else "no changes")
     recorded = f" Recorded deployment {result.deployment.id}." if result.deployment else ""
+    wrote = f" Wrote {result.config_file}." if result.config_written else ""
     kept = f" Previous config kept as {result.previous_config}." if result.previous_config else ""
     backup = f" Pre-restore backup {result.pre_restore_backup_id}." if result.pre_restore_backup_id else ""
-    summary = (f"Rolled back to deployment {target.id} ({printable(target.theme_label())}): {changes} (state serial "
-               f"{result.new_serial}).{recorded} Wrote {result.config_file}.{kept}{backup} Undo with: gaib server "
-               f"theme rollback --to {result.from_id}")
+    if not result.changed:
+        summary = (f"Nothing to roll back: Discord and the state already match deployment {target.id} "
+                   f"({printable(target.theme_label())}); nothing was changed and no deployment was recorded."
+                   f"{wrote}{kept}")
+    else:
+        summary = (f"Rolled back to deployment {target.id} ({printable(target.theme_label())}): {changes} (state "
+                   f"serial {result.new_serial}).{recorded}{wrote}{kept}{backup} Undo with: gaib server theme "
+                   f"rollback --to {result.from_id}")
     ctx.out.result({"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()}, summary)

@@ -98,9 +98,10 @@ def list_(limit: int, cursor: str | None) -> None:
 
 @snapshot.command("download")
 @click.argument("snapshot_id")
-@click.option("-o", "--output", required=True, metavar="DIR", help="Folder (inside the current one) to write to.")
+@click.option("-o", "--output", required=True, metavar="DIR",
+              help="Folder to write to: any path (~ is expanded); made if missing, or an empty one.")
 @click.option("--raw", is_flag=True, help="Keep the stored (compressed) bytes.")
-@click.option("--force", is_flag=True, help="Write into a folder that is not empty.")
+@click.option("--force", is_flag=True, help="Write into a folder that is not empty (its other files stay).")
 @server_options
 def download(snapshot_id: str, output: str, raw: bool, force: bool) -> None:
     """Verify a snapshot and write its manifest, state, config and registry into DIR."""
@@ -202,11 +203,18 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
         return
     if not ctx.out.json_mode:
         ctx.out.info(text)
-    what = "Make Discord match snapshot" if apply_ else "Restore the state and config of snapshot"
+    what = ("Make Discord match snapshot" if apply_ else
+            "Restore the state and config (Discord is not changed without --apply) of snapshot")
     ctx.confirm(f"{what} {snapshot_id}?", yes)
     with RunProgress(ctx.out, "restore") as progress:
         result = service.execute_restore(ports, plan, progress=progress, accept_caps=yes)
-    if result.applied and result.apply is not None:
+    data: dict[str, object] = {"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()}
+    if not result.changed:
+        where = "Discord and the state already match" if result.applied else "the state already holds"
+        summary = (f"Nothing to restore: {where} snapshot {snapshot_id} (state serial {result.new_serial}); "
+                   f"nothing was changed and no deployment was recorded.")
+        undo = ""
+    elif result.applied and result.apply is not None:
         a = result.apply
         summary = (f"Restored snapshot {snapshot_id} to Discord: {len(a.created)} created, {len(a.updated)} updated, "
                    f"{len(a.deleted)} deleted (state serial {a.serial}).")
@@ -222,9 +230,21 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
                    f"-> {result.new_serial}.")
         undo = (f" Undo with: gaib server backup restore {result.pre_restore_backup_id}"
                 if result.pre_restore_backup_id else "")
+    wrote = f" Wrote {result.config_file}." if result.config_written else ""
     kept = f" Previous config kept as {result.previous_config}." if result.previous_config else ""
-    ctx.out.result({"dry_run": False, "plan": plan.to_dict(), "result": result.to_dict()},
-                   summary + f" Wrote {result.config_file}." + kept + undo)
+    text = summary + wrote + kept + undo
+    if not result.applied:
+        command = _apply_command(ctx, snapshot_id)
+        data["apply_command"] = command
+        text += f"\nDiscord was not changed; to make it match snapshot {snapshot_id}, run: {command}"
+    ctx.out.result(data, text)
+
+
+def _apply_command(ctx: Ctx, snapshot_id: str) -> str:
+    """The command that also puts the snapshot back on Discord (naming the workspace when -w chose it)."""
+    settings = ctx.settings()
+    workspace = f" -w {settings.workspace}" if settings.workspace_source == "flag" else ""
+    return f"gaib server snapshot restore {snapshot_id} --apply{workspace}"
 
 
 @snapshot.command("prune")

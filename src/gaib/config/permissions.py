@@ -3,13 +3,18 @@
 The table is Discord's (bit ``n`` means ``1 << n``, bits 0–52, bit 47 unassigned). Bit sets are
 Python ints, so bits this table does not know round-trip unchanged: :func:`parse_permissions`
 keeps them and :func:`permission_names` reports them separately instead of dropping them.
+
+What changes is shown permission by permission (plans, snapshot compares, restore dry runs):
+:func:`role_permission_changes` and :func:`overwrite_changes` list each :class:`PermissionChange` by
+Discord's name (``BIT_<n>`` for a bit it has not named), :func:`permission_lines` renders them.
 """
 
 from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from gaib.errors import ConfigError
 
@@ -174,3 +179,92 @@ def format_permissions(value: int) -> list[str | int]:
 
 def has(value: int, name: str) -> bool:
     return bool(value & PERMISSIONS[name])
+
+
+# --- showing what changes, permission by permission -------------------------------------------------------
+
+ROLE_FIELD = "permissions"
+OVERWRITE_FIELD = "permission_overwrites"
+PERMISSION_FIELDS = frozenset({ROLE_FIELD, OVERWRITE_FIELD, "overwrites"})
+"""Field names whose values are permission bit sets (a role's) or overwrites (a channel's or category's)."""
+
+
+def permission_label(bit: int) -> str:
+    """Discord's name of bit ``bit`` (``ATTACH_FILES`` for 15), or ``BIT_<n>`` for one it has not named."""
+    return _BY_BIT.get(bit, f"BIT_{bit}")
+
+
+def _bits(value: int) -> list[int]:
+    return [bit for bit in range(value.bit_length()) if value >> bit & 1]
+
+
+@dataclass(frozen=True)
+class PermissionChange:
+    """One permission of one role or member that changes.
+
+    ``field`` is ``permissions`` (a role's own permissions: ``before``/``after`` are ``allow`` or
+    ``none``) or ``permission_overwrites`` (an overwrite on a channel or category: ``allow``, ``deny``,
+    ``none`` — neither, so it is inherited — or ``allow+deny`` when both bits are set)."""
+
+    field: str
+    target: str
+    target_type: str  # "role" | "member"
+    permission: str
+    before: str
+    after: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"field": self.field, "target": self.target, "target_type": self.target_type,
+                "permission": self.permission, "before": self.before, "after": self.after}
+
+
+def role_permission_changes(role: str, old: int, new: int) -> list[PermissionChange]:
+    """Each permission granted to or taken from ``role`` going from bit set ``old`` to ``new``, in bit order."""
+    return [PermissionChange(ROLE_FIELD, role, "role", permission_label(bit),
+                             "allow" if old >> bit & 1 else "none", "allow" if new >> bit & 1 else "none")
+            for bit in _bits(old ^ new)]
+
+
+Overwrites = Mapping[tuple[str, str], tuple[int, int]]
+"""(target type ``role``/``member``, target name or id) -> (allow, deny)."""
+
+
+def _state(allow: int, deny: int, bit: int) -> str:
+    a, d = allow >> bit & 1, deny >> bit & 1
+    return "allow+deny" if a and d else "allow" if a else "deny" if d else "none"
+
+
+def overwrite_changes(old: Overwrites, new: Overwrites) -> list[PermissionChange]:
+    """Each permission whose overwrite changes for each role or member, going from ``old`` to ``new``
+    (a target missing from one side holds no overwrite there); targets sorted (``@everyone`` first)."""
+    out = []
+    for key in sorted(old.keys() | new.keys(), key=lambda k: (k[0] != "role", k[1] != "@everyone", k[1].casefold(), k)):
+        oa, od = old.get(key, (0, 0))
+        na, nd = new.get(key, (0, 0))
+        for bit in _bits(oa | od | na | nd):
+            before, after = _state(oa, od, bit), _state(na, nd, bit)
+            if before != after:
+                out.append(PermissionChange(OVERWRITE_FIELD, key[1], key[0], permission_label(bit), before, after))
+    return out
+
+
+def permission_lines(changes: Sequence[PermissionChange]) -> list[str]:
+    """The changes for people, one permission a line: a role's own as ``+ ATTACH_FILES`` / ``- SEND_MESSAGES``;
+    overwrites under each role or member as ``+ ATTACH_FILES (allow)`` (newly set), ``- VIEW_CHANNEL (deny)``
+    (no longer set: inherited again) and ``~ ATTACH_FILES: deny -> allow`` (moved)."""
+    lines: list[str] = []
+    heading: tuple[str, str, str] | None = None
+    for c in changes:
+        if c.field == ROLE_FIELD:
+            lines.append(f"+ {c.permission}" if c.after == "allow" else f"- {c.permission}")
+            continue
+        if heading != (c.field, c.target_type, c.target):
+            heading = (c.field, c.target_type, c.target)
+            lines.append(f"{c.target}:" if c.target_type == "role" else f"member {c.target}:")
+        if c.before == "none":
+            lines.append(f"  + {c.permission} ({c.after})")
+        elif c.after == "none":
+            lines.append(f"  - {c.permission} ({c.before})")
+        else:
+            lines.append(f"  ~ {c.permission}: {c.before} -> {c.after}")
+    return lines

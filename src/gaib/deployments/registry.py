@@ -6,7 +6,9 @@ in this order: stores the deployment (its config part, then its ``DEPLOY#`` item
 server's older deployments under its tier's theme-history retention (free: the last 5; premium: all),
 item first, then part; rewrites ``themes/{server}/registry.json`` by compare-and-swap
 (:mod:`gaib.deployments.document`); and writes an audit event (:mod:`gaib.deployments.audit`). A failed apply
-that changed nothing records no deployment, only a ``failure`` audit event.
+that changed nothing records no deployment, only a ``failure`` audit event; a ``theme rollback`` or
+``snapshot restore`` that changed nothing on Discord or in the state records nothing at all (their
+callers do not call here), so "+0 ~0 -0" entries never push real deployments out of the tier's history.
 
 What is never stored: the bot token or a webhook URL from the environment (replaced by ``[redacted]``
 in the stored config), and theme variable values that may be secret. Only variables the theme's

@@ -7,7 +7,9 @@ changes nothing. :func:`execute_rollback`, under the workspace's state lock: che
 was recorded since the plan, takes a ``pre-restore`` state backup, makes Discord match the target's
 stored config minimally (:func:`gaib.iac.converge.converge`: objects keep their ids), records a
 ``rollback`` deployment (also after a partial run, so a re-run with ``--to`` finishes it), and writes
-the target's config to the config file, the previous file kept beside it. A run killed before it
+the target's config to the config file, the previous file kept beside it. When Discord and the state
+already match the target there is nothing to do: no backup, no deployment (``RollbackResult.changed``
+False); only the config file is written if it does not hold the target's config yet. A run killed before it
 recorded anything changes nothing in the registry: running the same command again converges.
 
 Walking: every deployment has a ``position`` (an apply: itself; a rollback: the deployment it
@@ -39,7 +41,7 @@ from gaib.deployments.store import MAX_STEPS, Deployment, DeploymentStore, NewDe
 from gaib.errors import ConfirmationRequired, Conflict, GaibError, InvalidInput, NotFound
 from gaib.iac.apply_result import ApplyResult
 from gaib.iac.caps import CapEstimate
-from gaib.iac.converge import converge, keep_config
+from gaib.iac.converge import config_matches, converge, keep_config
 from gaib.iac.limit_tracking import with_limits
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
@@ -234,6 +236,11 @@ class RollbackResult:
     new_serial: int | None = None
     config_file: str = ""
     previous_config: str | None = None
+    changed: bool = True
+    """False when Discord and the state already matched the target: nothing was written there, no
+    pre-restore backup taken and no deployment recorded."""
+    config_written: bool = True
+    """False when the config file already held the target's config (it is then left alone)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"target_id": self.target_id, "from_id": self.from_id,
@@ -241,7 +248,8 @@ class RollbackResult:
                 "pre_restore_backup_id": self.pre_restore_backup_id,
                 "apply": self.apply.to_dict() if self.apply is not None else None,
                 "previous_serial": self.previous_serial, "new_serial": self.new_serial,
-                "config_file": self.config_file, "previous_config": self.previous_config}
+                "config_file": self.config_file, "previous_config": self.previous_config,
+                "changed": self.changed, "config_written": self.config_written}
 
 
 def _header(target: Deployment) -> str:
@@ -269,8 +277,9 @@ def execute_rollback(ports: Ports, plan: RollbackPlan, *, progress: Reporter, ac
             audit_failure(ports, sid, "rollback", exc, from_id=result.from_id, to_id=target.id, via=via)
         events.failed(ports, "rollback", exc, server_id=sid, tier=tier, id=target.id, duration_ms=_ms(started))
         raise
-    events.succeeded(ports, "rollback", server_id=sid, tier=tier, id=target.id,
-                     message=f"Rolled back to deployment {target.id} ({target.theme_label()})",
+    message = (f"Rolled back to deployment {target.id} ({target.theme_label()})" if result.changed else
+               f"Discord already matches deployment {target.id} ({target.theme_label()}); nothing changed")
+    events.succeeded(ports, "rollback", server_id=sid, tier=tier, id=target.id, message=message,
                      duration_ms=_ms(started))
     return result
 
@@ -300,7 +309,13 @@ def _execute(ports: Ports, plan: RollbackPlan, result: RollbackResult, progress:
         done = converge(ports, server_id=sid, desired=plan.desired, objects=None, prune_unmanaged=False,
                         before=before, progress=progress)
         result.pre_restore_backup_id, result.previous_serial = done.pre_restore_id, done.previous_serial
-        result.apply, result.new_serial = done.result, done.result.serial
+        result.apply, result.new_serial, result.changed = done.result, done.result.serial, done.changed
+        if not done.changed:  # Discord and the state already match the target: nothing to record or undo
+            text = _header(target) + plan.config_text
+            result.config_written = not config_matches(settings.config_file, text)
+            result.config_file, result.previous_config = keep_config(settings.config_file, text, target.id,
+                                                                     ports.clock())
+            return
         actor, how = who(settings, via)
         new = NewDeployment(
             server_id=sid, workspace=ws, action="rollback", actor=actor, via=how, config_text=plan.config_text,
@@ -316,8 +331,9 @@ def _execute(ports: Ports, plan: RollbackPlan, result: RollbackResult, progress:
         except GaibError as exc:
             ports.notice(f"the rollback was applied but not recorded in the theme registry: {exc.message}")
     tag = result.deployment.id if result.deployment is not None else target.id
-    result.config_file, result.previous_config = keep_config(settings.config_file, _header(target) + plan.config_text,
-                                                             tag, ports.clock())
+    text = _header(target) + plan.config_text
+    result.config_written = not config_matches(settings.config_file, text)
+    result.config_file, result.previous_config = keep_config(settings.config_file, text, tag, ports.clock())
     if done.failure is not None:
         done.failure.details["rollback"] = result.to_dict()
         done.failure.hint = (f"Run 'gaib server theme rollback --to {target.id}' to finish it. Undo everything "

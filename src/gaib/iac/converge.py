@@ -1,12 +1,15 @@
 """Making Discord match a stored config minimally: shared by ``snapshot restore --apply`` and ``theme rollback``.
 
-:func:`converge` is the execute half of both. Called with the workspace's state lock held, it hands
-the current state to ``before`` (which stores a ``pre-restore`` snapshot or backup, so the change can
-be undone), reads the live guild, records in the state any objects the caller knows by id
-(a snapshot's objects) that it does not hold yet, then plans against the guild as it is now
+:func:`converge` is the execute half of both. Called with the workspace's state lock held, it reads
+the current state and the live guild and plans against the guild as it is now
 (:func:`gaib.iac.restore_plan.restore_plan`: surviving objects keep their ids, missing ones are
-re-created, nothing already right is touched) and runs the plan through the ordinary applier, which
-records every object in the state as soon as it exists. Discord's limits are tracked as for apply:
+re-created, nothing already right is touched). When there is nothing to do — the plan is empty, the
+state already holds every object the caller knows by id, and the caller has nothing more to change
+(``more``) — it returns with :attr:`Converged.changed` False, having written nothing and taken no
+pre-restore copy. Otherwise it hands the current state to ``before`` (which stores a ``pre-restore``
+snapshot or backup, so the change can be undone), records in the state any objects the caller knows by
+id (a snapshot's objects) that it does not hold yet, and runs the plan through the ordinary applier,
+which records every object in the state as soon as it exists. Discord's limits are tracked as for apply:
 what earlier runs learned primes the client, and what this run saw is cached beside the state. A step
 that fails does not raise here: the caller gets the ``PartialFailure`` back in
 :attr:`Converged.failure`, does its own bookkeeping, then raises it.
@@ -38,7 +41,8 @@ from gaib.state.model import State
 @dataclass
 class Converged:
     """What :func:`converge` did: the pre-restore id ``before`` returned, the serial before, the plan it
-    executed, the applier's result, and the partial failure (None when every step succeeded)."""
+    executed, the applier's result, the partial failure (None when every step succeeded), whether it
+    wrote the state before applying (objects known by id recorded) and whether it did anything at all."""
 
     pre_restore_id: str | None
     previous_serial: int | None
@@ -46,37 +50,45 @@ class Converged:
     plan: Plan
     result: ApplyResult
     failure: PartialFailure | None = None
+    state_written: bool = False
+    changed: bool = True
 
 
 def converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: State | None,
              prune_unmanaged: bool, before: Callable[[State | None], str | None],
-             progress: Reporter) -> Converged:
-    """Make the live guild match ``desired`` (see the module docstring). The caller holds the lock."""
+             progress: Reporter, more: bool = False) -> Converged:
+    """Make the live guild match ``desired`` (see the module docstring). The caller holds the lock;
+    ``more``: the caller changes more after this (so ``before`` is called even when this has nothing to do)."""
     with limits_tracked(ports, server_id, progress):
         return _converge(ports, server_id=server_id, desired=desired, objects=objects,
-                         prune_unmanaged=prune_unmanaged, before=before, progress=progress)
+                         prune_unmanaged=prune_unmanaged, before=before, progress=progress, more=more)
 
 
 def _converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: State | None,
               prune_unmanaged: bool, before: Callable[[State | None], str | None],
-              progress: Reporter) -> Converged:
+              progress: Reporter, more: bool) -> Converged:
     ws, backend = ports.settings.workspace, ports.state
     current = backend.get(ws)
-    pre_id = before(current)
     live = ports.discord.get_guild()
     state = matching_state(current, objects if objects is not None else State.new(ws, server_id), workspace=ws,
                            server_id=server_id)
-    if current is None or not state.content_equal(current) or current.guild_id != server_id:
+    write = current is None or not state.content_equal(current) or current.guild_id != server_id
+    the_plan = restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged)
+    previous = current.serial if current else None
+    if not write and the_plan.empty and not more:
+        return Converged(pre_restore_id=None, previous_serial=previous, lineage=state.lineage, plan=the_plan,
+                         result=ApplyResult(serial=previous), changed=False)
+    pre_id = before(current)
+    if write:
         # Record the known ids first (one serial): a run cut off after this still has a state that
         # knows every object, and the objects that need nothing are managed from now on.
         state.serial = (current.serial if current else 0) + 1
         state.last_modified = ports.clock().isoformat().replace("+00:00", "Z")
-        backend.put(state, expected_serial=current.serial if current else None)
-    the_plan = restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged)
+        backend.put(state, expected_serial=previous)
     applier = Applier(ports.discord, backend, state, workspace=ws, clock=ports.clock, progress=progress,
                       concurrency=ports.settings.discord_concurrency)
-    done = Converged(pre_restore_id=pre_id, previous_serial=current.serial if current else None,
-                     lineage=state.lineage, plan=the_plan, result=ApplyResult(serial=state.serial))
+    done = Converged(pre_restore_id=pre_id, previous_serial=previous, lineage=state.lineage, plan=the_plan,
+                     result=ApplyResult(serial=state.serial), state_written=write)
     if the_plan.empty:
         return done
     try:
@@ -84,6 +96,14 @@ def _converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: 
     except PartialFailure as exc:
         done.result, done.failure = applier.result, exc
     return done
+
+
+def config_matches(path: Path, text: str) -> bool:
+    """True when the file at ``path`` already holds exactly ``text``."""
+    try:
+        return path.read_bytes() == text.encode("utf-8")
+    except OSError:
+        return False
 
 
 KEEP_ATTEMPTS = 100
@@ -95,7 +115,10 @@ def keep_config(path: Path, text: str, tag: str, now: datetime) -> tuple[str, st
     copy is created, never overwritten (:func:`gaib.fsutil.create_new`), so every earlier copy — and the
     hand edits it holds — stays.
 
-    Returns the path written and the kept file's path (None when there was no file)."""
+    Returns the path written and the kept file's path (None when there was no file). A file that
+    already holds ``text`` is left alone (and nothing is kept): check with :func:`config_matches`."""
+    if config_matches(path, text):
+        return str(path), None
     previous = None
     if path.exists():
         data = path.read_bytes()

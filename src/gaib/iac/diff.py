@@ -26,6 +26,7 @@ from gaib.config.desired import (
     DesiredRole,
     DesiredServer,
 )
+from gaib.config.permissions import overwrite_changes, role_permission_changes
 from gaib.config.schema import MANAGED_MARKER
 from gaib.discord.models import (
     Channel,
@@ -282,8 +283,12 @@ def desired_channel_groups(desired: DesiredServer, chan_addrs: Sequence[str], ca
 
 def _role_fields(want: DesiredRole, have: Role) -> tuple[FieldChange, ...]:
     out = []
-    for name, new, old in (("name", want.name, have.name), ("permissions", want.permissions, have.permissions),
-                           ("color", want.color, have.color), ("hoist", want.hoist, have.hoist),
+    if want.name != have.name:
+        out.append(FieldChange("name", have.name, want.name))
+    if want.permissions != have.permissions:
+        out.append(FieldChange("permissions", have.permissions, want.permissions,
+                               tuple(role_permission_changes(want.name, have.permissions, want.permissions))))
+    for name, new, old in (("color", want.color, have.color), ("hoist", want.hoist, have.hoist),
                            ("mentionable", want.mentionable, have.mentionable)):
         if new != old:
             out.append(FieldChange(name, old, new))
@@ -324,10 +329,13 @@ def _overwrite_change(wanted: Sequence[DesiredOverwrite], have: Sequence[Overwri
         return {names.get(k, k): {"allow": str(a), "deny": str(b)} for k, (a, b) in sorted(d.items())}
 
     new = show(resolved)
+    after = {("role", names.get(k, k)): v for k, v in resolved.items()}
     for target in pending:
         ow = next(o for o in wanted if o.target == target)
         new[target] = {"allow": str(ow.allow), "deny": str(ow.deny)}
-    return FieldChange("permission_overwrites", show(current), new)
+        after[("role", target)] = (ow.allow, ow.deny)
+    before = {("role", names.get(k, k)): v for k, v in current.items()}
+    return FieldChange("permission_overwrites", show(current), new, tuple(overwrite_changes(before, after)))
 
 
 def _category_fields(want: DesiredCategory, have: Channel, target_id: Callable[[str], str | None],

@@ -8,10 +8,12 @@ changes must wait for their channel's 10-minute window.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gaib.config.desired import DesiredCategory, DesiredChannel, DesiredRole
+from gaib.config.permissions import PermissionChange, permission_lines
 from gaib.discord.limits import NAME_TOPIC_FIELDS
 from gaib.iac.caps import CapEstimate, NameTopicWait
 
@@ -25,6 +27,8 @@ class FieldChange:
     field: str
     old: Any
     new: Any
+    permissions: tuple[PermissionChange, ...] = ()
+    """For a role's permissions or an object's overwrites: what changes, permission by permission."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"field": self.field, "old": self.old, "new": self.new}
@@ -42,7 +46,8 @@ class Change:
 
     def to_dict(self) -> dict[str, Any]:
         return {"action": self.action, "kind": self.kind, "address": self.address, "name": self.name,
-                "id": self.id, "changes": [f.to_dict() for f in self.fields]}
+                "id": self.id, "changes": [f.to_dict() for f in self.fields],
+                "permissions": [p.to_dict() for f in self.fields for p in f.permissions]}
 
     @property
     def window(self) -> str | None:
@@ -120,7 +125,7 @@ def render(plan: Plan) -> str:
                 "replace": " (type change: delete and re-create)"}.get(c.action, "")
         lines.append(f"  {_SIGILS[c.action]} {c.address}{note}")
         for f in c.fields:
-            lines.append(f"      {f.field}: {_short(f.old)} -> {_short(f.new)}")
+            lines += field_lines(f.field, f.old, f.new, f.permissions, indent="      ")
     if plan.reorder_roles:
         lines.append("  ~ role positions")
     if plan.reorder_channels:
@@ -142,6 +147,38 @@ def limit_lines(plan: Plan) -> list[str]:
     return out
 
 
-def _short(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."
+WIDTH = 100
+"""Columns a changed value may take before it wraps (never cut: two values must not look alike)."""
+
+
+def field_lines(name: str, old: Any, new: Any, permissions: Sequence[PermissionChange] = (), *, indent: str = "",
+                fmt: Callable[[Any], str] = repr) -> list[str]:
+    """One changed field for people: permission by permission when ``permissions`` says what changes
+    (``+ ATTACH_FILES``, ``~ SEND_MESSAGES: deny -> allow``), else ``name: old -> new`` on one line, or, when
+    that is longer than :data:`WIDTH`, the old and the new value each on their own lines, wrapped whole."""
+    if permissions:
+        return [f"{indent}{name}:"] + [f"{indent}  {line}" for line in permission_lines(permissions)]
+    before, after = fmt(old), fmt(new)
+    line = f"{indent}{name}: {before} -> {after}"
+    if len(line) <= WIDTH and "\n" not in line:
+        return [line]
+    out = [f"{indent}{name}:"]
+    for label, text in (("old: ", before), ("new: ", after)):
+        chunks = wrap(text, max(20, WIDTH - len(indent) - 2 - len(label)))
+        out.append(f"{indent}  {label}{chunks[0]}")
+        out += [f"{indent}  {' ' * len(label)}{chunk}" for chunk in chunks[1:]]
+    return out
+
+
+def wrap(text: str, width: int) -> list[str]:
+    """``text`` cut into lines of at most ``width`` characters, at a space where one is near the end of
+    a line, keeping every character (joined back, the lines are ``text``; newlines split lines too)."""
+    out: list[str] = []
+    for part in text.split("\n"):
+        while len(part) > width:
+            cut = part.rfind(" ", width // 2, width)
+            cut = cut + 1 if cut > 0 else width
+            out.append(part[:cut])
+            part = part[cut:]
+        out.append(part)
+    return out

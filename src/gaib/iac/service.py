@@ -27,7 +27,8 @@ from gaib.errors import (
     PartialFailure,
     StateNotFound,
 )
-from gaib.fsutil import write_atomic
+from gaib.fsutil import output_file as fs_output_file
+from gaib.fsutil import write_atomic, write_output
 from gaib.iac import addresses, limitcache
 from gaib.iac.apply import Applier
 from gaib.iac.apply_result import ApplyResult
@@ -282,12 +283,18 @@ def config_document(text: str) -> dict[str, Any]:
     return doc if isinstance(doc, dict) else {}
 
 
-def write_file(settings: Settings, output: str, text: str) -> Path:
-    """Write ``text`` to ``output`` (relative to the project folder) atomically; returns the path."""
-    target = (settings.cwd or settings.project_dir) / output
+def output_file(settings: Settings, output: str, *, force: bool) -> Path:
+    """The file ``export -o output`` names, any path a user types (:func:`gaib.fsutil.output_file`);
+    checked before Discord is read (an existing file needs ``force``: AlreadyExists, exit 6)."""
+    return fs_output_file(output, cwd=settings.cwd or settings.project_dir, home=settings.home, force=force,
+                          hint="Give a file path, e.g. -o server.yaml or -o ~/exports/server.yaml.")
+
+
+def write_file(settings: Settings, target: Path, text: str, *, force: bool) -> Path:
+    """Write ``text`` to ``target`` (from :func:`output_file`) atomically, refusing a secret; returns the path."""
     data = text.encode("utf-8")
     check_bytes(SecretFinder(secrets_in(settings.environ, settings.bot_token)), data, str(target))
-    write_atomic(target, data, mode=0o644)
+    write_output(target, data, force=force)
     return target
 
 

@@ -3,18 +3,30 @@ given) settings, emojis, stickers, bans and messages (:mod:`gaib.snapshots.compa
 
 Objects are matched by name (case-insensitively; channels by category and name). Every difference is
 reported field by field in people's terms: colours as ``#rrggbb``, permissions as flag names, overwrites
-by role name, positions as the order of names. The same snapshot twice gives no differences.
+by role name, positions as the order of names; a changed role's permissions and a changed overwrite are
+also listed permission by permission (``permissions``: {field, target, target_type, permission, before,
+after}, rendered as ``+ ATTACH_FILES`` or ``~ SEND_MESSAGES: deny -> allow``). Long values wrap, never cut.
+The same snapshot twice gives no differences.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from gaib.backups.statediff import diff_states
 from gaib.config.desired import DesiredChannel, DesiredOverwrite, DesiredServer, to_desired
 from gaib.config.load import read_config
-from gaib.config.permissions import format_permissions
+from gaib.config.permissions import (
+    OVERWRITE_FIELD,
+    ROLE_FIELD,
+    PermissionChange,
+    format_permissions,
+    overwrite_changes,
+    parse_permissions,
+    role_permission_changes,
+)
+from gaib.iac.plan import field_lines
 from gaib.snapshots.compare_parts import SECTIONS, compare_extras, render_extras
 from gaib.snapshots.parts import Extras
 from gaib.snapshots.store import SnapshotContent
@@ -40,9 +52,28 @@ def _fields(old: dict[str, Any], new: dict[str, Any]) -> list[dict[str, Any]]:
             if old.get(k) != new.get(k)]
 
 
+_PERMISSION_KIND = {"permissions": ROLE_FIELD, "overwrites": OVERWRITE_FIELD}
+"""A compared field holding permissions -> the ``field`` of its :class:`PermissionChange`s."""
+
+
+def _permission_changes(name: str, fields: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Permission by permission, what the ``permissions`` (a role's) and ``overwrites`` fields change."""
+    out: list[PermissionChange] = []
+    for f in fields:
+        if f["field"] == "permissions":
+            out += role_permission_changes(name, parse_permissions(f["old"]), parse_permissions(f["new"]))
+        elif f["field"] == "overwrites":
+            def bits(side: Any) -> dict[tuple[str, str], tuple[int, int]]:
+                return {("role", str(t)): (parse_permissions(v.get("allow")), parse_permissions(v.get("deny")))
+                        for t, v in (side or {}).items()}
+            out += overwrite_changes(bits(f["old"]), bits(f["new"]))
+    return [p.to_dict() for p in out]
+
+
 def _diff_named(old: dict[str, dict[str, Any]], new: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    changed = [{"name": new[k].get("name", k), "fields": f} for k in sorted(old.keys() & new.keys())
-               if (f := _fields(old[k], new[k]))]
+    changed = [{"name": new[k].get("name", k), "fields": f,
+                "permissions": _permission_changes(str(new[k].get("name", k)), f)}
+               for k in sorted(old.keys() & new.keys()) if (f := _fields(old[k], new[k]))]
     return {"added": [new[k].get("name", k) for k in new if k not in old],
             "removed": [old[k].get("name", k) for k in old if k not in new], "changed": changed}
 
@@ -173,7 +204,10 @@ def render(result: dict[str, Any]) -> str:
         lines += [f"  - {kind[:-1] if kind != 'categories' else 'category'} {n}" for n in section["removed"]]
         for c in section["changed"]:
             lines.append(f"  ~ {kind[:-1] if kind != 'categories' else 'category'} {c['name']}")
-            lines += [f"      {f['field']}: {_short(f['old'])} -> {_short(f['new'])}" for f in c["fields"]]
+            perms = [PermissionChange(**p) for p in c.get("permissions", ())]
+            for f in c["fields"]:
+                mine = [p for p in perms if p.field == _PERMISSION_KIND.get(f["field"])]
+                lines += field_lines(f["field"], f["old"], f["new"], mine, indent="      ")
     for what, moved in result["positions"].items():
         lines.append(f"  ~ order of {what}: {', '.join(moved['old'])} -> {', '.join(moved['new'])}")
     state = result["state"] or {}
@@ -191,8 +225,3 @@ def render(result: dict[str, Any]) -> str:
         lines.append(f"  + theme deployments: {', '.join(map(str, themes['deployments_added']))}")
     lines += render_extras(result)
     return "\n".join(lines)
-
-
-def _short(value: Any, fmt: Callable[[Any], str] = repr) -> str:
-    text = fmt(value)
-    return text if len(text) <= 100 else text[:97] + "..."

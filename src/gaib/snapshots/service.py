@@ -12,13 +12,19 @@ limits impose); it writes nothing. :func:`execute_restore`:
 
 * without ``apply``: restores the bookkeeping — the snapshot's state rolled forward as the workspace's
   state (a ``pre-restore`` backup first, like ``backup restore``) and the snapshot's config written to
-  the config file (the previous file kept beside it);
+  the config file (the previous file kept beside it); Discord is not changed (the CLI says so and gives
+  the ``--apply`` command);
 * with ``apply``: under the state lock, takes a ``pre-restore`` snapshot of the live server and state,
   re-plans against the guild as it is now, makes Discord match the snapshot minimally
   (:mod:`gaib.iac.restore_plan`), records every object in the state, then puts back the
   settings, emojis, stickers and bans that differ and (``messages``) replays saved messages into the
   channels it re-created, and writes the snapshot's config to the config file (previous kept), so a
   plan right after shows no changes. Undo: restore the pre-restore snapshot with ``--apply``.
+
+Either way, a restore that finds nothing to change (Discord, with ``apply``, and the state already match
+the snapshot) writes nothing, takes no pre-restore copy and records no deployment
+(``SnapshotRestoreResult.changed`` False); a config file that already holds the snapshot's config is
+left alone.
 
 Both bring the snapshot's theme registry back as history, not as a rewrite: ``registry.json`` is not
 replaced by the snapshot's copy; a new ``rollback`` deployment is recorded (config: the snapshot's)
@@ -53,7 +59,7 @@ from gaib.errors import (
 )
 from gaib.iac.apply_result import ApplyResult
 from gaib.iac.caps import CapEstimate
-from gaib.iac.converge import converge, keep_config
+from gaib.iac.converge import config_matches, converge, keep_config
 from gaib.iac.limit_tracking import with_limits
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick, wait_reporter
@@ -181,8 +187,10 @@ class Downloaded:
 
 
 def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool) -> Downloaded:
-    """Verify every checksum, then write the snapshot's files into ``output`` (inside the project)."""
-    target = resolve_target(ports.settings.project_dir, output)
+    """Verify every checksum, then write the snapshot's files into the folder ``output`` names (any path a
+    user types, see :func:`gaib.bundles.download.resolve_target`; checked before anything is read)."""
+    settings = ports.settings
+    target = resolve_target(settings.cwd or settings.project_dir, output, home=settings.home, force=force)
     mgr = manager(ports)
     record = mgr.get(server_id_of(ports), snapshot_id)
     files: dict[str, bytes] = {"manifest.json": record.manifest.to_json()}
@@ -258,6 +266,11 @@ class SnapshotRestoreResult:
     new_serial: int | None = None
     deployment_id: str | None = None
     extras: community_service.ExtrasDone | None = None
+    changed: bool = True
+    """False when Discord (with ``applied``) and the state already matched the snapshot: nothing was
+    written there, no pre-restore copy taken and no deployment recorded."""
+    config_written: bool = True
+    """False when the config file already held the snapshot's config (it is then left alone)."""
 
     def to_dict(self) -> dict[str, Any]:
         return {"snapshot_id": self.snapshot_id, "applied": self.applied, "config_file": self.config_file,
@@ -265,7 +278,8 @@ class SnapshotRestoreResult:
                 "pre_restore_backup_id": self.pre_restore_backup_id,
                 "apply": self.apply.to_dict() if self.apply is not None else None,
                 "previous_serial": self.previous_serial, "new_serial": self.new_serial,
-                "deployment_id": self.deployment_id,
+                "deployment_id": self.deployment_id, "changed": self.changed,
+                "discord_changed": self.applied and self.changed, "config_written": self.config_written,
                 "extras": self.extras.to_dict() if self.extras is not None else None}
 
 
@@ -319,9 +333,12 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
                                extras=extras, community=community)
 
 
-def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | None]:
-    """Write the snapshot's config to the config file; the previous file is kept beside it."""
-    return keep_config(ports.settings.config_file, content.config_text, content.record.id, ports.clock())
+def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | None, bool]:
+    """Write the snapshot's config to the config file, the previous file kept beside it; a file that
+    already holds it is left alone. Returns the path, the kept file (or None) and whether it wrote."""
+    path = ports.settings.config_file
+    written = not config_matches(path, content.config_text)
+    return (*keep_config(path, content.config_text, content.record.id, ports.clock()), written)
 
 
 def _record(ports: Ports, sid: str, content: SnapshotContent, result: SnapshotRestoreResult, *,
@@ -349,8 +366,9 @@ def execute_restore(ports: Ports, plan: SnapshotRestorePlan, *, progress: Report
     except GaibError as exc:
         events.failed(ports, "restore", exc, server_id=sid, tier=tier, id=snapshot_id, duration_ms=_ms(started))
         raise
-    events.succeeded(ports, "restore", server_id=sid, tier=tier, id=snapshot_id,
-                     message=f"Snapshot {snapshot_id} restored" + (" to Discord" if plan.apply else ""),
+    message = (f"Snapshot {snapshot_id} restored" + (" to Discord" if plan.apply else "") if result.changed
+               else f"Snapshot {snapshot_id} already matches; nothing changed")
+    events.succeeded(ports, "restore", server_id=sid, tier=tier, id=snapshot_id, message=message,
                      duration_ms=_ms(started))
     return result
 
@@ -366,12 +384,14 @@ def _bookkeeping(ports: Ports, plan: SnapshotRestorePlan, sid: str) -> SnapshotR
                               message=f"before restoring snapshot {snapshot_id}").id
 
     done = rollforward.execute(ports.state, plan.state, server_id=sid, workspace=ws, clock=ports.clock,
-                               operation=f"snapshot restore {snapshot_id}", before=before)
-    config_file, previous = _keep_config(ports, plan.content)
+                               operation=f"snapshot restore {snapshot_id}", before=before, skip_unchanged=True)
+    config_file, previous, written = _keep_config(ports, plan.content)
     result = SnapshotRestoreResult(snapshot_id=snapshot_id, applied=False, config_file=config_file,
                                    previous_config=previous, pre_restore_backup_id=done.pre_restore_id,
-                                   previous_serial=done.previous_serial, new_serial=done.new_serial)
-    _record(ports, sid, plan.content, result, partial=False)
+                                   previous_serial=done.previous_serial, new_serial=done.new_serial,
+                                   changed=done.changed, config_written=written)
+    if done.changed:
+        _record(ports, sid, plan.content, result, partial=False)
     return result
 
 
@@ -391,15 +411,19 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
         progress(Tick("note", f"Took pre-restore snapshot {pre.id}."))
         return pre.id
 
+    extras_planned = plan.community is not None and (
+        not plan.community.community.empty or bool(plan.community.replay and plan.community.replay.channels))
     with locked(ports.state, ws, f"snapshot restore {snapshot_id}", ports.clock):
         done = converge(ports, server_id=sid, desired=desired_of(content), objects=content.objects,
-                        prune_unmanaged=plan.prune_unmanaged, before=before, progress=progress)
+                        prune_unmanaged=plan.prune_unmanaged, before=before, progress=progress,
+                        more=extras_planned)
         result = SnapshotRestoreResult(snapshot_id=snapshot_id, applied=True, config_file="", previous_config=None,
                                        pre_restore_snapshot_id=done.pre_restore_id,
-                                       previous_serial=done.previous_serial, apply=done.result)
+                                       previous_serial=done.previous_serial, apply=done.result,
+                                       changed=done.changed)
         if done.failure is None:
             result.new_serial = done.result.serial
-        if done.failure is None and plan.extras is not None and plan.extras.present:
+        if done.changed and done.failure is None and plan.extras is not None and plan.extras.present:
             current = ports.state.get(ws)
             ports.discord.on_wait(wait_reporter(progress))  # replay waits (30 messages a minute) are shown
             try:
@@ -410,9 +434,10 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
                     reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency)
             finally:
                 ports.discord.on_wait(None)
-        result.config_file, result.previous_config = _keep_config(ports, content)
-        _record(ports, sid, content, result,
-                partial=done.failure is not None or bool(result.extras and result.extras.failed))
+        result.config_file, result.previous_config, result.config_written = _keep_config(ports, content)
+        if done.changed:
+            _record(ports, sid, content, result,
+                    partial=done.failure is not None or bool(result.extras and result.extras.failed))
     if done.failure is None and result.extras is not None and result.extras.failed:
         failed = result.extras.failed
         raise PartialFailure(
