@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,7 +154,9 @@ def test_rolling_back_twice_keeps_each_replaced_config(reg: CliRunner, discord: 
         edited = config.read_text()
         done = reg("server", "theme", "rollback", "--to", first, "--yes")
         assert done.exit_code == 0, done.stdout + done.stderr
-        kept = Path(done.stdout.split("Previous config kept as ")[1].split(". ")[0])
+        found = re.search(r"Previous config kept as (\S+?)\.(?:\s|$)", done.stdout)
+        assert found, done.stdout
+        kept = Path(found.group(1))
         assert kept.read_text() == edited
         copies.append(kept)
     assert copies[0] != copies[1] and "# my first edit" in copies[0].read_text()

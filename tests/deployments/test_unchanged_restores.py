@@ -30,7 +30,7 @@ def test_restore_without_apply_says_discord_was_not_changed(reg: CliRunner, disc
     _applied(reg)
     snapshot_id = reg("server", "snapshot", "create", "--json").data["id"]
     discord.delete_channel(discord.channel("chat")["id"])  # a raid
-    assert reg("server", "state", "rm", "discord_channel.rules").exit_code == 0  # and a state to put back
+    assert reg("server", "state", "rm", "discord_channel.rules", "--yes").exit_code == 0  # and a state to put back
     command = f"gaib server snapshot restore {snapshot_id} --apply"
     for args, extra in ((("--yes",), {}), ((), {"tty": True, "input": "y\n"})):
         mark = discord.mark()
@@ -65,7 +65,8 @@ def test_restores_that_change_nothing_record_no_deployment(reg: CliRunner, disco
     assert book.data["result"]["pre_restore_backup_id"] is None
     assert _ids(reg) == recorded and _stored(reg) == stored and fingerprint(discord) == server
     # The config file now is the snapshot's (written once, the previous kept), then left alone.
-    assert (reg.cwd / f"discord-server.yaml.before-{snapshot_id}").read_text() == config
+    [kept] = reg.cwd.glob(f"discord-server.yaml.before-{snapshot_id}.*")
+    assert kept.read_text() == config
     assert book.data["result"]["config_written"] is False
 
 

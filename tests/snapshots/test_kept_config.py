@@ -13,7 +13,7 @@ from tests.support.raid_config import CONFIG
 
 
 def _kept(stdout: str) -> Path:
-    found = re.search(r"Previous config kept as (\S+)\. ", stdout)
+    found = re.search(r"Previous config kept as (\S+?)\.(?:\s|$)", stdout)
     assert found, stdout
     return Path(found.group(1))
 
