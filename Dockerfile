@@ -32,7 +32,7 @@ COPY pyproject.toml README.md ./
 COPY src ./src
 RUN /opt/gaib/bin/pip wheel --no-cache-dir --no-deps --no-build-isolation --wheel-dir /wheels . \
     && /opt/gaib/bin/pip install --no-cache-dir --no-deps --no-index /wheels/gaib-*.whl \
-    && /opt/gaib/bin/pip uninstall --yes setuptools wheel pip \
+    && /opt/gaib/bin/pip uninstall --yes setuptools pip \
     && /opt/gaib/bin/gaib --version
 
 FROM base AS runtime

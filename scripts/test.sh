@@ -11,6 +11,7 @@ scripts/bootstrap.sh dev
 .venv/bin/ruff check src tests bench
 .venv/bin/mypy
 PYTHONPATH=src .venv/bin/lint-imports
-.venv/bin/hadolint Dockerfile && echo "hadolint: Dockerfile clean"
+.venv/bin/hadolint Dockerfile
+echo "hadolint: Dockerfile clean"
 if [ -x scripts/checkov.sh ]; then scripts/checkov.sh; fi
 exec .venv/bin/pytest -n "${PYTEST_WORKERS:-3}" --durations=25 "$@"
