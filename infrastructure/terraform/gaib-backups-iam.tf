@@ -165,7 +165,7 @@ data "aws_iam_policy_document" "ecs_task_execution" {
       "ecr:BatchGetImage",
       "ecr:GetDownloadUrlForLayer",
     ]
-    resources = [local.ecr_repository_arn]
+    resources = [aws_ecr_repository.gaib.arn]
   }
 
   statement {
@@ -774,9 +774,10 @@ data "aws_iam_policy_document" "backups_key" {
   }
 
   statement {
-    # Lets the deploying principal create the encrypted table and function: DynamoDB and Lambda create
-    # grants on the key for the resource, never for a person.
-    sid       = "AccountCreatesGrantsForDynamoDBAndLambda"
+    # Lets the deploying principal create the encrypted table, functions and image repository: DynamoDB,
+    # Lambda and ECR create grants on the key for the resource, never for a person (ECR's grant is how it
+    # encrypts pushed layers and decrypts them for a pull; the puller needs no KMS permission).
+    sid       = "AccountCreatesGrantsForDynamoDBLambdaAndECR"
     actions   = ["kms:CreateGrant"]
     resources = ["*"]
 
@@ -794,7 +795,7 @@ data "aws_iam_policy_document" "backups_key" {
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
-      values   = ["dynamodb.${local.region}.amazonaws.com", "lambda.${local.region}.amazonaws.com"]
+      values   = ["dynamodb.${local.region}.amazonaws.com", "lambda.${local.region}.amazonaws.com", "ecr.${local.region}.amazonaws.com"]
     }
   }
 

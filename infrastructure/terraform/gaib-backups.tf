@@ -101,11 +101,6 @@ locals {
   audit_function_name   = "gaib-notification-audit"
   audit_log_group_name  = "/aws/lambda/gaib-notification-audit"
 
-  ecr_registry_account = element(split(".", var.container_image), 0)
-  ecr_registry_region  = element(split(".", var.container_image), 3)
-  ecr_repository_name  = regex("^[^/]+/([^:@]+)", var.container_image)[0]
-  ecr_repository_arn   = "arn:${local.partition}:ecr:${local.ecr_registry_region}:${local.ecr_registry_account}:repository/${local.ecr_repository_name}"
-
   lambda_source_dir = "${path.module}/../../src/gaib/aws_lambda"
 }
 
@@ -775,6 +770,17 @@ resource "aws_ecs_task_definition" "backup" {
   }
 
   container_definitions = jsonencode([local.backup_container])
+
+  lifecycle {
+    precondition {
+      condition     = var.container_image != null
+      error_message = "container_image is not set: run scripts/release.sh, which pushes the image and writes release.auto.tfvars.json (docs/deploy.md; the first time, create the repository alone with terraform apply -target=aws_ecr_repository.gaib)."
+    }
+    precondition {
+      condition     = var.container_image == null ? true : startswith(var.container_image, "${aws_ecr_repository.gaib.repository_url}@") || startswith(var.container_image, "${aws_ecr_repository.gaib.repository_url}:")
+      error_message = "container_image must be an image of this stack's repository (output ecr_repository_url): the execution role may pull from that one only."
+    }
+  }
 }
 
 # The on-demand restore/prune task (run by an operator with `aws ecs run-task --overrides ...`); same image,
@@ -798,17 +804,31 @@ resource "aws_ecs_task_definition" "restore" {
   }
 
   container_definitions = jsonencode([merge(local.backup_container, { command = ["gaib", "server", "backup", "list"] })])
+
+  lifecycle {
+    precondition {
+      condition     = var.container_image != null
+      error_message = "container_image is not set: run scripts/release.sh, which pushes the image and writes release.auto.tfvars.json (docs/deploy.md; the first time, create the repository alone with terraform apply -target=aws_ecr_repository.gaib)."
+    }
+    precondition {
+      condition     = var.container_image == null ? true : startswith(var.container_image, "${aws_ecr_repository.gaib.repository_url}@") || startswith(var.container_image, "${aws_ecr_repository.gaib.repository_url}:")
+      error_message = "container_image must be an image of this stack's repository (output ecr_repository_url): the execution role may pull from that one only."
+    }
+  }
 }
 
 locals {
   backup_container = {
-    name                   = "gaib"
-    image                  = var.container_image
-    essential              = true
-    command                = local.scheduled_runs.free.command
+    name      = "gaib"
+    image     = var.container_image
+    essential = true
+    command   = local.scheduled_runs.free.command
+    # The image's USER and WORKDIR (Dockerfile; tests/infra/test_image.py holds them equal). The root file
+    # system is read-only: Gaib writes only under /tmp, the image's VOLUME, where the scratch volume goes.
     readonlyRootFilesystem = true
     privileged             = false
     user                   = "1000:1000"
+    workingDirectory       = "/tmp"
     linuxParameters = {
       initProcessEnabled = true
       capabilities       = { drop = ["ALL"] }

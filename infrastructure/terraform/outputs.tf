@@ -94,3 +94,18 @@ output "notification_audit_log_group" {
   description = "CloudWatch Logs group holding one line per notification (the audit trail)."
   value       = aws_cloudwatch_log_group.notification_audit.name
 }
+
+output "ecr_repository_url" {
+  description = "The image repository; scripts/release.sh pushes to it (docs/deploy.md)."
+  value       = aws_ecr_repository.gaib.repository_url
+}
+
+output "container_image" {
+  description = "The image the task definitions run (from release.auto.tfvars.json, written by scripts/release.sh); null before the first release."
+  value       = var.container_image
+}
+
+output "dashboard_url" {
+  description = "The operators' CloudWatch dashboard gaib-backups."
+  value       = "https://${var.aws_region}.console.aws.amazon.com/cloudwatch/home?region=${var.aws_region}#dashboards:name=${aws_cloudwatch_dashboard.operations.dashboard_name}"
+}

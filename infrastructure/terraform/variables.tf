@@ -242,11 +242,23 @@ variable "bucket_size_alarm_bytes" {
 
 variable "container_image" {
   type        = string
-  description = "Gaib container image in ECR (account.dkr.ecr.region.amazonaws.com/repo:tag or @sha256:digest). Its ENTRYPOINT must be empty: the task command starts with `gaib`."
+  description = "The Gaib image the tasks run, in this stack's ECR repository (output ecr_repository_url), by digest (@sha256:...) or tag. Not typed by hand: scripts/release.sh pushes the image and writes its digest to release.auto.tfvars.json beside the .tf files, which Terraform loads. null (no release yet) only for the first `terraform apply -target=aws_ecr_repository.gaib` (docs/deploy.md). Its ENTRYPOINT must be empty: the task command starts with `gaib`."
+  default     = null
 
   validation {
-    condition     = can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$", var.container_image))
+    condition     = var.container_image == null || can(regex("^[0-9]{12}\\.dkr\\.ecr\\.[a-z0-9-]+\\.amazonaws\\.com/[a-z0-9][a-z0-9._/-]*(:[A-Za-z0-9._-]+|@sha256:[0-9a-f]{64})$", var.container_image))
     error_message = "container_image must be an ECR image reference with a tag or digest."
+  }
+}
+
+variable "ecr_keep_images" {
+  type        = number
+  description = "Images the ECR repository keeps (the newest by push time; untagged ones go after a day). A rollback can go back this many releases, and the deployed image must stay among them: deploy before releasing this many more."
+  default     = 20
+
+  validation {
+    condition     = var.ecr_keep_images >= 2 && var.ecr_keep_images <= 1000 && floor(var.ecr_keep_images) == var.ecr_keep_images
+    error_message = "ecr_keep_images must be a whole number from 2 (the deployed image and the one to roll back to) to 1000."
   }
 }
 
