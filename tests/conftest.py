@@ -3,6 +3,8 @@ only what is local to their folder."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import pytest
 
 pytest_plugins = [
@@ -20,3 +22,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     (pytest-xdist hands out tests in this order) the long tests start early, spread over the workers,
     instead of one of them ending the run alone."""
     items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
+@pytest.fixture(autouse=True)
+def _no_interruption_carried_over() -> Iterator[None]:
+    """A test that interrupts (Ctrl-C, end of input at a prompt, a stopped pool) sets the process-wide
+    stop flag of :mod:`gaib.interrupt`; the next test in this worker starts without it."""
+    from gaib import interrupt
+
+    yield
+    interrupt.reset()

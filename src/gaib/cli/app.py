@@ -72,6 +72,10 @@ def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
         args = sys.argv[1:]
     obj.out.json_mode = "--json" in args  # so parse errors are enveloped too
     code = _run(args, obj)
+    if not standalone:
+        # In-process callers (tests, embedding) run more commands in this process: an interruption of this
+        # one must not stop theirs. A console-script process ends here, so its flag stays for stuck workers.
+        interrupt.reset()
     if standalone:
         if code == Interrupted.exit_code:
             interrupt.abandon_stuck_threads(code)
