@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_ANY_WORKSPACE = "_gaib_any_workspace"
+
 
 @dataclass
 class Ctx:
@@ -61,11 +63,19 @@ class Ctx:
         return self._settings
 
     def app(self) -> App:
-        """The composition root of this invocation (built once; closed by ``gaib.cli.app.main``)."""
+        """The composition root of this invocation (built once; closed by ``gaib.cli.app.main``).
+
+        Unless the command is marked :func:`any_workspace`, the chosen workspace must exist first
+        (WorkspaceNotFound, exit 6): a mistyped ``-w`` never plans against, or creates, a new workspace.
+        """
         if self._app is None:
             from gaib.wiring import App
 
             self._app = App(self.settings(), clock=self.env.clock, notice=self.out.warn)
+            if _workspace_bound():
+                from gaib.iac import state_service
+
+                state_service.require_workspace(self._app)
         return self._app
 
     def close(self) -> None:
@@ -88,6 +98,20 @@ class Ctx:
         answer = self.env.stdin.readline().strip().lower()
         if answer not in ("y", "yes"):
             raise ConfirmationRequired("Cancelled: not confirmed.", hint="Answer 'y' to go ahead, or pass --yes.")
+
+
+def any_workspace(f: F) -> F:
+    """Mark a command that works on no one workspace (the workspace commands themselves, the server's tier,
+    ``schedule show|disable``, prune, scheduled runs, verify): it runs whichever workspace is chosen,
+    existing or not. Every other command that opens the ports refuses a workspace that does not exist."""
+    setattr(f, _ANY_WORKSPACE, True)
+    return f
+
+
+def _workspace_bound() -> bool:
+    current = click.get_current_context(silent=True)
+    callback = current.command.callback if current is not None else None
+    return not getattr(callback, _ANY_WORKSPACE, False)
 
 
 def get_ctx() -> Ctx:

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gaib.cli.base import Ctx, get_ctx, output_options, server_options
+from gaib.cli.base import Ctx, any_workspace, get_ctx, output_options, server_options
 from gaib.errors import PartialFailure
 
 if TYPE_CHECKING:  # imported by the commands that use it, as 'gaib server backup' loads this module
@@ -41,6 +41,7 @@ def _emit_metrics(ctx: Ctx, tier: str, operation: str, metrics: list[Metric]) ->
 @click.option("--lease", default=900, show_default=True, type=click.IntRange(60, 86400), metavar="SECONDS",
               help="How long a claimed server is this task's before another task may take it over.")
 @output_options
+@any_workspace
 def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: int, window: str, lease: int) -> None:
     """One window of a tier's scheduled backups (the ECS task's command); exit 8 if some server failed."""
     from gaib.scheduled import service
@@ -70,6 +71,7 @@ def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: in
 @click.option("--tier", default=None, type=click.Choice(["free", "premium"]),
               help="Every server of the tier (the weekly scheduled task), instead of this server.")
 @server_options
+@any_workspace
 def verify(everything: bool, sample: int, tier: str | None) -> None:
     """Re-read stored backups and snapshots and check every checksum (default: the newest of each)."""
     from gaib.errors import UsageError

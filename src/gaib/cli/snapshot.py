@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gaib.cli.base import Ctx, get_ctx, group, server_options
+from gaib.cli.base import Ctx, any_workspace, get_ctx, group, server_options
 from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
 from gaib.discord.limits import duration
@@ -224,6 +224,7 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
 @click.option("--dry-run", is_flag=True, help="Show what would be removed and why; remove nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @server_options
+@any_workspace
 def prune(dry_run: bool, yes: bool) -> None:
     """Remove the snapshots the server's tier no longer keeps (the newest always stays)."""
     from gaib.cli import prune as pruning

@@ -47,6 +47,13 @@ def force_unlock(ports: Ports) -> LockInfo | None:
     return ports.state.force_unlock(ports.settings.workspace)
 
 
+def require_workspace(ports: Ports) -> None:
+    """Refuse a run on a workspace that does not exist (WorkspaceNotFound, exit 6): ``default`` always
+    exists, any other once ``workspace new`` made it or it holds a state. Nothing is created."""
+    s = ports.settings
+    workspaces(ports).require(s.workspace, s.workspace_source)
+
+
 def workspaces(ports: Ports) -> Workspaces:
     """The workspaces of the configured backend, with the current one."""
     s = ports.settings
