@@ -54,9 +54,7 @@ def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: in
     what = "snapshots" if report.operation == "snapshot" else "backups"
     text = (f"Scheduled {report.tier} {what}, window {report.window}"
             + (f" (shard {report.shard})" if report.shard else "")
-            + f": {report.listed} servers listed; {report.created} written, {report.unchanged} unchanged, "
-              f"{report.failed} failed, {report.claimed_elsewhere} already claimed in this window, "
-              f"{report.unscheduled} without a schedule ({report.duration_ms / 1000:.1f} s).")
+            + f": {report.counts_text()} ({report.duration_ms / 1000:.1f} s).")
     if report.failed:
         raise PartialFailure(text + f" {report.failed} servers failed; each was published as a failure event.",
                              hint="Fix what the events name; the next window retries those servers.",
