@@ -39,6 +39,10 @@ class Ctx:
     config_file: str | None = None
     backend: str | None = None
     state_path: str | None = None
+    detailed_exitcode: bool = False
+    """``plan --detailed-exitcode`` was given: every error exits 1 (``gaib.cli.app``), as Terraform's."""
+    exit_code: int = 0
+    """The exit code of a command that succeeded: 0, or 2 for ``plan --detailed-exitcode`` with changes."""
 
     _settings: Settings | None = None
     _app: App | None = None
@@ -132,6 +136,8 @@ def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, Any], None
             obj.out.quiet = True
         elif name == "no_color":
             obj.out.color = False
+        elif name == "detailed_exitcode":
+            obj.detailed_exitcode = True
         elif name in ("workspace", "guild_id", "config_file", "backend", "state_path"):
             setattr(obj, name, value)
 
@@ -147,6 +153,14 @@ def output_options(f: F) -> F:
     f = click.option("--json", "json_", is_flag=True, expose_value=False, is_eager=True,
                      callback=_set_flag("json"), help="Print one JSON object on stdout.")(f)
     return f
+
+
+def detailed_exitcode_option(f: F) -> F:
+    """``--detailed-exitcode`` (Terraform's): 0 no changes, 2 changes pending, 1 any error. Eager, so an
+    error raised while the command runs already maps to 1."""
+    return click.option("--detailed-exitcode", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_set_flag("detailed_exitcode"),
+                        help="Exit 0 when there are no changes, 2 when changes are pending, 1 on any error.")(f)
 
 
 def server_options(f: F) -> F:

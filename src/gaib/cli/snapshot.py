@@ -15,7 +15,7 @@ from gaib.snapshots.compare import render as render_comparison
 from gaib.snapshots.store import SnapshotRecord
 
 snapshot = group("snapshot", "Full snapshots of the server: create, list, restore, download, compare, delete, "
-                            "prune.")
+                            "prune.", aliases={"ls": "list", "rm": "delete"})
 
 
 def _size(n: int) -> str:
