@@ -228,6 +228,14 @@ class NotFound(InvalidInput):
     default_hint = "List what exists with the matching 'ls' or 'list' command."
 
 
+class WorkspaceNotFound(NotFound):
+    """``-w``, ``GAIB_WORKSPACE``, ``.gaib/.current-workspace`` or gaib.yaml names a workspace that does not
+    exist: refused, as Terraform does, instead of being created by the first write."""
+
+    code = "WORKSPACE_NOT_FOUND"
+    default_hint = "List the workspaces with 'gaib server workspace ls'."
+
+
 class AlreadyExists(InvalidInput):
     code = "ALREADY_EXISTS"
     default_hint = "Choose another name."

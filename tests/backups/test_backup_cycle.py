@@ -88,6 +88,7 @@ def test_list_pages_newest_first_and_filters_workspaces(bcli: CliRunner) -> None
     got = [b["id"] for p in (page1, page2, page3) for b in p["backups"]]
     assert got == list(reversed(ids))
     assert page3["next_cursor"] is None
+    assert bcli("server", "workspace", "new", "staging", "--no-switch").exit_code == 0
     other = bcli("server", "backup", "list", "-w", "staging", "--json")
     assert other.exit_code == 0 and other.data["backups"] == []
     assert len(bcli("server", "backup", "list", "--all-workspaces", "--json").data["backups"]) == 7

@@ -92,7 +92,8 @@ def test_both_tiers_run_a_window_and_every_event_reaches_the_webhook(
     assert hourly.exit_code == 8 and hourly.error["code"] == "PARTIAL_FAILURE"
     run = hourly.error["details"]["run"]
     assert run["servers"] == {"listed": 4, "created": 3, "unchanged": 0, "failed": 1, "claimed_by_other_tasks": 0,
-                              "unscheduled": 0, "taken_over": 0}
+                              "unscheduled": 0, "taken_over": 0, "without_state": 0}
+    assert run["workspaces"] == {"created": 3, "unchanged": 0, "skipped": 0, "failed": 1} and run["errors"] == 1
     assert run["failures"][0]["server_id"] == broken and run["failures"][0]["error"]["code"] == "STATE_NOT_FOUND"
     assert daily.exit_code == 0 and daily.data["servers"]["created"] == 3
     assert weekly.exit_code == 0, weekly.stdout

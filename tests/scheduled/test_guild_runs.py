@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -98,3 +99,27 @@ def test_a_live_server_holding_its_token_fails_its_export_and_stores_nothing_of_
     assert [o.key for o in app.store.list(exports_prefix(sid))] == []
     stored = b"".join(app.store.get(o.key) for o in app.store.list(""))
     assert emulator.token.encode() not in stored and emulator.token not in str(local_events(fleet))
+
+
+def test_a_weekly_snapshot_of_a_workspace_without_state_yet_is_taken_without_one(
+        guild_fleet: Fleet, emulator: EmulatorHandle) -> None:
+    """The workspace exists where the schedule says (made by 'workspace new') but holds no state: the
+    server's snapshot is still taken, as an on-demand one would be, and the workspace counts as written."""
+    fleet, sid = guild_fleet, emulator.guild_id
+    app = fleet.app()
+    fleet.register(app, sid, "premium", snapshots=True, secret=SECRET, state=False)
+    location = fleet.location(sid)
+    if location.backend == "s3":
+        assert location.key is not None
+        app._state_clients(location.region)[0].put_object(  # the marker 'workspace new' writes
+            Bucket=location.bucket, Key=location.key.rsplit("/", 1)[0] + "/workspace.json", Body=b"{}")
+    else:
+        assert location.path is not None
+        (Path(location.path) / "workspaces" / "default").mkdir(parents=True)
+    fleet.now = fleet.now.replace(day=29, hour=4, minute=1)
+
+    report = run_scheduled(app, RunOptions(tier="premium", snapshots=True, window=SUNDAY))
+
+    assert (report.created, report.failed, report.workspaces["created"]) == (1, 0, 1)
+    [snapshot] = app.catalog.query(server_pk(sid), "SNAPSHOT#").items
+    assert snapshot["trigger"] == "scheduled" and snapshot["serial"] is None

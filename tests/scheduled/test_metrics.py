@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from gaib.storage.keys import heartbeat_sk, scheduler_pk
@@ -89,3 +90,43 @@ def test_snapshot_runs_use_the_snapshot_operation_and_free_has_none(fleet: Fleet
     assert premium.exit_code == 0
     [(_, dims, values)] = emf(premium.stdout)
     assert dims == {"Tier": "premium", "Operation": "snapshot"} and values["ScheduledRunHeartbeat"] == 1
+
+
+def test_a_workspace_without_state_is_skipped_and_the_backup_written_is_counted(
+        states: CliRunner, bcli: CliRunner) -> None:
+    """Issue 25, finding 6: ``--all-workspaces`` with one workspace made by 'workspace new' and no state yet.
+    Before: exit 8, "0 written, … 1 failed", BackupCreated 0 although default's backup was written."""
+    from gaib.cli.context import Env
+    from gaib.settings import Settings
+    from gaib.storage.keys import run_claim_sk, server_pk
+    from gaib.wiring import App
+    from tests.support.fleet import realistic_state
+    from tests.support.state import GUILD
+
+    app = App(Settings.resolve(Env(environ=states.environ, cwd=states.cwd)))
+    app.state.put(realistic_state(GUILD), expected_serial=None)  # default's state, on either state backend
+    assert states("server", "workspace", "new", "staging", "--no-switch").exit_code == 0
+    enabled = states("server", "schedule", "enable", "--all-workspaces", "--json")
+    assert enabled.data["notes"] == ["workspace staging has no state yet: scheduled runs skip it until it has one"]
+
+    result = states("server", "backup", "run-scheduled", "--tier", "free", "--json")
+
+    assert result.exit_code == 0, result.stdout
+    run = result.data
+    assert run["workspaces"] == {"created": 1, "unchanged": 0, "skipped": 1, "failed": 0} and run["errors"] == 0
+    assert (run["servers"]["created"], run["servers"]["failed"]) == (1, 0)
+    [(_, _, values)] = emf(result.stderr)
+    assert (values["BackupCreated"], values["BackupSuccess"], values["BackupSkipped"], values["BackupErrors"]) == \
+        (1, 1, 1, 0)
+    assert values["BackupBytes"] == run["stored_bytes"] > 1000
+    claim = app.catalog.get(server_pk(GUILD), run_claim_sk("free", run["window"]))
+    assert claim is not None and claim["status"] == "created"
+    assert claim["workspaces"]["default"]["outcome"] == "created"
+    assert claim["workspaces"]["staging"]["outcome"] == "skipped"
+    assert "has no state yet" in claim["workspaces"]["staging"]["reason"]
+    events = (states.cwd / ".gaib" / "backups" / ".events" / "events.jsonl").read_text().splitlines()
+    [summary] = [e for e in map(json.loads, events) if e["event"] == "scheduled-run.summary"]
+    assert summary["counts"] == {"ok": 1, "failed": 0, "skipped": 1}
+    assert "workspaces: 1 written, 0 unchanged, 1 skipped (no state yet), 0 failed" in summary["message"]
+    assert not [e for e in map(json.loads, events) if e["event"] == "backup.failed"]
+    app.close()

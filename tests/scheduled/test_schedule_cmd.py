@@ -124,5 +124,4 @@ def test_all_workspaces_schedules_every_workspace_and_warns_about_empty_ones(cli
     result = cli("server", "schedule", "enable", "--all-workspaces", "--json")
 
     assert list(result.data["schedule"]["workspaces"]) == ["default", "staging"]
-    assert result.data["notes"] == ["workspace staging has no state yet: scheduled runs report it as failed until "
-                                    "it has one"]
+    assert result.data["notes"] == ["workspace staging has no state yet: scheduled runs skip it until it has one"]

@@ -41,3 +41,24 @@ def test_one_on_demand_snapshot_a_day_failures_give_it_back_pre_restore_never_co
     assert usage == {"limit": 1, "used": 1, "created_today": 1, "remaining": 0}
     # Backups have their own counter: the day's on-demand backup is still available.
     assert snap("server", "backup", "create", "--json").exit_code == 0
+
+
+def test_a_server_whose_snapshots_were_deleted_may_take_one_whatever_the_day_s_count(snap: CliRunner) -> None:
+    """Issue 25, finding 5: the day's snapshot deleted, 'snapshot create' is not refused while 'snapshot list'
+    says there is none; once one is stored the refusal names it and when the next is allowed."""
+    snap.clock = lambda: T0
+    (snap.cwd / "discord-server.yaml").write_text(CONFIG)
+    assert snap("server", "apply", "--auto-approve").exit_code == 0
+    first = snap("server", "snapshot", "create", "-m", "first", "--json").data
+    assert snap("server", "snapshot", "delete", first["id"], "--yes").exit_code == 0
+    assert snap("server", "snapshot", "list", "--json").data["snapshots"] == []
+
+    again = snap("server", "snapshot", "create", "-m", "again", "--json")
+
+    assert again.exit_code == 0, again.stdout
+    refused = snap("server", "snapshot", "create", "--json")
+    assert refused.exit_code == 7
+    message = refused.error["message"]
+    assert f"has 1 snapshot, the newest {again.data['id']} (2026-11-25 17:00 UTC)" in message
+    assert "next on-demand snapshot is allowed when the quota resets at 2026-11-26 00:00 UTC" in message
+    assert refused.error["details"]["stored"]["count"] == 1

@@ -1,8 +1,8 @@
 """Gaib's backup storage for a test, on the local project folder or on S3 + DynamoDB (moto).
 
 ``backup_storage_env`` makes a fresh bucket and table on moto and returns the variables that point Gaib
-at them; the local store needs none (it lives in the project's ``.gaib/backups``). ``make_project``
-seeds a project on either: a state and one backup.
+at them (``state_backend_env`` the same for the state backend); the local store needs none (it lives in
+the project's ``.gaib/backups``). ``make_project`` seeds a project on either: a state and one backup.
 """
 
 from __future__ import annotations
@@ -23,6 +23,17 @@ def backup_storage_env(aws_env: dict[str, str], prefix: str = "backups") -> dict
     ensure_bucket(bucket, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
     ensure_table(table, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
     return {**aws_env, "GAIB_BACKUP_BUCKET": bucket, "GAIB_BACKUP_TABLE": table}
+
+
+def state_backend_env(aws_env: dict[str, str]) -> dict[str, str]:
+    """``aws_env`` plus ``GAIB_S3_BUCKET``/``GAIB_DYNAMODB_TABLE`` naming a new, empty state bucket and lock
+    table on the moto server ``aws_env`` points at: Gaib's state then lives on S3 + DynamoDB."""
+    from gaib.state.s3 import ensure_state_infra
+
+    suffix = uuid.uuid4().hex[:10]
+    bucket, table = f"tfstate-{suffix}", f"locks-{suffix}"
+    ensure_state_infra(bucket=bucket, table=table, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+    return {**aws_env, "GAIB_S3_BUCKET": bucket, "GAIB_DYNAMODB_TABLE": table}
 
 
 def make_project(cli: CliRunner, storage: dict[str, str] | None = None) -> CliRunner:

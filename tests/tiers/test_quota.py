@@ -12,10 +12,13 @@ import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+
 from gaib.backups.store import BackupManager
 from gaib.cli.context import Env
 from gaib.settings import Settings
 from gaib.state.local import LocalBackend
+from gaib.state.model import State
 from gaib.storage.keys import quota_sk, server_pk
 from gaib.wiring import App
 from tests.support.cli import CliRunner
@@ -143,3 +146,67 @@ def test_usage_counts_today_only(bcli: CliRunner) -> None:
     usage = bcli("server", "tier", "show", "--json").data["usage"]
     assert usage["on_demand"]["backup"] == {"limit": 1, "used": 1, "created_today": 1, "remaining": 0}
     assert usage["storage"]["backups"]["objects"] == 2 and usage["storage"]["backups"]["bytes"] > 0
+
+
+# --- the only recovery point is never refused (issue 25, finding 5) --------------------------------------------
+
+
+def test_the_day_s_backup_deleted_the_workspace_may_take_one_again(bcli: CliRunner) -> None:
+    seed_state(bcli.cwd)
+    bcli.clock = lambda: T0
+    first = bcli("server", "backup", "create", "-m", "first", "--json").data
+    assert bcli("server", "backup", "delete", first["id"], "--yes").exit_code == 0
+    assert backups(bcli) == []
+
+    again = bcli("server", "backup", "create", "-m", "again", "--json")
+
+    assert again.exit_code == 0, again.stdout  # the workspace had no backup left: never refused
+    assert [b["message"] for b in backups(bcli)] == ["again"]
+    refused = bcli("server", "backup", "create", "--json")
+    assert refused.exit_code == 7
+    err = refused.error
+    # The refusal names what is stored and when the next one is allowed.
+    assert f"Workspace 'default' of server {GUILD} has 1 backup, the newest {again.data['id']} (2026-11-25 17:00 UTC)" \
+        in err["message"]
+    assert "The next on-demand backup is allowed when the quota resets at 2026-11-26 00:00 UTC (in 7 h 00 min)" \
+        in err["message"]
+    assert err["details"]["stored"] == {"count": 1, "newest": {"id": again.data["id"],
+                                                               "created_at": "2026-11-25T17:00:00Z"}}
+
+
+def test_a_workspace_without_a_backup_is_not_refused_by_another_workspace_s(bcli: CliRunner) -> None:
+    seed_state(bcli.cwd)
+    bcli.clock = lambda: T0
+    assert bcli("server", "backup", "create", "--json").exit_code == 0  # default's: the day's one
+    assert bcli("server", "workspace", "new", "staging", "--no-switch").exit_code == 0
+    LocalBackend(bcli.cwd / ".gaib").put(State.new("staging", guild_id=GUILD), expected_serial=None)
+
+    staging = bcli("server", "backup", "create", "-w", "staging", "--json")
+
+    assert staging.exit_code == 0, staging.stdout
+    assert sorted(b["workspace"] for b in backups(bcli)) == ["default", "staging"]
+    refused = bcli("server", "backup", "create", "-w", "staging", "--json")
+    assert refused.exit_code == 7 and refused.error["details"]["stored"]["count"] == 1
+
+
+def test_a_unit_still_being_written_keeps_the_quota_closed(bcli: CliRunner) -> None:
+    """The exception is race-free: while the day's unit is taken but its backup not yet stored (another
+    process is writing it), a second create is refused even though nothing is listed yet."""
+    from gaib.errors import TierLimit
+    from gaib.tiers.quota import Quota
+    from gaib.tiers.table import POLICIES
+
+    bcli.clock = lambda: T0
+    on_tier(bcli, "free")
+    ports = app(bcli)
+    quota = Quota(ports.catalog, clock=ports.clock)
+    held = quota.take(GUILD, "backup", POLICIES["free"], workspace="default")  # being written elsewhere
+    assert held.counted
+    with pytest.raises(TierLimit) as refused:
+        quota.take(GUILD, "backup", POLICIES["free"], workspace="default")
+    assert refused.value.details["stored"] == {"count": 0, "newest": None}
+    quota.settle(held)  # its backup was stored, then deleted: nothing is stored and every unit is settled
+    rescue = quota.take(GUILD, "backup", POLICIES["free"], workspace="default")
+    assert rescue.counted  # one more unit, past the ceiling...
+    with pytest.raises(TierLimit):  # ...to one create at a time
+        quota.take(GUILD, "backup", POLICIES["free"], workspace="default")

@@ -48,10 +48,16 @@ DRIVER = textwrap.dedent("""
 
 
 @pytest.mark.slow
-def test_ten_processes_racing_get_exactly_one_backup(bcli: CliRunner) -> None:
+@pytest.mark.parametrize("deleted", [False, True], ids=["fresh", "day-s-backup-deleted"])
+def test_ten_processes_racing_get_exactly_one_backup(bcli: CliRunner, deleted: bool) -> None:
+    """Also once the day's backup was deleted: the workspace has none, so one more is allowed (the only
+    recovery point is never refused), and still to exactly one of the racers."""
     seed_state(bcli.cwd)
     # Register the server first, so the race is for the quota alone (not for creating the store).
     assert bcli("server", "tier", "set", "free", "--yes").exit_code == 0
+    if deleted:
+        first = bcli("server", "backup", "create", "--json").data["id"]
+        assert bcli("server", "backup", "delete", first, "--yes").exit_code == 0
     go = bcli.cwd / "go"
     env = {**bcli.environ, "PYTHONPATH": str(ROOT / "src")}
     procs = [subprocess.Popen([sys.executable, "-c", DRIVER, str(bcli.cwd), str(go)], env=env,
@@ -85,4 +91,4 @@ def test_ten_processes_racing_get_exactly_one_backup(bcli: CliRunner) -> None:
     assert [b["id"] for b in listed] == [winner["id"]]
     assert len([k for k in Storage(bcli).objects() if k.startswith("state/")]) == 1
     counters = [i for i in Storage(bcli).items() if i["PK"] == server_pk(GUILD) and i["SK"].startswith("QUOTA#")]
-    assert [c["count"] for c in counters] == [1]
+    assert [c["count"] for c in counters] == [2 if deleted else 1]

@@ -92,9 +92,10 @@ class BackupManager:
         """Store ``state`` as a new backup; returns its record. Never overwrites another backup.
 
         An ``on-demand`` backup first takes a unit of the tier's daily quota (``TierLimit``, exit 7,
-        when it is used up) and gives it back if storing fails; scheduled and pre-restore backups
-        never count. The catalog item carries no expiry: backups are removed by prune, which always
-        keeps the newest backup of each server and workspace (docs/retention.md). ``policy`` is the
+        when it is used up, unless the workspace has no backup at all: the only one is never refused)
+        and gives it back if storing fails (settles it once stored); scheduled and pre-restore backups
+        never count. The catalog item carries no expiry: backups are removed by prune, which always keeps
+        the newest backup of each server and workspace (docs/retention.md). ``policy`` is the
         server's tier when the caller already read it (a scheduled run lists servers by tier); without
         it the tier item is read (and written, free, when the server has none).
         """
@@ -114,13 +115,15 @@ class BackupManager:
         parts = [PartData(STATE_PART, where.part_keys[STATE_PART], state.to_json())]
         tags = {"Tier": policy.name, "ServerId": server_id}
         quota = Quota(self.catalog, clock=self.clock)
-        held = quota.take(server_id, "backup", policy) if trigger == "on-demand" else None
+        held = quota.take(server_id, "backup", policy, workspace=workspace) if trigger == "on-demand" else None
         try:
             manifest = self.repo.write(header, where, parts, codec_name=codec_name, tags=tags)
         except BaseException:
             if held is not None:
                 quota.give_back(held)
             raise
+        if held is not None:
+            quota.settle(held)
         return BackupRecord(manifest)
 
     def get(self, server_id: str, backup_id: str) -> BackupRecord:

@@ -11,7 +11,7 @@ from gaib import __version__, interrupt
 from gaib.cli.base import Ctx, group, output_options
 from gaib.cli.context import Env
 from gaib.cli.output import Output
-from gaib.errors import GaibError, InternalError, Interrupted, UsageError
+from gaib.errors import EXIT_GENERAL, GaibError, InternalError, Interrupted, UsageError
 
 SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("gaib.cli.iac:init", "Create discord-server.yaml, optionally from a theme."),
@@ -52,6 +52,11 @@ def cli() -> None:
 
 
 cli.add_command(server)
+
+
+def _failed(obj: Ctx, code: int) -> int:
+    """An error's exit code; 1 for every error under ``plan --detailed-exitcode`` (where 2 means "changes")."""
+    return EXIT_GENERAL if obj.detailed_exitcode else code
 
 
 def _exit_for_click(exc: click.ClickException) -> UsageError:
@@ -111,19 +116,21 @@ def _interrupted(obj: Ctx) -> int:
 def _dispatch(args: list[str], obj: Ctx) -> int:
     try:
         cli.main(args=args, prog_name="gaib", obj=obj, standalone_mode=False)
-        return 0
+        return obj.exit_code
     except GaibError as exc:
         obj.out.error(exc)
-        return exc.exit_code
+        return _failed(obj, exc.exit_code)
     except click.exceptions.Exit as exc:
         return int(exc.exit_code or 0)
     except (click.exceptions.Abort, KeyboardInterrupt):
         # click turns a KeyboardInterrupt (and end of input at one of its prompts) into Abort.
         return _interrupted(obj)
     except click.ClickException as exc:
+        # Usage errors (an unknown option, a missing argument, a bad value) exit 6 as every USAGE_ERROR:
+        # click's own 2 would read as a configuration error.
         usage = _exit_for_click(exc)
         obj.out.error(usage)
-        return usage.exit_code
+        return _failed(obj, usage.exit_code)
     except BrokenPipeError:
         return 0
     except Exception as exc:  # the last line of defence: never a traceback for the user

@@ -7,7 +7,7 @@ import click
 
 from gaib.backups import service
 from gaib.backups.store import BackupRecord
-from gaib.cli.base import get_ctx, group, server_options
+from gaib.cli.base import any_workspace, get_ctx, group, server_options
 from gaib.cli.text import printable
 
 backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify, migrate.",
@@ -106,6 +106,7 @@ def delete(backup_id: str, yes: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Show what would be removed and why; remove nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @server_options
+@any_workspace
 def prune(dry_run: bool, yes: bool) -> None:
     """Remove the backups the server's tier no longer keeps (every workspace; the newest of each stays)."""
     from gaib.cli import prune as pruning

@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+_ANY_WORKSPACE = "_gaib_any_workspace"
+
 
 @dataclass
 class Ctx:
@@ -37,6 +39,10 @@ class Ctx:
     config_file: str | None = None
     backend: str | None = None
     state_path: str | None = None
+    detailed_exitcode: bool = False
+    """``plan --detailed-exitcode`` was given: every error exits 1 (``gaib.cli.app``), as Terraform's."""
+    exit_code: int = 0
+    """The exit code of a command that succeeded: 0, or 2 for ``plan --detailed-exitcode`` with changes."""
 
     _settings: Settings | None = None
     _app: App | None = None
@@ -61,11 +67,19 @@ class Ctx:
         return self._settings
 
     def app(self) -> App:
-        """The composition root of this invocation (built once; closed by ``gaib.cli.app.main``)."""
+        """The composition root of this invocation (built once; closed by ``gaib.cli.app.main``).
+
+        Unless the command is marked :func:`any_workspace`, the chosen workspace must exist first
+        (WorkspaceNotFound, exit 6): a mistyped ``-w`` never plans against, or creates, a new workspace.
+        """
         if self._app is None:
             from gaib.wiring import App
 
             self._app = App(self.settings(), clock=self.env.clock, notice=self.out.warn)
+            if _workspace_bound():
+                from gaib.iac import state_service
+
+                state_service.require_workspace(self._app)
         return self._app
 
     def close(self) -> None:
@@ -99,6 +113,20 @@ class Ctx:
         return line.rstrip("\n")
 
 
+def any_workspace(f: F) -> F:
+    """Mark a command that works on no one workspace (the workspace commands themselves, the server's tier,
+    ``schedule show|disable``, prune, scheduled runs, verify): it runs whichever workspace is chosen,
+    existing or not. Every other command that opens the ports refuses a workspace that does not exist."""
+    setattr(f, _ANY_WORKSPACE, True)
+    return f
+
+
+def _workspace_bound() -> bool:
+    current = click.get_current_context(silent=True)
+    callback = current.command.callback if current is not None else None
+    return not getattr(callback, _ANY_WORKSPACE, False)
+
+
 def get_ctx() -> Ctx:
     obj = click.get_current_context().find_object(Ctx)
     if obj is None:  # pragma: no cover - main() always installs one
@@ -117,6 +145,8 @@ def _set_flag(name: str) -> Callable[[click.Context, click.Parameter, Any], None
             obj.out.quiet = True
         elif name == "no_color":
             obj.out.color = False
+        elif name == "detailed_exitcode":
+            obj.detailed_exitcode = True
         elif name in ("workspace", "guild_id", "config_file", "backend", "state_path"):
             setattr(obj, name, value)
 
@@ -132,6 +162,14 @@ def output_options(f: F) -> F:
     f = click.option("--json", "json_", is_flag=True, expose_value=False, is_eager=True,
                      callback=_set_flag("json"), help="Print one JSON object on stdout.")(f)
     return f
+
+
+def detailed_exitcode_option(f: F) -> F:
+    """``--detailed-exitcode`` (Terraform's): 0 no changes, 2 changes pending, 1 any error. Eager, so an
+    error raised while the command runs already maps to 1."""
+    return click.option("--detailed-exitcode", is_flag=True, expose_value=False, is_eager=True,
+                        callback=_set_flag("detailed_exitcode"),
+                        help="Exit 0 when there are no changes, 2 when changes are pending, 1 on any error.")(f)
 
 
 def server_options(f: F) -> F:

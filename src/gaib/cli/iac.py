@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 import click
 
-from gaib.cli.base import Ctx, get_ctx, server_options
+from gaib.cli.base import Ctx, detailed_exitcode_option, get_ctx, server_options
 from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
 from gaib.errors import ConfirmationRequired
@@ -60,10 +60,13 @@ def _show_plan(ctx: Ctx, destroy: bool, permissions: bool = True) -> None:
         ctx.out.warn(w)
     ctx.out.result(_plan_data(planned.plan, planned.warnings, planned.output_changes),
                    printable(_render(planned), keep_newlines=True))
+    if ctx.detailed_exitcode and (not planned.plan.empty or planned.output_changes):
+        ctx.exit_code = 2  # Terraform's "succeeded, changes pending"
 
 
 @click.command("plan")
 @managed_only_option
+@detailed_exitcode_option
 @server_options
 def plan(managed_only: bool) -> None:
     """Show what apply would change in Discord (reads only)."""
@@ -73,6 +76,7 @@ def plan(managed_only: bool) -> None:
 @click.command("diff")
 @click.option("--no-permissions", is_flag=True, help="Leave permission overwrite changes out of the diff.")
 @managed_only_option
+@detailed_exitcode_option
 @server_options
 def diff(no_permissions: bool, managed_only: bool) -> None:
     """Show the differences between the config and Discord, field by field (same as plan)."""

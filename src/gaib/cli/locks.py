@@ -26,17 +26,20 @@ def locks() -> None:
 
 
 @click.command("unlock")
+@click.argument("lock_id", required=False, metavar="[LOCK_ID]")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @server_options
-def unlock(yes: bool) -> None:
-    """Force-release the state lock (only when its holder is gone)."""
+def unlock(lock_id: str | None, yes: bool) -> None:
+    """Force-release the state lock (only when its holder is gone). With LOCK_ID (shown by 'locks' and in
+    the lock error), only that lock: another is refused (exit 6)."""
     ctx = get_ctx()
     s = ctx.settings()
-    held = state_service.lock_info(ctx.app())
+    held = state_service.lock_to_release(ctx.app(), lock_id)
     if held is None:
         ctx.out.result({"workspace": s.workspace, "released": None}, f"Workspace '{s.workspace}' is not locked.")
         return
     ctx.confirm(f"Release the lock held by {held.who} since {held.created}?", yes)
-    released = state_service.force_unlock(ctx.app())
+    released = state_service.force_unlock(ctx.app(), lock_id)
     ctx.out.result({"workspace": s.workspace, "released": released.to_dict() if released else None},
-                   f"Released the lock of workspace '{s.workspace}'.")
+                   f"Released the lock of workspace '{s.workspace}'." if released is not None
+                   else f"Workspace '{s.workspace}' is not locked any more.")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gaib.cli.base import get_ctx, group, server_options
+from gaib.cli.base import any_workspace, get_ctx, group, server_options
 from gaib.cli.text import printable
 from gaib.scheduled import service
 from gaib.scheduled.service import Schedule, ScheduleView
@@ -62,6 +62,7 @@ def _show_text(view: ScheduleView) -> str:
 
 @schedule.command("show")
 @server_options
+@any_workspace
 def show() -> None:
     """The server's schedule (document and catalog item), its tier's cadence and the next runs."""
     ctx = get_ctx()
@@ -93,6 +94,7 @@ def enable(all_workspaces: bool, export_config: bool, snapshots: bool, bot_token
 
 @schedule.command("disable")
 @server_options
+@any_workspace
 def disable() -> None:
     """Stop scheduled backups of the server (the schedule is kept, disabled)."""
     ctx = get_ctx()

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from gaib.cli.base import Ctx, get_ctx, output_options, server_options
+from gaib.cli.base import Ctx, any_workspace, get_ctx, output_options, server_options
 from gaib.errors import PartialFailure
 
 if TYPE_CHECKING:  # imported by the commands that use it, as 'gaib server backup' loads this module
@@ -42,6 +42,7 @@ def _emit_metrics(ctx: Ctx, tier: str, operation: str, metrics: list[Metric]) ->
 @click.option("--lease", default=900, show_default=True, type=click.IntRange(60, 86400), metavar="SECONDS",
               help="How long a claimed server is this task's before another task may take it over.")
 @output_options
+@any_workspace
 def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: int, window: str, lease: int) -> None:
     """One window of a tier's scheduled backups (the ECS task's command); exit 8 if some server failed."""
     from gaib.scheduled import service
@@ -54,9 +55,7 @@ def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: in
     what = "snapshots" if report.operation == "snapshot" else "backups"
     text = (f"Scheduled {report.tier} {what}, window {report.window}"
             + (f" (shard {report.shard})" if report.shard else "")
-            + f": {report.listed} servers listed; {report.created} written, {report.unchanged} unchanged, "
-              f"{report.failed} failed, {report.claimed_elsewhere} already claimed in this window, "
-              f"{report.unscheduled} without a schedule ({report.duration_ms / 1000:.1f} s).")
+            + f": {report.counts_text()} ({report.duration_ms / 1000:.1f} s).")
     if report.failed:
         raise PartialFailure(text + f" {report.failed} servers failed; each was published as a failure event.",
                              hint="Fix what the events name; the next window retries those servers.",
@@ -71,6 +70,7 @@ def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: in
 @click.option("--tier", default=None, type=click.Choice(["free", "premium"]),
               help="Every server of the tier (the weekly scheduled task), instead of this server.")
 @server_options
+@any_workspace
 def verify(everything: bool, sample: int, tier: str | None) -> None:
     """Re-read stored backups and snapshots and check every checksum (default: the newest of each)."""
     from gaib.errors import UsageError

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gaib.cli.base import Ctx, get_ctx, group, server_options
+from gaib.cli.base import Ctx, any_workspace, get_ctx, group, server_options
 from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
 from gaib.discord.limits import duration
@@ -15,7 +15,7 @@ from gaib.snapshots.compare import render as render_comparison
 from gaib.snapshots.store import SnapshotRecord
 
 snapshot = group("snapshot", "Full snapshots of the server: create, list, restore, download, compare, delete, "
-                            "prune.")
+                            "prune.", aliases={"ls": "list", "rm": "delete"})
 
 
 def _size(n: int) -> str:
@@ -251,6 +251,7 @@ def _apply_command(ctx: Ctx, snapshot_id: str) -> str:
 @click.option("--dry-run", is_flag=True, help="Show what would be removed and why; remove nothing.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @server_options
+@any_workspace
 def prune(dry_run: bool, yes: bool) -> None:
     """Remove the snapshots the server's tier no longer keeps (the newest always stays)."""
     from gaib.cli import prune as pruning

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gaib.cli.base import get_ctx, group, server_options
+from gaib.cli.base import any_workspace, get_ctx, group, server_options
 from gaib.cli.text import printable
 from gaib.tiers import service
 from gaib.tiers.manager import TierReport
@@ -69,6 +69,7 @@ def _show_text(report: TierReport) -> str:
 
 @tier.command("show")
 @server_options
+@any_workspace
 def show() -> None:
     """Tier, limits, today's usage, stored bytes, retention and the next scheduled runs."""
     ctx = get_ctx()
@@ -82,6 +83,7 @@ def show() -> None:
 @click.argument("tier_name", metavar="free|premium")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @server_options
+@any_workspace
 def set_(tier_name: str, yes: bool) -> None:
     """Move the server to another tier (an operator's command): writes the tier with who and when,
     records an audit entry and re-tags the server's stored objects."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from gaib.cli.base import Ctx, get_ctx, group, server_options, server_options_without_f
+from gaib.cli.base import Ctx, any_workspace, get_ctx, group, server_options, server_options_without_f
 from gaib.iac import state_service
 from gaib.state.workspaces import WorkspaceInfo, Workspaces
 
@@ -23,6 +23,7 @@ def _row(w: WorkspaceInfo) -> dict[str, object]:
 
 @workspace.command("ls")
 @server_options
+@any_workspace
 def ls() -> None:
     """List workspaces; the current one is marked with '*'."""
     ctx = get_ctx()
@@ -35,6 +36,7 @@ def ls() -> None:
 @click.argument("name")
 @click.option("--no-switch", is_flag=True, help="Create it without making it current.")
 @server_options
+@any_workspace
 def new(name: str, no_switch: bool) -> None:
     """Create a workspace and switch to it."""
     ctx = get_ctx()
@@ -49,6 +51,7 @@ def new(name: str, no_switch: bool) -> None:
 @click.argument("name")
 @click.option("-c", "--create", is_flag=True, help="Create the workspace if it does not exist.")
 @server_options
+@any_workspace
 def use(name: str, create: bool) -> None:
     """Switch to a workspace."""
     ctx = get_ctx()
@@ -60,6 +63,7 @@ def use(name: str, create: bool) -> None:
 @workspace.command("show")
 @click.argument("name", required=False)
 @server_options
+@any_workspace
 def show(name: str | None) -> None:
     """Show a workspace (default: the current one)."""
     ctx = get_ctx()
@@ -75,6 +79,7 @@ def show(name: str | None) -> None:
 @click.option("-f", "--force", is_flag=True, help="Remove even if it still manages resources (they are forgotten).")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask for confirmation.")
 @server_options_without_f
+@any_workspace
 def rm(name: str, force: bool, yes: bool) -> None:
     """Remove a workspace and its state (Discord is not touched)."""
     ctx = get_ctx()

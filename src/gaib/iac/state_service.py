@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gaib.errors import NotFound, StateNotFound
+from gaib.errors import InvalidInput, NotFound, StateNotFound
 from gaib.ports import Ports
 from gaib.state import edit
 from gaib.state.backend import LockInfo
@@ -42,9 +42,47 @@ def lock_info(ports: Ports) -> LockInfo | None:
     return ports.state.lock_info(ports.settings.workspace)
 
 
-def force_unlock(ports: Ports) -> LockInfo | None:
-    """Release the current workspace's lock whoever holds it; returns what was released."""
-    return ports.state.force_unlock(ports.settings.workspace)
+def lock_to_release(ports: Ports, lock_id: str | None = None) -> LockInfo | None:
+    """The lock ``unlock [LOCK_ID]`` would release: None when the workspace is not locked. With ``lock_id``
+    (Terraform's ``force-unlock LOCK_ID``), a lock with another id is refused: InvalidInput
+    (``LOCK_ID_MISMATCH``, exit 6) naming its holder, and nothing is released."""
+    held = lock_info(ports)
+    if held is not None and lock_id is not None and held.id != lock_id:
+        raise _mismatch(ports.settings.workspace, held, lock_id)
+    return held
+
+
+def force_unlock(ports: Ports, lock_id: str | None = None) -> LockInfo | None:
+    """Release the current workspace's lock; returns what was released (None: there was none).
+
+    Without ``lock_id``, whoever holds it. With it, only that lock, by the backends' conditional release:
+    a lock another run took since it was read stays (LOCK_ID_MISMATCH, exit 6)."""
+    ws = ports.settings.workspace
+    if lock_id is None:
+        return ports.state.force_unlock(ws)
+    held = lock_to_release(ports, lock_id)
+    if held is None:
+        return None
+    ports.state.unlock(ws, lock_id)
+    return held
+
+
+def _mismatch(workspace: str, held: LockInfo, lock_id: str) -> InvalidInput:
+    return InvalidInput(
+        f"Lock id {lock_id[:80]!r} is not the lock of workspace '{workspace}': it is locked by {held.who} since "
+        f"{held.created} (operation '{held.operation}', lock id {held.id or 'unreadable'}). Nothing was released.",
+        code="LOCK_ID_MISMATCH",
+        hint=(f"Check who holds it with 'gaib server locks'; if that run is gone, release it with "
+              f"'gaib server force-unlock {held.id}'." if held.id else
+              "The lock record cannot be read: release it without an id, 'gaib server force-unlock'."),
+        details={"lock": held.to_dict(), "given": lock_id[:200]})
+
+
+def require_workspace(ports: Ports) -> None:
+    """Refuse a run on a workspace that does not exist (WorkspaceNotFound, exit 6): ``default`` always
+    exists, any other once ``workspace new`` made it or it holds a state. Nothing is created."""
+    s = ports.settings
+    workspaces(ports).require(s.workspace, s.workspace_source)
 
 
 def workspaces(ports: Ports) -> Workspaces:

@@ -115,13 +115,20 @@ class ServerJobs:
         self.publish_failure(key.server_id, workspace, error)
         return result
 
-    def read_states(self, schedule: Schedule) -> tuple[dict[str, _Read], dict[str, GaibError]]:
+    def read_states(self, schedule: Schedule) -> tuple[dict[str, _Read], dict[str, GaibError], dict[str, str]]:
+        """Each scheduled workspace's state: (read, failed, empty). A workspace that exists where its
+        location says (made by ``workspace new``) but has no state yet is empty (skipped, with the reason);
+        a location holding neither a state nor the workspace fails (``STATE_NOT_FOUND``)."""
         reads: dict[str, _Read] = {}
         errors: dict[str, GaibError] = {}
+        empty: dict[str, str] = {}
         for loc in schedule.workspaces:
             try:
                 backend = self.ports.state_for(loc)
                 state = backend.get(loc.backend_workspace)
+                if state is None and backend.workspace_exists(loc.backend_workspace):
+                    empty[loc.workspace] = f"workspace {loc.workspace} has no state yet at {loc.describe()}"
+                    continue
                 if state is None:
                     raise StateNotFound(f"Workspace {loc.workspace} of server {schedule.server_id} has no state at "
                                         f"{loc.describe()}.",
@@ -135,12 +142,12 @@ class ServerJobs:
                 reads[loc.workspace] = _Read(loc, state, data, hashlib.sha256(data).hexdigest())
             except GaibError as exc:
                 errors[loc.workspace] = exc
-        return reads, errors
+        return reads, errors, empty
 
     def backup(self, key: ClaimKey, schedule: Schedule, status: dict[str, Any],
                stale: Item | None) -> ServerResult:
         sid = key.server_id
-        reads, errors = self.read_states(schedule)
+        reads, errors, empty = self.read_states(schedule)
         raw_pointers = status.get("backups")
         pointers: dict[str, Any] = raw_pointers if isinstance(raw_pointers, dict) else {}
         changed = [ws for ws, r in reads.items()
@@ -154,9 +161,11 @@ class ServerJobs:
         for ws, failure in errors.items():
             result.workspaces[ws] = {"outcome": "failed", "error": _error(failure)}
             result.errors.append((ws, failure))
+        for ws, why in empty.items():
+            result.workspaces[ws] = {"outcome": "skipped", "reason": why}
         if stale is None and not changed and not schedule.export_config and (prune_due is None or prune_due > now):
             # Nothing to write: the claim and its outcome are one conditional put.
-            outcome: Outcome = "failed" if errors else "unchanged"
+            outcome = _outcome(result)
             if not self.claims.settle(key, outcome, {"workspaces": result.workspaces}):
                 return ServerResult(sid, "claimed", final=False)
             result.outcome = outcome
@@ -167,8 +176,7 @@ class ServerJobs:
             result.retried = stale is not None
             extra = self.write_backups(schedule, status, pointers, reads, changed, prune_due, lease,
                                        _parse_iso(first_started) if stale is not None else None, result)
-            created = any(w.get("outcome") == "created" for w in result.workspaces.values())
-            result.outcome = "failed" if result.errors else ("created" if created else "unchanged")
+            result.outcome = _outcome(result)
             self.claims.finish(key, result.outcome, {"workspaces": result.workspaces, **extra})
         for where, failure in result.errors:
             self.publish_failure(sid, where, failure)
@@ -307,9 +315,11 @@ class ServerJobs:
             if existing is not None:
                 extra["snapshot"] = existing
             else:
-                reads, errors = self.read_states(Schedule(server_id=sid, enabled=True, workspaces=(location,)))
+                # A workspace without a state yet still gets its server's snapshot (as on demand), without one.
+                reads, errors, _ = self.read_states(Schedule(server_id=sid, enabled=True, workspaces=(location,)))
                 if errors:
                     raise errors[location.workspace]
+                read = reads.get(location.workspace)
                 assert schedule.bot_token_secret is not None
                 token = self.ports.secrets.get(schedule.bot_token_secret)
                 with _closing(self.ports.for_server(sid, workspace=location.workspace,
@@ -319,12 +329,14 @@ class ServerJobs:
                         raise StorageError("The claim's lease ran out before the snapshot was taken.")
                     rec = snapshot_service.take(guild_ports, server_id=sid, trigger="scheduled",
                                                 message=f"scheduled weekly snapshot, window {self.window}",
-                                                state=reads[location.workspace].state)
+                                                state=read.state if read is not None else None)
                     result.written += 1
                     result.stored_bytes += rec.manifest.stored_size
                     extra["snapshot"] = {"id": rec.id, "stored_bytes": rec.manifest.stored_size}
+            result.workspaces[location.workspace] = {"outcome": "created", "id": extra["snapshot"]["id"]}
         except GaibError as exc:
             result.errors.append((location.workspace, exc))
+            result.workspaces[location.workspace] = {"outcome": "failed", "error": _error(exc)}
         if not result.errors:
             extra["prune"] = self.prune(sid, "snapshot", {}, result)
         result.outcome = "failed" if result.errors else "created"
@@ -356,6 +368,15 @@ class ServerJobs:
                              workspace=workspace, id=None,
                              message=f"Scheduled {self.policy.name} {what}{where} failed (window {self.window})")
         events.publish(self.ports, event)
+
+
+def _outcome(result: ServerResult) -> Outcome:
+    """A server's outcome from its workspaces': failed when anything failed, else created when a backup
+    was written, else unchanged, else skipped (no workspace has a state yet)."""
+    outcomes = {w.get("outcome") for w in result.workspaces.values()}
+    if result.errors:
+        return "failed"
+    return "created" if "created" in outcomes else "unchanged" if "unchanged" in outcomes else "skipped"
 
 
 def _error(error: GaibError) -> dict[str, str]:

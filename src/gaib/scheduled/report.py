@@ -1,7 +1,11 @@
 """The report of a scheduled run and what is made of it once the pass is over.
 
-:class:`ServerResult` is one server's outcome, :class:`RunReport` adds them up (it lists at most
-``MAX_FAILURES_LISTED`` failures; the counts are always whole). From a finished report:
+:class:`ServerResult` is one server's outcome and its workspaces', :class:`RunReport` adds them up (it
+lists at most ``MAX_FAILURES_LISTED`` failures; the counts are always whole). A run counts servers and,
+beneath them, each scheduled workspace's outcome (``created``, ``unchanged``, ``skipped``: no state yet,
+``failed``; for snapshots, the snapshot of each server); the summary, the heartbeat and the metrics count
+workspaces, so a server with one workspace backed up and one without a state counts one backup written
+and one skipped. From a finished report:
 :func:`run_metrics` (the CloudWatch metrics, per tier and operation, never per server),
 :func:`write_heartbeat` (the item ``SCHEDULER#{tier} / HEARTBEAT#{operation}``, never moved back to an
 older window) and :func:`publish_summary` (one ``scheduled-run.summary`` event). Writing the heartbeat
@@ -23,7 +27,9 @@ from gaib.scheduled.window import Operation, Shard
 from gaib.storage.keys import heartbeat_sk, scheduler_pk
 from gaib.tiers import events
 
-Outcome = Literal["created", "unchanged", "failed", "claimed", "unscheduled"]
+Outcome = Literal["created", "unchanged", "skipped", "failed", "claimed", "unscheduled"]
+WorkspaceOutcome = Literal["created", "unchanged", "skipped", "failed"]
+WORKSPACE_OUTCOMES: Final[tuple[WorkspaceOutcome, ...]] = ("created", "unchanged", "skipped", "failed")
 MAX_FAILURES_LISTED: Final = 100
 
 
@@ -53,10 +59,16 @@ class RunReport:
     listed: int = 0
     created: int = 0
     unchanged: int = 0
+    empty: int = 0
+    """Servers none of whose scheduled workspaces has a state yet (outcome ``skipped``)."""
     failed: int = 0
     claimed_elsewhere: int = 0
     unscheduled: int = 0
     retried: int = 0
+    workspaces: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WORKSPACE_OUTCOMES, 0))
+    """Each scheduled workspace's outcome, counted (snapshots: each server's snapshot)."""
+    errors: int = 0
+    """Failures: of workspaces, and of a server's other steps (its schedule, the export, the prune)."""
     written: int = 0
     stored_bytes: int = 0
     duration_ms: int = 0
@@ -74,8 +86,15 @@ class RunReport:
             self.created += 1
         elif result.outcome == "unchanged":
             self.unchanged += 1
+        elif result.outcome == "skipped":
+            self.empty += 1
         else:
             self.failed += 1
+        for info in result.workspaces.values():
+            outcome = info.get("outcome")
+            if outcome in self.workspaces:
+                self.workspaces[outcome] += 1
+        self.errors += len(result.errors)
         self.retried += int(result.retried)
         self.written += result.written
         self.stored_bytes += result.stored_bytes
@@ -86,11 +105,21 @@ class RunReport:
 
     @property
     def ok(self) -> int:
-        return self.created + self.unchanged
+        """Workspaces backed up or found unchanged (snapshots: servers snapshotted)."""
+        return self.workspaces["created"] + self.workspaces["unchanged"]
 
     @property
     def skipped(self) -> int:
-        return self.claimed_elsewhere + self.unscheduled
+        """Workspaces without a state yet, and servers claimed by another task or without a schedule."""
+        return self.workspaces["skipped"] + self.claimed_elsewhere + self.unscheduled
+
+    def counts_text(self) -> str:
+        """``1 written, 0 unchanged, 1 skipped (no state yet), 0 failed`` (of workspaces, or snapshots)."""
+        w = self.workspaces
+        what = "snapshots" if self.operation == "snapshot" else "workspaces"
+        return (f"{what}: {w['created']} written, {w['unchanged']} unchanged, {w['skipped']} skipped (no state "
+                f"yet), {self.errors} failed; servers: {self.listed} listed, {self.failed} failed, "
+                f"{self.claimed_elsewhere} already claimed in this window, {self.unscheduled} without a schedule")
 
     def to_dict(self) -> dict[str, Any]:
         return {"tier": self.tier, "operation": self.operation, "window": self.window, "task": self.task,
@@ -98,17 +127,20 @@ class RunReport:
                 "finished_at": iso(self.finished_at) if self.finished_at else None, "complete": self.complete,
                 "servers": {"listed": self.listed, "created": self.created, "unchanged": self.unchanged,
                             "failed": self.failed, "claimed_by_other_tasks": self.claimed_elsewhere,
-                            "unscheduled": self.unscheduled, "taken_over": self.retried},
+                            "unscheduled": self.unscheduled, "taken_over": self.retried,
+                            "without_state": self.empty},
+                "workspaces": dict(self.workspaces), "errors": self.errors,
                 "written": self.written, "stored_bytes": self.stored_bytes, "duration_ms": self.duration_ms,
                 "aws_requests": dict(sorted(self.requests.items())) if self.requests is not None else None,
                 "failures": list(self.failures)}
 
 
 def run_metrics(report: RunReport) -> list[Metric]:
-    """The run's metrics (docs/infrastructure.md, "Metrics"): per tier and operation, never per server.
-    The heartbeat is 1 only for a run that went through its whole pass."""
-    return [Metric("BackupSuccess", report.ok), Metric("BackupCreated", report.created),
-            Metric("BackupUnchanged", report.unchanged), Metric("BackupErrors", report.failed),
+    """The run's metrics (docs/infrastructure.md, "Metrics"): per tier and operation, never per server;
+    they count workspaces (snapshots: servers), failures and skips as :class:`RunReport` does. The
+    heartbeat is 1 only for a run that went through its whole pass."""
+    return [Metric("BackupSuccess", report.ok), Metric("BackupCreated", report.workspaces["created"]),
+            Metric("BackupUnchanged", report.workspaces["unchanged"]), Metric("BackupErrors", report.errors),
             Metric("BackupSkipped", report.skipped), Metric("BackupBytes", report.stored_bytes, "Bytes"),
             Metric("RunDuration", report.duration_ms, "Milliseconds"),
             Metric("ScheduledRunHeartbeat", 1 if report.complete else 0)]
@@ -120,7 +152,7 @@ def write_heartbeat(ports: RunPorts, report: RunReport) -> None:
     fields = {"kind": "heartbeat", "tier": report.tier, "operation": report.operation, "window": report.window,
               "completed_at": iso(report.finished_at or ports.clock()), "task": report.task,
               "shard": str(report.shard) if report.shard else None,
-              "counts": {"ok": report.ok, "failed": report.failed, "skipped": report.skipped}}
+              "counts": {"ok": report.ok, "failed": report.errors, "skipped": report.skipped}}
     try:
         current = ports.catalog.get(pk, sk)
         if current is None:
@@ -139,10 +171,8 @@ def publish_summary(ports: RunPorts, report: RunReport) -> None:
     """Publish the run's one ``scheduled-run.summary`` event."""
     what = "snapshots" if report.operation == "snapshot" else "backups"
     message = (f"Scheduled {report.tier} {what}, window {report.window}"
-               + (f", shard {report.shard}" if report.shard else "")
-               + f": {report.created} written, {report.unchanged} unchanged, {report.failed} failed, "
-                 f"{report.claimed_elsewhere} already claimed in this window, {report.unscheduled} without a schedule")
-    event = Event.summary(tier=policy_name(report.tier), at=ports.clock(), ok=report.ok, failed=report.failed,
+               + (f", shard {report.shard}" if report.shard else "") + f": {report.counts_text()}")
+    event = Event.summary(tier=policy_name(report.tier), at=ports.clock(), ok=report.ok, failed=report.errors,
                           skipped=report.skipped, run_id=report.task, message=message,
                           duration_ms=report.duration_ms)
     events.publish(ports, event)
@@ -152,5 +182,5 @@ def policy_name(tier: str) -> Literal["free", "premium"]:
     return "premium" if tier == "premium" else "free"
 
 
-__all__ = ["MAX_FAILURES_LISTED", "Outcome", "RunReport", "ServerResult", "policy_name", "publish_summary",
-           "run_metrics", "write_heartbeat"]
+__all__ = ["MAX_FAILURES_LISTED", "WORKSPACE_OUTCOMES", "Outcome", "RunReport", "ServerResult", "WorkspaceOutcome",
+           "policy_name", "publish_summary", "run_metrics", "write_heartbeat"]

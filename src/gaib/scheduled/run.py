@@ -229,7 +229,8 @@ class _Work:
             progress(f"server {result.server_id}: failed ({codes})")
         if progress is not None and report.listed % 1000 == 0:
             progress(f"{report.listed} servers: {report.created} backed up, {report.unchanged} unchanged, "
-                     f"{report.failed} failed, {report.skipped} skipped")
+                     f"{report.failed} failed, {report.empty} without a state, "
+                     f"{report.claimed_elsewhere + report.unscheduled} skipped")
         self.final[block.sk] = self.final[block.sk] and result.final
         self.left[block.sk] -= 1
         if self.left[block.sk] == 0:

@@ -339,7 +339,9 @@ def enable(ports: RunPorts, *, all_workspaces: bool, export_config: bool, snapsh
     notes = []
     for name in names:
         if ports.state.get(name) is None:
-            notes.append(f"workspace {name} has no state yet: scheduled runs report it as failed until it has one")
+            # As the runs read a location: a workspace made by 'workspace new' is skipped, nothing at all fails.
+            fate = "skip it" if ports.state.workspace_exists(name) else "report it as failed"
+            notes.append(f"workspace {name} has no state yet: scheduled runs {fate} until it has one")
     if snapshots and policy.snapshot_schedule is None:
         notes.append(f"the {policy.name} tier takes no automatic snapshots; they start once the server is premium")
     schedule = Schedule(server_id=sid, enabled=True, workspaces=tuple(ports.state_location(n) for n in names),

@@ -71,6 +71,8 @@ class LockInfo:
         return LockHeld(
             f"The state at {self.path} is locked by {self.who} since {self.created} "
             f"(operation '{self.operation}', lock id {self.id}).",
+            hint="Wait for the other run to finish. If it died, release the lock with "
+                 f"'gaib server unlock{' ' + self.id if self.id else ''}'.",
             details={"lock": self.to_dict()},
         )
 

@@ -198,7 +198,12 @@ class S3Backend:
         return sorted(names)
 
     def workspace_exists(self, workspace: str) -> bool:
-        return any(self._exists(key) for key in (self._marker(workspace), self.key(workspace)))
+        """True when the workspace's marker or its state exists. A backend of one exact key (a backup
+        schedule's state location) also finds the marker ``workspace new`` left in the key's folder."""
+        keys = [self._marker(workspace), self.key(workspace)]
+        if "${workspace}" not in self.template and "/" in self.key(workspace):
+            keys.append(self.key(workspace).rsplit("/", 1)[0] + "/" + MARKER_NAME)
+        return any(self._exists(key) for key in keys)
 
     def create_workspace(self, workspace: str) -> None:
         args: dict[str, Any] = {"Bucket": self.bucket, "Key": self._marker(workspace),

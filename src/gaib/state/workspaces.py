@@ -7,10 +7,11 @@ one run. Gaib's earlier ``<state dir>/workspace`` is still read, and removed whe
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 from pathlib import Path
 
-from gaib.errors import AlreadyExists, InvalidInput, NotFound
+from gaib.errors import AlreadyExists, InvalidInput, NotFound, WorkspaceNotFound
 from gaib.fsutil import write_atomic
 from gaib.names import check_name
 from gaib.state.backend import StateBackend
@@ -18,6 +19,8 @@ from gaib.state.backend import StateBackend
 DEFAULT = "default"
 CURRENT_FILE = ".current-workspace"
 LEGACY_FILE = "workspace"
+
+_SOURCES = {"flag": "-w/--workspace", "GAIB_WORKSPACE": "GAIB_WORKSPACE"}
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,34 @@ class Workspaces:
         names = set(self.backend.list_workspaces())
         names.add(DEFAULT)
         return sorted(names)
+
+    def exists(self, name: str) -> bool:
+        """True for ``default`` (it always exists, as Terraform's) and for a workspace the backend holds:
+        one made by ``workspace new`` (a folder locally, a ``workspace.json`` marker on S3) or one with a
+        state."""
+        check_name(name, "workspace name")
+        return name == DEFAULT or self.backend.workspace_exists(name)
+
+    def require(self, name: str, source: str) -> None:
+        """Refuse a workspace that does not exist (``WorkspaceNotFound``, exit 6), naming where the choice
+        came from (``source``: ``Settings.workspace_source``) and the closest existing name.
+
+        Nothing is created: a workspace is only ever made by ``workspace new`` (or ``use -c``)."""
+        if self.exists(name):
+            return
+        names = self.names()
+        close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
+        where = _SOURCES.get(source, source)
+        guess = f"; did you mean '{close[0]}'?" if close else "."
+        # A name read from a file (.current-workspace, gaib.yaml) stays chosen until switched away from.
+        switch = "" if source in _SOURCES else \
+            f", or switch to another with 'gaib server workspace use {close[0] if close else DEFAULT}'"
+        raise WorkspaceNotFound(
+            f"Workspace '{name}' (from {where}) does not exist{guess}",
+            hint=f"Create it with 'gaib server workspace new {name}'{switch}; "
+                 "'gaib server workspace ls' lists the workspaces.",
+            details={"workspace": name, "source": where, "closest": close[0] if close else None,
+                     "workspaces": names[:100]})
 
     def info(self, name: str) -> WorkspaceInfo:
         check_name(name, "workspace name")

@@ -26,7 +26,8 @@ registry, ``config.latest.yaml`` and the backup schedule. Everything else is wri
 
 Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
 ``SNAPSHOT#{ts}#{id}``, ``DEPLOY#{ts}#{id}`` (a theme deployment), ``AUDIT#{ts}#{id}`` (ts = the id's
-time part), ``TIER``, ``META``, ``QUOTA#{kind}#{yyyymmdd}``, ``SCHEDULE`` (the backup schedule and what
+time part), ``TIER``, ``META``, ``QUOTA#{kind}#{yyyymmdd}`` (and ``SETTLED#{kind}#{yyyymmdd}``: how many
+of those units' operations finished), ``SCHEDULE`` (the backup schedule and what
 the scheduled runs last did) and ``RUN#{tier}#{window}`` (a scheduled run's claim of the server for one
 window; ``RUN#{tier}#{window}#{operation}`` for operations other than state backups). Partition
 ``SCHEDULER#{tier}`` holds one item per tier and operation, ``HEARTBEAT#{operation}``: the last window a
@@ -70,6 +71,7 @@ BACKUP_SK_PREFIX: Final = "BACKUP#"
 SNAPSHOT_SK_PREFIX: Final = "SNAPSHOT#"
 DEPLOY_SK_PREFIX: Final = "DEPLOY#"
 QUOTA_SK_PREFIX: Final = "QUOTA#"
+SETTLED_SK_PREFIX: Final = "SETTLED#"
 AUDIT_SK_PREFIX: Final = "AUDIT#"
 TIER_SK: Final = "TIER"
 META_SK: Final = "META"
@@ -320,6 +322,11 @@ def quota_sk(kind: str, day: date) -> str:
             raise ValueError("quota_sk needs a timezone-aware datetime or a date")
         day = day.astimezone(UTC).date()
     return f"{QUOTA_SK_PREFIX}{check_name(kind, 'quota kind')}#{day.strftime('%Y%m%d')}"
+
+
+def settled_sk(kind: str, day: date) -> str:
+    """Counter key of the units of :func:`quota_sk` whose operation finished (its item was stored)."""
+    return SETTLED_SK_PREFIX + quota_sk(kind, day).removeprefix(QUOTA_SK_PREFIX)
 
 
 def id_from_sk(sk: str) -> str:

@@ -13,6 +13,16 @@ quota resets and that the premium tier lifts it.
   (``used_today`` vs. ``created_today``).
 * The counter's ``expires_at`` is the end of the next UTC day: it stays readable for a late give-back
   and DynamoDB's TTL removes it afterwards (a counter of a past day is never consulted anyway).
+* The quota never refuses the only recovery point: when the counter is full, the stored items are
+  counted (a few queries, only then), and a server with no snapshot — for backups, a workspace with no
+  backup — takes one anyway (the day's item was deleted). Otherwise the refusal names what is stored
+  (how many, the newest's id and time) and when the next one is allowed.
+* That exception must not let racing creates through while another one is still writing its item
+  (nothing is listed yet). So a create that stored its item settles its unit (``SETTLED#{kind}#{yyyymmdd}``,
+  one more ``increment``), and the exception takes one more unit with the ceiling ``settled + 1``: it is
+  granted only when every unit of the day is settled, and to one create at a time. Ten processes racing on
+  a server with nothing stored still get exactly one unit; a create that died after taking its unit leaves
+  the day refused, as before.
 """
 
 from __future__ import annotations
@@ -24,10 +34,10 @@ from datetime import UTC, date, datetime, time, timedelta
 from typing import Final, Literal
 
 from gaib.clock import Clock
-from gaib.errors import TierLimit
+from gaib.errors import GaibError, TierLimit
 from gaib.ports import Ports
-from gaib.storage.base import COUNTER_FIELD, Catalog, CeilingReached
-from gaib.storage.keys import BACKUP_SK_PREFIX, SNAPSHOT_SK_PREFIX, quota_sk, server_pk
+from gaib.storage.base import COUNTER_FIELD, Catalog, CeilingReached, damaged_reason
+from gaib.storage.keys import BACKUP_SK_PREFIX, SNAPSHOT_SK_PREFIX, parse_id, quota_sk, server_pk, settled_sk
 from gaib.tiers.table import TierPolicy, tier_of
 
 QuotaKind = Literal["backup", "snapshot"]
@@ -57,6 +67,20 @@ class Held:
     counted: bool
 
 
+@dataclass(frozen=True)
+class Stored:
+    """The recovery points a refusal names: how many ``kind`` items the catalog lists (of one workspace for
+    backups), and the newest one's id and creation time (None when there is none)."""
+
+    count: int
+    newest_id: str | None = None
+    newest_at: datetime | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"count": self.count, "newest": None if self.newest_id is None else {
+            "id": self.newest_id, "created_at": _stamp(self.newest_at, "%Y-%m-%dT%H:%M:%SZ")}}
+
+
 class Quota:
     """Takes and gives back on-demand units of one catalog, by the day of ``clock``."""
 
@@ -64,10 +88,13 @@ class Quota:
         self.catalog = catalog
         self.clock = clock
 
-    def take(self, server_id: str, kind: QuotaKind, policy: TierPolicy) -> Held:
-        """Take one unit of today's ``kind`` quota; raises ``TierLimit`` (exit 7) when it is used up.
+    def take(self, server_id: str, kind: QuotaKind, policy: TierPolicy, *, workspace: str | None = None) -> Held:
+        """Take one unit of today's ``kind`` quota; raises ``TierLimit`` (exit 7) when it is used up,
+        unless nothing of ``kind`` is stored (of ``workspace``, for backups) and every unit of the day is
+        settled: the only recovery point is never refused.
 
-        One conditional write on a limited tier, none on an unlimited one.
+        One conditional write on a limited tier, none on an unlimited one; the stored items are only
+        counted when the quota is used up.
         """
         limit = policy.on_demand_limit(kind)
         day = utc_day(self.clock())
@@ -77,8 +104,47 @@ class Quota:
             self.catalog.increment(server_pk(server_id), quota_sk(kind, day), by=1, ceiling=limit,
                                    expires_at=_expiry(day))
         except CeilingReached:
-            raise self._refusal(server_id, kind, policy, limit, day) from None
+            settled = self._count(settled_sk(kind, day), server_id)  # read before listing: see the module docstring
+            stored = self.stored(server_id, kind, workspace)
+            if stored.count == 0:  # the only recovery point, unless another create is still writing one
+                with contextlib.suppress(CeilingReached):
+                    self.catalog.increment(server_pk(server_id), quota_sk(kind, day), by=1, ceiling=settled + 1,
+                                           expires_at=_expiry(day))
+                    return Held(server_id, kind, day, counted=True)
+            raise self._refusal(server_id, kind, policy, limit, day, stored, workspace) from None
         return Held(server_id, kind, day, counted=True)
+
+    def settle(self, held: Held) -> None:
+        """Record that a counted unit's operation stored its item (see the module docstring). Never
+        raises: the operation succeeded; a unit left unsettled only keeps the day's exception closed."""
+        if not held.counted:
+            return
+        with contextlib.suppress(Exception):
+            self.catalog.increment(server_pk(held.server_id), settled_sk(held.kind, held.day), by=1,
+                                   expires_at=_expiry(held.day))
+
+    def stored(self, server_id: str, kind: QuotaKind, workspace: str | None = None) -> Stored:
+        """The ``kind`` items the catalog lists for the server (only ``workspace``'s when given), whatever
+        their trigger; a damaged item is no recovery point and is not counted."""
+        count, newest, cursor = 0, None, None
+        while True:
+            page = self.catalog.query(server_pk(server_id), _ITEM_PREFIX[kind], limit=500, cursor=cursor)
+            for item in page.items:  # newest first
+                if damaged_reason(item) is not None or (workspace is not None and item.get("workspace") != workspace):
+                    continue
+                count += 1
+                newest = newest or item
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        if newest is None:
+            return Stored(count)
+        ident = str(newest.get("id", ""))
+        try:
+            at: datetime | None = parse_id(ident)
+        except GaibError:
+            at = None
+        return Stored(count, ident[:80], at)
 
     def give_back(self, held: Held) -> bool:
         """Return a unit taken for an operation that failed; True if it was returned.
@@ -97,17 +163,21 @@ class Quota:
 
     @contextlib.contextmanager
     def hold(self, server_id: str, kind: QuotaKind, policy: TierPolicy) -> Iterator[Held]:
-        """Take a unit for the ``with`` block; give it back if the block raises (anything)."""
+        """Take a unit for the ``with`` block; give it back if the block raises (anything), settle it if not."""
         held = self.take(server_id, kind, policy)
         try:
             yield held
         except BaseException:
             self.give_back(held)
             raise
+        self.settle(held)
 
     def used_today(self, server_id: str, kind: QuotaKind) -> int:
         """Units of today's quota counter (0 when none was taken, or on an unlimited tier)."""
-        item = self.catalog.get(server_pk(server_id), quota_sk(kind, utc_day(self.clock())))
+        return self._count(quota_sk(kind, utc_day(self.clock())), server_id)
+
+    def _count(self, sk: str, server_id: str) -> int:
+        item = self.catalog.get(server_pk(server_id), sk)
         count = item.get(COUNTER_FIELD) if item else 0
         return count if isinstance(count, int) and not isinstance(count, bool) and count > 0 else 0
 
@@ -126,19 +196,33 @@ class Quota:
             if cursor is None:
                 return count
 
-    def _refusal(self, server_id: str, kind: QuotaKind, policy: TierPolicy, limit: int, day: date) -> TierLimit:
+    def _refusal(self, server_id: str, kind: QuotaKind, policy: TierPolicy, limit: int, day: date,
+                 stored: Stored, workspace: str | None) -> TierLimit:
         reset = resets_at(day)
         wait = reset - self.clock().astimezone(UTC)
         plural = kind if limit == 1 else f"{kind}s"
+        owner = f"Workspace '{workspace}' of server {server_id}" if workspace is not None else f"Server {server_id}"
+        if stored.count == 0:  # refused only while another create is still writing the day's one
+            has = f"{owner} has no {kind} stored yet: the day's unit is held by a create still writing its {kind} " \
+                  "(or one that died)"
+        else:
+            has = f"{owner} has {stored.count} {kind}{'' if stored.count == 1 else 's'}, the newest " \
+                  f"{stored.newest_id}" + (f" ({_stamp(stored.newest_at, '%Y-%m-%d %H:%M UTC')})"
+                                           if stored.newest_at is not None else "")
         return TierLimit(
             f"Server {server_id} has used its {limit} on-demand {plural} of today on the {policy.name} tier "
-            f"('{_COMMANDS[kind]}'). The quota resets at {reset.strftime('%Y-%m-%d %H:%M')} UTC "
-            f"(in {_wait(wait)}). {_NOT_COUNTED[kind]}",
+            f"('{_COMMANDS[kind]}'). {has}. The next on-demand {kind} is allowed when the "
+            f"quota resets at {reset.strftime('%Y-%m-%d %H:%M')} UTC (in {_wait(wait)}). {_NOT_COUNTED[kind]}",
             hint=f"Wait until {reset.strftime('%H:%M')} UTC, or move the server to the premium tier "
                  "('gaib server tier set premium'), which has no on-demand limit.",
             details={"server_id": server_id, "tier": policy.name, "kind": kind, "limit": limit,
-                     "day": day.isoformat(), "resets_at": reset.strftime("%Y-%m-%dT%H:%M:%SZ")},
+                     "day": day.isoformat(), "resets_at": reset.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     "workspace": workspace, "stored": stored.to_dict()},
         )
+
+
+def _stamp(moment: datetime | None, fmt: str) -> str | None:
+    return moment.astimezone(UTC).strftime(fmt) if moment is not None else None
 
 
 def _expiry(day: date) -> int:
@@ -172,3 +256,4 @@ def on_demand(ports: Ports, server_id: str, kind: QuotaKind) -> Iterator[Held]:
     except BaseException:
         quota.give_back(held)
         raise
+    quota.settle(held)
