@@ -6,9 +6,11 @@ store and catalog) and returns plain values for the CLI to render. Nothing here 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from gaib.backups.store import BackupManager, BackupRecord
+from gaib.bundles import order
 from gaib.errors import IntegrityError, StateNotFound, TierLimit
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_text
@@ -19,7 +21,8 @@ if TYPE_CHECKING:
 
 
 def manager(ports: Ports) -> BackupManager:
-    return BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    return BackupManager(ports.store, ports.catalog, clock=ports.clock,
+                         max_bundle_bytes=ports.settings.max_bundle_bytes)
 
 
 def create(ports: Ports, message: str) -> BackupRecord:
@@ -45,6 +48,12 @@ def list_backups(ports: Ports, *, limit: int, cursor: str | None, all_workspaces
     """Newest first; damaged items are reported in ``damaged`` and skipped."""
     return manager(ports).list(server_id_of(ports), workspace=None if all_workspaces else ports.settings.workspace,
                                limit=limit, cursor=cursor, damaged=damaged)
+
+
+def future_dated(ports: Ports, records: list[BackupRecord]) -> dict[str, timedelta]:
+    """The listed backups dated more than 5 minutes ahead of the storage's clock (their writer's clock ran
+    ahead), by id: they do not count as newer for it (:mod:`gaib.bundles.order`)."""
+    return order.flagged(records, ports.catalog.storage_time())
 
 
 def find(ports: Ports, backup_id: str) -> BackupRecord | None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path, PurePath
 
 from gaib.errors import AlreadyExists, InvalidInput, StorageError
@@ -90,3 +90,51 @@ def write_files(target: Path, files: Mapping[str, bytes], *, force: bool) -> lis
         raise StorageError(f"Cannot write into {target}: {exc.strerror}.",
                            hint="Check that the folder is writable.") from None
     return written
+
+
+Source = Callable[[], Iterable[bytes]]
+"""Opens one file's bytes as a stream of chunks (a stored part, decompressed or not, or an image); the
+stream's last step raises when the bytes are not the ones recorded."""
+
+
+def write_streams(target: Path, files: Sequence[tuple[str, Source]], *, force: bool) -> list[Path]:
+    """Write each file (name, source) into ``target`` chunk by chunk, never holding one whole; returns the
+    paths written. Every file goes to a temp file first; only once every stream has ended without error
+    (so every size and checksum matched) are they renamed into place, so a failure leaves no file of the
+    bundle behind (and removes the folder if this call made it). Refuses a non-empty folder without
+    ``force`` (AlreadyExists, exit 6); never writes outside it."""
+    for name, _ in files:
+        if name not in ALLOWED_NAMES and not ALLOWED_PATTERN.fullmatch(name):
+            raise ValueError(f"unexpected bundle file name {name!r}")
+    if target.is_dir() and any(target.iterdir()) and not force:
+        raise AlreadyExists(f"{target} is not empty.", hint="Choose an empty folder, or pass --force to replace "
+                                                             "the snapshot's files in it.")
+    made = not target.exists()
+    temps: list[tuple[str, str]] = []
+    try:
+        target.mkdir(parents=True, exist_ok=True, mode=0o700)
+        real = os.path.realpath(target)
+        for name, source in files:
+            tmp = os.path.join(real, f".{name}.tmp.{os.getpid()}")
+            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
+            temps.append((tmp, os.path.join(real, name)))
+            with os.fdopen(fd, "wb") as fh:
+                for chunk in source():
+                    fh.write(chunk)
+                fh.flush()
+                os.fsync(fh.fileno())
+        for tmp, final in temps:
+            os.replace(tmp, final)  # replaces a planted symlink itself, never its target
+        fsync_dir(Path(real))
+    except BaseException as exc:
+        for tmp, _ in temps:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if made:
+            with contextlib.suppress(OSError):
+                target.rmdir()  # only if empty: this call made it, and nothing was written
+        if isinstance(exc, OSError):
+            raise StorageError(f"Cannot write into {target}: {exc.strerror}.",
+                               hint="Check that the folder is writable.") from None
+        raise
+    return [Path(final) for _, final in temps]
