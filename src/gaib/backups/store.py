@@ -2,10 +2,11 @@
 
 The part is the state as gzip (or zstd) JSON at ``state/{server}/{workspace}/backup.{id}.json.gz``;
 the manifest lives in the catalog item only (no ``manifest.json`` object), so a backup costs one
-object write and one item write. Write order: the object, then the item; a backup exists only once
-its item does. Delete order: the item first, then the object. So a crash at any point never leaves
-an item without its object (at worst an orphan object, invisible to every command). Items written
-before bundles existed (format version 1) are still read and restored.
+object write and one item write (with the server's write sequence taken for it). Write order: the
+object, then the item; a backup exists only once its item does. Delete order: the item first, then
+the object. So a crash at any point never leaves an item without its object (at worst an orphan
+object, invisible to every command). Items written before bundles existed (format version 1) are
+still read and restored.
 """
 
 from __future__ import annotations
