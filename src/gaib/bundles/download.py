@@ -3,9 +3,11 @@
 The target must be a folder inside the project folder: an absolute path or one that climbs out
 (``../x``), or a target that resolves outside through a symlink, is refused (InvalidInput, exit 6)
 before anything is written. An existing non-empty folder is refused unless forced. Each file is
-written to a temp file inside the target, fsynced, then renamed over its name, so a symlink planted
-in the folder is replaced, never followed; names come from a fixed list or a fixed pattern (saved
-messages ``messages-{channel_id}.jsonl``, images ``media-{sha256}.{ext}``), never from stored data as is.
+streamed (chunk by chunk, never whole) to a temp file inside the target and fsynced; only once every
+file's stream ended without error (its sizes and checksums matched) are they renamed over their
+names, so a symlink planted in the folder is replaced, never followed, and a refused bundle leaves
+nothing behind; names come from a fixed list or a fixed pattern (saved messages
+``messages-{channel_id}.jsonl``, images ``media-{sha256}.{ext}``), never from stored data as is.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path, PurePath
 
 from gaib.errors import AlreadyExists, InvalidInput, StorageError
@@ -53,43 +55,6 @@ def resolve_target(project_dir: Path, output: str) -> Path:
     if target.exists() and not target.is_dir():
         raise InvalidInput(f"{output[:80]!r} exists and is not a folder.", hint=hint)
     return target
-
-
-def write_files(target: Path, files: Mapping[str, bytes], *, force: bool) -> list[Path]:
-    """Write ``files`` (name -> bytes) into ``target``; returns the paths written.
-
-    Refuses a non-empty folder without ``force`` (AlreadyExists, exit 6). Never writes outside it.
-    """
-    for name in files:
-        if name not in ALLOWED_NAMES and not ALLOWED_PATTERN.fullmatch(name):
-            raise ValueError(f"unexpected bundle file name {name!r}")
-    if target.is_dir() and any(target.iterdir()) and not force:
-        raise AlreadyExists(f"{target} is not empty.", hint="Choose an empty folder, or pass --force to replace "
-                                                             "the snapshot's files in it.")
-    try:
-        target.mkdir(parents=True, exist_ok=True, mode=0o700)
-        real = os.path.realpath(target)
-        written = []
-        for name, data in files.items():
-            final = os.path.join(real, name)
-            tmp = os.path.join(real, f".{name}.tmp.{os.getpid()}")
-            fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0), 0o600)
-            try:
-                with os.fdopen(fd, "wb") as fh:
-                    fh.write(data)
-                    fh.flush()
-                    os.fsync(fh.fileno())
-                os.replace(tmp, final)  # replaces a planted symlink itself, never its target
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            written.append(Path(final))
-        fsync_dir(Path(real))
-    except OSError as exc:
-        raise StorageError(f"Cannot write into {target}: {exc.strerror}.",
-                           hint="Check that the folder is writable.") from None
-    return written
 
 
 Source = Callable[[], Iterable[bytes]]

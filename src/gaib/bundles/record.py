@@ -40,11 +40,6 @@ class Record:
         """The creation time in the id (the writer's clock)."""
         return parse_id(self.manifest.id)
 
-    def order_key(self, storage_now: float | None = None) -> tuple[object, ...]:
-        """Sorts records oldest first by the catalog's write order (:func:`gaib.bundles.order.order_key`)."""
-        return order.order_key(self.written, self.created, self.id,
-                               misdated=order.misdated(self.created, self.written, storage_now))
-
     def ahead_by(self, storage_now: float | None) -> timedelta | None:
         """How far the bundle's date runs ahead of the catalog's time (see :func:`gaib.bundles.order.ahead_by`)."""
         return order.ahead_by(self.created, self.written, storage_now)

@@ -249,10 +249,6 @@ class SnapshotManager:
         return SnapshotContent(record=record, state=state, config_text=config_text, registry=registry,
                                objects=objects)
 
-    def stored_parts(self, record: SnapshotRecord) -> dict[str, bytes]:
-        """The stored (compressed) bytes of every part, each checksum verified."""
-        return {name: self.repo.read_stored(record.manifest, name) for name in record.manifest.parts}
-
     def delete(self, server_id: str, snapshot_id: str) -> builtins.list[str]:
         """Remove a snapshot: catalog item first, then its objects, then the images no other snapshot of
         the server references (:func:`gaib.bundles.media.release`); returns the checksums of the images
