@@ -36,7 +36,7 @@ PARTS = 18
 PART_PLAIN = 200 * 1024 * 1024
 TARGET_MB = 300
 STORED = [0]  # the stored bytes of the 18 parts, for the report
-LINE = b'{"id": "1300000000000000001", "author": {"id": "1", "username": "stilgar"}, "content": "spice"}\n'
+LINE = b'{"id": "1300000000000000001", "author": {"id": "1"}, "content": "' + b"~" * 8000 + b'"}\n'
 DRIVER = ("import json, resource, sys\n"
           "from gaib.cli.app import main\n"
           "code = main(sys.argv[1:])\n"
@@ -154,7 +154,7 @@ def run() -> Report:
             ensure_table("gaib-bench-memory")
             _storage("aws (moto)", aws, report)
     report.notes.append(f"stored: {STORED[0] / 1e6:.1f} MB for {PARTS * PART_PLAIN / 1e9:.2f} GB plain (gzip of "
-                        "repeated message lines); the default ceiling refuses the claim before a byte is read, "
-                        "4 GiB lets it stream through")
+                        "8 KB message lines of one repeated character); the default ceiling refuses the claim "
+                        "before a byte is read, 4 GiB lets it stream through")
     report.notes.append("written counts what is left in the folder: a refused download leaves nothing")
     return report
