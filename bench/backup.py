@@ -8,8 +8,8 @@ calls and as the full CLI (``python -m gaib server backup create`` / ``restore -
 included); bytes stored against plain; and, on AWS (moto's standalone server on 127.0.0.1), the
 S3 and DynamoDB requests each operation sends, counted by the storage's RequestCounter.
 
-Targets: a create sends at most 3 AWS requests; a list sends one query per page; a local create
-or restore takes under 0.5 s including start-up.
+Targets: a create sends at most 4 AWS requests (the tier, the object, the server's write sequence, the
+item); a list sends one query per page; a local create or restore takes under 0.5 s including start-up.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ GUILD = "223456789012345678"
 REPEAT = 9
 CLI_REPEAT = 7
 LOCAL_TARGET_S = 0.5
-MAX_AWS_CREATE = 3
+MAX_AWS_CREATE = 4  # 3 before the catalog's write sequence (issue 21): one conditional UpdateItem more
 LIST_PAGE = 20
 
 

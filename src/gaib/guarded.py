@@ -46,11 +46,15 @@ class GuardedObjectStore(_Guarded):
 
 
 class GuardedCatalog(_Guarded):
-    """A ``Catalog`` whose ``put_if_absent`` and ``update`` refuse an item holding a secret."""
+    """A ``Catalog`` whose ``put_if_absent``, ``put_sequenced`` and ``update`` refuse an item holding a secret."""
 
     def put_if_absent(self, pk: str, sk: str, item: Mapping[str, Any]) -> None:
         check_value(self._finder, item, f"catalog item {pk}/{sk}")
         self._inner.put_if_absent(pk, sk, item)
+
+    def put_sequenced(self, pk: str, sk: str, item: Mapping[str, Any], *, counter_sk: str) -> Any:
+        check_value(self._finder, item, f"catalog item {pk}/{sk}")
+        return self._inner.put_sequenced(pk, sk, item, counter_sk=counter_sk)
 
     def update(self, pk: str, sk: str, changes: Mapping[str, Any]) -> Any:
         check_value(self._finder, changes, f"catalog item {pk}/{sk}")

@@ -31,6 +31,7 @@ the original Gaib's keys (``version``, ``name``, ``discord``, ``server``, ``them
       kms_key: alias/gaib-backups
       path: .gaib/backups        # local only
       exclude: ["#mod-log", "Staff/private"]   # channels whose messages snapshots never save
+      max_bundle_bytes: 1GiB     # the most plain bytes a command reads of one bundle
 
 Keys Gaib does not know are warnings (with a did-you-mean) appended to the caller's list, never
 errors: the original ignores them. A file that cannot be read as settings is a ConfigError.
@@ -56,7 +57,7 @@ ITEM_KEYS = ("theme", "roles", "categories", "channels")
 TOP_KEYS = ("version", "name", "discord", *CONFIG_KEYS, "outputs", "backend", "guild_id", "workspace", "backup")
 BACKEND_KEYS = ("type", "path", "bucket", "key", "region", "dynamodb_table", "encrypt", "kms_key_id", "profile",
                 "endpoint", "key_prefix", "lock_stale_after")
-BACKUP_KEYS = ("bucket", "table", "kms_key", "path", "exclude")
+BACKUP_KEYS = ("bucket", "table", "kms_key", "path", "exclude", "max_bundle_bytes")
 DISCORD_KEYS = ("bot_token",)
 OUTPUT_KEYS = ("value", "sensitive", "description")
 

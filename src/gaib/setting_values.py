@@ -15,6 +15,13 @@ from typing import Any
 from gaib.errors import ConfigError
 
 MAX_LOCK_STALE_SECONDS = 10 * 365 * 86400
+DEFAULT_MAX_BUNDLE_BYTES = 1024**3
+"""The default ceiling on the plain (decompressed) bytes of one bundle a command reads (1 GiB)."""
+MIN_MAX_BUNDLE_BYTES = 1024
+MAX_MAX_BUNDLE_BYTES = 1024**4
+"""The highest ceiling that can be set (1 TiB); a manifest claiming more is damaged whatever the setting."""
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
+          "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4, "tb": 1000**4, "tib": 1024**4}
 _TRUE = ("1", "true", "yes", "on")
 _FALSE = ("0", "false", "no", "off")
 
@@ -114,3 +121,17 @@ def stale_after(value: Any) -> timedelta:
                           f"{MAX_LOCK_STALE_SECONDS} (ten years), not {str(value)[:40]!r}.",
                           hint="Set GAIB_LOCK_STALE_AFTER (or backend.lock_stale_after in gaib.yaml) to e.g. 3600.")
     return timedelta(seconds=seconds)
+
+
+def bundle_bytes(value: Any, where: str) -> int:
+    """``GAIB_MAX_BUNDLE_BYTES`` / ``backup.max_bundle_bytes``: a number of bytes, optionally with a unit
+    (``512MiB``, ``4 GiB``, ``2GB``), from 1 KiB to 1 TiB; unset: 1 GiB. ConfigError otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return DEFAULT_MAX_BUNDLE_BYTES
+    match = re.fullmatch(r"\s*(\d{1,16})\s*([A-Za-z]{0,3})\s*", str(value)) if not isinstance(value, bool) else None
+    unit = _UNITS.get(match.group(2).lower()) if match else None
+    count = int(match.group(1)) * unit if match and unit else 0
+    if not MIN_MAX_BUNDLE_BYTES <= count <= MAX_MAX_BUNDLE_BYTES:
+        raise ConfigError(f"max_bundle_bytes must be a size from 1 KiB to 1 TiB (e.g. 1GiB), not {str(value)[:40]!r}.",
+                          hint=f"Set GAIB_MAX_BUNDLE_BYTES (or backup.max_bundle_bytes in {where}) to e.g. 2GiB.")
+    return count

@@ -62,6 +62,9 @@ class Settings:
     backup_exclude: tuple[str, ...] = ()
     """Channels (id, name or Category/name) whose messages snapshots never save (``backup.exclude``,
     ``GAIB_BACKUP_EXCLUDE`` comma-separated)."""
+    max_bundle_bytes: int = sv.DEFAULT_MAX_BUNDLE_BYTES
+    """The most plain (decompressed) bytes one backup, snapshot or deployment may hold for a command to read
+    it (``GAIB_MAX_BUNDLE_BYTES``, ``backup.max_bundle_bytes``; default 1 GiB)."""
     discord_api_url: str = DEFAULT_API_URL
     discord_record_path: Path | None = None
     discord_concurrency: int = 32  # requests in flight at once (GAIB_DISCORD_CONCURRENCY, 1-64; 1 = sequential)
@@ -168,6 +171,7 @@ class Settings:
                                                         default=str(Path(state_dir.name) / "backups")),
                                                   "the backup path (GAIB_BACKUP_PATH, backup.path)"),
             backup_exclude=sv.exclude(environ.get("GAIB_BACKUP_EXCLUDE"), bk.get("exclude"), where),
+            max_bundle_bytes=sv.bundle_bytes(pick(None, "GAIB_MAX_BUNDLE_BYTES", bk.get("max_bundle_bytes")), where),
             discord_api_url=str(pick(None, "GAIB_DISCORD_API_URL", default=DEFAULT_API_URL)).rstrip("/"),
             discord_record_path=project_dir / sv.path_text(record, "GAIB_DISCORD_RECORD") if record else None,
             discord_concurrency=sv.concurrency(environ.get("GAIB_DISCORD_CONCURRENCY")),

@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, cast
 
 from gaib.clock import Clock, utc_now
-from gaib.errors import MissingSetting
+from gaib.errors import GaibError, MissingSetting
 from gaib.guarded import GuardedCatalog, GuardedObjectStore, GuardedStateBackend, unguarded
 from gaib.secretguard import SecretFinder, secrets_in
 from gaib.settings import Settings
@@ -214,11 +214,26 @@ class App:
         if self._discord is not None:
             self._discord.close()
             self._discord = None
+        storage = self.__dict__.get("_storage")
+        if storage is not None:
+            self._check_clock(storage[1])
         for name in ("_storage", "_local_storage"):
             storage = self.__dict__.pop(name, None)
             close = getattr(storage[1], "close", None) if storage is not None else None
             if callable(close):
                 close()  # the SQLite catalog: so a read leaves no -wal/-shm files behind
+
+    def _check_clock(self, catalog: Catalog) -> None:
+        """Warn when this host's clock and the backup storage's differ by more than 5 minutes; the storage's
+        time comes from responses the run already got (no request of its own)."""
+        from gaib.bundles.order import clock_warning
+
+        try:
+            warning = clock_warning(self._clock(), catalog.storage_time())
+        except (GaibError, ValueError, OverflowError, OSError):  # it never fails a command that did its work
+            return
+        if warning is not None:
+            self.notice(warning)
 
     def __enter__(self) -> App:
         return self

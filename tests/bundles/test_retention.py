@@ -255,7 +255,7 @@ def test_plan_serialises_for_json_output() -> None:
                               "description": "keep 7 days, and always the newest"}
     assert data["now"] == "2026-11-25T17:00:00Z"
     assert data["remove"] == [{"id": items[1].id, "group": [SERVER, "default"], "created_at": "2026-11-15T16:00:00Z",
-                               "size": 3000, "rank": 2, "code": "older-than-max-age",
+                               "size": 3000, "rank": 2, "sequence": None, "code": "older-than-max-age",
                                "reason": f"10 days 1 hour old (the limit is 7 days) and not the newest of "
                                          f"{SERVER}/default"}]
     assert data["removed_bytes"] == 3000 and data["kept_bytes"] == 3000

@@ -3,7 +3,8 @@
 For random backups (several servers' workspaces, random ages, some from a clock that ran ahead) and a
 random policy, after ``plan_prune`` + ``execute_prune``: the catalog lists exactly the plan's ``keep``,
 each of them loads with every checksum verified, the objects of every removed backup are gone, the
-newest of each (server, workspace) is still there, and pruning again at the same moment removes nothing.
+newest of each (server, workspace) — the last one written, whatever its date — is still there, and pruning
+again at the same moment removes nothing.
 """
 
 from __future__ import annotations
@@ -79,7 +80,7 @@ def test_execute_removes_exactly_what_the_plan_removes(tmp_path: Path, backups: 
     assert objects == {r.key for r in listed}
     for workspace in set(made.values()):
         group = [i for i, ws in made.items() if ws == workspace]
-        assert max(group) in keep  # ids sort by creation time: the newest always stays
+        assert group[-1] in keep  # the newest is the last written (the catalog's order), whatever its date
     again = prune_service.plan(list(prune_service.plan_prune(ports, "backup").bundles.values()), policy, NOW)
     assert again.remove == ()
 
@@ -94,7 +95,7 @@ def test_hourly_backups_keep_exactly_the_tier_window(tmp_path: Path, tier: str) 
     state = State.new("default", guild_id=SERVER)
     # Writing 2,160 real backups is slow; write the last 8 days plus a sparse tail back to 90 days.
     hours = [*range(0, 8 * 24), *range(8 * 24, 90 * 24, 97), 90 * 24 - 1, 90 * 24]
-    for h in hours:
+    for h in reversed(hours):  # oldest first, as a scheduler writes them
         clock["now"] = NOW - timedelta(hours=h)
         mgr.create(state, server_id=SERVER, workspace="default", trigger="scheduled")
     clock["now"] = NOW

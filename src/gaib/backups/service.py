@@ -6,10 +6,12 @@ store and catalog) and returns plain values for the CLI to render. Nothing here 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from gaib.backups.store import BackupManager, BackupRecord
 from gaib.bundles import local_history as local
+from gaib.bundles import order
 from gaib.errors import IntegrityError, StateNotFound, TierLimit
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_text
@@ -20,7 +22,8 @@ if TYPE_CHECKING:
 
 
 def manager(ports: Ports) -> BackupManager:
-    return BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    return BackupManager(ports.store, ports.catalog, clock=ports.clock,
+                         max_bundle_bytes=ports.settings.max_bundle_bytes)
 
 
 def create(ports: Ports, message: str) -> BackupRecord:
@@ -52,6 +55,12 @@ def local_history(ports: Ports) -> local.LocalHistory | None:
     """What the local store still holds of this server while backups go to S3 (None: nothing, or the
     store in use is the local one); :func:`gaib.bundles.local_history.local_history`."""
     return local.local_history(ports, server_id_of(ports))
+
+
+def future_dated(ports: Ports, records: list[BackupRecord]) -> dict[str, timedelta]:
+    """The listed backups dated more than 5 minutes ahead of the storage's clock (their writer's clock ran
+    ahead), by id: they do not count as newer for it (:mod:`gaib.bundles.order`)."""
+    return order.flagged(records, ports.catalog.storage_time())
 
 
 def find(ports: Ports, backup_id: str) -> BackupRecord | None:

@@ -2,10 +2,11 @@
 
 The part is the state as gzip (or zstd) JSON at ``state/{server}/{workspace}/backup.{id}.json.gz``;
 the manifest lives in the catalog item only (no ``manifest.json`` object), so a backup costs one
-object write and one item write. Write order: the object, then the item; a backup exists only once
-its item does. Delete order: the item first, then the object. So a crash at any point never leaves
-an item without its object (at worst an orphan object, invisible to every command). Items written
-before bundles existed (format version 1) are still read and restored.
+object write and one item write (with the server's write sequence taken for it). Write order: the
+object, then the item; a backup exists only once its item does. Delete order: the item first, then
+the object. So a crash at any point never leaves an item without its object (at worst an orphan
+object, invisible to every command). Items written before bundles existed (format version 1) are
+still read and restored.
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from typing import Any, Literal
 
 from gaib.bundles import codec
 from gaib.bundles.manifest import TRIGGERS, Manifest
+from gaib.bundles.order import written_of
 from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
 from gaib.names import check_name, check_snowflake
+from gaib.setting_values import DEFAULT_MAX_BUNDLE_BYTES
 from gaib.state.model import State, parse_state
 from gaib.storage.base import Catalog, ObjectStore, damaged_reason
 from gaib.storage.keys import backup_key, backup_sk, check_id, new_id, server_pk
@@ -67,7 +70,7 @@ class BackupRecord(Record):
                 "key": part.key, "codec": part.codec, "plain_size": part.plain_size,
                 "stored_size": part.stored_size, "plain_sha256": part.plain_sha256,
                 "stored_sha256": part.stored_sha256, "kind": self.kind, "format_version": self.format_version,
-                "manifest_sha256": self.manifest_sha256 or None}
+                "manifest_sha256": self.manifest_sha256 or None, **self.written.to_dict()}
 
 
 def _check_message(message: str) -> str:
@@ -80,10 +83,11 @@ def _check_message(message: str) -> str:
 class BackupManager:
     """State backups: one-part bundles written and read through :class:`BundleRepository`."""
 
-    def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Callable[[], datetime]) -> None:
+    def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Callable[[], datetime],
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
         self.store = store
         self.catalog = catalog
-        self.repo = BundleRepository(store, catalog)
+        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes)
         self.clock = clock
 
     def create(self, state: State, *, server_id: str, workspace: str, message: str = "",
@@ -117,14 +121,14 @@ class BackupManager:
         quota = Quota(self.catalog, clock=self.clock)
         held = quota.take(server_id, "backup", policy, workspace=workspace) if trigger == "on-demand" else None
         try:
-            manifest = self.repo.write(header, where, parts, codec_name=codec_name, tags=tags)
+            manifest, written = self.repo.write(header, where, parts, codec_name=codec_name, tags=tags)
         except BaseException:
             if held is not None:
                 quota.give_back(held)
             raise
         if held is not None:
             quota.settle(held)
-        return BackupRecord(manifest)
+        return BackupRecord(manifest, written)
 
     def get(self, server_id: str, backup_id: str) -> BackupRecord:
         """The record of ``backup_id``; raises NotFound (exit 6) if it does not exist, IntegrityError if damaged."""
@@ -161,7 +165,7 @@ class BackupManager:
         if manifest.id != backup_id or manifest.server_id != server_id or manifest.kind != "backup":
             raise IntegrityError(f"The catalog item of {where} is damaged: it describes {manifest.kind} "
                                  f"{manifest.id[:40]} of server {manifest.server_id[:25]}.")
-        return BackupRecord(manifest)
+        return BackupRecord(manifest, written_of(item, where))
 
     def list(self, server_id: str, *, workspace: str | None = None, limit: int = 20,
              cursor: str | None = None, damaged: list[str] | None = None) -> tuple[list[BackupRecord], str | None]:

@@ -7,14 +7,23 @@ nothing: it verifies the stored checksum BEFORE decompressing (so corrupted or t
 never reach a decompressor), tells the codec apart by its magic bytes, refuses output larger than
 ``max_plain_size`` (decompression bombs) or trailing bytes, then verifies the plain checksum.
 Every failure is ``IntegrityError`` (exit 3) naming the key.
+
+``decode_stream`` does the same over stored bytes that arrive in chunks (``ObjectStore.stream``), so
+neither side is ever whole in memory: it counts and hashes the stored bytes as they come (refusing any
+past the size recorded), decompresses each chunk in bounded steps, refuses plain bytes past the size
+recorded the moment they appear, and yields them; its last step checks both sizes and both checksums.
+So a consumer hands nothing on (renames no file, parses no document) until the stream has ended without
+error. When decompressing fails, the rest of the stored bytes (at most their recorded size) are still
+hashed, so damage is reported as a checksum mismatch rather than as the decompressor's complaint.
 """
 
 from __future__ import annotations
 
 import hashlib
 import zlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from gaib.errors import IntegrityError
 
@@ -175,3 +184,162 @@ def decode(
     if sha256_hex(plain) != expected_plain_sha256.lower():
         raise _broken(key, "its content checksum does not match the one recorded when it was written")
     return plain
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a manifest records about one stored part: the sizes and checksums a read must find."""
+
+    key: str
+    plain_size: int
+    stored_size: int
+    plain_sha256: str
+    stored_sha256: str
+
+
+class _Counted:
+    """The stored bytes of a stream: counted and hashed as they are pulled; none past the claim."""
+
+    def __init__(self, chunks: Iterable[bytes], claim: Claim) -> None:
+        self._chunks = iter(chunks)
+        self._claim = claim
+        self.size = 0
+        self.sha = hashlib.sha256()
+
+    def __iter__(self) -> Iterator[bytes]:
+        for chunk in self._chunks:
+            self.size += len(chunk)
+            if self.size > self._claim.stored_size:
+                raise _broken(self._claim.key, f"it holds more than the {self._claim.stored_size} bytes recorded")
+            self.sha.update(chunk)
+            yield chunk
+
+    def check(self) -> None:
+        """Drain what is left (hashing only) and raise when the stored bytes are not the ones recorded."""
+        for _ in self:
+            pass
+        if self.size != self._claim.stored_size or self.sha.hexdigest() != self._claim.stored_sha256.lower():
+            raise _broken(self._claim.key, "its checksum does not match the one recorded when it was written")
+
+
+def stream_stored(chunks: Iterable[bytes], claim: Claim) -> Iterator[bytes]:
+    """The stored bytes of a part as they arrive; the last step raises ``IntegrityError`` unless their size
+    and checksum are the ones recorded (none past the recorded size is ever yielded)."""
+    counted = _Counted(chunks, claim)
+    yield from counted
+    counted.check()
+
+
+def decode_stream(chunks: Iterable[bytes], claim: Claim, *, max_plain_size: int | None = None) -> Iterator[bytes]:
+    """The plain bytes of a stored part whose stored bytes arrive as ``chunks`` (see the module docstring).
+
+    Refuses (``IntegrityError`` naming the key) stored or plain bytes past their recorded size or past
+    ``max_plain_size``, data that is neither gzip nor zstd, a truncated stream, trailing bytes, and
+    checksums that do not match; the checks on the whole happen at the last step."""
+    limit = claim.plain_size if max_plain_size is None else min(claim.plain_size, max_plain_size)
+    counted = _Counted(chunks, claim)
+    plain_sha, plain_size = hashlib.sha256(), 0
+    try:
+        decoder = _Decoder(claim.key)
+        for chunk in counted:
+            for out in decoder.feed(chunk):
+                plain_size += len(out)
+                if plain_size > limit:
+                    raise _broken(claim.key, f"it expands beyond the {limit} bytes recorded")
+                plain_sha.update(out)
+                yield out
+        for out in decoder.finish():
+            plain_size += len(out)
+            if plain_size > limit:
+                raise _broken(claim.key, f"it expands beyond the {limit} bytes recorded")
+            plain_sha.update(out)
+            yield out
+    except IntegrityError:
+        counted.check()  # stored damage explains (and is reported before) any decoding failure
+        raise
+    counted.check()
+    if plain_size != claim.plain_size or plain_sha.hexdigest() != claim.plain_sha256.lower():
+        raise _broken(claim.key, "its content checksum does not match the one recorded when it was written")
+
+
+class _Decoder:
+    """Incremental gzip or zstd decompression in bounded steps; the codec is told by the magic bytes."""
+
+    def __init__(self, key: str) -> None:
+        self.key = key
+        self.codec: Codec | None = None
+        self._head = b""
+        self._d: Any = None
+
+    def feed(self, data: bytes) -> Iterator[bytes]:
+        if self.codec is None:
+            self._head += data
+            if len(self._head) < len(ZSTD_MAGIC):
+                return
+            data, self._head = self._head, b""
+            self._start(data)
+        yield from self._run(data)
+
+    def finish(self) -> Iterator[bytes]:
+        if self.codec is None:
+            self._start(self._head)
+            yield from self._run(self._head)
+        if self.codec == "gzip":
+            while not self._d.eof:
+                try:
+                    out = self._d.decompress(b"", _CHUNK)
+                except zlib.error as exc:
+                    raise _broken(self.key, f"gzip data is invalid ({exc})") from None
+                if not out:
+                    break
+                yield out
+        if not self._d.eof:
+            raise _broken(self.key, f"the {self.codec} stream is truncated")
+
+    def _start(self, data: bytes) -> None:
+        self.codec = detect_codec(data)
+        if self.codec == "gzip":
+            self._d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif self.codec == "zstd":
+            import zstandard
+
+            self._d = zstandard.ZstdDecompressor().decompressobj()
+        else:
+            raise _broken(self.key, "it is neither gzip nor zstd data")
+
+    def _run(self, data: bytes) -> Iterator[bytes]:
+        if self.codec == "gzip":
+            yield from self._gunzip(data)
+        else:
+            yield from self._unzstd(data)
+
+    def _gunzip(self, data: bytes) -> Iterator[bytes]:
+        d = self._d
+        while data:
+            if d.eof:
+                raise _broken(self.key, "there are bytes after the end of the gzip stream")
+            try:
+                out = d.decompress(data, _CHUNK)
+            except zlib.error as exc:
+                raise _broken(self.key, f"gzip data is invalid ({exc})") from None
+            data = d.unconsumed_tail or d.unused_data
+            if d.eof and d.unused_data:
+                raise _broken(self.key, "there are bytes after the end of the gzip stream")
+            if out:
+                yield out
+
+    def _unzstd(self, data: bytes) -> Iterator[bytes]:
+        import zstandard
+
+        # Small input steps bound how far one step can expand (a zstd block is at most 128 KiB).
+        for pos in range(0, len(data), _ZSTD_STEP):
+            if self._d.eof:
+                raise _broken(self.key, "there are bytes after the end of the zstd frame")
+            try:
+                out = self._d.decompress(data[pos:pos + _ZSTD_STEP])
+            except zstandard.ZstdError as exc:
+                raise _broken(self.key, f"zstd data is invalid ({exc})") from None
+            if self._d.eof and self._d.unused_data:
+                raise _broken(self.key, "there are bytes after the end of the zstd frame")
+            if out:
+                yield out

@@ -7,11 +7,12 @@ target: file names come from a fixed list or a fixed pattern (saved messages ``m
 images ``media-{sha256}.{ext}``), never from stored data as is, so a hostile part name (``../x``) is
 refused before anything is written.
 
-Crash safety: a new target is filled as a temporary folder beside it (each file fsynced) and renamed
-into place, so it appears whole or not at all; an existing folder gets every file staged in a
-temporary folder inside it first, then each renamed over its name (a symlink planted in the folder is
-replaced, never followed). A failure before the renames removes what was staged: the target is left
-as it was.
+Each file is streamed (chunk by chunk, never whole) from its source, which raises at the end of the
+stream when its sizes or checksums do not match. Crash safety: a new target is filled as a temporary
+folder beside it (each file fsynced) and renamed into place, so it appears whole or not at all; an
+existing folder gets every file staged in a temporary folder inside it first, then each renamed over
+its name (a symlink planted in the folder is replaced, never followed). A failure before the renames
+(a refused stream included) removes what was staged: the target is left as it was.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import os
 import re
 import shutil
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 
 from gaib.errors import AlreadyExists, InvalidInput, StorageError
@@ -62,14 +63,20 @@ def _non_empty(target: Path) -> bool:
         return False
 
 
-def write_files(target: Path, files: Mapping[str, bytes], *, force: bool) -> list[Path]:
-    """Write ``files`` (name -> bytes) into the folder ``target``; returns the paths written.
+Source = Callable[[], Iterable[bytes]]
+"""Opens one file's bytes as a stream of chunks (a stored part, decompressed or not, or an image); the
+stream's last step raises when the bytes are not the ones recorded."""
+
+
+def write_streams(target: Path, files: Sequence[tuple[str, Source]], *, force: bool) -> list[Path]:
+    """Write each file (name, source) into the folder ``target`` chunk by chunk, never holding one whole;
+    returns the paths written.
 
     ``target`` is an absolute path from :func:`resolve_target`. Refuses a name outside the fixed list
     (ValueError: a bug or a hostile bundle) and a non-empty folder without ``force`` (AlreadyExists,
-    exit 6), before writing anything. Never writes outside ``target`` (and its temporary sibling while
-    a new folder is filled)."""
-    for name in files:
+    exit 6), before writing anything. Only once every stream ended without error are files renamed into
+    place. Never writes outside ``target`` (and its temporary sibling while a new folder is filled)."""
+    for name, _ in files:
         if name not in ALLOWED_NAMES and not ALLOWED_PATTERN.fullmatch(name):
             raise ValueError(f"unexpected bundle file name {name!r}")
     if target.exists() and not target.is_dir():
@@ -87,19 +94,20 @@ def write_files(target: Path, files: Mapping[str, bytes], *, force: bool) -> lis
                                 "half-written.") from None
 
 
-def _stage(folder: str, files: Mapping[str, bytes]) -> None:
-    """Write every file into the fresh private folder ``folder``, each fsynced, then the folder."""
-    for name, data in files.items():
+def _stage(folder: str, files: Sequence[tuple[str, Source]]) -> None:
+    """Stream every file into the fresh private folder ``folder``, each fsynced, then the folder."""
+    for name, source in files:
         fd = os.open(os.path.join(folder, name), os.O_WRONLY | os.O_CREAT | os.O_EXCL
                      | getattr(os, "O_NOFOLLOW", 0), 0o600)
         with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
+            for chunk in source():
+                fh.write(chunk)
             fh.flush()
             os.fsync(fh.fileno())
     fsync_dir(Path(folder))
 
 
-def _as_new_folder(target: Path, files: Mapping[str, bytes]) -> list[Path]:
+def _as_new_folder(target: Path, files: Sequence[tuple[str, Source]]) -> list[Path]:
     """Fill a temporary folder beside ``target``, then rename it to ``target``: all or nothing."""
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     staging = tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent)
@@ -116,17 +124,17 @@ def _as_new_folder(target: Path, files: Mapping[str, bytes]) -> list[Path]:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     fsync_dir(target.parent)
-    return [target / name for name in files]
+    return [target / name for name, _ in files]
 
 
-def _into_existing(target: Path, files: Mapping[str, bytes]) -> list[Path]:
+def _into_existing(target: Path, files: Sequence[tuple[str, Source]]) -> list[Path]:
     """Stage every file in a temporary folder inside ``target``, then rename each over its name."""
     real = os.path.realpath(target)
     staging = tempfile.mkdtemp(prefix=".gaib-download.tmp-", dir=real)
     try:
         _stage(staging, files)
         written = []
-        for name in files:
+        for name, _ in files:
             final = os.path.join(real, name)
             os.replace(os.path.join(staging, name), final)  # replaces a planted symlink itself, never its target
             written.append(Path(final))

@@ -3,8 +3,10 @@
 A manifest names every part of a bundle (its key, codec, sizes, and the sha256 of its plain and of
 its stored bytes) plus who/what/when, and carries ``manifest_sha256``: the sha256 of the canonical
 JSON (sorted keys, no whitespace, UTF-8) of every other field. :func:`parse_manifest` is the only
-way to read one and trusts nothing: it refuses an unknown ``format_version`` or ``kind`` and a
-checksum that does not match, as ``IntegrityError`` (exit 3).
+way to read one and trusts nothing: it refuses an unknown ``format_version`` or ``kind``, a
+checksum that does not match and sizes no Gaib could have written (a part or bundle claiming more
+than ``MAX_CLAIMED_BYTES`` plain bytes, or more stored bytes than a codec makes of its plain ones),
+as ``IntegrityError`` (exit 3); so a size a manifest claims is bounded before anything sums or shows it.
 
 Format versions: ``2`` is the bundle manifest described in docs/format.md. ``1`` is the flat catalog
 item of a state backup written before bundles existed (one object, its checksums as top-level
@@ -21,6 +23,7 @@ from typing import Any, Literal
 
 from gaib import safejson
 from gaib.errors import IntegrityError
+from gaib.setting_values import MAX_MAX_BUNDLE_BYTES
 
 FORMAT_VERSION = 2
 LEGACY_BACKUP_FORMAT = 1
@@ -29,6 +32,15 @@ Kind = Literal["backup", "snapshot", "deployment"]
 TRIGGERS = ("on-demand", "scheduled", "pre-restore")
 
 _PART_FIELDS = ("key", "codec", "plain_size", "stored_size", "plain_sha256", "stored_sha256")
+MAX_CLAIMED_BYTES = MAX_MAX_BUNDLE_BYTES
+"""The most plain bytes a manifest may claim for a whole bundle: the highest ceiling that can be set, so a
+claim beyond it is damage whatever the setting, and never reaches a report or a sum."""
+
+
+def stored_bound(plain_size: int) -> int:
+    """The most bytes gzip or zstd can store for ``plain_size`` plain bytes (their headers and block
+    overhead, with room to spare): a part claiming more stored than this claims something impossible."""
+    return plain_size + plain_size // 256 + 1024
 _HEX64 = frozenset("0123456789abcdef")
 
 
@@ -146,9 +158,14 @@ def _sha(doc: Mapping[str, Any], name: str, where: str) -> str:
 def _part(doc: Any, where: str) -> Part:
     if not isinstance(doc, Mapping):
         raise _damaged(where, "a part is not an object")
-    return Part(key=_text(doc, "key", where), codec=_text(doc, "codec", where),
-                plain_size=_int(doc, "plain_size", where), stored_size=_int(doc, "stored_size", where),
-                plain_sha256=_sha(doc, "plain_sha256", where), stored_sha256=_sha(doc, "stored_sha256", where))
+    plain, stored = _int(doc, "plain_size", where), _int(doc, "stored_size", where)
+    if plain > MAX_CLAIMED_BYTES:
+        raise _damaged(where, f"a part claims {plain} plain bytes, more than the {MAX_CLAIMED_BYTES} any Gaib reads")
+    if stored > stored_bound(plain):
+        raise _damaged(where, f"a part claims {stored} stored bytes for {plain} plain bytes, which no codec makes")
+    return Part(key=_text(doc, "key", where), codec=_text(doc, "codec", where), plain_size=plain,
+                stored_size=stored, plain_sha256=_sha(doc, "plain_sha256", where),
+                stored_sha256=_sha(doc, "stored_sha256", where))
 
 
 MAX_MANIFEST_BYTES = 1024 * 1024
@@ -205,6 +222,9 @@ def parse_manifest(doc: Any, where: str) -> Manifest:
     )
     if seal(manifest).manifest_sha256 != manifest.manifest_sha256:
         raise _damaged(where, "its checksum does not match its content (it was changed after it was written)")
+    if manifest.plain_size > MAX_CLAIMED_BYTES:
+        raise _damaged(where, f"its parts claim {manifest.plain_size} plain bytes, more than the "
+                              f"{MAX_CLAIMED_BYTES} any Gaib reads")
     return manifest
 
 

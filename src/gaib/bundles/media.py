@@ -32,6 +32,8 @@ from gaib.storage.base import Catalog, Item, ObjectStore
 from gaib.storage.keys import SNAPSHOT_SK_PREFIX, media_key, media_prefix, server_pk
 
 MEDIA_CONTENT_TYPE = "application/octet-stream"
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+"""The largest image a snapshot may list (Discord's own limits are far lower): a larger claim is damage."""
 SWEEP_GRACE = timedelta(hours=1)
 """An unreferenced image younger than this may belong to a snapshot being written right now."""
 
@@ -91,6 +93,17 @@ class MediaStore:
                                  details={"key": key})
         return data
 
+    def stream(self, sha256: str, size: int, *, what: str = "image") -> Iterator[bytes]:
+        """The image with this checksum, read chunk by chunk: nothing past ``size`` bytes (the size its
+        snapshot lists) is read; the last step raises IntegrityError unless the bytes are ``size`` long with
+        this checksum. IntegrityError at the call when it is missing."""
+        key = self.key(sha256)
+        try:
+            chunks = self.store.stream(key)
+        except NotFound:
+            raise IntegrityError(f"The {what} stored as {key} is missing.", details={"key": key}) from None
+        return _verified(chunks, key, sha256, size, what)
+
     def ensure(self, images: Mapping[str, bytes], *, tags: Mapping[str, str] | None = None) -> list[str]:
         """Put back any of ``images`` (sha256 → bytes) that is no longer stored; returns their checksums."""
         missing = []
@@ -101,6 +114,20 @@ class MediaStore:
                 self.put(data, tags=tags)
                 missing.append(digest)
         return missing
+
+
+def _verified(chunks: Iterator[bytes], key: str, sha256: str, size: int, what: str) -> Iterator[bytes]:
+    digest, seen = hashlib.sha256(), 0
+    for chunk in chunks:
+        seen += len(chunk)
+        if seen > size:
+            raise IntegrityError(f"The {what} stored as {key} is larger than the {size} bytes its snapshot lists.",
+                                 details={"key": key})
+        digest.update(chunk)
+        yield chunk
+    if seen != size or digest.hexdigest() != sha256:
+        raise IntegrityError(f"The {what} stored as {key} is corrupted: its checksum does not match.",
+                             details={"key": key})
 
 
 def _item_media(item: Item) -> set[str]:

@@ -2,7 +2,9 @@
 
 A :class:`Record` holds a :class:`gaib.bundles.manifest.Manifest` that was already verified (built by
 ``seal`` through the repository, or read back by ``parse_manifest``) and forwards the fields every kind
-shares: who/what/when, sizes, checksums. It never reads storage and never re-checks the manifest.
+shares: who/what/when, sizes, checksums; and ``written``, what the catalog stamped on its item (write
+sequence and the catalog's time: :mod:`gaib.bundles.order`). It never reads storage and never re-checks
+the manifest.
 
 Each kind subclasses it with only what is its own (``BackupRecord`` in :mod:`gaib.backups.store`,
 ``SnapshotRecord`` in :mod:`gaib.snapshots.store`, ``Deployment`` in :mod:`gaib.deployments.store`),
@@ -12,9 +14,12 @@ including its ``to_dict``: the output formats of docs/format.md differ by kind a
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from gaib.bundles import order
 from gaib.bundles.manifest import Kind, Manifest
+from gaib.storage.keys import parse_id
 
 
 @dataclass(frozen=True)
@@ -22,6 +27,22 @@ class Record:
     """One bundle: its verified manifest, with the fields every kind has forwarded."""
 
     manifest: Manifest
+    written: order.Written = field(default_factory=order.Written)
+    """The catalog's stamp on the item (empty for an item written before sequences)."""
+
+    @property
+    def sequence(self) -> int | None:
+        """The catalog's write sequence of the server's bundles (None: written before sequences)."""
+        return self.written.sequence
+
+    @property
+    def created(self) -> datetime:
+        """The creation time in the id (the writer's clock)."""
+        return parse_id(self.manifest.id)
+
+    def ahead_by(self, storage_now: float | None) -> timedelta | None:
+        """How far the bundle's date runs ahead of the catalog's time (see :func:`gaib.bundles.order.ahead_by`)."""
+        return order.ahead_by(self.created, self.written, storage_now)
 
     @property
     def kind(self) -> Kind:

@@ -10,24 +10,37 @@ Every backup, snapshot and theme deployment is a bundle. Writing one:
    ``put_if_absent``. A bundle exists only once its item does: a crash before leaves at most
    unlisted objects, never a listed bundle without its parts.
 
+The catalog item is written with ``Catalog.put_sequenced``: the catalog stamps it with the server's next
+write sequence (``SEQUENCE`` counter item) and its own time, which is what "newest" means for a server's
+bundles (:mod:`gaib.bundles.order`), whatever the writer's clock said.
+
 Reading trusts nothing: the item's manifest checksum is verified, the part keys must be the keys the
 bundle's id gives (an item pointing elsewhere is damage, and nothing is read from where it points), a
 stored ``manifest.json`` must carry the same checksum as the item, and :meth:`BundleRepository.read_part`
 verifies both checksums of a part before returning a byte. Deleting removes the item first, then the
 objects at the keys the id gives.
+
+Memory is bounded per bundle: before any part is read, the plain bytes the manifest claims for the whole
+bundle are checked against ``max_bundle_bytes`` (the ``GAIB_MAX_BUNDLE_BYTES`` setting); parts are read
+from storage as streams (:meth:`stream_part`, :meth:`stream_stored`) that refuse any byte past the size
+recorded. So a bundle whose claim is over the ceiling is refused before anything is read or allocated,
+one whose real bytes run past its claim is refused as they arrive (``IntegrityError``, exit 3), and no
+command ever holds more than the ceiling of one bundle's plain bytes.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from gaib.bundles import codec
 from gaib.bundles.manifest import Manifest, Part, decode_manifest, parse_manifest, seal
+from gaib.bundles.order import Written, written_of
 from gaib.errors import GaibError, IntegrityError, NotFound
+from gaib.setting_values import DEFAULT_MAX_BUNDLE_BYTES
 from gaib.storage.base import Catalog, Item, ObjectStore, Page, damaged_key, damaged_reason
-from gaib.storage.keys import id_from_sk
+from gaib.storage.keys import SEQUENCE_SK, id_from_sk
 
 MANIFEST_CONTENT_TYPE = "application/json"
 CONTENT_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
@@ -74,16 +87,26 @@ def page_ids(page: Page) -> list[str]:
     return [item_id(item, sk) for item, sk in zip(page.items, keys, strict=True)]
 
 
-class BundleRepository:
-    """Writes and reads bundles over one ``ObjectStore`` and one ``Catalog``."""
+def claim(part: Part) -> codec.Claim:
+    """What a read of ``part`` must find."""
+    return codec.Claim(part.key, part.plain_size, part.stored_size, part.plain_sha256, part.stored_sha256)
 
-    def __init__(self, store: ObjectStore, catalog: Catalog) -> None:
+
+class BundleRepository:
+    """Writes and reads bundles over one ``ObjectStore`` and one ``Catalog``; reads hold at most
+    ``max_bundle_bytes`` plain bytes of one bundle (see the module docstring)."""
+
+    def __init__(self, store: ObjectStore, catalog: Catalog, *,
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
         self.store = store
         self.catalog = catalog
+        self.max_bundle_bytes = max_bundle_bytes
 
     def write(self, header: Manifest, layout: Layout, parts: Sequence[PartData], *,
-              codec_name: codec.Codec = codec.DEFAULT_CODEC, tags: Mapping[str, str] | None = None) -> Manifest:
-        """Store the parts, then the manifest, then the catalog item; returns the sealed manifest.
+              codec_name: codec.Codec = codec.DEFAULT_CODEC,
+              tags: Mapping[str, str] | None = None) -> tuple[Manifest, Written]:
+        """Store the parts, then the manifest, then the catalog item (stamped with the server's next write
+        sequence); returns the sealed manifest and the stamp.
 
         ``header`` carries every manifest field but the parts (its ``parts`` are ignored). Never
         overwrites: a part or item that already exists raises ``Conflict`` and is left untouched.
@@ -107,7 +130,7 @@ class BundleRepository:
                 self.store.put(layout.manifest_key, manifest.to_json(), tags=tags,
                                content_type=MANIFEST_CONTENT_TYPE)
                 stored.append(layout.manifest_key)
-            self.catalog.put_if_absent(layout.pk, layout.sk, manifest.to_dict())
+            item = self.catalog.put_sequenced(layout.pk, layout.sk, manifest.to_dict(), counter_sk=SEQUENCE_SK)
         except Exception:
             # A refused write (a secret in a part, a full quota, a conflict) leaves no orphan behind:
             # only the objects this call created are removed, never one that was already there.
@@ -115,7 +138,7 @@ class BundleRepository:
                 with contextlib.suppress(GaibError):
                     self.store.delete(key)
             raise
-        return manifest
+        return manifest, written_of(item, f"{manifest.kind} {manifest.id}")
 
     def item(self, layout: Layout, what: str) -> Item:
         """The bundle's catalog item; raises NotFound (exit 6) if it is absent."""
@@ -150,27 +173,51 @@ class BundleRepository:
                                      f"of {where}.", details={"key": layout.manifest_key})
         return manifest
 
-    def read_part(self, manifest: Manifest, name: str) -> bytes:
-        """The plain bytes of a part, after verifying its stored and plain checksums (IntegrityError)."""
+    def check_ceiling(self, manifest: Manifest, extra: int = 0) -> None:
+        """IntegrityError (exit 3) when the plain bytes ``manifest`` claims for its parts, plus ``extra``
+        (images a download writes beside them), are more than ``max_bundle_bytes``: nothing is read."""
+        claimed = manifest.plain_size + extra
+        if claimed > self.max_bundle_bytes:
+            raise IntegrityError(
+                f"{manifest.kind.capitalize()} {manifest.id} claims {claimed} plain bytes, more than the "
+                f"{self.max_bundle_bytes} one bundle may hold; nothing was read.",
+                hint="If the bundle is genuine, raise GAIB_MAX_BUNDLE_BYTES (backup.max_bundle_bytes in "
+                     "gaib.yaml) above its size and run the command again.",
+                details={"id": manifest.id, "claimed_bytes": claimed, "max_bundle_bytes": self.max_bundle_bytes})
+
+    def stream_part(self, manifest: Manifest, name: str) -> Iterator[bytes]:
+        """The plain bytes of a part as they are decompressed from the stored stream; the last step
+        raises IntegrityError unless both sizes and checksums are the ones recorded (see
+        :func:`gaib.bundles.codec.decode_stream`). Checks the bundle's ceiling first."""
+        self.check_ceiling(manifest)
         part = manifest.part(name)
-        stored = self._get(part.key, f"{manifest.kind} {manifest.id}")
-        return codec.decode(stored, expected_plain_sha256=part.plain_sha256,
-                            expected_stored_sha256=part.stored_sha256, key=part.key)
+        return codec.decode_stream(self._stream(part.key, f"{manifest.kind} {manifest.id}"), claim(part))
+
+    def stream_stored(self, manifest: Manifest, name: str) -> Iterator[bytes]:
+        """The stored (compressed) bytes of a part as they arrive; the last step checks size and checksum."""
+        part = manifest.part(name)
+        return codec.stream_stored(self._stream(part.key, f"{manifest.kind} {manifest.id}"), claim(part))
+
+    def read_part(self, manifest: Manifest, name: str) -> bytes:
+        """The plain bytes of a part, after verifying its stored and plain checksums (IntegrityError);
+        never more than the part's recorded size is held, and nothing of a bundle over the ceiling."""
+        return b"".join(self.stream_part(manifest, name))
 
     def read_stored(self, manifest: Manifest, name: str) -> bytes:
-        """The stored (compressed) bytes of a part, after verifying their checksum."""
-        part = manifest.part(name)
-        stored = self._get(part.key, f"{manifest.kind} {manifest.id}")
-        if codec.sha256_hex(stored) != part.stored_sha256:
-            raise IntegrityError(f"Stored object {part.key} is corrupted: its checksum does not match the one "
-                                 "recorded when it was written.", details={"key": part.key})
-        return stored
+        """The stored (compressed) bytes of a part, after verifying their size and checksum."""
+        return b"".join(self.stream_stored(manifest, name))
 
     def delete(self, layout: Layout) -> None:
         """Remove the catalog item, then every object of the layout (idempotent)."""
         self.catalog.delete(layout.pk, layout.sk)
         for key in layout.object_keys():
             self.store.delete(key)
+
+    def _stream(self, key: str, where: str) -> Iterator[bytes]:
+        try:
+            return self.store.stream(key)
+        except NotFound:
+            raise IntegrityError(f"Stored object {key} of {where} is missing.", details={"key": key}) from None
 
     def _get(self, key: str, where: str) -> bytes:
         try:

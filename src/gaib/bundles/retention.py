@@ -12,9 +12,13 @@ workspace)``; a snapshot's or a theme deployment's is ``(server_id,)``):
 5. The newest ``keep_last`` items of a group are kept.
 6. Everything else is removed.
 
-A rule keeps an item on its own: the limits add up, they never narrow each other. "Newest" orders
-by ``created_at``, then by id, so ties break the same way whatever the input order. The plan is
-stable: planning again over the kept items at the same ``now`` removes nothing.
+A rule keeps an item on its own: the limits add up, they never narrow each other. "Newest" is the
+catalog's order of writes (``sequence``, :mod:`gaib.bundles.order`), never a clock: an item dated
+ahead by a writer whose clock ran fast ranks where it was written, so it cannot make a backup written
+after it stop being the newest. Items without a sequence (written before sequences existed) rank
+before every item with one, among themselves by ``created_at`` then id, except that one ``misdated``
+(dated ahead of the storage's clock) ranks before the rest. Ages are still ``now - created_at``. The
+plan is stable: planning again over the kept items at the same ``now`` removes nothing.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
+
+from gaib.bundles.order import Written, order_key
 
 __all__ = [
     "KEEP_EVERYTHING",
@@ -39,12 +45,15 @@ __all__ = [
 @dataclass(frozen=True)
 class Retained:
     """One stored item as retention sees it. ``created_at`` must be timezone-aware; ``size`` is the
-    bytes removing it frees (for reports only)."""
+    bytes removing it frees (for reports only); ``sequence`` is the catalog's write sequence (None for
+    an item written before sequences) and ``misdated`` whether it is dated ahead of the storage's clock."""
 
     id: str
     group: tuple[str, ...]
     created_at: datetime
     size: int = 0
+    sequence: int | None = None
+    misdated: bool = False
 
     def __post_init__(self) -> None:
         if self.created_at.tzinfo is None or self.created_at.utcoffset() is None:
@@ -135,6 +144,7 @@ class Decision:
             "created_at": _iso(self.item.created_at),
             "size": self.item.size,
             "rank": self.rank,
+            "sequence": self.item.sequence,
             "code": self.code.value,
             "reason": self.reason,
         }
@@ -191,7 +201,8 @@ def plan_retention(items: Iterable[Retained], policy: RetentionPolicy, now: date
     keep: list[Decision] = []
     remove: list[Decision] = []
     for group in sorted(groups):
-        newest_first = sorted(groups[group], key=lambda i: (i.created_at, i.id), reverse=True)
+        newest_first = sorted(groups[group], reverse=True,
+                              key=lambda i: order_key(Written(i.sequence), i.created_at, i.id, misdated=i.misdated))
         for rank, item in enumerate(newest_first, start=1):
             decision = _decide(item, rank, policy, now)
             (keep if decision.keep else remove).append(decision)

@@ -7,6 +7,7 @@ import click
 
 from gaib.backups import service
 from gaib.backups.store import BackupRecord
+from gaib.bundles.order import describe
 from gaib.cli.base import any_workspace, get_ctx, group, server_options
 from gaib.cli.text import printable
 
@@ -47,6 +48,10 @@ def list_(limit: int, cursor: str | None, all_workspaces: bool) -> None:
     for backup_id in damaged:
         ctx.out.warn(f"backup {backup_id} has a damaged catalog item and is not listed; "
                      f"remove it with 'gaib server backup delete {backup_id}'")
+    ahead = service.future_dated(ctx.app(), records)
+    for backup_id, by in ahead.items():
+        ctx.out.warn(f"backup {backup_id} is dated {describe(by)} ahead of the storage's clock (its writer's clock "
+                     "ran ahead): it does not count as newer than the backups written after it")
     text = ctx.out.table(["ID", "WORKSPACE", "SERIAL", "RESOURCES", "TRIGGER", "SIZE", "MESSAGE"],
                          [_line(r) for r in records]) if records else "No backups."
     if next_cursor:
@@ -55,7 +60,8 @@ def list_(limit: int, cursor: str | None, all_workspaces: bool) -> None:
     if local is not None:
         text += f"\n{local.notice()}"
     ctx.out.result({"backups": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged,
-                    "local_store": local.to_dict() if local else None}, text)
+                    "local_store": local.to_dict() if local else None,
+                    "future_dated": {i: int(by.total_seconds()) for i, by in ahead.items()}}, text)
 
 
 @backup.command("restore")

@@ -48,6 +48,10 @@ def plan_text(plan: PrunePlan) -> str:
         lines += [f"  - {o.key}" for o in plan.orphans[:20]]
         if len(plan.orphans) > 20:
             lines.append(f"  ... and {len(plan.orphans) - 20} more")
+    for d in (*r.remove, *r.keep):
+        if plan.bundles[d.item.id].detail.get("future_dated"):
+            lines.append(f"warning: {plan.kind} {d.item.id} is dated more than 5 minutes ahead of the storage's clock "
+                         "(its writer's clock ran ahead): it ranks where the catalog wrote it, not by its date")
     for ident in plan.damaged:
         lines.append(f"warning: {plan.kind} {printable(ident)} has a damaged catalog item: not judged, not removed "
                      f"(remove it with 'gaib server {plan.kind} delete {printable(ident)}'); orphan objects are "

@@ -72,7 +72,8 @@ def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: in
 @server_options
 @any_workspace
 def verify(everything: bool, sample: int, tier: str | None) -> None:
-    """Re-read stored backups and snapshots and check every checksum (default: the newest of each)."""
+    """Re-read stored backups, snapshots and deployments, every part of each, and check every size and
+    checksum (default: the newest of each); each failure is named."""
     from gaib.errors import UsageError
     from gaib.scheduled import service
 
@@ -82,10 +83,13 @@ def verify(everything: bool, sample: int, tier: str | None) -> None:
     report = service.verify(ctx.app(), everything=everything, sample=sample, tier=tier)
     if report.tier is not None:
         _emit_metrics(ctx, report.tier, "verify", service.verify_metrics(report))
+    for line in report.warning_lines():
+        ctx.out.warn(line)
     service.check(report)
     where = f"{report.servers} servers of the {report.tier} tier" if report.tier else "this server"
     ctx.out.result(report.to_dict(), f"Verified {report.checked} stored items of {where} ({report.backups} backups, "
-                                     f"{report.snapshots} snapshots, {report.bytes_read} bytes): all passed.")
+                                     f"{report.snapshots} snapshots, {report.deployments} deployments; every part, "
+                                     f"{report.bytes_read} bytes read): all passed.")
 
 
 def _migrate_text(r: MigrationReport) -> str:

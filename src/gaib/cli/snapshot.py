@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from gaib.bundles.order import describe
 from gaib.cli.base import Ctx, any_workspace, get_ctx, group, server_options
 from gaib.cli.progress import RunProgress
 from gaib.cli.text import printable
@@ -83,6 +84,10 @@ def list_(limit: int, cursor: str | None) -> None:
     for ident in damaged:
         ctx.out.warn(f"snapshot {printable(ident)} is damaged and not listed; remove it with "
                      f"'gaib server snapshot delete {printable(ident)}'")
+    ahead = service.future_dated(ctx.app(), records)
+    for ident, by in ahead.items():
+        ctx.out.warn(f"snapshot {ident} is dated {describe(by)} ahead of the storage's clock (its writer's clock "
+                     "ran ahead): it does not count as newer than the snapshots written after it")
     rows = [[r.id, r.manifest.workspace, r.manifest.trigger, _counts(r), r.manifest.serial,
              _size(r.manifest.stored_size), _media(r), printable(r.manifest.message)] for r in records]
     text = ctx.out.table(["ID", "WORKSPACE", "TRIGGER", "OBJECTS", "SERIAL", "SIZE", "IMAGES", "MESSAGE"], rows) \
@@ -93,7 +98,8 @@ def list_(limit: int, cursor: str | None) -> None:
     if local is not None:
         text += f"\n{local.notice()}"
     ctx.out.result({"snapshots": [r.to_dict() for r in records], "next_cursor": next_cursor, "damaged": damaged,
-                    "local_store": local.to_dict() if local else None}, text)
+                    "local_store": local.to_dict() if local else None,
+                    "future_dated": {i: int(by.total_seconds()) for i, by in ahead.items()}}, text)
 
 
 @snapshot.command("download")

@@ -114,7 +114,8 @@ def change_counts(result: Mapping[str, Any] | None) -> dict[str, int]:
 
 
 def deployments(ports: Ports) -> DeploymentStore:
-    return DeploymentStore(ports.store, ports.catalog, clock=ports.clock)
+    return DeploymentStore(ports.store, ports.catalog, clock=ports.clock,
+                           max_bundle_bytes=ports.settings.max_bundle_bytes)
 
 
 def current(store: DeploymentStore, server_id: str) -> Deployment | None:
@@ -172,7 +173,7 @@ def prune(ports: Ports, store: DeploymentStore, server_id: str, policy: TierPoli
     retention = policy.theme_history_retention()
     if retention.keeps_everything:
         return ()
-    kept = [Retained(d.id, (server_id,), parse_id(d.id), d.manifest.stored_size)
+    kept = [Retained(d.id, (server_id,), parse_id(d.id), d.manifest.stored_size, sequence=d.sequence)
             for d in store.every(server_id, damaged=[])]
     plan = plan_retention(kept, retention, ports.clock())
     for decision in plan.remove:

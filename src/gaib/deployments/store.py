@@ -24,17 +24,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal
 
 from gaib.bundles import codec
 from gaib.bundles.manifest import Manifest
+from gaib.bundles.order import written_of
 from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData
 from gaib.clock import Clock
 from gaib.errors import GaibError, IntegrityError, NotFound
 from gaib.names import NAME_PATTERN, check_name, check_snowflake
+from gaib.setting_values import DEFAULT_MAX_BUNDLE_BYTES
 from gaib.storage.base import Catalog, Item, ObjectStore
 from gaib.storage.keys import (
     DEPLOY_SK_PREFIX,
@@ -194,8 +196,9 @@ def verify(manifest: Manifest, server_id: str, deployment_id: str) -> Deployment
 class DeploymentStore:
     """Write, read, list and delete deployments over one store and catalog."""
 
-    def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Clock) -> None:
-        self.repo = BundleRepository(store, catalog)
+    def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Clock,
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
+        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes)
         self.catalog = catalog
         self.clock = clock
 
@@ -218,14 +221,16 @@ class DeploymentStore:
                           message=new.message, serial=new.serial, lineage=new.lineage, parts={},
                           counts=dict(new.counts), extra=extra)
         plain = new.config_text.encode("utf-8")
-        manifest = self.repo.write(header, where, [PartData(CONFIG_PART, where.part_keys[CONFIG_PART], plain)],
-                                   codec_name=codec_name, tags={"Tier": tier, "ServerId": new.server_id})
-        return Deployment(manifest)
+        manifest, written = self.repo.write(header, where,
+                                            [PartData(CONFIG_PART, where.part_keys[CONFIG_PART], plain)],
+                                            codec_name=codec_name, tags={"Tier": tier, "ServerId": new.server_id})
+        return Deployment(manifest, written)
 
     def _from_item(self, server_id: str, deployment_id: str, item: Item) -> Deployment:
         where = layout(server_id, deployment_id)
         manifest = self.repo.manifest(item, where, f"deployment {deployment_id}")
-        return verify(manifest, server_id, deployment_id)
+        return replace(verify(manifest, server_id, deployment_id),
+                       written=written_of(item, f"deployment {deployment_id}"))
 
     def find(self, server_id: str, deployment_id: str) -> Deployment | None:
         """The verified deployment, or None if there is none; IntegrityError if its item is damaged."""

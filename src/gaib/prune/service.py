@@ -19,7 +19,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from gaib.backups import store as backups
-from gaib.bundles import media
+from gaib.bundles import media, order
 from gaib.bundles.prune import (
     Bundle,
     Orphan,
@@ -31,6 +31,7 @@ from gaib.bundles.prune import (
     plan,
     sweep_orphans,
 )
+from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout
 from gaib.bundles.retention import Retained, RetentionPlan, RetentionPolicy
 from gaib.errors import GaibError, IntegrityError, PartialFailure
@@ -110,22 +111,37 @@ def _scan(ports: Ports, server_id: str, prefix: str, read: Callable[[Item], Bund
             return found
 
 
+def _retained(rec: Record, group: tuple[str, ...], storage_now: float | None) -> Retained:
+    created = parse_id(rec.id)
+    return Retained(id=rec.id, group=group, created_at=created, size=rec.stored_size, sequence=rec.sequence,
+                    misdated=order.misdated(created, rec.written, storage_now))
+
+
+def _detail(rec: Record, storage_now: float | None) -> dict[str, Any]:
+    ahead = rec.ahead_by(storage_now)
+    return {"workspace": rec.workspace, "trigger": rec.trigger, "serial": rec.serial, "message": rec.message,
+            "future_dated": ahead is not None and ahead > order.CLOCK_SLACK}
+
+
 def _backup_bundles(ports: Ports, server_id: str, damaged: list[str]) -> list[Bundle]:
     mgr = backups.BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    records: list[Record] = []
 
     def read(item: Item) -> Bundle:
         rec = mgr.record_of(server_id, item)
-        m = rec.manifest
-        return Bundle(Retained(id=m.id, group=(server_id, m.workspace), created_at=parse_id(m.id),
-                               size=m.stored_size),
-                      backups.layout(server_id, m.workspace, m.id),
-                      {"workspace": m.workspace, "trigger": m.trigger, "serial": rec.serial, "message": m.message})
+        records.append(rec)
+        return Bundle(Retained(rec.id, (server_id, rec.workspace), parse_id(rec.id)),
+                      backups.layout(server_id, rec.workspace, rec.id))
 
-    return _scan(ports, server_id, BACKUP_SK_PREFIX, read, damaged)
+    found = _scan(ports, server_id, BACKUP_SK_PREFIX, read, damaged)
+    now = ports.catalog.storage_time()
+    return [replace(b, retained=_retained(r, b.retained.group, now), detail=_detail(r, now))
+            for b, r in zip(found, records, strict=True)]
 
 
 def _snapshot_bundles(ports: Ports, server_id: str, damaged: list[str]) -> list[Bundle]:
     repo = BundleRepository(ports.store, ports.catalog)
+    records: list[Record] = []
 
     def read(item: Item) -> Bundle:
         ident = check_id(item.get("id"), "snapshot id")
@@ -134,11 +150,13 @@ def _snapshot_bundles(ports: Ports, server_id: str, damaged: list[str]) -> list[
         m = repo.manifest(item, replace(where, manifest_key=None), f"snapshot {ident}")
         if m.id != ident or m.server_id != server_id or m.kind != "snapshot":
             raise IntegrityError(f"The catalog item of snapshot {ident} is damaged: it describes another bundle.")
-        return Bundle(Retained(id=m.id, group=(server_id,), created_at=parse_id(m.id), size=m.stored_size),
-                      where, {"workspace": m.workspace, "trigger": m.trigger, "serial": m.serial,
-                              "message": m.message})
+        records.append(Record(m, order.written_of(item, f"snapshot {ident}")))
+        return Bundle(Retained(m.id, (server_id,), parse_id(m.id)), where)
 
-    return _scan(ports, server_id, SNAPSHOT_SK_PREFIX, read, damaged)
+    found = _scan(ports, server_id, SNAPSHOT_SK_PREFIX, read, damaged)
+    now = ports.catalog.storage_time()
+    return [replace(b, retained=_retained(r, b.retained.group, now), detail=_detail(r, now))
+            for b, r in zip(found, records, strict=True)]
 
 
 def plan_prune(ports: Ports, kind: PruneKind, *, server_id: str | None = None) -> PrunePlan:

@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.bundles.manifest import Manifest
-from gaib.bundles.media import MediaStore
+from gaib.bundles.media import MAX_IMAGE_BYTES, MediaStore
 from gaib.bundles.repository import BundleRepository
 from gaib.discord.models import Channel, ChannelType
 from gaib.errors import IntegrityError, InvalidInput
@@ -191,6 +191,9 @@ def load_extras(repo: BundleRepository, manifest: Manifest, media: MediaStore, *
     for digest, what in extras.image_refs().items():
         if digest not in listed:
             raise _damaged(m, "media", f"{what} uses an image the manifest does not list")
-        loaded[digest] = media.get(digest, what=what)
+        size = listed[digest].get("size") if isinstance(listed[digest], dict) else None
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_IMAGE_BYTES:
+            raise _damaged(m, "media", f"the manifest lists the image of {what} without a size")
+        loaded[digest] = b"".join(media.stream(digest, size, what=what))  # never more than its listed size
     return Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved,
                   images=loaded)

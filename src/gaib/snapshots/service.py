@@ -38,19 +38,23 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from gaib.backups import rollforward
 from gaib.backups.store import BackupManager
 from gaib.bundles import local_history as local
+from gaib.bundles import order
 from gaib.bundles.codec import Codec
-from gaib.bundles.download import MEDIA_EXTENSIONS, resolve_target, write_files
-from gaib.bundles.media import MediaStore
+from gaib.bundles.download import MEDIA_EXTENSIONS, Source, resolve_target, write_streams
+from gaib.bundles.media import MAX_IMAGE_BYTES, MediaStore
 from gaib.deployments import registry
 from gaib.errors import (
     ConfirmationRequired,
     GaibError,
+    IntegrityError,
     InvalidInput,
     PartialFailure,
     StateError,
@@ -87,7 +91,8 @@ def local_history(ports: Ports) -> local.LocalHistory | None:
 
 
 def manager(ports: Ports) -> SnapshotManager:
-    return SnapshotManager(ports.store, ports.catalog, clock=ports.clock)
+    return SnapshotManager(ports.store, ports.catalog, clock=ports.clock,
+                           max_bundle_bytes=ports.settings.max_bundle_bytes)
 
 
 def _registry(ports: Ports, server_id: str) -> bytes | None:
@@ -163,6 +168,12 @@ def list_snapshots(ports: Ports, *, limit: int, cursor: str | None,
     return manager(ports).list(server_id_of(ports), limit=limit, cursor=cursor, damaged=damaged)
 
 
+def future_dated(ports: Ports, records: list[SnapshotRecord]) -> dict[str, timedelta]:
+    """The listed snapshots dated more than 5 minutes ahead of the storage's clock, by id (see
+    :func:`gaib.backups.service.future_dated`)."""
+    return order.flagged(records, ports.catalog.storage_time())
+
+
 def delete(ports: Ports, snapshot_id: str) -> list[str]:
     """Delete a snapshot and the images only it needed; returns their checksums."""
     return manager(ports).delete(server_id_of(ports), snapshot_id)
@@ -187,25 +198,44 @@ class Downloaded:
 
 
 def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool) -> Downloaded:
-    """Verify every checksum, then write the snapshot's files into the folder ``output`` names (any path a
-    user types, see :func:`gaib.bundles.download.resolve_target`; checked before anything is read)."""
+    """Write the snapshot's files into the folder ``output`` names (any path a user types, see
+    :func:`gaib.bundles.download.resolve_target`; checked before anything is read), each streamed from
+    storage to its file chunk by chunk and verified (sizes and checksums) before any is renamed into place;
+    a snapshot whose parts and images claim more than the per-bundle ceiling is refused before anything is
+    read or written."""
     settings = ports.settings
     target = resolve_target(settings.cwd or settings.project_dir, output, home=settings.home, force=force)
     mgr = manager(ports)
     record = mgr.get(server_id_of(ports), snapshot_id)
-    files: dict[str, bytes] = {"manifest.json": record.manifest.to_json()}
-    if raw:
-        stored = mgr.stored_parts(record)
-        files.update({_file_name(record.manifest.part(n).key): data for n, data in stored.items()})
-    else:
-        for name in record.manifest.parts:
-            plain = mgr.repo.read_part(record.manifest, name)
-            files[_file_name(record.manifest.part(name).key).removesuffix(".gz")] = plain
+    m = record.manifest
+    images = _listed_images(record)
+    mgr.repo.check_ceiling(m, extra=sum(size for _, size, _ in images))
+    manifest_json = m.to_json()
+    files: list[tuple[str, Source]] = [("manifest.json", lambda: [manifest_json])]
+    for name in m.parts:
+        file = _file_name(m.part(name).key)
+        if raw:
+            files.append((file, partial(mgr.repo.stream_stored, m, name)))
+        else:
+            files.append((file.removesuffix(".gz"), partial(mgr.repo.stream_part, m, name)))
     media = MediaStore(ports.store, record.server_id)
+    for digest, size, kind in images:
+        files.append((f"media-{digest}.{MEDIA_EXTENSIONS.get(kind, 'bin')}", partial(media.stream, digest, size)))
+    return Downloaded(record, target, write_streams(target, files, force=force), raw)
+
+
+def _listed_images(record: SnapshotRecord) -> list[tuple[str, int, str]]:
+    """(sha256, size, media type) of every image the snapshot lists; IntegrityError for an entry without a
+    size an image could have (its claim is summed against the ceiling before anything is read)."""
+    out = []
     for digest, entry in record.media.items():
+        size = entry.get("size") if isinstance(entry, Mapping) else None
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_IMAGE_BYTES:
+            raise IntegrityError(f"Snapshot {record.id} lists image {str(digest)[:64]} without a valid size.",
+                                 details={"id": record.id})
         kind = entry.get("type") if isinstance(entry, Mapping) else None
-        files[f"media-{digest}.{MEDIA_EXTENSIONS.get(str(kind), 'bin')}"] = media.get(digest)
-    return Downloaded(record, target, write_files(target, files, force=force), raw)
+        out.append((str(digest), size, str(kind)))
+    return out
 
 
 def _file_name(key: str) -> str:

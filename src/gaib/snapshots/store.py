@@ -29,6 +29,7 @@ from typing import Any
 from gaib.bundles import codec
 from gaib.bundles.manifest import TRIGGERS, Manifest
 from gaib.bundles.media import MediaStore, release
+from gaib.bundles.order import written_of
 from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.clock import Clock
@@ -38,6 +39,7 @@ from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
 from gaib.iac.diff import manageable_roles
 from gaib.iac.export import export_config, exported_objects
 from gaib.names import check_name, check_snowflake
+from gaib.setting_values import DEFAULT_MAX_BUNDLE_BYTES
 from gaib.snapshots.capture import Captured
 from gaib.snapshots.parts import COMMUNITY_PARTS, channel_of_part
 from gaib.state.model import State, parse_state
@@ -123,7 +125,7 @@ class SnapshotRecord(Record):
                 "serial": self.serial, "lineage": self.lineage, "counts": dict(self.counts),
                 "stored_size": self.stored_size, "plain_size": self.plain_size, "media_size": self.media_size,
                 "media_added": self.media_added, "format_version": self.format_version,
-                "manifest_sha256": self.manifest_sha256,
+                "manifest_sha256": self.manifest_sha256, **self.written.to_dict(),
                 "parts": {n: p.to_dict() for n, p in self.manifest.parts.items()}}
 
 
@@ -141,8 +143,9 @@ class SnapshotContent:
 class SnapshotManager:
     """Create, list, read and delete snapshots over one store and catalog."""
 
-    def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Clock) -> None:
-        self.repo = BundleRepository(store, catalog)
+    def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Clock,
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
+        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes)
         self.catalog = catalog
         self.clock = clock
 
@@ -188,12 +191,13 @@ class SnapshotManager:
                           serial=state.serial if state is not None else None,
                           lineage=state.lineage if state is not None else None, parts={}, counts=counts,
                           extra=extras.extra if extras is not None else {})
-        manifest = self.repo.write(header, where, [PartData(n, where.part_keys[n], b) for n, b in plain.items()],
-                                   codec_name=codec_name, tags=tags)
+        manifest, written = self.repo.write(header, where,
+                                            [PartData(n, where.part_keys[n], b) for n, b in plain.items()],
+                                            codec_name=codec_name, tags=tags)
         if extras is not None:
             # A delete running meanwhile may have released an image this snapshot re-used.
             media.ensure(extras.images, tags=tags)
-        return SnapshotRecord(manifest)
+        return SnapshotRecord(manifest, written)
 
     def get(self, server_id: str, snapshot_id: str) -> SnapshotRecord:
         """The verified record; NotFound (exit 6) if absent, IntegrityError (exit 3) if damaged."""
@@ -211,7 +215,7 @@ class SnapshotManager:
         if manifest.id != snapshot_id or manifest.server_id != server_id or manifest.kind != "snapshot":
             raise IntegrityError(f"The catalog item of snapshot {snapshot_id} is damaged: it describes "
                                  f"{manifest.kind} {manifest.id[:40]} of server {manifest.server_id[:25]}.")
-        return SnapshotRecord(manifest)
+        return SnapshotRecord(manifest, written_of(item, f"snapshot {snapshot_id}"))
 
     def list(self, server_id: str, *, limit: int = 20, cursor: str | None = None,
              damaged: list[str] | None = None) -> tuple[list[SnapshotRecord], str | None]:
@@ -244,10 +248,6 @@ class SnapshotManager:
         registry = decode_json_document(registry_bytes, m.part("theme-registry").key)
         return SnapshotContent(record=record, state=state, config_text=config_text, registry=registry,
                                objects=objects)
-
-    def stored_parts(self, record: SnapshotRecord) -> dict[str, bytes]:
-        """The stored (compressed) bytes of every part, each checksum verified."""
-        return {name: self.repo.read_stored(record.manifest, name) for name in record.manifest.parts}
 
     def delete(self, server_id: str, snapshot_id: str) -> builtins.list[str]:
         """Remove a snapshot: catalog item first, then its objects, then the images no other snapshot of

@@ -42,6 +42,9 @@ Both have two adapters (local folder + SQLite, S3 + DynamoDB) that pass one cont
   cannot tell before it writes, may have set the given fields by then) and ``increment`` with
   ``IntegrityError`` locally, ``StorageError`` or ``CeilingReached`` on DynamoDB.
   ``DAMAGED_FIELD`` is reserved: no written item may carry it.
+* Write order: ``put_sequenced`` creates an item stamped with the next value of a counter item and
+  with the catalog's own time, in one conditional write, so the order of a server's bundles is the
+  order the catalog accepted them, never a time a client produced. ``storage_time`` is that clock.
 """
 
 from __future__ import annotations
@@ -61,8 +64,11 @@ __all__ = [
     "DEFAULT_CONTENT_TYPE",
     "EXPIRES_FIELD",
     "INDEXES",
+    "SEQUENCE_FIELD",
+    "STREAM_CHUNK",
     "TIER_INDEX",
     "TIER_INDEX_FIELD",
+    "WRITTEN_AT_FIELD",
     "Catalog",
     "CeilingReached",
     "Conflict",
@@ -99,10 +105,16 @@ TIER_INDEX_FIELD = "server_tier"
 """The item field ``TIER_INDEX`` is keyed on; only the ``SERVER#{id}/TIER`` item carries it."""
 INDEXES: dict[str, str] = {TIER_INDEX: TIER_INDEX_FIELD}
 """Every index ``Catalog.index_query`` knows, with the item field it is keyed on."""
+SEQUENCE_FIELD = "sequence"
+"""The write sequence ``Catalog.put_sequenced`` stamps on an item (1, 2, ... per counter item)."""
+WRITTEN_AT_FIELD = "written_at"
+"""The catalog's own time (epoch seconds) when ``Catalog.put_sequenced`` wrote the item."""
 DAMAGED_FIELD = "_gaib_damaged"
 """The one field of the stand-in a catalog returns for an item it cannot decode (see the module doc)."""
 
 MAX_KEY_BYTES = 1024
+STREAM_CHUNK = 1024 * 1024
+"""The default chunk of ``ObjectStore.stream``."""
 
 _SEGMENT_RE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,254}")
 _PREFIX_TAIL_RE = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]{0,254})?")
@@ -197,6 +209,13 @@ class ObjectStore(Protocol):
         """The bytes at ``key``; raises ``NotFound``."""
         ...
 
+    def stream(self, key: str, *, chunk_size: int = STREAM_CHUNK) -> Iterator[bytes]:
+        """The bytes at ``key`` in order, as chunks of at most ``chunk_size`` bytes read as they are
+        consumed, so an object never sits whole in memory. Raises ``NotFound`` at the call, before any
+        chunk, when the key does not exist; a failure while reading raises ``StorageError`` from the
+        iteration. Exhaust or close the iterator to release the file or connection."""
+        ...
+
     def head(self, key: str) -> ObjectInfo:
         """Size, modification time and content type of ``key``; raises ``NotFound``."""
         ...
@@ -254,6 +273,24 @@ class Catalog(Protocol):
 
     def put_if_absent(self, pk: str, sk: str, item: Mapping[str, Any]) -> None:
         """Create the item; raises ``Conflict`` if a live (unexpired) item has that key."""
+        ...
+
+    def put_sequenced(self, pk: str, sk: str, item: Mapping[str, Any], *, counter_sk: str) -> Item:
+        """Create the item as ``put_if_absent`` does, with ``SEQUENCE_FIELD`` set to the next value of
+        the counter item ``(pk, counter_sk)`` (its ``count``: 1, 2, ...), taken with an atomic conditional
+        write, and ``WRITTEN_AT_FIELD`` to the catalog's own time (:meth:`storage_time`, whole seconds).
+        So the sequences of one counter are unique and follow the order in which writers took them
+        (for writes that do not overlap, the order they were written), whatever their clocks say.
+        Values the caller gives for either field are replaced. Returns the item as stored. Raises
+        ``Conflict`` if a live item has the key: the item is left unchanged, and the number taken may
+        stay unused (SQLite takes it in the item's transaction; DynamoDB in a request before it)."""
+        ...
+
+    def storage_time(self) -> float | None:
+        """The catalog's own current time in epoch seconds, never the clock it was handed (which is the
+        caller's): SQLite's is the clock of the machine holding the file; DynamoDB's is the ``Date``
+        header of the newest response its storage sent (DynamoDB's or S3's), moved on by the
+        monotonic time since. None while no response has been seen. Costs no request."""
         ...
 
     def get(self, pk: str, sk: str) -> Item | None:

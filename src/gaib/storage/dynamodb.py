@@ -5,6 +5,8 @@ TTL attribute ``expires_at``).
 * ``query``: ``Query`` with ``ScanIndexForward=False`` for newest first; expired items are filtered
   (TTL deletes lazily, up to days late). Pages are filled to ``limit`` by following
   ``LastEvaluatedKey``; the cursor is the opaque encoding of the last returned key.
+* ``put_sequenced``: ``increment`` of the counter (one atomic ``UpdateItem``; its response's ``Date``
+  is the time stamped), then ``put_if_absent``. A refused put leaves its number unused (a gap).
 * ``increment``: ``UpdateItem`` ``ADD count :by`` with a ``ConditionExpression`` keeping the new
   value at or under the ceiling — one atomic request on the common path.
 * ``index_query``: ``Query`` on the global secondary index ``tier-index`` (hash ``server_tier``,
@@ -30,7 +32,7 @@ from typing import Any
 
 from gaib import aws
 from gaib.errors import Conflict, NotFound, StorageError
-from gaib.storage.awsclient import RequestCounter, make_client
+from gaib.storage.awsclient import RequestCounter, ResponseClock, make_client
 from gaib.storage.base import (
     COUNTER_FIELD,
     EXPIRES_FIELD,
@@ -52,6 +54,7 @@ from gaib.storage.items import (
     is_expired,
     normalise_item,
     refuse_damaged,
+    sequenced,
 )
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
@@ -92,16 +95,19 @@ class DynamoCatalog:
         endpoint_url: str | None = None,
         counter: RequestCounter | None = None,
         clock: Callable[[], float] = time.time,
+        response_clock: ResponseClock | None = None,
     ) -> None:
         self.table = table
         self.requests = counter if counter is not None else RequestCounter()
+        self.response_clock = response_clock if response_clock is not None else ResponseClock()
         self._region, self._endpoint_url = region, endpoint_url
         self._clock = clock
 
     @functools.cached_property
     def client(self) -> Any:
         """The boto3 client, made on first use (a command refused before any I/O never pays for it)."""
-        return make_client("dynamodb", region=self._region, endpoint_url=self._endpoint_url, counter=self.requests)
+        return make_client("dynamodb", region=self._region, endpoint_url=self._endpoint_url, counter=self.requests,
+                           clock=self.response_clock)
 
     @functools.cached_property
     def _ser(self) -> Any:
@@ -165,6 +171,21 @@ class DynamoCatalog:
         except _ConditionFailed:
             raise Conflict(f"Catalog item {pk}/{sk} already exists; it was left unchanged.",
                            details={"pk": pk, "sk": sk}) from None
+
+    def put_sequenced(self, pk: str, sk: str, item: Mapping[str, Any], *, counter_sk: str) -> Item:
+        """Take the counter's next value (one atomic ``UpdateItem``), then ``put_if_absent`` the item stamped
+        with it and with DynamoDB's time (the ``Date`` of that update); see ``Catalog``."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        clean = normalise_item(item)
+        taken = self.increment(pk, counter_sk)
+        written = sequenced(clean, {COUNTER_FIELD: taken - 1}, pk, counter_sk, self.storage_time())
+        self.put_if_absent(pk, sk, written)
+        return written
+
+    def storage_time(self) -> float | None:
+        """The ``Date`` of the newest response from this catalog's storage, moved on since; see ``Catalog``."""
+        return self.response_clock.now()
 
     def _get_raw(self, pk: str, sk: str) -> Item | None:
         response = self._call("get_item", f"Reading catalog item {sk}", Key=self._key(pk, sk),

@@ -18,11 +18,14 @@ from collections.abc import Mapping
 from typing import Any
 
 from gaib import safejson
-from gaib.errors import IntegrityError, InvalidInput, InvalidName
+from gaib.errors import IntegrityError, InvalidInput, InvalidName, StorageError
 from gaib.storage.base import (
+    COUNTER_FIELD,
     DAMAGED_FIELD,
     EXPIRES_FIELD,
     INDEXES,
+    SEQUENCE_FIELD,
+    WRITTEN_AT_FIELD,
     Item,
     check_catalog_key,
     check_index,
@@ -136,6 +139,22 @@ def check_size(item: Item) -> None:
     size = len(json.dumps(item, ensure_ascii=False, separators=(",", ":")).encode("utf-8"))
     if size > MAX_ITEM_BYTES:
         raise InvalidInput(f"Catalog item is {size} bytes; at most {MAX_ITEM_BYTES} fit.")
+
+
+def sequenced(item: Item, counter: Item | None, pk: str, counter_sk: str, written_at: float | None) -> Item:
+    """What ``Catalog.put_sequenced`` stores: ``item`` (normalised) stamped with the sequence after the
+    ``count`` of ``counter`` (the counter item as read, None when absent) and with ``written_at`` (the
+    catalog's time; the field is left out when unknown). Refuses a damaged counter (IntegrityError), a
+    counter that is not a whole number (StorageError) and an item over the size limit (InvalidInput)."""
+    current = refuse_damaged(counter, pk, counter_sk).get(COUNTER_FIELD, 0) if counter is not None else 0
+    if isinstance(current, bool) or not isinstance(current, int):
+        raise StorageError(f"Catalog item {pk}/{counter_sk} has a non-integer {COUNTER_FIELD!r} field.")
+    out = {k: v for k, v in item.items() if k != WRITTEN_AT_FIELD}
+    out[SEQUENCE_FIELD] = current + 1
+    if written_at is not None:
+        out[WRITTEN_AT_FIELD] = int(written_at)
+    check_size(out)
+    return out
 
 
 def is_expired(item: Mapping[str, Any], now: int) -> bool:

@@ -26,7 +26,8 @@ registry, ``config.latest.yaml`` and the backup schedule. Everything else is wri
 
 Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
 ``SNAPSHOT#{ts}#{id}``, ``DEPLOY#{ts}#{id}`` (a theme deployment), ``AUDIT#{ts}#{id}`` (ts = the id's
-time part), ``TIER``, ``META``, ``QUOTA#{kind}#{yyyymmdd}`` (and ``SETTLED#{kind}#{yyyymmdd}``: how many
+time part), ``TIER``, ``META``, ``SEQUENCE`` (the counter of the server's bundle writes: ``Catalog.put_sequenced``),
+``QUOTA#{kind}#{yyyymmdd}`` (and ``SETTLED#{kind}#{yyyymmdd}``: how many
 of those units' operations finished), ``SCHEDULE`` (the backup schedule and what
 the scheduled runs last did) and ``RUN#{tier}#{window}`` (a scheduled run's claim of the server for one
 window; ``RUN#{tier}#{window}#{operation}`` for operations other than state backups). Partition
@@ -76,6 +77,8 @@ AUDIT_SK_PREFIX: Final = "AUDIT#"
 TIER_SK: Final = "TIER"
 META_SK: Final = "META"
 SCHEDULE_SK: Final = "SCHEDULE"
+SEQUENCE_SK: Final = "SEQUENCE"
+"""The counter item whose ``count`` is the sequence of the server's last bundle write."""
 RUN_SK_PREFIX: Final = "RUN#"
 HEARTBEAT_SK_PREFIX: Final = "HEARTBEAT#"
 RUN_BLOCK_SK_PREFIX: Final = "BLOCK#"

@@ -40,12 +40,14 @@ import time
 from collections.abc import Iterator, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import IO
 
 from gaib import safejson
 from gaib.errors import Conflict, InvalidInput, InvalidName, NotFound, StorageError
 from gaib.fsutil import fsync_dir
 from gaib.storage.base import (
     DEFAULT_CONTENT_TYPE,
+    STREAM_CHUNK,
     ObjectInfo,
     StoredDocument,
     check_key,
@@ -249,6 +251,21 @@ class LocalObjectStore:
     def get(self, key: str) -> bytes:
         """The bytes at ``key``; raises ``NotFound``."""
         return self._read(key)
+
+    def stream(self, key: str, *, chunk_size: int = STREAM_CHUNK) -> Iterator[bytes]:
+        """The file's bytes in chunks of at most ``chunk_size``; raises ``NotFound`` at the call."""
+        path = self._path(key)
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidInput("A chunk size is a positive number of bytes.")
+        try:
+            if not self.root.ensure(create=False):
+                raise FileNotFoundError
+            handle = open(path, "rb")  # noqa: SIM115 - closed by the generator
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            raise NotFound(f"Object {key} does not exist.", details={"key": key}) from None
+        except OSError as exc:
+            raise StorageError(f"Cannot read object {key}: {exc.strerror}.") from None
+        return _chunks(handle, key, chunk_size)
 
     def get_document(self, key: str) -> StoredDocument:
         """The bytes at ``key`` and their generation (their sha256); raises ``NotFound``."""
@@ -457,3 +474,14 @@ class LocalObjectStore:
         found.sort(key=lambda info: info.key)
         return iter(found)
 
+
+def _chunks(handle: IO[bytes], key: str, size: int) -> Iterator[bytes]:
+    with handle:
+        while True:
+            try:
+                chunk = handle.read(size)
+            except OSError as exc:
+                raise StorageError(f"Cannot read object {key}: {exc.strerror}.") from None
+            if not chunk:
+                return
+            yield chunk

@@ -41,7 +41,8 @@ def open_storage(
 ) -> tuple[ObjectStore, Catalog]:
     """Open the configured (ObjectStore, Catalog) pair; raises ``ConfigError`` for bad settings.
 
-    With AWS, both adapters share one ``RequestCounter`` (``store.requests is catalog.requests``).
+    With AWS, both adapters share one ``RequestCounter`` (``store.requests is catalog.requests``) and one
+    ``ResponseClock`` (the ``Date`` headers behind ``catalog.storage_time()``).
     Nothing is created or contacted here: the local store initialises itself on its first write.
     """
     env: Mapping[str, str] = environ or {}
@@ -67,8 +68,11 @@ def open_storage(
     endpoint = endpoint_url or env.get("AWS_ENDPOINT_URL") or None
 
     from gaib.storage.aws import DynamoCatalog, RequestCounter, S3ObjectStore
+    from gaib.storage.awsclient import ResponseClock
 
-    counter = RequestCounter()
-    store = S3ObjectStore(bucket, kms_key_id=kms_key_id, region=region, endpoint_url=endpoint, counter=counter)
-    catalog = DynamoCatalog(table, region=region, endpoint_url=endpoint, counter=counter, clock=clock)
+    counter, seen = RequestCounter(), ResponseClock()  # the catalog's time comes from S3's responses too
+    store = S3ObjectStore(bucket, kms_key_id=kms_key_id, region=region, endpoint_url=endpoint, counter=counter,
+                          response_clock=seen)
+    catalog = DynamoCatalog(table, region=region, endpoint_url=endpoint, counter=counter, clock=clock,
+                            response_clock=seen)
     return store, catalog

@@ -31,9 +31,10 @@ from urllib.parse import urlencode
 
 from gaib import aws
 from gaib.errors import Conflict, GaibError, InvalidInput, NotFound, StorageError
-from gaib.storage.awsclient import RequestCounter, make_client
+from gaib.storage.awsclient import RequestCounter, ResponseClock, make_client
 from gaib.storage.base import (
     DEFAULT_CONTENT_TYPE,
+    STREAM_CHUNK,
     ObjectInfo,
     StoredDocument,
     check_key,
@@ -58,16 +59,19 @@ class S3ObjectStore:
         region: str | None = None,
         endpoint_url: str | None = None,
         counter: RequestCounter | None = None,
+        response_clock: ResponseClock | None = None,
     ) -> None:
         self.bucket = bucket
         self.kms_key_id = kms_key_id or None
         self.requests = counter if counter is not None else RequestCounter()
+        self.response_clock = response_clock
         self._region, self._endpoint_url = region, endpoint_url
 
     @functools.cached_property
     def client(self) -> Any:
         """The boto3 client, made on first use (a command refused before any I/O never pays for it)."""
-        return make_client("s3", region=self._region, endpoint_url=self._endpoint_url, counter=self.requests)
+        return make_client("s3", region=self._region, endpoint_url=self._endpoint_url, counter=self.requests,
+                           clock=self.response_clock)
 
     def _fail(self, exc: Exception, what: str, key: str) -> GaibError:
         code = aws.error_code(exc)
@@ -144,6 +148,30 @@ class S3ObjectStore:
         except Exception as exc:
             raise self._fail(exc, "Reading", key) from None
         return body
+
+    def stream(self, key: str, *, chunk_size: int = STREAM_CHUNK) -> Iterator[bytes]:
+        """One ``GetObject`` whose body is read ``chunk_size`` bytes at a time; raises ``NotFound`` at the call."""
+        check_key(key)
+        if not isinstance(chunk_size, int) or chunk_size < 1:
+            raise InvalidInput("A chunk size is a positive number of bytes.")
+        try:
+            body = self.client.get_object(Bucket=self.bucket, Key=key)["Body"]
+        except Exception as exc:
+            raise self._fail(exc, "Reading", key) from None
+        return self._chunks(body, key, chunk_size)
+
+    def _chunks(self, body: Any, key: str, size: int) -> Iterator[bytes]:
+        try:
+            while True:
+                try:
+                    chunk = body.read(size)
+                except Exception as exc:
+                    raise aws.translate(exc, f"Reading s3://{self.bucket}/{key}") from None
+                if not chunk:
+                    return
+                yield chunk
+        finally:
+            body.close()
 
     def get_document(self, key: str) -> StoredDocument:
         """The bytes at ``key`` and their ETag, from one ``GetObject``; raises ``NotFound``."""

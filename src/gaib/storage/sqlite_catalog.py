@@ -40,6 +40,7 @@ from gaib.storage.base import (
     COUNTER_FIELD,
     EXPIRES_FIELD,
     INDEXES,
+    SEQUENCE_FIELD,
     CeilingReached,
     Item,
     KeyPage,
@@ -58,6 +59,7 @@ from gaib.storage.items import (
     is_expired,
     normalise_item,
     refuse_damaged,
+    sequenced,
 )
 from gaib.storage.local import CATALOG_FILE, StoreRoot
 
@@ -298,6 +300,32 @@ class SqliteCatalog:
             if cur.rowcount == 0:
                 raise Conflict(f"Catalog item {pk}/{sk} already exists; it was left unchanged.",
                                details={"pk": pk, "sk": sk})
+
+    def put_sequenced(self, pk: str, sk: str, item: Mapping[str, Any], *, counter_sk: str) -> Item:
+        """Create the item stamped with the counter's next value and this machine's time, in one
+        ``BEGIN IMMEDIATE`` transaction with the counter; see ``Catalog``."""
+        check_catalog_key(pk, "partition key")
+        check_catalog_key(sk, "sort key")
+        check_catalog_key(counter_sk, "sort key")
+        clean = normalise_item(item)
+        with self._write(f"Saving catalog item {sk}") as conn:
+            live = f"SELECT 1 FROM items WHERE pk = ? AND sk = ? AND {_LIVE}"
+            if conn.execute(live, (pk, sk, self._now())).fetchone():
+                raise Conflict(f"Catalog item {pk}/{sk} already exists; it was left unchanged.",
+                               details={"pk": pk, "sk": sk})
+            row = conn.execute("SELECT body FROM items WHERE pk = ? AND sk = ?", (pk, counter_sk)).fetchone()
+            counter = decode_item(row[0], pk, counter_sk) if row is not None else None
+            written = sequenced(clean, counter, pk, counter_sk, self.storage_time())
+            upsert = ("INSERT INTO items (pk, sk, body, expires_at) VALUES (?, ?, ?, ?) ON CONFLICT (pk, sk) "
+                      "DO UPDATE SET body = excluded.body, expires_at = excluded.expires_at")
+            conn.execute(upsert, (pk, sk, _dump(written), written.get(EXPIRES_FIELD)))
+            conn.execute(upsert, (pk, counter_sk, _dump({**(counter or {}), COUNTER_FIELD: written[SEQUENCE_FIELD]}),
+                                  (counter or {}).get(EXPIRES_FIELD)))
+        return written
+
+    def storage_time(self) -> float:
+        """This machine's clock (the one SQLite's own ``'now'`` reads), never the clock handed in."""
+        return time.time()
 
     def get(self, pk: str, sk: str) -> Item | None:
         """The live item or None."""

@@ -51,6 +51,13 @@ class Storage:
         else:
             self._client("s3").put_object(Bucket=self.bucket, Key=key, Body=data)
 
+    def delete(self, key: str) -> None:
+        """Remove an object behind Gaib's back (a hand with delete access, a lifecycle rule gone wrong)."""
+        if self.kind == "local":
+            (self.root / key).unlink()
+        else:
+            self._client("s3").delete_object(Bucket=self.bucket, Key=key)
+
     def items(self) -> list[dict[str, Any]]:
         """Every catalog item, expired or not, with its keys (PK, SK)."""
         if self.kind == "local":

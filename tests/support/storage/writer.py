@@ -66,6 +66,32 @@ def write_deployments(ports: Any, count: int) -> list[Any]:
         header = Manifest(kind="deployment", id=ident, server_id=GUILD, workspace="default",
                           created_at=f"{parse_id(ident):%Y-%m-%dT%H:%M:%S}.000Z", trigger="on-demand", tier="free",
                           message=f"deploy {n}", serial=None, lineage=None, parts={})
-        m = repo.write(header, lay, [PartData("config", lay.part_keys["config"], f"theme: {n}\n".encode())])
-        out.append(Bundle(Retained(m.id, (GUILD,), parse_id(m.id), m.stored_size), lay))
+        m, written = repo.write(header, lay, [PartData("config", lay.part_keys["config"], f"theme: {n}\n".encode())])
+        out.append(Bundle(Retained(m.id, (GUILD,), parse_id(m.id), m.stored_size, sequence=written.sequence), lay))
     return out
+
+
+def write_snapshot(ports: Any, parts: dict[str, bytes], *, server_id: str = GUILD) -> str:
+    """A snapshot bundle of the given parts (``state``, ``config``, ``theme-registry``, ``objects`` and any of
+    ``messages/{channel}``) written through the one bundle writer, as big as a test needs without a guild to
+    read; returns its id. The base parts a caller leaves out are small valid ones."""
+    from gaib.bundles.manifest import Manifest
+    from gaib.bundles.repository import BundleRepository, PartData
+    from gaib.deployments.document import empty_registry
+    from gaib.snapshots.store import layout
+    from gaib.state.model import State
+    from gaib.storage.keys import new_id
+
+    ident = new_id(ports.clock())
+    objects = State.new("default", server_id)
+    objects.lineage = "snapshot-objects"
+    base = {"state": b"null\n", "config": b"roles: []\n", "objects": objects.to_json(),
+            "theme-registry": empty_registry(server_id)}
+    plain = {**base, **parts}
+    where = layout(server_id, ident, plain)
+    header = Manifest(kind="snapshot", id=ident, server_id=server_id, workspace="default",
+                      created_at=f"{ports.clock():%Y-%m-%dT%H:%M:%S.000Z}", trigger="on-demand", tier="free",
+                      message="written for a test", serial=None, lineage=None, parts={})
+    repo = BundleRepository(ports.store, ports.catalog, max_bundle_bytes=2**40)
+    repo.write(header, where, [PartData(n, where.part_keys[n], b) for n, b in plain.items()])
+    return ident
