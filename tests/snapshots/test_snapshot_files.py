@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from gaib.bundles.download import write_files
+from gaib.bundles.download import Source, write_streams
 from gaib.cli.context import Env
 from gaib.errors import StorageError
 from gaib.settings import Settings
@@ -220,31 +220,31 @@ def test_a_hostile_part_name_is_refused_before_anything_is_written(tmp_path: Pat
     (tmp_path / "existing").mkdir()
     for target in (tmp_path / "new", tmp_path / "existing"):
         with pytest.raises(ValueError, match="unexpected bundle file name"):
-            write_files(target, {"manifest.json": b"{}", bad: b"x"}, force=True)
+            write_streams(target, [("manifest.json", lambda: [b"{}"]), (bad, lambda: [b"x"])], force=True)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["existing"]
     assert list((tmp_path / "existing").iterdir()) == []
 
 
-class _DiskFull(dict[str, bytes]):
-    """Files whose third one cannot be written (the disk filled up)."""
+def _disk_full() -> Iterator[bytes]:
+    yield b"x: "
+    raise OSError(errno.ENOSPC, "No space left on device")
 
-    def items(self) -> Iterator[tuple[str, bytes]]:  # type: ignore[override]
-        for n, (name, data) in enumerate(super().items()):
-            if n == 2:
-                raise OSError(errno.ENOSPC, "No space left on device")
-            yield name, data
+
+def _third_fails() -> list[tuple[str, Source]]:
+    """Files whose third one cannot be written (the disk fills up in the middle of its stream)."""
+    return [("manifest.json", lambda: [b"{}"]), ("state.json", lambda: [b"{}"]), ("config.yaml", _disk_full)]
 
 
 def test_a_failed_download_leaves_no_half_written_target(tmp_path: Path) -> None:
-    files = _DiskFull({"manifest.json": b"{}", "state.json": b"{}", "config.yaml": b"x: 1"})
+    files = _third_fails()
     with pytest.raises(StorageError, match="No space left"):
-        write_files(tmp_path / "new" / "snap", files, force=False)
+        write_streams(tmp_path / "new" / "snap", files, force=False)
     assert not (tmp_path / "new" / "snap").exists() and list((tmp_path / "new").iterdir()) == []
     kept = tmp_path / "kept"
     kept.mkdir()
     (kept / "state.json").write_text("old")
     with pytest.raises(StorageError):
-        write_files(kept, files, force=True)
+        write_streams(kept, files, force=True)
     assert [p.name for p in kept.iterdir()] == ["state.json"] and (kept / "state.json").read_text() == "old"
 
 
