@@ -10,6 +10,7 @@ backup of each workspace is left, and no other object.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -123,7 +124,13 @@ def test_a_prune_killed_anywhere_leaves_no_listed_backup_half_deleted(bcli: CliR
 
     dynamodb = storage._client("dynamodb") if kind == "aws" else None
     started = time.monotonic()
-    while time.monotonic() - started < TIME_BUDGET[kind] and trials < 30:
+    def more() -> bool:
+        """Within the budget; past it (a loaded machine) only until the minimum is met, at most 3 budgets."""
+        spent = time.monotonic() - started
+        short = trials < 6 or interrupted == 0
+        return trials < 30 and (spent < TIME_BUDGET[kind] or (short and spent < 3 * TIME_BUDGET[kind]))
+
+    while more():
         before = _whole(mgr, rng)
         proc = subprocess.Popen([sys.executable, "-c", DRIVER, str(bcli.cwd)], env=env, stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE, text=True)
@@ -140,7 +147,8 @@ def test_a_prune_killed_anywhere_leaves_no_listed_backup_half_deleted(bcli: CliR
                 if rng.random() < 0.3:
                     time.sleep(rng.uniform(0.0, 0.15))
         finally:
-            os.kill(proc.pid, signal.SIGKILL)
+            with contextlib.suppress(ProcessLookupError):  # it ended (and was reaped by poll) first
+                os.kill(proc.pid, signal.SIGKILL)
             out, _ = proc.communicate()
         trials += 1
         after = _whole(mgr, rng)  # the invariant, after every kill
