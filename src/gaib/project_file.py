@@ -39,6 +39,7 @@ errors: the original ignores them. A file that cannot be read as settings is a C
 from __future__ import annotations
 
 import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,16 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
+_ID_OR_ESCAPE = re.compile(rb"\bid\b|[\\\x00]")
+
+
+def may_spell_id(raw: bytes) -> bool:
+    """False only when no mapping key of the YAML document ``raw`` can be ``id``: the word ``id`` never
+    appears, no backslash escape (``"\\x69d"``) could spell it and no NUL byte says the file is UTF-16
+    or UTF-32 (where ``id`` is not these bytes). Anything else may hold the key and must be parsed."""
+    return _ID_OR_ESCAPE.search(raw) is not None
+
+
 def config_server(path: Path | None) -> Any:
     """``server`` of the config file, read leniently (the config loader reports its problems)."""
     if path is None:
@@ -156,7 +167,9 @@ def config_server(path: Path | None) -> Any:
     try:
         with path.open("rb") as fh:
             raw = fh.read(4 * 1024 * 1024)
-        import yaml  # only once there is a file: a run without one never pays for the import
+        if not may_spell_id(raw):
+            return None  # no key of it can be ``id``: parsing it (and importing yaml) would find none
+        import yaml
 
         doc = yaml.safe_load(raw)
     except Exception:  # unreadable or invalid: loading the config reports it properly
