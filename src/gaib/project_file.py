@@ -38,7 +38,6 @@ errors: the original ignores them. A file that cannot be read as settings is a C
 
 from __future__ import annotations
 
-import difflib
 import re
 from pathlib import Path
 from typing import Any
@@ -102,6 +101,8 @@ def unknown(doc: dict[str, Any], known: tuple[str, ...], where: str, warnings: l
     for key in doc:
         if key in known:
             continue
+        import difflib  # only for a key Gaib does not know
+
         close = difflib.get_close_matches(str(key), known, n=1)
         more = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
         warnings.append(f"{where}: unknown setting '{key}' ignored{more}")

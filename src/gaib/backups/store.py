@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, Literal
 
-from gaib.bundles import codec
 from gaib.bundles.manifest import TRIGGERS, Manifest
 from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData, page_ids
@@ -24,7 +23,8 @@ from gaib.names import check_name, check_snowflake
 from gaib.storage.base import Catalog, ObjectStore, damaged_reason
 from gaib.storage.keys import backup_key, backup_sk, check_id, new_id, server_pk
 
-if TYPE_CHECKING:  # the tier, its quota and the state model: create and load only, never a listing
+if TYPE_CHECKING:  # the codec, tier, quota and state model: create and load only, never a listing
+    from gaib.bundles import codec
     from gaib.state.model import State
     from gaib.tiers.table import TierPolicy
 

@@ -22,12 +22,15 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from gaib.bundles import codec
 from gaib.bundles.manifest import Manifest, Part, decode_manifest, parse_manifest, seal
 from gaib.errors import GaibError, IntegrityError, NotFound
 from gaib.storage.base import Catalog, Item, ObjectStore, Page, damaged_key, damaged_reason
 from gaib.storage.keys import id_from_sk
+
+if TYPE_CHECKING:  # the codec is loaded by what writes or reads a part, never by a listing
+    from gaib.bundles import codec
 
 MANIFEST_CONTENT_TYPE = "application/json"
 CONTENT_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
@@ -82,12 +85,14 @@ class BundleRepository:
         self.catalog = catalog
 
     def write(self, header: Manifest, layout: Layout, parts: Sequence[PartData], *,
-              codec_name: codec.Codec = codec.DEFAULT_CODEC, tags: Mapping[str, str] | None = None) -> Manifest:
+              codec_name: codec.Codec | None = None, tags: Mapping[str, str] | None = None) -> Manifest:
         """Store the parts, then the manifest, then the catalog item; returns the sealed manifest.
 
         ``header`` carries every manifest field but the parts (its ``parts`` are ignored). Never
         overwrites: a part or item that already exists raises ``Conflict`` and is left untouched.
         """
+        from gaib.bundles import codec
+
         if sorted(p.name for p in parts) != sorted(layout.part_keys):
             raise ValueError("the parts given do not match the layout")
         written = {}
@@ -96,7 +101,7 @@ class BundleRepository:
             for part in parts:
                 if part.key != layout.part_keys[part.name]:
                     raise ValueError(f"part {part.name} is not at its layout key")
-                enc = codec.encode(part.plain, codec_name)
+                enc = codec.encode(part.plain, codec_name or codec.DEFAULT_CODEC)
                 self.store.put(part.key, enc.data, tags=tags, content_type=CONTENT_TYPES[enc.codec])
                 stored.append(part.key)
                 written[part.name] = Part(key=part.key, codec=enc.codec, plain_size=enc.plain_size,
@@ -152,6 +157,8 @@ class BundleRepository:
 
     def read_part(self, manifest: Manifest, name: str) -> bytes:
         """The plain bytes of a part, after verifying its stored and plain checksums (IntegrityError)."""
+        from gaib.bundles import codec
+
         part = manifest.part(name)
         stored = self._get(part.key, f"{manifest.kind} {manifest.id}")
         return codec.decode(stored, expected_plain_sha256=part.plain_sha256,
@@ -159,6 +166,8 @@ class BundleRepository:
 
     def read_stored(self, manifest: Manifest, name: str) -> bytes:
         """The stored (compressed) bytes of a part, after verifying their checksum."""
+        from gaib.bundles import codec
+
         part = manifest.part(name)
         stored = self._get(part.key, f"{manifest.kind} {manifest.id}")
         if codec.sha256_hex(stored) != part.stored_sha256:
