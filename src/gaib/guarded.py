@@ -10,10 +10,12 @@ anything. Every other call goes straight to the adapter.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaib.secretguard import SecretFinder, check_bytes, check_value
-from gaib.state.model import State
+
+if TYPE_CHECKING:  # an annotation: a run that writes no state never loads the model
+    from gaib.state.model import State
 
 
 class _Guarded:

@@ -39,7 +39,7 @@ errors: the original ignores them. A file that cannot be read as settings is a C
 
 from __future__ import annotations
 
-import difflib
+import re
 from pathlib import Path
 from typing import Any
 
@@ -102,6 +102,8 @@ def unknown(doc: dict[str, Any], known: tuple[str, ...], where: str, warnings: l
     for key in doc:
         if key in known:
             continue
+        import difflib  # only for a key Gaib does not know
+
         close = difflib.get_close_matches(str(key), known, n=1)
         more = f"; did you mean '{close[0]}'?" if close else f" (known: {', '.join(known)})"
         warnings.append(f"{where}: unknown setting '{key}' ignored{more}")
@@ -150,6 +152,16 @@ def _same(a: Path, b: Path) -> bool:
         return False
 
 
+_ID_OR_ESCAPE = re.compile(rb"\bid\b|[\\\x00]")
+
+
+def may_spell_id(raw: bytes) -> bool:
+    """False only when no mapping key of the YAML document ``raw`` can be ``id``: the word ``id`` never
+    appears, no backslash escape (``"\\x69d"``) could spell it and no NUL byte says the file is UTF-16
+    or UTF-32 (where ``id`` is not these bytes). Anything else may hold the key and must be parsed."""
+    return _ID_OR_ESCAPE.search(raw) is not None
+
+
 def config_server(path: Path | None) -> Any:
     """``server`` of the config file, read leniently (the config loader reports its problems)."""
     if path is None:
@@ -157,7 +169,9 @@ def config_server(path: Path | None) -> Any:
     try:
         with path.open("rb") as fh:
             raw = fh.read(4 * 1024 * 1024)
-        import yaml  # only once there is a file: a run without one never pays for the import
+        if not may_spell_id(raw):
+            return None  # no key of it can be ``id``: parsing it (and importing yaml) would find none
+        import yaml
 
         doc = yaml.safe_load(raw)
     except Exception:  # unreadable or invalid: loading the config reports it properly

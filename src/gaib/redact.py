@@ -21,8 +21,9 @@ SECRET_VARIABLES = ("DISCORD_BOT_TOKEN", "GAIB_DISCORD_WEBHOOK_URL", "DISCORD_WE
 MIN_SECRET = 4
 SUBSTRING_MIN = 20
 _WORD = r"A-Za-z0-9_.\-"
-_WEBHOOK_RE = re.compile(r"(/webhooks/\d+/)[A-Za-z0-9_.\-]+")
-_BOT_RE = re.compile(r"(Bot\s+)[A-Za-z0-9_.\-]{8,}")
+# Compiled by ``re`` on first use (and cached there): most text holds neither and never needs them.
+_WEBHOOK_RE = r"(/webhooks/\d+/)[A-Za-z0-9_.\-]+"
+_BOT_RE = r"(Bot\s+)[A-Za-z0-9_.\-]{8,}"
 _B64_WORD = r"A-Za-z0-9_\-"
 
 
@@ -75,5 +76,8 @@ def replace_secrets(text: str, secrets: Iterable[str], replacement: str = REDACT
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """Replace every known secret, webhook token and ``Bot <token>`` in ``text``."""
     text = replace_secrets(text, secrets)
-    text = _WEBHOOK_RE.sub(lambda m: m.group(1) + REDACTED, text)
-    return _BOT_RE.sub(lambda m: m.group(1) + REDACTED, text)
+    if "/webhooks/" in text:
+        text = re.sub(_WEBHOOK_RE, lambda m: m.group(1) + REDACTED, text)
+    if "Bot" in text:
+        text = re.sub(_BOT_RE, lambda m: m.group(1) + REDACTED, text)
+    return text

@@ -39,7 +39,7 @@ def process_environ() -> dict[str, str]:
     return dict(os.environ)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)  # never compared; generating __eq__/__hash__ for 44 fields slows every start
 class Settings:
     project_dir: Path
     state_dir: Path

@@ -21,15 +21,16 @@ from gaib.errors import GaibError, MissingSetting
 from gaib.guarded import GuardedCatalog, GuardedObjectStore, GuardedStateBackend, unguarded
 from gaib.secretguard import SecretFinder, secrets_in
 from gaib.settings import Settings
-from gaib.state.backend import StateBackend
-from gaib.state.location import StateLocation
 from gaib.storage.base import Catalog, ObjectStore
 
-if TYPE_CHECKING:  # the Discord and notifier ports are built on first use; a local listing never loads them
+if TYPE_CHECKING:  # the Discord and notifier ports are built on first use; a local listing never loads them,
+    # nor the state's types when it reads no state
     from gaib.discord.port import DiscordPort
     from gaib.notify.base import Notifier
     from gaib.notify.events import Event
     from gaib.secrets.base import SecretSource
+    from gaib.state.backend import StateBackend
+    from gaib.state.location import StateLocation
 
 
 class App:
@@ -64,7 +65,7 @@ class App:
     @functools.cached_property
     def state(self) -> StateBackend:
         backend = self._state_adapter()
-        return cast(StateBackend, GuardedStateBackend(backend, self._finder)) if self._finder else backend
+        return cast("StateBackend", GuardedStateBackend(backend, self._finder)) if self._finder else backend
 
     def _state_adapter(self) -> StateBackend:
         s = self._settings
@@ -154,6 +155,8 @@ class App:
     def state_location(self, workspace: str) -> StateLocation:
         """Where the configured backend keeps ``workspace``: the exact S3 key (as the backend resolves it),
         or the absolute local state folder."""
+        from gaib.state.location import StateLocation
+
         s = self._settings
         if s.backend == "s3":
             from gaib.state.s3 import S3Backend
@@ -283,7 +286,7 @@ class ServerApp:
     @property
     def state(self) -> StateBackend:
         backend = self._state if self._state is not None else self._parent.state
-        return cast(StateBackend, GuardedStateBackend(backend, self._finder)) if self._finder else backend
+        return cast("StateBackend", GuardedStateBackend(backend, self._finder)) if self._finder else backend
 
     @property
     def store(self) -> ObjectStore:

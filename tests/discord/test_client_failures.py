@@ -18,7 +18,7 @@ import pytest
 
 from gaib.discord.client import USER_AGENT, DiscordClient
 from gaib.discord.models import ChannelType, Overwrite, channel_body, role_body
-from gaib.discord.ratelimit import RetryPolicy
+from gaib.discord.ratelimit import RESET_MARGIN, RetryPolicy
 from gaib.errors import (
     EXIT_CONFIG,
     EXIT_DISCORD,
@@ -154,14 +154,14 @@ def test_guild_methods_need_a_guild_id(stub: Stub) -> None:
 # --- retries -----------------------------------------------------------------------------------
 
 
-def test_429_waits_exactly_retry_after_then_succeeds(stub: Stub, clock: FakeClock) -> None:
+def test_429_waits_retry_after_and_the_margin_then_succeeds(stub: Stub, clock: FakeClock) -> None:
     limited = Reply(429, {"message": "You are being rate limited.", "retry_after": 0.75, "global": False},
                     {"Retry-After": "1", "X-RateLimit-Scope": "user", "X-RateLimit-Bucket": "b1",
                      "X-RateLimit-Remaining": "0", "X-RateLimit-Reset-After": "0.75"})
     stub.script = [limited, Reply(200, [ROLE])]
     with make(stub, clock) as client:
         assert len(client.list_roles()) == 1
-    assert clock.sleeps == [pytest.approx(0.75)]  # the body's precise value, not the rounded header
+    assert clock.sleeps == [pytest.approx(0.75 + RESET_MARGIN)]  # the body's precise value, not the rounded header
     assert len(stub.requests) == 2
 
 
@@ -169,7 +169,7 @@ def test_429_without_body_uses_retry_after_header(stub: Stub, clock: FakeClock) 
     stub.script = [Reply(429, None, {"Retry-After": "2", "X-RateLimit-Scope": "shared"}), Reply(200, [])]
     with make(stub, clock) as client:
         assert client.list_roles() == []
-    assert clock.sleeps == [pytest.approx(2.0)]
+    assert clock.sleeps == [pytest.approx(2.0 + RESET_MARGIN)]
 
 
 def test_global_429_delays_other_routes_too(stub: Stub, clock: FakeClock) -> None:
@@ -178,10 +178,10 @@ def test_global_429_delays_other_routes_too(stub: Stub, clock: FakeClock) -> Non
                    Reply(200, [ROLE])]
     with make(stub, clock) as client:
         client.list_roles()
-        assert clock.sleeps == [pytest.approx(1.5)]
+        assert clock.sleeps == [pytest.approx(1.5 + RESET_MARGIN)]
         stub.script = [Reply(204)]
         client.delete_overwrite("5", "6")  # another route, after the global window: no wait
-    assert clock.sleeps == [pytest.approx(1.5)]
+    assert clock.sleeps == [pytest.approx(1.5 + RESET_MARGIN)]
 
 
 def test_429_longer_than_the_policy_allows_fails_fast(stub: Stub, clock: FakeClock) -> None:
@@ -200,7 +200,7 @@ def test_429_forever_gives_up_after_max_attempts(stub: Stub, clock: FakeClock) -
     with make(stub, clock, retry=RetryPolicy(max_attempts=3)) as client, pytest.raises(DiscordRateLimited):
         client.list_roles()
     assert len(stub.requests) == 3
-    assert clock.sleeps == [pytest.approx(0.2)] * 2
+    assert clock.sleeps == [pytest.approx(0.2 + RESET_MARGIN)] * 2
 
 
 def test_5xx_is_retried_with_bounded_backoff(stub: Stub, clock: FakeClock) -> None:

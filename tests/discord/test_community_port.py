@@ -42,6 +42,7 @@ def test_settings_emojis_stickers_and_bans_round_trip(port: DiscordPort, emu: Em
                                            "verification_level": 1})
     assert settings.afk_channel_id == voice.id and settings.verification_level == 1 and settings.icon
     assert port.get_guild_settings() == settings
+    assert port.get_guild().settings == settings  # the guild object read with the roles carries them
     assert port.cdn_get(f"icons/{emu.guild_id}/{settings.icon}.png", max_bytes=10_000) == png(1)
     smile = port.create_emoji("smile", png(2), roles=[role.id])
     party = port.create_emoji("party", gif(3))

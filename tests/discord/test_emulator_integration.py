@@ -7,13 +7,15 @@ import subprocess
 import sys
 from collections import Counter
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
+from gaib.discord import limits as L
 from gaib.discord.client import DiscordClient
 from gaib.discord.models import ChannelType, Overwrite, channel_body, role_body
-from gaib.discord.ratelimit import RetryPolicy
+from gaib.discord.ratelimit import RESET_MARGIN, RetryPolicy
 from gaib.errors import EXIT_DISCORD, DiscordAuthError, DiscordError, DiscordNotFound
 from tests.support.discord.control import LinkedClock
 from tests.support.emulator import EmulatorHandle, running_emulator
@@ -113,8 +115,48 @@ def test_overwrite_burst_waits_for_its_bucket_instead_of_being_refused(emu: Emul
             client.set_overwrite(chan.id, Overwrite(role.id, allow=VIEW_CHANNEL))
         assert len(client.get_channel(chan.id).permission_overwrites) == 12
     assert emu.stats()["rate_limited"] == 0
-    # 10 per 15 s per channel: the 11th waited for the window, once
-    assert len(clock.sleeps) == 1 and 14.0 < clock.sleeps[0] <= 15.0
+    # 10 per 15 s per channel: the 11th waited for the window (and the margin past its reset), once
+    assert len(clock.sleeps) == 1 and 14.0 < clock.sleeps[0] <= 15.0 + RESET_MARGIN
+
+
+@pytest.mark.slow
+def test_a_concurrent_burst_beyond_a_bucket_and_the_global_limit_waits_instead_of_a_429(
+        emu: EmulatorHandle) -> None:
+    """Real clock: 8 webhook messages at once into a 5-per-2-s bucket, then 60 reads at once against the
+    50-per-second global limit. The client waits (about 2 s, then 1 s); Discord refuses nothing."""
+    waits: list[L.Wait] = []
+    with client_for(emu) as client:
+        client.on_wait(waits.append)
+        chan = client.create_channel(channel_body(name="burst"))
+        hook = client.create_webhook(chan.id, "burst")
+        seen = len(emu.requests())
+        with ThreadPoolExecutor(max_workers=60) as pool:
+            posted = list(pool.map(lambda i: client.execute_webhook(hook.url, {"content": f"m{i}"}, wait=True),
+                                   range(8)))
+            read = list(pool.map(lambda _: client.get_channel(chan.id), range(60)))
+    assert sorted(m["content"] for m in posted) == [f"m{i}" for i in range(8)]
+    assert [c.id for c in read] == [chan.id] * 60
+    burst = emu.requests()[seen:]
+    assert len(burst) == 68 and [r for r in burst if r["status"] == 429] == []
+    assert emu.stats()["rate_limited"] == 0
+    reasons = {w.reason for w in waits}
+    assert any("bucket of POST /webhooks/" in r for r in reasons), reasons  # it waited for the bucket
+    assert any("requests per second per bot" in r for r in reasons), reasons  # and for the global window
+
+
+@pytest.mark.slow
+def test_a_request_discord_counts_late_keeps_its_place_in_the_global_window(emu: EmulatorHandle) -> None:
+    """100 reads at once; the first to arrive is counted 1.05 s late (held up on the way, as on a machine
+    whose CPUs are busy). Counted from its send, it would leave the client's window before Discord counts
+    it and share Discord's next second with the next 50: one 429. The client keeps it in the window
+    until its answer bounds when it can have been counted."""
+    emu.set_faults(kinds=("latency",), on_requests=(1,), latency_ms=1050)
+    with client_for(emu) as client, ThreadPoolExecutor(max_workers=100) as pool:
+        read = list(pool.map(lambda _: client.list_channels(), range(100)))
+    assert len(read) == 100
+    log = emu.requests()
+    assert len(log) == 100 and [r["fault"] for r in log].count("latency") == 1
+    assert [r["seq"] for r in log if r["status"] == 429] == []
 
 
 def test_faults_are_survived_without_duplicates(emu: EmulatorHandle) -> None:

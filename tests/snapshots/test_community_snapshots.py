@@ -254,3 +254,14 @@ def test_boost_slots_and_the_banner_are_checked_in_the_plan(snap: CliRunner, dis
     done = snap("server", "snapshot", "restore", sid, "--apply", "--yes", "--json")
     assert done.exit_code == 0, done.stdout
     assert len(c.emojis()) == 50
+
+
+@LOCAL
+def test_a_snapshot_reads_the_guild_object_once(snap: CliRunner, discord: Community, guild: Any) -> None:
+    _server(snap, discord)  # the guild has an icon: the snapshot needs its settings
+    seen = len(guild.requests())
+    made = _snapshot(snap)
+    reads = [r for r in guild.requests()[seen:] if r["method"] == "GET" and r["route"] == "/guilds/{guild_id}"]
+    assert len(reads) == 1, reads  # the settings come with the guild object read beside the roles
+    assert made["counts"]["emojis"] == 3 and made["media_added"] > 0
+    assert len(media_keys(snap)) == 5  # three emojis, the sticker and the icon the settings name

@@ -14,9 +14,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from gaib.bundles import codec
 from gaib.bundles.manifest import TRIGGERS, Manifest
 from gaib.bundles.order import written_of
 from gaib.bundles.record import Record
@@ -24,11 +23,13 @@ from gaib.bundles.repository import BundleRepository, Layout, PartData, page_ids
 from gaib.errors import GaibError, IntegrityError, InvalidInput, NotFound
 from gaib.names import check_name, check_snowflake
 from gaib.setting_values import DEFAULT_MAX_BUNDLE_BYTES
-from gaib.state.model import State, parse_state
 from gaib.storage.base import Catalog, ObjectStore, damaged_reason
 from gaib.storage.keys import backup_key, backup_sk, check_id, new_id, server_pk
-from gaib.tiers.quota import Quota
-from gaib.tiers.table import TierPolicy, tier_of
+
+if TYPE_CHECKING:  # the codec, tier, quota and state model: create and load only, never a listing
+    from gaib.bundles import codec
+    from gaib.state.model import State
+    from gaib.tiers.table import TierPolicy
 
 Trigger = Literal["on-demand", "scheduled", "pre-restore"]
 MAX_MESSAGE = 500
@@ -103,6 +104,9 @@ class BackupManager:
         server's tier when the caller already read it (a scheduled run lists servers by tier); without
         it the tier item is read (and written, free, when the server has none).
         """
+        from gaib.tiers.quota import Quota
+        from gaib.tiers.table import tier_of
+
         check_snowflake(server_id, "server id")
         check_name(workspace, "workspace name")
         if trigger not in TRIGGERS:
@@ -203,6 +207,8 @@ class BackupManager:
 
     def load(self, record: BackupRecord) -> State:
         """The backed-up state; every checksum is verified first (IntegrityError, exit 3)."""
+        from gaib.state.model import parse_state
+
         return parse_state(self.repo.read_part(record.manifest, STATE_PART), record.key)
 
     def delete(self, server_id: str, backup_id: str) -> BackupRecord | None:

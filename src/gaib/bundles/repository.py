@@ -33,14 +33,17 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from gaib.bundles import codec
 from gaib.bundles.manifest import Manifest, Part, decode_manifest, parse_manifest, seal
 from gaib.bundles.order import Written, written_of
 from gaib.errors import GaibError, IntegrityError, NotFound
 from gaib.setting_values import DEFAULT_MAX_BUNDLE_BYTES
 from gaib.storage.base import Catalog, Item, ObjectStore, Page, damaged_key, damaged_reason
 from gaib.storage.keys import SEQUENCE_SK, id_from_sk
+
+if TYPE_CHECKING:  # the codec is loaded by what writes or reads a part, never by a listing
+    from gaib.bundles import codec
 
 MANIFEST_CONTENT_TYPE = "application/json"
 CONTENT_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
@@ -89,6 +92,8 @@ def page_ids(page: Page) -> list[str]:
 
 def claim(part: Part) -> codec.Claim:
     """What a read of ``part`` must find."""
+    from gaib.bundles import codec
+
     return codec.Claim(part.key, part.plain_size, part.stored_size, part.plain_sha256, part.stored_sha256)
 
 
@@ -103,7 +108,7 @@ class BundleRepository:
         self.max_bundle_bytes = max_bundle_bytes
 
     def write(self, header: Manifest, layout: Layout, parts: Sequence[PartData], *,
-              codec_name: codec.Codec = codec.DEFAULT_CODEC,
+              codec_name: codec.Codec | None = None,
               tags: Mapping[str, str] | None = None) -> tuple[Manifest, Written]:
         """Store the parts, then the manifest, then the catalog item (stamped with the server's next write
         sequence); returns the sealed manifest and the stamp.
@@ -111,6 +116,8 @@ class BundleRepository:
         ``header`` carries every manifest field but the parts (its ``parts`` are ignored). Never
         overwrites: a part or item that already exists raises ``Conflict`` and is left untouched.
         """
+        from gaib.bundles import codec
+
         if sorted(p.name for p in parts) != sorted(layout.part_keys):
             raise ValueError("the parts given do not match the layout")
         written = {}
@@ -119,7 +126,7 @@ class BundleRepository:
             for part in parts:
                 if part.key != layout.part_keys[part.name]:
                     raise ValueError(f"part {part.name} is not at its layout key")
-                enc = codec.encode(part.plain, codec_name)
+                enc = codec.encode(part.plain, codec_name or codec.DEFAULT_CODEC)
                 self.store.put(part.key, enc.data, tags=tags, content_type=CONTENT_TYPES[enc.codec])
                 stored.append(part.key)
                 written[part.name] = Part(key=part.key, codec=enc.codec, plain_size=enc.plain_size,
@@ -190,11 +197,15 @@ class BundleRepository:
         raises IntegrityError unless both sizes and checksums are the ones recorded (see
         :func:`gaib.bundles.codec.decode_stream`). Checks the bundle's ceiling first."""
         self.check_ceiling(manifest)
+        from gaib.bundles import codec
+
         part = manifest.part(name)
         return codec.decode_stream(self._stream(part.key, f"{manifest.kind} {manifest.id}"), claim(part))
 
     def stream_stored(self, manifest: Manifest, name: str) -> Iterator[bytes]:
         """The stored (compressed) bytes of a part as they arrive; the last step checks size and checksum."""
+        from gaib.bundles import codec
+
         part = manifest.part(name)
         return codec.stream_stored(self._stream(part.key, f"{manifest.kind} {manifest.id}"), claim(part))
 

@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from gaib import __version__, interrupt
 from gaib.cli.base import Ctx, group, output_options
-from gaib.cli.context import Env
-from gaib.cli.output import Output
 from gaib.errors import EXIT_GENERAL, GaibError, InternalError, Interrupted, UsageError
+
+if TYPE_CHECKING:
+    from gaib.cli.context import Env
 
 SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "init": ("gaib.cli.iac:init", "Create discord-server.yaml, optionally from a theme."),
@@ -66,10 +68,12 @@ def _exit_for_click(exc: click.ClickException) -> UsageError:
 
 def main(argv: Sequence[str] | None = None, env: Env | None = None) -> int:
     """Run gaib and return (or, as the console script, exit with) the process exit code."""
+    from gaib.cli import context
+    from gaib.cli.output import Output
+
     standalone = argv is None and env is None
-    env = env or Env()
-    no_color = bool(env.environ.get("NO_COLOR"))
-    obj = Ctx(env=env, out=Output(env=env, color=not no_color))
+    env = env or context.Env()
+    obj = Ctx(env=env, out=Output(env=env))  # colour unless --no-color or NO_COLOR (read when first asked)
     args = list(argv) if argv is not None else None
     if args is None:
         import sys

@@ -7,19 +7,17 @@ Sub-commands are imported only when they run, so ``gaib --help`` stays fast.
 
 from __future__ import annotations
 
-import difflib
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from gaib.cli.context import Env
-from gaib.cli.output import Output
 from gaib.errors import ConfirmationRequired, Interrupted, UsageError
 
 if TYPE_CHECKING:
+    from gaib.cli.context import Env
+    from gaib.cli.output import Output
     from gaib.settings import Settings
     from gaib.wiring import App
 
@@ -28,24 +26,27 @@ F = TypeVar("F", bound=Callable[..., Any])
 _ANY_WORKSPACE = "_gaib_any_workspace"
 
 
-@dataclass
 class Ctx:
-    """Per-invocation state handed to every command through ``click.Context.obj``."""
+    """Per-invocation state handed to every command through ``click.Context.obj``.
 
-    env: Env
-    out: Output
-    workspace: str | None = None
-    guild_id: str | None = None
-    config_file: str | None = None
-    backend: str | None = None
-    state_path: str | None = None
-    detailed_exitcode: bool = False
-    """``plan --detailed-exitcode`` was given: every error exits 1 (``gaib.cli.app``), as Terraform's."""
-    exit_code: int = 0
-    """The exit code of a command that succeeded: 0, or 2 for ``plan --detailed-exitcode`` with changes."""
+    The flags set ``workspace``, ``guild_id``, ``config_file``, ``backend`` and ``state_path``;
+    settings and the composition root are built from them on first use.
+    """
 
-    _settings: Settings | None = None
-    _app: App | None = None
+    def __init__(self, env: Env, out: Output) -> None:
+        self.env = env
+        self.out = out
+        self.workspace: str | None = None
+        self.guild_id: str | None = None
+        self.config_file: str | None = None
+        self.backend: str | None = None
+        self.state_path: str | None = None
+        self.detailed_exitcode = False
+        """``plan --detailed-exitcode`` was given: every error exits 1 (``gaib.cli.app``), as Terraform's."""
+        self.exit_code = 0
+        """The exit code of a command that succeeded: 0, or 2 for ``plan --detailed-exitcode`` with changes."""
+        self._settings: Settings | None = None
+        self._app: App | None = None
 
     def settings(self) -> Settings:
         """Resolved settings (flags > env > gaib.yaml > defaults); built once per invocation."""
@@ -249,6 +250,8 @@ class SuggestingGroup(click.Group):
         if name in self.aliases:
             args = [self.aliases[name], *args[1:]]
         if name and not name.startswith("-") and self.get_command(ctx, name) is None:
+            import difflib
+
             names = self.list_commands(ctx)
             close = difflib.get_close_matches(name, names, n=1, cutoff=0.5)
             where = ctx.command_path

@@ -2,42 +2,62 @@
 
 With ``--json`` stdout holds exactly one object, ``{"success": true, "data": ...}`` or
 ``{"success": false, "error": {"code", "message", "suggestion"}}``; everything else (progress,
-warnings) goes to stderr. Rich is imported only when a table is drawn, to keep start-up fast.
+warnings) goes to stderr. Rich is imported only when a table is drawn, and json, the text escaping
+and the redaction only when something is written, to keep start-up (``gaib --help``) fast.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from gaib.cli.context import Env
-from gaib.cli.text import json_safe, printable
-from gaib.errors import GaibError
-from gaib.redact import redact, secrets_from
+if TYPE_CHECKING:
+    from gaib.cli.context import Env
+    from gaib.errors import GaibError
 
 
 def to_json(value: Any) -> str:
     """Indented JSON; characters a terminal would act on are escaped (the data is unchanged)."""
+    import json
+
+    from gaib.cli.text import json_safe
+
     return json_safe(json.dumps(value, indent=2, sort_keys=False, default=str, ensure_ascii=False))
 
 
-@dataclass
 class Output:
-    env: Env
-    json_mode: bool = False
-    quiet: bool = False
-    color: bool = True
-    secrets: list[str] = field(default_factory=list)
-    """Secrets known beyond the environment's (a bot token read from gaib.yaml): never shown."""
+    """Where a command's result, progress and errors go, and how (``--json``, ``--quiet``, colour)."""
+
+    def __init__(self, env: Env, json_mode: bool = False, quiet: bool = False, color: bool | None = None,
+                 secrets: list[str] | None = None) -> None:
+        self.env = env
+        self.json_mode = json_mode
+        self.quiet = quiet
+        self._color = color
+        self.secrets: list[str] = list(secrets or [])
+        """Secrets known beyond the environment's (a bot token read from gaib.yaml): never shown."""
+
+    @property
+    def color(self) -> bool:
+        """Colours allowed: as given (``--no-color`` sets False), else unless ``NO_COLOR`` is set."""
+        if self._color is None:
+            self._color = not self.env.environ.get("NO_COLOR")
+        return self._color
+
+    @color.setter
+    def color(self, value: bool) -> None:
+        self._color = value
 
     def _clean(self, text: str) -> str:
+        from gaib.redact import redact, secrets_from
+
         extra = [self.env.environ.get("DISCORD_TOKEN", ""), *self.secrets]  # the original's variable name
         return redact(text, [*secrets_from(self.env.environ), *(s for s in extra if len(s) >= 4)])
 
     def _line(self, text: str) -> str:
         """A message for people: secrets redacted, control characters escaped (newlines kept)."""
+        from gaib.cli.text import printable
+
         return printable(self._clean(text), keep_newlines=True)
 
     # --- stderr: progress and notes ---------------------------------------------------------------
@@ -73,6 +93,8 @@ class Output:
 
     def table(self, headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None) -> str:
         """Render a table for people: rich on a colour terminal, aligned plain text otherwise."""
+        from gaib.cli.text import printable
+
         cells = [[printable(c) for c in row] for row in rows]
         if self.color and _isatty(self.env.stdout):
             from io import StringIO

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_UNSAFE_LINES = re.compile("[\n\t]|" + _UNSAFE.pattern)
+# Patterns, compiled by ``re`` on first use (and cached there): most text is printable and never
+# needs them, and compiling these character classes is a good part of a listing's start-up.
+_UNSAFE = "[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+_UNSAFE_LINES = "[\n\t]|" + _UNSAFE
 
 
 def _escape(m: re.Match[str]) -> str:
@@ -27,13 +29,15 @@ def _escape(m: re.Match[str]) -> str:
 def printable(text: object, *, keep_newlines: bool = False) -> str:
     """``text`` with every control character escaped (newlines kept only with ``keep_newlines``)."""
     value = "" if text is None else str(text)
-    return (_UNSAFE if keep_newlines else _UNSAFE_LINES).sub(_escape, value)
+    if value.isprintable():  # no control, format or separator character: nothing to escape
+        return value
+    return re.sub(_UNSAFE if keep_newlines else _UNSAFE_LINES, _escape, value)
 
 
-_JSON_RAW = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_JSON_RAW = "[\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 
 
 def json_safe(encoded: str) -> str:
     """JSON text (from ``json.dumps``) with every terminal-unsafe character still raw in it escaped as
     ``\\uNNNN``: the same JSON value, harmless on a terminal."""
-    return _JSON_RAW.sub(lambda m: f"\\u{ord(m.group(0)):04x}", encoded)
+    return re.sub(_JSON_RAW, lambda m: f"\\u{ord(m.group(0)):04x}", encoded)

@@ -219,9 +219,9 @@ class Usage:
     """What a client knows about the guild's limits, relative to now.
 
     ``windows``: long-window name (``role_creates`` …) → its state. ``name_topic``: channel id → ages in
-    seconds of the name/topic edits sent to it within the last 10 minutes. ``recent``: ages of the
-    requests sent within the global window (so a run right after another one keeps to the global limit
-    the two share).
+    seconds of the name/topic edits sent to it within the last 10 minutes. ``recent``: for each request
+    still inside the global window, how long ago Discord can have counted it at the latest (so a run
+    right after another one keeps to the global limit the two share).
     """
 
     windows: Mapping[str, WindowState] = field(default_factory=dict)

@@ -9,7 +9,10 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from gaib.discord.community import GuildSettings
 
 
 class ChannelType(IntEnum):
@@ -108,6 +111,9 @@ class Guild:
     name: str
     roles: tuple[Role, ...] = ()
     channels: tuple[Channel, ...] = field(default=())
+    settings: GuildSettings | None = field(default=None, compare=False, repr=False)
+    """The guild object's settings, read by the same ``GET /guilds/{id}`` as the name and roles (so a
+    snapshot reads the guild object once); None for a guild built otherwise. Not part of equality."""
 
     def texts(self) -> Iterator[LiveText]:
         """Every text of the guild as Discord holds it (server name, role and channel names, topics),

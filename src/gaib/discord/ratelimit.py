@@ -6,10 +6,18 @@ Discord's limits are read from the response headers, never hard-coded (NOTES §5
   the same bucket), ``-Remaining`` and ``-Reset-After``. Buckets are split by the top-level ("major")
   resource in the path, so state is kept per ``(bucket hash, major id)``. Until the first response of a
   route reveals its hash, state is kept per ``(method, route template, major id)``.
-  When ``Remaining`` reaches 0 the next request in that bucket waits until the reset, and only then.
-* **Global cap.** At most ``global_per_second`` (50) requests in any sliding one-second window.
+  When ``Remaining`` reaches 0 the next request in that bucket waits until the reset plus
+  :data:`RESET_MARGIN` (50 ms, the offset discord.js's REST client adds to every reset).
+* **Global cap.** At most ``global_per_second`` (50) requests that Discord may count within one
+  second. Discord counts a request when it arrives, somewhere between its send and its answer; the
+  client cannot see when, so each request (given a :class:`Sent` ticket, as the transport does) counts
+  from its send until :data:`GLOBAL_SPAN` after the latest moment it can have arrived: its answer less
+  the fastest round trip seen (the least any request spends on the way out and back; trusted after
+  :data:`TRUSTED_ROUND_TRIPS` answers, its answer itself before). A request
+  slowed on the way — a busy CPU, a loaded server — thus holds its place longer, instead of landing in
+  the next window's count; at a steady latency the window is ``GLOBAL_SPAN`` from the send.
 * **429.** ``retry_after`` (body) or ``Retry-After`` (header) blocks the bucket, or every request when
-  the 429 is global, for exactly that long.
+  the 429 is global, for that long plus :data:`RESET_MARGIN`.
 * **Concurrency.** With ``track=True`` (the client's requests) a bucket whose size is not known yet
   lets one request out and holds the rest until its response reveals the bucket (or shows the route
   has none); after that the count in ``Remaining`` is what goes out at once. Answers that arrive out
@@ -28,6 +36,7 @@ an injectable :class:`Clock`, so the unit tests drive the limiter with a fake cl
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import math
 import random
@@ -188,10 +197,37 @@ def _int(value: str | None) -> int | None:
 #: Two responses whose reset times differ by less than this belong to the same window (the times
 #: differ only by network jitter; windows Discord uses are at least 2 s apart).
 SAME_WINDOW = 0.5
-#: Sends are counted from before they leave, Discord counts them when they arrive; concurrent requests
-#: arrive with some jitter, so a send stays in the global window (and a channel's name/topic window)
-#: this much longer than the window itself.
+#: Sends are counted from before they leave, Discord counts them when they arrive; a send stays in a
+#: channel's name/topic window (10 minutes) ten times this longer than the window itself.
 ARRIVAL_MARGIN = 0.1
+#: Waited beyond every reset Discord announces (a bucket's ``Reset-After``, a 429's ``retry_after``):
+#: the header is rounded to the millisecond and Discord's timers are not ours. 50 ms, as discord.js's
+#: REST client (``offset``, default 50 ms) adds to every reset.
+RESET_MARGIN = 0.05
+#: How long a request counts against the global limit after the latest moment Discord can have
+#: counted it: the limit's second (Discord's rate-limit documentation: 50 requests per second) plus
+#: 20 ms. The uncertainty of *when* a request arrived is not in this margin: it is bounded by the
+#: request's own round trip (see the module docstring), which grows with whatever slows it. The 20 ms
+#: cover the rest — two clocks' rates over a second, timer granularity, a window boundary that is
+#: inclusive — and cost 2 % of the throughput (the maximum guild's 752 requests: 15.3 s of windows
+#: instead of 15.0 s).
+GLOBAL_MARGIN = 0.02
+GLOBAL_SPAN = 1.0 + GLOBAL_MARGIN
+#: Round trips seen before the fastest one is trusted as the least any request spends on the way out
+#: and back (one request held up on its way — a stalled CPU, a slow first answer — must not pass for
+#: the network's own delay). Until then a request counts from its answer.
+TRUSTED_ROUND_TRIPS = 8
+
+
+class Sent:
+    """One request's place in the global window, from :meth:`RateLimiter.acquire` (``ticket=``) to its
+    answer (:meth:`RateLimiter.update`) or failure (:meth:`RateLimiter.release`)."""
+
+    __slots__ = ("at", "done")
+
+    def __init__(self) -> None:
+        self.at: float | None = None  # when it was let out (the limiter's clock); None before
+        self.done = False
 
 
 class RateLimiter:
@@ -212,7 +248,12 @@ class RateLimiter:
         self._buckets: dict[tuple[str, ...], _Bucket] = {}
         self._headerless: set[tuple[str, str]] = set()
         self._inflight: dict[tuple[str, ...], int] = {}
-        self._sent: deque[float] = deque()
+        # The global window: when each request's second may start at the latest (sorted; a request
+        # counts until its start + GLOBAL_SPAN), and the requests still out (they count until answered).
+        self._sent: list[float] = []
+        self._out: set[Sent] = set()
+        self._fastest = math.inf  # the fastest round trip seen, send to answer
+        self._round_trips = 0
         self._global_until = 0.0
         self._edits: dict[str, _Edits] = {}
         self._long: dict[str, tuple[int, int, float]] = {}  # window -> (limit, remaining, reset_at)
@@ -233,20 +274,29 @@ class RateLimiter:
 
     # -- waiting ----------------------------------------------------------------------------------
 
+    def _global_wait(self, now: float) -> float:
+        """Seconds until one more request may count against the global limit; inf while the requests
+        still out fill it alone (only an answer frees a place then)."""
+        expired = bisect.bisect_right(self._sent, now - GLOBAL_SPAN)
+        if expired:
+            del self._sent[:expired]
+        over = len(self._sent) + len(self._out) - self.global_per_second
+        if over < 0:
+            return 0.0
+        if over >= len(self._sent):
+            return math.inf
+        return self._sent[over] + GLOBAL_SPAN - now
+
     def _wait_time(self, route: Route, sub: str | None, now: float) -> tuple[float, str]:
         wait, reason = max(0.0, self._global_until - now), "Discord asked every request to wait (global 429)"
-        span = 1.0 + ARRIVAL_MARGIN
-        while self._sent and now - self._sent[0] >= span:
-            self._sent.popleft()
-        if len(self._sent) >= self.global_per_second:
-            glob = self._sent[0] + span - now
-            if glob > wait:
-                wait, reason = glob, f"Discord allows {self.global_per_second} requests per second per bot"
+        glob = self._global_wait(now)
+        if glob > wait:
+            wait, reason = glob, f"Discord allows {self.global_per_second} requests per second per bot"
         bucket = self._buckets.get(self._key(route))
         if bucket is not None and bucket.remaining is not None and bucket.remaining <= 0:
-            if now < bucket.reset_at:
-                if bucket.reset_at - now > wait:
-                    wait = bucket.reset_at - now
+            if now < bucket.reset_at + RESET_MARGIN:
+                if bucket.reset_at + RESET_MARGIN - now > wait:
+                    wait = bucket.reset_at + RESET_MARGIN - now
                     reason = f"the rate-limit bucket of {route.method} {route.template} is used up"
             else:
                 # The window has reset; until a response says otherwise assume a fresh bucket.
@@ -283,14 +333,17 @@ class RateLimiter:
         return True
 
     def acquire(self, route: Route, *, sub: str | None = None, track: bool = False,
-                max_wait: float = math.inf, on_wait: Callable[[L.Wait], None] | None = None) -> float:
+                max_wait: float = math.inf, on_wait: Callable[[L.Wait], None] | None = None,
+                ticket: Sent | None = None) -> float:
         """Block until ``route`` may be sent, then count it as sent. Returns the seconds waited.
 
         Never sleeps unless a bucket is exhausted, a 429 is pending, the global cap is reached or (with
-        ``sub``, a channel id) the channel's name/topic edits are used up; then it sleeps exactly until
-        that reset, after telling ``on_wait``. A wait longer than ``max_wait`` raises
-        :class:`WaitTooLong` without counting anything. ``track=True`` counts the request as in flight
-        until :meth:`release`.
+        ``sub``, a channel id) the channel's name/topic edits are used up; then it sleeps until that
+        reset, after telling ``on_wait``. A wait longer than ``max_wait`` raises :class:`WaitTooLong`
+        without counting anything. ``track=True`` counts the request as in flight until
+        :meth:`release`. With a ``ticket`` the request holds its place in the global window until
+        its answer (``update(..., ticket=)``) or failure (``release(..., ticket=)``) says how late it
+        can have arrived; without one it counts from now.
         """
         waited = 0.0
         while True:
@@ -298,12 +351,19 @@ class RateLimiter:
                 now = self.clock.monotonic()
                 wait, reason = self._wait_time(route, sub, now)
                 key = self._key(route)
+                if wait == math.inf:  # the global window is full of requests still out: wait for answers
+                    self._cond.wait(timeout=GLOBAL_SPAN)
+                    continue
                 if wait <= 0:
                     if track and self._must_hold(route, key, now):
                         self._cond.wait(timeout=1.0)
                         interrupt.check()
                         continue
-                    self._sent.append(now)
+                    if ticket is not None:
+                        ticket.at, ticket.done = now, False
+                        self._out.add(ticket)
+                    else:
+                        bisect.insort(self._sent, now)
                     bucket = self._buckets.get(key)
                     if bucket is not None and bucket.remaining is not None:
                         bucket.remaining -= 1
@@ -321,9 +381,28 @@ class RateLimiter:
             self.clock.sleep(wait)
             waited += wait
 
-    def release(self, route: Route) -> None:
-        """A tracked request is answered (or failed): let the next one to its bucket go."""
+    def _answered(self, ticket: Sent, *, reply: bool) -> None:
+        """``ticket``'s request is over: it counts until GLOBAL_SPAN after the latest moment it can have
+        arrived — its answer less the fastest round trip seen (``reply``), else the failure itself."""
+        if ticket.done or ticket not in self._out:
+            return
+        self._out.discard(ticket)
+        ticket.done = True
+        now = self.clock.monotonic()
+        latest = now
+        if reply and ticket.at is not None:
+            self._fastest = min(self._fastest, max(0.0, now - ticket.at))
+            self._round_trips += 1
+            if self._round_trips >= TRUSTED_ROUND_TRIPS:
+                latest = now - self._fastest
+        bisect.insort(self._sent, latest)
+
+    def release(self, route: Route, *, ticket: Sent | None = None) -> None:
+        """A tracked request is answered (or failed): let the next one to its bucket go. A ``ticket``
+        not yet answered (a request that failed) counts in the global window until GLOBAL_SPAN after now."""
         with self._cond:
+            if ticket is not None:
+                self._answered(ticket, reply=False)
             for key in {self._key(route), ("route", route.method, route.template, route.major)}:
                 if self._inflight.get(key, 0) > 0:
                     self._inflight[key] -= 1
@@ -332,14 +411,18 @@ class RateLimiter:
 
     # -- learning ---------------------------------------------------------------------------------
 
-    def update(self, route: Route, headers: Mapping[str, str], status: int = 200) -> None:
+    def update(self, route: Route, headers: Mapping[str, str], status: int = 200, *,
+               ticket: Sent | None = None) -> None:
         """Learn the bucket state from a response's ``X-RateLimit-*`` headers (any status; an answer
-        without them shows the route has no bucket, unless it is a 429, which may carry none)."""
+        without them shows the route has no bucket, unless it is a 429, which may carry none). The
+        answer also ends ``ticket``'s uncertainty about when Discord counted it."""
         bucket_hash = _header(headers, "X-RateLimit-Bucket")
         remaining = _int(_header(headers, "X-RateLimit-Remaining"))
         limit = _int(_header(headers, "X-RateLimit-Limit"))
         reset_after = _float(_header(headers, "X-RateLimit-Reset-After"))
         with self._cond:
+            if ticket is not None:
+                self._answered(ticket, reply=True)
             if bucket_hash is None and remaining is None:
                 if status != 429:
                     self._headerless.add((route.method, route.template))
@@ -377,19 +460,19 @@ class RateLimiter:
 
     def on_429(self, route: Route, retry_after: float, *, is_global: bool, sub: str | None = None) -> None:
         """Block the route's bucket (or everything, when global; or only the channel's name/topic edits,
-        when ``sub`` is given) for ``retry_after`` seconds."""
+        when ``sub`` is given) for ``retry_after`` seconds plus RESET_MARGIN."""
         with self._cond:
             until = self.clock.monotonic() + max(0.0, retry_after)
             if is_global:
-                self._global_until = max(self._global_until, until)
+                self._global_until = max(self._global_until, until + RESET_MARGIN)
                 return
             if sub is not None:
                 edits = self._edits.setdefault(sub, _Edits())
-                edits.blocked_until = max(edits.blocked_until, until)
+                edits.blocked_until = max(edits.blocked_until, until + RESET_MARGIN)
                 return
             state = self._buckets.setdefault(self._key(route), _Bucket())
             state.remaining = 0
-            state.reset_at = until  # the 429 says exactly how long; it wins over Reset-After
+            state.reset_at = until  # the 429 says how long (the wait adds RESET_MARGIN); it wins over Reset-After
             window = L.LONG_WINDOW_ROUTES.get((route.method, route.template))
             if window is not None:
                 limit = state.limit if state.limit is not None else L.LONG_WINDOWS[window].limit
@@ -411,21 +494,22 @@ class RateLimiter:
                 ages = tuple(round(now - t, 3) for t in log.own if now - t < L.NAME_TOPIC_EDITS.seconds)
                 if ages:
                     edits[channel] = ages
-            span = 1.0 + ARRIVAL_MARGIN
-            recent = tuple(round(now - t, 4) for t in self._sent if now - t < span)
+            # A request still out is as recent as it gets: its second starts now at the earliest.
+            starts = [*(t for t in self._sent if now - t < GLOBAL_SPAN), *(now for _ in self._out)]
+            recent = tuple(round(now - t, 4) for t in sorted(starts))
             return L.Usage(windows=windows, name_topic=edits, recent=recent)
 
     def prime(self, usage: L.Usage) -> None:
         """Count name/topic edits an earlier run made (``usage.name_topic`` ages) and the requests it sent
-        within the global window (``usage.recent``) as if sent here, and take its long windows
+        within the global window (``usage.recent``: how long ago each one's second started at the
+        latest) as if sent here, and take its long windows
         (``usage.windows``) as the first guess of how many creates may go out at once (they never hold
         a request back: only Discord's answers do). Call it once, before sending anything."""
         with self._cond:
             now = self.clock.monotonic()
-            span = 1.0 + ARRIVAL_MARGIN
-            earlier = [now - age for age in usage.recent if 0 <= age < span]
+            earlier = [now - age for age in usage.recent if 0 <= age < GLOBAL_SPAN]
             if earlier:
-                self._sent = deque(sorted([*earlier, *self._sent]))
+                self._sent = sorted([*earlier, *self._sent])
             for window, state in usage.windows.items():
                 if window in L.LONG_WINDOWS:
                     self._hints[window] = (state.limit, state.remaining, now + state.reset_after)

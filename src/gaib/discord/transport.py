@@ -8,11 +8,14 @@ Contract, for every request:
   User-Agent and, when ``reason`` is given, an ``X-Audit-Log-Reason`` header (URL-encoded, the reason
   cut to 512 characters). Bodies are JSON (multipart form data when files are sent).
 * Rate limits are read from every response (:mod:`gaib.discord.ratelimit`), so a well-behaved run
-  sees no 429. A 429 is retried after exactly ``retry_after``; 500/502/503/504 and network failures
-  (connect error, timeout, dropped connection) are retried with capped, jittered exponential backoff,
-  up to ``RetryPolicy.max_attempts`` tries in all. A wait longer than ``RetryPolicy.max_retry_after``
-  (a used-up day-long cap) is not waited for: DiscordRateLimited names the window
-  (``details["window"]``, e.g. ``role_creates``) and the seconds until it resets, and nothing is sent.
+  sees no 429: a used-up bucket waits for its reset plus a margin, and each request holds its place in
+  the global window (50 per second) until a second after the latest moment Discord can have counted
+  it, which its answer bounds. A 429 is retried after ``retry_after`` (plus the same margin);
+  500/502/503/504 and network failures (connect error, timeout, dropped connection) are retried with
+  capped, jittered exponential backoff, up to ``RetryPolicy.max_attempts`` tries in all. A wait longer
+  than ``RetryPolicy.max_retry_after`` (a used-up day-long cap) is not waited for: DiscordRateLimited
+  names the window (``details["window"]``, e.g. ``role_creates``) and the seconds until it resets, and
+  nothing is sent.
   Every wait is announced to the ``on_wait`` listener first.
 * The transport is safe to share between threads; requests to a bucket whose size is not known yet go
   one at a time until the first answer shows it. ``max_concurrency`` bounds the requests in flight
@@ -46,7 +49,7 @@ from gaib import __version__, interrupt
 from gaib.discord import limits as L
 from gaib.discord.errors import error_from_response, scrub
 from gaib.discord.models import to_api_body
-from gaib.discord.ratelimit import Clock, RateLimiter, RetryPolicy, Route, SystemClock, WaitTooLong
+from gaib.discord.ratelimit import Clock, RateLimiter, RetryPolicy, Route, Sent, SystemClock, WaitTooLong
 from gaib.discord.recording import Recorder, redact_webhook_url
 from gaib.errors import (
     ConfigError,
@@ -276,9 +279,10 @@ class Transport:
         while True:
             attempt += 1
             interrupt.check()  # an interrupted run sends nothing more
+            ticket = Sent()
             try:
                 self.limiter.acquire(route, sub=sub, track=True, max_wait=self.retry.max_retry_after,
-                                     on_wait=self._notify_wait)
+                                     on_wait=self._notify_wait, ticket=ticket)
             except WaitTooLong as exc:
                 raise self._too_long(route, exc.seconds, exc.reason) from None
             try:
@@ -289,9 +293,9 @@ class Transport:
                     else:
                         response = self._http.request(route.method, url, json=payload, headers=headers,
                                                       params=query)
-                self.limiter.update(route, response.headers, response.status_code)
+                self.limiter.update(route, response.headers, response.status_code, ticket=ticket)
             except httpx.TransportError as exc:
-                self.limiter.release(route)
+                self.limiter.release(route, ticket=ticket)
                 what = scrub(redact_webhook_url(f"{type(exc).__name__}: {exc}"), self._secrets(route))
                 if not _retryable(exc):
                     raise DiscordUnavailable(f"Could not reach Discord for {route.display}: {what}.",

@@ -1,11 +1,12 @@
 """Reading what a community would lose from Discord and turning it into snapshot parts.
 
-:func:`capture` reads the guild's settings, emojis, stickers and bans (four requests sent together, and
-one more per 1000 bans), downloads every image from Discord's CDN and stores it in the media store
-(content-addressed: an image already stored adds nothing), and, when asked, the last ``messages``
-messages of every text and announcement channel not excluded (100 per request, channels read
-concurrently). It returns the parts' plain bytes, the manifest's counts and ``extra`` entries, and the
-images (so the writer can check they are still stored once its catalog item exists).
+:func:`capture` reads the guild's emojis, stickers and bans (three requests sent together, and one
+more per 1000 bans; the settings come with the guild ``get_guild`` read, so the guild object is read
+once), downloads every image from Discord's CDN and stores it in the media store (content-addressed:
+an image already stored adds nothing), and, when asked, the last ``messages`` messages of every text
+and announcement channel not excluded (100 per request, channels read concurrently). It returns the
+parts' plain bytes, the manifest's counts and ``extra`` entries, and the images (so the writer can
+check they are still stored once its catalog item exists).
 """
 
 from __future__ import annotations
@@ -95,6 +96,10 @@ class _Images:
         return {"sha256": digest, "size": len(data), "type": self.entries[digest]["type"]}
 
 
+def _given(settings: GuildSettings) -> Callable[[], GuildSettings]:
+    return lambda: settings
+
+
 def _run(pool: ThreadPoolExecutor, jobs: Sequence[Callable[[], T]]) -> list[T]:
     return [f.result() for f in [pool.submit(job) for job in jobs]]
 
@@ -105,7 +110,9 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
     """Read and store everything but the roles and channels (see the module docstring)."""
     images = _Images(port, media, tags or {})
     with Workers(max_workers=max(1, workers), thread_name_prefix="gaib-snapshot") as pool:
-        f_settings = pool.submit(port.get_guild_settings)
+        # The guild object read with the roles carries the settings: no second GET /guilds/{id}.
+        known = guild.settings
+        f_settings = pool.submit(port.get_guild_settings if known is None else _given(known))
         f_emojis = pool.submit(port.list_emojis)
         f_stickers = pool.submit(port.list_stickers)
         f_bans = pool.submit(port.list_bans)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-import getpass
 import json
 import os
-import socket
-import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from gaib import safejson
 from gaib.errors import LockHeld, SerialConflict, StateError
-from gaib.state.model import State
+
+if TYPE_CHECKING:  # annotations only: a command that reads no state never loads the model
+    from gaib.state.model import State
 
 MAX_LOCK_BYTES = 64 * 1024
 MAX_LOCK_FIELD = 300
@@ -32,6 +31,10 @@ class LockInfo:
 
     @classmethod
     def new(cls, operation: str, path: str, now: datetime) -> LockInfo:
+        import getpass  # these three only when a lock is taken: a read-only command never loads them
+        import socket
+        import uuid
+
         from gaib import __version__
 
         try:

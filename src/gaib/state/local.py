@@ -14,8 +14,6 @@ import fcntl
 import json
 import os
 import re
-import shutil
-import socket
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -40,6 +38,8 @@ def holder_is_gone(held: LockInfo) -> bool:
     A holder on another host, or one whose ``Who`` cannot be read, is never assumed gone: those
     locks wait for ``unlock`` or for ``lock_stale_after``.
     """
+    import socket  # only when a lock is held: reading state never needs it
+
     m = _WHO_RE.fullmatch(held.who)
     if m is None or m.group("host") != socket.gethostname():
         return False
@@ -152,6 +152,8 @@ class LocalBackend:
         # Rename first so a crash never leaves a half-deleted workspace that still looks valid.
         trash = directory.with_name(f".deleted-{workspace}-{os.getpid()}")
         os.replace(directory, trash)
+        import shutil
+
         shutil.rmtree(trash, ignore_errors=True)
 
     # --- locks -----------------------------------------------------------------------------------

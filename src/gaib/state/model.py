@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import copy
 import json
-import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -49,6 +48,8 @@ def _base36(n: int) -> str:
 
 def new_lineage() -> str:
     """A lineage in the original Gaib's style: base36 milliseconds, '-', 8 random base36 chars."""
+    import secrets  # only a new state needs it: reading one never loads it
+
     rand = "".join(secrets.choice(_B36) for _ in range(8))
     return f"{_base36(int(time.time() * 1000))}-{rand}"
 

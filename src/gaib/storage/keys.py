@@ -39,7 +39,6 @@ scheduled run completed. (Deployments were once to be keyed
 from __future__ import annotations
 
 import re
-import secrets
 from datetime import UTC, date, datetime
 from typing import Final, Literal
 
@@ -96,6 +95,8 @@ def new_id(now: datetime) -> str:
     """A fresh id for something created at ``now`` (timezone-aware; converted to UTC)."""
     if now.tzinfo is None:
         raise ValueError("new_id needs a timezone-aware datetime")
+    import secrets  # only a command that creates something needs it (a listing does not)
+
     utc = now.astimezone(UTC)
     return f"{utc.strftime(_TS_FORMAT)}{utc.microsecond // 1000:03d}Z-{secrets.token_hex(4)}"
 
@@ -114,8 +115,10 @@ def check_id(value: object, what: str = "id") -> str:
 
 
 def _parse_ts(ts: str, what: str, shown: str) -> datetime:
+    # ts matched ID_PATTERN (digits): the constructor checks the date as strptime would, without
+    # importing _strptime or parsing a format for every id of a listing.
     try:
-        base = datetime.strptime(ts[:15], _TS_FORMAT)
+        base = datetime(int(ts[0:4]), int(ts[4:6]), int(ts[6:8]), int(ts[9:11]), int(ts[11:13]), int(ts[13:15]))
     except ValueError:
         raise InvalidName(f"Invalid {what} {shown!r}: its date is not a real date.",
                           details={"field": what}) from None

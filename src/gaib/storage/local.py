@@ -93,7 +93,8 @@ class StoreRoot:
         self._lock = threading.Lock()
 
     def _read_version(self) -> int:
-        text = (self.path / FORMAT_FILE).read_text(encoding="ascii", errors="replace").strip()
+        # bytes.decode takes the built-in ASCII path; read_text would import encodings.ascii first.
+        text = (self.path / FORMAT_FILE).read_bytes().decode("ascii", errors="replace").strip()
         if not text.isdigit() or len(text) > 6:
             raise StorageError(
                 f"{self.path / FORMAT_FILE} is damaged: {text[:20]!r} is not a format version.",

@@ -12,7 +12,6 @@ import contextlib
 import fcntl
 import hashlib
 import os
-import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -25,6 +24,8 @@ _CHUNK = 1 << 20
 
 
 def _write_temp(folder: Path, data: bytes) -> str:
+    import tempfile  # only writes need it: a listing never loads it
+
     fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
     try:
         with os.fdopen(fd, "wb") as fh:
