@@ -132,3 +132,21 @@ def test_without_the_audit_log_only_a_newer_unclaimed_object_of_that_name_type_a
     assert _match(intent, pool, claimed={"104"}).id == "105"
     assert _match(intent, pool, claimed={"104", "105"}) is None
     assert highest_id(Guild(id="1", name="g", roles=(), channels=tuple(pool.values()))) == "105"
+
+
+def test_a_rollback_adopts_the_channel_an_interrupted_rollback_created(gaib: CliRunner, guild: EmulatorHandle,
+                                                                       discord: LiveGuild) -> None:
+    gaib.environ.update({"GAIB_ACTOR": "tester", "HOME": str(gaib.cwd)})
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG.replace("  - name: chat\n    category: Info\n", ""))
+    assert gaib("server", "apply", "--auto-approve").exit_code == 0
+    assert _channels_named(discord, "chat") == []
+    made = _interrupted_create(gaib, guild, discord, made=True)  # a rollback to the first config, killed
+    dry = gaib("server", "theme", "rollback", "--steps", "1", "--dry-run")
+    assert dry.exit_code == 0, dry.stdout
+    assert f"discord_channel.chat (adopt {made}, created by an interrupted run)" in dry.stdout
+    done = gaib("server", "theme", "rollback", "--steps", "1", "--yes", "--json")
+    assert done.exit_code == 0, done.stdout + done.stderr
+    assert [c["id"] for c in _channels_named(discord, "chat")] == [made]
+    assert _journal_keys(gaib) == []
