@@ -22,8 +22,9 @@ A create that never reached Discord finds nothing and is simply planned again.
 :meth:`CreateJournal.settle` removes what is settled once the run's state is stored: entries adopted
 (their object is in the state), entries that found nothing, and the run's own creates that Discord
 answered or refused. Creates whose answer was lost stay for the next run, as does everything when the
-run is killed. Pure functions aside, nothing here raises for the journal's sake: a journal that cannot
-be read back is ignored (the plan then adopts by name only, as before).
+run is killed. Only writing a level's entries may fail a run (StorageError, before anything of that level
+is sent); a journal that cannot be read back is ignored (the plan then adopts by name only, as before),
+and one that cannot be cleared waits for the next run.
 """
 
 from __future__ import annotations
@@ -257,7 +258,7 @@ def recover(journal: CreateJournal | None, port: DiscordPort, state: State | Non
                      if (i.kind == "role") == (action == AUDIT_ROLE_CREATE))
         audits[action] = _audit_targets(port, action, oldest)
     new_state = copy.deepcopy(state)
-    for intent in sorted(open_entries, key=lambda i: i.marker):
+    for intent in open_entries:  # in the order they were journaled
         targets, complete = audits[AUDIT_ROLE_CREATE if intent.kind == "role" else AUDIT_CHANNEL_CREATE]
         pool: dict[str, Any] = roles if intent.kind == "role" else channels
         found: Any = None
