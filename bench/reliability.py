@@ -21,8 +21,14 @@ snapshot whose checksums fail or that is damaged, a catalog item without its obj
 the driver that failed between kills, a recovery run that fails, duplicated Discord objects, a
 plan that is not empty after the recovery apply, a lost backup or serial.
 
-``GAIB_RELIABILITY_TRIALS`` sets the number of kill trials (default 200, the target); the target
-is 0 inconsistencies.
+Interrupted-command trials (bench/interrupted.py): ``snapshot restore --apply --messages`` and
+``theme rollback`` killed at random, then recovered; per operation: trials, kills, duplicates, missing
+messages and inconsistent states (3/4 of the trials on the local store, 1/4 on S3 + DynamoDB).
+
+``GAIB_RELIABILITY_TRIALS`` (``bench/run.py reliability --trials N``) sets the number of kill trials
+(default 200, the target), and the number of trials of each interrupted command; ``GAIB_RELIABILITY_ONLY``
+(``--only kill,concurrency,restore,rollback``) runs only those groups. The target is 0 inconsistencies,
+duplicates and missing messages.
 """
 
 from __future__ import annotations
@@ -314,9 +320,32 @@ def _servers() -> Iterator[Servers]:
         yield Servers(moto=moto, emulator=emu)
 
 
+def _interrupted(servers: Servers, tmp: Path, groups: set[str], total: int, report: Report) -> None:
+    from bench.interrupted import OPERATIONS, latency_emulator
+
+    rng = random.Random(20261207)
+    with latency_emulator(servers) as slow:
+        for name, trials in OPERATIONS.items():
+            if name not in groups:
+                continue
+            local = max(1, round(total * 3 / 4))
+            for storage, n in (("local", local), ("s3", total - local)):
+                if n <= 0:
+                    continue
+                o = trials(slow, tmp, storage, n, rng)
+                report.rows.append([f"interrupted {o.operation}", storage, o.trials,
+                                    o.inconsistent + o.duplicates + o.missing, f"{o.seconds:.1f}"])
+                report.notes.append(f"{o.operation} ({storage}): {o.trials} trials, {o.kills} kills landed"
+                                    + (f" ({o.mid_replay} mid-replay)" if name == "restore" else "")
+                                    + f", duplicates {o.duplicates}, missing messages {o.missing}, "
+                                    f"inconsistent states {o.inconsistent}, {o.seconds:.0f} s")
+                report.notes += [f"example: {e}" for e in o.examples]
+
+
 def run() -> Report:
     sys.path.insert(0, str(ROOT))
     total = int(os.environ.get("GAIB_RELIABILITY_TRIALS", DEFAULT_TRIALS))
+    groups = set(os.environ.get("GAIB_RELIABILITY_ONLY", "kill,concurrency,restore,rollback").split(","))
     rounds = max(1, total // 40)
     rng = random.Random(20260315)
     report = Report(title="reliability: SIGKILL at random points, and concurrent runs",
@@ -326,7 +355,8 @@ def run() -> Report:
     with tempfile.TemporaryDirectory(prefix="gaib-reliability-") as tmp_name:
         tmp = Path(tmp_name)
         with _servers() as servers:
-            for (workload, storage), n in _split(total).items():
+            _interrupted(servers, tmp, groups, total, report)
+            for (workload, storage), n in (_split(total).items() if "kill" in groups else ()):
                 t = kill_trials(servers, tmp, workload, storage, n, rng)
                 report.rows.append([f"kill during {workload}", storage, t.trials, t.inconsistencies,
                                     f"{t.seconds:.1f}"])
@@ -336,17 +366,20 @@ def run() -> Report:
                 every.append(t)
             for name, fn, storages in (("concurrent backup create", concurrent_backups, ("local", "s3")),
                                        ("concurrent restore", concurrent_restores, ("local", "s3")),
-                                       ("concurrent apply", concurrent_applies, ("local", "s3"))):
+                                       ("concurrent apply", concurrent_applies, ("local", "s3"))
+                                       ) if "concurrency" in groups else ():
                 for storage in storages:
                     t = fn(servers, tmp, storage, rounds)
                     report.rows.append([name, storage, t.trials, t.inconsistencies, f"{t.seconds:.1f}"])
                     every.append(t)
-    concurrency = [t for t in every[len(_split(total)):]]
-    report.notes.append(f"kill trials: {kills.trials} (target {DEFAULT_TRIALS}), inconsistencies: "
-                        f"{kills.inconsistencies} (target 0), {kills.seconds:.0f} s")
-    report.notes.append(f"concurrency trials: {sum(t.trials for t in concurrency)}, inconsistencies: "
-                        f"{sum(t.inconsistencies for t in concurrency)}, "
-                        f"{sum(t.seconds for t in concurrency):.0f} s")
+    concurrency = [t for t in every[len(_split(total)) if "kill" in groups else 0:]]
+    if "kill" in groups:
+        report.notes.append(f"kill trials: {kills.trials} (target {DEFAULT_TRIALS}), inconsistencies: "
+                            f"{kills.inconsistencies} (target 0), {kills.seconds:.0f} s")
+    if "concurrency" in groups:
+        report.notes.append(f"concurrency trials: {sum(t.trials for t in concurrency)}, inconsistencies: "
+                            f"{sum(t.inconsistencies for t in concurrency)}, "
+                            f"{sum(t.seconds for t in concurrency):.0f} s")
     for t in every:
         report.notes += [f"example: {e}" for e in t.examples]
     return report

@@ -1,4 +1,6 @@
-"""Benchmark runner: ``python bench/run.py [NAME ...]`` runs the named benchmarks (default: all).
+"""Benchmark runner: ``python bench/run.py [NAME ...] [--trials N] [--only GROUPS]`` runs the named benchmarks
+(default: all). ``--trials N`` and ``--only a,b`` set ``GAIB_RELIABILITY_TRIALS`` and ``GAIB_RELIABILITY_ONLY``
+for the reliability benchmark (see bench/reliability.py).
 
 Each benchmark is a module ``bench/<name>.py`` with ``run() -> Report``; this runner prints every
 report's table with figures and ratios measured in the same run, and writes them as JSON to
@@ -9,6 +11,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -22,8 +25,24 @@ BENCHMARKS = ["startup", "apply", "backup", "snapshot", "registry", "tiers", "sc
               "reliability"]
 
 
+def _options(argv: list[str]) -> list[str]:
+    """The benchmark names in ``argv``; ``--trials N`` and ``--only GROUPS`` go to the environment."""
+    names: list[str] = []
+    args = iter(argv)
+    for arg in args:
+        option, _, value = arg.partition("=")
+        if option in ("--trials", "--only"):
+            value = value or next(args, "")
+            if option == "--trials" and not value.isdigit():
+                raise SystemExit("--trials takes a number of trials")
+            os.environ["GAIB_RELIABILITY_" + option[2:].upper()] = value
+        else:
+            names.append(arg)
+    return names
+
+
 def main(argv: list[str]) -> int:
-    names = argv or BENCHMARKS
+    names = _options(argv) or BENCHMARKS
     unknown = [n for n in names if n not in BENCHMARKS]
     if unknown:
         print(f"unknown benchmark(s): {', '.join(unknown)}; known: {', '.join(BENCHMARKS)}", file=sys.stderr)

@@ -216,3 +216,40 @@ def test_the_community_survives_a_restart_through_the_data_file(tmp_path: Path) 
 def test_the_boost_control_refuses_what_is_not_a_boost_level(emu_off: EmulatorHandle, tier: Any) -> None:
     with pytest.raises(Exception, match="400"):
         control(emu_off, "POST", "/guild", {"premium_tier": tier})
+
+
+def test_the_audit_log_keeps_each_change_with_its_reason_newest_first(api: Api) -> None:
+    g = api.gid
+    made = api("POST", f"/guilds/{g}/channels", {"name": "chat"}, headers={"X-Audit-Log-Reason": "gaib%20%5Bm.1%5D"})
+    role = api("POST", f"/guilds/{g}/roles", {"name": "Mods"}).json()
+    hook = api("POST", f"/channels/{made.json()['id']}/webhooks", {"name": "Gaib restore"}).json()
+    api("DELETE", f"/webhooks/{hook['id']}", headers={"X-Audit-Log-Reason": "done"})
+    api("POST", f"/guilds/{g}/bulk-ban", {"user_ids": [USER, "700000000000000002"]})
+    api("PATCH", f"/guilds/{g}/roles/{role['id']}", {"name": "Nope", "permissions": "x"})  # refused: not logged
+    log = api("GET", f"/guilds/{g}/audit-logs").json()
+    assert set(log) == {"audit_log_entries", "users", "integrations", "webhooks", "guild_scheduled_events", "threads",
+                        "application_commands", "auto_moderation_rules"}
+    assert [(e["action_type"], e["target_id"], e.get("reason")) for e in log["audit_log_entries"]] == [
+        (22, "700000000000000002", None), (22, USER, None), (52, hook["id"], "done"), (50, hook["id"], None),
+        (30, role["id"], None), (10, made.json()["id"], "gaib [m.1]")]
+    assert [u["id"] for u in log["users"]] == [log["audit_log_entries"][0]["user_id"]]
+    creates = api("GET", f"/guilds/{g}/audit-logs", params={"action_type": "10"}).json()["audit_log_entries"]
+    assert [e["target_id"] for e in creates] == [made.json()["id"]]
+    newest = log["audit_log_entries"][0]["id"]
+    older = api("GET", f"/guilds/{g}/audit-logs", params={"before": newest, "limit": "2"}).json()
+    assert [e["action_type"] for e in older["audit_log_entries"]] == [22, 52]
+    by_target = api("GET", f"/guilds/{g}/audit-logs", params={"target_id": hook["id"]}).json()
+    assert [e["action_type"] for e in by_target["audit_log_entries"]] == [52, 50]
+    assert api("GET", f"/guilds/{g}/audit-logs", params={"limit": "101"}).status_code == 400
+    assert api("GET", f"/guilds/{g}/audit-logs", params={"action_type": "x"}).status_code == 400
+
+
+def test_a_channels_webhooks_are_listed_with_their_tokens(api: Api) -> None:
+    chat = api("POST", f"/guilds/{api.gid}/channels", {"name": "chat"}).json()
+    other = api("POST", f"/guilds/{api.gid}/channels", {"name": "other"}).json()
+    hooks = [api("POST", f"/channels/{chat['id']}/webhooks", {"name": n}).json() for n in ("one", "two")]
+    api("POST", f"/channels/{other['id']}/webhooks", {"name": "elsewhere"})
+    listed = api("GET", f"/channels/{chat['id']}/webhooks").json()
+    assert [(h["id"], h["name"], h["token"], h["url"]) for h in listed] == [
+        (h["id"], h["name"], h["token"], h["url"]) for h in hooks]
+    assert api("GET", "/channels/999999999999999999/webhooks").json()["code"] == 10003

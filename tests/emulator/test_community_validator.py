@@ -36,6 +36,8 @@ COMMUNITY_ROUTES = {
     "/guilds/{guild_id}/bulk-ban": ("POST",),
     "/channels/{channel_id}/messages": ("GET",),
     "/webhooks/{webhook_id}": ("DELETE",),
+    "/channels/{channel_id}/webhooks": ("GET", "POST"),
+    "/guilds/{guild_id}/audit-logs": ("GET",),
 }
 
 
@@ -81,7 +83,10 @@ def _session(emu: EmulatorHandle) -> None:
         {"content": "@everyone hi", "username": "Alice", "avatar_url": "https://cdn.discordapp.com/embed/avatars/1.png",
          "allowed_mentions": {"parse": []}, "flags": 4096}, params={"wait": "true"})
     bot("GET", f"/channels/{chat['id']}/messages", params={"limit": "100"})
+    bot("GET", f"/channels/{chat['id']}/webhooks")
     bot("DELETE", f"/webhooks/{hook['id']}", expect=204)
+    bot("GET", f"/guilds/{g}/audit-logs", params={"action_type": "10", "limit": "100"})
+    bot("GET", f"/guilds/{g}/audit-logs", params={"action_type": "22", "target_id": "700000000000000001"})
     # errors the spec allows the request for
     bot("GET", f"/guilds/{g}/emojis/999999999999999999", expect=404)
     bot("GET", f"/guilds/{g}/bans/999999999999999999", expect=404)
@@ -107,7 +112,7 @@ def test_recorded_community_session_passes_the_contract_validator(tmp_path: Path
     # Every exchange of the session but the multipart sticker upload is recorded; how many 429s the
     # emulator's buckets add depends on how fast the machine runs the session.
     answered = [x for x in lines if x["response"]["status"] != 429]
-    assert len(answered) == 27, [(x["request"]["method"], x["request"]["url"]) for x in answered]
+    assert len(answered) == 30, [(x["request"]["method"], x["request"]["url"]) for x in answered]
 
 
 def test_the_sticker_form_gaib_sends_matches_the_spec() -> None:

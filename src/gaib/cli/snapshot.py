@@ -176,7 +176,9 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
         out.append(f"- {len(c.unban)} bans made after the snapshot")
     if extras.replay is not None:
         for ch in extras.replay.channels:
-            out.append(f"+ {len(ch.messages)} messages replayed into #{ch.name} ({len(ch.sends())} webhook messages)")
+            left = (f"{ch.to_send} webhook messages left, {ch.already} posted by an interrupted run" if ch.already
+                    else f"{ch.to_send} webhook messages")
+            out.append(f"+ {len(ch.messages)} messages replayed into #{ch.name} ({left})")
         if extras.replay.kept:
             out.append(f"  history kept where it is: {', '.join('#' + n for n in extras.replay.kept)}")
     out.append(f"Requests: {extras.total_requests} at least; Discord's limits make it take at least "
@@ -229,7 +231,9 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
             summary += (f" Community: {len(c.settings)} settings, {len(c.created)} created, {len(c.updated)} updated, "
                         f"{len(c.deleted)} deleted, {c.banned} bans put back, {c.unbanned} lifted.")
         if result.extras is not None and result.extras.replay is not None:
-            summary += f" Replayed {result.extras.replay.sent} messages."
+            r = result.extras.replay
+            summary += (f" {r.in_place} of {r.total} messages in place"
+                        + (f" ({r.already} already there)." if r.already else "."))
         undo = f" Undo with: gaib server snapshot restore {result.pre_restore_snapshot_id} --apply"
     else:
         summary = (f"Restored the state and config of snapshot {snapshot_id}: state serial {result.previous_serial} "

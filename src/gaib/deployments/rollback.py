@@ -41,11 +41,10 @@ from gaib.deployments.store import MAX_STEPS, Deployment, DeploymentStore, NewDe
 from gaib.errors import ConfirmationRequired, Conflict, GaibError, InvalidInput, NotFound
 from gaib.iac.apply_result import ApplyResult
 from gaib.iac.caps import CapEstimate
-from gaib.iac.converge import config_matches, converge, keep_config
+from gaib.iac.converge import config_matches, converge, keep_config, recovered_plan
 from gaib.iac.limit_tracking import with_limits
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick
-from gaib.iac.restore_plan import matching_state, restore_plan
 from gaib.ports import Ports, server_id_of
 from gaib.state.locking import locked
 from gaib.state.model import State
@@ -212,8 +211,9 @@ def plan_rollback(ports: Ports, *, steps: int | None, to: str | None, dry_run: b
         desired = desired_of(resolved.target, text)
         ws = ports.settings.workspace
         live = ports.discord.get_guild()
-        state = matching_state(ports.state.get(ws), State.new(ws, sid), workspace=ws, server_id=sid)
-        discord_plan = with_limits(ports, restore_plan(desired, state, live, prune_unmanaged=False))
+        discord_plan = with_limits(ports, recovered_plan(
+            ports, server_id=sid, desired=desired, current=ports.state.get(ws), objects=None, live=live,
+            prune_unmanaged=False, operation="rollback", reading=True).plan)
     except GaibError as exc:
         audit_failure(ports, sid, "rollback", exc, detail={"steps": steps, "dry_run": dry_run}, via=via)
         raise
@@ -307,7 +307,7 @@ def _execute(ports: Ports, plan: RollbackPlan, result: RollbackResult, progress:
                            f"{now.id if now else 'none'}); nothing was changed.",
                            hint="Run the rollback again to plan it against the newest deployment.")
         done = converge(ports, server_id=sid, desired=plan.desired, objects=None, prune_unmanaged=False,
-                        before=before, progress=progress)
+                        before=before, progress=progress, operation="rollback")
         result.pre_restore_backup_id, result.previous_serial = done.pre_restore_id, done.previous_serial
         result.apply, result.new_serial, result.changed = done.result, done.result.serial, done.changed
         if not done.changed:  # Discord and the state already match the target: nothing to record or undo

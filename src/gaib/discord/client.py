@@ -7,7 +7,7 @@
   429s, retries, redaction; its module docstring states the contract every request keeps), which also
   answers ``on_wait``, ``limit_usage`` and ``prime_limits``;
 * the endpoint groups of :mod:`gaib.discord.endpoints` (guild, roles, channels and overwrites, emojis,
-  stickers, bans, messages, webhooks), which check ids before anything is sent (InvalidName, exit 6)
+  stickers, bans, messages, webhooks, audit log), which check ids before anything is sent (InvalidName, exit 6)
   and read Discord's answers into :mod:`gaib.discord.models` and :mod:`gaib.discord.community` objects;
 * :class:`gaib.discord.cdn.Cdn` for ``cdn_get`` (no bot token, nothing recorded).
 
@@ -24,6 +24,7 @@ from typing import Any
 from gaib.discord import limits as L
 from gaib.discord.cdn import Cdn
 from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Message, Sticker
+from gaib.discord.endpoints.audit import AuditLog
 from gaib.discord.endpoints.bans import Bans
 from gaib.discord.endpoints.channels import Channels
 from gaib.discord.endpoints.emojis import Emojis
@@ -32,7 +33,7 @@ from gaib.discord.endpoints.messages import Messages
 from gaib.discord.endpoints.roles import Roles
 from gaib.discord.endpoints.stickers import Stickers
 from gaib.discord.endpoints.webhooks import Webhooks
-from gaib.discord.models import Channel, Guild, Overwrite, Role, Webhook
+from gaib.discord.models import AuditEntry, Channel, Guild, Overwrite, Role, Webhook
 from gaib.discord.ratelimit import Clock, RetryPolicy
 from gaib.discord.transport import DEFAULT_API_URL, USER_AGENT, Transport, bot_token
 from gaib.errors import MissingSetting
@@ -76,7 +77,8 @@ class DiscordClient:
         self.stickers = Stickers(self.transport, self._guild_id)
         self.bans = Bans(self.transport, self._guild_id)
         self.messages = Messages(self.transport)
-        self.webhooks = Webhooks(self.transport)
+        self.webhooks = Webhooks(self.transport, messages_after=self.messages.raw_after)
+        self.audit = AuditLog(self.transport, self._guild_id)
         self.cdn = Cdn(self.transport)
 
     @classmethod
@@ -168,7 +170,7 @@ class DiscordClient:
                        reason: str | None = None) -> Channel:
         return self.channels.update_channel(channel_id, fields, reason=reason)
 
-    def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel:
+    def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel | None:
         return self.channels.delete_channel(channel_id, reason=reason)
 
     def reorder_channels(self, moves: Iterable[Mapping[str, Any]], *, reason: str | None = None) -> None:
@@ -195,8 +197,8 @@ class DiscordClient:
         return self.emojis.list_emojis()
 
     def create_emoji(self, name: str, image: bytes, *, roles: Sequence[str] = (),
-                     reason: str | None = None) -> Emoji:
-        return self.emojis.create_emoji(name, image, roles=roles, reason=reason)
+                     reason: str | None = None, dedupe: bool = False) -> Emoji:
+        return self.emojis.create_emoji(name, image, roles=roles, reason=reason, dedupe=dedupe)
 
     def update_emoji(self, emoji_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Emoji:
         return self.emojis.update_emoji(emoji_id, fields, reason=reason)
@@ -208,8 +210,8 @@ class DiscordClient:
         return self.stickers.list_stickers()
 
     def create_sticker(self, name: str, tags: str, description: str | None, image: bytes, *,
-                       reason: str | None = None) -> Sticker:
-        return self.stickers.create_sticker(name, tags, description, image, reason=reason)
+                       reason: str | None = None, dedupe: bool = False) -> Sticker:
+        return self.stickers.create_sticker(name, tags, description, image, reason=reason, dedupe=dedupe)
 
     def update_sticker(self, sticker_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Sticker:
         return self.stickers.update_sticker(sticker_id, fields, reason=reason)
@@ -229,17 +231,27 @@ class DiscordClient:
     def unban(self, user_id: str, *, reason: str | None = None) -> None:
         self.bans.unban(user_id, reason=reason)
 
-    def list_messages(self, channel_id: str, *, limit: int, before: str | None = None) -> list[Message]:
-        return self.messages.list_messages(channel_id, limit=limit, before=before)
+    def list_messages(self, channel_id: str, *, limit: int, before: str | None = None,
+                      after: str | None = None) -> list[Message]:
+        return self.messages.list_messages(channel_id, limit=limit, before=before, after=after)
 
-    def create_webhook(self, channel_id: str, name: str, *, reason: str | None = None) -> Webhook:
-        return self.webhooks.create_webhook(channel_id, name, reason=reason)
+    def list_webhooks(self, channel_id: str) -> list[Webhook]:
+        return self.webhooks.list_webhooks(channel_id)
 
-    def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False) -> Any:
-        return self.webhooks.execute_webhook(url, payload, wait=wait)
+    def create_webhook(self, channel_id: str, name: str, *, reason: str | None = None,
+                       dedupe: bool = False) -> Webhook:
+        return self.webhooks.create_webhook(channel_id, name, reason=reason, dedupe=dedupe)
+
+    def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
+                        dedupe_channel: str | None = None, dedupe_after: str | None = None) -> Any:
+        return self.webhooks.execute_webhook(url, payload, wait=wait, dedupe_channel=dedupe_channel,
+                                             dedupe_after=dedupe_after)
 
     def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:
         self.webhooks.delete_webhook(webhook_id, reason=reason)
+
+    def audit_log(self, action_type: int, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
+        return self.audit.audit_log(action_type, limit=limit, before=before)
 
 
 __all__ = ["DEFAULT_API_URL", "USER_AGENT", "DiscordClient"]

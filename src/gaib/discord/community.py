@@ -172,8 +172,12 @@ class Message:
 
 @dataclass(frozen=True)
 class BulkBanResult:
+    """Who a bulk ban banned, who it could not ban, and (``already``) who was found banned already when
+    Discord answered that it could ban nobody: a retried request whose first try was processed."""
+
     banned: tuple[str, ...] = ()
     failed: tuple[str, ...] = field(default_factory=tuple)
+    already: tuple[str, ...] = field(default_factory=tuple)
 
 
 # --- CDN paths ------------------------------------------------------------------------------------------

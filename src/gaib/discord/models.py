@@ -153,6 +153,31 @@ class Webhook:
                    name=str(data.get("name") or ""), token=token, url=url)
 
 
+@dataclass(frozen=True)
+class AuditEntry:
+    """One entry of a guild's audit log: what was done (``action_type``, Discord's numbers: 10 channel
+    create, 30 role create, 50 webhook create …), to which object, by whom, and the request's reason."""
+
+    id: str
+    action_type: int
+    target_id: str | None
+    user_id: str | None
+    reason: str | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> AuditEntry:
+        target, user, reason = data.get("target_id"), data.get("user_id"), data.get("reason")
+        return cls(id=str(data["id"]), action_type=int(data["action_type"]),
+                   target_id=str(target) if target is not None else None,
+                   user_id=str(user) if user is not None else None,
+                   reason=reason if isinstance(reason, str) else None)
+
+
+AUDIT_CHANNEL_CREATE = 10
+AUDIT_ROLE_CREATE = 30
+AUDIT_WEBHOOK_CREATE = 50
+
+
 # --- request bodies ---------------------------------------------------------------------------------
 #
 # Request bodies are plain dicts with Discord's field names. Permission bit sets are sent as decimal

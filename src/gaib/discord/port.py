@@ -10,9 +10,13 @@ Contract, for every adapter:
 * Guild-level methods work on the one guild the port was made for.
 * A missing object raises ``DiscordNotFound`` (exit 4); a refused request ``DiscordError`` with
   Discord's code and field paths; no method returns a partial result silently.
-* ``create_*`` with ``dedupe=True`` never creates a second object when a request is retried after a
-  dropped connection: the adapter looks for the object it may already have created first.
-* ``reason`` ends up in the guild's audit log; it never carries secrets.
+* ``create_*`` with ``dedupe=True`` (and ``execute_webhook`` with ``dedupe_channel``) never creates a
+  second object (message) when a request is retried after a dropped connection: the adapter looks for
+  the object it may already have created first.
+* A delete retried after a lost answer that finds the object gone succeeds (the first try deleted it);
+  so does a bulk ban whose users all turn out to be banned already (``BulkBanResult.already``).
+* ``reason`` ends up in the guild's audit log, readable back with ``audit_log`` (the bot needs View
+  Audit Log: DiscordPermissionError otherwise); it never carries secrets.
 * Calls may come from several threads at once (apply sends independent requests concurrently); the
   adapter keeps to Discord's buckets and global limit across them.
 * Community (settings, emojis, stickers, bans, messages, webhooks): list methods return every item
@@ -35,7 +39,7 @@ from typing import Any, Protocol
 
 from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Message, Sticker
 from gaib.discord.limits import Usage, Wait
-from gaib.discord.models import Channel, Guild, Overwrite, Role, Webhook
+from gaib.discord.models import AuditEntry, Channel, Guild, Overwrite, Role, Webhook
 
 
 class DiscordPort(Protocol):
@@ -73,8 +77,9 @@ class DiscordPort(Protocol):
         """Change the given fields of a channel; returns the updated channel. Raises DiscordNotFound."""
         ...
 
-    def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel:
-        """Delete a channel; returns it as it was. Raises DiscordNotFound."""
+    def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel | None:
+        """Delete a channel; returns it as it was (None when a retried request found it already gone).
+        Raises DiscordNotFound."""
         ...
 
     def reorder_channels(self, moves: Iterable[Mapping[str, Any]], *, reason: str | None = None) -> None:
@@ -110,8 +115,9 @@ class DiscordPort(Protocol):
         ...
 
     def create_emoji(self, name: str, image: bytes, *, roles: Sequence[str] = (),
-                     reason: str | None = None) -> Emoji:
-        """Upload a custom emoji (PNG, JPEG, WebP or GIF, at most 256 KiB); returns it with its new id."""
+                     reason: str | None = None, dedupe: bool = False) -> Emoji:
+        """Upload a custom emoji (PNG, JPEG, WebP or GIF, at most 256 KiB); returns it with its new id.
+        ``dedupe``: a new emoji of that name after a lost answer is the one the first try made."""
         ...
 
     def update_emoji(self, emoji_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Emoji:
@@ -127,8 +133,9 @@ class DiscordPort(Protocol):
         ...
 
     def create_sticker(self, name: str, tags: str, description: str | None, image: bytes, *,
-                       reason: str | None = None) -> Sticker:
-        """Upload a sticker (PNG, APNG, GIF or Lottie JSON, at most 512 KiB; sent as multipart form data)."""
+                       reason: str | None = None, dedupe: bool = False) -> Sticker:
+        """Upload a sticker (PNG, APNG, GIF or Lottie JSON, at most 512 KiB; sent as multipart form data).
+        ``dedupe`` as for emojis."""
         ...
 
     def update_sticker(self, sticker_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Sticker:
@@ -155,20 +162,36 @@ class DiscordPort(Protocol):
         """Lift a ban. Raises DiscordNotFound when the user is not banned."""
         ...
 
-    def list_messages(self, channel_id: str, *, limit: int, before: str | None = None) -> list[Message]:
-        """Up to ``limit`` messages of a channel, newest first (100 per request), older than ``before``."""
+    def list_messages(self, channel_id: str, *, limit: int, before: str | None = None,
+                      after: str | None = None) -> list[Message]:
+        """Up to ``limit`` messages of a channel, newest first (100 per request), older than ``before``
+        or (``after``) the ones right after that message id."""
         ...
 
-    def create_webhook(self, channel_id: str, name: str, *, reason: str | None = None) -> Webhook:
-        """Create an incoming webhook in a channel; its ``url`` is a secret."""
+    def list_webhooks(self, channel_id: str) -> list[Webhook]:
+        """The channel's webhooks, oldest first (incoming ones with their secret ``url``)."""
         ...
 
-    def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False) -> Any:
-        """Post through a webhook URL (no bot token); the created message with ``wait=True``."""
+    def create_webhook(self, channel_id: str, name: str, *, reason: str | None = None,
+                       dedupe: bool = False) -> Webhook:
+        """Create an incoming webhook in a channel; its ``url`` is a secret. ``dedupe``: see above (the
+        newest webhook of that name in the channel is the one a retried create made)."""
+        ...
+
+    def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
+                        dedupe_channel: str | None = None, dedupe_after: str | None = None) -> Any:
+        """Post through a webhook URL (no bot token); the created message with ``wait=True``. With
+        ``dedupe_channel`` (the webhook's channel; needs ``wait``), a retry first looks at the channel's
+        messages after ``dedupe_after`` for the one this webhook posted with this content and name."""
         ...
 
     def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:
         """Delete a webhook. Raises DiscordNotFound."""
+        ...
+
+    def audit_log(self, action_type: int, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
+        """One page (1-100) of the guild's audit-log entries of ``action_type``, newest first, older than
+        ``before``. Raises DiscordPermissionError without View Audit Log."""
         ...
 
     def on_wait(self, listener: Callable[[Wait], None] | None) -> None:

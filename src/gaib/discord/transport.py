@@ -23,6 +23,9 @@ Contract, for every request:
 * A 429 that is Cloudflare's ban (no rate-limit headers, no JSON ``retry_after``) raises
   DiscordRateLimited with code ``DISCORD_IP_BANNED`` and every later request fails without sending, so
   the ban is never made longer.
+* A DELETE retried after a failure the server may have processed (a dropped connection after sending,
+  a timeout, a 5xx) that then answers 404 ("Unknown …": already gone) has done its work: it returns
+  None like a 204, and the warning says so.
 * Failures raise the GaibError subclasses of :mod:`gaib.discord.errors` (exit code 4). 401 and 403 are
   never retried; after a 401 every later authenticated request raises DiscordAuthError without sending
   anything. A webhook that answered 404 (or 401) is remembered (:meth:`Transport.webhook_is_dead`).
@@ -276,6 +279,7 @@ class Transport:
         payload = to_api_body(body) if body is not None and files is None else None
         form = {k: str(v) for k, v in body.items() if v is not None} if files is not None and body else None
         attempt = 0
+        maybe_processed = False  # an earlier try may have done the work (its answer was lost)
         while True:
             attempt += 1
             interrupt.check()  # an interrupted run sends nothing more
@@ -301,6 +305,7 @@ class Transport:
                     raise DiscordUnavailable(f"Could not reach Discord for {route.display}: {what}.",
                                              details={"route": route.display}) from None
                 last_try = attempt >= self.retry.max_attempts
+                maybe_processed = maybe_processed or _sent_before_failure(exc)
                 if not last_try:
                     self.backoff(route, attempt, what)
                 if probe is not None and _sent_before_failure(exc):
@@ -322,6 +327,7 @@ class Transport:
                 self._on_429(route, response, data, attempt, sub)
                 continue
             if status in RETRY_STATUSES:
+                maybe_processed = True
                 last_try = attempt >= self.retry.max_attempts
                 if not last_try:
                     self.backoff(route, attempt, f"HTTP {status}")
@@ -339,6 +345,10 @@ class Transport:
                 self._auth_failed = True
             if status in (401, 404) and "webhook_id" in route.params:
                 self._dead_webhooks.add(route.params["webhook_id"])
+            if status == 404 and maybe_processed and route.method == "DELETE":
+                log.warning("%s: retried after a lost answer, and the object is gone: the first try deleted it",
+                            route.display)
+                return None
             raise error_from_response(status, data, route.display, secrets=self._secrets(route))
 
     @staticmethod

@@ -3,7 +3,8 @@
 Order of checks for a Discord route (each may end the request): the Cloudflare ban (429, text) →
 fault injection → route (404) → method (405) → Authorization ``Bot <token>`` (401, not for webhook
 execution) → rate limits (429) → path ids (50035) → guild id (10004) → Content-Type and JSON body
-(50035 / 50109) → the handler of :mod:`gaib.emulator.routes`. Answers 401, 403 and 429 (except
+(50035 / 50109) → the handler of :mod:`gaib.emulator.routes` → the audit-log entry of a change
+(:mod:`gaib.emulator.stores.audit`). Answers 401, 403 and 429 (except
 scope ``shared``) count as invalid requests (:mod:`gaib.emulator.ratelimit`). The data file is
 saved after every handled request that changed the guild.
 
@@ -28,7 +29,7 @@ from gaib.emulator.fields import parse_snowflake, shown
 from gaib.emulator.multipart import MultipartError, parse_multipart
 from gaib.emulator.outcome import Outcome, error_outcome
 from gaib.emulator.ratelimit import NAME_TOPIC_ROUTE
-from gaib.emulator.routes import API_PREFIX, ROUTES, WEBHOOK_EXECUTE, Call, Handler, major_id, match
+from gaib.emulator.routes import API_PREFIX, ROUTES, WEBHOOK_EXECUTE, Call, Handler, audit_reason, major_id, match
 
 if TYPE_CHECKING:
     from gaib.emulator.server import Emulator
@@ -130,6 +131,8 @@ def _answer_route(emu: Emulator, method: str, template: str, params: dict[str, s
         parsed = _parse_body(method, headers, body)
         query_args = dict(parse_qsl(query, keep_blank_values=True))
         reply = handler(Call(emu.state, params, query_args, parsed, emu.base_url, headers))
+        if reply.status < 300:
+            emu.state.audit.record(method, template, params, reply.body, audit_reason(headers))
     except ApiError as exc:
         out = error_outcome(exc)
     else:

@@ -15,6 +15,7 @@ from typing import Any
 
 from gaib.emulator.snowflake import SnowflakeGenerator
 from gaib.emulator.stores import datafile
+from gaib.emulator.stores.audit import AuditLog
 from gaib.emulator.stores.bans import BanStore
 from gaib.emulator.stores.channels import ChannelStore
 from gaib.emulator.stores.context import GuildContext
@@ -32,7 +33,8 @@ OWNER_ID = "80351110224678912"
 
 class GuildState:
     """One guild's objects, as stores: ``roles``, ``channels``, ``overwrites``, ``webhooks``,
-    ``settings``, ``emojis``, ``stickers``, ``bans``, ``users`` and ``messages`` (channel history)."""
+    ``settings``, ``emojis``, ``stickers``, ``bans``, ``users``, ``messages`` (channel history) and
+    ``audit`` (the audit log)."""
 
     def __init__(self, guild_id: str, guild_name: str, ids: SnowflakeGenerator,
                  clock: Callable[[], float]) -> None:
@@ -47,6 +49,7 @@ class GuildState:
         self.bans = BanStore(self.ctx, self.users)
         self.messages = MessageStore(self.ctx, self.channels, self.roles, self.users)
         self.webhooks = WebhookStore(self.ctx, self.channels, self.messages)
+        self.audit = AuditLog(self.ctx)
         self.reset()
 
     @property
@@ -78,6 +81,7 @@ class GuildState:
         self.bans.reset()
         self.messages.reset()
         self.webhooks.reset()
+        self.audit.reset()
 
     def reset(self) -> None:
         """Empty the guild: only @everyone (id = guild id) remains; webhooks and messages go too."""

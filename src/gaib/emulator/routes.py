@@ -41,7 +41,8 @@ def _truthy(value: str | None) -> bool:
 
 
 def audit_reason(headers: dict[str, str]) -> str | None:
-    """The ``X-Audit-Log-Reason`` a request carried (URL-decoded), which becomes a ban's reason."""
+    """The ``X-Audit-Log-Reason`` a request carried (URL-decoded): a ban's reason, and the reason of the
+    audit-log entry the change makes."""
     raw = headers.get("x-audit-log-reason")
     return urllib.parse.unquote(raw)[:512] if raw else None
 
@@ -188,6 +189,14 @@ def _delete_overwrite(c: Call) -> Reply:
     return Reply(204)
 
 
+def _list_audit_log(c: Call) -> Reply:
+    return Reply(200, c.state.audit.listing(c.query))
+
+
+def _list_channel_webhooks(c: Call) -> Reply:
+    return Reply(200, c.state.webhooks.listing(c.params["channel_id"], c.base_url))
+
+
 def _create_webhook(c: Call) -> Reply:
     return Reply(200, c.state.webhooks.create(c.params["channel_id"], c.body, c.base_url))
 
@@ -217,7 +226,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/webhooks/{webhook_id}": {"DELETE": _delete_webhook},
     "/channels/{channel_id}": {"GET": _get_channel, "PATCH": _update_channel, "DELETE": _delete_channel},
     "/channels/{channel_id}/permissions/{overwrite_id}": {"PUT": _put_overwrite, "DELETE": _delete_overwrite},
-    "/channels/{channel_id}/webhooks": {"POST": _create_webhook},
+    "/channels/{channel_id}/webhooks": {"GET": _list_channel_webhooks, "POST": _create_webhook},
+    "/guilds/{guild_id}/audit-logs": {"GET": _list_audit_log},
     WEBHOOK_EXECUTE: {"POST": _execute_webhook},
 }
 

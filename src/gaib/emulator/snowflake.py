@@ -26,14 +26,15 @@ class SnowflakeGenerator:
     stays ordering by creation.
     """
 
-    def __init__(self, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, clock: Callable[[], float] = time.time, *, worker: int = WORKER_ID) -> None:
         self._clock = clock
+        self._worker = worker & 0x1F
         self._last = 0
         self._lock = threading.Lock()
 
     def next(self) -> str:
         ms = max(int(self._clock() * 1000) - DISCORD_EPOCH_MS, 0)
-        candidate = (ms << 22) | (WORKER_ID << 17) | (PROCESS_ID << 12)
+        candidate = (ms << 22) | (self._worker << 17) | (PROCESS_ID << 12)
         with self._lock:
             if candidate <= self._last:
                 candidate = self._last + 1

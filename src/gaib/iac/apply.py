@@ -15,8 +15,11 @@ channel on Discord) is sent only when it changes; waits for that limit are repor
 
 State: every object Discord returns is recorded at once, and the step that made it ends only after a
 write including it is stored (serial + 1, compare-and-swap; concurrent steps share writes). An apply
-cut off at any point leaves a state that knows every object Discord answered for; the next apply
-adopts by name anything whose create was in flight. Ctrl-C (:mod:`gaib.interrupt`): every wait ends at
+cut off at any point leaves a state that knows every object Discord answered for. With a
+:class:`gaib.iac.journal.CreateJournal`, each level's creates are journaled before they are sent (their
+audit-log reason carries the entry's marker), so the next run adopts whatever a create in flight made
+(:func:`gaib.iac.journal.recover`); once the run's state is stored, the journal entries it settled are
+removed (those whose answer was lost stay). Ctrl-C (:mod:`gaib.interrupt`): every wait ends at
 once, nothing more is sent, and the steps in flight get ``GRACE`` (half a second) for their answers to be
 recorded before the run ends.
 
@@ -41,11 +44,12 @@ from gaib.config.desired import EVERYONE, DesiredCategory, DesiredChannel, Desir
 from gaib.discord import limits as L
 from gaib.discord.models import Channel, ChannelType, Guild, Role, channel_body, role_body
 from gaib.discord.port import DiscordPort
-from gaib.errors import DiscordError, DiscordNotFound, DiscordRateLimited, GaibError
+from gaib.errors import DiscordError, DiscordNotFound, DiscordRateLimited, DiscordUnavailable, GaibError
 from gaib.iac import addresses, layout
 from gaib.iac.apply_result import ApplyResult, raise_unless_complete
 from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import PATCHABLE_TYPES, VOICE_LIKE, desired_channel_groups, desired_overwrites, merged_overwrites
+from gaib.iac.journal import CreateJournal, Recovery, RunJournal, highest_id
 from gaib.iac.plan import Change, Plan
 from gaib.iac.progress import Reporter, Tick, silent, wait_reporter
 from gaib.iac.statewriter import StateWriter
@@ -68,7 +72,8 @@ class Applier:
 
     def __init__(self, client: DiscordPort, backend: StateBackend, state: State | None, *, workspace: str,
                  clock: Callable[[], datetime], progress: Reporter = silent,
-                 concurrency: int = DEFAULT_CONCURRENCY) -> None:
+                 concurrency: int = DEFAULT_CONCURRENCY, journal: CreateJournal | None = None,
+                 recovery: Recovery | None = None) -> None:
         if concurrency < 1:
             raise ValueError("concurrency must be at least 1")
         self.client = client
@@ -83,6 +88,7 @@ class Applier:
         self._capped: dict[str, float] = {}  # window -> seconds until it resets, when first seen
         self._deferred_addresses: set[str] = set()
         self._pool: interrupt.Workers | None = None
+        self.journal = RunJournal(journal, recovery)
 
     @property
     def state(self) -> State:
@@ -180,6 +186,8 @@ class Applier:
                 else:
                     self._fail(change, exc)
             except DiscordError as exc:
+                if isinstance(exc, DiscordUnavailable) and change.action in ("create", "replace"):
+                    self.journal.lost(change.address)
                 self._fail(change, exc)
         return run
 
@@ -190,6 +198,7 @@ class Applier:
         self.roles: dict[str, Role] = {r.id: r for r in live.roles}
         self.channels: dict[str, Channel] = {c.id: c for c in live.channels}
         self.ids: dict[str, str] = dict(plan.existing)  # address -> id, grows with creates
+        self.journal.after = highest_id(live)
         self._category_address = {d.name: a for a, d in plan.desired.items() if isinstance(d, DesiredCategory)}
         by_kind: dict[str, list[Change]] = {"role": [], "category": [], "channel": []}
         deletes: dict[str, list[Change]] = {"role": [], "category": [], "channel": []}
@@ -211,22 +220,28 @@ class Applier:
                     self._pool.shutdown(wait=True, cancel_futures=True)
                 self._pool = None
         self._refresh(plan)
+        self.journal.settle(self.state)
         raise_unless_complete(self.result, self._capped, self.clock)
         return self.result
 
+
     def _run_levels(self, plan: Plan, by_kind: dict[str, list[Change]], deletes: dict[str, list[Change]]) -> None:
+        self.journal.intend(by_kind["role"])
         self._level([self._guarded(c, self._apply_role) for c in by_kind["role"]])
         self.role_id_by_name = {d.name: self.ids[a] for a, d in plan.desired.items()
                                 if isinstance(d, DesiredRole) and a in self.ids}
         state_roles = {r.id for r in self.state.resources if r.type == addresses.ROLE and r.id}
         self.managed_roles = {self.guild_id} | state_roles | set(self.role_id_by_name.values())
         self.final_positions = self._final_channel_positions(plan)
+        self.journal.intend(by_kind["category"])
         level2 = [self._guarded(c, self._apply_category) for c in by_kind["category"]]
         if plan.reorder_roles:
             level2.insert(0, lambda: self._reorder_roles(plan))
         self._level(level2)
         self.cat_id_by_name = {d.name: self.ids[a] for a, d in plan.desired.items()
                                if isinstance(d, DesiredCategory) and a in self.ids}
+        self.journal.intend(by_kind["channel"],
+                            lambda c: self.cat_id_by_name.get(getattr(c.desired, "category", None) or ""))
         self._level([self._guarded(c, self._apply_channel) for c in by_kind["channel"]])
         if plan.reorder_channels:
             self._reorder_channels(plan)
@@ -240,7 +255,7 @@ class Applier:
         body = role_body(name=want.name, permissions=want.permissions, color=want.color, hoist=want.hoist,
                          mentionable=want.mentionable)
         if c.action == "create":
-            role = self.client.create_role(body, reason=REASON, dedupe=True)
+            role = self.client.create_role(body, reason=self.journal.reason(REASON, c.address), dedupe=True)
         else:
             assert c.id is not None
             role = self.client.update_role(c.id, body, reason=REASON) if c.fields else self.roles[c.id]
@@ -311,7 +326,7 @@ class Applier:
         if c.action == "create":
             body = channel_body(name=want.name, type=ChannelType.CATEGORY, position=self.final_positions.get(c.address),
                                 permission_overwrites=self._overwrites(want.overwrites, None))
-            ch = self.client.create_channel(body, reason=REASON, dedupe=True)
+            ch = self.client.create_channel(body, reason=self.journal.reason(REASON, c.address), dedupe=True)
         else:
             assert c.id is not None
             current = self.channels[c.id]
@@ -356,7 +371,7 @@ class Applier:
                 permission_overwrites=self._overwrites(want.overwrites, None))
             if voice:
                 body.pop("topic", None)
-            ch = self.client.create_channel(body, reason=REASON, dedupe=True)
+            ch = self.client.create_channel(body, reason=self.journal.reason(REASON, c.address), dedupe=True)
         else:
             assert c.id is not None
             current = self.channels[c.id]

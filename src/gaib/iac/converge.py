@@ -3,8 +3,10 @@
 :func:`converge` is the execute half of both. Called with the workspace's state lock held, it reads
 the current state and the live guild and plans against the guild as it is now
 (:func:`gaib.iac.restore_plan.restore_plan`: surviving objects keep their ids, missing ones are
-re-created, nothing already right is touched). When there is nothing to do — the plan is empty, the
-state already holds every object the caller knows by id, and the caller has nothing more to change
+re-created, nothing already right is touched). Creates are journaled first and objects an
+interrupted run created are adopted, not created again (:mod:`gaib.iac.journal`; :func:`recovered_plan`
+is the plan both the dry runs and the execution use). When there is nothing to do — the plan is empty,
+the state already holds every object the caller knows by id, and the caller has nothing more to change
 (``more``) — it returns with :attr:`Converged.changed` False, having written nothing and taken no
 pre-restore copy. Otherwise it hands the current state to ``before`` (which stores a ``pre-restore``
 snapshot or backup, so the change can be undone), records in the state any objects the caller knows by
@@ -26,10 +28,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from gaib.config.desired import DesiredServer
+from gaib.discord.models import Guild
 from gaib.errors import Conflict, PartialFailure
 from gaib.fsutil import create_new, write_atomic
 from gaib.iac.apply import Applier
 from gaib.iac.apply_result import ApplyResult
+from gaib.iac.journal import CreateJournal, Recovery, RunJournal, journal_for, mark_adopted, recover
 from gaib.iac.limit_tracking import limits_tracked
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter
@@ -54,28 +58,58 @@ class Converged:
     changed: bool = True
 
 
+@dataclass
+class Recovered:
+    """A restore's plan from the current state, the objects it knows by id and what interrupted runs
+    created (``state`` is the one the plan starts from)."""
+
+    state: State
+    plan: Plan
+    journal: CreateJournal | None
+    recovery: Recovery
+
+
+def recovered_plan(ports: Ports, *, server_id: str, desired: DesiredServer, current: State | None,
+                   objects: State | None, live: Guild, prune_unmanaged: bool, operation: str,
+                   reading: bool) -> Recovered:
+    """The plan making ``live`` match ``desired``, from ``current`` plus ``objects``' ids, with the objects
+    interrupted runs created adopted (``reading``: a plan that writes nothing, see
+    :func:`gaib.iac.journal.journal_for`). Reads the journal and maybe the audit log; writes nothing."""
+    ws = ports.settings.workspace
+    state = matching_state(current, objects if objects is not None else State.new(ws, server_id), workspace=ws,
+                           server_id=server_id)
+    journal = journal_for(ports, server_id, operation, reading=reading)
+    recovery = recover(journal, ports.discord, state, live)
+    state = recovery.state if recovery.state is not None else state
+    plan = mark_adopted(restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged), recovery.adopted)
+    return Recovered(state, plan, journal, recovery)
+
+
 def converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: State | None,
              prune_unmanaged: bool, before: Callable[[State | None], str | None],
-             progress: Reporter, more: bool = False) -> Converged:
+             progress: Reporter, more: bool = False, operation: str = "restore") -> Converged:
     """Make the live guild match ``desired`` (see the module docstring). The caller holds the lock;
     ``more``: the caller changes more after this (so ``before`` is called even when this has nothing to do)."""
     with limits_tracked(ports, server_id, progress):
         return _converge(ports, server_id=server_id, desired=desired, objects=objects,
-                         prune_unmanaged=prune_unmanaged, before=before, progress=progress, more=more)
+                         prune_unmanaged=prune_unmanaged, before=before, progress=progress, more=more,
+                         operation=operation)
 
 
 def _converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: State | None,
               prune_unmanaged: bool, before: Callable[[State | None], str | None],
-              progress: Reporter, more: bool) -> Converged:
+              progress: Reporter, more: bool, operation: str) -> Converged:
     ws, backend = ports.settings.workspace, ports.state
     current = backend.get(ws)
     live = ports.discord.get_guild()
-    state = matching_state(current, objects if objects is not None else State.new(ws, server_id), workspace=ws,
-                           server_id=server_id)
+    planned = recovered_plan(ports, server_id=server_id, desired=desired, current=current, objects=objects,
+                             live=live, prune_unmanaged=prune_unmanaged, operation=operation, reading=False)
+    state = planned.state
     write = current is None or not state.content_equal(current) or current.guild_id != server_id
-    the_plan = restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged)
+    the_plan = planned.plan
     previous = current.serial if current else None
     if not write and the_plan.empty and not more:
+        RunJournal(planned.journal, planned.recovery).settle(state)
         return Converged(pre_restore_id=None, previous_serial=previous, lineage=state.lineage, plan=the_plan,
                          result=ApplyResult(serial=previous), changed=False)
     pre_id = before(current)
@@ -86,10 +120,12 @@ def _converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: 
         state.last_modified = ports.clock().isoformat().replace("+00:00", "Z")
         backend.put(state, expected_serial=previous)
     applier = Applier(ports.discord, backend, state, workspace=ws, clock=ports.clock, progress=progress,
-                      concurrency=ports.settings.discord_concurrency)
+                      concurrency=ports.settings.discord_concurrency, journal=planned.journal,
+                      recovery=planned.recovery)
     done = Converged(pre_restore_id=pre_id, previous_serial=previous, lineage=state.lineage, plan=the_plan,
                      result=ApplyResult(serial=state.serial), state_written=write)
     if the_plan.empty:
+        RunJournal(planned.journal, planned.recovery).settle(state)
         return done
     try:
         done.result = applier.run(the_plan, live)

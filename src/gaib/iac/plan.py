@@ -43,11 +43,15 @@ class Change:
     id: str | None = None  # the existing Discord id (update, adopt, replace, delete)
     fields: tuple[FieldChange, ...] = ()
     desired: Desired | None = field(default=None, compare=False)
+    origin: str | None = None  # why an adopted object exists ("created by an interrupted run")
 
     def to_dict(self) -> dict[str, Any]:
-        return {"action": self.action, "kind": self.kind, "address": self.address, "name": self.name,
-                "id": self.id, "changes": [f.to_dict() for f in self.fields],
-                "permissions": [p.to_dict() for f in self.fields for p in f.permissions]}
+        out = {"action": self.action, "kind": self.kind, "address": self.address, "name": self.name,
+               "id": self.id, "changes": [f.to_dict() for f in self.fields],
+               "permissions": [p.to_dict() for f in self.fields for p in f.permissions]}
+        if self.origin is not None:
+            out["origin"] = self.origin
+        return out
 
     @property
     def window(self) -> str | None:
@@ -121,7 +125,8 @@ def render(plan: Plan) -> str:
         return "No changes. The server matches the configuration."
     lines = []
     for c in plan.changes:
-        note = {"adopt": f" (adopt existing {c.id})", "forget": " (already gone from Discord; forget it)",
+        note = {"adopt": f" (adopt existing {c.id})" if c.origin is None else f" (adopt {c.id}, {c.origin})",
+                "forget": " (already gone from Discord; forget it)",
                 "replace": " (type change: delete and re-create)"}.get(c.action, "")
         lines.append(f"  {_SIGILS[c.action]} {c.address}{note}")
         for f in c.fields:

@@ -34,6 +34,7 @@ from gaib.iac.apply import Applier
 from gaib.iac.apply_result import ApplyResult
 from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import build_plan, manageable_roles
+from gaib.iac.journal import CreateJournal, Recovery, RunJournal, journal_for, mark_adopted, recover
 from gaib.iac.limit_tracking import save_limits, usage_for_priming, with_limits
 from gaib.iac.plan import Plan
 from gaib.iac.plan_scope import KIND_WORDS, targeted, without_permissions
@@ -144,15 +145,18 @@ class Planned:
     warnings: list[str]
     outputs: dict[str, Any] = field(default_factory=dict)
     output_changes: list[dict[str, str]] = field(default_factory=list)
+    journal: CreateJournal | None = None
+    recovery: Recovery | None = None
 
 
 def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (), permissions: bool = True,
-              given: Project | None = None) -> Planned:
+              given: Project | None = None, writing: bool = False) -> Planned:
     """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages;
     ``targets`` narrows a destroy to addresses or to kinds: role, category, channel). Without
     ``permissions`` the plan leaves out permission overwrite changes (for display only). ``given``
     replaces reading the config file, for a caller that has loaded it already and must deploy exactly
-    what it loaded."""
+    what it loaded. Objects an interrupted run created are adopted (:func:`gaib.iac.journal.recover`);
+    ``writing``: the plan is for an apply, whose creates are journaled."""
     settings = ports.settings
     state = ports.state.get(settings.workspace)
     cached = limitcache.load(settings.state_dir, settings.guild_id) if settings.guild_id else None
@@ -178,7 +182,10 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
             reading.cancel()
             raise
         live = reading.result()
-    plan = build_plan(desired, state, live)
+    journal = journal_for(ports, live.id, "destroy" if destroy else "apply", reading=not writing)
+    recovery = recover(journal, ports.discord, state, live)
+    state = recovery.state
+    plan = mark_adopted(build_plan(desired, state, live), recovery.adopted)
     if destroy:
         changes = plan.changes
         if targets:
@@ -191,7 +198,7 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
     plan = with_limits(ports, plan)
     changed = output_changes(state.outputs if state is not None else {}, outputs)
     return Planned(plan=plan, live=live, state=state, warnings=warnings + list(plan.warnings), outputs=outputs,
-                   output_changes=changed)
+                   output_changes=changed, journal=journal, recovery=recovery)
 
 
 def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], destroy: bool = False,
@@ -208,10 +215,11 @@ def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], 
     cache beside the state afterwards, whatever the outcome (:mod:`gaib.iac.limitcache`)."""
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
-        planned = make_plan(ports, destroy=destroy, targets=targets, given=given)
+        planned = make_plan(ports, destroy=destroy, targets=targets, given=given, writing=not dry_run)
         if dry_run:
             return planned.plan, None
         if planned.plan.empty and planned.state is not None:
+            RunJournal(planned.journal, planned.recovery).settle(planned.state)
             result = ApplyResult(serial=planned.state.serial)
             if planned.output_changes:  # outputs change no Discord object: nothing to confirm
                 result.serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
@@ -222,7 +230,8 @@ def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], 
         guild = planned.plan.guild_id
         cached = limitcache.load(settings.state_dir, guild)  # make_plan primed the client with it
         applier = Applier(ports.discord, backend, planned.state, workspace=settings.workspace, clock=clock,
-                          progress=progress, concurrency=settings.discord_concurrency)
+                          progress=progress, concurrency=settings.discord_concurrency, journal=planned.journal,
+                          recovery=planned.recovery)
         failure: PartialFailure | None = None
         try:
             try:

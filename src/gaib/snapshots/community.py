@@ -30,6 +30,7 @@ from gaib.snapshots.community_apply import CommunityResult, execute_community
 from gaib.snapshots.community_plan import CommunityPlan, LiveCommunity, plan_community
 from gaib.snapshots.parts import Extras, load_extras
 from gaib.snapshots.replay import ReplayPlan, ReplayResult, execute_replay, plan_replay
+from gaib.snapshots.replay_journal import ReplayJournal
 from gaib.snapshots.store import SnapshotContent, SnapshotManager
 from gaib.state.model import State
 
@@ -184,16 +185,18 @@ def recreated(structure: Plan | None, objects: State) -> list[str]:
 
 
 def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan | None, objects: State, *,
-         prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool) -> ExtrasPlan:
+         prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool,
+         journal: ReplayJournal | None = None) -> ExtrasPlan:
     """The predicted community and replay work (objects the structure plan re-creates have no id yet:
-    they count under their snapshot-time id)."""
+    they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
+    count as already there)."""
     channels = [c.id for c in live_guild.channels]
     roles = [r.id for r in live_guild.roles]
     community = plan_community(extras, live, ids={}, live_channels=channels, live_roles=roles,
                                prune_unmanaged=prune_unmanaged, pending=recreated(structure, objects))
     replay = None
     if messages:
-        replay = plan_replay(extras.messages, names, live_channels=channels)
+        replay = plan_replay(extras.messages, names, live_channels=channels, journal=journal)
     requests, floor, parts = estimate(structure, community, replay, live, apply_reads=apply_reads)
     return ExtrasPlan(community=community, replay=replay, requests=requests, time_floor=floor, time_parts=parts)
 
@@ -214,8 +217,9 @@ class ExtrasDone:
 
 def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, prune_unmanaged: bool,
           messages: bool, names: Mapping[str, str], progress: Reporter, reason: str,
-          concurrency: int) -> ExtrasDone:
-    """Make the live community match the snapshot, then replay messages (see the module docstring)."""
+          concurrency: int, journal: ReplayJournal | None = None) -> ExtrasDone:
+    """Make the live community match the snapshot, then replay messages, exactly once with ``journal``
+    (see the module docstring)."""
     done = ExtrasDone()
     if not extras.present:
         return done
@@ -229,5 +233,6 @@ def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, pr
         live_ids = {c.id for c in guild.channels}
         recreated = {old: new for old, new in ids.items() if new in live_ids}
         replay = plan_replay(extras.messages, names, live_channels=sorted(live_ids), ids=recreated)
-        done.replay = execute_replay(port, replay, progress=progress, reason=reason, concurrency=concurrency)
+        done.replay = execute_replay(port, replay, progress=progress, reason=reason, concurrency=concurrency,
+                                     journal=journal)
     return done

@@ -2,7 +2,9 @@
 
 Steps run one after another (the emoji and sticker edit buckets allow one request per 2 s anyway): the
 settings PATCH, then emoji and sticker updates, deletes and creates (images from the verified store),
-then the bans. A step that fails does not stop the others: it is listed in
+then the bans. Creates are deduplicated (a retry after a lost answer returns what the first try made),
+and a retried delete or bulk ban that finds its work done counts as done (the client's contract). A step
+that fails does not stop the others: it is listed in
 :attr:`CommunityResult.failed` (the caller raises a partial failure after its bookkeeping), so running
 the restore again finishes the work without repeating what was done.
 """
@@ -74,7 +76,8 @@ def execute_community(port: DiscordPort, plan: CommunityPlan, images: Mapping[st
 
 def _bulk(port: DiscordPort, users: tuple[str, ...], reason: str | None, done: list[int]) -> Callable[[], None]:
     def run() -> None:
-        done.append(len(port.bulk_ban(users, reason=reason).banned))
+        result = port.bulk_ban(users, reason=reason)
+        done.append(len(result.banned) + len(result.already))  # already: a retry whose first try banned them
 
     return run
 
@@ -92,13 +95,13 @@ def _step(port: DiscordPort, item: Item, images: Mapping[str, bytes], reason: st
     if item.kind == "emoji":
         if item.action == "create":
             return _discard(port.create_emoji, str(entry["name"]), images[str(entry["sha256"])],
-                            roles=list(fields.get("roles", [])), reason=reason)
+                            roles=list(fields.get("roles", [])), reason=reason, dedupe=True)
         if item.action == "update":
             return _discard(port.update_emoji, live, fields, reason=reason)
         return _discard(port.delete_emoji, live, reason=reason)
     if item.action == "create":
         return _discard(port.create_sticker, str(entry["name"]), str(entry.get("tags") or entry["name"]),
-                        entry.get("description"), images[str(entry["sha256"])], reason=reason)
+                        entry.get("description"), images[str(entry["sha256"])], reason=reason, dedupe=True)
     if item.action == "update":
         return _discard(port.update_sticker, live, fields, reason=reason)
     return _discard(port.delete_sticker, live, reason=reason)

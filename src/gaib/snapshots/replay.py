@@ -1,11 +1,18 @@
-"""Replaying a snapshot's saved messages into channels a restore re-created.
+"""Replaying a snapshot's saved messages into channels a restore re-created, exactly once.
 
 Only channels whose snapshot-time id no longer exists are replayed into (they were re-created by the
-restore), and only when the re-created channel is still empty: a channel that holds history is never
-written to, so running a restore again never duplicates a replay. Per channel: one read to check it is
-empty, a temporary webhook, the messages oldest first (one after another, so their order is kept), then
-the webhook is deleted, also when a message failed or the run was interrupted (Ctrl-C). Channels are
-replayed concurrently.
+restore). Per channel the replay keeps a journal (:mod:`gaib.snapshots.replay_journal`: snapshot message
+→ new message, written as each send is acknowledged). Without one, the channel must still be empty (a
+channel that holds history nobody replayed is never written to); the journal is written, then a temporary
+webhook posts the messages oldest first (one after another, so their order is kept), then the webhook is
+deleted, also when a message failed or the run was interrupted (Ctrl-C). With one (an earlier run was cut
+off), the replay resumes: webhooks named "Gaib restore" an interrupted run left in the channel are
+deleted, the messages posted after the last acknowledged one are read and those that are the next sends
+(same content, same display name, posted by a webhook) are counted as in place, and only what is left is
+sent. Each send asks the client to look before it posts again after a lost answer (``execute_webhook``
+with ``dedupe_channel``), and the webhook is created the same way, so dropped answers never duplicate
+anything. Channels are replayed concurrently. The result says, per channel and in all, how many saved
+messages are in place and how many were already there.
 
 Each saved message becomes one or more webhook messages under the author's display name and avatar
 (names Discord refuses for webhooks are adjusted): content longer than 2000 characters is split at a
@@ -18,15 +25,18 @@ that takes at least.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from gaib import interrupt
 from gaib.discord import limits as L
+from gaib.discord.community import Message
 from gaib.discord.port import DiscordPort
-from gaib.errors import GaibError
+from gaib.errors import DiscordError, DiscordNotFound, GaibError
 from gaib.iac.progress import Reporter, Tick
+from gaib.snapshots.replay_journal import ChannelLog, ReplayJournal
 
 WEBHOOK_NAME = "Gaib restore"
 SUPPRESS_NOTIFICATIONS = 1 << 12
@@ -113,9 +123,24 @@ class ChannelReplay:
     name: str
     messages: tuple[Mapping[str, Any], ...]
     new_id: str | None = None
+    already: int = 0
+    """Webhook messages an interrupted replay already posted (from its journal; plans only)."""
 
     def sends(self) -> list[dict[str, Any]]:
         return [p for m in self.messages for p in payloads(m)]
+
+    def keyed(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(message key, send key, payload) of every webhook message, oldest first: the send key is
+        ``{snapshot message id}.{piece}`` (the message's position when it has no id)."""
+        out = []
+        for i, message in enumerate(self.messages):
+            mkey = str(message.get("id") or f"i{i}")
+            out += [(mkey, f"{mkey}.{n}", p) for n, p in enumerate(payloads(message))]
+        return out
+
+    @property
+    def to_send(self) -> int:
+        return max(0, len(self.sends()) - self.already)
 
 
 @dataclass(frozen=True)
@@ -129,25 +154,27 @@ class ReplayPlan:
         if not n:
             return {}
         return {"GET /channels/{channel_id}/messages": n, "POST /channels/{channel_id}/webhooks": n,
-                "POST /webhooks/{webhook_id}/{webhook_token}": sum(len(c.sends()) for c in self.channels),
+                "POST /webhooks/{webhook_id}/{webhook_token}": sum(c.to_send for c in self.channels),
                 "DELETE /webhooks/{webhook_id}": n}
 
     def time_floor(self) -> float:
         """Seconds the webhook limits impose at least (channels run side by side)."""
-        return max((max(L.time_floor(len(c.sends()), L.WEBHOOK_EXECUTES),
-                        L.time_floor(len(c.sends()), L.WEBHOOK_CHANNEL_MESSAGES)) for c in self.channels),
+        return max((max(L.time_floor(c.to_send, L.WEBHOOK_EXECUTES),
+                        L.time_floor(c.to_send, L.WEBHOOK_CHANNEL_MESSAGES)) for c in self.channels),
                    default=0.0)
 
     def to_dict(self) -> dict[str, Any]:
         return {"channels": [{"name": c.name, "snapshot_id": c.old_id, "id": c.new_id, "messages": len(c.messages),
-                              "sends": len(c.sends())} for c in self.channels],
+                              "sends": c.to_send, "already": c.already} for c in self.channels],
                 "kept": list(self.kept), "requests": self.requests(), "time_floor_seconds": self.time_floor()}
 
 
 def plan_replay(saved: Mapping[str, Sequence[Mapping[str, Any]]], names: Mapping[str, str], *,
-                live_channels: Sequence[str], ids: Mapping[str, str] | None = None) -> ReplayPlan:
+                live_channels: Sequence[str], ids: Mapping[str, str] | None = None,
+                journal: ReplayJournal | None = None) -> ReplayPlan:
     """Channels whose messages go back: saved ones whose snapshot-time id is not live (``ids`` gives the
-    id of the channel re-created in its place, once there is one)."""
+    id of the channel re-created in its place, once there is one). With ``journal``, what an interrupted
+    replay posted into a channel that still exists counts as already there."""
     live = set(live_channels)
     targets, kept = [], []
     for old_id in sorted(saved, key=int):
@@ -158,7 +185,10 @@ def plan_replay(saved: Mapping[str, Sequence[Mapping[str, Any]]], names: Mapping
         new_id = (ids or {}).get(old_id)
         if ids is not None and new_id is None:
             continue  # not re-created (a cap held it back): nothing to replay into
-        targets.append(ChannelReplay(old_id, name, tuple(saved[old_id]), new_id))
+        log = journal.read(old_id) if journal is not None else None
+        already = len(log.sent) if log is not None and log.channel_id in live and new_id in (None, log.channel_id) \
+            else 0
+        targets.append(ChannelReplay(old_id, name, tuple(saved[old_id]), new_id, already))
     return ReplayPlan(tuple(targets), tuple(kept))
 
 
@@ -171,38 +201,120 @@ class ReplayResult:
     def sent(self) -> int:
         return sum(int(c.get("sent", 0)) for c in self.channels)
 
+    def _total(self, key: str) -> int:
+        return sum(int(c.get(key, 0)) for c in self.channels)
+
+    @property
+    def in_place(self) -> int:
+        """Saved messages every piece of which is in its channel now."""
+        return self._total("in_place")
+
+    @property
+    def total(self) -> int:
+        """Saved messages with something to show, in the channels replayed into (or skipped)."""
+        return self._total("total")
+
+    @property
+    def already(self) -> int:
+        """Saved messages an interrupted run had put in place before this one started."""
+        return self._total("already")
+
     def to_dict(self) -> dict[str, Any]:
-        return {"channels": self.channels, "sent": self.sent, "failed": self.failed}
+        return {"channels": self.channels, "sent": self.sent, "in_place": self.in_place, "total": self.total,
+                "already": self.already, "failed": self.failed}
 
 
-def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, reason: str) -> dict[str, Any]:
+def _matches(message: Message, payload: Mapping[str, Any]) -> bool:
+    """Whether a message in the channel is what posting ``payload`` through a webhook made."""
+    return (message.webhook_id is not None and message.author.username == payload.get("username")
+            and message.content.strip() == str(payload.get("content") or "").strip()
+            and len(message.embeds) == len(payload.get("embeds") or []))
+
+
+def _reconcile(port: DiscordPort, channel_id: str, log: ChannelLog,
+               todo: list[tuple[str, str, dict[str, Any]]]) -> bool:
+    """Count as sent the next sends an interrupted run posted after its last acknowledged one (read in
+    the channel, in order); True when any was found."""
+    after = log.last() or channel_id
+    posted = sorted(port.list_messages(channel_id, limit=L.MESSAGE_PAGE, after=after), key=lambda m: int(m.id))
+    found, i = False, 0
+    for message in posted:
+        if i < len(todo) and _matches(message, todo[i][2]):
+            log.sent[todo[i][1]] = message.id
+            found, i = True, i + 1
+    return found
+
+
+def _remove_leftover_hooks(port: DiscordPort, channel_id: str, reason: str) -> None:
+    """Delete the webhooks an interrupted replay left in the channel (named :data:`WEBHOOK_NAME`)."""
+    for hook in port.list_webhooks(channel_id):
+        if hook.name == WEBHOOK_NAME:
+            with contextlib.suppress(DiscordNotFound):  # a retried delete that found it gone succeeded
+                port.delete_webhook(hook.id, reason=reason)
+
+
+def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, reason: str,
+                journal: ReplayJournal | None) -> dict[str, Any]:
     assert target.new_id is not None
-    row: dict[str, Any] = {"name": target.name, "id": target.new_id, "messages": len(target.messages), "sent": 0}
-    if port.list_messages(target.new_id, limit=1):
-        row["skipped"] = "the channel is not empty"
-        progress(Tick("note", f"#{target.name} already holds messages; not replaying into it."))
-        return row
-    hook = port.create_webhook(target.new_id, WEBHOOK_NAME, reason=reason)
-    try:
-        for payload in target.sends():
-            port.execute_webhook(hook.url, payload, wait=True)
-            row["sent"] += 1
-    finally:
-        with interrupt.finishing():  # also after Ctrl-C: the temporary webhook is never left behind
-            port.delete_webhook(hook.id, reason=reason)
-    progress(Tick("done", f"replayed {len(target.messages)} messages into #{target.name}"))
+    keyed = target.keyed()
+    messages = {m for m, _, _ in keyed}
+    row: dict[str, Any] = {"name": target.name, "id": target.new_id, "messages": len(target.messages),
+                           "total": len(messages), "sent": 0, "in_place": 0, "already": 0}
+    log = journal.read(target.old_id) if journal is not None else None
+    if log is not None and log.channel_id != target.new_id:
+        log = None  # the channel was re-created again since: that replay's messages went with it
+    if log is None:
+        if port.list_messages(target.new_id, limit=1):
+            row["skipped"] = "the channel is not empty"
+            progress(Tick("note", f"#{target.name} already holds messages; not replaying into it."))
+            return row
+        log = ChannelLog(target.old_id, target.new_id, target.name, len(keyed))
+        if journal is not None:
+            journal.write(log)  # before the webhook exists: a re-run knows this replay started
+    else:
+        _remove_leftover_hooks(port, target.new_id, reason)
+        if _reconcile(port, target.new_id, log, [k for k in keyed if k[1] not in log.sent]) and journal:
+            journal.write(log)
+
+    def in_place() -> int:
+        return sum(1 for m in messages if all(s in log.sent for mk, s, _ in keyed if mk == m))
+
+    row["already"] = in_place()
+    todo = [k for k in keyed if k[1] not in log.sent]
+    if todo:
+        hook = port.create_webhook(target.new_id, WEBHOOK_NAME, reason=reason, dedupe=True)
+        try:
+            for _, key, payload in todo:
+                posted = port.execute_webhook(hook.url, payload, wait=True, dedupe_channel=target.new_id,
+                                              dedupe_after=log.last())
+                mid = posted.get("id") if isinstance(posted, dict) else None
+                if not isinstance(mid, str) or not mid.isdigit():
+                    raise DiscordError("Discord did not return the message a webhook posted.")
+                log.sent[key] = mid
+                row["sent"] += 1
+                if journal is not None:
+                    journal.write(log)
+        finally:
+            row["in_place"] = in_place()
+            # Also after Ctrl-C (the temporary webhook is never left behind); a retried delete that found
+            # it gone succeeded.
+            with interrupt.finishing(), contextlib.suppress(DiscordNotFound):
+                port.delete_webhook(hook.id, reason=reason)
+    row["in_place"] = in_place()
+    progress(Tick("done", f"#{target.name}: {row['in_place']} of {row['total']} messages in place"
+                  + (f" ({row['already']} already there)" if row["already"] else "")))
     return row
 
 
 def execute_replay(port: DiscordPort, plan: ReplayPlan, *, progress: Reporter, reason: str,
-                   concurrency: int = 4) -> ReplayResult:
+                   concurrency: int = 4, journal: ReplayJournal | None = None) -> ReplayResult:
     """Replay every planned channel (see the module docstring); a failure is listed, never raised."""
     result = ReplayResult()
     todo = [c for c in plan.channels if c.new_id is not None]
 
     def run(target: ChannelReplay) -> None:
         try:
-            result.channels.append(_replay_one(port, target, progress, reason))
+            result.channels.append(_replay_one(port, target, progress, reason, journal))
         except GaibError as exc:
             result.failed.append({"what": f"replay into #{target.name}", "code": exc.error_code,
                                   "message": exc.message})

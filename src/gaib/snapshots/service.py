@@ -63,11 +63,10 @@ from gaib.errors import (
 )
 from gaib.iac.apply_result import ApplyResult
 from gaib.iac.caps import CapEstimate
-from gaib.iac.converge import config_matches, converge, keep_config
+from gaib.iac.converge import config_matches, converge, keep_config, recovered_plan
 from gaib.iac.limit_tracking import with_limits
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick, wait_reporter
-from gaib.iac.restore_plan import matching_state, restore_plan
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_live, check_text
 from gaib.snapshots import community as community_service
@@ -75,6 +74,7 @@ from gaib.snapshots.capture import MAX_WORKERS, Captured, capture
 from gaib.snapshots.compare import compare as compare_contents
 from gaib.snapshots.compare import desired_of
 from gaib.snapshots.parts import MESSAGES_PER_CHANNEL, Extras, check_patterns, load_extras
+from gaib.snapshots.replay_journal import ReplayJournal
 from gaib.snapshots.store import SnapshotContent, SnapshotManager, SnapshotRecord
 from gaib.state.locking import locked
 from gaib.state.model import State
@@ -333,8 +333,9 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
     if apply or dry_run:
         extras = community_service.load_for_restore(mgr, content, messages=messages)
         live = ports.discord.get_guild()
-        state = matching_state(ports.state.get(ws), content.objects, workspace=ws, server_id=sid)
-        discord_plan = with_limits(ports, restore_plan(desired, state, live, prune_unmanaged=prune_unmanaged))
+        discord_plan = with_limits(ports, recovered_plan(
+            ports, server_id=sid, desired=desired, current=ports.state.get(ws), objects=content.objects, live=live,
+            prune_unmanaged=prune_unmanaged, operation="restore", reading=True).plan)
         caps = discord_plan.caps
         if extras.present:
             live_community = community_service.read_live(ports.discord, extras,
@@ -342,7 +343,8 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
             community = community_service.plan(
                 extras, live_community, live, discord_plan, content.objects, prune_unmanaged=prune_unmanaged,
                 messages=messages,
-                names=community_service.channel_names(content.record.manifest.extra), apply_reads=apply)
+                names=community_service.channel_names(content.record.manifest.extra), apply_reads=apply,
+                journal=replay_journal(ports, content) if messages else None)
             notes += community.warnings()
         else:
             notes.append(f"Snapshot {snapshot_id} was taken before snapshots held settings, emojis, stickers and "
@@ -361,6 +363,11 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
     return SnapshotRestorePlan(content=content, apply=apply, prune_unmanaged=prune_unmanaged, discord=discord_plan,
                                caps=caps, state=state_change, warnings=warnings + tuple(notes), messages=messages,
                                extras=extras, community=community)
+
+
+def replay_journal(ports: Ports, content: SnapshotContent) -> ReplayJournal:
+    """Where a restore of ``content`` keeps the progress of its message replay."""
+    return ReplayJournal(ports.store, content.record.server_id, content.record.id, ports.clock)
 
 
 def _keep_config(ports: Ports, content: SnapshotContent) -> tuple[str, str | None, bool]:
@@ -461,7 +468,8 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
                     ports.discord, plan.extras, content.objects, current if current is not None else content.objects,
                     prune_unmanaged=plan.prune_unmanaged, messages=plan.messages,
                     names=community_service.channel_names(content.record.manifest.extra), progress=progress,
-                    reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency)
+                    reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency,
+                    journal=replay_journal(ports, content))
             finally:
                 ports.discord.on_wait(None)
         result.config_file, result.previous_config, result.config_written = _keep_config(ports, content)

@@ -20,9 +20,12 @@ Object keys (DESIGN.md)::
     themes/{server_id}/registry.json              themes/{server_id}/audit/{id}.json
     themes/{server_id}/deployments/config.{deployment_id}.yaml.gz
     metadata/{server_id}/backup-schedule.json
+    metadata/{server_id}/journal/{workspace}/creates/{run_id}.{n}.json      (journaled creates)
+    metadata/{server_id}/journal/replay/{snapshot_id}/{channel_id}.json     (a replay's progress)
 
-Three of them are documents that change (``ObjectStore.replace``, ``update_document``): the theme
-registry, ``config.latest.yaml`` and the backup schedule. Everything else is written once.
+Four of them are documents that change (``ObjectStore.replace``, ``update_document``): the theme
+registry, ``config.latest.yaml``, the backup schedule and a replay's progress. Everything else is written
+once (a journal of creates is deleted once settled).
 
 Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
 ``SNAPSHOT#{ts}#{id}``, ``DEPLOY#{ts}#{id}`` (a theme deployment), ``AUDIT#{ts}#{id}`` (ts = the id's
@@ -224,6 +227,24 @@ def deployments_prefix(server_id: str) -> str:
 
 def schedule_key(server_id: str) -> str:
     return f"metadata/{_server(server_id)}/backup-schedule.json"
+
+
+def create_journal_prefix(server_id: str, workspace: str) -> str:
+    """Where the journaled creates of a workspace's runs live (:mod:`gaib.iac.journal`)."""
+    return f"metadata/{_server(server_id)}/journal/{check_name(workspace, 'workspace')}/creates/"
+
+
+def create_journal_key(server_id: str, workspace: str, run_id: str, n: int) -> str:
+    """The ``n``-th journal object of run ``run_id`` (an id as :func:`new_id` makes)."""
+    if isinstance(n, bool) or not isinstance(n, int) or not 1 <= n <= 1_000_000:
+        raise InvalidName(f"Invalid journal part number {n!r}.", details={"field": "journal part"})
+    return f"{create_journal_prefix(server_id, workspace)}{check_id(run_id, 'run id')}.{n}.json"
+
+
+def replay_journal_key(server_id: str, snapshot_id: str, channel_id: str) -> str:
+    """The progress of replaying a snapshot's messages of one channel (:mod:`gaib.snapshots.replay`)."""
+    return (f"metadata/{_server(server_id)}/journal/replay/{check_id(snapshot_id, 'snapshot id')}/"
+            f"{check_snowflake(channel_id, 'channel id')}.json")
 
 
 def server_prefixes(server_id: str) -> dict[str, str]:

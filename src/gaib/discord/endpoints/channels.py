@@ -89,10 +89,12 @@ class Channels:
         data = self._transport.request(patch, body=body, reason=reason, sub=sub)
         return parse("channel", Channel.from_api, data)
 
-    def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel:
-        """Delete a channel and return it as it was. Children of a deleted category lose their parent."""
+    def delete_channel(self, channel_id: str, *, reason: str | None = None) -> Channel | None:
+        """Delete a channel and return it as it was (None when a retry found it deleted by the first
+        try, whose answer was lost). Children of a deleted category lose their parent."""
         delete = route("DELETE", "/channels/{channel_id}", channel_id=channel_id)
-        return parse("channel", Channel.from_api, self._transport.request(delete, reason=reason))
+        data = self._transport.request(delete, reason=reason)
+        return None if data is None else parse("channel", Channel.from_api, data)
 
     def reorder_channels(self, moves: Iterable[Mapping[str, Any]], *, reason: str | None = None) -> None:
         """Move channels: each move is ``{id, position?, parent_id?, lock_permissions?}``.

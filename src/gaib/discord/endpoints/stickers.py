@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from gaib.discord import limits as L
 from gaib.discord.community import Sticker, image_type
 from gaib.discord.endpoints.common import parse, parse_list, require_guild, route
+from gaib.discord.endpoints.emojis import new_named
 from gaib.errors import InvalidInput
 
 if TYPE_CHECKING:
@@ -28,13 +29,15 @@ class Stickers:
         self._transport = transport
         self._guild_id = guild_id
 
-    def list_stickers(self) -> list[Sticker]:
+    def list_raw(self) -> Any:
         gid = require_guild(self._guild_id)
-        data = self._transport.request(route("GET", "/guilds/{guild_id}/stickers", guild_id=gid))
-        return parse_list("sticker", Sticker.from_api, data)
+        return self._transport.request(route("GET", "/guilds/{guild_id}/stickers", guild_id=gid))
+
+    def list_stickers(self) -> list[Sticker]:
+        return parse_list("sticker", Sticker.from_api, self.list_raw())
 
     def create_sticker(self, name: str, tags: str, description: str | None, image: bytes, *,
-                       reason: str | None = None) -> Sticker:
+                       reason: str | None = None, dedupe: bool = False) -> Sticker:
         """POST /guilds/{id}/stickers as multipart form data (``name``, ``tags``, ``description``, ``file``)."""
         if len(image) > L.STICKER_MAX_BYTES:
             raise InvalidInput(f"The file of sticker {str(name)[:30]} is {len(image)} bytes; Discord takes at "
@@ -45,8 +48,9 @@ class Stickers:
         body = {"name": name, "tags": tags, "description": description or ""}
         post = route("POST", "/guilds/{guild_id}/stickers", guild_id=require_guild(self._guild_id))
         files = {"file": (f"sticker.{_STICKER_TYPES[kind]}", image, kind)}
+        probe = new_named(self.list_raw, name) if dedupe else None
         return parse("sticker", Sticker.from_api,
-                     self._transport.request(post, body=body, reason=reason, files=files))
+                     self._transport.request(post, body=body, reason=reason, files=files, probe=probe))
 
     def update_sticker(self, sticker_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Sticker:
         patch = route("PATCH", "/guilds/{guild_id}/stickers/{sticker_id}", guild_id=require_guild(self._guild_id),

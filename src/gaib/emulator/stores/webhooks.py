@@ -65,6 +65,13 @@ class WebhookStore:
         self.ctx.changed()
         return hook.to_api(self.ctx.guild_id, base_url)
 
+    def listing(self, channel_id: str, base_url: str) -> list[dict[str, Any]]:
+        """The channel's webhooks, as Discord lists them to a bot with Manage Webhooks (incoming webhooks
+        with their token and URL); 404 10003 for an unknown channel."""
+        self.channels.find(channel_id)
+        return [h.to_api(self.ctx.guild_id, base_url) for h in sorted(self.by_id.values(), key=lambda h: int(h.id))
+                if h.channel_id == channel_id]
+
     def find(self, webhook_id: str, token: str) -> WebhookRec:
         """The webhook with this id and token; 404 10015 for an unknown id or a wrong token."""
         hook = self.by_id.get(webhook_id)
