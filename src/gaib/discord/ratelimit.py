@@ -37,7 +37,6 @@ an injectable :class:`Clock`, so the unit tests drive the limiter with a fake cl
 from __future__ import annotations
 
 import bisect
-import hashlib
 import math
 import random
 import threading
@@ -49,9 +48,8 @@ from typing import Protocol
 
 from gaib import interrupt
 from gaib.discord import limits as L
-
-#: Path parameters that split a bucket (Discord's "major parameters"), in priority order.
-MAJOR_PARAMETERS = ("channel_id", "guild_id", "webhook_id")
+from gaib.discord.route import MAJOR_PARAMETERS as MAJOR_PARAMETERS
+from gaib.discord.route import Route as Route
 
 
 class Clock(Protocol):
@@ -71,42 +69,6 @@ class SystemClock:
 
     def sleep(self, seconds: float) -> None:
         interrupt.sleep(seconds)
-
-
-@dataclass(frozen=True)
-class Route:
-    """One API route: the method, the path template and the values of its parameters.
-
-    ``template`` uses ``{name}`` placeholders, e.g. ``/guilds/{guild_id}/roles/{role_id}``.
-    """
-
-    method: str
-    template: str
-    params: Mapping[str, str] = field(default_factory=dict)
-
-    @property
-    def path(self) -> str:
-        return self.template.format(**self.params)
-
-    @property
-    def major(self) -> str:
-        """The top-level id that splits buckets; the webhook token is hashed, never kept in clear."""
-        for name in MAJOR_PARAMETERS:
-            if name in self.params:
-                value = self.params[name]
-                if name == "webhook_id" and "webhook_token" in self.params:
-                    digest = hashlib.sha256(self.params["webhook_token"].encode()).hexdigest()[:16]
-                    value = f"{value}:{digest}"
-                return f"{name}={value}"
-        return ""
-
-    @property
-    def display(self) -> str:
-        """``METHOD path`` safe for messages and logs: a webhook token is replaced by ``[redacted]``."""
-        params = dict(self.params)
-        if "webhook_token" in params:
-            params["webhook_token"] = "[redacted]"
-        return f"{self.method} {self.template.format(**params)}"
 
 
 @dataclass

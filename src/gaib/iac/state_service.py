@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from gaib.errors import InvalidInput, NotFound, StateNotFound
 from gaib.ports import Ports
-from gaib.state import edit
 from gaib.state.backend import LockInfo
-from gaib.state.model import Resource, State
 from gaib.state.workspaces import Workspaces
+
+if TYPE_CHECKING:  # a workspace check (every command) loads neither the state model nor its editing
+    from gaib.state.model import Resource, State
 
 
 def current(ports: Ports) -> State | None:
@@ -17,6 +20,8 @@ def current(ports: Ports) -> State | None:
 
 def show(ports: Ports, address: str) -> Resource:
     """One resource of the current state; InvalidInput for a bad address, NotFound if absent."""
+    from gaib.state import edit
+
     edit.check_address(address)
     state = current(ports)
     if state is None:
@@ -29,11 +34,15 @@ def show(ports: Ports, address: str) -> Resource:
 
 def remove(ports: Ports, addresses: list[str]) -> State:
     """Forget resources (serial + 1, under the lock); Discord is not touched."""
+    from gaib.state import edit
+
     return edit.remove(ports.state, ports.settings.workspace, addresses, ports.clock)
 
 
 def move(ports: Ports, source: str, destination: str) -> State:
     """Rename a resource's address (serial + 1, under the lock), keeping its Discord id."""
+    from gaib.state import edit
+
     return edit.move(ports.state, ports.settings.workspace, source, destination, ports.clock)
 
 

@@ -17,12 +17,15 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaib.errors import NotFound, StateError
 from gaib.fsutil import fsync_dir, write_atomic
 from gaib.names import check_name
 from gaib.state.backend import MAX_LOCK_BYTES, LockInfo, check_write, lock_from_json
-from gaib.state.model import State, parse_state
+
+if TYPE_CHECKING:  # the model is loaded by a read or write of a state, not by a workspace check
+    from gaib.state.model import State
 
 STATE_FILE = "terraform.tfstate"
 LOCK_FILE = ".lock"
@@ -106,6 +109,8 @@ class LocalBackend:
             return None
         except OSError as exc:
             raise StateError(f"Cannot read state file {path}: {exc.strerror}.") from None
+        from gaib.state.model import parse_state
+
         state = parse_state(raw, str(path))
         return state
 
