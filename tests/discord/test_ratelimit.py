@@ -191,3 +191,17 @@ def test_webhook_route_never_exposes_its_token() -> None:
     assert "sekrit" not in route.display
     assert route.display == "POST /webhooks/77/[redacted]"
     assert "sekrit" not in route.major and route.major.startswith("webhook_id=77:")
+
+
+def test_once_trusted_the_fastest_round_trip_also_frees_the_earlier_answers(clock: FakeClock) -> None:
+    limiter = RateLimiter(clock, global_per_second=TRUSTED_ROUND_TRIPS)
+    route = Route("GET", "/guilds/{guild_id}/channels", {"guild_id": "1"})
+    tickets = [Sent() for _ in range(TRUSTED_ROUND_TRIPS)]
+    for sent in tickets:
+        limiter.acquire(route, ticket=sent)
+    clock.advance(0.3)
+    for sent in tickets:  # the last answer makes the round trip trusted: every one arrived by 0.15 s
+        limiter.update(route, {}, ticket=sent)
+    clock.advance(GLOBAL_SPAN - 0.3 + 0.01)
+    assert limiter.acquire(route) == 0.0
+    assert limiter.acquire(route) == 0.0  # not held until a second after the earlier answers

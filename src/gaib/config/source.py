@@ -148,25 +148,9 @@ def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None
     if len(raw) > MAX_BYTES:
         raise _fail(filename, 1, _too_big(len(raw)))
     text = _decode(raw, filename)
-    loader: Any = None
-    try:
-        loader = yaml.SafeLoader(text)
-        node = loader.get_single_node()
-    except yaml.MarkedYAMLError as err:
-        mark = err.problem_mark or err.context_mark
-        line = mark.line + 1 if mark is not None else None
-        what = err.problem or err.context or "invalid YAML"
-        raise _fail(filename, line, f"YAML syntax error: {what}") from None
-    except yaml.reader.ReaderError as err:
-        line = text[: err.position].count("\n") + 1
-        raise _fail(filename, line, f"unreadable character {err.character!r} (not allowed in YAML)") from None
-    except yaml.YAMLError as err:
-        raise _fail(filename, None, f"YAML error: {err}") from None
-    except RecursionError:
-        raise _fail(filename, None, f"nesting is deeper than {MAX_DEPTH} levels") from None
-    finally:
-        if loader is not None:
-            loader.dispose()
+    loader, node = _fast_compose(text)
+    if loader is None:  # no libyaml, or the document has a problem: PyYAML's own parser names it
+        loader, node = _compose(yaml, text, filename)
     if node is None:
         if allow_empty:
             return Document(filename, {})
@@ -182,6 +166,82 @@ def parse_yaml(raw: bytes | str, filename: str, interpolate: Interpolator | None
     data = walker.value(node, (), 0)
     assert isinstance(data, dict)
     return Document(filename, data, walker.lines, unresolved=walker.unresolved)
+
+
+def _compose(yaml: Any, text: str, filename: str) -> tuple[Any, Any]:
+    """(loader, node) of ``text`` by PyYAML's pure-Python loader; ConfigError naming the problem."""
+    loader: Any = None
+    try:
+        loader = yaml.SafeLoader(text)
+        return loader, loader.get_single_node()
+    except yaml.MarkedYAMLError as err:
+        mark = err.problem_mark or err.context_mark
+        line = mark.line + 1 if mark is not None else None
+        what = err.problem or err.context or "invalid YAML"
+        raise _fail(filename, line, f"YAML syntax error: {what}") from None
+    except yaml.reader.ReaderError as err:
+        line = text[: err.position].count("\n") + 1
+        raise _fail(filename, line, f"unreadable character {err.character!r} (not allowed in YAML)") from None
+    except yaml.YAMLError as err:
+        raise _fail(filename, None, f"YAML error: {err}") from None
+    except RecursionError:
+        raise _fail(filename, None, f"nesting is deeper than {MAX_DEPTH} levels") from None
+    finally:
+        if loader is not None:
+            loader.dispose()
+
+
+_FAST_LOADER: list[Any] = []
+
+
+def _fast_loader() -> Any:
+    """A loader whose events come from libyaml (PyYAML's C parser: scanning and parsing a large config
+    is most of its loading time) and whose nodes are composed by PyYAML's own composer, so nesting
+    still meets Python's recursion limit; None when PyYAML was built without libyaml."""
+    if not _FAST_LOADER:
+        import yaml
+
+        try:
+            from yaml._yaml import CParser
+        except ImportError:
+            _FAST_LOADER.append(None)
+        else:
+            class FastLoader(yaml.composer.Composer, CParser, yaml.constructor.SafeConstructor,
+                             yaml.resolver.Resolver):
+                def __init__(self, stream: str) -> None:
+                    CParser.__init__(self, stream)
+                    yaml.composer.Composer.__init__(self)
+                    yaml.constructor.SafeConstructor.__init__(self)
+                    yaml.resolver.Resolver.__init__(self)
+
+            _FAST_LOADER.append(FastLoader)
+    return _FAST_LOADER[0]
+
+
+#: What libyaml and PyYAML's own scanner read differently (a tab, a byte order mark or a line separator
+#: inside the text, a ``?`` in a flow collection, some tags, a comment glued to a block scalar's
+#: header): a text holding any is read by PyYAML alone (found by comparing the two on thousands of
+#: mutated documents).
+_PYYAML_ONLY = re.compile("[\t\ufeff\u2028\u2029\x85?!]|[|>]#")
+
+
+def _fast_compose(text: str) -> tuple[Any, Any]:
+    """(loader, node) of ``text`` through :func:`_fast_loader`; (None, None) when there is no libyaml,
+    when the text holds a character the two parsers read differently, or when anything goes wrong (the
+    pure-Python loader then reads the text again and reports the problem exactly as it always has).
+    Either way the result is what PyYAML's own loader gives."""
+    cls = _fast_loader()
+    if cls is None or _PYYAML_ONLY.search(text):
+        return None, None
+    loader: Any = None
+    try:
+        loader = cls(text)
+        return loader, loader.get_single_node()
+    except Exception:  # YAMLError, RecursionError...: the slow path decides and explains
+        return None, None
+    finally:
+        if loader is not None:
+            loader.dispose()
 
 
 def _too_big(size: int) -> str:

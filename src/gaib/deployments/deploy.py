@@ -13,6 +13,7 @@ like any bad input; any later failure writes a ``failure`` audit event and recor
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -99,13 +100,22 @@ def apply_and_record(ports: Ports, *, progress: Reporter, confirm: Callable[[Pla
     is a notice: Discord was changed, and the apply's result stands."""
     settings = ports.settings
     done: dict[str, Recorded | None] = {}
+    # The stored config text (a YAML dump, a good part of a second for a large server) is made while
+    # the apply mostly waits for Discord's rate limits, not after it: it does not depend on the apply.
+    texts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaib-record")
+    text: list[Future[str]] = []
+
+    def confirmed(plan: Plan) -> None:
+        confirm(plan)
+        text.append(texts.submit(config_text, loaded.config, settings.environ))
 
     def after(plan: Plan, result: ApplyResult, failure: PartialFailure | None) -> None:
-        done["recorded"] = _record_apply(ports, loaded, plan, result, failure, via)
+        done["recorded"] = _record_apply(ports, loaded, plan, result, failure, via,
+                                         pending=text[0] if text else None)
 
     loaded = load(settings)  # a config refused here never started an apply: nothing is written, not even audit
     try:
-        plan, result = iac_service.apply(ports, progress=progress, confirm=confirm, dry_run=dry_run,
+        plan, result = iac_service.apply(ports, progress=progress, confirm=confirmed, dry_run=dry_run,
                                          given=loaded.project, after=after)
     except PartialFailure as exc:
         recorded = done.get("recorded")
@@ -116,19 +126,22 @@ def apply_and_record(ports: Ports, *, progress: Reporter, confirm: Callable[[Pla
     except GaibError as exc:
         audit_failure(ports, settings.guild_id, "apply", exc, via=via)
         raise
+    finally:
+        texts.shutdown(wait=False, cancel_futures=True)
     recorded = done.get("recorded")
     return Applied(plan, result, recorded.deployment if recorded is not None else None)
 
 
 def _record_apply(ports: Ports, loaded: Loaded, plan: Plan, result: ApplyResult, failure: PartialFailure | None,
-                  via: Via | None) -> Recorded | None:
-    """Record an apply (None when there is nothing to record, or recording failed: a notice)."""
+                  via: Via | None, *, pending: Future[str] | None = None) -> Recorded | None:
+    """Record an apply (None when there is nothing to record, or recording failed: a notice). ``pending``:
+    the config text being made since the apply started."""
     settings = ports.settings
     server_id = plan.guild_id
     try:
         store = deployments(ports)
         previous = current(store, server_id)
-        text = config_text(loaded.config, settings.environ)
+        text = pending.result() if pending is not None else config_text(loaded.config, settings.environ)
         if (failure is None and plan.empty and previous is not None and previous.result == "success"
                 and previous.config_sha256 == sha256_hex(text.encode("utf-8"))):
             return None

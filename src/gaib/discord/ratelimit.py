@@ -177,7 +177,8 @@ GLOBAL_MARGIN = 0.02
 GLOBAL_SPAN = 1.0 + GLOBAL_MARGIN
 #: Round trips seen before the fastest one is trusted as the least any request spends on the way out
 #: and back (one request held up on its way — a stalled CPU, a slow first answer — must not pass for
-#: the network's own delay). Until then a request counts from its answer.
+#: the network's own delay). Until then a request counts from its answer; once trusted, the fastest
+#: round trip is taken off those earlier answers too.
 TRUSTED_ROUND_TRIPS = 8
 
 
@@ -216,6 +217,7 @@ class RateLimiter:
         self._out: set[Sent] = set()
         self._fastest = math.inf  # the fastest round trip seen, send to answer
         self._round_trips = 0
+        self._untrusted: list[float] = []  # answers before the fastest round trip was trusted
         self._global_until = 0.0
         self._edits: dict[str, _Edits] = {}
         self._long: dict[str, tuple[int, int, float]] = {}  # window -> (limit, remaining, reset_at)
@@ -355,8 +357,18 @@ class RateLimiter:
         if reply and ticket.at is not None:
             self._fastest = min(self._fastest, max(0.0, now - ticket.at))
             self._round_trips += 1
-            if self._round_trips >= TRUSTED_ROUND_TRIPS:
+            if self._round_trips < TRUSTED_ROUND_TRIPS:
+                self._untrusted.append(now)
+            else:
                 latest = now - self._fastest
+                # The answers that came before the fastest round trip could be trusted: it bounds when
+                # those requests arrived as well (one that has left the window already stays out).
+                for answered in self._untrusted:
+                    at = bisect.bisect_left(self._sent, answered)
+                    if at < len(self._sent) and self._sent[at] == answered:
+                        del self._sent[at]
+                        bisect.insort(self._sent, answered - self._fastest)
+                self._untrusted = []
         bisect.insort(self._sent, latest)
 
     def release(self, route: Route, *, ticket: Sent | None = None) -> None:

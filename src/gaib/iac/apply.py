@@ -474,16 +474,18 @@ class Applier:
 
     def _refresh(self, plan: Plan) -> None:
         """Bring unchanged resources' attributes up to date; one write, only if anything differs."""
-        before = copy.deepcopy(self.state)
-        with self._lock:
-            for addr, rid in plan.existing.items():
-                if addr in self.result.updated:
-                    continue
-                if addr.startswith(addresses.ROLE) and rid in self.roles:
-                    self._record(addr, role_attributes(self.roles[rid]))
-                elif rid in self.channels:
-                    self._record(addr, channel_attributes(self.channels[rid]))
-        if (self.writer.stored_serial is None or not before.content_equal(self.state)
-                or self._guild_changed):
+        changed = False
+        if plan.existing:  # an apply to an empty guild has nothing to refresh (and no state to copy)
+            before = copy.deepcopy(self.state)
+            with self._lock:
+                for addr, rid in plan.existing.items():
+                    if addr in self.result.updated:
+                        continue
+                    if addr.startswith(addresses.ROLE) and rid in self.roles:
+                        self._record(addr, role_attributes(self.roles[rid]))
+                    elif rid in self.channels:
+                        self._record(addr, channel_attributes(self.channels[rid]))
+            changed = not before.content_equal(self.state)
+        if self.writer.stored_serial is None or changed or self._guild_changed:
             self.writer.commit(force=True)
             self.result.serial = self.writer.stored_serial
