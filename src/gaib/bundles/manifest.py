@@ -15,13 +15,13 @@ fields, no manifest checksum); it is read, never written, so those backups still
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 from gaib import safejson
+from gaib.digest import sha256_hex
 from gaib.errors import IntegrityError
 from gaib.setting_values import MAX_MAX_BUNDLE_BYTES
 
@@ -122,7 +122,7 @@ class Manifest:
 
 def seal(manifest: Manifest) -> Manifest:
     """The same manifest with ``manifest_sha256`` computed over its canonical JSON."""
-    digest = hashlib.sha256(canonical_json(manifest.body())).hexdigest()
+    digest = sha256_hex(canonical_json(manifest.body()))
     return replace(manifest, manifest_sha256=digest)
 
 

@@ -9,13 +9,8 @@ Discord's limits are read from the response headers, never hard-coded (NOTES §5
   When ``Remaining`` reaches 0 the next request in that bucket waits until the reset plus
   :data:`RESET_MARGIN` (50 ms, the offset discord.js's REST client adds to every reset).
 * **Global cap.** At most ``global_per_second`` (50) requests that Discord may count within one
-  second. Discord counts a request when it arrives, somewhere between its send and its answer; the
-  client cannot see when, so each request (given a :class:`Sent` ticket, as the transport does) counts
-  from its send until :data:`GLOBAL_SPAN` after the latest moment it can have arrived: its answer less
-  the fastest round trip seen (the least any request spends on the way out and back; trusted after
-  :data:`TRUSTED_ROUND_TRIPS` answers, its answer itself before). A request
-  slowed on the way — a busy CPU, a loaded server — thus holds its place longer, instead of landing in
-  the next window's count; at a steady latency the window is ``GLOBAL_SPAN`` from the send.
+  second, each counted until a second (and 20 ms) after the latest moment it can have arrived, which
+  its answer bounds (:mod:`gaib.discord.globalwindow`; the transport gives each request a ticket).
 * **429.** ``retry_after`` (body) or ``Retry-After`` (header) blocks the bucket, or every request when
   the 429 is global, for that long plus :data:`RESET_MARGIN`.
 * **Concurrency.** With ``track=True`` (the client's requests) a bucket whose size is not known yet
@@ -36,7 +31,6 @@ an injectable :class:`Clock`, so the unit tests drive the limiter with a fake cl
 
 from __future__ import annotations
 
-import bisect
 import math
 import random
 import threading
@@ -48,8 +42,12 @@ from typing import Protocol
 
 from gaib import interrupt
 from gaib.discord import limits as L
+from gaib.discord.globalwindow import GLOBAL_MARGIN, GLOBAL_SPAN, TRUSTED_ROUND_TRIPS, GlobalWindow, Sent
 from gaib.discord.route import MAJOR_PARAMETERS as MAJOR_PARAMETERS
 from gaib.discord.route import Route as Route
+
+__all__ = ["GLOBAL_MARGIN", "GLOBAL_SPAN", "RESET_MARGIN", "TRUSTED_ROUND_TRIPS", "Clock", "RateLimiter",
+           "RetryPolicy", "Route", "Sent", "SystemClock", "WaitTooLong"]
 
 
 class Clock(Protocol):
@@ -166,33 +164,6 @@ ARRIVAL_MARGIN = 0.1
 #: the header is rounded to the millisecond and Discord's timers are not ours. 50 ms, as discord.js's
 #: REST client (``offset``, default 50 ms) adds to every reset.
 RESET_MARGIN = 0.05
-#: How long a request counts against the global limit after the latest moment Discord can have
-#: counted it: the limit's second (Discord's rate-limit documentation: 50 requests per second) plus
-#: 20 ms. The uncertainty of *when* a request arrived is not in this margin: it is bounded by the
-#: request's own round trip (see the module docstring), which grows with whatever slows it. The 20 ms
-#: cover the rest — two clocks' rates over a second, timer granularity, a window boundary that is
-#: inclusive — and cost 2 % of the throughput (the maximum guild's 752 requests: 15.3 s of windows
-#: instead of 15.0 s).
-GLOBAL_MARGIN = 0.02
-GLOBAL_SPAN = 1.0 + GLOBAL_MARGIN
-#: Round trips seen before the fastest one is trusted as the least any request spends on the way out
-#: and back (one request held up on its way — a stalled CPU, a slow first answer — must not pass for
-#: the network's own delay). Until then a request counts from its answer; once trusted, the fastest
-#: round trip is taken off those earlier answers too.
-TRUSTED_ROUND_TRIPS = 8
-
-
-class Sent:
-    """One request's place in the global window, from :meth:`RateLimiter.acquire` (``ticket=``) to its
-    answer (:meth:`RateLimiter.update`) or failure (:meth:`RateLimiter.release`)."""
-
-    __slots__ = ("at", "done")
-
-    def __init__(self) -> None:
-        self.at: float | None = None  # when it was let out (the limiter's clock); None before
-        self.done = False
-
-
 class RateLimiter:
     """Per-bucket and global throttling driven by Discord's headers.
 
@@ -211,13 +182,7 @@ class RateLimiter:
         self._buckets: dict[tuple[str, ...], _Bucket] = {}
         self._headerless: set[tuple[str, str]] = set()
         self._inflight: dict[tuple[str, ...], int] = {}
-        # The global window: when each request's second may start at the latest (sorted; a request
-        # counts until its start + GLOBAL_SPAN), and the requests still out (they count until answered).
-        self._sent: list[float] = []
-        self._out: set[Sent] = set()
-        self._fastest = math.inf  # the fastest round trip seen, send to answer
-        self._round_trips = 0
-        self._untrusted: list[float] = []  # answers before the fastest round trip was trusted
+        self._global = GlobalWindow(global_per_second)
         self._global_until = 0.0
         self._edits: dict[str, _Edits] = {}
         self._long: dict[str, tuple[int, int, float]] = {}  # window -> (limit, remaining, reset_at)
@@ -238,22 +203,9 @@ class RateLimiter:
 
     # -- waiting ----------------------------------------------------------------------------------
 
-    def _global_wait(self, now: float) -> float:
-        """Seconds until one more request may count against the global limit; inf while the requests
-        still out fill it alone (only an answer frees a place then)."""
-        expired = bisect.bisect_right(self._sent, now - GLOBAL_SPAN)
-        if expired:
-            del self._sent[:expired]
-        over = len(self._sent) + len(self._out) - self.global_per_second
-        if over < 0:
-            return 0.0
-        if over >= len(self._sent):
-            return math.inf
-        return self._sent[over] + GLOBAL_SPAN - now
-
     def _wait_time(self, route: Route, sub: str | None, now: float) -> tuple[float, str]:
         wait, reason = max(0.0, self._global_until - now), "Discord asked every request to wait (global 429)"
-        glob = self._global_wait(now)
+        glob = self._global.wait(now)
         if glob > wait:
             wait, reason = glob, f"Discord allows {self.global_per_second} requests per second per bot"
         bucket = self._buckets.get(self._key(route))
@@ -323,11 +275,7 @@ class RateLimiter:
                         self._cond.wait(timeout=1.0)
                         interrupt.check()
                         continue
-                    if ticket is not None:
-                        ticket.at, ticket.done = now, False
-                        self._out.add(ticket)
-                    else:
-                        bisect.insort(self._sent, now)
+                    self._global.take(now, ticket)
                     bucket = self._buckets.get(key)
                     if bucket is not None and bucket.remaining is not None:
                         bucket.remaining -= 1
@@ -345,38 +293,12 @@ class RateLimiter:
             self.clock.sleep(wait)
             waited += wait
 
-    def _answered(self, ticket: Sent, *, reply: bool) -> None:
-        """``ticket``'s request is over: it counts until GLOBAL_SPAN after the latest moment it can have
-        arrived — its answer less the fastest round trip seen (``reply``), else the failure itself."""
-        if ticket.done or ticket not in self._out:
-            return
-        self._out.discard(ticket)
-        ticket.done = True
-        now = self.clock.monotonic()
-        latest = now
-        if reply and ticket.at is not None:
-            self._fastest = min(self._fastest, max(0.0, now - ticket.at))
-            self._round_trips += 1
-            if self._round_trips < TRUSTED_ROUND_TRIPS:
-                self._untrusted.append(now)
-            else:
-                latest = now - self._fastest
-                # The answers that came before the fastest round trip could be trusted: it bounds when
-                # those requests arrived as well (one that has left the window already stays out).
-                for answered in self._untrusted:
-                    at = bisect.bisect_left(self._sent, answered)
-                    if at < len(self._sent) and self._sent[at] == answered:
-                        del self._sent[at]
-                        bisect.insort(self._sent, answered - self._fastest)
-                self._untrusted = []
-        bisect.insort(self._sent, latest)
-
     def release(self, route: Route, *, ticket: Sent | None = None) -> None:
         """A tracked request is answered (or failed): let the next one to its bucket go. A ``ticket``
         not yet answered (a request that failed) counts in the global window until GLOBAL_SPAN after now."""
         with self._cond:
             if ticket is not None:
-                self._answered(ticket, reply=False)
+                self._global.answered(ticket, self.clock.monotonic(), reply=False)
             for key in {self._key(route), ("route", route.method, route.template, route.major)}:
                 if self._inflight.get(key, 0) > 0:
                     self._inflight[key] -= 1
@@ -396,7 +318,7 @@ class RateLimiter:
         reset_after = _float(_header(headers, "X-RateLimit-Reset-After"))
         with self._cond:
             if ticket is not None:
-                self._answered(ticket, reply=True)
+                self._global.answered(ticket, self.clock.monotonic(), reply=True)
             if bucket_hash is None and remaining is None:
                 if status != 429:
                     self._headerless.add((route.method, route.template))
@@ -468,10 +390,7 @@ class RateLimiter:
                 ages = tuple(round(now - t, 3) for t in log.own if now - t < L.NAME_TOPIC_EDITS.seconds)
                 if ages:
                     edits[channel] = ages
-            # A request still out is as recent as it gets: its second starts now at the earliest.
-            starts = [*(t for t in self._sent if now - t < GLOBAL_SPAN), *(now for _ in self._out)]
-            recent = tuple(round(now - t, 4) for t in sorted(starts))
-            return L.Usage(windows=windows, name_topic=edits, recent=recent)
+            return L.Usage(windows=windows, name_topic=edits, recent=self._global.recent(now))
 
     def prime(self, usage: L.Usage) -> None:
         """Count name/topic edits an earlier run made (``usage.name_topic`` ages) and the requests it sent
@@ -481,9 +400,7 @@ class RateLimiter:
         a request back: only Discord's answers do). Call it once, before sending anything."""
         with self._cond:
             now = self.clock.monotonic()
-            earlier = [now - age for age in usage.recent if 0 <= age < GLOBAL_SPAN]
-            if earlier:
-                self._sent = sorted([*earlier, *self._sent])
+            self._global.prime(usage.recent, now)
             for window, state in usage.windows.items():
                 if window in L.LONG_WINDOWS:
                     self._hints[window] = (state.limit, state.remaining, now + state.reset_after)

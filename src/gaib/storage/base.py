@@ -51,9 +51,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, NamedTuple, Protocol, runtime_checkable
 
 from gaib.errors import EXIT_TIER_LIMIT, Conflict, GaibError, InvalidInput, InvalidName, NotFound, StorageError
 from gaib.names import NAME_PATTERN
@@ -145,8 +144,11 @@ class CeilingReached(GaibError):
         self.ceiling = ceiling
 
 
-@dataclass(frozen=True)
-class ObjectInfo:
+# The four value types below are named tuples, not dataclasses: every command loads this module, and a
+# frozen dataclass costs as much to create as a twelfth of bare Python's start-up.
+
+
+class ObjectInfo(NamedTuple):
     """What a store knows about one object.
 
     ``content_type`` is filled by ``head``; ``generation`` (the opaque token ``replace`` compares)
@@ -160,16 +162,14 @@ class ObjectInfo:
     generation: str | None = None
 
 
-@dataclass(frozen=True)
-class StoredDocument:
+class StoredDocument(NamedTuple):
     """A document's bytes and the generation they were read at (pass it to ``replace``)."""
 
     data: bytes
     generation: str
 
 
-@dataclass(frozen=True)
-class Page:
+class Page(NamedTuple):
     """One page of a catalog query; pass ``next_cursor`` back to get the next (None: no more).
 
     ``sort_keys`` holds each item's sort key, in the same order (the adapters always fill it), so an
@@ -178,11 +178,10 @@ class Page:
 
     items: list[Item]
     next_cursor: str | None
-    sort_keys: list[str] = field(default_factory=list)
+    sort_keys: Sequence[str] = ()
 
 
-@dataclass(frozen=True)
-class KeyPage:
+class KeyPage(NamedTuple):
     """One page of an index query: the (pk, sk) of the matching items; ``next_cursor`` as in ``Page``."""
 
     keys: list[tuple[str, str]]

@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import builtins
 import contextlib
-import hashlib
 import json
 import os
 import re
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import IO
 
 from gaib import safejson
+from gaib.digest import sha256_hex
 from gaib.errors import Conflict, InvalidInput, InvalidName, NotFound, StorageError
 from gaib.fsutil import fsync_dir
 from gaib.storage.base import (
@@ -229,7 +229,7 @@ class LocalObjectStore:
                 if not write_new_file(path, body):
                     raise Conflict(f"Object {key} already exists; objects are never overwritten.",
                                    details={"key": key})
-                generation = hashlib.sha256(body).hexdigest()
+                generation = sha256_hex(body)
                 # We own the key now; a sidecar left by a deleted object of the same name is replaced.
                 self._write_meta(key, path, clean_tags, content_type, generation)
                 return self._info(key, path, content_type, generation)
@@ -271,7 +271,7 @@ class LocalObjectStore:
     def get_document(self, key: str) -> StoredDocument:
         """The bytes at ``key`` and their generation (their sha256); raises ``NotFound``."""
         data = self._read(key)
-        return StoredDocument(data=data, generation=hashlib.sha256(data).hexdigest())
+        return StoredDocument(data=data, generation=sha256_hex(data))
 
     def replace(
         self,
@@ -297,7 +297,7 @@ class LocalObjectStore:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             with self._lock(key):
                 try:
-                    current: str | None = hashlib.sha256(path.read_bytes()).hexdigest()
+                    current: str | None = sha256_hex(path.read_bytes())
                 except FileNotFoundError:
                     current = None
                 if current != expected_generation:
@@ -308,7 +308,7 @@ class LocalObjectStore:
                 else:
                     self._keep_version(key, path, current)
                     write_replacing(path, body)
-                generation = hashlib.sha256(body).hexdigest()
+                generation = sha256_hex(body)
                 self._write_meta(key, path, clean_tags, content_type, generation)
                 return self._info(key, path, content_type, generation)
         except (IsADirectoryError, NotADirectoryError, FileExistsError):
@@ -347,7 +347,7 @@ class LocalObjectStore:
         for name in reversed(self._version_names(folder)):
             with contextlib.suppress(FileNotFoundError):
                 data = (folder / name).read_bytes()
-                found.append(StoredDocument(data=data, generation=hashlib.sha256(data).hexdigest()))
+                found.append(StoredDocument(data=data, generation=sha256_hex(data)))
         return found
 
     def _meta(self, key: str) -> dict[str, object]:

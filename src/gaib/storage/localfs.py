@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
-import hashlib
 import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from gaib.digest import sha256_hex
 from gaib.errors import StorageError
 from gaib.fsutil import fsync_dir
 
@@ -73,6 +73,8 @@ def write_replacing(path: Path, data: bytes) -> None:
 
 def sha256_file(path: Path) -> str:
     """The hex sha256 of a file's bytes, read in chunks."""
+    import hashlib  # files can be large: OpenSSL is faster on them
+
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         while chunk := fh.read(_CHUNK):
@@ -90,7 +92,7 @@ def key_lock(lock_dir: Path, key: str, *, timeout: float = LOCK_TIMEOUT_SECONDS)
     Raises ``StorageError`` after ``timeout`` seconds of waiting.
     """
     lock_dir.mkdir(mode=0o700, exist_ok=True)
-    path = lock_dir / (hashlib.sha256(key.encode("utf-8")).hexdigest()[:40] + ".lock")
+    path = lock_dir / (sha256_hex(key.encode("utf-8"))[:40] + ".lock")
     deadline = time.monotonic() + timeout
     pause = 0.0005
     while True:
