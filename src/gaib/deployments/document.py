@@ -68,15 +68,15 @@ def current_entry(data: bytes | Mapping[str, Any] | None) -> dict[str, Any] | No
 
 
 def merged(old: bytes | None, server_id: str, fresh: Iterable[Mapping[str, Any]], *, updated_at: str) -> bytes:
-    """The new document: ``fresh`` (the newest catalog entries) plus the entries of ``old`` newer than all
-    of them, newest first, at most RECENT. Ids sort by creation time, so "newer" compares ids."""
+    """The new document: ``fresh`` (the newest catalog entries, newest first in the catalog's order of
+    writes, kept in that order) after the entries of ``old`` the listing did not see and dated after all
+    of them (a concurrent writer's), at most RECENT."""
     authoritative = [dict(e) for e in fresh]
     newest_known = max((e["id"] for e in authoritative), default="")
-    by_id = {e["id"]: e for e in authoritative}
-    for e in entries(old):
-        if e["id"] > newest_known and e["id"] not in by_id:
-            by_id[e["id"]] = e
-    history = sorted(by_id.values(), key=lambda e: str(e["id"]), reverse=True)[:RECENT]
+    seen = {e["id"] for e in authoritative}
+    unseen = sorted((e for e in entries(old) if e["id"] > newest_known and e["id"] not in seen),
+                    key=lambda e: str(e["id"]), reverse=True)
+    history = (unseen + authoritative)[:RECENT]
     doc = {"format_version": REGISTRY_FORMAT, "server_id": server_id, "updated_at": updated_at,
            "current": history[0] if history else None, "history": history}
     return encode(doc)

@@ -119,8 +119,9 @@ def deployments(ports: Ports) -> DeploymentStore:
 
 
 def current(store: DeploymentStore, server_id: str) -> Deployment | None:
-    """The newest readable deployment of the server (one catalog query), or None."""
-    found, _ = store.list(server_id, limit=5, damaged=[])
+    """The newest readable deployment of the server in the catalog's order of writes (one catalog query
+    per 1,000 deployments), or None."""
+    found = store.newest_first(server_id, damaged=[])
     return found[0] if found else None
 
 
@@ -186,7 +187,7 @@ def refresh_document(ports: Ports, store: DeploymentStore, server_id: str, polic
     each read of the document (so the write that wins saw every deployment recorded before it)."""
 
     def change(old: bytes | None) -> bytes:
-        fresh = [d.summary() for d in store.list(server_id, limit=document.RECENT, damaged=[])[0]]
+        fresh = [d.summary() for d in store.newest_first(server_id, damaged=[])[:document.RECENT]]
         return document.merged(old, server_id, fresh, updated_at=iso(ports.clock()))
 
     update_document(ports.store, theme_registry_key(server_id), change, content_type="application/json",
@@ -283,11 +284,11 @@ class RegistryView:
 
 
 def view(ports: Ports, server_id: str) -> RegistryView:
-    """The current deployment and the ones before it (at most SHOWN_RECENT): one catalog query, plus the
-    tier item."""
+    """The current deployment and the ones before it (at most SHOWN_RECENT) in the catalog's order of
+    writes: one catalog query per 1,000 deployments, plus the tier item."""
     store = deployments(ports)
     damaged: list[str] = []
-    found, _ = store.list(server_id, limit=SHOWN_RECENT + 1, damaged=damaged)
+    found = store.newest_first(server_id, damaged=damaged)[:SHOWN_RECENT + 1]
     policy = tier_of(ports.catalog, server_id)
     return RegistryView(server_id, policy, found[0] if found else None, found[1:], damaged)
 

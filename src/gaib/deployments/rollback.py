@@ -67,7 +67,7 @@ class Target:
 
 
 def _available(store: DeploymentStore, server_id: str) -> list[dict[str, Any]]:
-    found, _ = store.list(server_id, limit=SHOWN_AVAILABLE, damaged=[])
+    found = store.newest_first(server_id, damaged=[])[:SHOWN_AVAILABLE]
     return [{"id": d.id, "created_at": d.created_at, "kind": d.action, "theme": d.theme_label()} for d in found]
 
 
@@ -85,7 +85,7 @@ class _Positions:
 
     def _scan(self) -> list[Deployment]:
         if self._scanned is None:
-            self._scanned = list(self.store.every(self.server_id, damaged=[]))  # newest first
+            self._scanned = self.store.newest_first(self.server_id, damaged=[])
         return self._scanned
 
     def find(self, position: str) -> Deployment | None:

@@ -30,7 +30,7 @@ from typing import Any, Literal
 
 from gaib.bundles import codec
 from gaib.bundles.manifest import Manifest
-from gaib.bundles.order import written_of
+from gaib.bundles.order import misdated, order_key, written_of
 from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData
 from gaib.clock import Clock
@@ -256,10 +256,18 @@ class DeploymentStore:
             if cursor is None:
                 return
 
+    def newest_first(self, server_id: str, damaged: list[str] | None = None) -> list[Deployment]:
+        """Every deployment of the server in the catalog's order of writes, newest first
+        (:mod:`gaib.bundles.order`): a deployment recorded on a host whose clock runs ahead never stays
+        "current" after a later one. Reads every page (deployments are bounded by the tier's retention)."""
+        found = list(self.every(server_id, damaged=damaged))
+        return sorted(found, key=_order, reverse=True)
+
     def list(self, server_id: str, *, limit: int = 20, cursor: str | None = None,
              damaged: list[str] | None = None) -> tuple[list[Deployment], str | None]:
-        """One page, newest first (one catalog query). A damaged item is appended to ``damaged`` and
-        skipped (or raises IntegrityError without it)."""
+        """One page in the order of the ids (the time each writer's clock gave; :meth:`newest_first` is
+        the order of writes), newest first (one catalog query). A damaged item is appended to
+        ``damaged`` and skipped (or raises IntegrityError without it)."""
         check_snowflake(server_id, "server id")
         page = self.catalog.query(server_pk(server_id), DEPLOY_SK_PREFIX, limit=limit, cursor=cursor)
         out = []
@@ -285,6 +293,12 @@ class DeploymentStore:
     def delete(self, server_id: str, deployment_id: str) -> None:
         """Remove a deployment: its catalog item, then its config part (idempotent)."""
         self.repo.delete(layout(server_id, deployment_id))
+
+
+def _order(deployment: Deployment) -> tuple[Any, ...]:
+    created = deployment.created
+    return order_key(deployment.written, created, deployment.id,
+                     misdated=misdated(created, deployment.written, None))
 
 
 def _iso(moment: datetime) -> str:
