@@ -214,9 +214,11 @@ locals {
 
   secret_arn_pattern = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:*"
 
-  # Catalog attributes only the TIER item carries (gaib.tiers.table.tier_item and the manager's who/when):
-  # a write naming one of them is a tier change, which only gaib-operator may make.
-  tier_item_attributes = ["server_tier", "set_by", "previous_tier"]
+  # The fields only a tier change writes (gaib.tiers.manager: who, when, from what). DynamoDB policies see
+  # attribute names, never values or sort keys, so the rule is: nobody but gaib-operator writes these, and a
+  # TIER item without set_by counts as the default tier (a server session registers its server with a free
+  # TIER item, put if absent, which it could also overwrite; docs/infrastructure.md, "Threat model").
+  tier_change_attributes = ["set_by", "set_at", "previous_tier"]
 
   # Who may assume gaib-operator: the listed principals, or (none listed) only the account's root user.
   operator_principal_arns = length(var.operator_principal_arns) > 0 ? var.operator_principal_arns : [local.root_arn]
@@ -459,7 +461,7 @@ data "aws_iam_policy_document" "server_task" {
   }
 
   statement {
-    sid       = "DenyTierItemWrites"
+    sid       = "DenyTierChanges"
     effect    = "Deny"
     actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.backup_metadata.arn]
@@ -467,7 +469,21 @@ data "aws_iam_policy_document" "server_task" {
     condition {
       test     = "ForAnyValue:StringEquals"
       variable = "dynamodb:Attributes"
-      values   = local.tier_item_attributes
+      values   = local.tier_change_attributes
+    }
+  }
+
+  statement {
+    # No server-side code updates a tier in place (bundle items carry theirs from their first write).
+    sid       = "DenyTierUpdates"
+    effect    = "Deny"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = ["server_tier", "tier"]
     }
   }
 
@@ -626,7 +642,7 @@ data "aws_iam_policy_document" "coordinator" {
   }
 
   statement {
-    sid       = "DenyTierItemWrites"
+    sid       = "DenyTierChanges"
     effect    = "Deny"
     actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
     resources = [aws_dynamodb_table.backup_metadata.arn]
@@ -634,7 +650,21 @@ data "aws_iam_policy_document" "coordinator" {
     condition {
       test     = "ForAnyValue:StringEquals"
       variable = "dynamodb:Attributes"
-      values   = local.tier_item_attributes
+      values   = local.tier_change_attributes
+    }
+  }
+
+  statement {
+    # Heartbeats update their tier field; nothing the coordinator writes moves a server in the tier-index.
+    sid       = "DenyTierIndexUpdates"
+    effect    = "Deny"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = ["server_tier"]
     }
   }
 

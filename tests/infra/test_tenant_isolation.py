@@ -242,8 +242,16 @@ REFUSED: list[Case] = [
     # A server's own session changes no tier and no ServerId tag.
     Case("server session updates its own tier item", "server", "dynamodb:UpdateItem", lambda w: w.table,
          session(A, **_tier_write(["tier", "server_tier", "set_by", "set_at"])), DENY),
-    Case("server session puts its own tier item", "server", "dynamodb:PutItem", lambda w: w.table,
-         session(A, **_tier_write(TIER_FIELDS)), DENY),
+    Case("server session updates only its tier field", "server", "dynamodb:UpdateItem", lambda w: w.table,
+         session(A, **_tier_write(["tier"])), DENY),
+    Case("server session moves itself in the tier-index", "server", "dynamodb:UpdateItem", lambda w: w.table,
+         session(A, **_tier_write(["server_tier"])), DENY),
+    Case("server session puts its own tier item as if set by someone", "server", "dynamodb:PutItem",
+         lambda w: w.table, session(A, **_tier_write(TIER_FIELDS)), DENY),
+    Case("server session forges who set a tier in a batch", "server", "dynamodb:BatchWriteItem", lambda w: w.table,
+         session(A, **_tier_write(["set_by"])), DENY),
+    Case("coordinator moves a server in the tier-index", "coordinator", "dynamodb:UpdateItem", lambda w: w.table,
+         _tier_write(["server_tier"]), DENY),
     Case("server session re-tags its object as another server's", "server", "s3:PutObjectTagging",
          lambda w: w.obj(keys.snapshot_key(A, SNAP, "manifest.json")),
          session(A, **{"s3:RequestObjectTag/ServerId": B, "s3:ExistingObjectTag/ServerId": A}), DENY),
@@ -335,6 +343,9 @@ ALLOWED: list[Case] = [
     Case("server session checks a manifest", "server", "kms:VerifyMac", lambda w: w.mac_key,
          session(A, **{"kms:MacAlgorithm": "HMAC_SHA_256"}), "allow"),
     Case("server session publishes its events", "server", "sns:Publish", lambda w: w.topic, session(A), "allow"),
+    # tier_of(register=True): a server's first bundle registers it with a free TIER item (put if absent).
+    Case("server session registers its server", "server", "dynamodb:PutItem", lambda w: w.table,
+         session(A, **_tier_write(["tier", "server_tier", "server_id"])), "allow"),
     Case("owner tool of A opens a session of A", OWNER_A, "sts:AssumeRole", lambda w: w.roles["server"],
          {"aws:PrincipalTag/ServerId": A, "aws:RequestTag/ServerId": A, "aws:TagKeys": ["ServerId"]}, "allow"),
     Case("operator sets a tier", "operator", "dynamodb:UpdateItem", lambda w: w.table, _tier_write(TIER_FIELDS),
@@ -398,3 +409,14 @@ def test_manifest_mac_key_is_an_hmac_key_given_to_the_tasks(stack: Stack) -> Non
         assert f'{{name = "{name}", value = {value}}}' in env, name
     for task in ("backup", "restore"):
         assert stack.resource("aws_ecs_task_definition", task)["task_role_arn"] == "${aws_iam_role.coordinator.arn}"
+
+
+def test_what_iam_cannot_tell_apart_in_a_tier_item(world: World) -> None:
+    # DynamoDB policies see attribute names, not values or sort keys: the registration put above has the shape
+    # of an overwrite claiming premium. Such an item has no set_by (refused to anyone but gaib-operator), which
+    # is why a TIER item without set_by must count as the default tier (docs/infrastructure.md, "Threat model").
+    overwrite = world.decide("server", "dynamodb:PutItem", world.table,
+                             session(A, **_tier_write(["tier", "server_tier", "server_id"])))
+    with_author = world.decide("server", "dynamodb:PutItem", world.table,
+                               session(A, **_tier_write(["tier", "server_tier", "server_id", "set_by"])))
+    assert (overwrite, with_author) == ("allow", "explicit-deny")
