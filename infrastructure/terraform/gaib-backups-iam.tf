@@ -297,7 +297,7 @@ data "aws_iam_policy_document" "trust_server_task" {
     condition {
       test     = "StringLike"
       variable = "aws:RequestTag/ServerId"
-      values   = ["*$${*}*", "*$${?}*", "*$${$}*", "*/*", ""]
+      values   = ["*$${*}*", "*$${?}*", "*$${$}*", "*/*"]
     }
   }
 }
