@@ -200,87 +200,339 @@ resource "aws_iam_role_policy_attachment" "ecs_task_execution" {
 }
 
 # =====================================================================================================
-# Backup task role (scheduled runs): create, read and verify backups; prune them (delete markers only).
+# Tenant roles (issue 24): every server's data is reachable only through a session of gaib-server-task
+# tagged ServerId = that server (attribute-based access: the session tag is substituted into the resource
+# ARNs and conditions below). The scheduled run's task role gaib-coordinator does the cross-server work
+# (tier listing, claims, blocks, heartbeats) and opens those sessions; it cannot read a bundle or a secret.
+# gaib-operator changes tiers and tags and may read personal data. docs/infrastructure.md, "Roles", has
+# the table of what each may and may not do; tests/infra/test_tenant_isolation.py evaluates these policies.
 # =====================================================================================================
 
-resource "aws_iam_role" "backup_task" {
-  name                 = "gaib-backup-task"
-  description          = "Gaib scheduled runs: write, read and prune backups, catalog, metrics, notifications"
-  assume_role_policy   = data.aws_iam_policy_document.trust_ecs_tasks.json
-  max_session_duration = 3600
+locals {
+  # The one session tag, as IAM substitutes it at request time ("$${" is Terraform's escape for a literal "${").
+  server_tag = "$${aws:PrincipalTag/ServerId}"
+
+  secret_arn_pattern = "arn:${local.partition}:secretsmanager:${local.region}:${local.account_id}:secret:*"
+
+  # The fields only a tier change writes (gaib.tiers.manager: who, when, from what). DynamoDB policies see
+  # attribute names, never values or sort keys, so the rule is: nobody but gaib-operator writes these, and a
+  # TIER item without set_by counts as the default tier (a server session registers its server with a free
+  # TIER item, put if absent, which it could also overwrite; docs/infrastructure.md, "Threat model").
+  tier_change_attributes = ["set_by", "set_at", "previous_tier"]
+
+  # Who may assume gaib-operator: the listed principals, or (none listed) only the account's root user.
+  operator_principal_arns = length(var.operator_principal_arns) > 0 ? var.operator_principal_arns : [local.root_arn]
 }
 
-data "aws_iam_policy_document" "backup_task" {
-  statement {
-    sid       = "ListBackupBucket"
-    actions   = ["s3:ListBucket"]
-    resources = [aws_s3_bucket.backups.arn]
-  }
+# --- trust policies -----------------------------------------------------------------------------------
 
+data "aws_iam_policy_document" "trust_server_task" {
   statement {
-    sid = "ReadWriteBackupObjects"
-    # Objects are written once (If-None-Match: *) and tagged Tier=free|premium on upload; no delete, and
-    # certainly no s3:DeleteObjectVersion: removing deleted versions for good is the lifecycle rules' job.
-    actions = [
-      "s3:GetObject",
-      "s3:GetObjectTagging",
-      "s3:PutObject",
-      "s3:PutObjectTagging",
-    ]
-    resources = ["${aws_s3_bucket.backups.arn}/*"]
-  }
+    # A session always carries exactly one tag, ServerId: without it no permission below applies.
+    sid     = "CoordinatorAndOperatorOpenServerSessions"
+    actions = ["sts:AssumeRole", "sts:TagSession"]
 
-  statement {
-    sid = "PruneBundleObjects"
-    # Scheduled runs prune by the tier's retention: state backups and snapshots only. On the versioned bucket
-    # DeleteObject adds a delete marker (recoverable for noncurrent_version_retention_days); nobody holds
-    # s3:DeleteObjectVersion. Schedules, exports, theme registries and audit records are never deleted.
-    actions = ["s3:DeleteObject"]
-    resources = [
-      "${aws_s3_bucket.backups.arn}/state/*",
-      "${aws_s3_bucket.backups.arn}/snapshots/*",
-    ]
-  }
+    principals {
+      type        = "AWS"
+      identifiers = [aws_iam_role.coordinator.arn, aws_iam_role.operator.arn]
+    }
 
-  statement {
-    sid = "PruneCatalogItems"
-    # Prune removes the catalog items of pruned bundles first (BatchWriteItem with deletes only).
-    actions   = ["dynamodb:BatchWriteItem"]
-    resources = [aws_dynamodb_table.backup_metadata.arn]
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/ServerId"
+      values   = ["false"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["ServerId"]
+    }
   }
 
   dynamic "statement" {
-    for_each = length(var.bot_token_secret_arns) == 0 ? [] : [var.bot_token_secret_arns]
+    for_each = length(var.owner_principal_arns) == 0 ? [] : [var.owner_principal_arns]
 
     content {
-      # The bot tokens schedules name (for config exports and snapshots), read at run time.
-      sid       = "ReadScheduleBotTokens"
-      actions   = ["secretsmanager:GetSecretValue"]
-      resources = statement.value
+      # Owner tools: a principal tagged ServerId (one owner's role or user) opens sessions for that server only.
+      sid     = "OwnerToolsOpenSessionsForTheirServer"
+      actions = ["sts:AssumeRole", "sts:TagSession"]
+
+      principals {
+        type        = "AWS"
+        identifiers = [local.root_arn]
+      }
+
+      condition {
+        test     = "ArnLike"
+        variable = "aws:PrincipalArn"
+        values   = statement.value
+      }
+
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/ServerId"
+        values   = [local.server_tag]
+      }
+
+      condition {
+        test     = "ForAllValues:StringEquals"
+        variable = "aws:TagKeys"
+        values   = ["ServerId"]
+      }
     }
   }
 
   statement {
-    sid = "CatalogItems"
+    # A tag value with a wildcard or a slash would widen the ARNs it is substituted into; server ids are digits.
+    sid     = "DenyServerIdsThatAreNotPlainNames"
+    effect  = "Deny"
+    actions = ["sts:AssumeRole", "sts:TagSession"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.root_arn]
+    }
+
+    condition {
+      test     = "StringLike"
+      variable = "aws:RequestTag/ServerId"
+      values   = ["*$${*}*", "*$${?}*", "*$${$}*", "*/*"]
+    }
+  }
+}
+
+data "aws_iam_policy_document" "trust_operator" {
+  statement {
+    sid     = "ListedOperatorsAssumeRole"
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [local.root_arn]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "aws:PrincipalArn"
+      values   = local.operator_principal_arns
+    }
+  }
+}
+
+# --- gaib-server-task: one server, through a session tagged ServerId ---------------------------------
+
+resource "aws_iam_role" "server_task" {
+  name                 = "gaib-server-task"
+  description          = "Gaib per-server sessions (tag ServerId): that server's objects, catalog partition and secrets only"
+  assume_role_policy   = data.aws_iam_policy_document.trust_server_task.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "server_task" {
+  statement {
+    sid     = "ListOwnPrefixes"
+    actions = ["s3:ListBucket", "s3:ListBucketVersions"]
+    resources = [
+      aws_s3_bucket.backups.arn,
+    ]
+
+    condition {
+      test     = "StringLike"
+      variable = "s3:prefix"
+      values = [
+        "state/${local.server_tag}/*",
+        "snapshots/${local.server_tag}/*",
+        "media/${local.server_tag}/*",
+        "exports/${local.server_tag}/*",
+        "themes/${local.server_tag}/*",
+        "metadata/${local.server_tag}/*",
+      ]
+    }
+  }
+
+  statement {
+    # Every object of a server lives under one of these prefixes (gaib.storage.keys.server_prefixes).
+    sid = "ReadOwnObjects"
+    actions = [
+      "s3:GetObject",
+      "s3:GetObjectTagging",
+      "s3:GetObjectVersion",
+      "s3:GetObjectVersionTagging",
+    ]
+    resources = [
+      "${aws_s3_bucket.backups.arn}/state/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/snapshots/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/media/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/exports/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/themes/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/metadata/${local.server_tag}/*",
+    ]
+  }
+
+  statement {
+    # Objects are written once (If-None-Match: *), tagged ServerId and Tier on upload; a ServerId tag, when the
+    # upload carries one, must name the session's server.
+    sid     = "WriteOwnObjects"
+    actions = ["s3:PutObject"]
+    resources = [
+      "${aws_s3_bucket.backups.arn}/state/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/snapshots/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/media/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/exports/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/themes/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/metadata/${local.server_tag}/*",
+    ]
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "s3:RequestObjectTag/ServerId"
+      values   = [local.server_tag]
+    }
+  }
+
+  statement {
+    # An upload's tags need s3:PutObjectTagging too. The tag set must name the session's server: a request
+    # that drops or changes ServerId is refused (re-tagging is gaib-operator's).
+    sid     = "TagOwnObjectsWithTheirServer"
+    actions = ["s3:PutObjectTagging"]
+    resources = [
+      "${aws_s3_bucket.backups.arn}/state/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/snapshots/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/media/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/exports/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/themes/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/metadata/${local.server_tag}/*",
+    ]
+
+    condition {
+      test     = "StringEquals"
+      variable = "s3:RequestObjectTag/ServerId"
+      values   = [local.server_tag]
+    }
+
+    condition {
+      test     = "StringEqualsIfExists"
+      variable = "s3:ExistingObjectTag/ServerId"
+      values   = [local.server_tag]
+    }
+  }
+
+  statement {
+    # Prune (state backups, snapshots, unreferenced media) and settled journals; on the versioned bucket a
+    # delete is a delete marker. Exports, theme registries and audit records are never deleted, and nobody
+    # holds s3:DeleteObjectVersion: removing old versions for good is the lifecycle rules' job.
+    sid     = "PruneOwnObjects"
+    actions = ["s3:DeleteObject"]
+    resources = [
+      "${aws_s3_bucket.backups.arn}/state/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/snapshots/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/media/${local.server_tag}/*",
+      "${aws_s3_bucket.backups.arn}/metadata/${local.server_tag}/*",
+    ]
+  }
+
+  statement {
+    sid       = "DescribeCatalog"
+    actions   = ["dynamodb:DescribeTable"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+  }
+
+  statement {
+    # The server's partition only: every key of the request must lead with SERVER#{the session's server}.
+    sid = "OwnCatalogPartition"
     actions = [
       "dynamodb:BatchGetItem",
+      "dynamodb:BatchWriteItem",
       "dynamodb:ConditionCheckItem",
-      "dynamodb:DescribeTable",
+      "dynamodb:DeleteItem",
       "dynamodb:GetItem",
       "dynamodb:PutItem",
       "dynamodb:Query",
       "dynamodb:UpdateItem",
     ]
-    resources = [
-      aws_dynamodb_table.backup_metadata.arn,
-      "${aws_dynamodb_table.backup_metadata.arn}/index/*",
-    ]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["SERVER#${local.server_tag}"]
+    }
   }
 
   statement {
-    sid       = "UseBackupKey"
+    sid       = "DenyTierChanges"
+    effect    = "Deny"
+    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = local.tier_change_attributes
+    }
+  }
+
+  statement {
+    # No server-side code updates a tier in place (bundle items carry theirs from their first write).
+    sid       = "DenyTierUpdates"
+    effect    = "Deny"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = ["server_tier", "tier"]
+    }
+  }
+
+  statement {
+    # The bot token (and webhook) secrets of this server: the secret's ServerId tag must equal the session's.
+    sid       = "ReadOwnSecrets"
+    actions   = ["secretsmanager:DescribeSecret", "secretsmanager:GetSecretValue"]
+    resources = [local.secret_arn_pattern]
+
+    condition {
+      test     = "StringEquals"
+      variable = "secretsmanager:ResourceTag/ServerId"
+      values   = [local.server_tag]
+    }
+  }
+
+  statement {
+    sid       = "DenySecretTagChanges"
+    effect    = "Deny"
+    actions   = ["secretsmanager:TagResource", "secretsmanager:UntagResource"]
+    resources = [local.secret_arn_pattern]
+  }
+
+  statement {
+    # Only through S3, DynamoDB and SNS, whose own checks above scope the request to this server (S3 Bucket
+    # Keys make the bucket ARN the encryption context, so a per-server context is not available).
+    sid       = "UseBackupKeyThroughS3DynamoDBSNS"
     actions   = local.kms_use_actions
     resources = [aws_kms_key.backups.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.kms_via_services
+    }
+  }
+
+  statement {
+    # Manifest MACs (gaib.secrets.mac_kms): the message names the server, and only this session can write
+    # under its server's prefix, so a MAC made here cannot authenticate a bundle stored for another server.
+    sid       = "SealAndCheckManifests"
+    actions   = ["kms:GenerateMac", "kms:VerifyMac"]
+    resources = [aws_kms_key.manifest_mac.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:MacAlgorithm"
+      values   = ["HMAC_SHA_256"]
+    }
   }
 
   statement {
@@ -323,69 +575,291 @@ data "aws_iam_policy_document" "backup_task" {
   }
 }
 
-resource "aws_iam_policy" "backup_task" {
-  name        = "gaib-backup-task"
-  description = "Gaib scheduled runs: create/read/prune backups, catalog items, metrics in Gaib/Backups, notifications"
-  policy      = data.aws_iam_policy_document.backup_task.json
+resource "aws_iam_policy" "server_task" {
+  name        = "gaib-server-task"
+  description = "One Gaib server per session (tag ServerId): its objects, catalog partition, secrets, manifest MACs"
+  policy      = data.aws_iam_policy_document.server_task.json
 }
 
-resource "aws_iam_role_policy_attachment" "backup_task" {
-  role       = aws_iam_role.backup_task.name
-  policy_arn = aws_iam_policy.backup_task.arn
+resource "aws_iam_role_policy_attachment" "server_task" {
+  role       = aws_iam_role.server_task.name
+  policy_arn = aws_iam_policy.server_task.arn
 }
 
-# =====================================================================================================
-# Restore/prune role (on-demand task): everything the backup role may do, plus deletes and old versions.
-# =====================================================================================================
+# --- gaib-coordinator: the scheduled (and on-demand) tasks' role --------------------------------------
 
-resource "aws_iam_role" "restore_task" {
-  name                 = "gaib-restore-task"
-  description          = "Gaib restores and prunes: may delete backups and catalog items"
+resource "aws_iam_role" "coordinator" {
+  name                 = "gaib-coordinator"
+  description          = "Gaib scheduled runs: tier listing, claims, blocks, heartbeats; opens gaib-server-task sessions per server"
   assume_role_policy   = data.aws_iam_policy_document.trust_ecs_tasks.json
   max_session_duration = 3600
 }
 
-data "aws_iam_policy_document" "restore_task" {
-  source_policy_documents = [data.aws_iam_policy_document.backup_task.json]
+data "aws_iam_policy_document" "coordinator" {
+  statement {
+    sid       = "DescribeCatalog"
+    actions   = ["dynamodb:DescribeTable"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+  }
 
   statement {
-    sid       = "ListBackupVersions"
-    actions   = ["s3:ListBucketVersions"]
+    # The scheduler lists a tier's servers through the keys-only tier-index.
+    sid       = "ListServersByTier"
+    actions   = ["dynamodb:Query"]
+    resources = ["${aws_dynamodb_table.backup_metadata.arn}/index/tier-index"]
+  }
+
+  statement {
+    # Schedules, claims and tier items by key (get_many), and the run's claims, blocks and heartbeats.
+    sid = "ReadAndClaimByKey"
+    actions = [
+      "dynamodb:BatchGetItem",
+      "dynamodb:ConditionCheckItem",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["SERVER#*", "SCHEDULER#*"]
+    }
+  }
+
+  statement {
+    # Queries only in the scheduler's partitions: a server's bundle listing is read in that server's session.
+    sid       = "QuerySchedulerPartitions"
+    actions   = ["dynamodb:Query"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAllValues:StringLike"
+      variable = "dynamodb:LeadingKeys"
+      values   = ["SCHEDULER#*"]
+    }
+  }
+
+  statement {
+    sid       = "DenyTierChanges"
+    effect    = "Deny"
+    actions   = ["dynamodb:BatchWriteItem", "dynamodb:PutItem", "dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = local.tier_change_attributes
+    }
+  }
+
+  statement {
+    # Heartbeats update their tier field; nothing the coordinator writes moves a server in the tier-index.
+    sid       = "DenyTierIndexUpdates"
+    effect    = "Deny"
+    actions   = ["dynamodb:UpdateItem"]
+    resources = [aws_dynamodb_table.backup_metadata.arn]
+
+    condition {
+      test     = "ForAnyValue:StringEquals"
+      variable = "dynamodb:Attributes"
+      values   = ["server_tier"]
+    }
+  }
+
+  statement {
+    # Per-server work happens in a session of gaib-server-task tagged with that server, and only that tag.
+    sid       = "OpenServerSessions"
+    actions   = ["sts:AssumeRole", "sts:TagSession"]
+    resources = [aws_iam_role.server_task.arn]
+
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/ServerId"
+      values   = ["false"]
+    }
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["ServerId"]
+    }
+  }
+
+  statement {
+    # The catalog's and the topic's encryption only: no S3, so no bundle can be decrypted with this role.
+    sid       = "UseBackupKeyThroughDynamoDBSNS"
+    actions   = local.kms_use_actions
+    resources = [aws_kms_key.backups.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
+    }
+  }
+
+  statement {
+    sid       = "PublishNotifications"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.backup_notifications.arn]
+  }
+
+  statement {
+    sid       = "PublishGaibMetrics"
+    actions   = ["cloudwatch:PutMetricData"]
+    resources = ["*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "cloudwatch:namespace"
+      values   = [local.metric_namespace]
+    }
+  }
+
+  statement {
+    # Stated, not only left out: the coordinator reads no object and no secret.
+    sid    = "DenyBundlesAndSecrets"
+    effect = "Deny"
+    actions = [
+      "s3:GetObject",
+      "s3:GetObjectVersion",
+      "secretsmanager:GetSecretValue",
+    ]
+    resources = [
+      "${aws_s3_bucket.backups.arn}/*",
+      local.secret_arn_pattern,
+    ]
+  }
+}
+
+resource "aws_iam_policy" "coordinator" {
+  name        = "gaib-coordinator"
+  description = "Gaib scheduled runs across servers: tier listing, claims, blocks, heartbeats, per-server sessions"
+  policy      = data.aws_iam_policy_document.coordinator.json
+}
+
+resource "aws_iam_role_policy_attachment" "coordinator" {
+  role       = aws_iam_role.coordinator.name
+  policy_arn = aws_iam_policy.coordinator.arn
+}
+
+# --- gaib-operator: tiers, tags, personal data ---------------------------------------------------------
+
+resource "aws_iam_role" "operator" {
+  name                 = "gaib-operator"
+  description          = "Gaib operators: set tiers, re-tag objects and secrets, read any server's backups"
+  assume_role_policy   = data.aws_iam_policy_document.trust_operator.json
+  max_session_duration = 3600
+}
+
+data "aws_iam_policy_document" "operator" {
+  statement {
+    sid       = "ListBackupBucket"
+    actions   = ["s3:ListBucket"]
     resources = [aws_s3_bucket.backups.arn]
   }
 
   statement {
-    sid = "PruneAndRecoverBackupObjects"
-    # DeleteObject only adds a delete marker (versioning): a mistaken prune stays recoverable through
-    # GetObjectVersion until the noncurrent-version rule removes it. Nobody holds s3:DeleteObjectVersion.
+    # Tier changes re-tag a server's objects (Tier=...); reading personal data without the server's bot.
+    sid = "ReadAndRetagObjects"
     actions = [
-      "s3:DeleteObject",
-      "s3:GetObjectVersion",
-      "s3:GetObjectVersionTagging",
+      "s3:GetObject",
+      "s3:GetObjectTagging",
+      "s3:PutObjectTagging",
     ]
     resources = ["${aws_s3_bucket.backups.arn}/*"]
   }
 
   statement {
-    sid       = "DeleteCatalogItems"
-    actions   = ["dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
-    resources = [aws_dynamodb_table.backup_metadata.arn]
+    # The TIER item (who/when, by STS identity), its audit record, the tier-index.
+    sid = "TierItems"
+    actions = [
+      "dynamodb:BatchGetItem",
+      "dynamodb:ConditionCheckItem",
+      "dynamodb:DescribeTable",
+      "dynamodb:GetItem",
+      "dynamodb:PutItem",
+      "dynamodb:Query",
+      "dynamodb:UpdateItem",
+    ]
+    resources = [
+      aws_dynamodb_table.backup_metadata.arn,
+      "${aws_dynamodb_table.backup_metadata.arn}/index/*",
+    ]
+  }
+
+  statement {
+    # Binding a secret to its server (the ServerId tag schedule enable and notify set check).
+    sid       = "TagSecretsWithTheirServer"
+    actions   = ["secretsmanager:DescribeSecret", "secretsmanager:TagResource", "secretsmanager:UntagResource"]
+    resources = [local.secret_arn_pattern]
+
+    condition {
+      test     = "ForAllValues:StringEquals"
+      variable = "aws:TagKeys"
+      values   = ["ServerId"]
+    }
+  }
+
+  statement {
+    sid       = "OpenServerSessions"
+    actions   = ["sts:AssumeRole", "sts:TagSession"]
+    resources = [aws_iam_role.server_task.arn]
+
+    condition {
+      test     = "Null"
+      variable = "aws:RequestTag/ServerId"
+      values   = ["false"]
+    }
+  }
+
+  statement {
+    sid       = "UseBackupKeyThroughS3DynamoDBSNS"
+    actions   = local.kms_use_actions
+    resources = [aws_kms_key.backups.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = local.kms_via_services
+    }
+  }
+
+  statement {
+    # Re-sealing old bundles and checking any server's manifests.
+    sid       = "SealAndCheckManifests"
+    actions   = ["kms:GenerateMac", "kms:VerifyMac"]
+    resources = [aws_kms_key.manifest_mac.arn]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:MacAlgorithm"
+      values   = ["HMAC_SHA_256"]
+    }
+  }
+
+  statement {
+    sid       = "PublishNotifications"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.backup_notifications.arn]
   }
 }
 
-resource "aws_iam_policy" "restore_task" {
-  name        = "gaib-restore-task"
-  description = "Gaib restore and prune: backup permissions plus object/catalog deletes"
-  policy      = data.aws_iam_policy_document.restore_task.json
+resource "aws_iam_policy" "operator" {
+  name        = "gaib-operator"
+  description = "Gaib operators: tier set, object and secret tags, reading any server's backups"
+  policy      = data.aws_iam_policy_document.operator.json
 }
 
-resource "aws_iam_role_policy_attachment" "restore_task" {
-  role       = aws_iam_role.restore_task.name
-  policy_arn = aws_iam_policy.restore_task.arn
+resource "aws_iam_role_policy_attachment" "operator" {
+  role       = aws_iam_role.operator.name
+  policy_arn = aws_iam_policy.operator.arn
 }
 
 # =====================================================================================================
-# EventBridge → ECS: start the backup task definition in the cluster, pass its two roles.
+# EventBridge → ECS: start the backup task definition in the cluster, pass its two roles (execution, task).
 # =====================================================================================================
 
 resource "aws_iam_role" "eventbridge_ecs" {
@@ -413,7 +887,7 @@ data "aws_iam_policy_document" "eventbridge_ecs" {
     actions = ["iam:PassRole"]
     resources = [
       aws_iam_role.ecs_task_execution.arn,
-      aws_iam_role.backup_task.arn,
+      aws_iam_role.coordinator.arn,
     ]
 
     condition {
@@ -757,19 +1231,38 @@ data "aws_iam_policy_document" "backups_key" {
   }
 
   statement {
+    # Server sessions and operators read objects: through S3 (whose policy scopes them), DynamoDB and SNS.
     sid       = "TaskRolesUseKeyThroughS3DynamoDBSNS"
     actions   = local.kms_use_actions
     resources = ["*"]
 
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.backup_task.arn, aws_iam_role.restore_task.arn]
+      identifiers = [aws_iam_role.server_task.arn, aws_iam_role.operator.arn]
     }
 
     condition {
       test     = "StringEquals"
       variable = "kms:ViaService"
       values   = local.kms_via_services
+    }
+  }
+
+  statement {
+    # The coordinator never through S3: it cannot decrypt a bundle even if an S3 permission slipped in.
+    sid       = "CoordinatorUsesKeyThroughDynamoDBSNS"
+    actions   = local.kms_use_actions
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = [aws_iam_role.coordinator.arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["dynamodb.${local.region}.amazonaws.com", "sns.${local.region}.amazonaws.com"]
     }
   }
 
@@ -916,14 +1409,14 @@ data "aws_iam_policy_document" "replica_key" {
   }
 
   statement {
-    # Disaster recovery: the restore role reads replicas through S3 in the replica region.
-    sid       = "RestoreRoleReadsReplicas"
+    # Disaster recovery: a server's session reads its replicas through S3 in the replica region.
+    sid       = "ServerSessionsReadReplicas"
     actions   = ["kms:Decrypt", "kms:DescribeKey"]
     resources = ["*"]
 
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.restore_task.arn]
+      identifiers = [aws_iam_role.server_task.arn]
     }
 
     condition {

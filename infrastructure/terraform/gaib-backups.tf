@@ -758,7 +758,7 @@ resource "aws_ecs_task_definition" "backup" {
   cpu                      = var.task_cpu
   memory                   = var.task_memory
   execution_role_arn       = aws_iam_role.ecs_task_execution.arn
-  task_role_arn            = aws_iam_role.backup_task.arn
+  task_role_arn            = aws_iam_role.coordinator.arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -783,8 +783,9 @@ resource "aws_ecs_task_definition" "backup" {
   }
 }
 
-# The on-demand restore/prune task (run by an operator with `aws ecs run-task --overrides ...`); same image,
-# but the task role that may delete. No schedule points at it.
+# The on-demand restore/prune task (run by an operator with `aws ecs run-task --overrides ...`); same image and
+# task role: like a scheduled run, it acts on a server through a gaib-server-task session tagged with that
+# server (deletes, old versions), never with the task role itself. No schedule points at it.
 resource "aws_ecs_task_definition" "restore" {
   family                   = "gaib-restore"
   requires_compatibilities = ["FARGATE"]
@@ -792,7 +793,7 @@ resource "aws_ecs_task_definition" "restore" {
   cpu                      = var.task_cpu
   memory                   = var.task_memory
   execution_role_arn       = aws_iam_role.ecs_task_execution.arn
-  task_role_arn            = aws_iam_role.restore_task.arn
+  task_role_arn            = aws_iam_role.coordinator.arn
 
   runtime_platform {
     operating_system_family = "LINUX"
@@ -843,6 +844,10 @@ locals {
         { name = "GAIB_BACKUP_KMS_KEY", value = aws_kms_key.backups.arn },
         { name = "GAIB_BACKUP_TOPIC_ARN", value = aws_sns_topic.backup_notifications.arn },
         { name = "GAIB_METRICS_NAMESPACE", value = local.metric_namespace },
+        # Per-server sessions (docs/infrastructure.md, "Roles") and the manifest MAC key.
+        { name = "GAIB_SERVER_ROLE_ARN", value = aws_iam_role.server_task.arn },
+        { name = "GAIB_OPERATOR_ROLE_ARN", value = aws_iam_role.operator.arn },
+        { name = "GAIB_MAC_KEY_ID", value = aws_kms_key.manifest_mac.key_id },
         { name = "AWS_REGION", value = var.aws_region },
         { name = "TMPDIR", value = "/tmp" },
       ],
@@ -1007,7 +1012,7 @@ data "aws_iam_policy_document" "backup_notifications_topic" {
 
     principals {
       type        = "AWS"
-      identifiers = [aws_iam_role.backup_task.arn, aws_iam_role.restore_task.arn]
+      identifiers = [aws_iam_role.server_task.arn, aws_iam_role.coordinator.arn, aws_iam_role.operator.arn]
     }
   }
 

@@ -60,14 +60,24 @@ output "restore_task_definition_arn" {
   value       = aws_ecs_task_definition.restore.arn
 }
 
-output "backup_task_role_arn" {
-  description = "Task role of the scheduled backups."
-  value       = aws_iam_role.backup_task.arn
+output "coordinator_role_arn" {
+  description = "Task role of the scheduled and on-demand tasks (gaib-coordinator): cross-server scheduling, no bundle or secret."
+  value       = aws_iam_role.coordinator.arn
 }
 
-output "restore_task_role_arn" {
-  description = "Task role of restores and prunes."
-  value       = aws_iam_role.restore_task.arn
+output "server_role_arn" {
+  description = "gaib-server-task, assumed per server with session tag ServerId; set GAIB_SERVER_ROLE_ARN to this."
+  value       = aws_iam_role.server_task.arn
+}
+
+output "operator_role_arn" {
+  description = "gaib-operator (tier set, tags, personal data); set GAIB_OPERATOR_ROLE_ARN to this."
+  value       = aws_iam_role.operator.arn
+}
+
+output "manifest_mac_key_id" {
+  description = "KMS HMAC key of manifest MACs; set GAIB_MAC_KEY_ID to this."
+  value       = aws_kms_key.manifest_mac.key_id
 }
 
 output "task_security_group_id" {

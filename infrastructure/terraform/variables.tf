@@ -327,14 +327,25 @@ variable "discord_bot_token_secret_arn" {
   }
 }
 
-variable "bot_token_secret_arns" {
+variable "operator_principal_arns" {
   type        = list(string)
-  description = "Secrets Manager ARNs of the bot tokens that backup schedules name (gaib server schedule enable --bot-token-secret) for config exports and snapshots; the scheduled task role may read exactly these."
+  description = "IAM principals (ARN patterns) that may assume gaib-operator: tier changes, object and secret tags, reading any server's backups. Empty: only the account's root user."
   default     = []
 
   validation {
-    condition     = alltrue([for arn in var.bot_token_secret_arns : can(regex("^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+$", arn))])
-    error_message = "bot_token_secret_arns must hold Secrets Manager secret ARNs."
+    condition     = alltrue([for arn in var.operator_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "operator_principal_arns must hold IAM or STS principal ARNs of an account."
+  }
+}
+
+variable "owner_principal_arns" {
+  type        = list(string)
+  description = "IAM principals (ARN patterns) of owners' tools, each tagged ServerId: they may open gaib-server-task sessions for that server only."
+  default     = []
+
+  validation {
+    condition     = alltrue([for arn in var.owner_principal_arns : can(regex("^arn:aws[a-z-]*:(iam|sts)::[0-9]{12}:", arn))])
+    error_message = "owner_principal_arns must hold IAM or STS principal ARNs of an account."
   }
 }
 

@@ -162,8 +162,9 @@ def test_kms_keys_rotate_have_alias_and_policy(stack: Stack, name: str) -> None:
 def test_backup_key_policy_grants_the_roles_that_need_it(stack: Stack) -> None:
     text = json.dumps(stack.statements("backups_key"))
     for principal in (
-        "aws_iam_role.backup_task.arn",
-        "aws_iam_role.restore_task.arn",
+        "aws_iam_role.server_task.arn",
+        "aws_iam_role.coordinator.arn",
+        "aws_iam_role.operator.arn",
         "aws_iam_role.discord_notifier.arn",
         "local.replication_role_arn",
         "logs.${local.region}.amazonaws.com",
@@ -255,7 +256,7 @@ def test_schedule_targets_run_fargate_task_with_command(stack: Stack) -> None:
 
     task = stack.resource("aws_ecs_task_definition", "backup")
     assert task["requires_compatibilities"] == ["FARGATE"] and task["network_mode"] == "awsvpc"
-    assert task["task_role_arn"] == "${aws_iam_role.backup_task.arn}"
+    assert task["task_role_arn"] == "${aws_iam_role.coordinator.arn}"
     assert task["execution_role_arn"] == "${aws_iam_role.ecs_task_execution.arn}"
     container = stack.locals["backup_container"]
     assert container["image"] == "${var.container_image}" and container["name"] == "gaib"

@@ -10,8 +10,9 @@ from tests.support.terraform import Stack, one
 
 ROLE_POLICIES = {
     "ecs_task_execution": "ecs_task_execution",
-    "backup_task": "backup_task",
-    "restore_task": "restore_task",
+    "server_task": "server_task",
+    "coordinator": "coordinator",
+    "operator": "operator",
     "eventbridge_ecs": "eventbridge_ecs",
     "discord_notifier": "discord_notifier",
     "notification_audit": "notification_audit",
@@ -49,39 +50,48 @@ def actions_of(stack: Stack, policy: str) -> set[str]:
     return out
 
 
-def test_backup_task_role_deletes_only_what_prune_removes(stack: Stack) -> None:
-    actions = actions_of(stack, "backup_task")
+def test_only_server_sessions_delete_and_only_their_own_server_s_bundles(stack: Stack) -> None:
+    actions = actions_of(stack, "server_task")
     assert {"s3:GetObject", "s3:PutObject", "s3:PutObjectTagging", "sns:Publish", "cloudwatch:PutMetricData"} <= actions
-    assert {"dynamodb:PutItem", "dynamodb:Query", "kms:GenerateDataKey", "kms:Decrypt"} <= actions
-    by_sid = {s["sid"]: s for s in stack.statements("backup_task")}
-    # Scheduled runs prune state backups and snapshots by the tier's retention: a delete marker on the
-    # versioned bucket (no DeleteObjectVersion), catalog items by BatchWriteItem; nothing else is deletable.
-    deleting = {sid: st for sid, st in by_sid.items() if any("Delete" in a or a == "dynamodb:BatchWriteItem"
-                                                              for a in resolve_actions(stack, st.get("actions")))}
-    assert set(deleting) == {"PruneBundleObjects", "PruneCatalogItems"}
-    assert deleting["PruneBundleObjects"]["actions"] == ["s3:DeleteObject"]
-    assert deleting["PruneBundleObjects"]["resources"] == ["${aws_s3_bucket.backups.arn}/state/*",
-                                                           "${aws_s3_bucket.backups.arn}/snapshots/*"]
-    assert deleting["PruneCatalogItems"]["actions"] == ["dynamodb:BatchWriteItem"]
-    assert "dynamodb:DeleteItem" not in actions
-    assert by_sid["CatalogItems"]["resources"] == [
-        "${aws_dynamodb_table.backup_metadata.arn}",
-        "${aws_dynamodb_table.backup_metadata.arn}/index/*",
-    ]
+    assert {"dynamodb:PutItem", "dynamodb:Query", "kms:GenerateDataKey", "kms:Decrypt", "kms:GenerateMac"} <= actions
+    by_sid = {s["sid"]: s for s in stack.statements("server_task")}
+    # Prune (state backups, snapshots, media) and settled journals: delete markers on the versioned bucket,
+    # under the session's own server only; exports and theme registries/audit are never deleted.
+    deleting = {sid: st for sid, st in by_sid.items() if st.get("effect", "Allow") == "Allow"
+                and any("Delete" in a or a == "dynamodb:BatchWriteItem"
+                        for a in resolve_actions(stack, st.get("actions")))}
+    assert set(deleting) == {"PruneOwnObjects", "OwnCatalogPartition"}
+    assert deleting["PruneOwnObjects"]["actions"] == ["s3:DeleteObject"]
+    assert deleting["PruneOwnObjects"]["resources"] == [
+        f"${{aws_s3_bucket.backups.arn}}/{prefix}/${{local.server_tag}}/*"
+        for prefix in ("state", "snapshots", "media", "metadata")]
+    assert stack.locals["server_tag"] == "$${aws:PrincipalTag/ServerId}"
+    leading = one(by_sid["OwnCatalogPartition"]["condition"])
+    assert (leading["test"], leading["variable"], leading["values"]) == (
+        "ForAllValues:StringEquals", "dynamodb:LeadingKeys", ["SERVER#${local.server_tag}"])
+    for other in ("coordinator", "operator"):
+        assert not [a for a in actions_of(stack, other) if "Delete" in a or a == "dynamodb:BatchWriteItem"], other
     metrics = by_sid["PublishGaibMetrics"]
     cond = one(metrics["condition"])
     assert (cond["variable"], cond["values"]) == ("cloudwatch:namespace", ["${local.metric_namespace}"])
     assert by_sid["PublishNotifications"]["resources"] == ["${aws_sns_topic.backup_notifications.arn}"]
 
 
-def test_restore_role_may_delete_but_nobody_deletes_versions(stack: Stack) -> None:
-    restore = stack.policy("restore_task")
-    assert restore["source_policy_documents"] == ["${data.aws_iam_policy_document.backup_task.json}"]
-    actions = actions_of(stack, "restore_task")
-    assert {"s3:DeleteObject", "dynamodb:DeleteItem"} <= actions
+def test_nobody_deletes_object_versions(stack: Stack) -> None:
     for name, st in stack.all_statements():
         if st.get("effect", "Allow") == "Allow":
             assert "s3:DeleteObjectVersion" not in resolve_actions(stack, st.get("actions")), name
+
+
+def test_only_the_operator_tags_objects_of_any_server_or_secrets(stack: Stack) -> None:
+    tagging = {"s3:PutObjectTagging", "s3:DeleteObjectTagging", "secretsmanager:TagResource",
+               "secretsmanager:UntagResource"}
+    assert {"s3:PutObjectTagging", "secretsmanager:TagResource"} <= actions_of(stack, "operator")
+    assert not tagging & actions_of(stack, "coordinator")
+    # A server session tags only its own uploads, with its own ServerId (test_tenant_isolation evaluates it).
+    server = [st for st in stack.statements("server_task") if st.get("effect", "Allow") == "Allow"
+              and tagging & set(resolve_actions(stack, st.get("actions")))]
+    assert [st["sid"] for st in server] == ["TagOwnObjectsWithTheirServer"]
 
 
 def test_eventbridge_role_runs_task_and_passes_only_the_two_task_roles(stack: Stack) -> None:
@@ -90,7 +100,7 @@ def test_eventbridge_role_runs_task_and_passes_only_the_two_task_roles(stack: St
     assert by_sid["RunBackupTask"]["resources"] == "${local.task_definition_family_arns}"
     passrole = by_sid["PassBackupTaskRoles"]
     assert passrole["actions"] == ["iam:PassRole"]
-    assert passrole["resources"] == ["${aws_iam_role.ecs_task_execution.arn}", "${aws_iam_role.backup_task.arn}"]
+    assert passrole["resources"] == ["${aws_iam_role.ecs_task_execution.arn}", "${aws_iam_role.coordinator.arn}"]
     assert one(passrole["condition"])["values"] == ["ecs-tasks.amazonaws.com"]
 
 
