@@ -41,20 +41,41 @@ class SecretsManagerSource:
             if cached is not None:
                 return cached
             client = self.client
-        try:
-            response = client.get_secret_value(SecretId=name)
-        except Exception as exc:  # botocore's ClientError and transport errors alike
-            code = aws.error_code(exc)
-            if code == "ResourceNotFoundException":
-                raise SecretUnavailable(f"Secret {name} does not exist.") from None
-            if code in ("AccessDeniedException", "DecryptionFailure"):
-                raise SecretUnavailable(f"Reading secret {name}: AWS refused the request ({code}).") from None
-            translated = aws.translate(exc, f"Reading secret {name}")
-            raise SecretUnavailable(translated.message, hint=translated.hint) from None
-        raw = response.get("SecretString")
-        if not isinstance(raw, str):
-            raise SecretUnavailable(f"Secret {name} holds binary data, not the bot token as text.")
-        value = token_from(raw, name)
+        value = token_from(self._fetch(client, name, "the bot token"), name)
         with self._lock:
             self._values[name] = value
         return value
+
+    def get_text(self, name: str) -> str:
+        check_secret_name(name)
+        return self._fetch(self.client, name, "text")
+
+    def tags(self, name: str) -> dict[str, str] | None:
+        check_secret_name(name)
+        try:
+            response = self.client.describe_secret(SecretId=name)
+        except Exception as exc:  # botocore's ClientError and transport errors alike
+            raise _unavailable(exc, name) from None
+        found = response.get("Tags") or []
+        return {str(t.get("Key")): str(t.get("Value")) for t in found if isinstance(t, dict)}
+
+    @staticmethod
+    def _fetch(client: Any, name: str, what: str) -> str:
+        try:
+            response = client.get_secret_value(SecretId=name)
+        except Exception as exc:  # botocore's ClientError and transport errors alike
+            raise _unavailable(exc, name) from None
+        raw = response.get("SecretString")
+        if not isinstance(raw, str):
+            raise SecretUnavailable(f"Secret {name} holds binary data, not {what}.")
+        return raw
+
+
+def _unavailable(exc: Exception, name: str) -> SecretUnavailable:
+    code = aws.error_code(exc)
+    if code == "ResourceNotFoundException":
+        return SecretUnavailable(f"Secret {name} does not exist.")
+    if code in ("AccessDeniedException", "DecryptionFailure"):
+        return SecretUnavailable(f"Reading secret {name}: AWS refused the request ({code}).")
+    translated = aws.translate(exc, f"Reading secret {name}")
+    return SecretUnavailable(translated.message, hint=translated.hint)
