@@ -6,7 +6,10 @@ boto3 is imported on first use (through ``gaib.aws``). Values live only in this 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gaib import aws
@@ -62,13 +65,31 @@ class SecretsManagerSource:
     @staticmethod
     def _fetch(client: Any, name: str, what: str) -> str:
         try:
-            response = client.get_secret_value(SecretId=name)
+            with _sdk_debug_logging_off():
+                response = client.get_secret_value(SecretId=name)
         except Exception as exc:  # botocore's ClientError and transport errors alike
             raise _unavailable(exc, name) from None
         raw = response.get("SecretString")
         if not isinstance(raw, str):
             raise SecretUnavailable(f"Secret {name} holds binary data, not {what}.")
         return raw
+
+
+@contextmanager
+def _sdk_debug_logging_off() -> Iterator[None]:
+    """botocore logs whole response bodies at DEBUG, and these hold the secret: while one is read, the SDK's
+    loggers stay at INFO or above (when a host application turned DEBUG on)."""
+    saved = []
+    for name in ("botocore", "boto3", "urllib3"):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level))
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
 
 
 def _unavailable(exc: Exception, name: str) -> SecretUnavailable:
