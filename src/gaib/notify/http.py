@@ -14,6 +14,8 @@ from typing import Any
 from gaib.notify.base import NotifyError
 
 USER_AGENT = "gaib (https://github.com/gaib, 1.0)"
+_HINT = ("Check that the secret holds the webhook's current URL (Server Settings > Integrations > Webhooks) and "
+         "that Discord is reachable, then run 'gaib server notify test' again.")
 
 
 class UrllibWebhookSender:
@@ -36,6 +38,6 @@ class UrllibWebhookSender:
                 raise NotifyError("The webhook answered 404 Unknown Webhook: it was deleted.",
                                   hint="Create a new webhook, store its URL in the secret, and run "
                                        "'gaib server notify test' again.") from None
-            raise NotifyError(f"The webhook refused the test message (HTTP {status}).") from None
+            raise NotifyError(f"The webhook refused the test message (HTTP {status}).", hint=_HINT) from None
         except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
-            raise NotifyError(f"The webhook could not be reached ({type(exc).__name__}).") from None
+            raise NotifyError(f"The webhook could not be reached ({type(exc).__name__}).", hint=_HINT) from None
