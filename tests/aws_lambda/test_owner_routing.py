@@ -207,3 +207,34 @@ def test_both_sides_refuse_what_is_not_a_discord_webhook_url_without_echoing_it(
 ])
 def test_both_sides_accept_discord_webhook_urls(raw: str) -> None:
     assert dn.parse_owner_webhook(raw) == gaib_webhook.parse_webhook_url(raw, "gaib/webhooks/x")
+
+
+@pytest.mark.aws
+def test_a_raw_delivery_queue_on_moto_routes_by_its_message_attributes(
+    moto_endpoint: str, fleet: dict[str, Any], webhook: WebhookSink, logs: pytest.LogCaptureFixture
+) -> None:
+    topic = Topic(moto_endpoint)
+    url = topic.sqs.create_queue(QueueName=f"raw-{uuid.uuid4().hex[:10]}")["QueueUrl"]
+    arn = topic.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    topic.sns.subscribe(TopicArn=topic.arn, Protocol="sqs", Endpoint=arn, Attributes={"RawMessageDelivery": "true"})
+    notifier = SnsNotifier(topic.arn, region=REGION, endpoint_url=moto_endpoint)
+    notifier.publish(Event.failed("snapshot", StorageError("slow"), tier="premium", at=AT, server_id=A))
+    notifier.publish(Event.summary(tier="premium", at=AT, ok=1, failed=1, skipped=0))
+    messages: list[dict[str, Any]] = []
+    for _ in range(10):
+        reply = topic.sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=1,
+                                          MessageAttributeNames=["All"])
+        messages += reply.get("Messages", [])
+        if len(messages) >= 2:
+            break
+    # What the SQS event source hands the Lambda: the raw body and the attributes in its own spelling.
+    records = [{"messageId": m["MessageId"], "eventSource": "aws:sqs", "body": m["Body"],
+                "messageAttributes": {k: {"stringValue": v.get("StringValue"), "dataType": v.get("DataType")}
+                                      for k, v in m.get("MessageAttributes", {}).items()}} for m in messages]
+
+    result = dn.handler({"Records": records}, None)
+
+    assert (result["delivered"], result["owners"]) == (2, 1)
+    assert _titles(fleet["sinks"][A]) == ["Snapshot failed"]
+    assert _titles(webhook) == ["Scheduled run summary (premium)"]
+    assert fleet["sinks"][B].received() == []
