@@ -1092,6 +1092,8 @@ resource "aws_lambda_function" "discord_notifier" {
     variables = merge(
       local.webhook_is_secretsmanager ? { GAIB_DISCORD_WEBHOOK_SECRET_ARN = var.discord_webhook_secret_arn } : { GAIB_DISCORD_WEBHOOK_PARAMETER = local.webhook_parameter_name },
       { LOG_LEVEL = "INFO" },
+      # Owner notifications: where each server's webhook secret is named (gaib-notify-owners.tf).
+      { GAIB_CATALOG_TABLE = aws_dynamodb_table.backup_metadata.name },
     )
   }
 
@@ -1110,6 +1112,7 @@ resource "aws_lambda_function" "discord_notifier" {
 
   depends_on = [
     aws_iam_role_policy_attachment.discord_notifier,
+    aws_iam_role_policy.discord_notifier_owners,
     aws_cloudwatch_log_group.discord_notifier,
   ]
 }

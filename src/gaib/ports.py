@@ -13,6 +13,7 @@ if TYPE_CHECKING:  # annotations only: importing the ports module costs a comman
     from gaib.clock import Clock
     from gaib.discord.port import DiscordPort
     from gaib.notify.base import Notifier
+    from gaib.notify.webhook import WebhookSender
     from gaib.secrets.base import SecretSource
     from gaib.settings import Settings
     from gaib.state.backend import StateBackend
@@ -81,6 +82,11 @@ class RunPorts(Ports, Protocol):
     @property
     def secrets(self) -> SecretSource:
         """Where the secrets a schedule names are read (Secrets Manager, or ``GAIB_SECRET_*`` locally)."""
+        ...
+
+    @property
+    def webhooks(self) -> WebhookSender:
+        """Posts to a server's own Discord webhook (``gaib server notify test``)."""
         ...
 
     def state_location(self, workspace: str) -> StateLocation:

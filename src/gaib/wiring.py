@@ -28,6 +28,7 @@ if TYPE_CHECKING:  # the Discord and notifier ports are built on first use; a lo
     from gaib.discord.port import DiscordPort
     from gaib.notify.base import Notifier
     from gaib.notify.events import Event
+    from gaib.notify.webhook import WebhookSender
     from gaib.secrets.base import SecretSource
     from gaib.state.backend import StateBackend
     from gaib.state.location import StateLocation
@@ -151,6 +152,13 @@ class App:
         from gaib.secrets.env import EnvSecretSource
 
         return EnvSecretSource(s.environ)
+
+    @functools.cached_property
+    def webhooks(self) -> WebhookSender:
+        """Posts to a server's own webhook with the standard library (one message, no retries)."""
+        from gaib.notify.http import UrllibWebhookSender
+
+        return UrllibWebhookSender()
 
     def state_location(self, workspace: str) -> StateLocation:
         """Where the configured backend keeps ``workspace``: the exact S3 key (as the backend resolves it),

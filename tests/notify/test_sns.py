@@ -6,6 +6,7 @@ import json
 import subprocess
 import sys
 import uuid
+from collections.abc import Callable
 
 import pytest
 
@@ -15,7 +16,8 @@ from gaib.notify.base import NotifyError
 from gaib.notify.events import Event, Sizes
 from gaib.notify.sns import SnsNotifier, parse_topic_arn
 from tests.support.clocks import AT
-from tests.support.sns import BOT_TOKEN, REGION, Topic, assert_no_secret, lambda_record
+from tests.support.sns import BOT_TOKEN, REGION, Topic, assert_no_secret, lambda_record, owner_webhook
+from tests.support.store import backup_storage_env
 from tests.support.webhook import WebhookSink
 
 SERVER = "123456789012345678"
@@ -23,9 +25,14 @@ SERVER = "123456789012345678"
 
 @pytest.mark.aws
 def test_failed_backup_travels_from_notifier_through_sns_to_a_discord_embed(
-    aws_env: dict[str, str], moto_endpoint: str, secret_env: str, webhook: WebhookSink
+    aws_env: dict[str, str], moto_endpoint: str, secret_env: str, webhook: WebhookSink,
+    monkeypatch: pytest.MonkeyPatch, more_webhooks: Callable[[], WebhookSink],
 ) -> None:
     topic = Topic(moto_endpoint)
+    table = backup_storage_env(aws_env)["GAIB_BACKUP_TABLE"]
+    monkeypatch.setenv(dn.ENV_CATALOG_TABLE, table)
+    own = more_webhooks()
+    owner_webhook(moto_endpoint, table, SERVER, own.url)
     leak = f"PUT failed: {webhook.url} answered 503 (Authorization: Bot {BOT_TOKEN})"
     event = Event.failed("backup", StorageError(leak), tier="premium", at=AT, server_id=SERVER,
                          workspace="default", id="20250101T030000Z-abc123",
@@ -37,7 +44,8 @@ def test_failed_backup_travels_from_notifier_through_sns_to_a_discord_embed(
     assert envelope["Type"] == "Notification" and envelope["TopicArn"] == topic.arn
     assert envelope["Subject"] == "Gaib: Backup failed - server 123456789012345678 (default)"
     assert envelope["MessageAttributes"] == {"event": {"Type": "String", "Value": "backup.failed"},
-                                             "tier": {"Type": "String", "Value": "premium"}}
+                                             "tier": {"Type": "String", "Value": "premium"},
+                                             "ServerId": {"Type": "String", "Value": SERVER}}
     message = json.loads(envelope["Message"])
     assert message == event.to_message()
     assert message["error"] == {"code": "STORAGE_ERROR",
@@ -46,8 +54,9 @@ def test_failed_backup_travels_from_notifier_through_sns_to_a_discord_embed(
 
     result = dn.handler({"Records": [lambda_record(envelope)]}, None)
 
-    assert result["delivered"] == 1
-    [request] = webhook.received()
+    assert result["delivered"] == 1 and result["owners"] == 1
+    assert webhook.received() == []  # the server's event is its owner's, not the operator's
+    [request] = own.received()
     assert_no_secret(json.dumps(request.json))
     [embed] = request.json["embeds"]
     fields = {f["name"]: f["value"] for f in embed["fields"]}
@@ -80,10 +89,12 @@ def test_message_attributes_let_a_subscription_filter_events(
     assert sorted(json.loads(e["Message"])["event"] for e in filtered) == ["quota.reached", "scheduled-run.summary"]
     assert all("known-secret-value" not in e["Message"] for e in everything)
 
-    dn.handler({"Records": [lambda_record(e) for e in filtered]}, None)
-    embeds = {r.json["embeds"][0]["title"]: r.json["embeds"][0] for r in webhook.received()}
-    assert embeds["Quota reached"]["color"] == dn.COLOR_WARNING
-    summary = embeds["Scheduled run summary (free)"]
+    result = dn.handler({"Records": [lambda_record(e) for e in filtered]}, None)
+    # The quota event is the server's (it has no webhook of its own here): never the operator's.
+    assert (result["delivered"], result["unrouted"]) == (1, 1)
+    [only] = webhook.received()
+    summary = only.json["embeds"][0]
+    assert summary["title"] == "Scheduled run summary (free)"
     assert summary["color"] == dn.COLOR_WARNING
     assert {f["name"]: f["value"] for f in summary["fields"]}["Duration"] == "4 min 05 s"
 

@@ -1,5 +1,6 @@
 """Both tiers' windows on moto, end to end: the CLI publishes to SNS, an SQS subscription receives the
-messages, the notifier Lambda runs on them and the emulator's webhook receives the embeds.
+messages, the notifier Lambda runs on them and the emulator's webhooks receive the embeds: the operator's the
+run summaries, the failing server's owner (registered with ``gaib server notify set``) its failure.
 
 Nothing is mocked: AWS is moto's server over HTTP, Discord is the bundled emulator (the guild the
 premium server's export and snapshot read, and the webhook the Lambda posts to). The bot token comes from
@@ -60,6 +61,7 @@ def setup(tmp_path: Any, aws_env: dict[str, str], moto_endpoint: str, emulator: 
     secrets.create_secret(Name=token_name, SecretString=json.dumps({"token": emulator.token}))
     topic = Topic(moto_endpoint)
     fleet = aws_fleet(tmp_path, moto_endpoint)
+    monkeypatch.setenv(dn.ENV_CATALOG_TABLE, fleet.environ["GAIB_BACKUP_TABLE"])  # the Lambda's owner routing
     fleet.environ.update({"GAIB_BACKUP_TOPIC_ARN": topic.arn, "GAIB_SECRETS": "aws",
                           "GAIB_DISCORD_API_URL": emulator.base_url})
     return fleet, topic, {"hook": hook, "token_secret": token_name}
@@ -112,19 +114,31 @@ def test_both_tiers_run_a_window_and_every_event_reaches_the_webhook(
     for envelope in envelopes:
         assert_clean(json.dumps(envelope), emulator, extra["hook"])
 
+    # The broken server's owner hears of it on their own webhook (a second channel's, on the emulator,
+    # made after the snapshot read the guild).
+    owner_hook = webhook(emulator)
+    owner_secret = f"gaib/webhooks/owner-{uuid.uuid4().hex[:8]}"
+    boto3.client("secretsmanager").create_secret(Name=owner_secret, SecretString=owner_hook["url"],
+                                                 Tags=[{"Key": "ServerId", "Value": broken}])
+    registered = cli("server", "notify", "set", "--webhook-secret", owner_secret, "-g", broken, "--json")
+    assert registered.exit_code == 0, registered.stdout + registered.stderr
+    dn.clear_cache()
     result = dn.handler({"Records": [lambda_record(e) for e in envelopes]}, None)
     audit = audit_log.handler({"Records": [lambda_record(e) for e in envelopes]}, None)
 
-    assert result["delivered"] == 4
+    assert (result["delivered"], result["owners"]) == (4, 1)
     posted = emulator.webhook_messages(extra["hook"]["id"])
     titles = sorted(m["embeds"][0]["title"] for m in posted)
-    assert titles == ["Backup failed", "Scheduled run summary (free)", "Scheduled run summary (premium)",
+    assert titles == ["Scheduled run summary (free)", "Scheduled run summary (premium)",
                       "Scheduled run summary (premium)"]
-    failure = next(m["embeds"][0] for m in posted if m["embeds"][0]["title"] == "Backup failed")
+    [owner_message] = emulator.webhook_messages(owner_hook["id"])
+    failure = owner_message["embeds"][0]
     fields = {f["name"]: f["value"] for f in failure["fields"]}
+    assert failure["title"] == "Backup failed"
     assert fields["Server"] == broken and fields["Error"].startswith("STATE_NOT_FOUND: ")
-    for message in posted:
+    for message in [*posted, owner_message]:
         assert_clean(json.dumps(message), emulator, extra["hook"])
+        assert_clean(json.dumps(message), emulator, owner_hook)
     # The CloudWatch Logs subscriber wrote one line per notification.
     assert audit == {"logged": 4, "skipped": 0}
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith('{"audit"')]

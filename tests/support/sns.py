@@ -60,3 +60,24 @@ def lambda_record(envelope: dict[str, Any]) -> dict[str, Any]:
     """The record SNS hands a subscribed Lambda: the same envelope SQS received, under ``Sns``."""
     return {"EventSource": "aws:sns", "EventVersion": "1.0",
             "EventSubscriptionArn": f"{envelope['TopicArn']}:{uuid.uuid4()}", "Sns": envelope}
+
+
+def sqs_record(envelope: dict[str, Any]) -> dict[str, Any]:
+    """The record an SQS event source hands a Lambda for a message a topic delivered (raw delivery off):
+    the SNS envelope as the body."""
+    return {"messageId": str(uuid.uuid4()), "eventSource": "aws:sqs", "body": json.dumps(envelope),
+            "attributes": {}, "messageAttributes": {}}
+
+
+def owner_webhook(endpoint: str, table: str, server_id: str, url: str, *, tag: str | None = None) -> str:
+    """A webhook secret ``gaib/webhooks/...`` holding ``url``, tagged ``ServerId`` = ``tag`` (default: the
+    server), and the catalog item ``SERVER#{server_id}/NOTIFY`` naming it, as ``gaib server notify set``
+    writes it; returns the secret's name. The table must exist (``gaib.storage.aws.ensure_table``)."""
+    name = f"gaib/webhooks/{server_id}-{uuid.uuid4().hex[:8]}"
+    secrets = boto3.client("secretsmanager", endpoint_url=endpoint, region_name=REGION)
+    secrets.create_secret(Name=name, SecretString=url, Tags=[{"Key": "ServerId", "Value": tag or server_id}])
+    boto3.client("dynamodb", endpoint_url=endpoint, region_name=REGION).put_item(
+        TableName=table, Item={"PK": {"S": f"SERVER#{server_id}"}, "SK": {"S": "NOTIFY"},
+                               "kind": {"S": "notify"}, "server_id": {"S": server_id},
+                               "webhook_secret": {"S": name}})
+    return name

@@ -4,16 +4,28 @@ Contracts:
 
 - Runs in the Lambda Python runtime with the standard library and the runtime's boto3 only; boto3 is
   imported inside the functions that need it.
-- The webhook URL is read from Secrets Manager (env ``GAIB_DISCORD_WEBHOOK_SECRET_ARN``) or from an SSM
-  SecureString parameter (env ``GAIB_DISCORD_WEBHOOK_PARAMETER``). It never appears in a log line, an
-  exception message or the handler's return value.
+- Routing: a record whose SNS message attribute ``ServerId`` names a server is that server's owner's
+  event and goes only to the server's own webhook; a record without it (an operator event: no server,
+  or a whole scheduled run) goes only to the operator's webhook. An owner never receives another
+  server's events: a ``ServerId`` that is malformed or that disagrees with the message's ``server_id``
+  is dropped, and so is a server event of a server without a webhook (never sent to the operator).
+- The operator's webhook URL is read from Secrets Manager (env ``GAIB_DISCORD_WEBHOOK_SECRET_ARN``) or
+  from an SSM SecureString parameter (env ``GAIB_DISCORD_WEBHOOK_PARAMETER``). A server's webhook is
+  named by its catalog item ``SERVER#{id}/NOTIFY`` (table: env ``GAIB_CATALOG_TABLE``; field
+  ``webhook_secret``): a secret named ``gaib/webhooks/...`` whose ``ServerId`` tag names that same
+  server and which holds a Discord webhook URL (``gaib server notify set`` checks the same). No URL
+  ever appears in a log line, an exception message or the handler's return value.
+- Records come from SNS (``Records[].Sns``) or from an SQS queue subscribed to the topic
+  (``Records[].body``: the SNS envelope, or the raw message with ``messageAttributes``).
 - Every SNS record becomes one Discord embed. Messages follow the format of docs/infrastructure.md
   ("SNS message format"); anything else (unknown keys, wrong types, non-JSON text, CloudWatch alarm JSON)
   is rendered leniently and never crashes the handler. Embeds respect Discord's limits.
 - Delivery retries 429 (waiting ``retry_after`` / ``Retry-After``) and 5xx/network errors with capped
   exponential backoff. Other 4xx are permanent: the record is given up; a 404 (webhook deleted) also stops
-  the remaining records of the invocation. Transient failures that outlast the retries raise
-  ``WebhookUnavailable`` so Lambda's own retries and the dead-letter queue take over.
+  the remaining records of the invocation bound for that webhook. Transient failures of the operator's
+  webhook that outlast the retries raise ``WebhookUnavailable`` so Lambda's own retries and the
+  dead-letter queue take over; those of a server's webhook fail that record only (a retry would repeat
+  every other destination's messages).
 
 Over 500 lines on purpose (a named exception to the module size rule): the Lambda is deployed as this one
 file plus empty package markers (``archive_file.discord_notifier`` in infrastructure/terraform/gaib-backups.tf,
@@ -27,6 +39,7 @@ import json
 import logging
 import math
 import os
+import re
 import time
 import urllib.error
 import urllib.parse
@@ -41,6 +54,25 @@ LOG = logging.getLogger(__name__)
 
 ENV_SECRET_ARN = "GAIB_DISCORD_WEBHOOK_SECRET_ARN"
 ENV_PARAMETER = "GAIB_DISCORD_WEBHOOK_PARAMETER"
+ENV_CATALOG_TABLE = "GAIB_CATALOG_TABLE"
+
+# Owner routing. These mirror gaib.storage.keys (NOTIFY_SK, SERVER_PK_PREFIX), gaib.secrets.base
+# (WEBHOOK_SECRET_PREFIX and the name pattern) and gaib.notify.webhook (the URL rule); this file cannot
+# import them (it is deployed alone), so tests/aws_lambda holds each pair equal.
+SERVER_ATTRIBUTE = "ServerId"
+SERVER_TAG = "ServerId"
+SERVER_PK_PREFIX = "SERVER#"
+NOTIFY_SK = "NOTIFY"
+WEBHOOK_SECRET_FIELD = "webhook_secret"
+WEBHOOK_SECRET_PREFIX = "gaib/webhooks/"
+SNOWFLAKE_PATTERN = r"(0|[1-9][0-9]{0,19})"
+WEBHOOK_NAME_PATTERN = (r"gaib/webhooks/[A-Za-z0-9_+=@-][A-Za-z0-9_+=.@-]{0,127}"
+                        r"(?:/[A-Za-z0-9_+=@-][A-Za-z0-9_+=.@-]{0,127}){0,7}")
+SECRET_ARN_PREFIX_PATTERN = r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:secret:"
+DISCORD_URL_PATTERN = (r"(?P<scheme>https?)://(?P<host>[A-Za-z0-9.-]+|\[::1\])(?::(?P<port>\d{1,5}))?"
+                       r"/api(?:/v\d{1,2})?/webhooks/(?P<id>\d{1,20})/(?P<token>[A-Za-z0-9_-]{1,128})")
+DISCORD_HOSTS = frozenset({"discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "[::1]"})
 
 # Discord embed limits (https://discord.com/developers/docs/resources/message#embed-object-embed-limits).
 TITLE_LIMIT = 256
@@ -83,6 +115,11 @@ class NotifierConfigError(NotifierError):
     """The webhook secret is not configured, cannot be read, or does not hold a usable URL."""
 
 
+class OwnerRouteError(NotifierConfigError):
+    """A server's own webhook cannot be used (no catalog table, unreadable item or secret, a secret not
+    bound to the server, not a Discord webhook URL): that server's records are dropped, no one else's."""
+
+
 class WebhookUnavailable(NotifierError):
     """Discord kept failing transiently (5xx, 429, network) after every retry."""
 
@@ -118,6 +155,10 @@ class InvocationResult:
     skipped: int = 0
     stopped: str | None = None
     statuses: list[int | None] = field(default_factory=list)
+    unrouted: int = 0
+    """Server events dropped because the server has no usable webhook of its own."""
+    owners: int = 0
+    """Of ``delivered``, the events that reached a server's own webhook."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -126,6 +167,8 @@ class InvocationResult:
             "skipped": self.skipped,
             "stopped": self.stopped,
             "statuses": list(self.statuses),
+            "unrouted": self.unrouted,
+            "owners": self.owners,
         }
 
 
@@ -266,6 +309,112 @@ def parse_webhook_secret(raw: str) -> str:
     if any(ch in text for ch in ("\r", "\n", " ", "\t")):
         raise NotifierConfigError("the webhook secret URL contains whitespace")
     return text
+
+
+# --------------------------------------------------------------------------------------------------
+# A server's own webhook
+# --------------------------------------------------------------------------------------------------
+
+_SNOWFLAKE_RE = re.compile(SNOWFLAKE_PATTERN)
+_WEBHOOK_NAME_RE = re.compile(WEBHOOK_NAME_PATTERN)
+_SECRET_ARN_PREFIX_RE = re.compile(SECRET_ARN_PREFIX_PATTERN)
+_DISCORD_URL_RE = re.compile(DISCORD_URL_PATTERN)
+
+
+def parse_owner_webhook(raw: str) -> str:
+    """A server's webhook URL from its secret's text: stricter than the operator's, only a Discord webhook
+    URL (``https://discord.com/api/webhooks/ID/TOKEN``; http only to a loopback test host), as
+    ``gaib.notify.webhook.parse_webhook_url`` accepts. Raises OwnerRouteError without echoing the value."""
+    text = raw.strip()
+    if text.startswith("{"):
+        try:
+            data = json.loads(text)
+        except ValueError:
+            data = None
+        found = [data.get(k) for k in ("url", "webhook_url")] if isinstance(data, dict) else []
+        candidates = [c for c in found if isinstance(c, str)]
+        if not candidates:
+            raise OwnerRouteError("the server's webhook secret JSON has no string 'url' or 'webhook_url' key")
+        text = candidates[0].strip()
+    match = _DISCORD_URL_RE.fullmatch(text)
+    if match is None:
+        raise OwnerRouteError("the server's webhook secret does not hold a Discord webhook URL")
+    host = match["host"].lower()
+    port = match["port"]
+    if not ((match["scheme"] == "https" and host in DISCORD_HOSTS and port is None)
+            or (host in LOOPBACK_HOSTS and (port is None or 0 < int(port) < 65536))):
+        raise OwnerRouteError("the server's webhook secret holds a URL on a host that is not Discord's")
+    return text
+
+
+def owner_webhook_url(server_id: str, environ: Mapping[str, str] | None = None) -> str | None:
+    """The webhook URL of ``server_id``'s owner, or None when the server registered none.
+
+    Reads the catalog item ``SERVER#{id}/NOTIFY`` (table ``GAIB_CATALOG_TABLE``), checks the secret it names
+    (``gaib/webhooks/...``, its ``ServerId`` tag naming this same server) and the URL in it. Cached per
+    server like the operator's. Raises OwnerRouteError (never with the URL) when something is unusable.
+    """
+    if not _SNOWFLAKE_RE.fullmatch(server_id):
+        raise OwnerRouteError("malformed server id")
+    env = os.environ if environ is None else environ
+    table = env.get(ENV_CATALOG_TABLE, "").strip()
+    if not table:
+        raise OwnerRouteError(f"{ENV_CATALOG_TABLE} is not set: server events cannot be routed")
+    cache_key = f"owner:{server_id}"
+    cached = _cache.get(cache_key)
+    if cached is not None and _monotonic() - cached[0] < SECRET_CACHE_SECONDS:
+        return cached[1] or None
+    with _sdk_debug_logging_off():
+        secret = _fetch_owner_secret_name(table, server_id)
+        url = _fetch_owner_url(secret, server_id) if secret is not None else ""
+    _cache[cache_key] = (_monotonic(), url)
+    return url or None
+
+
+def _aws_code(exc: Exception) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict):
+        return str(response.get("Error", {}).get("Code", "Unknown"))
+    return type(exc).__name__
+
+
+def _fetch_owner_secret_name(table: str, server_id: str) -> str | None:
+    import boto3
+
+    try:
+        item = boto3.client("dynamodb").get_item(
+            TableName=table,
+            Key={"PK": {"S": f"{SERVER_PK_PREFIX}{server_id}"}, "SK": {"S": NOTIFY_SK}},
+            ProjectionExpression="#s",
+            ExpressionAttributeNames={"#s": WEBHOOK_SECRET_FIELD},
+        ).get("Item")
+    except Exception as exc:  # botocore's ClientError and transport errors alike
+        raise OwnerRouteError(f"cannot read the server's notification item ({_aws_code(exc)})") from None
+    if not item:
+        return None
+    name = item.get(WEBHOOK_SECRET_FIELD, {}).get("S")
+    if not isinstance(name, str) or not _WEBHOOK_NAME_RE.fullmatch(_SECRET_ARN_PREFIX_RE.sub("", name, count=1)):
+        raise OwnerRouteError("the server's notification item does not name a gaib/webhooks/ secret")
+    return name
+
+
+def _fetch_owner_url(secret: str, server_id: str) -> str:
+    import boto3
+
+    client = boto3.client("secretsmanager")
+    try:
+        tags = client.describe_secret(SecretId=secret).get("Tags") or []
+        tagged = {t.get("Key"): t.get("Value") for t in tags if isinstance(t, dict)}
+        if tagged.get(SERVER_TAG) != server_id:
+            raise OwnerRouteError(f"the secret {secret} is not tagged {SERVER_TAG}={server_id}")
+        raw = client.get_secret_value(SecretId=secret).get("SecretString")
+    except OwnerRouteError:
+        raise
+    except Exception as exc:  # botocore's ClientError and transport errors alike
+        raise OwnerRouteError(f"cannot read the server's webhook secret {secret} ({_aws_code(exc)})") from None
+    if not isinstance(raw, str):
+        raise OwnerRouteError(f"the server's webhook secret {secret} has no SecretString")
+    return parse_owner_webhook(raw)
 
 
 # --------------------------------------------------------------------------------------------------
@@ -610,12 +759,63 @@ def _records(event: Any) -> list[dict[str, Any]]:
     return [r for r in records if isinstance(r, dict)]
 
 
-def handler(event: Any, context: Any = None, *, policy: RetryPolicy | None = None) -> dict[str, Any]:
-    """Lambda entry point: post one Discord embed per SNS record.
+def _sns_of(record: dict[str, Any]) -> dict[str, Any] | None:
+    """The SNS notification of a record: SNS's own (``Sns``), or what an SQS queue subscribed to the topic
+    received (the envelope as ``body``, or with raw delivery the message and ``messageAttributes``)."""
+    sns = record.get("Sns")
+    if isinstance(sns, dict):
+        return sns
+    body = record.get("body")
+    if record.get("eventSource") != "aws:sqs" or not isinstance(body, str):
+        return None
+    try:
+        envelope = json.loads(body)
+    except (ValueError, RecursionError):
+        envelope = None
+    if isinstance(envelope, dict) and envelope.get("Type") == "Notification" and "Message" in envelope:
+        return envelope
+    attributes = record.get("messageAttributes")
+    converted = {}
+    if isinstance(attributes, dict):
+        for name, value in attributes.items():
+            if isinstance(value, dict):
+                converted[name] = {"Type": value.get("dataType"), "Value": value.get("stringValue")}
+    return {"Message": body, "MessageAttributes": converted}
 
-    Returns counts (``delivered``, ``failed``, ``skipped``, ``stopped``, ``statuses``). Raises
-    NotifierConfigError when the webhook secret is unusable and WebhookUnavailable when Discord keeps
-    failing transiently, so Lambda retries the invocation and finally dead-letters it.
+
+_OPERATOR = ""
+
+
+def _destination(sns: dict[str, Any]) -> str | None:
+    """``""`` (the operator) for a record without ``ServerId``, the server id for a server's event, None
+    for a record that must go nowhere (a malformed ``ServerId``, or one the message contradicts)."""
+    attributes = sns.get("MessageAttributes")
+    attribute = attributes.get(SERVER_ATTRIBUTE) if isinstance(attributes, dict) else None
+    if attribute is None:
+        return _OPERATOR
+    value = attribute.get("Value") if isinstance(attribute, dict) else None
+    if not isinstance(value, str) or not _SNOWFLAKE_RE.fullmatch(value):
+        LOG.warning("dropping a record with a malformed %s attribute", SERVER_ATTRIBUTE)
+        return None
+    try:
+        body = json.loads(sns["Message"])
+    except (ValueError, TypeError, RecursionError):
+        body = None
+    named = body.get("server_id") if isinstance(body, dict) else None
+    if named is not None and named != value:
+        LOG.warning("dropping a record whose %s attribute (%s) and message disagree", SERVER_ATTRIBUTE, value)
+        return None
+    return value
+
+
+def handler(event: Any, context: Any = None, *, policy: RetryPolicy | None = None) -> dict[str, Any]:
+    """Lambda entry point: post one Discord embed per record, to the webhook its ``ServerId`` routes to.
+
+    Returns counts (``delivered``, ``failed``, ``skipped``, ``stopped``, ``statuses``, ``unrouted``,
+    ``owners``). Raises NotifierConfigError when the operator's webhook secret is unusable and an operator
+    event needs it, and WebhookUnavailable when the operator's webhook keeps failing transiently, so
+    Lambda retries the invocation and finally dead-letters it. A server's unusable webhook drops that
+    server's records (``unrouted``), logged with the server id and the reason, never the URL.
     """
     level = os.environ.get("LOG_LEVEL", "").upper()
     if level in {"DEBUG", "INFO", "WARNING", "ERROR"}:
@@ -625,31 +825,59 @@ def handler(event: Any, context: Any = None, *, policy: RetryPolicy | None = Non
     if not records:
         LOG.info("no SNS records in the event")
         return result.as_dict()
-    url = webhook_url_from_env()
+    urls: dict[str, str | None] = {}
+    dead: set[str] = set()
     for record in records:
-        if result.stopped:
-            result.skipped += 1
-            continue
-        sns = record.get("Sns")
-        if not isinstance(sns, dict) or not isinstance(sns.get("Message"), str):
+        sns = _sns_of(record)
+        if sns is None or not isinstance(sns.get("Message"), str):
             LOG.warning("skipping a record without an SNS message")
             result.skipped += 1
             continue
+        destination = _destination(sns)
+        if destination is None or destination in dead:
+            result.skipped += 1
+            continue
+        if destination not in urls:
+            if destination == _OPERATOR:
+                urls[destination] = webhook_url_from_env()
+            else:
+                try:
+                    urls[destination] = owner_webhook_url(destination)
+                except OwnerRouteError as exc:
+                    LOG.warning("server %s: not delivered: %s", destination, exc)
+                    urls[destination] = None
+                if urls[destination] is None:
+                    LOG.info("server %s has no webhook of its own; its events are not delivered", destination)
+        url = urls[destination]
+        if url is None:
+            result.unrouted += 1
+            continue
         subject = sns.get("Subject") if isinstance(sns.get("Subject"), str) else None
         embed = build_embed(sns["Message"], subject)
-        delivery = post_webhook(url, build_payload(embed), policy)
+        try:
+            delivery = post_webhook(url, build_payload(embed), policy)
+        except WebhookUnavailable:
+            if destination == _OPERATOR:
+                raise
+            LOG.warning("server %s: its webhook kept failing; this record is given up", destination)
+            delivery = Delivery(ok=False, status=None, attempts=(policy or RetryPolicy()).max_attempts)
         result.statuses.append(delivery.status)
         if delivery.ok:
             result.delivered += 1
+            result.owners += destination != _OPERATOR
         else:
             result.failed += 1
             if delivery.status == 404:
-                result.stopped = "webhook not found (404): it was deleted or the secret is stale"
-                LOG.error("stopping: %s", result.stopped)
+                whose = "the operator's webhook" if destination == _OPERATOR else f"the webhook of server {destination}"
+                dead.add(destination)
+                result.stopped = result.stopped or f"{whose} was not found (404): it was deleted or the secret is stale"
+                LOG.error("stopping deliveries to %s: not found (404)", whose)
     LOG.info(
-        "notifications: %d delivered, %d failed, %d skipped",
+        "notifications: %d delivered (%d to owners), %d failed, %d skipped, %d unrouted",
         result.delivered,
+        result.owners,
         result.failed,
         result.skipped,
+        result.unrouted,
     )
     return result.as_dict()

@@ -27,6 +27,7 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("gaib.cli.backup:backup", "State backups: create, list, restore, delete, prune, run-scheduled, "
                                          "verify, migrate."),
     "schedule": ("gaib.cli.schedule:schedule", "Scheduled backups of the server: show, enable, disable."),
+    "notify": ("gaib.cli.schedule:notify", "The server's own notifications: set, show, test, clear."),
     "snapshot": ("gaib.cli.snapshot:snapshot", "Full snapshots: create, list, restore, download, compare, delete, "
                                                "prune."),
     "theme": ("gaib.cli.theme:theme", "Themes and deployments: ls, info, registry, history, rollback, audit."),

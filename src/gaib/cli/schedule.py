@@ -1,4 +1,4 @@
-"""gaib server schedule show | enable | disable"""
+"""gaib server schedule show | enable | disable, and gaib server notify set | show | test | clear"""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import click
 
 from gaib.cli.base import any_workspace, get_ctx, group, server_options
 from gaib.cli.text import printable
-from gaib.scheduled import service
+from gaib.scheduled import notify_service, service
+from gaib.scheduled.notify_service import NotifyView
 from gaib.scheduled.service import Schedule, ScheduleView
 
 schedule = group("schedule", "Scheduled backups of the server: show, enable, disable.")
@@ -100,3 +101,63 @@ def disable() -> None:
     ctx = get_ctx()
     written = service.disable(ctx.app())
     ctx.out.result(written.to_dict(), f"Scheduled backups disabled for server {written.schedule.server_id}.")
+
+
+notify = group("notify", "The server's own notifications: set, show, test, clear its webhook secret.")
+
+
+def _notify_text(view: NotifyView) -> str:
+    if view.webhook_secret is None:
+        return (f"Server {view.server_id}: no webhook; its events reach no owner channel "
+                "('gaib server notify set --webhook-secret gaib/webhooks/NAME' registers one).")
+    text = f"Server {view.server_id}: events go to the webhook in secret {printable(view.webhook_secret)}"
+    if view.updated_at:
+        text += f" (set {view.updated_at} by {printable(view.updated_by or 'unknown')})"
+    return text + "."
+
+
+@notify.command("set")
+@click.option("--webhook-secret", required=True, metavar="NAME",
+              help="Secret (gaib/webhooks/NAME or its ARN) holding the server's Discord webhook URL, tagged "
+                   "ServerId=<server id>; the URL is never stored or shown.")
+@server_options
+@any_workspace
+def notify_set(webhook_secret: str) -> None:
+    """Send this server's events to the Discord webhook held by a secret (checked first)."""
+    ctx = get_ctx()
+    view = notify_service.set_webhook(ctx.app(), webhook_secret)
+    ctx.out.result(view.to_dict(), f"Notifications of server {view.server_id} now go to the webhook in secret "
+                                   f"{printable(view.webhook_secret or '')}.")
+
+
+@notify.command("show")
+@server_options
+@any_workspace
+def notify_show() -> None:
+    """Name the secret holding the server's webhook (never its URL)."""
+    ctx = get_ctx()
+    view = notify_service.show(ctx.app())
+    ctx.out.result(view.to_dict(), _notify_text(view))
+
+
+@notify.command("test")
+@server_options
+@any_workspace
+def notify_test() -> None:
+    """Post one test message to the server's own webhook, and nowhere else."""
+    ctx = get_ctx()
+    view = notify_service.send_test(ctx.app())
+    ctx.out.result(view.to_dict(), f"Test message delivered to the webhook in secret "
+                                   f"{printable(view.webhook_secret or '')} (HTTP {view.status}).")
+
+
+@notify.command("clear")
+@server_options
+@any_workspace
+def notify_clear() -> None:
+    """Stop sending the server's events to its webhook (the secret itself is left alone)."""
+    ctx = get_ctx()
+    view = notify_service.clear(ctx.app())
+    text = (f"Server {view.server_id} no longer sends its events to a webhook." if view.changed
+            else f"Server {view.server_id} had no webhook; nothing changed.")
+    ctx.out.result(view.to_dict(), text)

@@ -293,6 +293,13 @@ class Event:
 
     # --- views ---------------------------------------------------------------------------------------
 
+    def owner_server(self) -> str | None:
+        """The server whose owner this event is for (its ``ServerId`` SNS attribute), or None for an
+        operator event: one without a server, or about a whole scheduled run."""
+        if self.event == "scheduled-run.summary":
+            return None
+        return self.server_id
+
     def redacted(self, secrets: Iterable[str]) -> Event:
         """This event with every value of ``secrets`` scrubbed from its texts (ids cannot hold secrets)."""
         values = [s for s in secrets if s]

@@ -1,7 +1,9 @@
 """``SnsNotifier``: events published to an SNS topic (``gaib-backup-notifications``).
 
 Each event is one ``sns.publish`` with the documented JSON message, ``Event.subject()`` as Subject and
-the String message attributes ``event`` and ``tier`` so subscriptions can filter. boto3 is imported on
+the String message attributes ``event`` and ``tier`` so subscriptions can filter, and ``ServerId`` (the
+server whose owner hears of it: ``Event.owner_server()``) on every event but the operator's, which the
+notifier Lambda routes by. boto3 is imported on
 first publish (through ``gaib.aws``), never at import time. The topic ARN is checked when the notifier
 is built, before any request.
 """
@@ -24,6 +26,8 @@ _TOPIC_ARN_RE = re.compile(
     r"arn:(?P<partition>aws(?:-[a-z]+)*):sns:(?P<region>[a-z]{2}(?:-[a-z]+)+-\d+):(?P<account>\d{12}):"
     r"(?P<name>[A-Za-z0-9_-]{1,256}(?:\.fifo)?)"
 )
+SERVER_ATTRIBUTE = "ServerId"
+"""The message attribute naming the server an event is for (absent on operator events)."""
 _TOPIC_HINT = ("Set GAIB_BACKUP_TOPIC_ARN (or GAIB_NOTIFY_TOPIC_ARN) to the topic's ARN, e.g. "
                "arn:aws:sns:us-east-1:123456789012:gaib-backup-notifications (Terraform output "
                "notifications_topic_arn).")
@@ -85,16 +89,20 @@ class SnsNotifier:
     def publish(self, event: Event) -> None:
         clean = event.redacted(self._secrets)
         message = clean.to_message()
+        attributes = {
+            "event": {"DataType": "String", "StringValue": clean.event},
+            "tier": {"DataType": "String", "StringValue": clean.tier},
+        }
+        owner = clean.owner_server()
+        if owner is not None:
+            attributes[SERVER_ATTRIBUTE] = {"DataType": "String", "StringValue": owner}
         client = self.client
         try:
             client.publish(
                 TopicArn=self.topic_arn,
                 Message=json.dumps(message, ensure_ascii=False, separators=(",", ":")),
                 Subject=clean.subject(),
-                MessageAttributes={
-                    "event": {"DataType": "String", "StringValue": clean.event},
-                    "tier": {"DataType": "String", "StringValue": clean.tier},
-                },
+                MessageAttributes=attributes,
             )
         except Exception as exc:  # botocore's ClientError and transport errors alike
             raise self._fail(exc) from None

@@ -6,7 +6,10 @@ boto3 is imported on first use (through ``gaib.aws``). Values live only in this 
 from __future__ import annotations
 
 import functools
+import logging
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from gaib import aws
@@ -41,20 +44,59 @@ class SecretsManagerSource:
             if cached is not None:
                 return cached
             client = self.client
-        try:
-            response = client.get_secret_value(SecretId=name)
-        except Exception as exc:  # botocore's ClientError and transport errors alike
-            code = aws.error_code(exc)
-            if code == "ResourceNotFoundException":
-                raise SecretUnavailable(f"Secret {name} does not exist.") from None
-            if code in ("AccessDeniedException", "DecryptionFailure"):
-                raise SecretUnavailable(f"Reading secret {name}: AWS refused the request ({code}).") from None
-            translated = aws.translate(exc, f"Reading secret {name}")
-            raise SecretUnavailable(translated.message, hint=translated.hint) from None
-        raw = response.get("SecretString")
-        if not isinstance(raw, str):
-            raise SecretUnavailable(f"Secret {name} holds binary data, not the bot token as text.")
-        value = token_from(raw, name)
+        value = token_from(self._fetch(client, name, "the bot token"), name)
         with self._lock:
             self._values[name] = value
         return value
+
+    def get_text(self, name: str) -> str:
+        check_secret_name(name)
+        return self._fetch(self.client, name, "text")
+
+    def tags(self, name: str) -> dict[str, str] | None:
+        check_secret_name(name)
+        try:
+            response = self.client.describe_secret(SecretId=name)
+        except Exception as exc:  # botocore's ClientError and transport errors alike
+            raise _unavailable(exc, name) from None
+        found = response.get("Tags") or []
+        return {str(t.get("Key")): str(t.get("Value")) for t in found if isinstance(t, dict)}
+
+    @staticmethod
+    def _fetch(client: Any, name: str, what: str) -> str:
+        try:
+            with _sdk_debug_logging_off():
+                response = client.get_secret_value(SecretId=name)
+        except Exception as exc:  # botocore's ClientError and transport errors alike
+            raise _unavailable(exc, name) from None
+        raw = response.get("SecretString")
+        if not isinstance(raw, str):
+            raise SecretUnavailable(f"Secret {name} holds binary data, not {what}.")
+        return raw
+
+
+@contextmanager
+def _sdk_debug_logging_off() -> Iterator[None]:
+    """botocore logs whole response bodies at DEBUG, and these hold the secret: while one is read, the SDK's
+    loggers stay at INFO or above (when a host application turned DEBUG on)."""
+    saved = []
+    for name in ("botocore", "boto3", "urllib3"):
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.level))
+        if logger.getEffectiveLevel() < logging.INFO:
+            logger.setLevel(logging.INFO)
+    try:
+        yield
+    finally:
+        for logger, level in saved:
+            logger.setLevel(level)
+
+
+def _unavailable(exc: Exception, name: str) -> SecretUnavailable:
+    code = aws.error_code(exc)
+    if code == "ResourceNotFoundException":
+        return SecretUnavailable(f"Secret {name} does not exist.")
+    if code in ("AccessDeniedException", "DecryptionFailure"):
+        return SecretUnavailable(f"Reading secret {name}: AWS refused the request ({code}).")
+    translated = aws.translate(exc, f"Reading secret {name}")
+    return SecretUnavailable(translated.message, hint=translated.hint)

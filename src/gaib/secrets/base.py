@@ -28,9 +28,27 @@ _BOT_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{6,7}\.[A-Za-z0
 TOKEN_KEYS: Final = ("token", "bot_token", "DISCORD_BOT_TOKEN")
 
 
+WEBHOOK_SECRET_PREFIX: Final = "gaib/webhooks/"
+"""Every secret that holds a server's own Discord webhook is named under this prefix, so the notifier
+Lambda's policy can read those and nothing else (infrastructure/terraform/gaib-notify-owners.tf)."""
+_WEBHOOK_NAME_RE = re.compile(r"gaib/webhooks/[A-Za-z0-9_+=@-][A-Za-z0-9_+=.@-]{0,127}"
+                              r"(?:/[A-Za-z0-9_+=@-][A-Za-z0-9_+=.@-]{0,127}){0,7}")
+_ARN_PREFIX_RE = re.compile(r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d+:\d{12}:secret:")
+
+
 class SecretSource(Protocol):
     def get(self, name: str) -> str:
         """The value of the secret ``name``; raises ``SecretUnavailable`` (the value never in a message)."""
+        ...
+
+    def get_text(self, name: str) -> str:
+        """The whole text of the secret ``name`` as stored (not read as a bot token: a webhook URL, for
+        instance), read fresh; raises ``SecretUnavailable`` (the value never in a message)."""
+        ...
+
+    def tags(self, name: str) -> dict[str, str] | None:
+        """The tags of the secret ``name`` (Secrets Manager), or None where secrets carry no tags
+        (``GAIB_SECRET_*`` variables); raises ``SecretUnavailable`` when it does not exist."""
         ...
 
 
@@ -51,6 +69,26 @@ def check_secret_name(value: object, what: str = "secret name") -> str:
     shown = repr(value)[:60] if isinstance(value, str) and value.isprintable() else "(unprintable or not text)"
     raise InvalidName(f"Invalid {what} {shown}: use a Secrets Manager name (letters, digits and /_+=.@-) "
                       "or its ARN.", details={"field": what})
+
+
+def check_webhook_secret_name(value: object) -> str:
+    """``value`` if it names a webhook secret: ``gaib/webhooks/...`` (or that secret's ARN), segments
+    that never start with a dot (no ``..``, no empty segment). Raises ``InvalidName`` (exit 6) otherwise,
+    without echoing a value shaped like a token or a URL."""
+    what = "webhook secret name"
+    if isinstance(value, str) and "://" in value:
+        raise InvalidName(f"Invalid {what}: it is a URL. Give the name of the Secrets Manager secret holding "
+                          "the webhook URL; Gaib never stores the URL.", details={"field": what})
+    name = check_secret_name(value, what)
+    bare = _ARN_PREFIX_RE.sub("", name, count=1)
+    if not _WEBHOOK_NAME_RE.fullmatch(bare):
+        shown = repr(name[:80])
+        raise InvalidName(f"Invalid {what} {shown}: webhook secrets are named {WEBHOOK_SECRET_PREFIX}NAME "
+                          "(letters, digits and _+=.@-; segments separated by '/', none starting with '.').",
+                          hint=f"Store the webhook URL in a secret such as {WEBHOOK_SECRET_PREFIX}my-server, "
+                               "tagged ServerId=<the server id>, and pass its name.",
+                          details={"field": what})
+    return name
 
 
 def token_from(raw: str, name: str) -> str:

@@ -30,10 +30,20 @@ class EnvSecretSource:
         return "EnvSecretSource()"
 
     def get(self, name: str) -> str:
+        return token_from(self._raw(name, "the bot token"), name)
+
+    def get_text(self, name: str) -> str:
+        return self._raw(name, "its value")
+
+    def tags(self, name: str) -> dict[str, str] | None:
+        self._raw(name, "its value")
+        return None
+
+    def _raw(self, name: str, what: str) -> str:
         variable = variable_for(name)
         raw = self._environ.get(variable)
         if raw is None:
             raise SecretUnavailable(f"Secret {name} is not set: locally it is read from the variable {variable}.",
-                                    hint=f"Export {variable} with the bot token, or run with AWS Secrets Manager "
+                                    hint=f"Export {variable} with {what}, or run with AWS Secrets Manager "
                                          "(GAIB_SECRETS=aws).")
-        return token_from(raw, name)
+        return raw

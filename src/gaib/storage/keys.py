@@ -32,7 +32,8 @@ Catalog keys: partition ``SERVER#{server_id}``; sort keys ``BACKUP#{ts}#{id}``,
 time part), ``TIER``, ``META``, ``SEQUENCE`` (the counter of the server's bundle writes: ``Catalog.put_sequenced``),
 ``QUOTA#{kind}#{yyyymmdd}`` (and ``SETTLED#{kind}#{yyyymmdd}``: how many
 of those units' operations finished), ``SCHEDULE`` (the backup schedule and what
-the scheduled runs last did) and ``RUN#{tier}#{window}`` (a scheduled run's claim of the server for one
+the scheduled runs last did), ``NOTIFY`` (the name of the secret holding the server's own Discord
+webhook: :func:`notify_key`; never the URL) and ``RUN#{tier}#{window}`` (a scheduled run's claim of the server for one
 window; ``RUN#{tier}#{window}#{operation}`` for operations other than state backups). Partition
 ``SCHEDULER#{tier}`` holds one item per tier and operation, ``HEARTBEAT#{operation}``: the last window a
 scheduled run completed. (Deployments were once to be keyed
@@ -79,6 +80,9 @@ AUDIT_SK_PREFIX: Final = "AUDIT#"
 TIER_SK: Final = "TIER"
 META_SK: Final = "META"
 SCHEDULE_SK: Final = "SCHEDULE"
+NOTIFY_SK: Final = "NOTIFY"
+"""The item naming the secret of the server's own webhook (``gaib server notify``); the notifier Lambda
+reads it by this exact key (``discord_notifier.NOTIFY_SK``, held equal by a test)."""
 SEQUENCE_SK: Final = "SEQUENCE"
 """The counter item whose ``count`` is the sequence of the server's last bundle write."""
 RUN_SK_PREFIX: Final = "RUN#"
@@ -314,6 +318,11 @@ def run_block_sk(window: str, operation: str, shard: str, first_server_id: str) 
         raise InvalidName(f"Invalid shard label {shard[:20]!r}.", details={"field": "shard"})
     return (f"{RUN_BLOCK_SK_PREFIX}{check_window(window)}#{check_name(operation, 'operation')}#{shard}#"
             f"{_server(first_server_id)}")
+
+
+def notify_key(server_id: str) -> tuple[str, str]:
+    """``(pk, sk)`` of the server's notification item: ``SERVER#{server_id}`` / ``NOTIFY``."""
+    return server_pk(server_id), NOTIFY_SK
 
 
 def heartbeat_sk(operation: str) -> str:
