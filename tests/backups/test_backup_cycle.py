@@ -113,7 +113,7 @@ def test_first_backup_registers_the_server_as_free_for_the_scheduler_index(tmp_p
     manager.create(state, server_id=GUILD, workspace="default")
     assert catalog.get(server_pk(GUILD), TIER_SK) == {"tier": "free", "server_tier": "free", "server_id": GUILD}
     # A premium server keeps its tier; later backups never rewrite it.
-    catalog.update(server_pk(GUILD), TIER_SK, {"tier": "premium", "server_tier": "premium"})
+    catalog.update(server_pk(GUILD), TIER_SK, {"tier": "premium", "server_tier": "premium", "set_by": "operator"})
     rec = manager.create(state, server_id=GUILD, workspace="default")
     assert rec.tier == "premium"
     # No storage-level expiry on a backup's item: only prune removes backups, and never the newest.

@@ -365,7 +365,7 @@ def test_a_servers_newest_backup_never_expires(bcli: CliRunner) -> None:
 
 def test_premium_backups_are_tagged_for_the_premium_lifecycle(bcli: CliRunner) -> None:
     seed_state(bcli.cwd)
-    Storage(bcli).catalog().put_if_absent(server_pk(GUILD), TIER_SK, {"tier": "premium"})
+    Storage(bcli).catalog().put_if_absent(server_pk(GUILD), TIER_SK, {"tier": "premium", "set_by": "operator"})
     rec = created(bcli)
     assert rec["tier"] == "premium"
     if Storage(bcli).kind == "aws":

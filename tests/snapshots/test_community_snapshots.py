@@ -149,9 +149,9 @@ def test_messages_per_channel_follow_the_tier(snap: CliRunner, discord: Communit
     server = snap.environ["DISCORD_GUILD_ID"]
     catalog = app_of(snap).catalog
     if catalog.get(server_pk(server), TIER_SK) is None:
-        catalog.put_if_absent(server_pk(server), TIER_SK, tier_item(server, "premium"))
+        catalog.put_if_absent(server_pk(server), TIER_SK, {**tier_item(server, "premium"), "set_by": "operator"})
     else:
-        catalog.update(server_pk(server), TIER_SK, dict(tier_item(server, "premium")))
+        catalog.update(server_pk(server), TIER_SK, {**tier_item(server, "premium"), "set_by": "operator"})
     made = _snapshot(snap, "--messages", "1000")
     assert made["counts"]["messages"] == 13 and made["tier"] == "premium"
 

@@ -111,7 +111,8 @@ class Fleet:
         """The server's tier item, schedule item and document (and its state, serial 1)."""
         names = list(workspaces)
         with contextlib.suppress(Conflict):
-            app.catalog.put_if_absent(server_pk(server_id), TIER_SK, tier_item(server_id, tier))  # type: ignore[arg-type]
+            item = {**tier_item(server_id, tier), "set_by": "operator"}  # type: ignore[arg-type]
+            app.catalog.put_if_absent(server_pk(server_id), TIER_SK, item)
         schedule = Schedule(server_id=server_id, enabled=True,
                             workspaces=tuple(self.location(server_id, n) for n in names),
                             export_config=export_config, snapshots=snapshots, bot_token_secret=secret, tier=tier,

@@ -89,9 +89,17 @@ def test_a_server_without_a_tier_item_is_free_and_register_writes_one(catalog: C
 
 
 def test_a_premium_server_is_premium_and_register_keeps_it(catalog: Catalog) -> None:
-    catalog.put_if_absent(server_pk(SERVER), TIER_SK, tier_item(SERVER, "premium"))
+    changed = {**tier_item(SERVER, "premium"), "set_by": "arn:aws:sts::123456789012:assumed-role/gaib-operator/x"}
+    catalog.put_if_absent(server_pk(SERVER), TIER_SK, changed)
     assert tier_of(catalog, SERVER, register=True) is POLICIES["premium"]
-    assert catalog.get(server_pk(SERVER), TIER_SK) == tier_item(SERVER, "premium")
+    assert catalog.get(server_pk(SERVER), TIER_SK) == changed
+
+
+def test_a_premium_item_no_tier_change_wrote_reads_as_free(catalog: Catalog) -> None:
+    # A server's own session may register its TIER item (IAM cannot see the value it writes); only the
+    # operator role writes set_by, so an item claiming premium without it is a self-registration.
+    catalog.put_if_absent(server_pk(SERVER), TIER_SK, tier_item(SERVER, "premium"))
+    assert tier_of(catalog, SERVER) is POLICIES["free"]
 
 
 @pytest.mark.parametrize("value", [

@@ -175,12 +175,14 @@ def check_tier(name: object) -> Tier:
 def tier_of(catalog: Catalog, server_id: str, *, register: bool = False) -> TierPolicy:
     """The server's tier policy. With ``register``, a server without a tier item gets one (free), so
     the scheduler's ``tier-index`` (keyed on ``server_tier``) lists every server that has backups.
-    A damaged or unknown ``tier`` value reads as free."""
+    A damaged or unknown ``tier`` value reads as free, and so does an item no tier change wrote (no
+    ``set_by``): on AWS a server's own session may register its item but only the operator role may
+    write ``set_by`` (docs/infrastructure.md, "Roles"), so a server cannot raise its own tier."""
     item = catalog.get(server_pk(server_id), TIER_SK)
     if item is None and register:
         with contextlib.suppress(Conflict):
             catalog.put_if_absent(server_pk(server_id), TIER_SK, tier_item(server_id, DEFAULT_TIER))
-    return policy_for(item.get("tier") if item is not None else None)
+    return policy_for(item.get("tier") if item is not None and item.get("set_by") else None)
 
 
 def tier_item(server_id: str, tier: Tier) -> dict[str, str]:
