@@ -22,8 +22,8 @@ EVERYONE = "@everyone"
 MANAGED_MARKER = "[managed-by:arrakis-iac]"
 """The original Gaib's marker. Names and topics carrying it are kept verbatim; Gaib never adds it."""
 
-CHANNEL_TYPES: tuple[str, ...] = ("text", "voice", "announcement", "stage", "forum")
-ChannelKind = Literal["text", "voice", "announcement", "stage", "forum"]
+CHANNEL_TYPES: tuple[str, ...] = ("text", "voice", "announcement", "stage", "forum", "media")
+ChannelKind = Literal["text", "voice", "announcement", "stage", "forum", "media"]
 
 MAX_COLOR = 0xFFFFFF
 MAX_SLOWMODE = 21600

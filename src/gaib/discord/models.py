@@ -407,7 +407,7 @@ def channel_to_body(channel: Channel) -> dict[str, Any]:
     )
 
 
-TEXT_NAMED_TYPES = frozenset({ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM})
+TEXT_NAMED_TYPES = frozenset({ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM, ChannelType.MEDIA})
 
 
 def discord_channel_name(channel_type: ChannelType | int, name: str) -> str:
