@@ -14,6 +14,7 @@ from gaib.config.permissions import PERMISSIONS, permission_names, suggest
 from gaib.config.schema import (
     EVERYONE,
     MAX_TOPIC,
+    MAX_USER_LIMIT,
     ChannelConfig,
     OverwriteConfig,
     RoleConfig,
@@ -175,6 +176,10 @@ def _channel_fields(chan: ChannelConfig, base: PathT, locate: Locator) -> tuple[
     if chan.type not in ("forum", "media") and chan.topic is not None and len(chan.topic) > MAX_TOPIC:
         errors.append(problem(locate, (*base, "topic"),
                               f"topic is {len(chan.topic)} characters; a {chan.type} channel allows {MAX_TOPIC}"))
+    if chan.type == "voice" and chan.user_limit is not None and chan.user_limit > MAX_USER_LIMIT:
+        errors.append(problem(locate, (*base, "user_limit"),
+                              f"user_limit is {chan.user_limit}; a voice channel allows at most {MAX_USER_LIMIT} "
+                              "(a stage channel 10000)"))
     for field in ("bitrate", "user_limit"):
         if getattr(chan, field) is not None and chan.type not in ("voice", "stage"):
             warnings.append(problem(locate, (*base, field),

@@ -84,6 +84,8 @@ class ThreadStep:
     parent_id: str | None
     live_id: str | None
     messages: tuple[Mapping[str, Any], ...] = ()
+    state: tuple[bool, bool] | None = None
+    """(archived, locked) of the thread found in its place (None: to be started)."""
 
     @property
     def name(self) -> str:
@@ -104,7 +106,8 @@ class ThreadsPlan:
 
     def requests(self) -> dict[str, int]:
         create = sum(1 for s in self.steps if s.live_id is None)
-        patch = sum(1 for s in self.steps if s.entry.get("archived") or s.entry.get("locked"))
+        patch = sum(1 for s in self.steps if (s.entry.get("archived") or s.entry.get("locked"))
+                    and s.state != (True, bool(s.entry.get("locked"))))
         out = {"POST /channels/{channel_id}/threads": create, "PATCH /channels/{channel_id}": patch}
         return {k: v for k, v in out.items() if v}
 
@@ -130,12 +133,13 @@ def plan_threads(saved: Sequence[Mapping[str, Any]], live: Guild, live_threads: 
         if now is None and parent not in pending:
             warnings.append(f"Thread {entry.get('name')!r}: its channel is not in the server; it is left out.")
             continue
-        found = next((t.id for t in live_threads if now is not None and t.parent_id == now
+        found = next((t for t in live_threads if now is not None and t.parent_id == now
                       and t.name == entry.get("name")), None)
         first = entry.get("first_message")
         first_id = first.get("id") if isinstance(first, dict) else None
         rest = tuple(m for m in messages.get(tid, ()) if m.get("id") != first_id)
-        steps.append(ThreadStep(entry, now, found, rest))
+        steps.append(ThreadStep(entry, now, found.id if found else None, rest,
+                                (found.archived, found.locked) if found else None))
     return ThreadsPlan(tuple(steps), tuple(kept), tuple(warnings))
 
 
@@ -218,6 +222,9 @@ def execute_threads(port: DiscordPort, plan: ThreadsPlan, live: Guild, *, tags: 
         result.failed += result.replay.failed
     for s, new_id in ready:
         fields = {k: True for k in ("archived", "locked") if s.entry.get(k)}
+        replayed = bool(result.replay and any(c.get("sent") for c in result.replay.channels if c.get("id") == new_id))
+        if fields and s.state == (True, bool(s.entry.get("locked"))) and not replayed:
+            continue  # found archived (and locked) as saved, and nothing was posted into it
         if fields:
             attempt(f"archive thread {s.name}", _archive(port, new_id, fields, reason))
     return result
