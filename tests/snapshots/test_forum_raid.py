@@ -98,6 +98,10 @@ def test_forums_threads_voice_icons_and_member_overwrites_come_back(snap: CliRun
     assert sorted(t["name"] for t in planned["threads"]["threads"]) == ["Crash on start", "Dark mode", "Sunset",
                                                                          "side talk"]
     assert {s["kind"] for s in planned["structure"]["steps"]} == {"channel", "overwrite", "role"}
+    shown = snap("server", "snapshot", "restore", snapshot_id, "--dry-run", "--messages")
+    assert "+ thread Crash on start [bug], 2 messages" in shown.stdout, shown.stdout
+    assert f"~ member overwrite {MEMBER} on #staff-room" in shown.stdout
+    assert "~ role VIP (colors, icon)" in shown.stdout
 
     done = snap("server", "snapshot", "restore", snapshot_id, "--apply", "--messages", "--yes", "--json")
     assert done.exit_code == 0, done.stdout + done.stderr
