@@ -63,7 +63,8 @@ def create(message: str, codec: str, messages: int, exclude: tuple[str, ...]) ->
                          messages=messages, exclude=exclude)
     m = rec.manifest
     c = m.counts
-    extras = (f", {c.get('emojis', 0)} emojis, {c.get('stickers', 0)} stickers, {c.get('bans', 0)} bans"
+    extras = (f", {c.get('emojis', 0)} emojis, {c.get('stickers', 0)} stickers, {c.get('bans', 0)} bans, "
+              f"{c.get('threads', 0)} threads"
               + (f", {c.get('messages', 0)} messages in {c.get('message_channels', 0)} channels" if messages else ""))
     ctx.out.result(rec.to_dict(), f"Created snapshot {m.id}: {c.get('roles', 0)} roles, "
                                   f"{c.get('categories', 0)} categories, {c.get('channels', 0)} "

@@ -90,11 +90,14 @@ def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4, guild: Gui
 
 
 def channel_names(extra: Mapping[str, Any]) -> dict[str, str]:
-    """Channel id → name of the channels a snapshot saved messages of (its manifest's ``extra``)."""
-    index = extra.get("messages")
-    if not isinstance(index, Mapping):
-        return {}
-    return {str(k): str(v.get("name", k)) for k, v in index.items() if isinstance(v, Mapping)}
+    """Channel (and thread) id → name of the channels and threads a snapshot saved messages of (its
+    manifest's ``extra``)."""
+    out: dict[str, str] = {}
+    for key in ("thread_messages", "messages"):
+        index = extra.get(key)
+        if isinstance(index, Mapping):
+            out.update({str(k): str(v.get("name", k)) for k, v in index.items() if isinstance(v, Mapping)})
+    return out
 
 
 def id_map(objects: State, state: State) -> dict[str, str]:
