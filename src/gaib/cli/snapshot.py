@@ -209,7 +209,8 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
 def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool, force: bool, messages: bool,
             yes: bool) -> None:
     """Put a snapshot back: the state and config, and with --apply the Discord server itself (settings,
-    emojis, stickers and bans included; --messages replays saved messages into re-created channels)."""
+    emojis, stickers, bans, forum and voice settings, role icons, member overwrites, threads and forum
+    posts included; --messages replays saved messages into re-created channels and threads)."""
     ctx = get_ctx()
     ports = ctx.app()
     plan = service.plan_restore(ports, snapshot_id, apply=apply_, dry_run=dry_run, prune_unmanaged=prune_unmanaged,

@@ -54,11 +54,16 @@ def read_threads(port: DiscordPort, guild: Guild, pool: ThreadPoolExecutor) -> l
 
 def first_messages(port: DiscordPort, guild: Guild, threads: Sequence[Thread], pool: ThreadPoolExecutor) -> dict[
         str, Any]:
-    """The first message of every post (a forum or media thread), by thread id (its id is the thread's)."""
+    """The first message of every post (a forum or media thread), by thread id (its id is the thread's; a
+    post whose first message was deleted has None)."""
     posts = {c.id for c in guild.channels if c.type in POST_PARENTS}
     wanted = [t for t in threads if t.parent_id in posts]
     futures = {t.id: pool.submit(port.list_messages, t.id, limit=1, after=str(int(t.id) - 1)) for t in wanted}
-    return {tid: next(iter(f.result()), None) for tid, f in futures.items()}
+    out: dict[str, Any] = {}
+    for tid, future in futures.items():
+        first = next(iter(future.result()), None)
+        out[tid] = first if first is not None and first.id == tid else None
+    return out
 
 
 def thread_doc(t: Thread, tag_names: Mapping[str, str], first: dict[str, Any] | None) -> dict[str, Any]:
