@@ -201,3 +201,13 @@ def test_theme_reference_errors_are_located(load_error: Err) -> None:
     assert ":4: theme.version: invalid version range 'latest'" in err.message
     err = load_error('version: "1.0"\ntheme: ../../etc\n')
     assert ":2: theme.name: invalid theme name" in err.message
+
+
+def test_a_stage_takes_10000_users_and_a_voice_channel_99(load: Callable[..., LoadedConfig], load_error: Err) -> None:
+    """A stage channel with more than 99 seats used to make every snapshot of the server fail (its export
+    did not load back); media channels are a channel type of their own (issue 22)."""
+    ok = load('version: "1.0"\nchannels:\n  - name: Town hall\n    type: stage\n    user_limit: 5000\n'
+              "  - name: gallery\n    type: media\n    topic: Pictures only\n")
+    assert [(c.type, c.user_limit) for c in ok.config.channels] == [("stage", 5000), ("media", None)]
+    err = load_error('version: "1.0"\nchannels:\n  - name: lounge\n    type: voice\n    user_limit: 100\n')
+    assert "a voice channel allows at most 99" in first(err)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from pathlib import Path
 
@@ -9,6 +10,7 @@ import pytest
 
 from tests.support.discord.api import Api
 from tests.support.emulator import EmulatorError, running_emulator
+from tests.support.images import png
 
 
 def test_guild_survives_restart_and_new_ids_keep_increasing(tmp_path: Path) -> None:
@@ -59,3 +61,26 @@ def test_reset_is_persisted(tmp_path: Path) -> None:
         emu.reset()
         api.close()
     assert [r["name"] for r in json.loads(data.read_text())["roles"]] == ["@everyone"]
+
+
+def test_threads_forum_tags_and_role_icons_survive_a_restart(tmp_path: Path) -> None:
+    data = tmp_path / "guild.json"
+    icon = "data:image/png;base64," + base64.b64encode(png(9)).decode()
+    with running_emulator(args=("--data", str(data), "--rate-limits", "off")) as emu:
+        api = Api(emu)
+        emu.control("POST", "/guild", {"premium_tier": 2})
+        forum = api.channel("help", type=15, available_tags=[{"name": "bug"}])
+        tag = forum["available_tags"][0]["id"]
+        post = api("POST", f"/channels/{forum['id']}/threads",
+                   json={"name": "Crash", "applied_tags": [tag], "message": {"content": "It crashes."}}).json()
+        api("PATCH", f"/channels/{post['id']}", json={"archived": True})
+        role = api("POST", f"/guilds/{api.gid}/roles", json={"name": "VIP", "icon": icon}).json()
+        api.close()
+    with running_emulator(args=("--data", str(data), "--rate-limits", "off")) as emu:
+        api = Api(emu)
+        [kept] = api("GET", f"/channels/{forum['id']}/threads/archived/public").json()["threads"]
+        assert (kept["id"], kept["applied_tags"], kept["thread_metadata"]["archived"]) == (post["id"], [tag], True)
+        assert [m["content"] for m in api("GET", f"/channels/{post['id']}/messages").json()] == ["It crashes."]
+        assert api("GET", f"/channels/{forum['id']}").json()["available_tags"][0]["id"] == tag
+        assert api("GET", f"/guilds/{api.gid}/roles/{role['id']}").json()["icon"] == role["icon"] is not None
+        api.close()

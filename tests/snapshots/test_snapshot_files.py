@@ -46,7 +46,8 @@ def test_download_writes_verified_decompressed_files(snap: CliRunner) -> None:
     folder = snap.cwd / "copy"
     assert sorted(p.name for p in folder.iterdir()) == ["bans.json", "config.yaml", "emojis.json", "guild.json",
                                                          "manifest.json", "objects.json", "state.json",
-                                                         "stickers.json", "theme-registry.json"]
+                                                         "stickers.json", "structure.json", "theme-registry.json",
+                                                         "threads.json"]
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["id"] == sid and manifest["kind"] == "snapshot" and len(manifest["manifest_sha256"]) == 64
     state = json.loads((folder / "state.json").read_text())
@@ -156,7 +157,7 @@ def test_a_damaged_snapshot_is_refused_before_anything_is_written(snap: CliRunne
 
 
 SNAPSHOT_FILES = ["bans.json", "config.yaml", "emojis.json", "guild.json", "manifest.json", "objects.json",
-                  "state.json", "stickers.json", "theme-registry.json"]
+                  "state.json", "stickers.json", "structure.json", "theme-registry.json", "threads.json"]
 
 
 @pytest.mark.parametrize("form", ["absolute", "cwd-absolute", "tilde", "tilde-user", "dotdot-inside",

@@ -34,6 +34,7 @@ ALLOWED_NAMES = frozenset({
     "state.json.gz", "config.yaml.gz", "theme-registry.json.gz", "objects.json.gz",
     "guild.json", "emojis.json", "stickers.json", "bans.json",
     "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz",
+    "structure.json", "threads.json", "structure.json.gz", "threads.json.gz",
 })
 #: Saved messages (``messages-{channel_id}.jsonl[.gz]``) and images (``media-{sha256}.{ext}``).
 ALLOWED_PATTERN = re.compile(r"messages-[1-9][0-9]{0,19}\.jsonl(\.gz)?|media-[0-9a-f]{64}\.(png|gif|jpg|webp|json|bin)")

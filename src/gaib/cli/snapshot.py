@@ -63,7 +63,8 @@ def create(message: str, codec: str, messages: int, exclude: tuple[str, ...]) ->
                          messages=messages, exclude=exclude)
     m = rec.manifest
     c = m.counts
-    extras = (f", {c.get('emojis', 0)} emojis, {c.get('stickers', 0)} stickers, {c.get('bans', 0)} bans"
+    extras = (f", {c.get('emojis', 0)} emojis, {c.get('stickers', 0)} stickers, {c.get('bans', 0)} bans, "
+              f"{c.get('threads', 0)} threads"
               + (f", {c.get('messages', 0)} messages in {c.get('message_channels', 0)} channels" if messages else ""))
     ctx.out.result(rec.to_dict(), f"Created snapshot {m.id}: {c.get('roles', 0)} roles, "
                                   f"{c.get('categories', 0)} categories, {c.get('channels', 0)} "
@@ -181,6 +182,14 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
             out.append(f"+ {len(ch.messages)} messages replayed into #{ch.name} ({left})")
         if extras.replay.kept:
             out.append(f"  history kept where it is: {', '.join('#' + n for n in extras.replay.kept)}")
+    for step in extras.structure.steps if extras.structure is not None else ():
+        what = (f"member overwrite {step.target} on #{step.name}" if step.kind == "overwrite"
+                else f"{step.kind} {step.name} ({', '.join(sorted(step.body))})")
+        out.append(f"~ {what}")
+    for t in extras.threads.steps if extras.threads is not None else ():
+        tags = f" [{', '.join(t.entry.get('applied_tag_names') or [])}]" if t.entry.get("applied_tag_names") else ""
+        out.append(f"{'=' if t.live_id else '+'} thread {t.name}{tags}"
+                   + (f", {len(t.messages)} messages" if t.messages else ""))
     out.append(f"Requests: {extras.total_requests} at least; Discord's limits make it take at least "
                f"{duration(extras.time_floor)}.")
     return out
@@ -200,7 +209,8 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
 def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool, force: bool, messages: bool,
             yes: bool) -> None:
     """Put a snapshot back: the state and config, and with --apply the Discord server itself (settings,
-    emojis, stickers and bans included; --messages replays saved messages into re-created channels)."""
+    emojis, stickers, bans, forum and voice settings, role icons, member overwrites, threads and forum
+    posts included; --messages replays saved messages into re-created channels and threads)."""
     ctx = get_ctx()
     ports = ctx.app()
     plan = service.plan_restore(ports, snapshot_id, apply=apply_, dry_run=dry_run, prune_unmanaged=prune_unmanaged,
@@ -230,6 +240,10 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
             c = result.extras.community
             summary += (f" Community: {len(c.settings)} settings, {len(c.created)} created, {len(c.updated)} updated, "
                         f"{len(c.deleted)} deleted, {c.banned} bans put back, {c.unbanned} lifted.")
+        if result.extras is not None and (result.extras.structure or result.extras.threads):
+            s, t = result.extras.structure, result.extras.threads
+            summary += (f" {len(s.done) if s else 0} channel, overwrite and role fields set; "
+                        f"{len(t.created) if t else 0} threads started, {len(t.adopted) if t else 0} found.")
         if result.extras is not None and result.extras.replay is not None:
             r = result.extras.replay
             summary += (f" {r.in_place} of {r.total} messages in place"

@@ -29,6 +29,7 @@ _KIND_TO_TYPE: dict[str, ChannelType] = {
     "announcement": ChannelType.ANNOUNCEMENT,
     "stage": ChannelType.STAGE,
     "forum": ChannelType.FORUM,
+    "media": ChannelType.MEDIA,
 }
 _TYPE_TO_KIND = {v: k for k, v in _KIND_TO_TYPE.items()}
 
@@ -85,7 +86,7 @@ def channel_kind(channel_type: ChannelType) -> str:
         return _TYPE_TO_KIND[ChannelType(channel_type)]
     except (KeyError, ValueError):
         raise ConfigError(f"channel type {channel_type!r} cannot be written in a config",
-                          hint="Only text, voice, announcement, stage and forum channels are managed.") from None
+                          hint="Only text, voice, announcement, stage, forum and media channels are managed.") from None
 
 
 def channel_type(kind: str) -> ChannelType:

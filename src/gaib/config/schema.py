@@ -22,12 +22,13 @@ EVERYONE = "@everyone"
 MANAGED_MARKER = "[managed-by:arrakis-iac]"
 """The original Gaib's marker. Names and topics carrying it are kept verbatim; Gaib never adds it."""
 
-CHANNEL_TYPES: tuple[str, ...] = ("text", "voice", "announcement", "stage", "forum")
-ChannelKind = Literal["text", "voice", "announcement", "stage", "forum"]
+CHANNEL_TYPES: tuple[str, ...] = ("text", "voice", "announcement", "stage", "forum", "media")
+ChannelKind = Literal["text", "voice", "announcement", "stage", "forum", "media"]
 
 MAX_COLOR = 0xFFFFFF
 MAX_SLOWMODE = 21600
-MAX_USER_LIMIT = 99
+MAX_USER_LIMIT = 99  # voice; a stage channel takes up to MAX_STAGE_USER_LIMIT (gaib.discord.limits)
+MAX_STAGE_USER_LIMIT = 10000
 MIN_BITRATE, MAX_BITRATE = 8000, 384000
 MAX_NAME = 100
 MAX_TOPIC = 1024
@@ -221,7 +222,7 @@ class ChannelConfig(_Model):
     nsfw: bool = False
     slowmode: Annotated[int, Field(ge=0, le=MAX_SLOWMODE)] = 0
     bitrate: Annotated[int | None, Field(ge=MIN_BITRATE, le=MAX_BITRATE)] = None
-    user_limit: Annotated[int | None, Field(ge=0, le=MAX_USER_LIMIT,
+    user_limit: Annotated[int | None, Field(ge=0, le=MAX_STAGE_USER_LIMIT,
                                             validation_alias=AliasChoices("user_limit", "userLimit"))] = None
     """Written ``userLimit`` by the original Gaib (and by export, so both tools read it)."""
     position: Position | None = None

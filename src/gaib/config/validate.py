@@ -14,6 +14,7 @@ from gaib.config.permissions import PERMISSIONS, permission_names, suggest
 from gaib.config.schema import (
     EVERYONE,
     MAX_TOPIC,
+    MAX_USER_LIMIT,
     ChannelConfig,
     OverwriteConfig,
     RoleConfig,
@@ -31,7 +32,7 @@ Locator = Callable[[PathT], tuple[Document, PathT]]
 """Maps a path in the checked config to (the document it came from, its path there)."""
 
 _RISKY_FOR_EVERYONE = (*sorted(n for n in PERMISSIONS if n.startswith("MANAGE_")), "MENTION_EVERYONE")
-_TEXT_KINDS = ("text", "announcement", "forum")
+_TEXT_KINDS = ("text", "announcement", "forum", "media")
 _DISCORD_TEXT_NAME = re.compile(r"[^\sA-Z]+")
 
 
@@ -172,9 +173,13 @@ def _defined(what: str, names: Sequence[str]) -> str:
 
 def _channel_fields(chan: ChannelConfig, base: PathT, locate: Locator) -> tuple[list[Problem], list[Problem]]:
     errors, warnings = [], []
-    if chan.type != "forum" and chan.topic is not None and len(chan.topic) > MAX_TOPIC:
+    if chan.type not in ("forum", "media") and chan.topic is not None and len(chan.topic) > MAX_TOPIC:
         errors.append(problem(locate, (*base, "topic"),
                               f"topic is {len(chan.topic)} characters; a {chan.type} channel allows {MAX_TOPIC}"))
+    if chan.type == "voice" and chan.user_limit is not None and chan.user_limit > MAX_USER_LIMIT:
+        errors.append(problem(locate, (*base, "user_limit"),
+                              f"user_limit is {chan.user_limit}; a voice channel allows at most {MAX_USER_LIMIT} "
+                              "(a stage channel 10000)"))
     for field in ("bitrate", "user_limit"):
         if getattr(chan, field) is not None and chan.type not in ("voice", "stage"):
             warnings.append(problem(locate, (*base, field),

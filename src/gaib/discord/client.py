@@ -32,8 +32,9 @@ from gaib.discord.endpoints.guild import GuildEndpoints
 from gaib.discord.endpoints.messages import Messages
 from gaib.discord.endpoints.roles import Roles
 from gaib.discord.endpoints.stickers import Stickers
+from gaib.discord.endpoints.threads import Threads
 from gaib.discord.endpoints.webhooks import Webhooks
-from gaib.discord.models import AuditEntry, Channel, Guild, Overwrite, Role, Webhook
+from gaib.discord.models import AuditEntry, Channel, Guild, Overwrite, Role, Thread, Webhook
 from gaib.discord.ratelimit import Clock, RetryPolicy
 from gaib.discord.transport import DEFAULT_API_URL, USER_AGENT, Transport, bot_token
 from gaib.errors import MissingSetting
@@ -79,6 +80,7 @@ class DiscordClient:
         self.messages = Messages(self.transport)
         self.webhooks = Webhooks(self.transport, messages_after=self.messages.raw_after)
         self.audit = AuditLog(self.transport, self._guild_id)
+        self.threads = Threads(self.transport, self._guild_id)
         self.cdn = Cdn(self.transport)
 
     @classmethod
@@ -243,15 +245,31 @@ class DiscordClient:
         return self.webhooks.create_webhook(channel_id, name, reason=reason, dedupe=dedupe)
 
     def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
-                        dedupe_channel: str | None = None, dedupe_after: str | None = None) -> Any:
+                        dedupe_channel: str | None = None, dedupe_after: str | None = None,
+                        thread_id: str | None = None) -> Any:
         return self.webhooks.execute_webhook(url, payload, wait=wait, dedupe_channel=dedupe_channel,
-                                             dedupe_after=dedupe_after)
+                                             dedupe_after=dedupe_after, thread_id=thread_id)
 
     def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:
         self.webhooks.delete_webhook(webhook_id, reason=reason)
 
     def audit_log(self, action_type: int, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
         return self.audit.audit_log(action_type, limit=limit, before=before)
+
+    # -- threads --------------------------------------------------------------------------------
+
+    def list_active_threads(self) -> list[Thread]:
+        return self.threads.list_active_threads()
+
+    def list_archived_threads(self, channel_id: str) -> list[Thread]:
+        return self.threads.list_archived_threads(channel_id)
+
+    def create_thread(self, channel_id: str, fields: Mapping[str, Any], *, reason: str | None = None,
+                      dedupe: bool = False) -> Thread:
+        return self.threads.create_thread(channel_id, fields, reason=reason, dedupe=dedupe)
+
+    def update_thread(self, thread_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Thread:
+        return self.threads.update_thread(thread_id, fields, reason=reason)
 
 
 __all__ = ["DEFAULT_API_URL", "USER_AGENT", "DiscordClient"]

@@ -195,6 +195,11 @@ def icon_path(guild_id: str, icon_hash: str) -> str:
     return f"icons/{guild_id}/{icon_hash}.{'gif' if icon_hash.startswith('a_') else 'png'}"
 
 
+def role_icon_path(role_id: str, icon_hash: str) -> str:
+    """Discord's CDN path of a role icon (always asked for as PNG)."""
+    return f"role-icons/{role_id}/{icon_hash}.png"
+
+
 def banner_path(guild_id: str, banner_hash: str) -> str:
     return f"banners/{guild_id}/{banner_hash}.{'gif' if banner_hash.startswith('a_') else 'png'}"
 

@@ -148,6 +148,37 @@ EMOJI_SLOTS = (50, 100, 150, 250)
 # Sticker slots per boost tier (tryforge/ForgeScript guildStickerLimit.js: 5/15/30/60; the boosting FAQ).
 STICKER_SLOTS = (5, 15, 30, 60)
 
+# Voice bitrate ceilings per boost tier (premium_tier 0-3): 96, 128, 256 and 384 kbps (discord-api-docs,
+# Channel resource "Modify Channel": bitrate 8000 to 96000, up to 384000 with boosts or VIP regions; the
+# "Server Boosting" FAQ: 128 kbps at level 1, 256 at level 2, 384 at level 3). Stage channels stay at
+# 64 kbps whatever the tier (NOTES.md §4.3). The floor is 8000 for both (NOTES.md §4.3, the spec).
+VOICE_BITRATE_MAX = (96000, 128000, 256000, 384000)
+STAGE_BITRATE_MAX = 64000
+BITRATE_MIN = 8000
+# User limits: voice 0-99, stage 0-10,000 (NOTES.md §4.3, from "Modify Channel"); 0 means no limit.
+VOICE_USER_LIMIT_MAX = 99
+STAGE_USER_LIMIT_MAX = 10000
+# Forum and media channels: at most 20 tags, a tag name at most 20 characters (NOTES.md §4.3 and §6: "at
+# most 20 tags"; the docs' forum tag object: name 0-20 characters; the spec allows 50, the stricter wins).
+FORUM_TAGS_MAX = 20
+FORUM_TAG_NAME_MAX = 20
+# A thread or forum post may carry at most 5 tags (discord-api-docs "Start Thread in Forum or Media
+# Channel": applied_tags, max 5; spec CreateForumThreadRequest.applied_tags maxItems 5).
+APPLIED_TAGS_MAX = 5
+# Thread auto-archive durations in minutes (NOTES.md §4.3: 60/1440/4320/10080).
+AUTO_ARCHIVE_DURATIONS = (60, 1440, 4320, 10080)
+# Archived public threads: at most 100 per request, paged by ``before`` (an ISO 8601 archive timestamp;
+# discord-api-docs "List Public Archived Threads"; the spec: limit 2-100).
+ARCHIVED_THREADS_PAGE = 100
+# Role icons need the ROLE_ICONS guild feature, which boost level 2 unlocks (Discord's "Server Boosting"
+# FAQ and "Role Icons" support article; NOTES.md §4.2: icon needs ROLE_ICONS); without it Discord answers
+# 403 with JSON code 50101 "This server needs more boosts to perform this action" (discord-api-docs,
+# Opcodes and Status Codes, JSON error codes; discord.py's Forbidden on role icons in guild cloners). An
+# icon image is at most 256 KiB (the "Role Icons" support article: under 256 KB).
+ROLE_ICONS_TIER = 2
+ROLE_ICON_MAX_BYTES = 256 * 1024
+MORE_BOOSTS_REQUIRED = 50101
+
 # Paging: GET /guilds/{id}/bans returns at most 1000 bans per request, GET /channels/{id}/messages at
 # most 100 messages (Discord's OpenAPI spec: limit maximum 1000 / 100); POST /guilds/{id}/bulk-ban takes
 # at most 200 user ids (spec: BulkBanUsersRequest.user_ids maxItems 200).

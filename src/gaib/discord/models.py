@@ -57,13 +57,42 @@ class Role:
     mentionable: bool = False
     position: int = 0
     managed: bool = False
+    icon: str | None = None
+    """The role icon's image hash (CDN ``role-icons/{id}/{hash}.png``), or None."""
+    unicode_emoji: str | None = None
+    secondary_color: int | None = None
+    tertiary_color: int | None = None
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Role:
+        raw = data.get("colors")
+        colors: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        second, third = colors.get("secondary_color"), colors.get("tertiary_color")
+        icon, emoji = data.get("icon"), data.get("unicode_emoji")
         return cls(id=str(data["id"]), name=str(data["name"]), permissions=int(data.get("permissions") or 0),
                    color=int(data.get("color") or 0), hoist=bool(data.get("hoist")),
                    mentionable=bool(data.get("mentionable")), position=int(data.get("position") or 0),
-                   managed=bool(data.get("managed")))
+                   managed=bool(data.get("managed")), icon=str(icon) if icon else None,
+                   unicode_emoji=str(emoji) if emoji else None,
+                   secondary_color=int(second) if isinstance(second, int) else None,
+                   tertiary_color=int(third) if isinstance(third, int) else None)
+
+
+@dataclass(frozen=True)
+class ForumTag:
+    """A tag of a forum or media channel: ``emoji_id`` (a custom emoji) or ``emoji_name`` (a unicode one)."""
+
+    id: str
+    name: str
+    moderated: bool = False
+    emoji_id: str | None = None
+    emoji_name: str | None = None
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> ForumTag:
+        emoji_id, emoji_name = data.get("emoji_id"), data.get("emoji_name")
+        return cls(id=str(data["id"]), name=str(data["name"]), moderated=bool(data.get("moderated")),
+                   emoji_id=str(emoji_id) if emoji_id else None, emoji_name=str(emoji_name) if emoji_name else None)
 
 
 @dataclass(frozen=True)
@@ -79,10 +108,21 @@ class Channel:
     bitrate: int | None = None
     user_limit: int | None = None
     permission_overwrites: tuple[Overwrite, ...] = ()
+    rtc_region: str | None = None
+    video_quality_mode: int | None = None
+    default_thread_rate_limit_per_user: int = 0
+    available_tags: tuple[ForumTag, ...] = ()
+    default_reaction_emoji: tuple[str | None, str | None] | None = None
+    """(emoji_id, emoji_name) of a forum's default reaction, or None."""
+    default_sort_order: int | None = None
+    default_forum_layout: int | None = None
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Channel:
         parent = data.get("parent_id")
+        reaction = data.get("default_reaction_emoji")
+        quality = data.get("video_quality_mode")
+        order, layout = data.get("default_sort_order"), data.get("default_forum_layout")
         return cls(
             id=str(data["id"]), name=str(data["name"]), type=ChannelType(int(data["type"])),
             position=int(data.get("position") or 0), parent_id=str(parent) if parent else None,
@@ -92,7 +132,47 @@ class Channel:
             permission_overwrites=tuple(
                 Overwrite.from_api(o) for o in data.get("permission_overwrites") or ()
             ),
+            rtc_region=data.get("rtc_region") or None,
+            video_quality_mode=int(quality) if isinstance(quality, int) else None,
+            default_thread_rate_limit_per_user=int(data.get("default_thread_rate_limit_per_user") or 0),
+            available_tags=tuple(ForumTag.from_api(t) for t in data.get("available_tags") or ()),
+            default_reaction_emoji=(
+                (str(reaction["emoji_id"]) if reaction.get("emoji_id") else None,
+                 str(reaction["emoji_name"]) if reaction.get("emoji_name") else None)
+                if isinstance(reaction, dict) else None),
+            default_sort_order=int(order) if isinstance(order, int) else None,
+            default_forum_layout=int(layout) if isinstance(layout, int) else None,
         )
+
+
+THREAD_TYPES = (10, 11, 12)
+
+
+@dataclass(frozen=True)
+class Thread:
+    """A thread of a text or announcement channel, or a post of a forum or media channel."""
+
+    id: str
+    parent_id: str
+    name: str
+    type: int = 11
+    archived: bool = False
+    locked: bool = False
+    auto_archive_duration: int = 4320
+    rate_limit_per_user: int = 0
+    applied_tags: tuple[str, ...] = ()
+    archive_timestamp: str = ""
+
+    @classmethod
+    def from_api(cls, data: dict[str, Any]) -> Thread:
+        raw = data.get("thread_metadata")
+        meta: dict[str, Any] = raw if isinstance(raw, dict) else {}
+        return cls(id=str(data["id"]), parent_id=str(data["parent_id"]), name=str(data["name"]),
+                   type=int(data["type"]), archived=bool(meta.get("archived")), locked=bool(meta.get("locked")),
+                   auto_archive_duration=int(meta.get("auto_archive_duration") or 4320),
+                   rate_limit_per_user=int(data.get("rate_limit_per_user") or 0),
+                   applied_tags=tuple(str(t) for t in data.get("applied_tags") or ()),
+                   archive_timestamp=str(meta.get("archive_timestamp") or ""))
 
 
 @dataclass(frozen=True)
@@ -327,7 +407,7 @@ def channel_to_body(channel: Channel) -> dict[str, Any]:
     )
 
 
-TEXT_NAMED_TYPES = frozenset({ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM})
+TEXT_NAMED_TYPES = frozenset({ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM, ChannelType.MEDIA})
 
 
 def discord_channel_name(channel_type: ChannelType | int, name: str) -> str:

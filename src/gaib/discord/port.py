@@ -39,7 +39,7 @@ from typing import Any, Protocol
 
 from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Message, Sticker
 from gaib.discord.limits import Usage, Wait
-from gaib.discord.models import AuditEntry, Channel, Guild, Overwrite, Role, Webhook
+from gaib.discord.models import AuditEntry, Channel, Guild, Overwrite, Role, Thread, Webhook
 
 
 class DiscordPort(Protocol):
@@ -179,10 +179,12 @@ class DiscordPort(Protocol):
         ...
 
     def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
-                        dedupe_channel: str | None = None, dedupe_after: str | None = None) -> Any:
+                        dedupe_channel: str | None = None, dedupe_after: str | None = None,
+                        thread_id: str | None = None) -> Any:
         """Post through a webhook URL (no bot token); the created message with ``wait=True``. With
         ``dedupe_channel`` (the webhook's channel; needs ``wait``), a retry first looks at the channel's
-        messages after ``dedupe_after`` for the one this webhook posted with this content and name."""
+        messages after ``dedupe_after`` for the one this webhook posted with this content and name.
+        ``thread_id``: post into that thread of the webhook's channel (``dedupe_channel`` is the thread)."""
         ...
 
     def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:
@@ -192,6 +194,27 @@ class DiscordPort(Protocol):
     def audit_log(self, action_type: int, *, limit: int = 100, before: str | None = None) -> list[AuditEntry]:
         """One page (1-100) of the guild's audit-log entries of ``action_type``, newest first, older than
         ``before``. Raises DiscordPermissionError without View Audit Log."""
+        ...
+
+    # -- threads and forum posts ------------------------------------------------------------------
+
+    def list_active_threads(self) -> list[Thread]:
+        """Every active (not archived) thread and forum post of the guild."""
+        ...
+
+    def list_archived_threads(self, channel_id: str) -> list[Thread]:
+        """Every archived public thread (or post) of a channel, newest archive first (paged)."""
+        ...
+
+    def create_thread(self, channel_id: str, fields: Mapping[str, Any], *, reason: str | None = None,
+                      dedupe: bool = False) -> Thread:
+        """Start a thread (text or announcement channel) or a post (forum or media channel; ``fields``
+        then carry its first ``message`` and may carry ``applied_tags``). ``dedupe`` as for channels:
+        an active thread of that name in that channel after a lost answer is the one the first try made."""
+        ...
+
+    def update_thread(self, thread_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Thread:
+        """Change a thread (``archived``, ``locked``, ``applied_tags`` …). Raises DiscordNotFound."""
         ...
 
     def on_wait(self, listener: Callable[[Wait], None] | None) -> None:

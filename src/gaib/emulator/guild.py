@@ -25,6 +25,7 @@ from gaib.emulator.stores.overwrites import OverwriteStore
 from gaib.emulator.stores.roles import RoleStore
 from gaib.emulator.stores.settings import SettingsStore
 from gaib.emulator.stores.stickers import StickerStore
+from gaib.emulator.stores.threads import ThreadStore
 from gaib.emulator.stores.users import UserStore
 from gaib.emulator.stores.webhooks import WebhookStore
 
@@ -32,7 +33,7 @@ OWNER_ID = "80351110224678912"
 
 
 class GuildState:
-    """One guild's objects, as stores: ``roles``, ``channels``, ``overwrites``, ``webhooks``,
+    """One guild's objects, as stores: ``roles``, ``channels``, ``threads``, ``overwrites``, ``webhooks``,
     ``settings``, ``emojis``, ``stickers``, ``bans``, ``users``, ``messages`` (channel history) and
     ``audit`` (the audit log)."""
 
@@ -49,6 +50,12 @@ class GuildState:
         self.bans = BanStore(self.ctx, self.users)
         self.messages = MessageStore(self.ctx, self.channels, self.roles, self.users)
         self.webhooks = WebhookStore(self.ctx, self.channels, self.messages)
+        self.threads = ThreadStore(self.ctx, self.channels, self.messages)
+        self.channels.tier = lambda: self.settings.premium_tier
+        self.roles.features = lambda: self.settings.features
+        self.roles.images = lambda: self.settings.images
+        self.messages.is_thread = self.threads.__contains__
+        self.webhooks.thread_target = self.threads.accepting
         self.audit = AuditLog(self.ctx)
         self.reset()
 
@@ -81,6 +88,7 @@ class GuildState:
         self.bans.reset()
         self.messages.reset()
         self.webhooks.reset()
+        self.threads.reset()
         self.audit.reset()
 
     def reset(self) -> None:
@@ -128,7 +136,10 @@ class GuildState:
     def delete_channel(self, channel_id: str) -> dict[str, Any]:
         """Delete and return the channel; children of a category keep existing with parent_id null;
         its webhooks and history go, and it stops being the AFK or system channel."""
+        if channel_id in self.threads:
+            return self.threads.delete(channel_id)
         shown = self.channels.delete(channel_id)
+        self.threads.forget_parent(channel_id)
         self.webhooks.forget_channel(channel_id)
         self.messages.forget_channel(channel_id)
         self.settings.forget_channel(channel_id)

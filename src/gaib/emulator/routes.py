@@ -168,11 +168,27 @@ def _delete_webhook(c: Call) -> Reply:
 
 
 def _get_channel(c: Call) -> Reply:
-    return Reply(200, c.state.channels.get(c.params["channel_id"]))
+    ident = c.params["channel_id"]
+    return Reply(200, c.state.threads.get(ident) if ident in c.state.threads else c.state.channels.get(ident))
 
 
 def _update_channel(c: Call) -> Reply:
-    return Reply(200, c.state.channels.update(c.params["channel_id"], c.body))
+    ident = c.params["channel_id"]
+    if ident in c.state.threads:
+        return Reply(200, c.state.threads.update(ident, c.body))
+    return Reply(200, c.state.channels.update(ident, c.body))
+
+
+def _create_thread(c: Call) -> Reply:
+    return Reply(201, c.state.threads.create(c.params["channel_id"], c.body))
+
+
+def _active_threads(c: Call) -> Reply:
+    return Reply(200, c.state.threads.active())
+
+
+def _archived_public_threads(c: Call) -> Reply:
+    return Reply(200, c.state.threads.archived_public(c.params["channel_id"], c.query))
 
 
 def _delete_channel(c: Call) -> Reply:
@@ -228,6 +244,9 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/channels/{channel_id}/permissions/{overwrite_id}": {"PUT": _put_overwrite, "DELETE": _delete_overwrite},
     "/channels/{channel_id}/webhooks": {"GET": _list_channel_webhooks, "POST": _create_webhook},
     "/guilds/{guild_id}/audit-logs": {"GET": _list_audit_log},
+    "/channels/{channel_id}/threads": {"POST": _create_thread},
+    "/guilds/{guild_id}/threads/active": {"GET": _active_threads},
+    "/channels/{channel_id}/threads/archived/public": {"GET": _archived_public_threads},
     WEBHOOK_EXECUTE: {"POST": _execute_webhook},
 }
 

@@ -42,7 +42,7 @@ from gaib.iac.plan import Change, Desired, FieldChange, Kind, Plan
 from gaib.state.dialect import channel_type
 from gaib.state.model import ORIGINAL, Resource, State
 
-TEXT_LIKE = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM)
+TEXT_LIKE = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT, ChannelType.FORUM, ChannelType.MEDIA)
 VOICE_LIKE = (ChannelType.VOICE, ChannelType.STAGE)
 PATCHABLE_TYPES = {ChannelType.TEXT, ChannelType.ANNOUNCEMENT}
 PENDING = "(new)"

@@ -17,7 +17,8 @@ from gaib.iac.attributes import channel_attributes, role_attributes
 from gaib.iac.diff import VOICE_LIKE, manageable_roles
 from gaib.state.model import Instance, Resource
 
-EXPORTABLE = (ChannelType.TEXT, ChannelType.VOICE, ChannelType.ANNOUNCEMENT, ChannelType.STAGE, ChannelType.FORUM)
+EXPORTABLE = (ChannelType.TEXT, ChannelType.VOICE, ChannelType.ANNOUNCEMENT, ChannelType.STAGE, ChannelType.FORUM,
+              ChannelType.MEDIA)
 
 
 def _order(items: list[Channel]) -> list[Channel]:

@@ -4,7 +4,10 @@
 more per 1000 bans; the settings come with the guild ``get_guild`` read, so the guild object is read
 once), downloads every image from Discord's CDN and stores it in the media store (content-addressed:
 an image already stored adds nothing), and, when asked, the last ``messages`` messages of every text
-and announcement channel not excluded (100 per request, channels read concurrently). It returns the
+and announcement channel not excluded (100 per request, channels read concurrently). It also keeps what
+the config does not hold of roles and channels (:mod:`gaib.snapshots.channel_fields`: forum tags, voice
+settings, member overwrites, role icons and colours) and the threads and forum posts
+(:mod:`gaib.snapshots.threads`), with ``messages`` their last messages too. It returns the
 parts' plain bytes, the manifest's counts and ``extra`` entries, and the images (so the writer can
 check they are still stored once its catalog item exists).
 """
@@ -35,6 +38,8 @@ from gaib.discord.community import (
 from gaib.discord.models import ChannelType, Guild
 from gaib.discord.port import DiscordPort
 from gaib.interrupt import Workers
+from gaib.snapshots import threads as thread_parts
+from gaib.snapshots.channel_fields import capture_structure
 from gaib.snapshots.parts import (
     FORMAT_VERSION,
     HISTORY_TYPES,
@@ -140,6 +145,11 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
             return lambda: port.list_messages(channel_id, limit=messages)
 
         read = _run(pool, [history_of(c.id) for c in wanted])
+        threads = thread_parts.read_threads(port, guild, pool)
+        firsts = thread_parts.first_messages(port, guild, threads, pool)
+        skipped_ids = {c.id for c in skipped}
+        thread_wanted = [t for t in threads if t.parent_id not in skipped_ids] if messages > 0 else []
+        thread_read = _run(pool, [history_of(t.id) for t in thread_wanted])
     got = iter(fetched)
     emoji_docs, sticker_docs = [], []
     role_names = {r.id: r.name for r in guild.roles}
@@ -156,6 +166,10 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         if value:
             data, digest = next(got)
             pictures[key] = {"hash": value, **images.note(data, digest)}
+    structure, member_overwrites = capture_structure(guild, images.fetch, images.note)
+    tags = thread_parts.tag_names(guild)
+    thread_docs = [thread_parts.thread_doc(t, tags, _message(firsts[t.id]) if firsts.get(t.id) else None)
+                   for t in threads]
     names = {c.id: c.name for c in guild.channels}
     guild_doc = {
         "format_version": FORMAT_VERSION, "id": settings.id, "name": settings.name,
@@ -170,6 +184,8 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         "bans": dumps({"format_version": FORMAT_VERSION, "bans": [
             {"user_id": b.user_id, "username": b.username, "global_name": b.global_name, "reason": b.reason}
             for b in bans]}),
+        "structure": dumps(structure),
+        "threads": dumps({"format_version": FORMAT_VERSION, "threads": thread_docs}),
     }
     index: dict[str, Any] = {}
     total = 0
@@ -178,10 +194,18 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         parts[messages_part(channel.id)] = dumps_lines(_message(m) for m in oldest_first)
         index[channel.id] = {"name": channel.name, "count": len(oldest_first)}
         total += len(oldest_first)
+    thread_index: dict[str, Any] = {}
+    thread_total = 0
+    for thread, page in zip(thread_wanted, thread_read, strict=True):
+        oldest_first = sorted(page, key=lambda m: int(m.id))
+        parts[messages_part(thread.id)] = dumps_lines(_message(m) for m in oldest_first)
+        thread_index[thread.id] = {"name": thread.name, "parent_id": thread.parent_id, "count": len(oldest_first)}
+        thread_total += len(oldest_first)
     added = sum(int(images.entries[d]["size"]) for d in images.added if d in images.entries)
     extra: dict[str, Any] = {"media": images.entries, "media_added": added,
-                             "messages": index, "messages_per_channel": messages,
+                             "messages": index, "messages_per_channel": messages, "thread_messages": thread_index,
                              "excluded_channels": sorted(c.id for c in skipped) if messages > 0 else []}
     counts = {"emojis": len(emojis), "stickers": len(stickers), "bans": len(bans), "messages": total,
-              "message_channels": len(index)}
+              "message_channels": len(index), "threads": len(threads), "thread_messages": thread_total,
+              "member_overwrites": member_overwrites}
     return Captured(parts=parts, counts=counts, extra=extra, images=images.images)

@@ -8,7 +8,11 @@ exit 3 before any Discord write. :func:`plan` predicts the work against the live
 restore's lock, after the roles and channels are back: it maps the snapshot's role and channel ids to the
 ids they have now (from the state the restore just wrote), re-reads the live community and applies only
 what differs (:mod:`gaib.snapshots.community_plan`, :mod:`gaib.snapshots.community_apply`), then replays
-messages into re-created channels (:mod:`gaib.snapshots.replay`).
+messages into re-created channels (:mod:`gaib.snapshots.replay`). Before the community it puts back what
+the config does not hold of roles and channels (:mod:`gaib.snapshots.channel_fields`), after the replay
+the missing threads and forum posts (:mod:`gaib.snapshots.threads`). Which of these parts are restored is
+the :class:`gaib.snapshots.selection.Selection` given (default: every part; ``messages`` with
+``messages``).
 """
 
 from __future__ import annotations
@@ -19,13 +23,16 @@ from typing import Any
 
 from gaib.bundles.media import MediaStore, sha256_hex
 from gaib.discord import limits as L
-from gaib.discord.community import banner_path, emoji_path, icon_path, sticker_path
+from gaib.discord.community import banner_path, emoji_path, icon_path, role_icon_path, sticker_path
 from gaib.discord.models import Guild
 from gaib.discord.port import DiscordPort
 from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter
 from gaib.interrupt import Workers
+from gaib.snapshots import channel_fields as fields
 from gaib.snapshots import community_plan as cplan
+from gaib.snapshots import selection as sel
+from gaib.snapshots import threads as thread_parts
 from gaib.snapshots.community_apply import CommunityResult, execute_community
 from gaib.snapshots.community_plan import CommunityPlan, LiveCommunity, plan_community
 from gaib.snapshots.parts import Extras, load_extras
@@ -45,11 +52,13 @@ def load_for_restore(manager: SnapshotManager, content: SnapshotContent, *, mess
     return load_extras(manager.repo, m, MediaStore(manager.repo.store, m.server_id), messages=messages, images=True)
 
 
-def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4) -> LiveCommunity:
+def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4, guild: Guild | None = None) -> LiveCommunity:
     """The live settings, emojis, stickers and bans, plus the checksums of the live images the planner
     compares (an icon or banner whose hash is not the snapshot's; emojis and stickers that may be the
-    snapshot's under another id)."""
+    snapshot's under another id; with ``guild``, role icons whose hash is not the snapshot's) and, with
+    ``guild`` when the snapshot holds threads, the live threads."""
     with Workers(max_workers=max(1, workers), thread_name_prefix="gaib-read") as pool:
+
         f_settings, f_emojis = pool.submit(port.get_guild_settings), pool.submit(port.list_emojis)
         f_stickers, f_bans = pool.submit(port.list_stickers), pool.submit(port.list_bans)
         settings, emojis, stickers, bans = f_settings.result(), f_emojis.result(), f_stickers.result(), f_bans.result()
@@ -68,18 +77,27 @@ def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4) -> LiveCom
         for s in stickers:
             if s.id not in saved_sticker_ids and s.name in missing_stickers:
                 wanted[f"sticker:{s.id}"] = (sticker_path(s), L.STICKER_MAX_BYTES)
+        saved_roles = extras.structure.get("roles") or {}
+        for r in guild.roles if guild is not None else ():
+            icon = (saved_roles.get(r.id) or {}).get("icon")
+            if r.icon and isinstance(icon, dict) and icon.get("hash") != r.icon:
+                wanted[f"role:{r.id}"] = (role_icon_path(r.id, r.icon), L.ROLE_ICON_MAX_BYTES)
         futures = {k: pool.submit(port.cdn_get, path, max_bytes=limit) for k, (path, limit) in wanted.items()}
         shas = {k: sha256_hex(f.result()) for k, f in futures.items()}
+        threads = tuple(thread_parts.read_threads(port, guild, pool)) if guild is not None and extras.threads else ()
     return LiveCommunity(settings=settings, emojis=tuple(emojis), stickers=tuple(stickers), bans=tuple(bans),
-                         image_sha=shas)
+                         image_sha=shas, threads=threads)
 
 
 def channel_names(extra: Mapping[str, Any]) -> dict[str, str]:
-    """Channel id → name of the channels a snapshot saved messages of (its manifest's ``extra``)."""
-    index = extra.get("messages")
-    if not isinstance(index, Mapping):
-        return {}
-    return {str(k): str(v.get("name", k)) for k, v in index.items() if isinstance(v, Mapping)}
+    """Channel (and thread) id → name of the channels and threads a snapshot saved messages of (its
+    manifest's ``extra``)."""
+    out: dict[str, str] = {}
+    for key in ("thread_messages", "messages"):
+        index = extra.get(key)
+        if isinstance(index, Mapping):
+            out.update({str(k): str(v.get("name", k)) for k, v in index.items() if isinstance(v, Mapping)})
+    return out
 
 
 def id_map(objects: State, state: State) -> dict[str, str]:
@@ -107,16 +125,27 @@ class ExtrasPlan:
     requests: Mapping[str, int] = field(default_factory=dict)
     time_floor: float = 0.0
     time_parts: Mapping[str, float] = field(default_factory=dict)
+    structure: fields.StructurePlan | None = None
+    threads: thread_parts.ThreadsPlan | None = None
 
     @property
     def total_requests(self) -> int:
         return sum(self.requests.values())
 
+    @property
+    def has_work(self) -> bool:
+        """Whether anything besides the roles and channels is to be sent."""
+        return (not self.community.empty or bool(self.replay and self.replay.channels)
+                or bool(self.structure and self.structure.steps) or bool(self.threads and self.threads.steps))
+
     def warnings(self) -> list[str]:
-        return list(self.community.warnings)
+        return (list(self.community.warnings) + list(self.structure.warnings if self.structure else ())
+                + list(self.threads.warnings if self.threads else ()))
 
     def to_dict(self) -> dict[str, Any]:
         return {"community": self.community.to_dict(),
+                "structure": self.structure.to_dict() if self.structure is not None else None,
+                "threads": self.threads.to_dict() if self.threads is not None else None,
                 "messages": self.replay.to_dict() if self.replay is not None else None,
                 "requests": {"total": self.total_requests, "by_route": dict(sorted(self.requests.items()))},
                 "time_floor_seconds": round(self.time_floor, 1),
@@ -184,55 +213,103 @@ def recreated(structure: Plan | None, objects: State) -> list[str]:
     return [r.id for r in objects.resources if r.id and r.address in created]
 
 
+def _channel_messages(extras: Extras) -> dict[str, tuple[dict[str, Any], ...]]:
+    """The saved messages of channels (a thread's go back with the thread)."""
+    threads = extras.thread_ids
+    return {k: v for k, v in extras.messages.items() if k not in threads}
+
+
+def _live_icon_sha(live: LiveCommunity) -> dict[str, str]:
+    return {k.removeprefix("role:"): v for k, v in live.image_sha.items() if k.startswith("role:")}
+
+
 def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan | None, objects: State, *,
          prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool,
-         journal: ReplayJournal | None = None) -> ExtrasPlan:
+         journal: ReplayJournal | None = None, selection: sel.Selection | None = None) -> ExtrasPlan:
     """The predicted community and replay work (objects the structure plan re-creates have no id yet:
     they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
-    count as already there)."""
+    count as already there). ``selection``: the parts restored (default: every part, ``messages`` with
+    ``messages``)."""
+    chosen = selection if selection is not None else sel.parse(messages=messages)
     channels = [c.id for c in live_guild.channels]
     roles = [r.id for r in live_guild.roles]
+    pending = recreated(structure, objects)
     community = plan_community(extras, live, ids={}, live_channels=channels, live_roles=roles,
-                               prune_unmanaged=prune_unmanaged, pending=recreated(structure, objects))
+                               prune_unmanaged=prune_unmanaged, pending=pending)
     replay = None
     if messages:
-        replay = plan_replay(extras.messages, names, live_channels=channels, journal=journal)
+        replay = plan_replay(_channel_messages(extras), names, live_channels=channels, journal=journal)
+    fields_plan = fields.plan_structure(extras.structure, live_guild, ids={}, features=live.settings.features,
+                                        emojis={e.id for e in live.emojis}, include=chosen.includes,
+                                        live_icon_sha=_live_icon_sha(live))
+    threads = None
+    if chosen.includes("threads"):
+        threads = thread_parts.plan_threads(extras.threads, live_guild, live.threads, ids={},
+                                            messages=extras.messages if messages else {}, pending=pending)
     requests, floor, parts = estimate(structure, community, replay, live, apply_reads=apply_reads)
-    return ExtrasPlan(community=community, replay=replay, requests=requests, time_floor=floor, time_parts=parts)
+    _add(requests, fields_plan.requests())
+    if threads is not None:
+        _add(requests, threads.requests())
+        sends = sum(len(s.messages) for s in threads.steps)
+        if sends:
+            _add(requests, {"POST /webhooks/{webhook_id}/{webhook_token}": sends})
+    return ExtrasPlan(community=community, replay=replay, requests=requests, time_floor=floor, time_parts=parts,
+                      structure=fields_plan, threads=threads)
 
 
 @dataclass
 class ExtrasDone:
     community: CommunityResult | None = None
     replay: ReplayResult | None = None
+    structure: fields.StructureResult | None = None
+    threads: thread_parts.ThreadsResult | None = None
 
     @property
     def failed(self) -> list[dict[str, Any]]:
-        return [*(self.community.failed if self.community else []), *(self.replay.failed if self.replay else [])]
+        return [*(self.structure.failed if self.structure else []),
+                *(self.community.failed if self.community else []), *(self.replay.failed if self.replay else []),
+                *(self.threads.failed if self.threads else [])]
 
     def to_dict(self) -> dict[str, Any]:
         return {"community": self.community.to_dict() if self.community is not None else None,
+                "structure": self.structure.to_dict() if self.structure is not None else None,
+                "threads": self.threads.to_dict() if self.threads is not None else None,
                 "messages": self.replay.to_dict() if self.replay is not None else None}
 
 
 def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, prune_unmanaged: bool,
           messages: bool, names: Mapping[str, str], progress: Reporter, reason: str,
-          concurrency: int, journal: ReplayJournal | None = None) -> ExtrasDone:
-    """Make the live community match the snapshot, then replay messages, exactly once with ``journal``
-    (see the module docstring)."""
+          concurrency: int, journal: ReplayJournal | None = None,
+          selection: sel.Selection | None = None) -> ExtrasDone:
+    """Put back the fields of roles and channels the config does not hold, make the live community match
+    the snapshot, replay messages, then put back threads and posts (their messages replayed too), exactly
+    once with ``journal`` (see the module docstring)."""
     done = ExtrasDone()
     if not extras.present:
         return done
+    chosen = selection if selection is not None else sel.parse(messages=messages)
     ids = id_map(objects, state)
     guild = port.get_guild()
-    live = read_live(port, extras, workers=min(concurrency, 8))
+    live = read_live(port, extras, workers=min(concurrency, 8), guild=guild)
+    fields_plan = fields.plan_structure(extras.structure, guild, ids=ids, features=live.settings.features,
+                                        emojis={e.id for e in live.emojis}, include=chosen.includes,
+                                        live_icon_sha=_live_icon_sha(live))
+    if fields_plan.steps:
+        done.structure = fields.execute_structure(port, fields_plan, extras.images, progress=progress, reason=reason)
+        guild = port.get_guild()  # the tags' ids now
     community = plan_community(extras, live, ids=ids, live_channels=[c.id for c in guild.channels],
                                live_roles=[r.id for r in guild.roles], prune_unmanaged=prune_unmanaged)
     done.community = execute_community(port, community, extras.images, progress=progress, reason=reason)
     if messages:
         live_ids = {c.id for c in guild.channels}
         recreated = {old: new for old, new in ids.items() if new in live_ids}
-        replay = plan_replay(extras.messages, names, live_channels=sorted(live_ids), ids=recreated)
+        replay = plan_replay(_channel_messages(extras), names, live_channels=sorted(live_ids), ids=recreated)
         done.replay = execute_replay(port, replay, progress=progress, reason=reason, concurrency=concurrency,
                                      journal=journal)
+    if extras.threads and chosen.includes("threads"):
+        threads = thread_parts.plan_threads(extras.threads, guild, live.threads, ids=ids,
+                                            messages=extras.messages if messages else {})
+        done.threads = thread_parts.execute_threads(
+            port, threads, guild, tags=fields.tag_map(extras.structure, guild, ids), messages=messages,
+            progress=progress, reason=reason, journal=journal)
     return done

@@ -27,6 +27,7 @@ from typing import Any
 
 from gaib.discord import limits as L
 from gaib.discord.community import CHANNEL_SETTINGS, RESTORABLE_SETTINGS, Ban, Emoji, GuildSettings, Sticker
+from gaib.discord.models import Thread
 from gaib.snapshots.parts import Extras
 
 
@@ -40,6 +41,8 @@ class LiveCommunity:
     stickers: tuple[Sticker, ...] = ()
     bans: tuple[Ban, ...] = ()
     image_sha: Mapping[str, str] = field(default_factory=dict)
+    threads: tuple[Thread, ...] = ()
+    """The live threads (active and archived public), read when the snapshot holds threads."""
 
 
 @dataclass(frozen=True)

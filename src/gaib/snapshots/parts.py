@@ -12,6 +12,11 @@ Parts (each one JSON document, or JSON lines for messages, compressed like every
 ``stickers``            ``stickers.json.gz``: every sticker (id, name, tags, description, format, sha256 and
                         size of its file)
 ``bans``                ``bans.json.gz``: every ban (user id, username, display name, reason)
+``structure``           ``structure.json.gz``: what the config does not hold of roles and channels (forum
+                        tags and settings, voice settings, member overwrites, role icons and colours;
+                        :mod:`gaib.snapshots.channel_fields`)
+``threads``             ``threads.json.gz``: threads and forum posts (:mod:`gaib.snapshots.threads`); with
+                        ``--messages`` their messages are ``messages/{thread_id}`` parts
 ``messages/{channel}``  ``messages/{channel_id}.jsonl.gz`` (with ``--messages N``): the channel's last N
                         messages, oldest first, one JSON object a line: id, author (id, username, display
                         name, avatar URL, bot), content, embeds, attachments (file name, URL, size, type),
@@ -38,7 +43,9 @@ from gaib.names import check_snowflake
 
 FORMAT_VERSION = 1
 COMMUNITY_PARTS = {"guild": "guild.json.gz", "emojis": "emojis.json.gz", "stickers": "stickers.json.gz",
-                   "bans": "bans.json.gz"}
+                   "bans": "bans.json.gz", "structure": "structure.json.gz", "threads": "threads.json.gz"}
+#: Parts a snapshot holds only since they were added (issue 22): read when the manifest lists them.
+LATER_PARTS = ("structure", "threads")
 MESSAGES_PREFIX = "messages/"
 #: Channel types whose history a snapshot saves (text and announcement channels).
 HISTORY_TYPES = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT)
@@ -109,10 +116,21 @@ class Extras:
     bans: tuple[dict[str, Any], ...] = ()
     messages: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     images: Mapping[str, bytes] = field(default_factory=dict)
+    structure: Mapping[str, Any] = field(default_factory=dict)
+    """The ``structure`` part (empty for a snapshot taken before it existed)."""
+    threads: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def thread_ids(self) -> frozenset[str]:
+        return frozenset(str(t.get("id")) for t in self.threads)
 
     def image_refs(self) -> dict[str, str]:
         """sha256 → what uses it (for messages)."""
         refs: dict[str, str] = {}
+        for role in (self.structure.get("roles") or {}).values():
+            icon = role.get("icon") if isinstance(role, dict) else None
+            if isinstance(icon, dict):
+                refs[str(icon.get("sha256"))] = f"the icon of role @{role.get('name')}"
         for key in ("icon", "banner"):
             image = self.guild.get(key)
             if isinstance(image, dict):
@@ -182,7 +200,15 @@ def load_extras(repo: BundleRepository, manifest: Manifest, media: MediaStore, *
             channel = channel_of_part(name)
             if channel is not None and (channels is None or channels(channel)):
                 saved[channel] = _lines(repo, m, name)
-    extras = Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved)
+    later = {"structure": {}, "threads": {}} | {p: _doc(repo, m, p, p if p == "threads" else "roles")
+                                                for p in LATER_PARTS if p in m.parts}
+    structure = later["structure"]
+    if structure and not (isinstance(structure.get("channels"), dict) and isinstance(structure.get("roles"), dict)):
+        raise _damaged(m, "structure", "'channels' or 'roles' is not a map")
+    threads = _items(later["threads"], "threads", m, "threads", ("id", "parent_id", "name")) if later[
+        "threads"] else ()
+    extras = Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved,
+                    structure=structure, threads=threads)
     if not images:
         return extras
     raw = m.extra.get("media")
@@ -196,4 +222,4 @@ def load_extras(repo: BundleRepository, manifest: Manifest, media: MediaStore, *
             raise _damaged(m, "media", f"the manifest lists the image of {what} without a size")
         loaded[digest] = b"".join(media.stream(digest, size, what=what))  # never more than its listed size
     return Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved,
-                  images=loaded)
+                  images=loaded, structure=structure, threads=threads)

@@ -11,7 +11,9 @@ deleted, the messages posted after the last acknowledged one are read and those 
 (same content, same display name, posted by a webhook) are counted as in place, and only what is left is
 sent. Each send asks the client to look before it posts again after a lost answer (``execute_webhook``
 with ``dedupe_channel``), and the webhook is created the same way, so dropped answers never duplicate
-anything. Channels are replayed concurrently. The result says, per channel and in all, how many saved
+anything. Channels are replayed concurrently. A thread (:mod:`gaib.snapshots.threads`) is replayed the same way
+through a webhook of its parent channel (``thread_id``); a forum post's first message does not count
+as history already there. The result says, per channel and in all, how many saved
 messages are in place and how many were already there.
 
 Each saved message becomes one or more webhook messages under the author's display name and avatar
@@ -125,6 +127,10 @@ class ChannelReplay:
     new_id: str | None = None
     already: int = 0
     """Webhook messages an interrupted replay already posted (from its journal; plans only)."""
+    webhook_channel: str | None = None
+    """For a thread: the channel whose webhook posts into it (``new_id`` is the thread)."""
+    starter: bool = False
+    """A forum post: its first message (id = the thread's) is there from the start, not replayed."""
 
     def sends(self) -> list[dict[str, Any]]:
         return [p for m in self.messages for p in payloads(m)]
@@ -261,10 +267,13 @@ def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, re
     row: dict[str, Any] = {"name": target.name, "id": target.new_id, "messages": len(target.messages),
                            "total": len(messages), "sent": 0, "in_place": 0, "already": 0}
     log = journal.read(target.old_id) if journal is not None else None
+    hook_channel = target.webhook_channel or target.new_id
+    thread = target.new_id if target.webhook_channel else None
     if log is not None and log.channel_id != target.new_id:
         log = None  # the channel was re-created again since: that replay's messages went with it
     if log is None:
-        if port.list_messages(target.new_id, limit=1):
+        held = port.list_messages(target.new_id, limit=2)
+        if [m for m in held if not (target.starter and m.id == target.new_id)]:
             row["skipped"] = "the channel is not empty"
             progress(Tick("note", f"#{target.name} already holds messages; not replaying into it."))
             return row
@@ -272,7 +281,7 @@ def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, re
         if journal is not None:
             journal.write(log)  # before the webhook exists: a re-run knows this replay started
     else:
-        _remove_leftover_hooks(port, target.new_id, reason)
+        _remove_leftover_hooks(port, hook_channel, reason)
         if _reconcile(port, target.new_id, log, [k for k in keyed if k[1] not in log.sent]) and journal:
             journal.write(log)
 
@@ -282,11 +291,11 @@ def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, re
     row["already"] = in_place()
     todo = [k for k in keyed if k[1] not in log.sent]
     if todo:
-        hook = port.create_webhook(target.new_id, WEBHOOK_NAME, reason=reason, dedupe=True)
+        hook = port.create_webhook(hook_channel, WEBHOOK_NAME, reason=reason, dedupe=True)
         try:
             for _, key, payload in todo:
                 posted = port.execute_webhook(hook.url, payload, wait=True, dedupe_channel=target.new_id,
-                                              dedupe_after=log.last())
+                                              dedupe_after=log.last(), thread_id=thread)
                 mid = posted.get("id") if isinstance(posted, dict) else None
                 if not isinstance(mid, str) or not mid.isdigit():
                     raise DiscordError("Discord did not return the message a webhook posted.")

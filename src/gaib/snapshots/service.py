@@ -339,7 +339,8 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
         caps = discord_plan.caps
         if extras.present:
             live_community = community_service.read_live(ports.discord, extras,
-                                                         workers=min(4, ports.settings.discord_concurrency))
+                                                         workers=min(4, ports.settings.discord_concurrency),
+                                                         guild=live)
             community = community_service.plan(
                 extras, live_community, live, discord_plan, content.objects, prune_unmanaged=prune_unmanaged,
                 messages=messages,
@@ -448,8 +449,7 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
         progress(Tick("note", f"Took pre-restore snapshot {pre.id}."))
         return pre.id
 
-    extras_planned = plan.community is not None and (
-        not plan.community.community.empty or bool(plan.community.replay and plan.community.replay.channels))
+    extras_planned = plan.community is not None and plan.community.has_work
     with locked(ports.state, ws, f"snapshot restore {snapshot_id}", ports.clock):
         done = converge(ports, server_id=sid, desired=desired_of(content), objects=content.objects,
                         prune_unmanaged=plan.prune_unmanaged, before=before, progress=progress,

@@ -15,7 +15,8 @@ Object keys (DESIGN.md)::
     exports/{server_id}/config.{id}.yaml          exports/{server_id}/config.latest.yaml
     snapshots/{server_id}/{snapshot_id}/{manifest.json|state.json.gz|config.yaml.gz|theme-registry.json.gz|
                                         objects.json.gz|guild.json.gz|emojis.json.gz|stickers.json.gz|
-                                        bans.json.gz|messages/{channel_id}.jsonl.gz}
+                                        bans.json.gz|structure.json.gz|threads.json.gz|
+                                        messages/{channel_or_thread_id}.jsonl.gz}
     media/{server_id}/{sha256}                    (images, content-addressed, shared by snapshots)
     themes/{server_id}/registry.json              themes/{server_id}/audit/{id}.json
     themes/{server_id}/deployments/config.{deployment_id}.yaml.gz
@@ -54,7 +55,8 @@ _ID_RE = re.compile(ID_PATTERN)
 _TS_FORMAT = "%Y%m%dT%H%M%S"
 
 SnapshotPart = Literal["manifest.json", "state.json.gz", "config.yaml.gz", "theme-registry.json.gz",
-                       "objects.json.gz", "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz"]
+                       "objects.json.gz", "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz",
+                       "structure.json.gz", "threads.json.gz"]
 SNAPSHOT_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "manifest.json",
     "state.json.gz",
@@ -68,6 +70,8 @@ SNAPSHOT_COMMUNITY_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "emojis.json.gz",
     "stickers.json.gz",
     "bans.json.gz",
+    "structure.json.gz",
+    "threads.json.gz",
 )
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 

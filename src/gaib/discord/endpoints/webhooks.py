@@ -71,8 +71,10 @@ class Webhooks:
         return parse("webhook", self._build, data)
 
     def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
-                        dedupe_channel: str | None = None, dedupe_after: str | None = None) -> Any:
-        """POST ``payload`` (``content``/``embeds``/…) to a webhook URL, without the bot token.
+                        dedupe_channel: str | None = None, dedupe_after: str | None = None,
+                        thread_id: str | None = None) -> Any:
+        """POST ``payload`` (``content``/``embeds``/…) to a webhook URL, without the bot token; with
+        ``thread_id`` into that thread of the webhook's channel (``dedupe_channel`` is then the thread).
 
         Returns None (204), or the created message when ``wait=True``. An unversioned ``…/api/webhooks``
         URL is sent to ``…/api/v10/webhooks``. A webhook that answered 404 (or 401, a bad webhook
@@ -101,7 +103,10 @@ class Webhooks:
             probe = self._post_probe(webhook_id, channel, after, body)
         # Also paced by the channel's 30-per-minute webhook limit (no header shows it; one webhook per
         # channel stands for the channel).
-        return self._transport.request(post, body=body, url_root=root, query={"wait": "true"} if wait else None,
+        query = {"wait": "true"} if wait else {}
+        if thread_id is not None:
+            query["thread_id"] = check_snowflake(thread_id, "thread id")
+        return self._transport.request(post, body=body, url_root=root, query=query or None,
                                        sub=f"{L.WEBHOOK_SUB}{webhook_id}", probe=probe)
 
     def _post_probe(self, webhook_id: str, channel_id: str, after: str, body: Mapping[str, Any]) -> Probe:

@@ -16,6 +16,7 @@ from gaib.emulator.stores.emojis import EmojiRec
 from gaib.emulator.stores.records import ChannelRec, DataFileError, RoleRec, WebhookRec
 from gaib.emulator.stores.settings import default_settings
 from gaib.emulator.stores.stickers import StickerRec
+from gaib.emulator.stores.threads import ThreadRec
 
 if TYPE_CHECKING:
     from gaib.emulator.guild import GuildState
@@ -34,6 +35,7 @@ def dump(guild: GuildState) -> dict[str, Any]:
         "roles": [r.to_json() for r in guild.roles.by_id.values()],
         "channels": [c.to_json() for c in guild.channels.by_id.values()],
         "webhooks": [w.to_json() for w in guild.webhooks.by_id.values()],
+        "threads": guild.threads.to_json(),
         "community": {
             "settings": dict(settings.values), "premium_tier": settings.premium_tier,
             "images": {k: _b64(v) for k, v in settings.images.items()},
@@ -111,6 +113,12 @@ def load(guild: GuildState, data: Any) -> None:
         if hook.channel_id not in channels:
             raise DataFileError(f"webhook {hook.id} points to an unknown channel")
     community = _community(data.get("community"))
+    raw_threads = data.get("threads", [])
+    if not isinstance(raw_threads, list):
+        raise DataFileError("'threads' must be a list")
+    threads = {t.id: t for t in (ThreadRec.from_json(x) for x in raw_threads)}
+    if any(t.parent_id not in channels for t in threads.values()):
+        raise DataFileError("a thread points to an unknown channel")
 
     guild.clear()
     guild.settings.guild_name = name
@@ -120,7 +128,8 @@ def load(guild: GuildState, data: Any) -> None:
     guild.emojis.by_id, guild.stickers.by_id = community.emojis, community.stickers
     guild.bans.reasons, guild.users.by_id = community.bans, community.users
     guild.messages.history = community.history
-    for oid in [*roles, *channels, *webhooks, *community.emojis, *community.stickers]:
+    guild.threads.by_id = threads
+    for oid in [*roles, *channels, *webhooks, *threads, *community.emojis, *community.stickers]:
         guild.ids.observe(oid)
     for messages in community.history.values():
         for m in messages:

@@ -9,6 +9,7 @@ allows (everything when absent). ``posted`` keeps the bodies webhooks sent, per 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -42,12 +43,16 @@ class MessageStore:
         self.users = users
         self.history: dict[str, list[dict[str, Any]]] = {}
         self.posted: dict[str, list[dict[str, Any]]] = {}
+        self.is_thread: Callable[[str], bool] = lambda _id: False
+        """Whether an id is a thread's (set by the guild): threads have a history too."""
 
     def reset(self) -> None:
         self.history = {}
         self.posted = {}
 
-    def _history_channel(self, channel_id: str) -> ChannelRec:
+    def _history_channel(self, channel_id: str) -> ChannelRec | None:
+        if self.is_thread(channel_id):
+            return None
         channel = self.channels.find(channel_id)
         if channel.type not in MESSAGE_TYPES_WITH_HISTORY:
             raise ApiError(400, E.INVALID_CHANNEL_TYPE, "Cannot execute action on this channel type")
@@ -112,8 +117,8 @@ class MessageStore:
         message.update(mention_everyone=everyone, mentions=users, mention_roles=roles)
         avatar = data.get("avatar_url")
         stored = {**message, "author": {**message["author"]}}
-        self.history.setdefault(hook.channel_id, []).append(stored)
-        self.posted.setdefault(hook.channel_id, []).append(
+        self.history.setdefault(message["channel_id"], []).append(stored)
+        self.posted.setdefault(message["channel_id"], []).append(
             {**data, "id": message["id"], "avatar_url": avatar if isinstance(avatar, str) else None})
 
     def seed(self, channel_id: str, items: Any) -> list[dict[str, Any]]:
@@ -159,6 +164,20 @@ class MessageStore:
         }
         self.history.setdefault(channel_id, []).append(message)
         return message
+
+    def starter(self, thread_id: str, content: str, embeds: Any) -> dict[str, Any]:
+        """A forum post's first message, by the bot; its id is the thread's (as on Discord)."""
+        from gaib.emulator.stores.audit import BOT_USER_ID
+
+        message = {
+            "id": thread_id, "type": 0, "content": content, "channel_id": thread_id,
+            "author": {**self.users.api_object(BOT_USER_ID), "username": "gaib", "bot": True}, "attachments": [],
+            "embeds": [{"type": "rich", **e} for e in embeds if isinstance(e, dict)] if isinstance(embeds, list)
+            else [], "mentions": [], "mention_roles": [], "pinned": False, "mention_everyone": False, "tts": False,
+            "timestamp": stamp(self.ctx.clock()), "edited_timestamp": None, "flags": 0, "components": [],
+        }
+        self.history.setdefault(thread_id, []).append(message)
+        return dict(message)
 
     def forget_channel(self, channel_id: str) -> None:
         """Part of deleting a channel: its history goes with it."""

@@ -13,9 +13,10 @@ from typing import Any
 from gaib.emulator.fields import parse_bits, parse_snowflake
 
 CATEGORY = 4
-TEXT_LIKE = frozenset({0, 5, 15})
+TEXT_LIKE = frozenset({0, 5, 15, 16})
 VOICE_LIKE = frozenset({2, 13})
-CREATABLE_TYPES = (0, 2, 4, 5, 13, 15)
+POST_TYPES = frozenset({15, 16})  # forum and media: their threads are posts
+CREATABLE_TYPES = (0, 2, 4, 5, 13, 15, 16)
 DEFAULT_BITRATE = 64000
 
 
@@ -65,6 +66,7 @@ class RoleRec:
     mentionable: bool = False
     unicode_emoji: str | None = None
     flags: int = 0
+    icon: str | None = None
 
     def to_api(self) -> dict[str, Any]:
         return {
@@ -73,7 +75,7 @@ class RoleRec:
             "colors": {"primary_color": self.color, "secondary_color": self.secondary_color,
                        "tertiary_color": self.tertiary_color},
             "hoist": self.hoist, "managed": False, "mentionable": self.mentionable,
-            "icon": None, "unicode_emoji": self.unicode_emoji, "flags": self.flags,
+            "icon": self.icon, "unicode_emoji": self.unicode_emoji, "flags": self.flags,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -91,6 +93,7 @@ class RoleRec:
             tertiary_color=_want(data, "tertiary_color", int, nullable=True),
             hoist=_want(data, "hoist", bool), mentionable=_want(data, "mentionable", bool),
             unicode_emoji=_want(data, "unicode_emoji", str, nullable=True), flags=_want(data, "flags", int),
+            icon=_want(data, "icon", str, nullable=True) if "icon" in data else None,
         )
 
 
@@ -130,6 +133,10 @@ class ChannelRec:
     flags: int = 0
     default_auto_archive_duration: int | None = None
     default_thread_rate_limit_per_user: int = 0
+    available_tags: list[dict[str, Any]] = field(default_factory=list)
+    default_reaction_emoji: dict[str, Any] | None = None
+    default_sort_order: int | None = None
+    default_forum_layout: int = 0
     overwrites: list[OverwriteRec] = field(default_factory=list)
 
     def to_api(self, guild_id: str) -> dict[str, Any]:
@@ -142,9 +149,12 @@ class ChannelRec:
             out.update(topic=self.topic, rate_limit_per_user=self.rate_limit_per_user, last_message_id=None)
             if self.default_auto_archive_duration is not None:
                 out["default_auto_archive_duration"] = self.default_auto_archive_duration
-        if self.type == 15:
-            out.update(available_tags=[], default_reaction_emoji=None, default_sort_order=None,
-                       default_forum_layout=0, default_tag_setting=None,
+        if self.type in POST_TYPES:
+            out.update(available_tags=[dict(t) for t in self.available_tags],
+                       default_reaction_emoji=dict(self.default_reaction_emoji) if self.default_reaction_emoji
+                       else None, default_sort_order=self.default_sort_order,
+                       default_forum_layout=self.default_forum_layout if self.type == 15 else 0,
+                       default_tag_setting=None,
                        default_thread_rate_limit_per_user=self.default_thread_rate_limit_per_user)
         if self.type in VOICE_LIKE:
             out.update(bitrate=self.bitrate, user_limit=self.user_limit, rtc_region=self.rtc_region,
@@ -173,8 +183,24 @@ class ChannelRec:
             video_quality_mode=_want(data, "video_quality_mode", int), flags=_want(data, "flags", int),
             default_auto_archive_duration=_want(data, "default_auto_archive_duration", int, nullable=True),
             default_thread_rate_limit_per_user=_want(data, "default_thread_rate_limit_per_user", int),
-            overwrites=[OverwriteRec.from_json(o) for o in overwrites],
+            overwrites=[OverwriteRec.from_json(o) for o in overwrites], **_forum_json(data),
         )
+
+
+def _forum_json(data: dict[str, Any]) -> dict[str, Any]:
+    """The forum fields of a data-file channel (absent in files written before they existed)."""
+    tags = data.get("available_tags", [])
+    if not isinstance(tags, list) or not all(isinstance(t, dict) and isinstance(t.get("id"), str)
+                                             and isinstance(t.get("name"), str) for t in tags):
+        raise DataFileError("field 'available_tags' must be a list of tags")
+    reaction = data.get("default_reaction_emoji")
+    if reaction is not None and not isinstance(reaction, dict):
+        raise DataFileError("field 'default_reaction_emoji' must be an object or null")
+    order, layout = data.get("default_sort_order"), data.get("default_forum_layout", 0)
+    if (order is not None and order not in (0, 1)) or layout not in (0, 1, 2):
+        raise DataFileError("bad default_sort_order or default_forum_layout")
+    return {"available_tags": tags, "default_reaction_emoji": reaction, "default_sort_order": order,
+            "default_forum_layout": layout}
 
 
 @dataclass

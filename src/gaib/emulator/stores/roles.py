@@ -1,18 +1,25 @@
 """The guild's roles: @everyone (id = guild id, always at position 0) and up to 250 roles in all.
 
 Validates and applies role creates, edits, reorders and deletes as Discord does; unknown ids raise
-404 10011, a 251st role 30005, moving or deleting @everyone 50028. Deleting a role here does not
+404 10011, a 251st role 30005, moving or deleting @everyone 50028. A role icon (a PNG, JPEG, GIF or
+WebP data URI of at most 256 KiB, served on the CDN at ``role-icons/{role}/{hash}.png``) or unicode
+emoji needs the guild feature ``ROLE_ICONS`` (boost level 2): without it 403 50101, as Discord answers
+(``gaib.discord.limits.MORE_BOOSTS_REQUIRED``). The colours object sets ``color`` (its primary colour)
+and the secondary and tertiary colours. Deleting a role here does not
 touch channel overwrites: :class:`gaib.emulator.guild.GuildState` removes those that name it.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from gaib.discord import limits as L
 from gaib.emulator import apierrors as E
 from gaib.emulator.apierrors import ApiError, FormErrors
 from gaib.emulator.fields import MISSING, Fields, require_list, require_object
 from gaib.emulator.stores.context import GuildContext
+from gaib.emulator.stores.images import decode_data_uri, image_hash
 from gaib.emulator.stores.records import RoleRec
 
 # Discord's default @everyone permissions for a new guild (a decimal string in the API).
@@ -27,6 +34,10 @@ class RoleStore:
     def __init__(self, ctx: GuildContext) -> None:
         self.ctx = ctx
         self.by_id: dict[str, RoleRec] = {}
+        self.features: Callable[[], list[str]] = list
+        """The guild's features (set by the guild: the settings store holds them)."""
+        self.images: Callable[[], dict[str, bytes]] = dict
+        """Where role icon images are kept, by CDN path (the settings store's images)."""
         self.reset()
 
     def reset(self) -> None:
@@ -51,8 +62,7 @@ class RoleStore:
     def get(self, role_id: str) -> dict[str, Any]:
         return self.find(role_id).to_api()
 
-    @staticmethod
-    def _changes(body: Any) -> dict[str, Any]:
+    def _changes(self, body: Any) -> dict[str, Any]:
         data = require_object(body)
         errs = FormErrors()
         f = Fields(data, errs)
@@ -72,9 +82,14 @@ class RoleStore:
             changes["tertiary_color"] = cf.integer("tertiary_color", 0, MAX_COLOR)
         icon = f.string("icon", 0, 10_000_000)
         if isinstance(icon, str):
-            errs.add(("icon",), "GUILD_FEATURE_REQUIRED", "This server needs the ROLE_ICONS feature.")
+            changes["icon_data"] = decode_data_uri(errs, "icon", icon, L.ROLE_ICON_MAX_BYTES)
+        elif icon is None:
+            changes["icon"] = None
         errs.raise_if_any()
-        nullable = {"unicode_emoji", "secondary_color", "tertiary_color"}
+        wants_icon = isinstance(icon, str) or isinstance(changes["unicode_emoji"], str)
+        if wants_icon and "ROLE_ICONS" not in self.features():
+            raise ApiError(403, L.MORE_BOOSTS_REQUIRED, "This server needs more boosts to perform this action")
+        nullable = {"unicode_emoji", "secondary_color", "tertiary_color", "icon"}
         return {k: v for k, v in changes.items()
                 if v is not MISSING and (v is not None or k in nullable)}
 
@@ -88,8 +103,7 @@ class RoleStore:
                 role.position += 1
         everyone = self.by_id[self.ctx.guild_id]
         role = RoleRec(id=self.ctx.ids.next(), name="new role", permissions=everyone.permissions, position=1)
-        for key, value in changes.items():
-            setattr(role, key, value)
+        self._set(role, changes)
         self.by_id[role.id] = role
         self.ctx.changed()
         return role.to_api()
@@ -97,10 +111,17 @@ class RoleStore:
     def update(self, role_id: str, body: Any) -> dict[str, Any]:
         role = self.find(role_id)
         changes = self._changes(body)
-        for key, value in changes.items():
-            setattr(role, key, value)
+        self._set(role, changes)
         self.ctx.changed()
         return role.to_api()
+
+    def _set(self, role: RoleRec, changes: dict[str, Any]) -> None:
+        data = changes.pop("icon_data", None)
+        for key, value in changes.items():
+            setattr(role, key, value)
+        if isinstance(data, bytes):
+            role.icon = image_hash(data)
+            self.images()[f"role-icons/{role.id}/{role.icon}.png"] = data
 
     def reorder(self, body: Any) -> list[dict[str, Any]]:
         """Move the listed roles; @everyone stays at 0, the others are renumbered 1..n. Returns all roles."""

@@ -54,7 +54,7 @@ class SettingsStore:
         if self.premium_tier >= 1:
             out += ["ANIMATED_ICON", "INVITE_SPLASH"]
         if self.premium_tier >= 2:
-            out += ["BANNER"]
+            out += ["BANNER", "ROLE_ICONS"]
         return out
 
     def api_object(self) -> dict[str, Any]:

@@ -3,7 +3,10 @@
 Discord's rules kept here: at most 15 webhooks per channel (30007), none on a category (50024);
 names of 1-80 characters without "clyde" or "discord"; executing needs the webhook's token (404
 10015 for an unknown id or a wrong token, compared in constant time) and something to send (50006);
-the emulator has no threads, so ``thread_id`` always gives 404 10003. A posted message joins its
+``thread_id`` posts into a thread of the webhook's channel (see
+:meth:`gaib.emulator.stores.threads.ThreadStore.accepting`); into a forum or media channel a webhook
+posts only with ``thread_id`` (220001: the emulator does not create posts from ``thread_name``). A
+posted message joins its
 channel's history (:class:`~gaib.emulator.stores.messages.MessageStore`); ``sent`` keeps each
 webhook's bodies, also after the webhook is deleted (not after its channel is).
 """
@@ -11,7 +14,7 @@ webhook's bodies, also after the webhook is deleted (not after its channel is).
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from gaib.emulator import apierrors as E
@@ -21,9 +24,14 @@ from gaib.emulator.stores.channels import ChannelStore
 from gaib.emulator.stores.context import GuildContext
 from gaib.emulator.stores.embeds import check_embeds, check_webhook_name
 from gaib.emulator.stores.messages import MessageStore, stamp
-from gaib.emulator.stores.records import CATEGORY, WebhookRec
+from gaib.emulator.stores.records import CATEGORY, POST_TYPES, WebhookRec
 
 MAX_WEBHOOKS_PER_CHANNEL = 15
+FORUM_NEEDS_THREAD = 220001
+
+
+def _no_threads(thread_id: str, channel_id: str) -> str:
+    raise E.unknown(E.UNKNOWN_CHANNEL)
 
 
 class WebhookStore:
@@ -35,6 +43,8 @@ class WebhookStore:
         self.messages = messages
         self.by_id: dict[str, WebhookRec] = {}
         self.sent: dict[str, list[dict[str, Any]]] = {}
+        self.thread_target: Callable[[str, str], str] = _no_threads
+        """(thread id, webhook channel) → the thread a message goes to (set by the guild: the thread store)."""
 
     def reset(self) -> None:
         self.by_id = {}
@@ -82,8 +92,6 @@ class WebhookStore:
     def execute(self, webhook_id: str, token: str, body: Any, thread_id: str | None) -> dict[str, Any]:
         """Post a message; returns it as a MessageResponse. 50006 when there is nothing to send."""
         hook = self.find(webhook_id, token)
-        if thread_id is not None:
-            raise E.unknown(E.UNKNOWN_CHANNEL)  # the emulator has no threads
         data = require_object(body)
         errs = FormErrors()
         f = Fields(data, errs)
@@ -105,11 +113,18 @@ class WebhookStore:
         has_content = isinstance(content, str) and content.strip() != ""
         if not (has_content or shown_embeds or components or attachments or isinstance(data.get("poll"), dict)):
             raise ApiError(400, E.EMPTY_MESSAGE, "Cannot send an empty message")
+        if thread_id is not None:
+            target = self.thread_target(thread_id, hook.channel_id)
+        elif self.channels.find(hook.channel_id).type in POST_TYPES:
+            raise ApiError(400, FORUM_NEEDS_THREAD,
+                           "Webhooks posted to forum channels must have a thread_name or thread_id")
+        else:
+            target = hook.channel_id
         message_id = self.ctx.ids.next()
         when = stamp(self.ctx.clock())
         message: dict[str, Any] = {
             "id": message_id, "type": 0, "content": content if isinstance(content, str) else "",
-            "channel_id": hook.channel_id, "webhook_id": hook.id,
+            "channel_id": target, "webhook_id": hook.id,
             "author": {"id": hook.id, "username": username if isinstance(username, str) else hook.name,
                        "avatar": None, "discriminator": "0000", "public_flags": 0, "flags": 0, "bot": True,
                        "global_name": None, "primary_guild": None},
@@ -117,8 +132,7 @@ class WebhookStore:
             "pinned": False, "mention_everyone": False, "tts": tts is True, "timestamp": when,
             "edited_timestamp": None, "flags": flags if isinstance(flags, int) else 0, "components": [],
         }
-        stored = {**data, "id": message_id, "timestamp": when, "webhook_id": hook.id,
-                  "channel_id": hook.channel_id}
+        stored = {**data, "id": message_id, "timestamp": when, "webhook_id": hook.id, "channel_id": target}
         self.sent.setdefault(hook.id, []).append(stored)
         self.messages.record_webhook_message(hook, data, message)
         self.ctx.changed()
