@@ -158,6 +158,18 @@ def _bulk_ban(c: Call) -> Reply:
     return Reply(200, c.state.bans.bulk_ban(c.body, audit_reason(c.headers)))
 
 
+def _list_members(c: Call) -> Reply:
+    return Reply(200, c.state.members.listing(c.query))
+
+
+def _get_member(c: Call) -> Reply:
+    return Reply(200, c.state.members.get(c.params["user_id"]))
+
+
+def _update_member(c: Call) -> Reply:
+    return Reply(200, c.state.members.update(c.params["user_id"], c.body))
+
+
 def _list_messages(c: Call) -> Reply:
     return Reply(200, c.state.messages.listing(c.params["channel_id"], c.query))
 
@@ -222,6 +234,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/guilds/{guild_id}/bans": {"GET": _list_bans},
     "/guilds/{guild_id}/bans/{user_id}": {"GET": _get_ban, "PUT": _ban, "DELETE": _unban},
     "/guilds/{guild_id}/bulk-ban": {"POST": _bulk_ban},
+    "/guilds/{guild_id}/members": {"GET": _list_members},
+    "/guilds/{guild_id}/members/{user_id}": {"GET": _get_member, "PATCH": _update_member},
     "/channels/{channel_id}/messages": {"GET": _list_messages},
     "/webhooks/{webhook_id}": {"DELETE": _delete_webhook},
     "/channels/{channel_id}": {"GET": _get_channel, "PATCH": _update_channel, "DELETE": _delete_channel},

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gaib.emulator.stores.emojis import EmojiRec
+from gaib.emulator.stores.members import MemberRec
 from gaib.emulator.stores.records import ChannelRec, DataFileError, RoleRec, WebhookRec
 from gaib.emulator.stores.settings import default_settings
 from gaib.emulator.stores.stickers import StickerRec
@@ -43,6 +44,7 @@ def dump(guild: GuildState) -> dict[str, Any]:
                           "format_type": s.format_type, "data": _b64(s.data)} for s in guild.stickers.by_id.values()],
             "bans": dict(guild.bans.reasons), "users": dict(guild.users.by_id), "history": guild.messages.history,
         },
+        "members": {uid: m.to_json() for uid, m in guild.members.by_id.items()},
     }
 
 
@@ -111,6 +113,10 @@ def load(guild: GuildState, data: Any) -> None:
         if hook.channel_id not in channels:
             raise DataFileError(f"webhook {hook.id} points to an unknown channel")
     community = _community(data.get("community"))
+    raw_members = data.get("members", {})
+    if not isinstance(raw_members, dict):
+        raise DataFileError("'members' must be an object")
+    members = {str(uid): MemberRec.from_json(m) for uid, m in raw_members.items()}
 
     guild.clear()
     guild.settings.guild_name = name
@@ -120,6 +126,7 @@ def load(guild: GuildState, data: Any) -> None:
     guild.emojis.by_id, guild.stickers.by_id = community.emojis, community.stickers
     guild.bans.reasons, guild.users.by_id = community.bans, community.users
     guild.messages.history = community.history
+    guild.members.by_id = members
     for oid in [*roles, *channels, *webhooks, *community.emojis, *community.stickers]:
         guild.ids.observe(oid)
     for messages in community.history.values():
