@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Message, Sticker
+from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Member, Message, Sticker
 from gaib.discord.limits import Usage, Wait
 from gaib.discord.models import AuditEntry, Channel, Guild, Overwrite, Role, Webhook
 
@@ -160,6 +160,17 @@ class DiscordPort(Protocol):
 
     def unban(self, user_id: str, *, reason: str | None = None) -> None:
         """Lift a ban. Raises DiscordNotFound when the user is not banned."""
+        ...
+
+    def list_members(self) -> list[Member]:
+        """Every member of the guild, by user id (1000 per request). Needs the GUILD_MEMBERS privileged
+        intent: without it raises ``MembersIntentMissing`` (a DiscordPermissionError, Discord's 50001)."""
+        ...
+
+    def edit_member(self, user_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Member:
+        """One PATCH of a member's ``roles`` (the whole list of role ids) and/or ``nick`` (None clears it).
+        Raises DiscordNotFound for a user who is not a member, DiscordPermissionError for a role at or above
+        the bot's highest role."""
         ...
 
     def list_messages(self, channel_id: str, *, limit: int, before: str | None = None,

@@ -26,7 +26,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from gaib.emulator import apierrors as E
 from gaib.emulator.apierrors import ApiError, FormErrors, form_error
 from gaib.emulator.fields import MISSING, Fields, parse_snowflake, require_object
 from gaib.emulator.stores.audit import BOT_USER_ID
@@ -154,7 +153,7 @@ class MemberStore:
                 raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
         if wanted is not None:
             rec.roles = sorted(wanted, key=int)
-        if nick is not MISSING:
+        if not isinstance(nick, type(MISSING)):
             rec.nick = nick or None
         self.ctx.changed()
         return self._api_object(user_id)
