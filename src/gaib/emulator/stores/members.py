@@ -153,7 +153,7 @@ class MemberStore:
                 raise ApiError(403, MISSING_PERMISSIONS, "Missing Permissions")
         if wanted is not None:
             rec.roles = sorted(wanted, key=int)
-        if not isinstance(nick, type(MISSING)):
+        if isinstance(nick, str) or nick is None:
             rec.nick = nick or None
         self.ctx.changed()
         return self._api_object(user_id)
