@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.emulator.apierrors import ApiError, FormErrors, form_error
-from gaib.emulator.fields import MISSING, Fields, parse_snowflake, require_object
+from gaib.emulator.fields import Fields, parse_snowflake, require_object
 from gaib.emulator.stores.audit import BOT_USER_ID
 from gaib.emulator.stores.context import GuildContext
 from gaib.emulator.stores.messages import stamp
