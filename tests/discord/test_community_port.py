@@ -15,6 +15,7 @@ from gaib.discord.client import DiscordClient
 from gaib.discord.community import data_uri
 from gaib.discord.models import channel_body, role_body
 from gaib.discord.port import DiscordPort
+from gaib.emulator.stores.audit import BOT_USER_ID
 from gaib.errors import DiscordError, DiscordNotFound, InvalidInput
 from tests.discord.stub import Reply, stub_server
 from tests.support.discord.control import LinkedClock, control
@@ -149,6 +150,7 @@ def test_members_are_listed_in_pages_and_one_patch_sets_roles_and_nick(port: Dis
     assert (set(edited.roles), edited.nick) == ({mods.id, vip.id}, "One")
     assert emu.stats()["by_route"]["PATCH /guilds/{guild_id}/members/{user_id}"] == 1  # roles and nick at once
     assert port.edit_member("700000000000000001", {"nick": None}).nick is None
+    assert port.bot_user_id() == BOT_USER_ID
     with pytest.raises(DiscordNotFound):
         port.edit_member("800000000000000001", {"nick": "x"})
     with pytest.raises(InvalidInput):

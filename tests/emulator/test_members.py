@@ -92,6 +92,7 @@ def test_recorded_member_session_passes_the_contract_validator(tmp_path: Path) -
         bot("GET", f"/guilds/{g}/members", params={"limit": "1000"})
         bot("GET", f"/guilds/{g}/members", params={"limit": "1000", "after": ALICE})
         bot("GET", f"/guilds/{g}/members/{ALICE}")
+        assert bot("GET", "/users/@me")["id"] == BOT_USER_ID
         bot("PATCH", f"/guilds/{g}/members/{ALICE}", {"roles": [role["id"]], "nick": "Alice"})
         bot("PATCH", f"/guilds/{g}/members/{BOB}", {"nick": None})
         bot("PATCH", f"/guilds/{g}/members/800000000000000009", {"nick": "x"}, expect=404)
@@ -105,4 +106,4 @@ def test_recorded_member_session_passes_the_contract_validator(tmp_path: Path) -
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == f"{len(lines)} passed, 0 failed"
-    assert len([x for x in lines if "/members" in x["request"]["url"]]) == 7
+    assert len([x for x in lines if "/members" in x["request"]["url"] or "/users/@me" in x["request"]["url"]]) == 8

@@ -239,6 +239,9 @@ class DiscordClient:
     def edit_member(self, user_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Member:
         return self.members.edit_member(user_id, fields, reason=reason)
 
+    def bot_user_id(self) -> str:
+        return self.members.bot_user_id()
+
     def list_messages(self, channel_id: str, *, limit: int, before: str | None = None,
                       after: str | None = None) -> list[Message]:
         return self.messages.list_messages(channel_id, limit=limit, before=before, after=after)

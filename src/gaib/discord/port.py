@@ -173,6 +173,10 @@ class DiscordPort(Protocol):
         the bot's highest role."""
         ...
 
+    def bot_user_id(self) -> str:
+        """The bot's own user id (its member's roles tell which roles it may hand out)."""
+        ...
+
     def list_messages(self, channel_id: str, *, limit: int, before: str | None = None,
                       after: str | None = None) -> list[Message]:
         """Up to ``limit`` messages of a channel, newest first (100 per request), older than ``before``

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.emulator.guild import GuildState
+from gaib.emulator.stores.audit import bot_user
 
 API_PREFIX = "/api/v10"
 
@@ -158,6 +159,11 @@ def _bulk_ban(c: Call) -> Reply:
     return Reply(200, c.state.bans.bulk_ban(c.body, audit_reason(c.headers)))
 
 
+def _get_me(c: Call) -> Reply:
+    """The bot's own user (spec ``UserPIIResponse``: ``mfa_enabled`` and ``locale`` are required)."""
+    return Reply(200, {**bot_user(), "mfa_enabled": True, "locale": "en-US", "verified": True, "email": None})
+
+
 def _list_members(c: Call) -> Reply:
     return Reply(200, c.state.members.listing(c.query))
 
@@ -236,6 +242,7 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/guilds/{guild_id}/bulk-ban": {"POST": _bulk_ban},
     "/guilds/{guild_id}/members": {"GET": _list_members},
     "/guilds/{guild_id}/members/{user_id}": {"GET": _get_member, "PATCH": _update_member},
+    "/users/@me": {"GET": _get_me},
     "/channels/{channel_id}/messages": {"GET": _list_messages},
     "/webhooks/{webhook_id}": {"DELETE": _delete_webhook},
     "/channels/{channel_id}": {"GET": _get_channel, "PATCH": _update_channel, "DELETE": _delete_channel},

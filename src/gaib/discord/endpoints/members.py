@@ -5,7 +5,8 @@ user id of the previous page); without the GUILD_MEMBERS privileged intent Disco
 50001, raised as :class:`MembersIntentMissing` (a DiscordPermissionError) so callers can tell it from
 other refusals. ``edit_member`` sends one PATCH carrying the whole role list and/or the nickname (a
 nickname over 32 characters is InvalidInput, nothing sent); an unknown member raises DiscordNotFound, a
-role at or above the bot's highest role DiscordPermissionError (Discord's 50013).
+role at or above the bot's highest role DiscordPermissionError (Discord's 50013). ``bot_user_id`` reads
+the bot's own user id (``GET /users/@me``), which finds the bot's member and so its highest role.
 """
 
 from __future__ import annotations
@@ -57,6 +58,11 @@ class Members:
             if len(page) < L.MEMBER_PAGE:
                 return sorted(out, key=lambda m: int(m.user_id))
             after = max(page, key=lambda m: int(m.user_id)).user_id
+
+    def bot_user_id(self) -> str:
+        """The bot's own user id (``GET /users/@me``)."""
+        data = self._transport.request(route("GET", "/users/@me"))
+        return parse("user", lambda d: check_snowflake(str(d["id"]), "user id"), data)
 
     def edit_member(self, user_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Member:
         """PATCH ``roles`` (the whole list of role ids) and/or ``nick`` (None clears it) of one member."""
