@@ -32,8 +32,8 @@ from gaib.fsutil import fsync_dir, user_path
 ALLOWED_NAMES = frozenset({
     "manifest.json", "state.json", "config.yaml", "theme-registry.json", "objects.json",
     "state.json.gz", "config.yaml.gz", "theme-registry.json.gz", "objects.json.gz",
-    "guild.json", "emojis.json", "stickers.json", "bans.json",
-    "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz",
+    "guild.json", "emojis.json", "stickers.json", "bans.json", "members.json",
+    "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz", "members.json.gz",
 })
 #: Saved messages (``messages-{channel_id}.jsonl[.gz]``) and images (``media-{sha256}.{ext}``).
 ALLOWED_PATTERN = re.compile(r"messages-[1-9][0-9]{0,19}\.jsonl(\.gz)?|media-[0-9a-f]{64}\.(png|gif|jpg|webp|json|bin)")

@@ -159,6 +159,11 @@ def _bulk_ban(c: Call) -> Reply:
     return Reply(200, c.state.bans.bulk_ban(c.body, audit_reason(c.headers)))
 
 
+def _remove_member(c: Call) -> Reply:
+    c.state.members.remove(c.params["user_id"])
+    return Reply(204)
+
+
 def _get_me(c: Call) -> Reply:
     """The bot's own user (spec ``UserPIIResponse``: ``mfa_enabled`` and ``locale`` are required)."""
     return Reply(200, {**bot_user(), "mfa_enabled": True, "locale": "en-US", "verified": True, "email": None})
@@ -241,7 +246,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/guilds/{guild_id}/bans/{user_id}": {"GET": _get_ban, "PUT": _ban, "DELETE": _unban},
     "/guilds/{guild_id}/bulk-ban": {"POST": _bulk_ban},
     "/guilds/{guild_id}/members": {"GET": _list_members},
-    "/guilds/{guild_id}/members/{user_id}": {"GET": _get_member, "PATCH": _update_member},
+    "/guilds/{guild_id}/members/{user_id}": {"GET": _get_member, "PATCH": _update_member,
+                                             "DELETE": _remove_member},
     "/users/@me": {"GET": _get_me},
     "/channels/{channel_id}/messages": {"GET": _list_messages},
     "/webhooks/{webhook_id}": {"DELETE": _delete_webhook},

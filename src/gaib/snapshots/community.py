@@ -31,6 +31,7 @@ from gaib.snapshots.community_plan import CommunityPlan, LiveCommunity, plan_com
 from gaib.snapshots.parts import Extras, load_extras
 from gaib.snapshots.replay import ReplayPlan, ReplayResult, execute_replay, plan_replay
 from gaib.snapshots.replay_journal import ReplayJournal
+from gaib.snapshots.selection import Selection, narrow_community
 from gaib.snapshots.store import SnapshotContent, SnapshotManager
 from gaib.state.model import State
 
@@ -186,14 +187,16 @@ def recreated(structure: Plan | None, objects: State) -> list[str]:
 
 def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan | None, objects: State, *,
          prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool,
-         journal: ReplayJournal | None = None) -> ExtrasPlan:
+         journal: ReplayJournal | None = None, selection: Selection | None = None) -> ExtrasPlan:
     """The predicted community and replay work (objects the structure plan re-creates have no id yet:
     they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
-    count as already there)."""
+    count as already there); ``selection`` keeps only the parts a restore by part chose."""
     channels = [c.id for c in live_guild.channels]
     roles = [r.id for r in live_guild.roles]
     community = plan_community(extras, live, ids={}, live_channels=channels, live_roles=roles,
                                prune_unmanaged=prune_unmanaged, pending=recreated(structure, objects))
+    if selection is not None:
+        community = narrow_community(community, selection)
     replay = None
     if messages:
         replay = plan_replay(extras.messages, names, live_channels=channels, journal=journal)
@@ -217,7 +220,7 @@ class ExtrasDone:
 
 def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, prune_unmanaged: bool,
           messages: bool, names: Mapping[str, str], progress: Reporter, reason: str,
-          concurrency: int, journal: ReplayJournal | None = None) -> ExtrasDone:
+          concurrency: int, journal: ReplayJournal | None = None, selection: Selection | None = None) -> ExtrasDone:
     """Make the live community match the snapshot, then replay messages, exactly once with ``journal``
     (see the module docstring)."""
     done = ExtrasDone()
@@ -228,6 +231,8 @@ def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, pr
     live = read_live(port, extras, workers=min(concurrency, 8))
     community = plan_community(extras, live, ids=ids, live_channels=[c.id for c in guild.channels],
                                live_roles=[r.id for r in guild.roles], prune_unmanaged=prune_unmanaged)
+    if selection is not None:
+        community = narrow_community(community, selection)
     done.community = execute_community(port, community, extras.images, progress=progress, reason=reason)
     if messages:
         live_ids = {c.id for c in guild.channels}

@@ -12,6 +12,8 @@ Parts (each one JSON document, or JSON lines for messages, compressed like every
 ``stickers``            ``stickers.json.gz``: every sticker (id, name, tags, description, format, sha256 and
                         size of its file)
 ``bans``                ``bans.json.gz``: every ban (user id, username, display name, reason)
+``members``             ``members.json.gz``: every member's roles and nickname, or "unavailable" without
+                        the Server Members intent (:mod:`gaib.snapshots.members`)
 ``messages/{channel}``  ``messages/{channel_id}.jsonl.gz`` (with ``--messages N``): the channel's last N
                         messages, oldest first, one JSON object a line: id, author (id, username, display
                         name, avatar URL, bot), content, embeds, attachments (file name, URL, size, type),
@@ -38,7 +40,7 @@ from gaib.names import check_snowflake
 
 FORMAT_VERSION = 1
 COMMUNITY_PARTS = {"guild": "guild.json.gz", "emojis": "emojis.json.gz", "stickers": "stickers.json.gz",
-                   "bans": "bans.json.gz"}
+                   "bans": "bans.json.gz", "members": "members.json.gz"}
 MESSAGES_PREFIX = "messages/"
 #: Channel types whose history a snapshot saves (text and announcement channels).
 HISTORY_TYPES = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT)

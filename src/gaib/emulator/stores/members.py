@@ -18,6 +18,7 @@ Discord's rules kept here, each with its source:
 * The bot's highest role is the highest of the roles its own member (user id
   :data:`gaib.emulator.stores.audit.BOT_USER_ID`) holds; while the bot is not a member of the
   emulated guild it is treated as holding a role above every other (everything is assignable).
+* ``DELETE /guilds/{id}/members/{user}`` removes (kicks) a member: 204, 10007 when not a member.
 * Deleting a role takes it away from every member (:class:`gaib.emulator.guild.GuildState`).
 """
 
@@ -157,6 +158,12 @@ class MemberStore:
             rec.nick = nick or None
         self.ctx.changed()
         return self._api_object(user_id)
+
+    def remove(self, user_id: str) -> None:
+        """Kick a member (``DELETE /guilds/{id}/members/{user}``, 204); 10007 when not a member."""
+        self._find(user_id)
+        del self.by_id[user_id]
+        self.ctx.changed()
 
     def forget_role(self, role_id: str) -> None:
         """A deleted role leaves every member who held it."""
