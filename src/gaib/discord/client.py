@@ -254,9 +254,10 @@ class DiscordClient:
         return self.webhooks.create_webhook(channel_id, name, reason=reason, dedupe=dedupe)
 
     def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
-                        dedupe_channel: str | None = None, dedupe_after: str | None = None) -> Any:
+                        dedupe_channel: str | None = None, dedupe_after: str | None = None,
+                        files: Sequence[tuple[str, bytes]] = ()) -> Any:
         return self.webhooks.execute_webhook(url, payload, wait=wait, dedupe_channel=dedupe_channel,
-                                             dedupe_after=dedupe_after)
+                                             dedupe_after=dedupe_after, files=files)
 
     def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:
         self.webhooks.delete_webhook(webhook_id, reason=reason)

@@ -194,10 +194,12 @@ class DiscordPort(Protocol):
         ...
 
     def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
-                        dedupe_channel: str | None = None, dedupe_after: str | None = None) -> Any:
+                        dedupe_channel: str | None = None, dedupe_after: str | None = None,
+                        files: Sequence[tuple[str, bytes]] = ()) -> Any:
         """Post through a webhook URL (no bot token); the created message with ``wait=True``. With
         ``dedupe_channel`` (the webhook's channel; needs ``wait``), a retry first looks at the channel's
-        messages after ``dedupe_after`` for the one this webhook posted with this content and name."""
+        messages after ``dedupe_after`` for the one this webhook posted with this content and name.
+        ``files`` (file name, bytes; at most 10) are uploaded with the message (multipart)."""
         ...
 
     def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:
