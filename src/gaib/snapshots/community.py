@@ -239,5 +239,5 @@ def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, pr
         recreated = {old: new for old, new in ids.items() if new in live_ids}
         replay = plan_replay(extras.messages, names, live_channels=sorted(live_ids), ids=recreated)
         done.replay = execute_replay(port, replay, progress=progress, reason=reason, concurrency=concurrency,
-                                     journal=journal)
+                                     journal=journal, stored=extras.images)
     return done

@@ -35,6 +35,7 @@ from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordNotFound, DiscordPermissionError, GaibError, IntegrityError
 from gaib.iac.progress import Reporter, Tick
 from gaib.interrupt import Workers
+from gaib.snapshots.capture import Captured
 from gaib.snapshots.parts import FORMAT_VERSION, dumps
 
 PART = "members"
@@ -75,6 +76,14 @@ def capture_members(port: DiscordPort, guild: Guild) -> CapturedMembers:
               "role_names": [names.get(r, r) for r in m.roles], "nick": m.nick, "bot": m.bot} for m in members]
     doc = {"format_version": FORMAT_VERSION, "available": True, "members": items}
     return CapturedMembers(dumps(doc), len(items), {"available": True, "count": len(items)})
+
+
+def add_to(captured: Captured, port: DiscordPort, guild: Guild) -> None:
+    """Add the members part to what a snapshot captured (part, ``counts.members``, ``extra.members``)."""
+    people = capture_members(port, guild)
+    captured.parts[PART] = people.part
+    captured.counts["members"] = people.count
+    captured.extra["members"] = people.extra
 
 
 # --- reading back ---------------------------------------------------------------------------------------

@@ -123,6 +123,11 @@ class Extras:
             refs[str(e.get("sha256"))] = f"emoji {e.get('name')}"
         for s in self.stickers:
             refs[str(s.get("sha256"))] = f"sticker {s.get('name')}"
+        for saved in self.messages.values():  # stored attachments of the messages loaded (a replay uploads them)
+            for m in saved:
+                for a in m.get("attachments") or ():
+                    if isinstance(a, dict) and isinstance(a.get("sha256"), str):
+                        refs[a["sha256"]] = f"attachment {str(a.get('filename'))[:60]}"
         return refs
 
 

@@ -67,6 +67,7 @@ from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick, wait_reporter
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_live, check_text
+from gaib.snapshots import attachments
 from gaib.snapshots import community as community_service
 from gaib.snapshots import members as member_part
 from gaib.snapshots import selection as parts_selection
@@ -113,10 +114,10 @@ def take(ports: Ports, *, server_id: str, message: str, trigger: str, state: Sta
     def community(media: MediaStore, tags: Mapping[str, str]) -> Captured:
         captured = capture(ports.discord, guild, media, messages=messages, exclude=exclude, tags=tags,
                            workers=min(MAX_WORKERS, ports.settings.discord_concurrency))
-        people = member_part.capture_members(ports.discord, guild)
-        captured.parts[member_part.PART] = people.part
-        captured.counts["members"] = people.count
-        captured.extra["members"] = people.extra
+        member_part.add_to(captured, ports.discord, guild)
+        if messages:
+            attachments.add_to(captured, ports.discord, media, per_file=ports.settings.max_attachment_bytes,
+                               per_snapshot=ports.settings.max_snapshot_attachment_bytes, tags=tags)
         return captured
 
     return manager(ports).create(server_id=server_id, workspace=ports.settings.workspace, guild=guild, state=state,
