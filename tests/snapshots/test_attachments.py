@@ -32,10 +32,10 @@ def test_attachments_are_stored_and_uploaded_again_on_replay(snap: CliRunner, di
     (snap.cwd / "discord-server.yaml").write_text(CONFIG)
     assert snap("server", "apply", "--auto-approve").exit_code == 0
     chat = c.channel("chat")["id"]
+    gone = {"filename": "gone.png", "url": "https://cdn.discordapp.com/attachments/1/2/gone.png", "size": 9}
     c.seed(chat, [{"author": author(1), "content": "the map", "attachments": [_file("map.png", PHOTO, "image/png")]},
-                  {"author": author(2), "content": "", "attachments": [_file("log.bin", BIG, "application/octet-stream")]},
-                  {"author": author(3), "content": "old link", "attachments": [
-                      {"filename": "gone.png", "url": "https://cdn.discordapp.com/attachments/1/2/gone.png", "size": 9}]}])
+                  {"author": author(2), "content": "", "attachments": [_file("log.bin", BIG, "text/plain")]},
+                  {"author": author(3), "content": "old link", "attachments": [gone]}])
     snap.environ["GAIB_MAX_ATTACHMENT_BYTES"] = "2KiB"
     made = snap("server", "snapshot", "create", "--messages", "10", "--json")
     assert made.exit_code == 0, made.stdout + made.stderr
