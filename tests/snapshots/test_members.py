@@ -172,3 +172,26 @@ def test_unknown_part_names_are_refused_before_anything_is_read(snap: CliRunner,
     bad = snap("server", "snapshot", "restore", snapshot_id, "--dry-run", "--only", "roles,../etc", "--json")
     assert bad.exit_code == 6 and bad.error["code"] == "INVALID_INPUT"
     assert discord.writes_since(mark) == []
+
+
+def test_compare_shows_who_joined_left_and_changed_roles_or_nickname(snap: CliRunner, discord: Community) -> None:
+    from tests.support.tiers import on_tier
+
+    c = discord
+    on_tier(snap, "premium")  # two on-demand snapshots in one day
+    roles = _build(snap, c)
+    first = snap("server", "snapshot", "create", "--json").data["id"]
+    c._call("PATCH", f"/guilds/{c.emu.guild_id}/members/{ALICE}", {"nick": "Alice", "roles": [roles["admin"]]})
+    c._call("DELETE", f"/guilds/{c.emu.guild_id}/members/{CAROL}")
+    _seed(c.emu, {"id": "700000000000000009", "username": "dave"})
+    second = snap("server", "snapshot", "create", "--json").data["id"]
+    diff = snap("server", "snapshot", "compare", first, second, "--json").data
+    members = diff["members"]
+    assert members["joined"] == ["dave (700000000000000009)"] and members["left"] == [f"carol ({CAROL})"]
+    [alice] = members["changed"]
+    assert (alice["roles_added"], alice["roles_removed"], alice["nick"]) == (["Admin"], ["Member"],
+                                                                            {"old": "Al", "new": "Alice"})
+    assert diff["identical"] is False
+    text = snap("server", "snapshot", "compare", first, second).stdout
+    assert f"~ member alice ({ALICE}): +@Admin, -@Member, nick 'Al' -> 'Alice'" in text
+    assert snap("server", "snapshot", "compare", first, first, "--json").data["identical"] is True
