@@ -201,7 +201,8 @@ class MembersPlan:
                 "roles_removed": sum(len(e.removed) for e in self.edits),
                 "nicknames": sum(1 for e in self.edits if e.set_nick),
                 "left": list(self.left), "unassignable": list(self.unassignable),
-                "gone_roles": list(self.gone_roles), "time_floor_seconds": round(self.time_floor(), 1)}
+                "gone_roles": list(self.gone_roles), "requests": self.requests(),
+                "time_floor_seconds": round(self.time_floor(), 1)}
 
 
 def bot_top(members: Iterable[Member], roles: Sequence[Role], bot_id: str | None) -> int | None:
