@@ -195,3 +195,20 @@ def test_compare_shows_who_joined_left_and_changed_roles_or_nickname(snap: CliRu
     text = snap("server", "snapshot", "compare", first, second).stdout
     assert f"~ member alice ({ALICE}): +@Admin, -@Member, nick 'Al' -> 'Alice'" in text
     assert snap("server", "snapshot", "compare", first, first, "--json").data["identical"] is True
+
+
+def test_exclude_leaves_the_named_parts_alone(snap: CliRunner, discord: Community) -> None:
+    c = discord
+    roles = _build(snap, c)
+    snapshot_id = snap("server", "snapshot", "create", "--json").data["id"]
+    c.delete_role(roles["member"])
+    c.delete_channel(c.channel("chat")["id"])
+    dry = snap("server", "snapshot", "restore", snapshot_id, "--dry-run", "--exclude", "channels", "--exclude",
+               "members")
+    assert dry.exit_code == 0 and "Parts restored: roles, overwrites, settings, emojis, stickers, bans" in dry.stdout
+    done = snap("server", "snapshot", "restore", snapshot_id, "--apply", "--exclude", "channels,members", "--yes",
+                "--json")
+    assert done.exit_code == 0, done.stdout + done.stderr
+    assert "Member" in {r["name"] for r in c.roles()} and "chat" not in {ch["name"] for ch in c.channels()}
+    assert _member(c, ALICE)["roles"] == []  # members excluded: the re-created role is not handed out
+    assert done.data["result"]["config_written"] is False
