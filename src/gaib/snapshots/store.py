@@ -9,7 +9,7 @@
                     registry when the server has none)
 ``objects``         ``objects.json.gz``: the exported objects as state resources with their Discord ids
                     (at the export's addresses), so a restore matches surviving objects by id first
-``guild``, ``emojis``, ``stickers``, ``bans`` and ``messages/{channel_id}``: what a community would lose
+``guild``, ``emojis``, ``stickers``, ``bans``, ``members`` and ``messages/{channel_id}``: what a community would lose
                     besides roles and channels (:mod:`gaib.snapshots.parts`); their images are
                     stored once per server in ``media/`` (:mod:`gaib.bundles.media`). Snapshots taken
                     before these parts existed lack them and still load.
