@@ -64,3 +64,20 @@ def test_attachment_caps_are_checked_settings(snap: CliRunner) -> None:
     snap.environ["GAIB_MAX_ATTACHMENT_BYTES"] = "100GiB"
     bad = snap("server", "snapshot", "create", "--messages", "10", "--json")
     assert bad.exit_code != 0 and "GAIB_MAX_ATTACHMENT_BYTES" in bad.stdout + bad.stderr
+
+
+def test_the_per_snapshot_cap_keeps_later_files_as_links(snap: CliRunner, discord: Community) -> None:
+    c = discord
+    (snap.cwd / "discord-server.yaml").write_text(CONFIG)
+    assert snap("server", "apply", "--auto-approve").exit_code == 0
+    chat = c.channel("chat")["id"]
+    c.seed(chat, [{"author": author(1), "content": "first", "attachments": [_file("map.png", PHOTO, "image/png")]},
+                  {"author": author(2), "content": "second",
+                   "attachments": [_file("mid.bin", b"m" * 900, "text/plain")]}])
+    snap.environ["GAIB_MAX_SNAPSHOT_ATTACHMENT_BYTES"] = "1KiB"  # 246 bytes fit, then 900 more do not
+    made = snap("server", "snapshot", "create", "--messages", "10", "--json")
+    assert made.exit_code == 0, made.stdout + made.stderr
+    assert made.data["counts"]["attachments"] == 1
+    snap("server", "snapshot", "download", made.data["id"], "-o", str(snap.cwd / "dl"))
+    lines = (snap.cwd / "dl" / f"messages-{chat}.jsonl").read_text().splitlines()
+    assert '"sha256"' in lines[0] and "past GAIB_MAX_SNAPSHOT_ATTACHMENT_BYTES" in lines[1]
