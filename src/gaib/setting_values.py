@@ -20,6 +20,13 @@ DEFAULT_MAX_BUNDLE_BYTES = 1024**3
 MIN_MAX_BUNDLE_BYTES = 1024
 MAX_MAX_BUNDLE_BYTES = 1024**4
 """The highest ceiling that can be set (1 TiB); a manifest claiming more is damaged whatever the setting."""
+DEFAULT_MAX_ATTACHMENT_BYTES = 10 * 1024**2
+"""Per file: the most bytes of one message attachment a snapshot stores (10 MiB, the size Discord lets a
+server without boosts upload, so a stored file can be uploaded again on replay); larger files stay links."""
+MAX_MAX_ATTACHMENT_BYTES = 64 * 1024**2
+"""The highest per-file setting (64 MiB, the media store's largest object)."""
+DEFAULT_MAX_SNAPSHOT_ATTACHMENT_BYTES = 256 * 1024**2
+"""Per snapshot: the most bytes of attachments one snapshot stores (256 MiB); past it files stay links."""
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2, "mib": 1024**2,
           "g": 1000**3, "gb": 1000**3, "gib": 1024**3, "t": 1000**4, "tb": 1000**4, "tib": 1024**4}
 _TRUE = ("1", "true", "yes", "on")
@@ -121,6 +128,20 @@ def stale_after(value: Any) -> timedelta:
                           f"{MAX_LOCK_STALE_SECONDS} (ten years), not {str(value)[:40]!r}.",
                           hint="Set GAIB_LOCK_STALE_AFTER (or backend.lock_stale_after in gaib.yaml) to e.g. 3600.")
     return timedelta(seconds=seconds)
+
+
+def size_setting(value: Any, name: str, default: int, highest: int) -> int:
+    """A byte size setting such as ``GAIB_MAX_ATTACHMENT_BYTES``: a number with an optional unit (``8MiB``),
+    from 1 KiB to ``highest``; unset: ``default``. ConfigError otherwise."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return default
+    match = re.fullmatch(r"\s*(\d{1,16})\s*([A-Za-z]{0,3})\s*", str(value)) if not isinstance(value, bool) else None
+    unit = _UNITS.get(match.group(2).lower()) if match else None
+    count = int(match.group(1)) * unit if match and unit else 0
+    if not MIN_MAX_BUNDLE_BYTES <= count <= highest:
+        raise ConfigError(f"{name} must be a size from 1 KiB to {highest // 1024**2} MiB or more precisely "
+                          f"{highest} bytes (e.g. 8MiB), not {str(value)[:40]!r}.", hint=f"Set {name} to e.g. 8MiB.")
+    return count
 
 
 def bundle_bytes(value: Any, where: str) -> int:

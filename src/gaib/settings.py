@@ -65,6 +65,12 @@ class Settings:
     max_bundle_bytes: int = sv.DEFAULT_MAX_BUNDLE_BYTES
     """The most plain (decompressed) bytes one backup, snapshot or deployment may hold for a command to read
     it (``GAIB_MAX_BUNDLE_BYTES``, ``backup.max_bundle_bytes``; default 1 GiB)."""
+    max_attachment_bytes: int = sv.DEFAULT_MAX_ATTACHMENT_BYTES
+    """Per file: the largest message attachment a snapshot with ``--messages`` stores as a file
+    (``GAIB_MAX_ATTACHMENT_BYTES``; default 10 MiB, at most 64 MiB); larger ones stay links."""
+    max_snapshot_attachment_bytes: int = sv.DEFAULT_MAX_SNAPSHOT_ATTACHMENT_BYTES
+    """Per snapshot: the most attachment bytes one snapshot stores (``GAIB_MAX_SNAPSHOT_ATTACHMENT_BYTES``;
+    default 256 MiB); files past it stay links."""
     discord_api_url: str = DEFAULT_API_URL
     discord_record_path: Path | None = None
     discord_concurrency: int = 32  # requests in flight at once (GAIB_DISCORD_CONCURRENCY, 1-64; 1 = sequential)
@@ -172,6 +178,11 @@ class Settings:
                                                   "the backup path (GAIB_BACKUP_PATH, backup.path)"),
             backup_exclude=sv.exclude(environ.get("GAIB_BACKUP_EXCLUDE"), bk.get("exclude"), where),
             max_bundle_bytes=sv.bundle_bytes(pick(None, "GAIB_MAX_BUNDLE_BYTES", bk.get("max_bundle_bytes")), where),
+            max_attachment_bytes=sv.size_setting(environ.get("GAIB_MAX_ATTACHMENT_BYTES"), "GAIB_MAX_ATTACHMENT_BYTES",
+                                                 sv.DEFAULT_MAX_ATTACHMENT_BYTES, sv.MAX_MAX_ATTACHMENT_BYTES),
+            max_snapshot_attachment_bytes=sv.size_setting(
+                environ.get("GAIB_MAX_SNAPSHOT_ATTACHMENT_BYTES"), "GAIB_MAX_SNAPSHOT_ATTACHMENT_BYTES",
+                sv.DEFAULT_MAX_SNAPSHOT_ATTACHMENT_BYTES, sv.MAX_MAX_BUNDLE_BYTES),
             discord_api_url=str(pick(None, "GAIB_DISCORD_API_URL", default=DEFAULT_API_URL)).rstrip("/"),
             discord_record_path=project_dir / sv.path_text(record, "GAIB_DISCORD_RECORD") if record else None,
             discord_concurrency=sv.concurrency(environ.get("GAIB_DISCORD_CONCURRENCY")),

@@ -15,6 +15,7 @@ from gaib.discord.client import DiscordClient
 from gaib.discord.community import data_uri
 from gaib.discord.models import channel_body, role_body
 from gaib.discord.port import DiscordPort
+from gaib.emulator.stores.audit import BOT_USER_ID
 from gaib.errors import DiscordError, DiscordNotFound, InvalidInput
 from tests.discord.stub import Reply, stub_server
 from tests.support.discord.control import LinkedClock, control
@@ -134,3 +135,37 @@ def test_webhook_messages_keep_to_thirty_a_minute_per_channel(emu: EmulatorHandl
     assert emu.stats()["rate_limited"] == 0
     long_waits = [w for w in heard if w.seconds > 30]
     assert len(long_waits) == 1 and "webhook messages" in long_waits[0].reason
+
+
+def test_members_are_listed_in_pages_and_one_patch_sets_roles_and_nick(port: DiscordPort,
+                                                                        emu: EmulatorHandle) -> None:
+    mods, vip = port.create_role(role_body(name="Mods")), port.create_role(role_body(name="VIP"))
+    control(emu, "POST", "/members", {"members": [{"id": str(700000000000000000 + i), "username": f"u{i}"}
+                                                  for i in range(1, 2101)]})
+    before = emu.stats()["by_route"].get("GET /guilds/{guild_id}/members", 0)
+    members = port.list_members()
+    assert len(members) == 2100 and members[0].username == "u1" and members[-1].user_id == "700000000000002100"
+    assert emu.stats()["by_route"]["GET /guilds/{guild_id}/members"] - before == 3  # 1000 a page
+    edited = port.edit_member("700000000000000001", {"roles": [vip.id, mods.id], "nick": "One"})
+    assert (set(edited.roles), edited.nick) == ({mods.id, vip.id}, "One")
+    assert emu.stats()["by_route"]["PATCH /guilds/{guild_id}/members/{user_id}"] == 1  # roles and nick at once
+    assert port.edit_member("700000000000000001", {"nick": None}).nick is None
+    assert port.bot_user_id() == BOT_USER_ID
+    with pytest.raises(DiscordNotFound):
+        port.edit_member("800000000000000001", {"nick": "x"})
+    with pytest.raises(InvalidInput):
+        port.edit_member("700000000000000001", {"nick": "n" * 33})
+
+
+def test_a_bot_without_the_members_intent_is_told_how_to_enable_it() -> None:
+    from gaib.discord.endpoints.members import MembersIntentMissing
+    from tests.support.emulator import running_emulator
+
+    with running_emulator(args=("--no-members-intent",)) as emu:
+        client = DiscordClient(emu.base_url, token=emu.token, guild_id=emu.guild_id)
+        try:
+            with pytest.raises(MembersIntentMissing) as caught:
+                client.list_members()
+        finally:
+            client.close()
+    assert caught.value.details["discord_code"] == 50001 and "Server Members Intent" in caught.value.hint

@@ -32,8 +32,8 @@ from gaib.fsutil import fsync_dir, user_path
 ALLOWED_NAMES = frozenset({
     "manifest.json", "state.json", "config.yaml", "theme-registry.json", "objects.json",
     "state.json.gz", "config.yaml.gz", "theme-registry.json.gz", "objects.json.gz",
-    "guild.json", "emojis.json", "stickers.json", "bans.json",
-    "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz",
+    "guild.json", "emojis.json", "stickers.json", "bans.json", "members.json",
+    "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz", "members.json.gz",
     "structure.json", "threads.json", "structure.json.gz", "threads.json.gz",
 })
 #: Saved messages (``messages-{channel_id}.jsonl[.gz]``) and images (``media-{sha256}.{ext}``).

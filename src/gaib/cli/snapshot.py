@@ -13,6 +13,8 @@ from gaib.iac.plan import render as render_plan
 from gaib.snapshots import service
 from gaib.snapshots.community import ExtrasPlan
 from gaib.snapshots.compare import render as render_comparison
+from gaib.snapshots.members import MembersPlan
+from gaib.snapshots.selection import parse as parse_parts
 from gaib.snapshots.store import SnapshotRecord
 
 snapshot = group("snapshot", "Full snapshots of the server: create, list, restore, download, compare, delete, "
@@ -66,11 +68,16 @@ def create(message: str, codec: str, messages: int, exclude: tuple[str, ...]) ->
     extras = (f", {c.get('emojis', 0)} emojis, {c.get('stickers', 0)} stickers, {c.get('bans', 0)} bans, "
               f"{c.get('threads', 0)} threads"
               + (f", {c.get('messages', 0)} messages in {c.get('message_channels', 0)} channels" if messages else ""))
+    raw = m.extra.get("members")
+    people: dict[str, object] = raw if isinstance(raw, dict) else {}
+    extras += f", {c.get('members', 0)} members" if people.get("available", True) else ""
+    note = (f"\nMembers' roles and nicknames were not saved: {people.get('hint')}"
+            if people.get("available") is False else "")
     ctx.out.result(rec.to_dict(), f"Created snapshot {m.id}: {c.get('roles', 0)} roles, "
                                   f"{c.get('categories', 0)} categories, {c.get('channels', 0)} "
                                   f"channels, {c.get('overwrites', 0)} overwrites{extras} "
                                   f"({_size(m.stored_size)} + images {_size(rec.media_size)}, "
-                                  f"{_size(rec.media_added)} of them new; {m.tier} tier).")
+                                  f"{_size(rec.media_added)} of them new; {m.tier} tier).{note}")
 
 
 @snapshot.command("list")
@@ -151,6 +158,10 @@ def _restore_text(ctx: Ctx, plan: service.SnapshotRestorePlan) -> str:
         lines += ["  " + ln for ln in render_plan(plan.discord).splitlines()]
     if plan.community is not None:
         lines += ["  " + ln for ln in _community_text(plan.community)]
+    if plan.members is not None:
+        lines += ["  " + ln for ln in _members_text(plan.members)]
+    if not plan.selection.everything:
+        lines.append(f"Parts restored: {', '.join(plan.selection.ordered())} (the config file is not rewritten).")
     if plan.state is not None:
         lines.append(f"State (serial {plan.state.current_serial} -> a new serial):")
         lines.append(plan.state.diff.render())
@@ -195,6 +206,20 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
     return out
 
 
+def _members_text(m: MembersPlan) -> list[str]:
+    if not m.available:
+        return ["members: not restored (the Server Members intent is off)"]
+    d = m.to_dict()
+    out = [f"~ {d['change']} members: {d['roles_given']} roles given back"
+           + (f", {d['roles_removed']} taken away (--exact-members)" if m.exact else "")
+           + f", {d['nicknames']} nicknames ({d['change']} requests; Discord's global limit of 50 a second makes "
+             f"it take at least {duration(m.time_floor())})"] if m.edits else []
+    if m.left:
+        out.append(f"  {len(m.left)} members left the server: {', '.join(m.left[:10])}"
+                   + ("…" if len(m.left) > 10 else ""))
+    return out
+
+
 @snapshot.command("restore")
 @click.argument("snapshot_id")
 @click.option("--dry-run", is_flag=True, help="Show the plan against the live server and the state; write nothing.")
@@ -204,17 +229,24 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
 @click.option("--force", is_flag=True, help="Restore a state of another lineage (bookkeeping restore).")
 @click.option("--messages", "messages", is_flag=True,
               help="With --apply: replay the saved messages into channels the restore re-creates.")
+@click.option("--only", "only", multiple=True, metavar="PARTS",
+              help="Restore only these parts (comma-separated; see docs/commands.md).")
+@click.option("--exclude", "exclude", multiple=True, metavar="PARTS", help="Restore every part but these.")
+@click.option("--exact-members", is_flag=True,
+              help="Also take away roles members gained since the snapshot.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask; also start a restore that exceeds Discord's caps.")
 @server_options
 def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool, force: bool, messages: bool,
-            yes: bool) -> None:
+            only: tuple[str, ...], exclude: tuple[str, ...], exact_members: bool, yes: bool) -> None:
     """Put a snapshot back: the state and config, and with --apply the Discord server itself (settings,
     emojis, stickers, bans, forum and voice settings, role icons, member overwrites, threads and forum
     posts included; --messages replays saved messages into re-created channels and threads)."""
     ctx = get_ctx()
     ports = ctx.app()
+    chosen = parse_parts(only, exclude, messages=messages)
     plan = service.plan_restore(ports, snapshot_id, apply=apply_, dry_run=dry_run, prune_unmanaged=prune_unmanaged,
-                                force=force, messages=messages)
+                                force=force, messages=chosen.includes("messages"), selection=chosen,
+                                exact_members=exact_members)
     text = _restore_text(ctx, plan)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, text)
@@ -248,6 +280,9 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
             r = result.extras.replay
             summary += (f" {r.in_place} of {r.total} messages in place"
                         + (f" ({r.already} already there)." if r.already else "."))
+        if result.members is not None and result.members.plan is not None and result.members.plan.available:
+            summary += (f" Members: {result.members.changed} given back their roles and nicknames"
+                        + (f", {len(result.members.left)} left the server." if result.members.left else "."))
         undo = f" Undo with: gaib server snapshot restore {result.pre_restore_snapshot_id} --apply"
     else:
         summary = (f"Restored the state and config of snapshot {snapshot_id}: state serial {result.previous_serial} "

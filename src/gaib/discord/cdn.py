@@ -27,6 +27,8 @@ if TYPE_CHECKING:
     from gaib.discord.transport import Transport
 
 _CDN_PATH = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+){1,3}")
+_CDN_QUERY = re.compile(r"[A-Za-z0-9_.=&%-]{0,1000}")
+"""An attachment URL's signature (``ex=…&is=…&hm=…``), which Discord needs to serve the file."""
 
 
 def cdn_root_for(base_url: str) -> str:
@@ -66,14 +68,17 @@ class Cdn:
                 self._http = None
 
     def get(self, path: str, *, max_bytes: int) -> bytes:
-        """GET ``{cdn}/{path}`` without the bot token, retrying 5xx and network failures; refuses more than
+        """GET ``{cdn}/{path}`` (``path`` may end in an attachment URL's ``?query``) without the bot token,
+        retrying 5xx and network failures; refuses more than
         ``max_bytes`` (DiscordError) and answers 404 with DiscordNotFound."""
         import httpx
 
-        if not isinstance(path, str) or not _CDN_PATH.fullmatch(path) or ".." in path:
-            raise InvalidInput(f"Not a CDN path: {str(path)[:80]!r}.")
-        route = Route("GET", "/cdn/" + path.split("/", 1)[0], {})
+        bare, _, query = path.partition("?") if isinstance(path, str) else ("", "", "")
+        if not _CDN_PATH.fullmatch(bare) or ".." in bare or not _CDN_QUERY.fullmatch(query):
+            raise InvalidInput(f"Not a CDN path: {str(bare)[:80]!r}.")
+        route = Route("GET", "/cdn/" + bare.split("/", 1)[0], {})
         url = f"{self.root}/{path}"
+        path = bare  # the signature of an attachment URL (its query) is never shown
         retry = self._transport.retry
         attempt = 0
         while True:

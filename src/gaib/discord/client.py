@@ -23,12 +23,13 @@ from typing import Any
 
 from gaib.discord import limits as L
 from gaib.discord.cdn import Cdn
-from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Message, Sticker
+from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Member, Message, Sticker
 from gaib.discord.endpoints.audit import AuditLog
 from gaib.discord.endpoints.bans import Bans
 from gaib.discord.endpoints.channels import Channels
 from gaib.discord.endpoints.emojis import Emojis
 from gaib.discord.endpoints.guild import GuildEndpoints
+from gaib.discord.endpoints.members import Members
 from gaib.discord.endpoints.messages import Messages
 from gaib.discord.endpoints.roles import Roles
 from gaib.discord.endpoints.stickers import Stickers
@@ -77,6 +78,7 @@ class DiscordClient:
         self.emojis = Emojis(self.transport, self._guild_id)
         self.stickers = Stickers(self.transport, self._guild_id)
         self.bans = Bans(self.transport, self._guild_id)
+        self.members = Members(self.transport, self._guild_id)
         self.messages = Messages(self.transport)
         self.webhooks = Webhooks(self.transport, messages_after=self.messages.raw_after)
         self.audit = AuditLog(self.transport, self._guild_id)
@@ -233,6 +235,15 @@ class DiscordClient:
     def unban(self, user_id: str, *, reason: str | None = None) -> None:
         self.bans.unban(user_id, reason=reason)
 
+    def list_members(self) -> list[Member]:
+        return self.members.list_members()
+
+    def edit_member(self, user_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Member:
+        return self.members.edit_member(user_id, fields, reason=reason)
+
+    def bot_user_id(self) -> str:
+        return self.members.bot_user_id()
+
     def list_messages(self, channel_id: str, *, limit: int, before: str | None = None,
                       after: str | None = None) -> list[Message]:
         return self.messages.list_messages(channel_id, limit=limit, before=before, after=after)
@@ -246,9 +257,9 @@ class DiscordClient:
 
     def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
                         dedupe_channel: str | None = None, dedupe_after: str | None = None,
-                        thread_id: str | None = None) -> Any:
+                        thread_id: str | None = None, files: Sequence[tuple[str, bytes]] = ()) -> Any:
         return self.webhooks.execute_webhook(url, payload, wait=wait, dedupe_channel=dedupe_channel,
-                                             dedupe_after=dedupe_after, thread_id=thread_id)
+                                             dedupe_after=dedupe_after, thread_id=thread_id, files=files)
 
     def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:
         self.webhooks.delete_webhook(webhook_id, reason=reason)

@@ -117,6 +117,24 @@ class Ban:
 
 
 @dataclass(frozen=True)
+class Member:
+    """A member of the guild: user id, username, roles (ids, @everyone not listed) and nickname."""
+
+    user_id: str
+    username: str
+    roles: tuple[str, ...] = ()
+    nick: str | None = None
+    bot: bool = False
+
+    @classmethod
+    def from_api(cls, data: Mapping[str, Any]) -> Member:
+        user = data["user"]
+        return cls(user_id=str(user["id"]), username=str(user.get("username") or ""),
+                   roles=tuple(sorted({str(r) for r in data.get("roles") or ()}, key=int)),
+                   nick=data.get("nick") or None, bot=bool(user.get("bot", False)))
+
+
+@dataclass(frozen=True)
 class Author:
     id: str
     username: str

@@ -185,6 +185,15 @@ MORE_BOOSTS_REQUIRED = 50101
 BAN_PAGE = 1000
 MESSAGE_PAGE = 100
 BULK_BAN_MAX = 200
+# GET /guilds/{id}/members returns at most 1000 members a request (spec: list_guild_members limit maximum
+# 1000); a member's nickname is at most 32 characters (spec: update_guild_member nick maxLength 32).
+MEMBER_PAGE = 1000
+# A message carries at most 10 files (spec: IncomingWebhookRequestPartial.attachments maxItems 10).
+MESSAGE_FILES_MAX = 10
+NICK_MAX = 32
+# Discord's code for "Missing Access": what the member list answers a bot without the GUILD_MEMBERS
+# privileged intent (NOTES.md §2; discord-api-docs#2174, PR #8321; discordgo#820).
+MISSING_ACCESS = 50001
 
 # A message's content is at most 2000 characters when a bot or webhook sends it (NOTES.md §6); members
 # with Nitro may write 4000, so a replay splits longer bodies. At most 10 embeds per message.

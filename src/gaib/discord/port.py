@@ -37,7 +37,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Protocol
 
-from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Message, Sticker
+from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Member, Message, Sticker
 from gaib.discord.limits import Usage, Wait
 from gaib.discord.models import AuditEntry, Channel, Guild, Overwrite, Role, Thread, Webhook
 
@@ -162,6 +162,21 @@ class DiscordPort(Protocol):
         """Lift a ban. Raises DiscordNotFound when the user is not banned."""
         ...
 
+    def list_members(self) -> list[Member]:
+        """Every member of the guild, by user id (1000 per request). Needs the GUILD_MEMBERS privileged
+        intent: without it raises ``MembersIntentMissing`` (a DiscordPermissionError, Discord's 50001)."""
+        ...
+
+    def edit_member(self, user_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Member:
+        """One PATCH of a member's ``roles`` (the whole list of role ids) and/or ``nick`` (None clears it).
+        Raises DiscordNotFound for a user who is not a member, DiscordPermissionError for a role at or above
+        the bot's highest role."""
+        ...
+
+    def bot_user_id(self) -> str:
+        """The bot's own user id (its member's roles tell which roles it may hand out)."""
+        ...
+
     def list_messages(self, channel_id: str, *, limit: int, before: str | None = None,
                       after: str | None = None) -> list[Message]:
         """Up to ``limit`` messages of a channel, newest first (100 per request), older than ``before``
@@ -180,11 +195,12 @@ class DiscordPort(Protocol):
 
     def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
                         dedupe_channel: str | None = None, dedupe_after: str | None = None,
-                        thread_id: str | None = None) -> Any:
+                        thread_id: str | None = None, files: Sequence[tuple[str, bytes]] = ()) -> Any:
         """Post through a webhook URL (no bot token); the created message with ``wait=True``. With
         ``dedupe_channel`` (the webhook's channel; needs ``wait``), a retry first looks at the channel's
         messages after ``dedupe_after`` for the one this webhook posted with this content and name.
-        ``thread_id``: post into that thread of the webhook's channel (``dedupe_channel`` is the thread)."""
+        ``thread_id``: post into that thread of the webhook's channel (``dedupe_channel`` is the thread).
+        ``files`` (file name, bytes; at most 10) are uploaded with the message (multipart)."""
         ...
 
     def delete_webhook(self, webhook_id: str, *, reason: str | None = None) -> None:

@@ -40,6 +40,8 @@ def _parser() -> argparse.ArgumentParser:
                    help=f"extra delay of a latency fault, in ms (default {DEFAULT_LATENCY_MS})")
     p.add_argument("--caps-used", default="", metavar="CAP=N,...",
                    help="start with long windows partly spent: role_creates=N, channel_creates=N, role_edits=N")
+    p.add_argument("--no-members-intent", action="store_true",
+                   help="the bot lacks the GUILD_MEMBERS intent: listing members answers 403 (code 50001)")
     p.add_argument("--seed", type=int, default=None, help="seed for fault injection")
     p.add_argument("--verbose", action="store_true", help="log each request to stderr (never the token)")
     return p
@@ -84,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
         emulator = Emulator(guild_id=args.guild_id, guild_name=args.guild_name, token=token, host=args.host,
                             port=args.port, rate_limits=args.rate_limits, record=args.record, data=args.data,
                             faults=faults, seed=args.seed, log_requests=log if args.verbose else None,
-                            latency_ms=args.latency_ms, caps_used=caps)
+                            latency_ms=args.latency_ms, caps_used=caps,
+                            members_intent=not args.no_members_intent)
     except EmulatorConfigError as exc:
         return _fail(str(exc))
     try:

@@ -2,7 +2,7 @@
 
 Routes (docs/emulator.md lists what each does): ``/info`` (also ``/_emulator`` and ``/_emulator/``),
 ``/limits``, ``/clock``, ``/caps``, ``/latency``, ``/requests``, ``/stats``, ``/reset``, ``/faults``,
-``/webhooks/{webhook_id}/messages``, and the seeding routes ``/guild``, ``/emojis``, ``/bans`` and
+``/webhooks/{webhook_id}/messages``, and the seeding routes ``/guild``, ``/emojis``, ``/bans``, ``/members`` and
 ``/channels/{channel_id}/messages``. Every request holds the emulator's lock; an
 :class:`~gaib.emulator.apierrors.ApiError` becomes Discord's JSON error (an unknown path 404, a
 method a route does not serve 405, a bad setting 50035, a body that is not JSON 50109). The emoji,
@@ -173,6 +173,12 @@ def _seed_bans(c: ControlCall) -> Outcome:
     return Outcome(200, {"seeded": count})
 
 
+def _seed_members(c: ControlCall) -> Outcome:
+    count = c.emu.state.members.seed(c.payload())
+    c.emu.save_if_changed()
+    return Outcome(200, {"seeded": count})
+
+
 def _posted_messages(c: ControlCall) -> Outcome:
     return Outcome(200, c.emu.state.messages.posted_to(c.params["channel_id"]))
 
@@ -204,6 +210,7 @@ ROUTES: dict[str, ControlRoute] = {
     "/guild": ControlRoute({"GET": _guild, "POST": _set_guild}, by_segments=True, other_methods_unknown=True),
     "/emojis": ControlRoute({"POST": _seed_emojis}, by_segments=True, other_methods_unknown=True),
     "/bans": ControlRoute({"POST": _seed_bans}, by_segments=True, other_methods_unknown=True),
+    "/members": ControlRoute({"POST": _seed_members}, by_segments=True, other_methods_unknown=True),
     "/channels/{channel_id}/messages": ControlRoute({"GET": _posted_messages, "POST": _seed_messages},
                                                     by_segments=True),
 }

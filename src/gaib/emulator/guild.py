@@ -20,6 +20,7 @@ from gaib.emulator.stores.bans import BanStore
 from gaib.emulator.stores.channels import ChannelStore
 from gaib.emulator.stores.context import GuildContext
 from gaib.emulator.stores.emojis import EmojiStore
+from gaib.emulator.stores.members import MemberStore
 from gaib.emulator.stores.messages import MessageStore
 from gaib.emulator.stores.overwrites import OverwriteStore
 from gaib.emulator.stores.roles import RoleStore
@@ -34,8 +35,8 @@ OWNER_ID = "80351110224678912"
 
 class GuildState:
     """One guild's objects, as stores: ``roles``, ``channels``, ``threads``, ``overwrites``, ``webhooks``,
-    ``settings``, ``emojis``, ``stickers``, ``bans``, ``users``, ``messages`` (channel history) and
-    ``audit`` (the audit log)."""
+    ``settings``, ``emojis``, ``stickers``, ``bans``, ``users``, ``messages`` (channel history),
+    ``members`` (roles and nicknames) and ``audit`` (the audit log)."""
 
     def __init__(self, guild_id: str, guild_name: str, ids: SnowflakeGenerator,
                  clock: Callable[[], float]) -> None:
@@ -57,6 +58,7 @@ class GuildState:
         self.messages.is_thread = self.threads.__contains__
         self.webhooks.thread_target = self.threads.accepting
         self.audit = AuditLog(self.ctx)
+        self.members = MemberStore(self.ctx, self.users, self.roles)
         self.reset()
 
     @property
@@ -90,6 +92,7 @@ class GuildState:
         self.webhooks.reset()
         self.threads.reset()
         self.audit.reset()
+        self.members.reset()
 
     def reset(self) -> None:
         """Empty the guild: only @everyone (id = guild id) remains; webhooks and messages go too."""
@@ -129,9 +132,11 @@ class GuildState:
     # ---- changes that span stores -----------------------------------------------------------
 
     def delete_role(self, role_id: str) -> None:
-        """Delete a role and every channel overwrite that names it; @everyone gives 50028."""
+        """Delete a role, every channel overwrite that names it and every member's hold of it; @everyone
+        gives 50028."""
         self.roles.delete(role_id)
         self.overwrites.forget_role(role_id)
+        self.members.forget_role(role_id)
 
     def delete_channel(self, channel_id: str) -> dict[str, Any]:
         """Delete and return the channel; children of a category keep existing with parent_id null;

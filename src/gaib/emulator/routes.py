@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.emulator.guild import GuildState
+from gaib.emulator.stores.audit import bot_user
 
 API_PREFIX = "/api/v10"
 
@@ -158,6 +159,28 @@ def _bulk_ban(c: Call) -> Reply:
     return Reply(200, c.state.bans.bulk_ban(c.body, audit_reason(c.headers)))
 
 
+def _remove_member(c: Call) -> Reply:
+    c.state.members.remove(c.params["user_id"])
+    return Reply(204)
+
+
+def _get_me(c: Call) -> Reply:
+    """The bot's own user (spec ``UserPIIResponse``: ``mfa_enabled`` and ``locale`` are required)."""
+    return Reply(200, {**bot_user(), "mfa_enabled": True, "locale": "en-US", "verified": True, "email": None})
+
+
+def _list_members(c: Call) -> Reply:
+    return Reply(200, c.state.members.listing(c.query))
+
+
+def _get_member(c: Call) -> Reply:
+    return Reply(200, c.state.members.get(c.params["user_id"]))
+
+
+def _update_member(c: Call) -> Reply:
+    return Reply(200, c.state.members.update(c.params["user_id"], c.body))
+
+
 def _list_messages(c: Call) -> Reply:
     return Reply(200, c.state.messages.listing(c.params["channel_id"], c.query))
 
@@ -238,6 +261,10 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/guilds/{guild_id}/bans": {"GET": _list_bans},
     "/guilds/{guild_id}/bans/{user_id}": {"GET": _get_ban, "PUT": _ban, "DELETE": _unban},
     "/guilds/{guild_id}/bulk-ban": {"POST": _bulk_ban},
+    "/guilds/{guild_id}/members": {"GET": _list_members},
+    "/guilds/{guild_id}/members/{user_id}": {"GET": _get_member, "PATCH": _update_member,
+                                             "DELETE": _remove_member},
+    "/users/@me": {"GET": _get_me},
     "/channels/{channel_id}/messages": {"GET": _list_messages},
     "/webhooks/{webhook_id}": {"DELETE": _delete_webhook},
     "/channels/{channel_id}": {"GET": _get_channel, "PATCH": _update_channel, "DELETE": _delete_channel},

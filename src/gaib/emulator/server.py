@@ -75,6 +75,7 @@ class Emulator:
         log_requests: Callable[[str], None] | None = None,
         latency_ms: int = 0,
         caps_used: Mapping[str, int] | None = None,
+        members_intent: bool = True,
     ) -> None:
         if parse_snowflake(guild_id) is None or str(parse_snowflake(guild_id)) != guild_id:
             raise EmulatorConfigError(f"guild id {shown(guild_id)!r} is not a snowflake (digits only)")
@@ -95,6 +96,7 @@ class Emulator:
         self.clock = EmulatorClock(wall=clock)
         self.latency_ms = latency_ms
         self.state = GuildState(guild_id, guild_name, SnowflakeGenerator(self.clock.time), self.clock.time)
+        self.state.members.intent = members_intent  # --no-members-intent: the member list answers 403 50001
         self.limiter = RateLimiter(enforce=rate_limits == "discord", clock=self.clock)
         self._caps_used = dict(caps_used or {})
         try:

@@ -87,18 +87,21 @@ def recovered_plan(ports: Ports, *, server_id: str, desired: DesiredServer, curr
 
 def converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: State | None,
              prune_unmanaged: bool, before: Callable[[State | None], str | None],
-             progress: Reporter, more: bool = False, operation: str = "restore") -> Converged:
+             progress: Reporter, more: bool = False, operation: str = "restore",
+             narrow: Callable[[Plan], Plan] | None = None) -> Converged:
     """Make the live guild match ``desired`` (see the module docstring). The caller holds the lock;
-    ``more``: the caller changes more after this (so ``before`` is called even when this has nothing to do)."""
+    ``more``: the caller changes more after this (so ``before`` is called even when this has nothing to do);
+    ``narrow`` cuts the plan down before it runs (a restore of some parts only)."""
     with limits_tracked(ports, server_id, progress):
         return _converge(ports, server_id=server_id, desired=desired, objects=objects,
                          prune_unmanaged=prune_unmanaged, before=before, progress=progress, more=more,
-                         operation=operation)
+                         operation=operation, narrow=narrow)
 
 
 def _converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: State | None,
               prune_unmanaged: bool, before: Callable[[State | None], str | None],
-              progress: Reporter, more: bool, operation: str) -> Converged:
+              progress: Reporter, more: bool, operation: str,
+              narrow: Callable[[Plan], Plan] | None = None) -> Converged:
     ws, backend = ports.settings.workspace, ports.state
     current = backend.get(ws)
     live = ports.discord.get_guild()
@@ -106,7 +109,7 @@ def _converge(ports: Ports, *, server_id: str, desired: DesiredServer, objects: 
                              live=live, prune_unmanaged=prune_unmanaged, operation=operation, reading=False)
     state = planned.state
     write = current is None or not state.content_equal(current) or current.guild_id != server_id
-    the_plan = planned.plan
+    the_plan = narrow(planned.plan) if narrow is not None else planned.plan
     previous = current.serial if current else None
     if not write and the_plan.empty and not more:
         RunJournal(planned.journal, planned.recovery).settle(state)

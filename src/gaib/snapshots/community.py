@@ -38,6 +38,7 @@ from gaib.snapshots.community_plan import CommunityPlan, LiveCommunity, plan_com
 from gaib.snapshots.parts import Extras, load_extras
 from gaib.snapshots.replay import ReplayPlan, ReplayResult, execute_replay, plan_replay
 from gaib.snapshots.replay_journal import ReplayJournal
+from gaib.snapshots.selection import Selection, narrow_community
 from gaib.snapshots.store import SnapshotContent, SnapshotManager
 from gaib.state.model import State
 
@@ -225,17 +226,19 @@ def _live_icon_sha(live: LiveCommunity) -> dict[str, str]:
 
 def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan | None, objects: State, *,
          prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool,
-         journal: ReplayJournal | None = None, selection: sel.Selection | None = None) -> ExtrasPlan:
+         journal: ReplayJournal | None = None, selection: Selection | None = None) -> ExtrasPlan:
     """The predicted community and replay work (objects the structure plan re-creates have no id yet:
     they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
     count as already there). ``selection``: the parts restored (default: every part, ``messages`` with
-    ``messages``)."""
+    ``messages``); the community plan keeps only the parts it chose."""
     chosen = selection if selection is not None else sel.parse(messages=messages)
     channels = [c.id for c in live_guild.channels]
     roles = [r.id for r in live_guild.roles]
     pending = recreated(structure, objects)
     community = plan_community(extras, live, ids={}, live_channels=channels, live_roles=roles,
                                prune_unmanaged=prune_unmanaged, pending=pending)
+    if selection is not None:
+        community = narrow_community(community, selection)
     replay = None
     if messages:
         replay = plan_replay(_channel_messages(extras), names, live_channels=channels, journal=journal)
@@ -280,7 +283,7 @@ class ExtrasDone:
 def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, prune_unmanaged: bool,
           messages: bool, names: Mapping[str, str], progress: Reporter, reason: str,
           concurrency: int, journal: ReplayJournal | None = None,
-          selection: sel.Selection | None = None) -> ExtrasDone:
+          selection: Selection | None = None) -> ExtrasDone:
     """Put back the fields of roles and channels the config does not hold, make the live community match
     the snapshot, replay messages, then put back threads and posts (their messages replayed too), exactly
     once with ``journal`` (see the module docstring)."""
@@ -299,17 +302,19 @@ def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, pr
         guild = port.get_guild()  # the tags' ids now
     community = plan_community(extras, live, ids=ids, live_channels=[c.id for c in guild.channels],
                                live_roles=[r.id for r in guild.roles], prune_unmanaged=prune_unmanaged)
+    if selection is not None:
+        community = narrow_community(community, selection)
     done.community = execute_community(port, community, extras.images, progress=progress, reason=reason)
     if messages:
         live_ids = {c.id for c in guild.channels}
         recreated = {old: new for old, new in ids.items() if new in live_ids}
         replay = plan_replay(_channel_messages(extras), names, live_channels=sorted(live_ids), ids=recreated)
         done.replay = execute_replay(port, replay, progress=progress, reason=reason, concurrency=concurrency,
-                                     journal=journal)
+                                     journal=journal, stored=extras.images)
     if extras.threads and chosen.includes("threads"):
         threads = thread_parts.plan_threads(extras.threads, guild, live.threads, ids=ids,
                                             messages=extras.messages if messages else {})
         done.threads = thread_parts.execute_threads(
             port, threads, guild, tags=fields.tag_map(extras.structure, guild, ids), messages=messages,
-            progress=progress, reason=reason, journal=journal)
+            progress=progress, reason=reason, journal=journal, stored=extras.images)
     return done

@@ -28,6 +28,7 @@ from gaib.config.permissions import (
 )
 from gaib.iac.plan import field_lines
 from gaib.snapshots.compare_parts import SECTIONS, compare_extras, render_extras
+from gaib.snapshots.members import render_members
 from gaib.snapshots.parts import Extras
 from gaib.snapshots.store import SnapshotContent
 from gaib.state.model import State
@@ -224,4 +225,5 @@ def render(result: dict[str, Any]) -> str:
     if themes.get("deployments_added"):
         lines.append(f"  + theme deployments: {', '.join(map(str, themes['deployments_added']))}")
     lines += render_extras(result)
+    lines += render_members(result.get("members"))
     return "\n".join(lines)

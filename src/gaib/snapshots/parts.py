@@ -17,6 +17,8 @@ Parts (each one JSON document, or JSON lines for messages, compressed like every
                         :mod:`gaib.snapshots.channel_fields`)
 ``threads``             ``threads.json.gz``: threads and forum posts (:mod:`gaib.snapshots.threads`); with
                         ``--messages`` their messages are ``messages/{thread_id}`` parts
+``members``             ``members.json.gz``: every member's roles and nickname, or "unavailable" without
+                        the Server Members intent (:mod:`gaib.snapshots.members`)
 ``messages/{channel}``  ``messages/{channel_id}.jsonl.gz`` (with ``--messages N``): the channel's last N
                         messages, oldest first, one JSON object a line: id, author (id, username, display
                         name, avatar URL, bot), content, embeds, attachments (file name, URL, size, type),
@@ -43,7 +45,8 @@ from gaib.names import check_snowflake
 
 FORMAT_VERSION = 1
 COMMUNITY_PARTS = {"guild": "guild.json.gz", "emojis": "emojis.json.gz", "stickers": "stickers.json.gz",
-                   "bans": "bans.json.gz", "structure": "structure.json.gz", "threads": "threads.json.gz"}
+                   "bans": "bans.json.gz", "structure": "structure.json.gz", "threads": "threads.json.gz",
+                   "members": "members.json.gz"}
 #: Parts a snapshot holds only since they were added (issue 22): read when the manifest lists them.
 LATER_PARTS = ("structure", "threads")
 MESSAGES_PREFIX = "messages/"
@@ -139,6 +142,11 @@ class Extras:
             refs[str(e.get("sha256"))] = f"emoji {e.get('name')}"
         for s in self.stickers:
             refs[str(s.get("sha256"))] = f"sticker {s.get('name')}"
+        for saved in self.messages.values():  # stored attachments of the messages loaded (a replay uploads them)
+            for m in saved:
+                for a in m.get("attachments") or ():
+                    if isinstance(a, dict) and isinstance(a.get("sha256"), str):
+                        refs[a["sha256"]] = f"attachment {str(a.get('filename'))[:60]}"
         return refs
 
 

@@ -18,7 +18,8 @@ messages are in place and how many were already there.
 
 Each saved message becomes one or more webhook messages under the author's display name and avatar
 (names Discord refuses for webhooks are adjusted): content longer than 2000 characters is split at a
-line or word break, attachments are linked by URL, rich embeds are kept (at most 10). Every message is
+line or word break, attachments stored with the snapshot are uploaded
+again (others linked by URL), rich embeds are kept (at most 10). Every message is
 sent with ``allowed_mentions: {"parse": []}`` and the silent flag, so a replay pings nobody, whatever the
 content says (``@everyone``, role and user mentions). Discord's limits apply per webhook (5 per 2 s) and
 per channel (30 per minute): the client waits for them, and :meth:`ReplayPlan.time_floor` says how long
@@ -38,6 +39,7 @@ from gaib.discord.community import Message
 from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordError, DiscordNotFound, GaibError
 from gaib.iac.progress import Reporter, Tick
+from gaib.snapshots.attachments import FILES_KEY, files_of, upload
 from gaib.snapshots.replay_journal import ChannelLog, ReplayJournal
 
 WEBHOOK_NAME = "Gaib restore"
@@ -98,12 +100,14 @@ def payloads(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     raw = message.get("author")
     author: Mapping[str, Any] = raw if isinstance(raw, dict) else {}
     text = str(message.get("content") or "")
-    links = [str(a.get("url")) for a in message.get("attachments") or () if isinstance(a, dict) and a.get("url")]
+    links = [str(a.get("url")) for a in message.get("attachments") or ()
+             if isinstance(a, dict) and a.get("url") and not a.get("sha256")]  # stored files are uploaded
     if links:
         text = (text + "\n" if text else "") + "\n".join(links)
     pieces = split_content(text)
     embeds = _embeds(message)
-    if not pieces and not embeds:
+    files = files_of(message)[:L.MESSAGE_FILES_MAX]
+    if not pieces and not embeds and not files:
         return []
     base: dict[str, Any] = {"username": webhook_username(author), "allowed_mentions": NO_PINGS,
                             "flags": SUPPRESS_NOTIFICATIONS}
@@ -113,6 +117,8 @@ def payloads(message: Mapping[str, Any]) -> list[dict[str, Any]]:
     out = [{**base, "content": piece} for piece in pieces] or [dict(base)]
     if embeds:
         out[-1]["embeds"] = embeds
+    if files:
+        out[-1][FILES_KEY] = files
     return out
 
 
@@ -260,7 +266,7 @@ def _remove_leftover_hooks(port: DiscordPort, channel_id: str, reason: str) -> N
 
 
 def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, reason: str,
-                journal: ReplayJournal | None) -> dict[str, Any]:
+                journal: ReplayJournal | None, stored: Mapping[str, bytes]) -> dict[str, Any]:
     assert target.new_id is not None
     keyed = target.keyed()
     messages = {m for m, _, _ in keyed}
@@ -294,8 +300,9 @@ def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, re
         hook = port.create_webhook(hook_channel, WEBHOOK_NAME, reason=reason, dedupe=True)
         try:
             for _, key, payload in todo:
-                posted = port.execute_webhook(hook.url, payload, wait=True, dedupe_channel=target.new_id,
-                                              dedupe_after=log.last(), thread_id=thread)
+                body, files = upload(payload, stored)
+                posted = port.execute_webhook(hook.url, body, wait=True, dedupe_channel=target.new_id,
+                                              dedupe_after=log.last(), thread_id=thread, files=files)
                 mid = posted.get("id") if isinstance(posted, dict) else None
                 if not isinstance(mid, str) or not mid.isdigit():
                     raise DiscordError("Discord did not return the message a webhook posted.")
@@ -316,14 +323,16 @@ def _replay_one(port: DiscordPort, target: ChannelReplay, progress: Reporter, re
 
 
 def execute_replay(port: DiscordPort, plan: ReplayPlan, *, progress: Reporter, reason: str,
-                   concurrency: int = 4, journal: ReplayJournal | None = None) -> ReplayResult:
-    """Replay every planned channel (see the module docstring); a failure is listed, never raised."""
+                   concurrency: int = 4, journal: ReplayJournal | None = None,
+                   stored: Mapping[str, bytes] | None = None) -> ReplayResult:
+    """Replay every planned channel (see the module docstring); a failure is listed, never raised.
+    ``stored``: the verified bytes of stored attachments by sha256, uploaded with their messages."""
     result = ReplayResult()
     todo = [c for c in plan.channels if c.new_id is not None]
 
     def run(target: ChannelReplay) -> None:
         try:
-            result.channels.append(_replay_one(port, target, progress, reason, journal))
+            result.channels.append(_replay_one(port, target, progress, reason, journal, stored or {}))
         except GaibError as exc:
             result.failed.append({"what": f"replay into #{target.name}", "code": exc.error_code,
                                   "message": exc.message})

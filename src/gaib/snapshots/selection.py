@@ -2,7 +2,9 @@
 
 One documented list of part names (:data:`PARTS`, docs/commands.md "Restoring part of a snapshot"), in
 the order a restore works through them. A :class:`Selection` is pure: it parses the two options once
-at the boundary and answers :meth:`Selection.includes` for every part the restore plans.
+at the boundary and answers :meth:`Selection.includes` for every part the restore plans; the
+``narrow_*`` functions cut a plan down to the selected parts (roles, channels and overwrites of the
+structure plan; settings, emojis, stickers and bans of the community plan).
 
 Rules:
 
@@ -15,10 +17,15 @@ Rules:
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from gaib.errors import InvalidInput
+from gaib.iac import addresses
+from gaib.iac.plan import Change, Plan
+from gaib.snapshots.community_plan import CommunityPlan
+from gaib.state.model import State
 
 PARTS: tuple[str, ...] = ("roles", "channels", "overwrites", "settings", "emojis", "stickers", "bans", "members",
                           "automod", "onboarding", "welcome", "events", "soundboard", "threads", "messages")
@@ -94,3 +101,56 @@ def parse(only: Iterable[str] | None = None, exclude: Iterable[str] | None = Non
     if wanted is None:
         wanted = {p for p in PARTS if p != "messages" or messages}
     return Selection(frozenset(wanted - dropped))
+
+
+# --- narrowing plans to the selected parts ---------------------------------------------------------------
+
+OVERWRITES_FIELD = "permission_overwrites"
+
+
+def _narrow_change(change: Change, sel: Selection) -> Change | None:
+    if change.kind == "role":
+        return change if sel.includes("roles") else None
+    if change.action not in ("update", "adopt") or change.id is None:
+        return change if sel.includes("channels") else None  # a created channel comes with its overwrites
+    fields = tuple(f for f in change.fields
+                   if sel.includes("overwrites" if f.field == OVERWRITES_FIELD else "channels"))
+    if change.action == "adopt" and not sel.includes("channels"):
+        return None
+    if change.action == "update" and not fields:
+        return None
+    return replace(change, fields=fields)
+
+
+def narrow_structure(plan: Plan, selection: Selection) -> Plan:
+    """The roles/channels plan cut down to ``selection``: role changes with ``roles``; channel and category
+    creates, deletes and field updates with ``channels``; overwrite updates of existing channels with
+    ``overwrites`` (a re-created channel comes back with its overwrites); positions with their kind."""
+    if selection.everything:
+        return plan
+    kept = tuple(c for c in (_narrow_change(c, selection) for c in plan.changes) if c is not None)
+    return replace(plan, changes=kept, reorder_roles=plan.reorder_roles and selection.includes("roles"),
+                   reorder_channels=plan.reorder_channels and selection.includes("channels"))
+
+
+def narrow_objects(objects: State, selection: Selection) -> State:
+    """The snapshot's objects a restore of ``selection`` may record in the state: roles only with ``roles``,
+    categories and channels only with ``channels`` (so a partial restore records nothing it left alone)."""
+    if selection.everything:
+        return objects
+    types = ({addresses.ROLE} if selection.includes("roles") else set()) | (
+        {addresses.CATEGORY, addresses.CHANNEL} if selection.includes("channels") else set())
+    out = copy.copy(objects)
+    out.resources = [r for r in objects.resources if r.type in types]
+    return out
+
+
+def narrow_community(plan: CommunityPlan, selection: Selection) -> CommunityPlan:
+    """The community plan cut down to ``selection`` (settings, emojis, stickers, bans)."""
+    if selection.everything:
+        return plan
+    kinds = {k for k in ("emoji", "sticker") if selection.includes(k + "s")}
+    bans = selection.includes("bans")
+    return replace(plan, settings=plan.settings if selection.includes("settings") else {},
+                   items=tuple(i for i in plan.items if i.kind in kinds),
+                   ban=plan.ban if bans else (), unban=plan.unban if bans else ())

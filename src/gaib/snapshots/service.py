@@ -40,7 +40,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
 from gaib.backups import rollforward
@@ -48,13 +47,12 @@ from gaib.backups.store import BackupManager
 from gaib.bundles import local_history as local
 from gaib.bundles import order
 from gaib.bundles.codec import Codec
-from gaib.bundles.download import MEDIA_EXTENSIONS, Source, resolve_target, write_streams
-from gaib.bundles.media import MAX_IMAGE_BYTES, MediaStore
+from gaib.bundles.download import resolve_target
+from gaib.bundles.media import MediaStore
 from gaib.deployments import registry
 from gaib.errors import (
     ConfirmationRequired,
     GaibError,
-    IntegrityError,
     InvalidInput,
     PartialFailure,
     StateError,
@@ -69,13 +67,16 @@ from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick, wait_reporter
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_live, check_text
+from gaib.snapshots import attachments
 from gaib.snapshots import community as community_service
+from gaib.snapshots import members as member_part
+from gaib.snapshots import selection as parts_selection
 from gaib.snapshots.capture import MAX_WORKERS, Captured, capture
 from gaib.snapshots.compare import compare as compare_contents
 from gaib.snapshots.compare import desired_of
 from gaib.snapshots.parts import MESSAGES_PER_CHANNEL, Extras, check_patterns, load_extras
 from gaib.snapshots.replay_journal import ReplayJournal
-from gaib.snapshots.store import SnapshotContent, SnapshotManager, SnapshotRecord
+from gaib.snapshots.store import Downloaded, SnapshotContent, SnapshotManager, SnapshotRecord, write_download
 from gaib.state.locking import locked
 from gaib.state.model import State
 from gaib.storage.base import NotFound
@@ -111,8 +112,13 @@ def take(ports: Ports, *, server_id: str, message: str, trigger: str, state: Sta
     check_live(ports.settings.environ, ports.settings.bot_token, guild.texts())
 
     def community(media: MediaStore, tags: Mapping[str, str]) -> Captured:
-        return capture(ports.discord, guild, media, messages=messages, exclude=exclude, tags=tags,
-                       workers=min(MAX_WORKERS, ports.settings.discord_concurrency))
+        captured = capture(ports.discord, guild, media, messages=messages, exclude=exclude, tags=tags,
+                           workers=min(MAX_WORKERS, ports.settings.discord_concurrency))
+        member_part.add_to(captured, ports.discord, guild)
+        if messages:
+            attachments.add_to(captured, ports.discord, media, per_file=ports.settings.max_attachment_bytes,
+                               per_snapshot=ports.settings.max_snapshot_attachment_bytes, tags=tags)
+        return captured
 
     return manager(ports).create(server_id=server_id, workspace=ports.settings.workspace, guild=guild, state=state,
                                  registry=_registry(ports, server_id), message=message, trigger=trigger,
@@ -185,63 +191,14 @@ def load(ports: Ports, snapshot_id: str) -> SnapshotContent:
     return mgr.load(mgr.get(server_id_of(ports), snapshot_id))
 
 
-@dataclass(frozen=True)
-class Downloaded:
-    snapshot: SnapshotRecord
-    folder: Path
-    files: list[Path]
-    raw: bool
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"snapshot": self.snapshot.to_dict(), "folder": str(self.folder),
-                "files": [p.name for p in self.files], "raw": self.raw}
-
-
 def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool) -> Downloaded:
     """Write the snapshot's files into the folder ``output`` names (any path a user types, see
     :func:`gaib.bundles.download.resolve_target`; checked before anything is read), each streamed from
-    storage to its file chunk by chunk and verified (sizes and checksums) before any is renamed into place;
-    a snapshot whose parts and images claim more than the per-bundle ceiling is refused before anything is
-    read or written."""
+    storage and verified before any is renamed into place (:func:`gaib.snapshots.store.write_download`)."""
     settings = ports.settings
     target = resolve_target(settings.cwd or settings.project_dir, output, home=settings.home, force=force)
     mgr = manager(ports)
-    record = mgr.get(server_id_of(ports), snapshot_id)
-    m = record.manifest
-    images = _listed_images(record)
-    mgr.repo.check_ceiling(m, extra=sum(size for _, size, _ in images))
-    manifest_json = m.to_json()
-    files: list[tuple[str, Source]] = [("manifest.json", lambda: [manifest_json])]
-    for name in m.parts:
-        file = _file_name(m.part(name).key)
-        if raw:
-            files.append((file, partial(mgr.repo.stream_stored, m, name)))
-        else:
-            files.append((file.removesuffix(".gz"), partial(mgr.repo.stream_part, m, name)))
-    media = MediaStore(ports.store, record.server_id)
-    for digest, size, kind in images:
-        files.append((f"media-{digest}.{MEDIA_EXTENSIONS.get(kind, 'bin')}", partial(media.stream, digest, size)))
-    return Downloaded(record, target, write_streams(target, files, force=force), raw)
-
-
-def _listed_images(record: SnapshotRecord) -> list[tuple[str, int, str]]:
-    """(sha256, size, media type) of every image the snapshot lists; IntegrityError for an entry without a
-    size an image could have (its claim is summed against the ceiling before anything is read)."""
-    out = []
-    for digest, entry in record.media.items():
-        size = entry.get("size") if isinstance(entry, Mapping) else None
-        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_IMAGE_BYTES:
-            raise IntegrityError(f"Snapshot {record.id} lists image {str(digest)[:64]} without a valid size.",
-                                 details={"id": record.id})
-        kind = entry.get("type") if isinstance(entry, Mapping) else None
-        out.append((str(digest), size, str(kind)))
-    return out
-
-
-def _file_name(key: str) -> str:
-    """``…/messages/123.jsonl.gz`` → ``messages-123.jsonl.gz``; other parts keep their file name."""
-    folder, _, name = key.rpartition("/")
-    return f"messages-{name}" if folder.endswith("/messages") else name
+    return write_download(mgr, mgr.get(server_id_of(ports), snapshot_id), target, raw=raw, force=force)
 
 
 def compare(ports: Ports, first: str, second: str) -> dict[str, Any]:
@@ -252,9 +209,13 @@ def compare(ports: Ports, first: str, second: str) -> dict[str, Any]:
     contents = [mgr.load(mgr.get(sid, ident)) for ident in (first, second)]
     extras = [load_extras(mgr.repo, c.record.manifest, MediaStore(ports.store, sid), messages=True)
               for c in contents]
+    saved = [member_part.load_members(mgr.repo, c.record.manifest) for c in contents]
     names = {**community_service.channel_names(contents[0].record.manifest.extra),
              **community_service.channel_names(contents[1].record.manifest.extra)}
-    return compare_contents(contents[0], contents[1], (extras[0], extras[1]), names)
+    out = compare_contents(contents[0], contents[1], (extras[0], extras[1]), names)
+    out["members"] = member_part.compare_members(saved[0], saved[1])
+    out["identical"] = out["identical"] and not member_part.members_changed(out["members"])
+    return out
 
 
 # --- restore -------------------------------------------------------------------------------------------
@@ -272,9 +233,14 @@ class SnapshotRestorePlan:
     messages: bool = False
     extras: Extras | None = None
     community: community_service.ExtrasPlan | None = None
+    selection: parts_selection.Selection = field(default_factory=parts_selection.Selection)
+    saved_members: member_part.SavedMembers | None = None
+    members: member_part.MembersPlan | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {"snapshot": self.content.record.to_dict(), "apply": self.apply,
+                "parts": self.selection.ordered(), "exact_members": bool(self.members and self.members.exact),
+                "members": self.members.to_dict() if self.members is not None else None,
                 "prune_unmanaged": self.prune_unmanaged, "messages": self.messages,
                 "discord": self.discord.to_dict() if self.discord is not None else None,
                 "caps": self.caps.to_dict() if self.caps is not None else None,
@@ -296,6 +262,7 @@ class SnapshotRestoreResult:
     new_serial: int | None = None
     deployment_id: str | None = None
     extras: community_service.ExtrasDone | None = None
+    members: member_part.MembersResult | None = None
     changed: bool = True
     """False when Discord (with ``applied``) and the state already matched the snapshot: nothing was
     written there, no pre-restore copy taken and no deployment recorded."""
@@ -310,32 +277,45 @@ class SnapshotRestoreResult:
                 "previous_serial": self.previous_serial, "new_serial": self.new_serial,
                 "deployment_id": self.deployment_id, "changed": self.changed,
                 "discord_changed": self.applied and self.changed, "config_written": self.config_written,
-                "extras": self.extras.to_dict() if self.extras is not None else None}
+                "extras": self.extras.to_dict() if self.extras is not None else None,
+                "members": self.members.to_dict() if self.members is not None else None}
 
 
 def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, prune_unmanaged: bool = False,
-                 force: bool = False, messages: bool = False) -> SnapshotRestorePlan:
+                 force: bool = False, messages: bool = False, selection: parts_selection.Selection | None = None,
+                 exact_members: bool = False) -> SnapshotRestorePlan:
     """Verify the snapshot, then plan; writes nothing. Reads the live guild for ``apply`` or ``dry_run``.
 
     With ``apply`` or ``dry_run`` every image and (``messages``) every saved message part the restore
-    needs is read and verified before the live server is even read (IntegrityError, exit 3)."""
+    needs is read and verified before the live server is even read (IntegrityError, exit 3).
+    ``selection`` (``--only`` / ``--exclude``) narrows what is planned to its parts (default: every part
+    but messages, and messages with ``messages``); ``exact_members`` also takes away roles members
+    gained since the snapshot."""
+    sel = selection if selection is not None else parts_selection.parse(messages=messages)
+    messages = sel.includes("messages")
     if messages and not (apply or dry_run):
         raise UsageError("--messages replays saved messages into re-created channels: it needs --apply "
                          "(or --dry-run to see what it would send).")
+    if not sel.everything and not (apply or dry_run):
+        raise UsageError("--only and --exclude choose what is put back on Discord: they need --apply "
+                         "(or --dry-run to see the plan).")
     sid = server_id_of(ports)
     mgr = manager(ports)
     content = mgr.load(mgr.get(sid, snapshot_id))
     ws = ports.settings.workspace
     desired = desired_of(content)
     discord_plan = caps = None
+    saved_members: member_part.SavedMembers | None = None
+    members_plan: member_part.MembersPlan | None = None
     extras = community = None
     notes: list[str] = []
     if apply or dry_run:
         extras = community_service.load_for_restore(mgr, content, messages=messages)
+        saved_members = member_part.load_members(mgr.repo, content.record.manifest)
         live = ports.discord.get_guild()
-        discord_plan = with_limits(ports, recovered_plan(
+        discord_plan = with_limits(ports, parts_selection.narrow_structure(recovered_plan(
             ports, server_id=sid, desired=desired, current=ports.state.get(ws), objects=content.objects, live=live,
-            prune_unmanaged=prune_unmanaged, operation="restore", reading=True).plan)
+            prune_unmanaged=prune_unmanaged, operation="restore", reading=True).plan, sel))
         caps = discord_plan.caps
         if extras.present:
             live_community = community_service.read_live(ports.discord, extras,
@@ -345,13 +325,19 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
                 extras, live_community, live, discord_plan, content.objects, prune_unmanaged=prune_unmanaged,
                 messages=messages,
                 names=community_service.channel_names(content.record.manifest.extra), apply_reads=apply,
-                journal=replay_journal(ports, content) if messages else None)
+                journal=replay_journal(ports, content) if messages else None, selection=sel)
             notes += community.warnings()
         else:
             notes.append(f"Snapshot {snapshot_id} was taken before snapshots held settings, emojis, stickers and "
                          "bans; only roles, channels and the state are restored.")
         if messages and not extras.messages:
             notes.append(f"Snapshot {snapshot_id} holds no messages (take snapshots with --messages N).")
+        if sel.includes("members") and saved_members is not None:
+            now = ports.state.get(ws)
+            members_plan = member_part.plan_live(ports.discord, saved_members, live, exact=exact_members,
+                                                 ids=community_service.id_map(content.objects, now) if now else {},
+                                             pending=community_service.recreated(discord_plan, content.objects))
+            notes += members_plan.warnings()
     state_change = None
     if not apply:
         if content.state is None:
@@ -363,7 +349,8 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
     warnings = tuple(discord_plan.warnings if discord_plan else ()) + tuple(caps.messages() if caps else ())
     return SnapshotRestorePlan(content=content, apply=apply, prune_unmanaged=prune_unmanaged, discord=discord_plan,
                                caps=caps, state=state_change, warnings=warnings + tuple(notes), messages=messages,
-                               extras=extras, community=community)
+                               extras=extras, community=community, selection=sel, saved_members=saved_members,
+                               members=members_plan)
 
 
 def replay_journal(ports: Ports, content: SnapshotContent) -> ReplayJournal:
@@ -450,10 +437,13 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
         return pre.id
 
     extras_planned = plan.community is not None and plan.community.has_work
+    extras_planned = extras_planned or bool(plan.members and not plan.members.empty)
+    sel = plan.selection
     with locked(ports.state, ws, f"snapshot restore {snapshot_id}", ports.clock):
-        done = converge(ports, server_id=sid, desired=desired_of(content), objects=content.objects,
+        done = converge(ports, server_id=sid, desired=desired_of(content),
+                        objects=parts_selection.narrow_objects(content.objects, sel),
                         prune_unmanaged=plan.prune_unmanaged, before=before, progress=progress,
-                        more=extras_planned)
+                        more=extras_planned, narrow=partial(parts_selection.narrow_structure, selection=sel))
         result = SnapshotRestoreResult(snapshot_id=snapshot_id, applied=True, config_file="", previous_config=None,
                                        pre_restore_snapshot_id=done.pre_restore_id,
                                        previous_serial=done.previous_serial, apply=done.result,
@@ -469,18 +459,31 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
                     prune_unmanaged=plan.prune_unmanaged, messages=plan.messages,
                     names=community_service.channel_names(content.record.manifest.extra), progress=progress,
                     reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency,
-                    journal=replay_journal(ports, content))
+                    journal=replay_journal(ports, content), selection=sel)
             finally:
                 ports.discord.on_wait(None)
-        result.config_file, result.previous_config, result.config_written = _keep_config(ports, content)
+        if done.changed and done.failure is None and plan.saved_members is not None and sel.includes("members"):
+            current = ports.state.get(ws)
+            result.members = member_part.restore_members(
+                ports.discord, plan.saved_members,
+                ids=community_service.id_map(content.objects, current if current is not None else content.objects),
+                exact=bool(plan.members and plan.members.exact), progress=progress,
+                reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency)
+        if sel.everything:
+            result.config_file, result.previous_config, result.config_written = _keep_config(ports, content)
+        else:  # a partial restore: the config file still describes the server as it was
+            result.config_file, result.previous_config, result.config_written = (
+                str(ports.settings.config_file), None, False)
         if done.changed:
             _record(ports, sid, content, result,
-                    partial=done.failure is not None or bool(result.extras and result.extras.failed))
-    if done.failure is None and result.extras is not None and result.extras.failed:
-        failed = result.extras.failed
+                    partial=done.failure is not None or bool(result.extras and result.extras.failed)
+                    or bool(result.members and result.members.failed))
+    failed = [*(result.extras.failed if result.extras is not None else []),
+              *(result.members.failed if result.members is not None else [])]
+    if done.failure is None and failed:
         raise PartialFailure(
             f"The roles and channels of snapshot {snapshot_id} are back, but {len(failed)} step(s) of the settings, "
-            f"emojis, stickers, bans or messages failed: " + "; ".join(f["message"] for f in failed[:3]),
+            f"emojis, stickers, bans, members or messages failed: " + "; ".join(f["message"] for f in failed[:3]),
             hint=f"Run the restore again to finish it. Undo everything with: gaib server snapshot restore "
                  f"{done.pre_restore_id} --apply",
             details={"restore": result.to_dict(), "failed": failed})

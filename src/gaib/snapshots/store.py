@@ -9,7 +9,7 @@
                     registry when the server has none)
 ``objects``         ``objects.json.gz``: the exported objects as state resources with their Discord ids
                     (at the export's addresses), so a restore matches surviving objects by id first
-``guild``, ``emojis``, ``stickers``, ``bans`` and ``messages/{channel_id}``: what a community would lose
+``guild``, ``emojis``, ``stickers``, ``bans``, ``members`` and ``messages/{channel_id}``: what a community would lose
                     besides roles and channels (:mod:`gaib.snapshots.parts`); their images are
                     stored once per server in ``media/`` (:mod:`gaib.bundles.media`). Snapshots taken
                     before these parts existed lack them and still load.
@@ -24,11 +24,14 @@ import builtins
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 from gaib.bundles import codec
+from gaib.bundles.download import MEDIA_EXTENSIONS, Source, write_streams
 from gaib.bundles.manifest import TRIGGERS, Manifest
-from gaib.bundles.media import MediaStore, release
+from gaib.bundles.media import MAX_IMAGE_BYTES, MediaStore, release
 from gaib.bundles.order import written_of
 from gaib.bundles.record import Record
 from gaib.bundles.repository import BundleRepository, Layout, PartData, page_ids
@@ -270,3 +273,60 @@ class SnapshotManager:
 def _iso(now: datetime) -> str:
     return now.isoformat().replace("+00:00", "Z")
 
+
+# --- download -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Downloaded:
+    snapshot: SnapshotRecord
+    folder: Path
+    files: list[Path]
+    raw: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"snapshot": self.snapshot.to_dict(), "folder": str(self.folder),
+                "files": [p.name for p in self.files], "raw": self.raw}
+
+
+def write_download(mgr: SnapshotManager, record: SnapshotRecord, target: Path, *, raw: bool,
+                   force: bool) -> Downloaded:
+    """Write the snapshot's files into ``target`` (from :func:`gaib.bundles.download.resolve_target`),
+    each streamed from storage to its file chunk by chunk and verified (sizes and checksums) before any is
+    renamed into place; a snapshot whose parts and images claim more than the per-bundle ceiling is refused
+    before anything is read or written."""
+    m = record.manifest
+    images = _listed_images(record)
+    mgr.repo.check_ceiling(m, extra=sum(size for _, size, _ in images))
+    manifest_json = m.to_json()
+    files: list[tuple[str, Source]] = [("manifest.json", lambda: [manifest_json])]
+    for name in m.parts:
+        file = _file_name(m.part(name).key)
+        if raw:
+            files.append((file, partial(mgr.repo.stream_stored, m, name)))
+        else:
+            files.append((file.removesuffix(".gz"), partial(mgr.repo.stream_part, m, name)))
+    media = MediaStore(mgr.repo.store, record.server_id)
+    for digest, size, kind in images:
+        files.append((f"media-{digest}.{MEDIA_EXTENSIONS.get(kind, 'bin')}", partial(media.stream, digest, size)))
+    return Downloaded(record, target, write_streams(target, files, force=force), raw)
+
+
+def _listed_images(record: SnapshotRecord) -> list[tuple[str, int, str]]:
+    """(sha256, size, media type) of every image the snapshot lists; IntegrityError for an entry without a
+    size an image could have (its claim is summed against the ceiling before anything is read)."""
+    out = []
+    for digest, entry in record.media.items():
+        size = entry.get("size") if isinstance(entry, Mapping) else None
+        if isinstance(size, bool) or not isinstance(size, int) or not 0 <= size <= MAX_IMAGE_BYTES:
+            raise IntegrityError(f"Snapshot {record.id} lists image {str(digest)[:64]} without a valid size.",
+                                 details={"id": record.id})
+        kind = entry.get("type") if isinstance(entry, Mapping) else None
+        out.append((str(digest), size, str(kind)))
+    return out
+
+
+def _file_name(key: str) -> str:
+    """``…/messages/123.jsonl.gz`` → ``messages-123.jsonl.gz``; other parts keep their file name."""
+    folder, _, name = key.rpartition("/")
+    return f"messages-{name}" if folder.endswith("/messages") else name

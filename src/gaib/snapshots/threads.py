@@ -182,9 +182,10 @@ def _start_body(step: ThreadStep, parent_type: int | None, tags: Mapping[str, st
 
 
 def execute_threads(port: DiscordPort, plan: ThreadsPlan, live: Guild, *, tags: Mapping[str, str],
-                    messages: bool, progress: Reporter, reason: str, journal: ReplayJournal | None) -> ThreadsResult:
-    """Start the missing threads, replay their messages, archive and lock them as saved; a failure is
-    listed, never raised."""
+                    messages: bool, progress: Reporter, reason: str, journal: ReplayJournal | None,
+                    stored: Mapping[str, bytes] | None = None) -> ThreadsResult:
+    """Start the missing threads, replay their messages (``stored``: attachment bytes by sha256, uploaded
+    again), archive and lock them as saved; a failure is listed, never raised."""
     result = ThreadsResult()
     types = {c.id: int(c.type) for c in live.channels}
     ready: list[tuple[ThreadStep, str]] = []
@@ -223,7 +224,7 @@ def execute_threads(port: DiscordPort, plan: ThreadsPlan, live: Guild, *, tags: 
         # One after another: a resumed replay removes the leftover webhooks of the parent channel, which
         # its other threads' replays would otherwise be using.
         result.replay = execute_replay(port, ReplayPlan(replays), progress=progress, reason=reason,
-                                       concurrency=1, journal=journal)
+                                       concurrency=1, journal=journal, stored=stored)
         result.failed += result.replay.failed
     for s, new_id in ready:
         fields = {k: True for k in ("archived", "locked") if s.entry.get(k)}

@@ -56,7 +56,7 @@ _TS_FORMAT = "%Y%m%dT%H%M%S"
 
 SnapshotPart = Literal["manifest.json", "state.json.gz", "config.yaml.gz", "theme-registry.json.gz",
                        "objects.json.gz", "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz",
-                       "structure.json.gz", "threads.json.gz"]
+                       "structure.json.gz", "threads.json.gz", "members.json.gz"]
 SNAPSHOT_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "manifest.json",
     "state.json.gz",
@@ -72,6 +72,7 @@ SNAPSHOT_COMMUNITY_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "bans.json.gz",
     "structure.json.gz",
     "threads.json.gz",
+    "members.json.gz",
 )
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 

@@ -12,8 +12,9 @@ returns it instead of sending again.
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from gaib.discord import limits as L
@@ -72,14 +73,15 @@ class Webhooks:
 
     def execute_webhook(self, url: str, payload: Mapping[str, Any], *, wait: bool = False,
                         dedupe_channel: str | None = None, dedupe_after: str | None = None,
-                        thread_id: str | None = None) -> Any:
+                        thread_id: str | None = None, files: Sequence[tuple[str, bytes]] = ()) -> Any:
         """POST ``payload`` (``content``/``embeds``/…) to a webhook URL, without the bot token; with
         ``thread_id`` into that thread of the webhook's channel (``dedupe_channel`` is then the thread).
 
         Returns None (204), or the created message when ``wait=True``. An unversioned ``…/api/webhooks``
         URL is sent to ``…/api/v10/webhooks``. A webhook that answered 404 (or 401, a bad webhook
         token) is never called again: DiscordNotFound is raised without a request. The URL is never
-        shown in errors or logs.
+        shown in errors or logs. ``files`` (file name, bytes; at most 10) are uploaded with the message as
+        ``multipart/form-data`` (``payload_json`` and ``files[n]``, each described in ``attachments``).
         """
         match = _WEBHOOK_URL_RE.fullmatch(url.strip()) if isinstance(url, str) else None
         if match is None:
@@ -101,13 +103,20 @@ class Webhooks:
             channel = check_snowflake(dedupe_channel, "channel id")
             after = check_snowflake(dedupe_after, "message id") if dedupe_after is not None else channel
             probe = self._post_probe(webhook_id, channel, after, body)
+        if len(files) > L.MESSAGE_FILES_MAX:
+            raise InvalidInput(f"A webhook message carries at most {L.MESSAGE_FILES_MAX} files.")
+        form = None
+        if files:
+            described = {**body, "attachments": [{"id": n, "filename": name} for n, (name, _) in enumerate(files)]}
+            form = {f"files[{n}]": (name, data, "application/octet-stream") for n, (name, data) in enumerate(files)}
+            body = {"payload_json": json.dumps(described, separators=(",", ":"), ensure_ascii=False)}
         # Also paced by the channel's 30-per-minute webhook limit (no header shows it; one webhook per
         # channel stands for the channel).
         query = {"wait": "true"} if wait else {}
         if thread_id is not None:
             query["thread_id"] = check_snowflake(thread_id, "thread id")
         return self._transport.request(post, body=body, url_root=root, query=query or None,
-                                       sub=f"{L.WEBHOOK_SUB}{webhook_id}", probe=probe)
+                                       sub=f"{L.WEBHOOK_SUB}{webhook_id}", probe=probe, files=form)
 
     def _post_probe(self, webhook_id: str, channel_id: str, after: str, body: Mapping[str, Any]) -> Probe:
         lister = self._messages_after

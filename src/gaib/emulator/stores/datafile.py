@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from gaib.emulator.stores.emojis import EmojiRec
+from gaib.emulator.stores.members import MemberRec
 from gaib.emulator.stores.records import ChannelRec, DataFileError, RoleRec, WebhookRec
 from gaib.emulator.stores.settings import default_settings
 from gaib.emulator.stores.stickers import StickerRec
@@ -45,6 +46,7 @@ def dump(guild: GuildState) -> dict[str, Any]:
                           "format_type": s.format_type, "data": _b64(s.data)} for s in guild.stickers.by_id.values()],
             "bans": dict(guild.bans.reasons), "users": dict(guild.users.by_id), "history": guild.messages.history,
         },
+        "members": {uid: m.to_json() for uid, m in guild.members.by_id.items()},
     }
 
 
@@ -119,6 +121,10 @@ def load(guild: GuildState, data: Any) -> None:
     threads = {t.id: t for t in (ThreadRec.from_json(x) for x in raw_threads)}
     if any(t.parent_id not in channels for t in threads.values()):
         raise DataFileError("a thread points to an unknown channel")
+    raw_members = data.get("members", {})
+    if not isinstance(raw_members, dict):
+        raise DataFileError("'members' must be an object")
+    members = {str(uid): MemberRec.from_json(m) for uid, m in raw_members.items()}
 
     guild.clear()
     guild.settings.guild_name = name
@@ -129,6 +135,7 @@ def load(guild: GuildState, data: Any) -> None:
     guild.bans.reasons, guild.users.by_id = community.bans, community.users
     guild.messages.history = community.history
     guild.threads.by_id = threads
+    guild.members.by_id = members
     for oid in [*roles, *channels, *webhooks, *threads, *community.emojis, *community.stickers]:
         guild.ids.observe(oid)
     for messages in community.history.values():

@@ -8,6 +8,8 @@ allows (everything when absent). ``posted`` keeps the bodies webhooks sent, per 
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -45,10 +47,25 @@ class MessageStore:
         self.posted: dict[str, list[dict[str, Any]]] = {}
         self.is_thread: Callable[[str], bool] = lambda _id: False
         """Whether an id is a thread's (set by the guild): threads have a history too."""
+        self.files: dict[str, bytes] = {}
+        """Attachment bytes by CDN path (``attachments/{channel}/{attachment}/{filename}``), served by the
+        emulator's CDN; kept in memory only (not in the data file)."""
 
     def reset(self) -> None:
         self.history = {}
         self.posted = {}
+        self.files = {}
+
+    def attach(self, channel_id: str, filename: str, data: bytes, content_type: str | None) -> dict[str, Any]:
+        """Keep an uploaded file and return its attachment object (URL on Discord's CDN host, which the
+        emulator's ``/cdn/attachments/…`` serves). File names are cut to the CDN's safe characters."""
+        safe = re.sub(r"[^A-Za-z0-9_.-]", "_", filename)[:100] or "file"
+        ident = self.ctx.ids.next()
+        path = f"attachments/{channel_id}/{ident}/{safe}"
+        self.files[path] = data
+        return {"id": ident, "filename": safe, "size": len(data), "url": f"https://cdn.discordapp.com/{path}",
+                "proxy_url": f"https://media.discordapp.net/{path}",
+                **({"content_type": content_type} if content_type else {})}
 
     def _history_channel(self, channel_id: str) -> ChannelRec | None:
         if self.is_thread(channel_id):
@@ -149,12 +166,7 @@ class MessageStore:
 
     def _seeded(self, channel_id: str, item: dict[str, Any]) -> dict[str, Any]:
         message_id = self.ctx.ids.next()
-        files = [{"id": self.ctx.ids.next(), "filename": str(a.get("filename") or "file"),
-                  "size": int(a.get("size") or 0),
-                  "url": str(a.get("url") or f"https://cdn.discordapp.com/attachments/{channel_id}/x/file"),
-                  "proxy_url": str(a.get("url") or "https://media.discordapp.net/attachments/x"),
-                  **({"content_type": a["content_type"]} if isinstance(a.get("content_type"), str) else {})}
-                 for a in item["attachments"] if isinstance(a, dict)]
+        files = [self._attachment(channel_id, a) for a in item["attachments"] if isinstance(a, dict)]
         message = {
             "id": message_id, "type": 0, "content": item["content"], "channel_id": channel_id,
             "author": self.users.api_object(item["uid"]), "attachments": files,
@@ -178,6 +190,22 @@ class MessageStore:
         }
         self.history.setdefault(thread_id, []).append(message)
         return dict(message)
+
+    def _attachment(self, channel_id: str, a: dict[str, Any]) -> dict[str, Any]:
+        """A seeded attachment: with ``data`` (base64) the file is kept and served by the CDN; else only
+        its ``url`` is shown (a link the CDN does not serve)."""
+        kind = a["content_type"] if isinstance(a.get("content_type"), str) else None
+        if isinstance(a.get("data"), str):
+            try:
+                data = base64.b64decode(a["data"], validate=True)
+            except (binascii.Error, ValueError):
+                raise form_error(("attachments", "data"), "BASE_TYPE_INVALID", "Not base64.") from None
+            return self.attach(channel_id, str(a.get("filename") or "file"), data, kind)
+        return {"id": self.ctx.ids.next(), "filename": str(a.get("filename") or "file"),
+                "size": int(a.get("size") or 0),
+                "url": str(a.get("url") or f"https://cdn.discordapp.com/attachments/{channel_id}/x/file"),
+                "proxy_url": str(a.get("url") or "https://media.discordapp.net/attachments/x"),
+                **({"content_type": kind} if kind else {})}
 
     def forget_channel(self, channel_id: str) -> None:
         """Part of deleting a channel: its history goes with it."""

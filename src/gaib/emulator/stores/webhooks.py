@@ -13,6 +13,8 @@ webhook's bodies, also after the webhook is deleted (not after its channel is).
 
 from __future__ import annotations
 
+import json
+import re
 import secrets
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -92,7 +94,7 @@ class WebhookStore:
     def execute(self, webhook_id: str, token: str, body: Any, thread_id: str | None) -> dict[str, Any]:
         """Post a message; returns it as a MessageResponse. 50006 when there is nothing to send."""
         hook = self.find(webhook_id, token)
-        data = require_object(body)
+        data, uploads = _form(body)
         errs = FormErrors()
         f = Fields(data, errs)
         content = f.string("content", 0, 2000)
@@ -111,7 +113,8 @@ class WebhookStore:
         shown_embeds = check_embeds(errs, embeds) if isinstance(embeds, list) else []
         errs.raise_if_any()
         has_content = isinstance(content, str) and content.strip() != ""
-        if not (has_content or shown_embeds or components or attachments or isinstance(data.get("poll"), dict)):
+        if not (has_content or shown_embeds or components or attachments or uploads
+                or isinstance(data.get("poll"), dict)):
             raise ApiError(400, E.EMPTY_MESSAGE, "Cannot send an empty message")
         if thread_id is not None:
             target = self.thread_target(thread_id, hook.channel_id)
@@ -128,7 +131,8 @@ class WebhookStore:
             "author": {"id": hook.id, "username": username if isinstance(username, str) else hook.name,
                        "avatar": None, "discriminator": "0000", "public_flags": 0, "flags": 0, "bot": True,
                        "global_name": None, "primary_guild": None},
-            "attachments": [], "embeds": shown_embeds, "mentions": [], "mention_roles": [],
+            "attachments": self._uploads(hook.channel_id, uploads, attachments), "embeds": shown_embeds,
+            "mentions": [], "mention_roles": [],
             "pinned": False, "mention_everyone": False, "tts": tts is True, "timestamp": when,
             "edited_timestamp": None, "flags": flags if isinstance(flags, int) else 0, "components": [],
         }
@@ -137,6 +141,14 @@ class WebhookStore:
         self.messages.record_webhook_message(hook, data, message)
         self.ctx.changed()
         return message
+
+    def _uploads(self, channel_id: str, uploads: dict[int, bytes], described: Any) -> list[dict[str, Any]]:
+        """The message's attachments: each ``files[n]`` under the ``filename`` its ``attachments`` entry
+        (``{"id": n, "filename"}``) gives."""
+        names = {int(a["id"]): str(a.get("filename") or "") for a in described or ()
+                 if isinstance(a, dict) and str(a.get("id", "")).isdigit()} if isinstance(described, list) else {}
+        return [self.messages.attach(channel_id, names.get(n) or f"file{n}", data, None)
+                for n, data in sorted(uploads.items())]
 
     def delete(self, webhook_id: str) -> None:
         """Delete a webhook (10015 if unknown); what it posted stays in the channel and in ``sent``."""
@@ -157,3 +169,27 @@ class WebhookStore:
         for hook_id in [h.id for h in self.by_id.values() if h.channel_id == channel_id]:
             del self.by_id[hook_id]
             self.sent.pop(hook_id, None)
+
+
+_FILE_FIELD = re.compile(r"files\[([0-9])\]")
+
+
+def _form(body: Any) -> tuple[dict[str, Any], dict[int, bytes]]:
+    """A webhook post's JSON fields and uploaded files: a JSON body, or ``multipart/form-data`` with the
+    fields in ``payload_json`` and the files as ``files[n]`` (at most 10, Discord's limit per message)."""
+    if not isinstance(body, dict) or ("payload_json" not in body and not any(
+            isinstance(v, bytes) for v in body.values())):
+        return require_object(body), {}
+    raw = body.get("payload_json", "{}")
+    try:
+        data = json.loads(raw) if isinstance(raw, str) else None
+    except json.JSONDecodeError:
+        data = None
+    if not isinstance(data, dict):
+        raise ApiError(400, E.INVALID_JSON, "The request body contains invalid JSON.")
+    uploads = {}
+    for key, value in body.items():
+        match = _FILE_FIELD.fullmatch(key)
+        if match and isinstance(value, bytes):
+            uploads[int(match.group(1))] = value
+    return data, uploads
