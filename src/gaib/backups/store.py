@@ -28,6 +28,7 @@ from gaib.storage.keys import backup_key, backup_sk, check_id, new_id, server_pk
 
 if TYPE_CHECKING:  # the codec, tier, quota and state model: create and load only, never a listing
     from gaib.bundles import codec
+    from gaib.secrets.mac import ManifestMac
     from gaib.state.model import State
     from gaib.tiers.table import TierPolicy
 
@@ -85,10 +86,11 @@ class BackupManager:
     """State backups: one-part bundles written and read through :class:`BundleRepository`."""
 
     def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Callable[[], datetime],
-                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES, mac: ManifestMac | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.catalog = catalog
-        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes)
+        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes, mac=mac, notice=notice)
         self.clock = clock
 
     def create(self, state: State, *, server_id: str, workspace: str, message: str = "",

@@ -255,7 +255,8 @@ def verify_server(ports: Ports, server_id: str, report: VerifyReport, *, everyth
     per failed bundle."""
     rng = rng or random.Random()
     tier = tier_of(ports.catalog, server_id).name
-    repo = BundleRepository(ports.store, ports.catalog, max_bundle_bytes=ports.settings.max_bundle_bytes)
+    repo = BundleRepository(ports.store, ports.catalog, max_bundle_bytes=ports.settings.max_bundle_bytes,
+                            mac=ports.mac)
     images: dict[str, GaibError | None] = {}
     report.servers += 1
     for kind in KINDS:

@@ -92,7 +92,7 @@ def local_history(ports: Ports) -> local.LocalHistory | None:
 
 def manager(ports: Ports) -> SnapshotManager:
     return SnapshotManager(ports.store, ports.catalog, clock=ports.clock,
-                           max_bundle_bytes=ports.settings.max_bundle_bytes)
+                           max_bundle_bytes=ports.settings.max_bundle_bytes, mac=ports.mac, notice=ports.notice)
 
 
 def _registry(ports: Ports, server_id: str) -> bytes | None:
@@ -413,7 +413,7 @@ def execute_restore(ports: Ports, plan: SnapshotRestorePlan, *, progress: Report
 def _bookkeeping(ports: Ports, plan: SnapshotRestorePlan, sid: str) -> SnapshotRestoreResult:
     assert plan.state is not None
     ws = ports.settings.workspace
-    backups = BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    backups = BackupManager(ports.store, ports.catalog, clock=ports.clock, mac=ports.mac, notice=ports.notice)
     snapshot_id = plan.content.record.id
 
     def before(current: State) -> str:

@@ -24,7 +24,7 @@ import builtins
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaib.bundles import codec
 from gaib.bundles.manifest import TRIGGERS, Manifest
@@ -55,6 +55,9 @@ from gaib.storage.keys import (
     snapshot_sk,
 )
 from gaib.tiers.table import tier_of
+
+if TYPE_CHECKING:
+    from gaib.secrets.mac import ManifestMac
 
 MAX_MESSAGE = 500
 PART_FILES: Mapping[str, Any] = {
@@ -144,8 +147,9 @@ class SnapshotManager:
     """Create, list, read and delete snapshots over one store and catalog."""
 
     def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Clock,
-                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
-        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes)
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES, mac: ManifestMac | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
+        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes, mac=mac, notice=notice)
         self.catalog = catalog
         self.clock = clock
 
