@@ -72,7 +72,8 @@ class BackupRecord(Record):
                 "key": part.key, "codec": part.codec, "plain_size": part.plain_size,
                 "stored_size": part.stored_size, "plain_sha256": part.plain_sha256,
                 "stored_sha256": part.stored_sha256, "kind": self.kind, "format_version": self.format_version,
-                "manifest_sha256": self.manifest_sha256 or None, **self.written.to_dict()}
+                "manifest_sha256": self.manifest_sha256 or None, "authenticated": self.authenticated,
+                **self.written.to_dict()}
 
 
 def _check_message(message: str) -> str:

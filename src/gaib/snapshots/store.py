@@ -128,8 +128,8 @@ class SnapshotRecord(Record):
                 "serial": self.serial, "lineage": self.lineage, "counts": dict(self.counts),
                 "stored_size": self.stored_size, "plain_size": self.plain_size, "media_size": self.media_size,
                 "media_added": self.media_added, "format_version": self.format_version,
-                "manifest_sha256": self.manifest_sha256, **self.written.to_dict(),
-                "parts": {n: p.to_dict() for n, p in self.manifest.parts.items()}}
+                "manifest_sha256": self.manifest_sha256, "authenticated": self.authenticated,
+                **self.written.to_dict(), "parts": {n: p.to_dict() for n, p in self.manifest.parts.items()}}
 
 
 @dataclass(frozen=True)
