@@ -192,3 +192,45 @@ def test_a_bundle_written_before_sealing_restores_flagged_until_resealed(
     # Resealed, a copy under another server's prefix is still refused.
     _forge(snap, sid, guild.guild_id, GUILD_B)
     _refused(snap("server", "snapshot", "download", sid, "-o", "forged", "-g", GUILD_B, "--json"))
+
+
+def test_from_server_copies_structure_and_never_bans_or_messages(
+        snap: CliRunner, guild: EmulatorHandle, emulator_b: EmulatorHandle, tmp_path: Path) -> None:
+    sid = _server_a(snap, guild)
+    emulator_b.reset()
+    b = Community(emulator_b)
+    project = tmp_path / "empty-b"
+    project.mkdir()
+    env = {**snap.environ, **emulator_b.bot_environ()}
+    if "GAIB_BACKUP_BUCKET" not in env:
+        env["GAIB_BACKUP_PATH"] = str(snap.cwd / ".gaib" / "backups")
+    server_b = CliRunner(cwd=project, environ=env, clock=snap.clock)
+    a = guild.guild_id
+
+    for refused in (("--apply", "--messages"), ("--apply", "--prune-unmanaged"), ()):
+        r = server_b("server", "snapshot", "restore", sid, "--from-server", a, *refused, "--yes", "--json")
+        assert r.exit_code == 6 and r.error["code"] == "USAGE_ERROR", r.stdout
+    assert [r["name"] for r in b.roles()] == ["@everyone"] and b.channels() == []  # nothing was written
+
+    planned = server_b("server", "snapshot", "restore", sid, "--from-server", a, "--dry-run", "--json")
+    assert planned.exit_code == 0, planned.stdout + planned.stderr
+    assert planned.data["plan"]["from_server"] == a and planned.data["plan"]["extras"]["community"]["bans"] == {"add": [], "lift": []}
+    done = server_b("server", "snapshot", "restore", sid, "--from-server", a, "--apply", "--yes", "--json")
+    assert done.exit_code == 0, done.stdout + done.stderr
+    assert {"Admin", "Member"} <= {r["name"] for r in b.roles()}
+    assert {"rules", "chat", "lounge", "Info", "Voice"} <= {c["name"] for c in b.channels()}
+    chat = b.channel("chat")
+    assert chat["topic"] is None and chat["rate_limit_per_user"] == 5
+    assert b.bans() == {} and b.posted(chat["id"]) == [] and b.messages(chat["id"]) == []
+    assert Community(guild).bans() == {BANNED: "spam"}  # A is untouched
+    plan = server_b("server", "plan", "--json")
+    assert plan.exit_code == 0 and plan.data["empty"] is True  # B's config and state now hold the copy
+
+
+def test_from_server_refuses_a_snapshot_that_is_not_authentic(
+        snap: CliRunner, guild: EmulatorHandle, server_b: CliRunner) -> None:
+    sid = _server_a(snap, guild)
+    _unseal(snap, guild.guild_id, sid)
+    r = server_b("server", "snapshot", "restore", sid, "--from-server", guild.guild_id, "--apply", "--yes", "--json")
+    _refused(r)
+    assert "reseal" in r.error["suggestion"]

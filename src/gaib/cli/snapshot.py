@@ -144,7 +144,10 @@ def delete(snapshot_id: str, yes: bool) -> None:
 
 def _restore_text(ctx: Ctx, plan: service.SnapshotRestorePlan) -> str:
     rec = plan.content.record
-    lines = [f"Restore snapshot {rec.id} ({rec.manifest.created_at}) of server {rec.server_id}:"]
+    lines = [f"Restore snapshot {rec.id} ({rec.manifest.created_at}) of server {rec.server_id}:"
+             if plan.from_server is None else
+             f"Copy the structure of snapshot {rec.id} ({rec.manifest.created_at}) of server {rec.server_id} into "
+             f"this server (never its bans, members or messages):"]
     if plan.discord is not None:
         lines.append("Discord:" if plan.apply else "Discord (changed only with --apply):")
         lines += ["  " + ln for ln in render_plan(plan.discord).splitlines()]
@@ -195,16 +198,19 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
 @click.option("--force", is_flag=True, help="Restore a state of another lineage (bookkeeping restore).")
 @click.option("--messages", "messages", is_flag=True,
               help="With --apply: replay the saved messages into channels the restore re-creates.")
+@click.option("--from-server", "from_server", default=None, metavar="SERVER",
+              help="Copy the structure of another server's snapshot (roles, channels, settings, emojis, "
+                   "stickers; never bans, members or messages) into this server; needs --apply or --dry-run.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask; also start a restore that exceeds Discord's caps.")
 @server_options
 def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool, force: bool, messages: bool,
-            yes: bool) -> None:
+            from_server: str | None, yes: bool) -> None:
     """Put a snapshot back: the state and config, and with --apply the Discord server itself (settings,
     emojis, stickers and bans included; --messages replays saved messages into re-created channels)."""
     ctx = get_ctx()
     ports = ctx.app()
     plan = service.plan_restore(ports, snapshot_id, apply=apply_, dry_run=dry_run, prune_unmanaged=prune_unmanaged,
-                                force=force, messages=messages)
+                                force=force, messages=messages, from_server=from_server)
     text = _restore_text(ctx, plan)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, text)

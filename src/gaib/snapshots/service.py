@@ -70,6 +70,7 @@ from gaib.iac.progress import Reporter, Tick, wait_reporter
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_live, check_text
 from gaib.snapshots import community as community_service
+from gaib.snapshots import crossing
 from gaib.snapshots.capture import MAX_WORKERS, Captured, capture
 from gaib.snapshots.compare import compare as compare_contents
 from gaib.snapshots.compare import desired_of
@@ -272,9 +273,10 @@ class SnapshotRestorePlan:
     messages: bool = False
     extras: Extras | None = None
     community: community_service.ExtrasPlan | None = None
+    from_server: str | None = None  # the server whose structure is copied (None: this server's own snapshot)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"snapshot": self.content.record.to_dict(), "apply": self.apply,
+        return {"snapshot": self.content.record.to_dict(), "apply": self.apply, "from_server": self.from_server,
                 "prune_unmanaged": self.prune_unmanaged, "messages": self.messages,
                 "discord": self.discord.to_dict() if self.discord is not None else None,
                 "caps": self.caps.to_dict() if self.caps is not None else None,
@@ -314,17 +316,20 @@ class SnapshotRestoreResult:
 
 
 def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, prune_unmanaged: bool = False,
-                 force: bool = False, messages: bool = False) -> SnapshotRestorePlan:
+                 force: bool = False, messages: bool = False, from_server: str | None = None) -> SnapshotRestorePlan:
     """Verify the snapshot, then plan; writes nothing. Reads the live guild for ``apply`` or ``dry_run``.
 
     With ``apply`` or ``dry_run`` every image and (``messages``) every saved message part the restore
-    needs is read and verified before the live server is even read (IntegrityError, exit 3)."""
+    needs is read and verified before the live server is even read (IntegrityError, exit 3).
+    ``from_server``: that server's snapshot, structure only (:mod:`gaib.snapshots.crossing`)."""
     if messages and not (apply or dry_run):
         raise UsageError("--messages replays saved messages into re-created channels: it needs --apply "
                          "(or --dry-run to see what it would send).")
     sid = server_id_of(ports)
     mgr = manager(ports)
-    content = mgr.load(mgr.get(sid, snapshot_id))
+    content = (crossing.source(mgr, from_server, snapshot_id, into=sid, apply=apply, dry_run=dry_run,
+                               messages=messages, prune_unmanaged=prune_unmanaged)
+               if from_server is not None else mgr.load(mgr.get(sid, snapshot_id)))
     ws = ports.settings.workspace
     desired = desired_of(content)
     discord_plan = caps = None
@@ -332,6 +337,8 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
     notes: list[str] = []
     if apply or dry_run:
         extras = community_service.load_for_restore(mgr, content, messages=messages)
+        if from_server is not None:
+            extras = crossing.structure_only(extras)
         live = ports.discord.get_guild()
         discord_plan = with_limits(ports, recovered_plan(
             ports, server_id=sid, desired=desired, current=ports.state.get(ws), objects=content.objects, live=live,
@@ -352,7 +359,7 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
         if messages and not extras.messages:
             notes.append(f"Snapshot {snapshot_id} holds no messages (take snapshots with --messages N).")
     state_change = None
-    if not apply:
+    if not apply and from_server is None:  # another server's state is never made this one's
         if content.state is None:
             raise StateError(f"Snapshot {snapshot_id} holds no state (the workspace had none when it was taken).",
                              code="STATE_NOT_FOUND",
@@ -362,7 +369,7 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
     warnings = tuple(discord_plan.warnings if discord_plan else ()) + tuple(caps.messages() if caps else ())
     return SnapshotRestorePlan(content=content, apply=apply, prune_unmanaged=prune_unmanaged, discord=discord_plan,
                                caps=caps, state=state_change, warnings=warnings + tuple(notes), messages=messages,
-                               extras=extras, community=community)
+                               extras=extras, community=community, from_server=from_server)
 
 
 def replay_journal(ports: Ports, content: SnapshotContent) -> ReplayJournal:
@@ -473,7 +480,7 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
             finally:
                 ports.discord.on_wait(None)
         result.config_file, result.previous_config, result.config_written = _keep_config(ports, content)
-        if done.changed:
+        if done.changed and plan.from_server is None:  # another server's registry is no history of this one
             _record(ports, sid, content, result,
                     partial=done.failure is not None or bool(result.extras and result.extras.failed))
     if done.failure is None and result.extras is not None and result.extras.failed:
