@@ -214,7 +214,8 @@ def test_from_server_copies_structure_and_never_bans_or_messages(
 
     planned = server_b("server", "snapshot", "restore", sid, "--from-server", a, "--dry-run", "--json")
     assert planned.exit_code == 0, planned.stdout + planned.stderr
-    assert planned.data["plan"]["from_server"] == a and planned.data["plan"]["extras"]["community"]["bans"] == {"add": [], "lift": []}
+    assert planned.data["plan"]["from_server"] == a
+    assert planned.data["plan"]["extras"]["community"]["bans"] == {"add": [], "lift": []}
     done = server_b("server", "snapshot", "restore", sid, "--from-server", a, "--apply", "--yes", "--json")
     assert done.exit_code == 0, done.stdout + done.stderr
     assert {"Admin", "Member"} <= {r["name"] for r in b.roles()}
