@@ -145,6 +145,16 @@ class IntegrityError(StateError):
     default_hint = "The stored object is corrupted. Use another backup or snapshot; nothing was written."
 
 
+class BundleNotAuthentic(IntegrityError):
+    """A bundle's manifest is not this server's: it names another server or workspace than where it is
+    stored, or its MAC (made with a key that is not in the store) does not verify."""
+
+    code = "BUNDLE_NOT_AUTHENTIC"
+    default_hint = ("The bundle was not written by Gaib for this server where it is stored (a copy or an edit); "
+                    "nothing was read from it. Use another backup or snapshot, or restore another server's "
+                    "structure with 'gaib server snapshot restore ID --from-server SERVER'.")
+
+
 class ScheduleInvalid(StateError):
     """A stored backup schedule (document or catalog item) is damaged, malformed or names another server."""
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # annotations only: importing the ports module costs a comman
     from gaib.notify.base import Notifier
     from gaib.notify.webhook import WebhookSender
     from gaib.secrets.base import SecretSource
+    from gaib.secrets.mac import ManifestMac
     from gaib.settings import Settings
     from gaib.state.backend import StateBackend
     from gaib.state.location import StateLocation
@@ -43,6 +44,17 @@ class Ports(Protocol):
     @property
     def catalog(self) -> Catalog:
         """The backup catalog (SQLite beside the local store, or DynamoDB)."""
+        ...
+
+    @property
+    def mac(self) -> ManifestMac | None:
+        """The key that seals and checks bundle manifests: a key file beside the local store, or the KMS
+        HMAC key ``GAIB_MAC_KEY_ID`` on S3 (None on S3 without it: bundles are written unsealed)."""
+        ...
+
+    def local_mac(self) -> ManifestMac:
+        """The key file of the local store (whatever storage is configured): what sealed the bundles
+        ``backup migrate`` copies from there. Reading it creates nothing."""
         ...
 
     def local_storage(self) -> tuple[ObjectStore, Catalog] | None:

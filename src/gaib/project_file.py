@@ -29,6 +29,7 @@ the original Gaib's keys (``version``, ``name``, ``discord``, ``server``, ``them
       bucket: gaib-backups-123456789012
       table: gaib-backup-metadata
       kms_key: alias/gaib-backups
+      mac_key_id: alias/gaib-manifests   # the KMS HMAC key sealing manifests (S3 only)
       path: .gaib/backups        # local only
       exclude: ["#mod-log", "Staff/private"]   # channels whose messages snapshots never save
       max_bundle_bytes: 1GiB     # the most plain bytes a command reads of one bundle
@@ -57,7 +58,7 @@ ITEM_KEYS = ("theme", "roles", "categories", "channels")
 TOP_KEYS = ("version", "name", "discord", *CONFIG_KEYS, "outputs", "backend", "guild_id", "workspace", "backup")
 BACKEND_KEYS = ("type", "path", "bucket", "key", "region", "dynamodb_table", "encrypt", "kms_key_id", "profile",
                 "endpoint", "key_prefix", "lock_stale_after")
-BACKUP_KEYS = ("bucket", "table", "kms_key", "path", "exclude", "max_bundle_bytes")
+BACKUP_KEYS = ("bucket", "table", "kms_key", "mac_key_id", "path", "exclude", "max_bundle_bytes")
 DISCORD_KEYS = ("bot_token",)
 OUTPUT_KEYS = ("value", "sensitive", "description")
 

@@ -59,6 +59,9 @@ class Settings:
     backup_table: str | None = None
     backup_kms_key: str | None = None
     backup_dir: Path = Path(".gaib/backups")
+    mac_key_id: str | None = None
+    """The KMS HMAC key that seals bundle manifests on S3 storage (``GAIB_MAC_KEY_ID``, ``backup.mac_key_id``);
+    the local store uses a key file beside its folder (docs/format.md, "Manifest MAC")."""
     backup_exclude: tuple[str, ...] = ()
     """Channels (id, name or Category/name) whose messages snapshots never save (``backup.exclude``,
     ``GAIB_BACKUP_EXCLUDE`` comma-separated)."""
@@ -173,6 +176,7 @@ class Settings:
             backup_bucket=pick(None, "GAIB_BACKUP_BUCKET", bk.get("bucket")),
             backup_table=pick(None, "GAIB_BACKUP_TABLE", bk.get("table")),
             backup_kms_key=pick(None, "GAIB_BACKUP_KMS_KEY", bk.get("kms_key")),
+            mac_key_id=pick(None, "GAIB_MAC_KEY_ID", bk.get("mac_key_id")),
             backup_dir=project_dir / sv.path_text(pick(None, "GAIB_BACKUP_PATH", bk.get("path"),
                                                         default=str(Path(state_dir.name) / "backups")),
                                                   "the backup path (GAIB_BACKUP_PATH, backup.path)"),

@@ -30,6 +30,7 @@ if TYPE_CHECKING:  # the Discord and notifier ports are built on first use; a lo
     from gaib.notify.events import Event
     from gaib.notify.webhook import WebhookSender
     from gaib.secrets.base import SecretSource
+    from gaib.secrets.mac import ManifestMac
     from gaib.state.backend import StateBackend
     from gaib.state.location import StateLocation
 
@@ -116,6 +117,22 @@ class App:
 
     def local_storage(self) -> tuple[ObjectStore, Catalog] | None:
         return self._local_storage
+
+    @functools.cached_property
+    def mac(self) -> ManifestMac | None:
+        """KMS (``GAIB_MAC_KEY_ID``) when backups are on S3, else the key file beside the local store
+        (docs/format.md, "Manifest MAC"); None on S3 without a key id (each unsealed write says so)."""
+        s = self._settings
+        if s.backup_bucket:
+            if not s.mac_key_id:
+                return None
+            from gaib.secrets.mac_kms import KmsMac
+
+            return KmsMac(s.mac_key_id, region=s.aws_region, endpoint_url=s.aws_endpoint_url)
+        return local_mac(s.backup_dir)
+
+    def local_mac(self) -> ManifestMac:
+        return local_mac(self._settings.backup_dir)
 
     @property
     def discord(self) -> DiscordPort:
@@ -254,6 +271,14 @@ class App:
         self.close()
 
 
+def local_mac(backup_dir: Path) -> ManifestMac:
+    """The MAC key of the local store in ``backup_dir``: the file ``{backup_dir}.mac-key`` beside it."""
+    from gaib.secrets.mac_local import LocalMacKey
+
+    folder = Path(backup_dir).absolute()
+    return LocalMacKey(folder.with_name(folder.name + ".mac-key"))
+
+
 class _Scrubbing:
     """A notifier that also removes ``secrets`` (a server's bot token) from every event it passes on."""
 
@@ -306,6 +331,13 @@ class ServerApp:
 
     def local_storage(self) -> tuple[ObjectStore, Catalog] | None:
         return None  # a scheduled run works on the configured store only
+
+    @property
+    def mac(self) -> ManifestMac | None:
+        return self._parent.mac
+
+    def local_mac(self) -> ManifestMac:
+        return self._parent.local_mac()
 
     @property
     def notifier(self) -> Notifier:

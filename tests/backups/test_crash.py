@@ -25,8 +25,11 @@ from typing import Any
 import pytest
 
 from gaib.backups.store import BackupManager, BackupRecord
+from gaib.cli.context import Env
+from gaib.settings import Settings
 from gaib.state.local import LocalBackend
 from gaib.storage.open import open_storage
+from gaib.wiring import App
 from tests.support.cli import CliRunner
 from tests.support.state import GUILD, seed_state
 from tests.support.tiers import on_tier
@@ -81,12 +84,16 @@ def _child_env(cli: CliRunner) -> dict[str, str]:
     return env
 
 
+def _app(cli: CliRunner) -> App:
+    return App(Settings.resolve(Env(environ=cli.environ, cwd=cli.cwd)), clock=cli.clock)
+
+
 def _records(cli: CliRunner) -> tuple[BackupManager, list[BackupRecord]]:
     """Every live backup in the catalog, read page by page through Gaib's own adapters."""
     store, catalog = open_storage(root=cli.cwd / ".gaib" / "backups", bucket=cli.environ.get("GAIB_BACKUP_BUCKET"),
                                   table=cli.environ.get("GAIB_BACKUP_TABLE"), region="us-east-1",
                                   environ=cli.environ)
-    manager = BackupManager(store, catalog, clock=cli.clock)
+    manager = BackupManager(store, catalog, clock=cli.clock, mac=_app(cli).mac)  # the key the CLI sealed with
     out: list[BackupRecord] = []
     cursor = None
     while True:

@@ -176,7 +176,7 @@ def test_orphan_objects_older_than_a_day_are_swept_and_damaged_items_stop_the_sw
 
 def _all_whole(cli: CliRunner, ports: Any) -> list[str]:
     """Every backup the catalog lists, each loaded with all its checksums verified; returns their ids."""
-    mgr = BackupManager(ports.store, ports.catalog, clock=lambda: T0)
+    mgr = BackupManager(ports.store, ports.catalog, clock=lambda: T0, mac=ports.mac)
     damaged: list[str] = []
     records, _ = mgr.list(GUILD, limit=1000, damaged=damaged)
     assert damaged == []

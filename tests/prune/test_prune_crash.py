@@ -87,7 +87,7 @@ def test_a_prune_killed_anywhere_leaves_no_listed_backup_half_deleted(bcli: CliR
     real_now = datetime.now(UTC)
     clock = {"now": real_now}
     ports = App(Settings.resolve(Env(environ=bcli.environ, cwd=bcli.cwd)), clock=lambda: clock["now"])
-    mgr = BackupManager(ports.store, ports.catalog, clock=lambda: clock["now"])
+    mgr = BackupManager(ports.store, ports.catalog, clock=lambda: clock["now"], mac=ports.mac)
     newest: dict[str, str] = {}
     made = 0
 

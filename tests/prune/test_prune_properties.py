@@ -54,7 +54,7 @@ def test_execute_removes_exactly_what_the_plan_removes(tmp_path: Path, backups: 
     project.mkdir()
     clock = {"now": NOW}
     ports = App(Settings.resolve(Env(environ={"DISCORD_GUILD_ID": SERVER}, cwd=project)), clock=lambda: clock["now"])
-    mgr = BackupManager(ports.store, ports.catalog, clock=lambda: clock["now"])
+    mgr = BackupManager(ports.store, ports.catalog, clock=lambda: clock["now"], mac=ports.mac)
     state = State.new("default", guild_id=SERVER)
     made: dict[str, str] = {}
     for workspace, age in backups:
@@ -91,7 +91,7 @@ def test_hourly_backups_keep_exactly_the_tier_window(tmp_path: Path, tier: str) 
     """90 days of hourly backups: free keeps 168 (ages 0-167 h), premium all 2,160 but its oldest."""
     clock = {"now": NOW}
     ports = App(Settings.resolve(Env(environ={"DISCORD_GUILD_ID": SERVER}, cwd=tmp_path)), clock=lambda: clock["now"])
-    mgr = BackupManager(ports.store, ports.catalog, clock=lambda: clock["now"])
+    mgr = BackupManager(ports.store, ports.catalog, clock=lambda: clock["now"], mac=ports.mac)
     state = State.new("default", guild_id=SERVER)
     # Writing 2,160 real backups is slow; write the last 8 days plus a sparse tail back to 90 days.
     hours = [*range(0, 8 * 24), *range(8 * 24, 90 * 24, 97), 90 * 24 - 1, 90 * 24]

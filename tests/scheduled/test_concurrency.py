@@ -133,7 +133,7 @@ def test_a_dead_tasks_claim_is_taken_over_once_its_lease_has_passed(fleet: Fleet
     loc = fleet.location(wrote)
     state = app.state_for(loc).get(loc.backend_workspace)
     assert state is not None
-    BackupManager(app.store, app.catalog, clock=fleet.clock).create(
+    BackupManager(app.store, app.catalog, clock=fleet.clock, mac=app.mac).create(
         state, server_id=wrote, workspace="default", trigger="scheduled")
     fleet.now += timedelta(minutes=16)
     Claims(app.catalog, clock=fleet.clock, task="alive", lease=timedelta(minutes=15)).take_over(

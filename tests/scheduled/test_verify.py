@@ -16,7 +16,7 @@ from tests.support.fleet import Fleet, emf, local_events, realistic_state, sched
 def three_backups(fleet: Fleet, sid: str) -> list[str]:
     app = fleet.app()
     fleet.register(app, sid, "premium")
-    manager = BackupManager(app.store, app.catalog, clock=fleet.clock)
+    manager = BackupManager(app.store, app.catalog, clock=fleet.clock, mac=app.mac)
     ids = []
     for serial in (1, 2, 3):
         rec = manager.create(realistic_state(sid, serial), server_id=sid, workspace="default", trigger="scheduled")

@@ -69,14 +69,19 @@ def test_real_bytes_past_their_claim_are_refused_and_leave_no_file(bcli: CliRunn
     item = catalog.get(server_pk(GUILD), snapshot_sk(sid))
     manifest = parse_manifest(item, "test")
     name = next(n for n in manifest.parts if n.startswith("messages/"))
-    # A manifest (with a checksum anyone can compute) claiming 64 KiB for a part that holds 4 MiB.
-    forged = seal(replace(manifest, parts={**manifest.parts, name: replace(manifest.parts[name], plain_size=65536)}))
-    catalog.delete(server_pk(GUILD), snapshot_sk(sid))
-    catalog.put_if_absent(server_pk(GUILD), snapshot_sk(sid), {**item, **forged.to_dict()})
-    Storage(bcli).write(snapshot_key(GUILD, sid, "manifest.json"), forged.to_json())
-
-    r = bcli("server", "snapshot", "download", sid, "-o", "copy", "--json")
-    assert r.exit_code == 3 and r.error["code"] == "INTEGRITY_ERROR"
+    # A manifest (with a checksum anyone can compute) claiming 64 KiB for a part that holds 4 MiB: its MAC
+    # no longer verifies, and without one (as a bundle written before sealing) the stream still stops it.
+    claims = {**manifest.parts, name: replace(manifest.parts[name], plain_size=65536)}
+    for forged in (seal(replace(manifest, parts=claims)), seal(replace(manifest, parts=claims, mac=None))):
+        catalog.delete(server_pk(GUILD), snapshot_sk(sid))
+        catalog.put_if_absent(server_pk(GUILD), snapshot_sk(sid),
+                              {**{k: v for k, v in item.items() if k != "mac"}, **forged.to_dict()})
+        Storage(bcli).write(snapshot_key(GUILD, sid, "manifest.json"), forged.to_json())
+        r = bcli("server", "snapshot", "download", sid, "-o", "copy", "--json")
+        assert r.exit_code == 3
+        if forged.mac is not None:
+            assert r.error["code"] == "BUNDLE_NOT_AUTHENTIC" and not (bcli.cwd / "copy").exists()
+    assert r.error["code"] == "INTEGRITY_ERROR"
     assert "expands beyond the 65536 bytes recorded" in r.error["message"]
     assert not (bcli.cwd / "copy").exists()
     assert [p for p in Path(bcli.cwd).rglob("*.tmp.*")] == []

@@ -33,6 +33,7 @@ from gaib.storage.keys import SCHEDULE_SK, TIER_SK, schedule_key, server_pk
 from gaib.tiers.table import POLICIES, tier_item
 from gaib.wiring import App
 from tests.support.procs import AWS_TEST_ENV
+from tests.support.store import hmac_key
 
 
 def server_ids(count: int, start: int = 1_300_000_000_000_000_000) -> list[str]:
@@ -149,7 +150,7 @@ def aws_fleet(project: Path, endpoint: str) -> Fleet:
     ensure_table(table, region="us-east-1", endpoint_url=endpoint)
     ensure_state_infra(bucket=states, table=f"locks-{suffix}", region="us-east-1", endpoint_url=endpoint)
     environ = {**AWS_TEST_ENV, "AWS_ENDPOINT_URL": endpoint, "GAIB_BACKUP_BUCKET": bucket, "GAIB_BACKUP_TABLE": table,
-               "GAIB_SECRETS": "env", "HOME": str(project)}
+               "GAIB_SECRETS": "env", "HOME": str(project), "GAIB_MAC_KEY_ID": hmac_key({"AWS_ENDPOINT_URL": endpoint})}
     return Fleet(project=project, environ=environ, state_bucket=states)
 
 

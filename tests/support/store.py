@@ -15,14 +15,25 @@ from tests.support.state import GUILD, seed_state
 
 def backup_storage_env(aws_env: dict[str, str], prefix: str = "backups") -> dict[str, str]:
     """``aws_env`` plus ``GAIB_BACKUP_BUCKET``/``GAIB_BACKUP_TABLE`` naming a new, empty bucket and table
-    (named ``{prefix}-<random>``) on the moto server ``aws_env`` points at."""
+    (named ``{prefix}-<random>``) on the moto server ``aws_env`` points at, and ``GAIB_MAC_KEY_ID`` naming
+    a new HMAC KMS key there (what seals the manifests)."""
     from gaib.storage.aws import ensure_bucket, ensure_table
 
     suffix = uuid.uuid4().hex[:10]
     bucket = table = f"{prefix}-{suffix}"
     ensure_bucket(bucket, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
     ensure_table(table, region="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
-    return {**aws_env, "GAIB_BACKUP_BUCKET": bucket, "GAIB_BACKUP_TABLE": table}
+    return {**aws_env, "GAIB_BACKUP_BUCKET": bucket, "GAIB_BACKUP_TABLE": table,
+            "GAIB_MAC_KEY_ID": hmac_key(aws_env)}
+
+
+def hmac_key(aws_env: dict[str, str]) -> str:
+    """The ARN of a new HMAC_256 KMS key (usage GENERATE_VERIFY_MAC) on the moto server ``aws_env`` names."""
+    import boto3
+
+    kms = boto3.client("kms", region_name="us-east-1", endpoint_url=aws_env["AWS_ENDPOINT_URL"])
+    made = kms.create_key(KeySpec="HMAC_256", KeyUsage="GENERATE_VERIFY_MAC", Description="gaib manifests")
+    return str(made["KeyMetadata"]["Arn"])
 
 
 def state_backend_env(aws_env: dict[str, str]) -> dict[str, str]:

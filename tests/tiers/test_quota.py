@@ -82,7 +82,7 @@ def test_scheduled_and_pre_restore_backups_never_count(bcli: CliRunner) -> None:
     ports = app(bcli)
     state = LocalBackend(bcli.cwd / ".gaib").get("default")
     assert state is not None
-    mgr = BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    mgr = BackupManager(ports.store, ports.catalog, clock=ports.clock, mac=ports.mac)
     for _ in range(3):
         mgr.create(state, server_id=GUILD, workspace="default", trigger="scheduled")
     made = bcli("server", "backup", "create", "-m", "mine", "--json")

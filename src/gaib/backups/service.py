@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 def manager(ports: Ports) -> BackupManager:
     return BackupManager(ports.store, ports.catalog, clock=ports.clock,
-                         max_bundle_bytes=ports.settings.max_bundle_bytes)
+                         max_bundle_bytes=ports.settings.max_bundle_bytes, mac=ports.mac, notice=ports.notice)
 
 
 def create(ports: Ports, message: str) -> BackupRecord:

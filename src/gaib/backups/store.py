@@ -28,6 +28,7 @@ from gaib.storage.keys import backup_key, backup_sk, check_id, new_id, server_pk
 
 if TYPE_CHECKING:  # the codec, tier, quota and state model: create and load only, never a listing
     from gaib.bundles import codec
+    from gaib.secrets.mac import ManifestMac
     from gaib.state.model import State
     from gaib.tiers.table import TierPolicy
 
@@ -71,7 +72,8 @@ class BackupRecord(Record):
                 "key": part.key, "codec": part.codec, "plain_size": part.plain_size,
                 "stored_size": part.stored_size, "plain_sha256": part.plain_sha256,
                 "stored_sha256": part.stored_sha256, "kind": self.kind, "format_version": self.format_version,
-                "manifest_sha256": self.manifest_sha256 or None, **self.written.to_dict()}
+                "manifest_sha256": self.manifest_sha256 or None, "authenticated": self.authenticated,
+                **self.written.to_dict()}
 
 
 def _check_message(message: str) -> str:
@@ -85,10 +87,11 @@ class BackupManager:
     """State backups: one-part bundles written and read through :class:`BundleRepository`."""
 
     def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Callable[[], datetime],
-                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES, mac: ManifestMac | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.catalog = catalog
-        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes)
+        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes, mac=mac, notice=notice)
         self.clock = clock
 
     def create(self, state: State, *, server_id: str, workspace: str, message: str = "",

@@ -2,7 +2,8 @@
 
 :func:`check_bundle` takes a catalog item and the :class:`Layout` its id gives and reports every failure
 it finds rather than stopping at the first: the item (damaged, a manifest that does not verify, part keys
-that are not the layout's), the stored ``manifest.json`` (missing, or not the item's), the bundle's claim
+that are not the layout's), the stored ``manifest.json`` (missing, or not the item's), the manifest's MAC
+(:meth:`BundleRepository.authenticate`: one that fails stops the check, no part is read), the bundle's claim
 against the ceiling (over it: no part is read), then **every part the manifest lists**, each streamed from
 storage and checked for its recorded stored size and checksum, then decompressed and checked for its
 recorded plain size and checksum, and finally handed to the kind's ``validate`` (a state parses, a JSON
@@ -52,6 +53,8 @@ class Checked:
     written: Written = field(default_factory=Written)
     failures: list[Failure] = field(default_factory=list)
     bytes_read: int = 0
+    authenticated: bool | None = None
+    """Whether the manifest's MAC verified (False: it has none, written before sealing); None when unread."""
 
 
 class _Counting:
@@ -83,6 +86,11 @@ def check_bundle(repo: BundleRepository, item: Mapping[str, Any], layout: Layout
         out.failures.append(Failure("catalog item", None, exc))
         return out
     manifest = out.manifest
+    try:
+        out.authenticated = repo.authenticate(manifest)
+    except GaibError as exc:  # another server's copy, an edited manifest: nothing of it is read
+        out.failures.append(Failure("manifest MAC", None, exc))
+        return out
     if layout.manifest_key is not None:
         try:
             repo.manifest(dict(item), layout, where)

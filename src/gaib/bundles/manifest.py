@@ -8,6 +8,12 @@ checksum that does not match and sizes no Gaib could have written (a part or bun
 than ``MAX_CLAIMED_BYTES`` plain bytes, or more stored bytes than a codec makes of its plain ones),
 as ``IntegrityError`` (exit 3); so a size a manifest claims is bounded before anything sums or shows it.
 
+A manifest written since bundles are sealed also carries ``mac`` (:class:`Seal`): a MAC over the
+canonical body, the server it is stored under and its storage prefix, made with a key that is not in
+the store (:mod:`gaib.bundles.authentic` builds the message and checks it; ``manifest_sha256`` alone
+proves nothing against someone who can write the store, since anyone can recompute it). ``mac`` is
+outside the body, so sealing an older manifest later (``backup reseal``) leaves its checksum unchanged.
+
 Format versions: ``2`` is the bundle manifest described in docs/format.md. ``1`` is the flat catalog
 item of a state backup written before bundles existed (one object, its checksums as top-level
 fields, no manifest checksum); it is read, never written, so those backups still restore.
@@ -66,6 +72,18 @@ class Part:
 
 
 @dataclass(frozen=True)
+class Seal:
+    """A manifest's MAC: the algorithm, the key's name (never the key) and the MAC, base64."""
+
+    algorithm: str
+    key_id: str
+    value: str
+
+    def to_dict(self) -> dict[str, str]:
+        return {"algorithm": self.algorithm, "key_id": self.key_id, "value": self.value}
+
+
+@dataclass(frozen=True)
 class Manifest:
     """A verified manifest. Build new ones with :func:`seal`; read stored ones with :func:`parse_manifest`."""
 
@@ -84,6 +102,10 @@ class Manifest:
     extra: Mapping[str, Any] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     manifest_sha256: str = ""
+    mac: Seal | None = None
+    """The MAC sealing this manifest to its server and place; None for a bundle written before sealing
+    (unauthenticated). A manifest read through ``BundleRepository`` with a MAC had it verified before
+    any part was returned."""
 
     def body(self) -> dict[str, Any]:
         """Every field but the checksum, as stored."""
@@ -97,7 +119,10 @@ class Manifest:
         }
 
     def to_dict(self) -> dict[str, Any]:
-        return {**self.body(), "manifest_sha256": self.manifest_sha256}
+        out = {**self.body(), "manifest_sha256": self.manifest_sha256}
+        if self.mac is not None:
+            out["mac"] = self.mac.to_dict()
+        return out
 
     def to_json(self) -> bytes:
         """The stored ``manifest.json``: indented for people; the checksum is over canonical JSON."""
@@ -218,7 +243,7 @@ def parse_manifest(doc: Any, where: str) -> Manifest:
         lineage=_text(doc, "lineage", where, optional=True),
         parts={str(name): _part(p, where) for name, p in parts_doc.items()},
         counts=dict(counts), extra=dict(extra), format_version=version,
-        manifest_sha256=_sha(doc, "manifest_sha256", where),
+        manifest_sha256=_sha(doc, "manifest_sha256", where), mac=_seal(doc.get("mac"), where),
     )
     if seal(manifest).manifest_sha256 != manifest.manifest_sha256:
         raise _damaged(where, "its checksum does not match its content (it was changed after it was written)")
@@ -226,6 +251,17 @@ def parse_manifest(doc: Any, where: str) -> Manifest:
         raise _damaged(where, f"its parts claim {manifest.plain_size} plain bytes, more than the "
                               f"{MAX_CLAIMED_BYTES} any Gaib reads")
     return manifest
+
+
+def _seal(doc: Any, where: str) -> Seal | None:
+    if doc is None:
+        return None
+    if not isinstance(doc, Mapping):
+        raise _damaged(where, "'mac' is not an object")
+    algorithm, key_id, value = (_text(doc, name, where) for name in ("algorithm", "key_id", "value"))
+    if len(value) > 200 or len(key_id) > 300 or len(algorithm) > 40:
+        raise _damaged(where, "its 'mac' is longer than any MAC Gaib writes")
+    return Seal(algorithm=algorithm, key_id=key_id, value=value)
 
 
 def _legacy_backup(doc: Mapping[str, Any], where: str) -> Manifest:

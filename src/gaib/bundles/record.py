@@ -104,6 +104,12 @@ class Record:
         return self.manifest.format_version
 
     @property
+    def authenticated(self) -> bool:
+        """True when the manifest carries a MAC (checked before any part is read: one that fails is refused,
+        BUNDLE_NOT_AUTHENTIC); False for a bundle written before sealing, until ``backup reseal``."""
+        return self.manifest.mac is not None
+
+    @property
     def manifest_sha256(self) -> str:
         """The manifest's checksum (empty for a legacy backup item, which has none)."""
         return self.manifest.manifest_sha256

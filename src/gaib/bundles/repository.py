@@ -14,7 +14,11 @@ The catalog item is written with ``Catalog.put_sequenced``: the catalog stamps i
 write sequence (``SEQUENCE`` counter item) and its own time, which is what "newest" means for a server's
 bundles (:mod:`gaib.bundles.order`), whatever the writer's clock said.
 
-Reading trusts nothing: the item's manifest checksum is verified, the part keys must be the keys the
+Every manifest is sealed with a MAC when the repository has a key (``mac``; :mod:`gaib.bundles.authentic`).
+Reading trusts nothing: a manifest naming another server than the partition it is listed under is
+``BUNDLE_NOT_AUTHENTIC`` (exit 3), and so is one whose MAC fails, checked once per bundle before the first
+byte of any part is returned (a manifest without a MAC, written before sealing, is read and reported
+through ``notice`` as unauthenticated); the item's manifest checksum is verified, the part keys must be the keys the
 bundle's id gives (an item pointing elsewhere is damage, and nothing is read from where it points), a
 stored ``manifest.json`` must carry the same checksum as the item, and :meth:`BundleRepository.read_part`
 verifies both checksums of a part before returning a byte. Deleting removes the item first, then the
@@ -31,19 +35,21 @@ command ever holds more than the ceiling of one bundle's plain bytes.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from gaib.bundles.authentic import authenticate, check_place, sealed, unauthenticated_notice
 from gaib.bundles.manifest import Manifest, Part, decode_manifest, parse_manifest, seal
 from gaib.bundles.order import Written, written_of
 from gaib.errors import GaibError, IntegrityError, NotFound
 from gaib.setting_values import DEFAULT_MAX_BUNDLE_BYTES
 from gaib.storage.base import Catalog, Item, ObjectStore, Page, damaged_key, damaged_reason
-from gaib.storage.keys import SEQUENCE_SK, id_from_sk
+from gaib.storage.keys import SEQUENCE_SK, SERVER_PK_PREFIX, id_from_sk
 
 if TYPE_CHECKING:  # the codec is loaded by what writes or reads a part, never by a listing
     from gaib.bundles import codec
+    from gaib.secrets.mac import ManifestMac
 
 MANIFEST_CONTENT_TYPE = "application/json"
 CONTENT_TYPES = {"gzip": "application/gzip", "zstd": "application/zstd"}
@@ -99,13 +105,21 @@ def claim(part: Part) -> codec.Claim:
 
 class BundleRepository:
     """Writes and reads bundles over one ``ObjectStore`` and one ``Catalog``; reads hold at most
-    ``max_bundle_bytes`` plain bytes of one bundle (see the module docstring)."""
+    ``max_bundle_bytes`` plain bytes of one bundle (see the module docstring).
+
+    ``mac`` seals what is written and verifies what is read; without one, bundles are written unsealed and
+    a sealed one cannot be read (``MissingSetting``). ``notice`` hears of each unauthenticated bundle read.
+    """
 
     def __init__(self, store: ObjectStore, catalog: Catalog, *,
-                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES, mac: ManifestMac | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
         self.store = store
         self.catalog = catalog
         self.max_bundle_bytes = max_bundle_bytes
+        self.mac = mac
+        self.notice = notice
+        self._authentic: dict[tuple[str, str], bool] = {}
 
     def write(self, header: Manifest, layout: Layout, parts: Sequence[PartData], *,
               codec_name: codec.Codec | None = None,
@@ -132,7 +146,12 @@ class BundleRepository:
                 written[part.name] = Part(key=part.key, codec=enc.codec, plain_size=enc.plain_size,
                                           stored_size=enc.stored_size, plain_sha256=enc.plain_sha256,
                                           stored_sha256=enc.stored_sha256)
-            manifest = seal(replace(header, parts=written))
+            manifest = seal(replace(header, parts=written, mac=None))
+            if self.mac is not None:
+                manifest = sealed(manifest, self.mac)
+            elif self.notice is not None:
+                self.notice(f"{manifest.kind.capitalize()} {manifest.id} is written without a MAC: no key is "
+                            "configured to seal it (set GAIB_MAC_KEY_ID; docs/format.md, \"Manifest MAC\").")
             if layout.manifest_key is not None:
                 self.store.put(layout.manifest_key, manifest.to_json(), tags=tags,
                                content_type=MANIFEST_CONTENT_TYPE)
@@ -165,6 +184,7 @@ class BundleRepository:
             raise IntegrityError(f"The catalog item of {where} is damaged: {reason}.",
                                  details={"manifest": where[:200]})
         manifest = parse_manifest(item, where)
+        check_place(manifest, layout.pk.removeprefix(SERVER_PK_PREFIX), where)
         for name, part in manifest.parts.items():
             if layout.part_keys.get(name) != part.key:
                 raise IntegrityError(f"The manifest of {where} is damaged: part {name!r} points at "
@@ -179,6 +199,18 @@ class BundleRepository:
                 raise IntegrityError(f"Stored object {layout.manifest_key} does not match the catalog's manifest "
                                      f"of {where}.", details={"key": layout.manifest_key})
         return manifest
+
+    def authenticate(self, manifest: Manifest) -> bool:
+        """True when ``manifest``'s MAC verifies, False when it has none (then ``notice`` hears it once);
+        BundleNotAuthentic (exit 3) when it fails. Checked once per bundle and repository."""
+        key = (manifest.manifest_sha256, manifest.mac.value if manifest.mac else "")
+        known = self._authentic.get(key)
+        if known is None:
+            known = authenticate(manifest, self.mac, f"{manifest.kind} {manifest.id}")
+            self._authentic[key] = known
+            if not known and self.notice is not None:
+                self.notice(unauthenticated_notice(manifest))
+        return known
 
     def check_ceiling(self, manifest: Manifest, extra: int = 0) -> None:
         """IntegrityError (exit 3) when the plain bytes ``manifest`` claims for its parts, plus ``extra``
@@ -197,13 +229,16 @@ class BundleRepository:
         raises IntegrityError unless both sizes and checksums are the ones recorded (see
         :func:`gaib.bundles.codec.decode_stream`). Checks the bundle's ceiling first."""
         self.check_ceiling(manifest)
+        self.authenticate(manifest)
         from gaib.bundles import codec
 
         part = manifest.part(name)
         return codec.decode_stream(self._stream(part.key, f"{manifest.kind} {manifest.id}"), claim(part))
 
     def stream_stored(self, manifest: Manifest, name: str) -> Iterator[bytes]:
-        """The stored (compressed) bytes of a part as they arrive; the last step checks size and checksum."""
+        """The stored (compressed) bytes of a part as they arrive; the last step checks size and checksum.
+        The manifest is authenticated first."""
+        self.authenticate(manifest)
         from gaib.bundles import codec
 
         part = manifest.part(name)

@@ -25,7 +25,7 @@ SERVER_COMMANDS: dict[str, tuple[str, str]] = {
     "export": ("gaib.cli.iac:export", "Write the live server as YAML config."),
     "import": ("gaib.cli.iac:import_", "Start managing an existing Discord object."),
     "backup": ("gaib.cli.backup:backup", "State backups: create, list, restore, delete, prune, run-scheduled, "
-                                         "verify, migrate."),
+                                         "verify, migrate, reseal."),
     "schedule": ("gaib.cli.schedule:schedule", "Scheduled backups of the server: show, enable, disable."),
     "notify": ("gaib.cli.schedule:notify", "The server's own notifications: set, show, test, clear."),
     "snapshot": ("gaib.cli.snapshot:snapshot", "Full snapshots: create, list, restore, download, compare, delete, "

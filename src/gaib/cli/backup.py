@@ -11,7 +11,8 @@ from gaib.bundles.order import describe
 from gaib.cli.base import any_workspace, get_ctx, group, server_options
 from gaib.cli.text import printable
 
-backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify, migrate.",
+backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify, migrate, "
+                           "reseal.",
                aliases={"ls": "list", "rm": "delete"})
 
 
@@ -121,11 +122,12 @@ def prune(dry_run: bool, yes: bool) -> None:
 
 
 def _register_scheduled() -> None:
-    from gaib.cli.scheduled import migrate, run_scheduled, verify
+    from gaib.cli.scheduled import migrate, reseal, run_scheduled, verify
 
     backup.add_command(run_scheduled)
     backup.add_command(verify)
     backup.add_command(migrate)
+    backup.add_command(reseal)
 
 
 _register_scheduled()

@@ -1,4 +1,4 @@
-"""gaib server backup run-scheduled | verify — the scheduled tasks' commands — and backup migrate.
+"""gaib server backup run-scheduled | verify — the scheduled tasks' commands — and backup migrate | reseal.
 
 Both print their metrics as CloudWatch embedded-metric-format lines (one JSON object per line, namespace
 ``GAIB_METRICS_NAMESPACE``, default ``Gaib/Backups``): on stdout before the result, or on stderr with
@@ -132,3 +132,22 @@ def migrate(target: str, dry_run: bool) -> None:
     ctx = get_ctx()
     report = service.migrate(ctx.app(), to=target, dry_run=dry_run, progress=ctx.out.info)
     ctx.out.result(report.to_dict(), _migrate_text(report))
+
+
+@click.command("reseal")
+@click.option("--dry-run", is_flag=True, help="Check the bundles and say which would be sealed; write nothing.")
+@server_options
+def reseal(dry_run: bool) -> None:
+    """Seal this server's backups, snapshots and deployments written before manifests carried a MAC, each
+    after checking every part; one that fails a check or names another server is never sealed."""
+    from gaib.scheduled import service
+
+    ctx = get_ctx()
+    report = service.reseal(ctx.app(), dry_run=dry_run)
+    verb = "Would seal" if dry_run else "Sealed"
+    lines = [f"{verb} {len(report.sealed)} bundles of server {report.server_id} "
+             f"({report.already} already sealed, {len(report.refused)} left unsealed)."]
+    lines += [f"  {b['kind']} {b['id']}" for b in report.sealed]
+    for b in report.refused:
+        ctx.out.warn(f"Not sealed: {b['kind']} {b['id']}: {b['reason']}")
+    ctx.out.result(report.to_dict(), "\n".join(lines))

@@ -14,6 +14,7 @@ from gaib.snapshots import service
 from gaib.snapshots.community import ExtrasPlan
 from gaib.snapshots.compare import render as render_comparison
 from gaib.snapshots.members import MembersPlan
+from gaib.snapshots.restore_types import SnapshotRestorePlan
 from gaib.snapshots.selection import parse as parse_parts
 from gaib.snapshots.store import SnapshotRecord
 
@@ -150,9 +151,12 @@ def delete(snapshot_id: str, yes: bool) -> None:
                                                         if released else "."))
 
 
-def _restore_text(ctx: Ctx, plan: service.SnapshotRestorePlan) -> str:
+def _restore_text(ctx: Ctx, plan: SnapshotRestorePlan) -> str:
     rec = plan.content.record
-    lines = [f"Restore snapshot {rec.id} ({rec.manifest.created_at}) of server {rec.server_id}:"]
+    lines = [f"Restore snapshot {rec.id} ({rec.manifest.created_at}) of server {rec.server_id}:"
+             if plan.from_server is None else
+             f"Copy the structure of snapshot {rec.id} ({rec.manifest.created_at}) of server {rec.server_id} into "
+             f"this server (never its bans, members or messages):"]
     if plan.discord is not None:
         lines.append("Discord:" if plan.apply else "Discord (changed only with --apply):")
         lines += ["  " + ln for ln in render_plan(plan.discord).splitlines()]
@@ -234,10 +238,14 @@ def _members_text(m: MembersPlan) -> list[str]:
 @click.option("--exclude", "exclude", multiple=True, metavar="PARTS", help="Restore every part but these.")
 @click.option("--exact-members", is_flag=True,
               help="Also take away roles members gained since the snapshot.")
+@click.option("--from-server", "from_server", default=None, metavar="SERVER",
+              help="Copy the structure of another server's snapshot (roles, channels, settings, emojis, "
+                   "stickers; never bans, members or messages) into this server; needs --apply or --dry-run.")
 @click.option("-y", "--yes", is_flag=True, help="Do not ask; also start a restore that exceeds Discord's caps.")
 @server_options
 def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool, force: bool, messages: bool,
-            only: tuple[str, ...], exclude: tuple[str, ...], exact_members: bool, yes: bool) -> None:
+            only: tuple[str, ...], exclude: tuple[str, ...], exact_members: bool, from_server: str | None,
+            yes: bool) -> None:
     """Put a snapshot back: the state and config, and with --apply the Discord server itself (settings,
     emojis, stickers, bans, forum and voice settings, role icons, member overwrites, threads and forum
     posts included; --messages replays saved messages into re-created channels and threads)."""
@@ -246,7 +254,7 @@ def restore(snapshot_id: str, dry_run: bool, apply_: bool, prune_unmanaged: bool
     chosen = parse_parts(only, exclude, messages=messages)
     plan = service.plan_restore(ports, snapshot_id, apply=apply_, dry_run=dry_run, prune_unmanaged=prune_unmanaged,
                                 force=force, messages=chosen.includes("messages"), selection=chosen,
-                                exact_members=exact_members)
+                                exact_members=exact_members, from_server=from_server)
     text = _restore_text(ctx, plan)
     if dry_run:
         ctx.out.result({"dry_run": True, "plan": plan.to_dict()}, text)

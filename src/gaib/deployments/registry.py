@@ -115,7 +115,7 @@ def change_counts(result: Mapping[str, Any] | None) -> dict[str, int]:
 
 def deployments(ports: Ports) -> DeploymentStore:
     return DeploymentStore(ports.store, ports.catalog, clock=ports.clock,
-                           max_bundle_bytes=ports.settings.max_bundle_bytes)
+                           max_bundle_bytes=ports.settings.max_bundle_bytes, mac=ports.mac, notice=ports.notice)
 
 
 def current(store: DeploymentStore, server_id: str) -> Deployment | None:

@@ -290,7 +290,7 @@ def _execute(ports: Ports, plan: RollbackPlan, result: RollbackResult, progress:
     sid, resolved, target = plan.server_id, plan.resolved, plan.resolved.target
     store = deployments(ports)
     ws = settings.workspace
-    backups = BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    backups = BackupManager(ports.store, ports.catalog, clock=ports.clock, mac=ports.mac, notice=ports.notice)
 
     def before(state: State | None) -> str | None:
         if state is None:

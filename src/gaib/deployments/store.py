@@ -23,10 +23,10 @@ Reads trust nothing: an item whose manifest or fields do not verify raises ``Int
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from gaib.bundles import codec
 from gaib.bundles.manifest import Manifest
@@ -46,6 +46,9 @@ from gaib.storage.keys import (
     parse_id,
     server_pk,
 )
+
+if TYPE_CHECKING:
+    from gaib.secrets.mac import ManifestMac
 
 Action = Literal["apply", "rollback"]
 Result = Literal["success", "partial"]
@@ -197,8 +200,9 @@ class DeploymentStore:
     """Write, read, list and delete deployments over one store and catalog."""
 
     def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Clock,
-                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
-        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes)
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES, mac: ManifestMac | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
+        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes, mac=mac, notice=notice)
         self.catalog = catalog
         self.clock = clock
 

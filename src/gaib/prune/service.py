@@ -124,7 +124,7 @@ def _detail(rec: Record, storage_now: float | None) -> dict[str, Any]:
 
 
 def _backup_bundles(ports: Ports, server_id: str, damaged: list[str]) -> list[Bundle]:
-    mgr = backups.BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    mgr = backups.BackupManager(ports.store, ports.catalog, clock=ports.clock, mac=ports.mac)
     records: list[Record] = []
 
     def read(item: Item) -> Bundle:
@@ -140,7 +140,7 @@ def _backup_bundles(ports: Ports, server_id: str, damaged: list[str]) -> list[Bu
 
 
 def _snapshot_bundles(ports: Ports, server_id: str, damaged: list[str]) -> list[Bundle]:
-    repo = BundleRepository(ports.store, ports.catalog)
+    repo = BundleRepository(ports.store, ports.catalog, mac=ports.mac)
     records: list[Record] = []
 
     def read(item: Item) -> Bundle:

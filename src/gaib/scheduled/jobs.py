@@ -60,7 +60,8 @@ class ServerJobs:
         self.operation = operation
         self.window = window
         self.claims = Claims(ports.catalog, clock=ports.clock, task=task, lease=lease)
-        self.backups = BackupManager(ports.store, ports.catalog, clock=ports.clock)
+        self.backups = BackupManager(ports.store, ports.catalog, clock=ports.clock, mac=ports.mac,
+                                     notice=ports.notice)
 
     def key(self, server_id: str) -> ClaimKey:
         return ClaimKey(server_id, self.policy.name, self.window, self.operation)

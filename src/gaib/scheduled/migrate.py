@@ -25,10 +25,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any, Final
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any, Final
 
 from gaib.backups.store import layout as backup_layout
+from gaib.bundles.authentic import sealed
 from gaib.bundles.manifest import Manifest
 from gaib.bundles.media import MediaStore
 from gaib.bundles.repository import CONTENT_TYPES, MANIFEST_CONTENT_TYPE, BundleRepository, Layout
@@ -55,6 +56,9 @@ from gaib.storage.keys import (
     theme_audit_prefix,
     theme_registry_key,
 )
+
+if TYPE_CHECKING:
+    from gaib.secrets.mac import ManifestMac
 
 TARGETS: Final = ("s3",)
 KINDS: Final[dict[str, str]] = {BACKUP_SK_PREFIX: "backup", SNAPSHOT_SK_PREFIX: "snapshot",
@@ -140,8 +144,8 @@ def _sha(data: bytes) -> str:
 
 
 def _fields(item: Mapping[str, Any]) -> dict[str, Any]:
-    """An item's own fields (the adapters' key fields left out)."""
-    return {k: v for k, v in item.items() if k not in ("PK", "SK")}
+    """An item's own fields (the adapters' key fields left out, and the MAC: S3's is made with its own key)."""
+    return {k: v for k, v in item.items() if k not in ("PK", "SK", "mac")}
 
 
 def _same_item(a: Mapping[str, Any], b: Mapping[str, Any]) -> bool:
@@ -171,7 +175,8 @@ def migrate(ports: Ports, server_id: str, *, to: str, dry_run: bool = False,
     if local is None:
         report.notes.append(f"There is no local store at {settings.backup_dir}: nothing to copy.")
         return report
-    _Copy(local[0], local[1], ports.store, ports.catalog, report, progress or (lambda _m: None)).run()
+    _Copy(local[0], local[1], ports.store, ports.catalog, report, progress or (lambda _m: None),
+          macs=(ports.local_mac(), ports.mac)).run()
     details = {"migrate": report.to_dict()}
     if report.conflict_count:
         first = report.conflicts[0]
@@ -194,11 +199,14 @@ class _Copy:
     """One server's copy from ``src`` to ``dst`` (see the module docstring for the order)."""
 
     def __init__(self, src_store: ObjectStore, src_catalog: Catalog, dst_store: ObjectStore, dst_catalog: Catalog,
-                 report: MigrationReport, progress: Callable[[str], None]) -> None:
+                 report: MigrationReport, progress: Callable[[str], None],
+                 macs: tuple[ManifestMac | None, ManifestMac | None] = (None, None)) -> None:
         self.src, self.src_catalog = src_store, src_catalog
         self.dst, self.dst_catalog = dst_store, dst_catalog
-        self.src_repo = BundleRepository(src_store, src_catalog)
-        self.dst_repo = BundleRepository(dst_store, dst_catalog)
+        # A sealed local bundle is checked with the local key and sealed again with S3's (its checksum is
+        # unchanged); one without a MAC stays without one until 'backup reseal' on S3.
+        self.src_repo = BundleRepository(src_store, src_catalog, mac=macs[0])
+        self.dst_repo = BundleRepository(dst_store, dst_catalog, mac=macs[1])
         self.report = report
         self.progress = progress
         self.sid = report.server_id
@@ -282,6 +290,7 @@ class _Copy:
             if reason is not None:
                 raise IntegrityError(f"its catalog item is damaged: {reason}")
             where, manifest, objects, images = self._read(kind, ident, item)
+            item, objects = self._resealed(item, manifest, where, objects)
         except GaibError as exc:
             self.report.damage(kind, ident, exc.message)
             return
@@ -317,6 +326,21 @@ class _Copy:
             raise IntegrityError(f"The catalog item of {kind} {ident} read back from S3 differs from the local one.")
         tally.copied += 1
         self.report.bytes_copied += sum(len(d) for d in objects.values())
+
+    def _resealed(self, item: Item, manifest: Manifest, where: Layout,
+                  objects: dict[str, bytes]) -> tuple[Item, dict[str, bytes]]:
+        """The item and objects to write on S3: a verified MAC made again with S3's key (none without one)."""
+        if manifest.mac is None:
+            return item, objects
+        out = {k: v for k, v in item.items() if k != "mac"}
+        copy = replace(manifest, mac=None)
+        if self.dst_repo.mac is not None:
+            copy = sealed(copy, self.dst_repo.mac)
+            assert copy.mac is not None
+            out["mac"] = copy.mac.to_dict()
+        if where.manifest_key is not None:
+            objects = {**objects, where.manifest_key: copy.to_json()}
+        return out, objects
 
     def _images(self, images: Mapping[str, bytes]) -> None:
         target = MediaStore(self.dst, self.sid)

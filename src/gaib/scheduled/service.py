@@ -31,6 +31,7 @@ from gaib.scheduled.window import RunOptions, parse_shard
 
 if TYPE_CHECKING:
     from gaib.scheduled.migrate import MigrationReport
+    from gaib.scheduled.reseal import ResealReport
     from gaib.scheduled.verify import VerifyReport
 
 
@@ -80,6 +81,14 @@ def migrate(ports: Ports, *, to: str, dry_run: bool = False,
     return migration.migrate(ports, server_id_of(ports), to=to, dry_run=dry_run, progress=progress)
 
 
+def reseal(ports: Ports, *, dry_run: bool = False) -> ResealReport:
+    """Seal this server's bundles written before manifests carried a MAC, each after checking it whole:
+    :func:`gaib.scheduled.reseal.reseal`."""
+    from gaib.scheduled import reseal as resealing
+
+    return resealing.reseal(ports, dry_run=dry_run)
+
+
 __all__ = ["Metric", "RunOptions", "RunReport", "Schedule", "ScheduleView", "Written", "check", "disable",
-           "emf_line", "enable", "migrate", "run_metrics", "run_options", "run_scheduled", "show", "verify",
+           "emf_line", "enable", "migrate", "reseal", "run_metrics", "run_options", "run_scheduled", "show", "verify",
            "verify_metrics"]

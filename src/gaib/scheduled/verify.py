@@ -39,7 +39,7 @@ from gaib.bundles.check import Checked, Failure, Validate, check_bundle, check_i
 from gaib.bundles.manifest import Manifest
 from gaib.bundles.repository import BundleRepository, Layout, item_id
 from gaib.deployments import store as deployments
-from gaib.errors import GaibError, IntegrityError, PartialFailure
+from gaib.errors import BundleNotAuthentic, GaibError, IntegrityError, PartialFailure
 from gaib.names import NAME_PATTERN
 from gaib.notify.events import ErrorInfo, Event
 from gaib.ports import Ports, server_id_of
@@ -66,6 +66,9 @@ from gaib.tiers.table import POLICIES, check_tier, tier_of
 PAGE: Final = 500
 MAX_FAILURES_LISTED: Final = 100
 
+_INTEGRITY = (IntegrityError.code, BundleNotAuthentic.code)
+"""The codes of a bundle that failed its check (rather than one storage could not read)."""
+
 
 @dataclass
 class VerifyReport:
@@ -88,7 +91,7 @@ class VerifyReport:
     def fail(self, server_id: str, kind: str, ident: str, failures: list[Failure]) -> None:
         """Count one bundle as failed, listing each of its failures."""
         self.failed += 1
-        if any(f.error.error_code == IntegrityError.code for f in failures):
+        if any(f.error.error_code in _INTEGRITY for f in failures):
             self.integrity_failures += 1
         for f in failures:
             if len(self.failures) < MAX_FAILURES_LISTED:
@@ -255,7 +258,8 @@ def verify_server(ports: Ports, server_id: str, report: VerifyReport, *, everyth
     per failed bundle."""
     rng = rng or random.Random()
     tier = tier_of(ports.catalog, server_id).name
-    repo = BundleRepository(ports.store, ports.catalog, max_bundle_bytes=ports.settings.max_bundle_bytes)
+    repo = BundleRepository(ports.store, ports.catalog, max_bundle_bytes=ports.settings.max_bundle_bytes,
+                            mac=ports.mac)
     images: dict[str, GaibError | None] = {}
     report.servers += 1
     for kind in KINDS:
@@ -314,7 +318,7 @@ def _failed(ports: Ports, report: VerifyReport, server_id: str, kind: str, ident
     report.fail(server_id, kind, ident, failures)
     ws = workspace if isinstance(workspace, str) and re.fullmatch(NAME_PATTERN, workspace) else None
     safe_id = ident if re.fullmatch(NAME_PATTERN, ident) else None
-    integrity = [f for f in failures if f.error.error_code == IntegrityError.code]
+    integrity = [f for f in failures if f.error.error_code in _INTEGRITY]
     parts = ", ".join(f.part for f in failures[:10])
     event = Event.verify_failed((integrity or failures)[0].error, tier="premium" if tier == "premium" else "free",
                                 at=ports.clock(), server_id=server_id, workspace=ws, id=safe_id,
@@ -362,7 +366,9 @@ def check(report: VerifyReport) -> None:
     what = (f"{report.failed} of {report.checked} stored backups, snapshots and deployments failed "
             "verification:\n" + "\n".join(report.failure_lines()))
     if report.integrity_failures:
+        codes = {f["error"]["code"] for f in report.failures}
         raise IntegrityError(what, details={"verify": report.to_dict()},
+                             code=BundleNotAuthentic.code if codes == {BundleNotAuthentic.code} else None,
                              hint="Each failure was published as a verify.failed event; take a new backup or "
                                   "snapshot of the servers named, and restore only from ones that pass.")
     raise PartialFailure(what + "\n(they could not be read: the storage failed)", details={"verify": report.to_dict()})

@@ -23,15 +23,17 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gaib.bundles.media import MediaStore, media_entry
 from gaib.discord.port import DiscordPort
 from gaib.errors import GaibError
 from gaib.interrupt import Workers
-from gaib.snapshots.capture import Captured
 from gaib.snapshots.parts import channel_of_part, dumps_lines
+
+if TYPE_CHECKING:  # capture imports threads, which imports replay, which imports this module
+    from gaib.snapshots.capture import Captured
 
 CDN_HOSTS = ("cdn.discordapp.com", "media.discordapp.net")
 FILES_KEY = "_files"

@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
 from datetime import timedelta
 from functools import partial
 from typing import Any
@@ -59,23 +58,21 @@ from gaib.errors import (
     TierLimit,
     UsageError,
 )
-from gaib.iac.apply_result import ApplyResult
-from gaib.iac.caps import CapEstimate
 from gaib.iac.converge import config_matches, converge, keep_config, recovered_plan
 from gaib.iac.limit_tracking import with_limits
-from gaib.iac.plan import Plan
 from gaib.iac.progress import Reporter, Tick, wait_reporter
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_live, check_text
-from gaib.snapshots import attachments
+from gaib.snapshots import attachments, crossing
 from gaib.snapshots import community as community_service
 from gaib.snapshots import members as member_part
 from gaib.snapshots import selection as parts_selection
 from gaib.snapshots.capture import MAX_WORKERS, Captured, capture
 from gaib.snapshots.compare import compare as compare_contents
 from gaib.snapshots.compare import desired_of
-from gaib.snapshots.parts import MESSAGES_PER_CHANNEL, Extras, check_patterns, load_extras
+from gaib.snapshots.parts import MESSAGES_PER_CHANNEL, check_patterns, load_extras
 from gaib.snapshots.replay_journal import ReplayJournal
+from gaib.snapshots.restore_types import SnapshotRestorePlan, SnapshotRestoreResult
 from gaib.snapshots.store import Downloaded, SnapshotContent, SnapshotManager, SnapshotRecord, write_download
 from gaib.state.locking import locked
 from gaib.state.model import State
@@ -93,7 +90,7 @@ def local_history(ports: Ports) -> local.LocalHistory | None:
 
 def manager(ports: Ports) -> SnapshotManager:
     return SnapshotManager(ports.store, ports.catalog, clock=ports.clock,
-                           max_bundle_bytes=ports.settings.max_bundle_bytes)
+                           max_bundle_bytes=ports.settings.max_bundle_bytes, mac=ports.mac, notice=ports.notice)
 
 
 def _registry(ports: Ports, server_id: str) -> bytes | None:
@@ -221,76 +218,17 @@ def compare(ports: Ports, first: str, second: str) -> dict[str, Any]:
 # --- restore -------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SnapshotRestorePlan:
-    content: SnapshotContent
-    apply: bool
-    prune_unmanaged: bool
-    discord: Plan | None
-    caps: CapEstimate | None
-    state: rollforward.RollForward | None
-    warnings: tuple[str, ...] = field(default_factory=tuple)
-    messages: bool = False
-    extras: Extras | None = None
-    community: community_service.ExtrasPlan | None = None
-    selection: parts_selection.Selection = field(default_factory=parts_selection.Selection)
-    saved_members: member_part.SavedMembers | None = None
-    members: member_part.MembersPlan | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"snapshot": self.content.record.to_dict(), "apply": self.apply,
-                "parts": self.selection.ordered(), "exact_members": bool(self.members and self.members.exact),
-                "members": self.members.to_dict() if self.members is not None else None,
-                "prune_unmanaged": self.prune_unmanaged, "messages": self.messages,
-                "discord": self.discord.to_dict() if self.discord is not None else None,
-                "caps": self.caps.to_dict() if self.caps is not None else None,
-                "state": self.state.to_dict() if self.state is not None else None,
-                "extras": self.community.to_dict() if self.community is not None else None,
-                "warnings": list(self.warnings)}
-
-
-@dataclass
-class SnapshotRestoreResult:
-    snapshot_id: str
-    applied: bool
-    config_file: str
-    previous_config: str | None
-    pre_restore_snapshot_id: str | None = None
-    pre_restore_backup_id: str | None = None
-    apply: ApplyResult | None = None
-    previous_serial: int | None = None
-    new_serial: int | None = None
-    deployment_id: str | None = None
-    extras: community_service.ExtrasDone | None = None
-    members: member_part.MembersResult | None = None
-    changed: bool = True
-    """False when Discord (with ``applied``) and the state already matched the snapshot: nothing was
-    written there, no pre-restore copy taken and no deployment recorded."""
-    config_written: bool = True
-    """False when the config file already held the snapshot's config (it is then left alone)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        return {"snapshot_id": self.snapshot_id, "applied": self.applied, "config_file": self.config_file,
-                "previous_config": self.previous_config, "pre_restore_snapshot_id": self.pre_restore_snapshot_id,
-                "pre_restore_backup_id": self.pre_restore_backup_id,
-                "apply": self.apply.to_dict() if self.apply is not None else None,
-                "previous_serial": self.previous_serial, "new_serial": self.new_serial,
-                "deployment_id": self.deployment_id, "changed": self.changed,
-                "discord_changed": self.applied and self.changed, "config_written": self.config_written,
-                "extras": self.extras.to_dict() if self.extras is not None else None,
-                "members": self.members.to_dict() if self.members is not None else None}
-
-
 def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, prune_unmanaged: bool = False,
                  force: bool = False, messages: bool = False, selection: parts_selection.Selection | None = None,
-                 exact_members: bool = False) -> SnapshotRestorePlan:
+                 exact_members: bool = False, from_server: str | None = None) -> SnapshotRestorePlan:
     """Verify the snapshot, then plan; writes nothing. Reads the live guild for ``apply`` or ``dry_run``.
 
     With ``apply`` or ``dry_run`` every image and (``messages``) every saved message part the restore
     needs is read and verified before the live server is even read (IntegrityError, exit 3).
     ``selection`` (``--only`` / ``--exclude``) narrows what is planned to its parts (default: every part
     but messages, and messages with ``messages``); ``exact_members`` also takes away roles members
-    gained since the snapshot."""
+    gained since the snapshot. ``from_server``: that server's snapshot, structure only
+    (:mod:`gaib.snapshots.crossing`)."""
     sel = selection if selection is not None else parts_selection.parse(messages=messages)
     messages = sel.includes("messages")
     if messages and not (apply or dry_run):
@@ -301,7 +239,9 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
                          "(or --dry-run to see the plan).")
     sid = server_id_of(ports)
     mgr = manager(ports)
-    content = mgr.load(mgr.get(sid, snapshot_id))
+    content = (crossing.source(mgr, from_server, snapshot_id, into=sid, apply=apply, dry_run=dry_run,
+                               messages=messages, prune_unmanaged=prune_unmanaged)
+               if from_server is not None else mgr.load(mgr.get(sid, snapshot_id)))
     ws = ports.settings.workspace
     desired = desired_of(content)
     discord_plan = caps = None
@@ -311,7 +251,9 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
     notes: list[str] = []
     if apply or dry_run:
         extras = community_service.load_for_restore(mgr, content, messages=messages)
-        saved_members = member_part.load_members(mgr.repo, content.record.manifest)
+        saved_members = member_part.load_members(mgr.repo, content.record.manifest) if from_server is None else None
+        if from_server is not None:
+            extras = crossing.structure_only(extras)
         live = ports.discord.get_guild()
         discord_plan = with_limits(ports, parts_selection.narrow_structure(recovered_plan(
             ports, server_id=sid, desired=desired, current=ports.state.get(ws), objects=content.objects, live=live,
@@ -339,7 +281,7 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
                                              pending=community_service.recreated(discord_plan, content.objects))
             notes += members_plan.warnings()
     state_change = None
-    if not apply:
+    if not apply and from_server is None:  # another server's state is never made this one's
         if content.state is None:
             raise StateError(f"Snapshot {snapshot_id} holds no state (the workspace had none when it was taken).",
                              code="STATE_NOT_FOUND",
@@ -350,7 +292,7 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
     return SnapshotRestorePlan(content=content, apply=apply, prune_unmanaged=prune_unmanaged, discord=discord_plan,
                                caps=caps, state=state_change, warnings=warnings + tuple(notes), messages=messages,
                                extras=extras, community=community, selection=sel, saved_members=saved_members,
-                               members=members_plan)
+                               members=members_plan, from_server=from_server)
 
 
 def replay_journal(ports: Ports, content: SnapshotContent) -> ReplayJournal:
@@ -401,7 +343,7 @@ def execute_restore(ports: Ports, plan: SnapshotRestorePlan, *, progress: Report
 def _bookkeeping(ports: Ports, plan: SnapshotRestorePlan, sid: str) -> SnapshotRestoreResult:
     assert plan.state is not None
     ws = ports.settings.workspace
-    backups = BackupManager(ports.store, ports.catalog, clock=ports.clock)
+    backups = BackupManager(ports.store, ports.catalog, clock=ports.clock, mac=ports.mac, notice=ports.notice)
     snapshot_id = plan.content.record.id
 
     def before(current: State) -> str:
@@ -474,7 +416,7 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
         else:  # a partial restore: the config file still describes the server as it was
             result.config_file, result.previous_config, result.config_written = (
                 str(ports.settings.config_file), None, False)
-        if done.changed:
+        if done.changed and plan.from_server is None:  # another server's registry is no history of this one
             _record(ports, sid, content, result,
                     partial=done.failure is not None or bool(result.extras and result.extras.failed)
                     or bool(result.members and result.members.failed))

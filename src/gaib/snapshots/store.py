@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaib.bundles import codec
 from gaib.bundles.download import MEDIA_EXTENSIONS, Source, write_streams
@@ -58,6 +58,9 @@ from gaib.storage.keys import (
     snapshot_sk,
 )
 from gaib.tiers.table import tier_of
+
+if TYPE_CHECKING:
+    from gaib.secrets.mac import ManifestMac
 
 MAX_MESSAGE = 500
 PART_FILES: Mapping[str, Any] = {
@@ -128,8 +131,8 @@ class SnapshotRecord(Record):
                 "serial": self.serial, "lineage": self.lineage, "counts": dict(self.counts),
                 "stored_size": self.stored_size, "plain_size": self.plain_size, "media_size": self.media_size,
                 "media_added": self.media_added, "format_version": self.format_version,
-                "manifest_sha256": self.manifest_sha256, **self.written.to_dict(),
-                "parts": {n: p.to_dict() for n, p in self.manifest.parts.items()}}
+                "manifest_sha256": self.manifest_sha256, "authenticated": self.authenticated,
+                **self.written.to_dict(), "parts": {n: p.to_dict() for n, p in self.manifest.parts.items()}}
 
 
 @dataclass(frozen=True)
@@ -147,8 +150,9 @@ class SnapshotManager:
     """Create, list, read and delete snapshots over one store and catalog."""
 
     def __init__(self, store: ObjectStore, catalog: Catalog, *, clock: Clock,
-                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES) -> None:
-        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes)
+                 max_bundle_bytes: int = DEFAULT_MAX_BUNDLE_BYTES, mac: ManifestMac | None = None,
+                 notice: Callable[[str], None] | None = None) -> None:
+        self.repo = BundleRepository(store, catalog, max_bundle_bytes=max_bundle_bytes, mac=mac, notice=notice)
         self.catalog = catalog
         self.clock = clock
 

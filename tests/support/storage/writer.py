@@ -31,13 +31,13 @@ class Writer:
 
     def backup(self, at: datetime, workspace: str = "default", trigger: str = "scheduled") -> str:
         self.now = at
-        mgr = BackupManager(self.ports.store, self.ports.catalog, clock=lambda: self.now)
+        mgr = BackupManager(self.ports.store, self.ports.catalog, clock=lambda: self.now, mac=self.ports.mac)
         return mgr.create(self.state, server_id=GUILD, workspace=workspace, trigger=trigger,  # type: ignore[arg-type]
                           message=f"at {at:%m-%d %H:%M}").id
 
     def snapshot(self, at: datetime) -> str:
         self.now = at
-        mgr = SnapshotManager(self.ports.store, self.ports.catalog, clock=lambda: self.now)
+        mgr = SnapshotManager(self.ports.store, self.ports.catalog, clock=lambda: self.now, mac=self.ports.mac)
         guild = Guild(id=GUILD, name="Sietch", roles=(Role(id="200000000000000001", name="Naib"),))
         return mgr.create(server_id=GUILD, workspace="default", guild=guild, state=self.state, registry=None,
                           trigger="scheduled").id
@@ -57,7 +57,7 @@ def write_deployments(ports: Any, count: int) -> list[Any]:
     from gaib.bundles.retention import Retained
     from gaib.storage.keys import deployment_config_key, deployment_sk, new_id, parse_id, server_pk
 
-    repo = BundleRepository(ports.store, ports.catalog)
+    repo = BundleRepository(ports.store, ports.catalog, mac=ports.mac)  # sealed, as Gaib writes them
     out = []
     for n in range(count):
         ident = new_id(T0 - timedelta(days=count - n))
@@ -92,6 +92,6 @@ def write_snapshot(ports: Any, parts: dict[str, bytes], *, server_id: str = GUIL
     header = Manifest(kind="snapshot", id=ident, server_id=server_id, workspace="default",
                       created_at=f"{ports.clock():%Y-%m-%dT%H:%M:%S.000Z}", trigger="on-demand", tier="free",
                       message="written for a test", serial=None, lineage=None, parts={})
-    repo = BundleRepository(ports.store, ports.catalog, max_bundle_bytes=2**40)
+    repo = BundleRepository(ports.store, ports.catalog, max_bundle_bytes=2**40, mac=ports.mac)
     repo.write(header, where, [PartData(n, where.part_keys[n], b) for n, b in plain.items()])
     return ident
