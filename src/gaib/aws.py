@@ -114,7 +114,8 @@ def error_code(exc: BaseException) -> str:
 
 
 def translate(exc: BaseException, what: str) -> GaibError:
-    """Turn a botocore/boto3 failure into a GaibError that names ``what`` failed (no secrets)."""
+    """Turn a botocore/boto3 failure into a GaibError that names ``what`` failed (no secrets); a refused
+    request's StorageError carries the AWS code in ``details["aws_error"]``."""
     if isinstance(exc, GaibError):
         return exc
     code = error_code(exc)
@@ -124,7 +125,8 @@ def translate(exc: BaseException, what: str) -> GaibError:
     if code in ("AccessDenied", "AccessDeniedException", "UnrecognizedClientException",
                 "InvalidAccessKeyId", "SignatureDoesNotMatch", "ExpiredToken"):
         return StorageError(f"{what}: AWS refused the request ({code}).",
-                            hint="Check the AWS credentials and the IAM policy of this role.")
+                            hint="Check the AWS credentials and the IAM policy of this role.",
+                            details={"aws_error": code})
     name = type(exc).__name__
     if name in ("EndpointConnectionError", "ConnectTimeoutError", "ReadTimeoutError", "ConnectionClosedError"):
         return StorageError(f"{what}: AWS could not be reached ({name}).",
