@@ -29,7 +29,7 @@ from gaib.notify.events import ErrorInfo, Event
 from gaib.ports import RunPorts, ServerPorts
 from gaib.scheduled.claims import ClaimKey, Claims, iso, still_leased
 from gaib.scheduled.report import Outcome, ServerResult
-from gaib.scheduled.schedules import Schedule, check_local_path, schedule_of_item
+from gaib.scheduled.schedules import Schedule, check_local_path, check_secret_bound, schedule_of_item
 from gaib.scheduled.window import Operation
 from gaib.state.location import StateLocation
 from gaib.state.model import State
@@ -264,8 +264,7 @@ class ServerJobs:
 
         sid = schedule.server_id
         try:
-            assert schedule.bot_token_secret is not None
-            token = sp.secrets.get(schedule.bot_token_secret)
+            token = _token(sp, schedule)
             with _closing(self.ports.for_server(sid, workspace=schedule.workspaces[0].workspace,
                                                 bot_token=token)) as guild_ports:
                 live = guild_ports.discord.get_guild()
@@ -324,8 +323,7 @@ class ServerJobs:
                 if errors:
                     raise errors[location.workspace]
                 read = reads.get(location.workspace)
-                assert schedule.bot_token_secret is not None
-                token = sp.secrets.get(schedule.bot_token_secret)
+                token = _token(sp, schedule)
                 with _closing(self.ports.for_server(sid, workspace=location.workspace,
                                                     state=sp.state_for(location),
                                                     bot_token=token)) as guild_ports:
@@ -381,6 +379,14 @@ def _outcome(result: ServerResult) -> Outcome:
     if result.errors:
         return "failed"
     return "created" if "created" in outcomes else "unchanged" if "unchanged" in outcomes else "skipped"
+
+
+def _token(sp: ServerPorts, schedule: Schedule) -> str:
+    """The bot token of the schedule's secret, read on the server's ports (its role session), once its
+    ``ServerId`` tag is seen to name this server (``SECRET_NOT_BOUND`` otherwise: a tampered schedule)."""
+    assert schedule.bot_token_secret is not None
+    check_secret_bound(sp.secrets, schedule.bot_token_secret, schedule.server_id)
+    return sp.secrets.get(schedule.bot_token_secret)
 
 
 def _backups(sp: ServerPorts) -> BackupManager:
