@@ -70,6 +70,7 @@ from gaib.iac.progress import Reporter, Tick, wait_reporter
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_live, check_text
 from gaib.snapshots import community as community_service
+from gaib.snapshots import personal
 from gaib.snapshots.capture import MAX_WORKERS, Captured, capture
 from gaib.snapshots.compare import compare as compare_contents
 from gaib.snapshots.compare import desired_of
@@ -191,18 +192,20 @@ class Downloaded:
     folder: Path
     files: list[Path]
     raw: bool
+    skipped: tuple[str, ...] = ()  # personal parts not written (--structure-only, or refused)
 
     def to_dict(self) -> dict[str, Any]:
         return {"snapshot": self.snapshot.to_dict(), "folder": str(self.folder),
-                "files": [p.name for p in self.files], "raw": self.raw}
+                "files": [p.name for p in self.files], "raw": self.raw, "skipped": list(self.skipped)}
 
 
-def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool) -> Downloaded:
+def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool,
+             structure_only: bool = False) -> Downloaded:
     """Write the snapshot's files into the folder ``output`` names (any path a user types, see
     :func:`gaib.bundles.download.resolve_target`; checked before anything is read), each streamed from
     storage to its file chunk by chunk and verified (sizes and checksums) before any is renamed into place;
     a snapshot whose parts and images claim more than the per-bundle ceiling is refused before anything is
-    read or written."""
+    read or written; its bans, members and messages as :class:`gaib.snapshots.personal.Guard` decides."""
     settings = ports.settings
     target = resolve_target(settings.cwd or settings.project_dir, output, home=settings.home, force=force)
     mgr = manager(ports)
@@ -210,9 +213,10 @@ def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: b
     m = record.manifest
     images = _listed_images(record)
     mgr.repo.check_ceiling(m, extra=sum(size for _, size, _ in images))
+    guard = personal.Guard.of(ports, record.server_id, m.parts, structure_only)
     manifest_json = m.to_json()
     files: list[tuple[str, Source]] = [("manifest.json", lambda: [manifest_json])]
-    for name in m.parts:
+    for name in guard.parts(m.parts):
         file = _file_name(m.part(name).key)
         if raw:
             files.append((file, partial(mgr.repo.stream_stored, m, name)))
@@ -221,7 +225,8 @@ def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: b
     media = MediaStore(ports.store, record.server_id)
     for digest, size, kind in images:
         files.append((f"media-{digest}.{MEDIA_EXTENSIONS.get(kind, 'bin')}", partial(media.stream, digest, size)))
-    return Downloaded(record, target, write_streams(target, files, force=force), raw)
+    return guard.done(Downloaded(record, target, write_streams(target, files, force=force), raw, guard.skipped),
+                      f"Snapshot {record.id} was written to {target}", "download")
 
 
 def _listed_images(record: SnapshotRecord) -> list[tuple[str, int, str]]:
@@ -244,17 +249,20 @@ def _file_name(key: str) -> str:
     return f"messages-{name}" if folder.endswith("/messages") else name
 
 
-def compare(ports: Ports, first: str, second: str) -> dict[str, Any]:
+def compare(ports: Ports, first: str, second: str, *, structure_only: bool = False) -> dict[str, Any]:
     """What changed from snapshot ``first`` to ``second`` (both verified first, their community parts and
-    saved messages too)."""
+    saved messages too; bans, members and messages as :func:`download` gives them out)."""
     mgr = manager(ports)
     sid = server_id_of(ports)
-    contents = [mgr.load(mgr.get(sid, ident)) for ident in (first, second)]
-    extras = [load_extras(mgr.repo, c.record.manifest, MediaStore(ports.store, sid), messages=True)
-              for c in contents]
+    records = [mgr.get(sid, ident) for ident in (first, second)]
+    guard = personal.Guard.of(ports, sid, {n for r in records for n in r.manifest.parts}, structure_only)
+    contents = [mgr.load(r) for r in records]
+    extras = [guard.extras(load_extras(mgr.repo, c.record.manifest, MediaStore(ports.store, sid),
+                                       messages=guard.messages)) for c in contents]
     names = {**community_service.channel_names(contents[0].record.manifest.extra),
              **community_service.channel_names(contents[1].record.manifest.extra)}
-    return compare_contents(contents[0], contents[1], (extras[0], extras[1]), names)
+    return guard.done(compare_contents(contents[0], contents[1], (extras[0], extras[1]), names),
+                      f"Snapshots {first} and {second} were compared", "comparison")
 
 
 # --- restore -------------------------------------------------------------------------------------------
