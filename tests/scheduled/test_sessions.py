@@ -17,7 +17,10 @@ from gaib.scheduled.run import run_scheduled
 from gaib.scheduled.window import RunOptions
 from gaib.settings import Settings
 from gaib.wiring import App
+from tests.support.cli import CliRunner
 from tests.support.fleet import Fleet, scheduled_backups, server_ids
+from tests.support.state import GUILD, seed_state
+from tests.support.store import backup_storage_env
 
 pytestmark = pytest.mark.aws
 
@@ -167,3 +170,23 @@ def test_a_refused_role_fails_the_server_not_the_run(aws_only: Fleet, recorder: 
     assert failure["server_id"] == sid and "gaib-server-task" in str(failure) and "AccessDenied" in str(failure)
     assert scheduled_backups(fleet.app(), sid) == []
     assert not any(s.service == "s3" and f"servers/{sid}/" in s.body for s in recorder.sent)  # its state: unread
+
+
+def test_owner_tools_act_on_their_one_server_through_its_role_session(cli: CliRunner, aws_env: dict[str, str],
+                                                                      recorder: Recorder) -> None:
+    cli.environ.update({"DISCORD_GUILD_ID": GUILD, **backup_storage_env(aws_env), "GAIB_SERVER_ROLE_ARN": ROLE})
+    seed_state(cli.cwd)
+    recorder.sent.clear()
+
+    made = cli("server", "backup", "create", "--json")
+
+    assert made.exit_code == 0, made.stdout
+    [assume] = [s for s in recorder.sent if s.operation == "AssumeRole"]
+    assert f"RoleSessionName=gaib-server-{GUILD}" in assume.body and f"Tags.member.1.Value={GUILD}" in assume.body
+    storage = [s for s in recorder.sent if s.service in ("s3", "dynamodb")]
+    assert any(s.operation == "PutObject" and f"state/{GUILD}/" in s.body for s in storage)
+    assert storage and all(s.key not in ("testing", "") for s in storage)  # all on the server's session
+
+    unnamed = cli("server", "backup", "list", "--json", env={"DISCORD_GUILD_ID": ""})
+    assert unnamed.exit_code == 2 and unnamed.error["code"] == "SETTING_MISSING"
+    assert "GAIB_SERVER_ROLE_ARN" in unnamed.error["message"]
