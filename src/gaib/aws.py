@@ -47,7 +47,9 @@ def client(service: str, *, region: str | None, endpoint_url: str | None, profil
     # A pool large enough for the threads one client serves (scheduled runs work on many servers at once).
     cfg = Config(retries={"mode": "standard", "max_attempts": 5}, connect_timeout=5, read_timeout=30,
                  region_name=region or None, max_pool_connections=64)
-    return _session(profile, role).client(service, endpoint_url=endpoint_url or None, config=cfg)
+    if role is not None:
+        return role.client(service, endpoint_url=endpoint_url or None, config=cfg)
+    return _session(profile).client(service, endpoint_url=endpoint_url or None, config=cfg)
 
 
 class RoleSession:
@@ -62,8 +64,9 @@ class RoleSession:
         self.tags = dict(tags)
         self._sts = sts
         self._duration = duration
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # a client made under it asks for the credentials
         self._credentials: Any = None
+        self._session: Any = None
         self.assumed = 0
         """How many times the role was assumed (a test's and a benchmark's figure)."""
 
@@ -88,6 +91,15 @@ class RoleSession:
                 self._credentials = RefreshableCredentials.create_from_metadata(
                     metadata=self._assume(), refresh_using=self._assume, method="assume-role")
             return self._credentials
+
+    def client(self, service: str, *, endpoint_url: str | None, config: Any) -> Any:
+        """A client on this session's credentials; the clients of one role session share one boto3 session
+        (its models and endpoint data are built once), made under the lock (boto3 sessions are not
+        thread-safe)."""
+        with self._lock:
+            if self._session is None:
+                self._session = _session(None, self)
+            return self._session.client(service, endpoint_url=endpoint_url, config=config)
 
     def provider(self) -> Any:
         """A botocore credential provider handing out this session's credentials."""

@@ -347,9 +347,16 @@ class _ServerSession:
         return SecretsManagerSource(region=s.aws_region, endpoint_url=s.aws_endpoint_url, role=self.role)
 
     def state_clients(self, region: str | None) -> tuple[Any, Any]:
+        """S3 and DynamoDB clients for state reads: the storage's own when they reach the same region and
+        endpoint (two clients per server, not four), else new ones, on this session's credentials."""
+        s = self._app.settings
         with self._lock:
             if region not in self._state_clients:
-                self._state_clients[region] = self._app.make_state_clients(region, self.role)
+                store, catalog = self.storage
+                same = region == s.aws_region and s.s3_endpoint_url == s.aws_endpoint_url
+                shared = (getattr(store, "client", None), getattr(catalog, "client", None)) if same else (None, None)
+                self._state_clients[region] = cast("tuple[Any, Any]", shared) if None not in shared \
+                    else self._app.make_state_clients(region, self.role)
             return self._state_clients[region]
 
 

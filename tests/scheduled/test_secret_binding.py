@@ -145,3 +145,34 @@ def _env(fleet: Fleet, **extra: str) -> Any:
     from gaib.cli.context import Env
 
     return Env(environ={**fleet.environ, "GAIB_SECRETS": "aws", **extra}, cwd=fleet.project)
+
+
+def test_a_secret_the_servers_session_may_not_describe_is_not_bound(acli: CliRunner,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """Under the server role's policy, describing another server's secret is AccessDenied (moto's server does
+    not evaluate IAM, so the answer is given at the client's HTTP boundary): refused as SECRET_NOT_BOUND."""
+    theirs = secret(server=OTHER)
+    made = aws.client
+
+    class Refused:
+        status_code = 400
+        headers: dict[str, str] = {}  # noqa: RUF012
+
+    def refuse(model: Any = None, **_: Any) -> Any:
+        if model is not None and model.name == "DescribeSecret":
+            return Refused(), {"Error": {"Code": "AccessDeniedException", "Message": "not authorized"},
+                               "ResponseMetadata": {"HTTPStatusCode": 400}}
+        return None
+
+    def client(service: str, **kwargs: Any) -> Any:
+        c = made(service, **kwargs)
+        c.meta.events.register("before-call.secretsmanager", refuse)
+        return c
+
+    monkeypatch.setattr(aws, "client", client)
+
+    refused = acli("server", "schedule", "enable", "--export-config", "--bot-token-secret", theirs, "--json")
+
+    assert refused.exit_code == 6 and refused.error["code"] == "SECRET_NOT_BOUND", refused.stdout
+    assert "AWS refused to describe" in refused.error["message"] and "tag-resource" in refused.error["suggestion"]
+    assert acli("server", "schedule", "show", "--json").data["schedule"] is None

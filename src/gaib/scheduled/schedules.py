@@ -27,7 +27,15 @@ from pathlib import Path
 from typing import Any, Final
 
 from gaib import safejson
-from gaib.errors import Conflict, GaibError, InvalidInput, NotFound, ScheduleInvalid, SecretNotBound
+from gaib.errors import (
+    Conflict,
+    GaibError,
+    InvalidInput,
+    NotFound,
+    ScheduleInvalid,
+    SecretNotBound,
+    SecretUnavailable,
+)
 from gaib.names import check_name, check_snowflake
 from gaib.ports import Ports, RunPorts, server_id_of
 from gaib.secrets.base import SecretSource, check_secret_name, looks_like_token
@@ -359,11 +367,20 @@ def check_secret_bound(secrets: SecretSource, name: str, server_id: str) -> None
     the caller's own) is not checked. ``SecretUnavailable`` (exit 2) when the secret cannot be described."""
     if not secrets.binds_servers:
         return
-    bound = secrets.bound_server(name)
-    if bound == server_id:
-        return
     tag = (f"aws secretsmanager tag-resource --secret-id {name} --tags Key=ServerId,Value={server_id} "
            "(tags are changed by the operator role)")
+    try:
+        bound = secrets.bound_server(name)
+    except SecretUnavailable as exc:
+        if exc.details.get("aws_error") != "AccessDeniedException":
+            raise
+        # A server's role session may describe only secrets tagged with its server (the policy's condition).
+        raise SecretNotBound(f"AWS refused to describe secret {name} for server {server_id}: a server's session "
+                             "may use only secrets tagged ServerId with its server. Nothing was written.",
+                             hint=f"Tag the secret with this server: {tag}.",
+                             details={"secret": name, "server_id": server_id, "bound_to": None}) from None
+    if bound == server_id:
+        return
     if bound is None:
         raise SecretNotBound(f"Secret {name} carries no ServerId tag, so nothing says it belongs to server "
                              f"{server_id}; it was not accepted and nothing was written.",

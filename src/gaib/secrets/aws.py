@@ -58,7 +58,8 @@ class SecretsManagerSource:
         if code == "ResourceNotFoundException":
             return SecretUnavailable(f"Secret {name} does not exist.")
         if code in ("AccessDeniedException", "DecryptionFailure"):
-            return SecretUnavailable(f"{doing} secret {name}: AWS refused the request ({code}).")
+            return SecretUnavailable(f"{doing} secret {name}: AWS refused the request ({code}).",
+                                     details={"aws_error": code})
         translated = aws.translate(exc, f"{doing} secret {name}")
         return SecretUnavailable(translated.message, hint=translated.hint)
 
