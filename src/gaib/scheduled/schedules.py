@@ -38,6 +38,7 @@ from gaib.errors import (
 )
 from gaib.names import check_name, check_snowflake
 from gaib.ports import Ports, RunPorts, server_id_of
+from gaib.secretguard import check_text
 from gaib.secrets.base import SecretSource, check_secret_name, looks_like_token
 from gaib.state.location import StateLocation
 from gaib.storage.base import Item, damaged_reason
@@ -332,6 +333,8 @@ def enable(ports: RunPorts, *, all_workspaces: bool, export_config: bool, snapsh
     sid = _server(ports)
     if bot_token_secret is not None:
         check_secret_name(bot_token_secret, "bot token secret")
+        # A token pasted as the name is refused before the name is sent anywhere (DescribeSecret).
+        check_text(ports.settings.environ, ports.settings.bot_token, bot_token_secret, "the bot token secret name")
         check_secret_bound(ports.secrets, bot_token_secret, sid)
     if (export_config or snapshots) and bot_token_secret is None:
         raise InvalidInput("Config exports and snapshots read the guild, which needs the bot token: name the "
