@@ -66,6 +66,11 @@ class App:
     def clock(self) -> Clock:
         return self._clock
 
+    @property
+    def finder(self) -> SecretFinder:
+        """The run's secrets, which its guarded ports refuse to store."""
+        return self._finder
+
     @functools.cached_property
     def _finder(self) -> SecretFinder:
         """The secrets of this run (bot token, webhook tokens): the guarded ports refuse to store them."""
@@ -337,6 +342,14 @@ class _ServerSession:
                             clock=lambda: self._app.clock().timestamp(),
                             counter=getattr(unguarded(self._app.store), "requests", None))
 
+    def guarded_storage(self) -> tuple[ObjectStore, Catalog]:
+        """The storage behind the run's guards (the run's own secrets are refused, as on the run's storage)."""
+        store, catalog = self.storage
+        finder = self._app.finder
+        if not finder:
+            return store, catalog
+        return cast(ObjectStore, GuardedObjectStore(store, finder)), cast(Catalog, GuardedCatalog(catalog, finder))
+
     @functools.cached_property
     def secrets(self) -> SecretSource:
         s = self._app.settings
@@ -388,7 +401,8 @@ class ServerApp:
         self._state = state
         # With GAIB_SERVER_ROLE_ARN: this server's storage, secrets and state reads on its own role session.
         self._session = parent.server_session(server_id)
-        store, catalog = self._session.storage if self._session is not None else (parent.store, parent.catalog)
+        store, catalog = self._session.guarded_storage() if self._session is not None else \
+            (parent.store, parent.catalog)
         self._store = cast(ObjectStore, GuardedObjectStore(store, finder)) if finder else store
         self._catalog = cast(Catalog, GuardedCatalog(catalog, finder)) if finder else catalog
 

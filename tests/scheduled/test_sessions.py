@@ -190,3 +190,24 @@ def test_owner_tools_act_on_their_one_server_through_its_role_session(cli: CliRu
     unnamed = cli("server", "backup", "list", "--json", env={"DISCORD_GUILD_ID": ""})
     assert unnamed.exit_code == 2 and unnamed.error["code"] == "SETTING_MISSING"
     assert "GAIB_SERVER_ROLE_ARN" in unnamed.error["message"]
+
+
+def test_a_servers_session_storage_still_refuses_the_runs_secrets(aws_only: Fleet, recorder: Recorder) -> None:
+    """The run's own secrets (its bot token) are refused on a server's role-session storage as on the run's."""
+    from tests.support.fleet import realistic_state
+
+    fleet = aws_only
+    [sid] = server_ids(1)
+    token = "MTEyMjMzNDQ1NTY2Nzc4ODk5.GhIjKl.abcdefghijklmnopqrstuvwxyz0123456789AB"
+    setup = fleet.app()
+    fleet.register(setup, sid, "free", state=False)
+    state = realistic_state(sid)
+    state.resources[20].instances[0].attributes["topic"] = f"the bot: {token}"
+    fleet.put_state(setup, sid, state)
+    app = run_app(fleet, DISCORD_BOT_TOKEN=token)
+
+    report = run_scheduled(app, RunOptions(tier="free"))
+
+    assert report.failed == 1 and "SECRET_REFUSED" in str(report.failures)
+    assert scheduled_backups(setup, sid) == []
+    assert token not in str(report.failures)
