@@ -256,6 +256,19 @@ class ConfirmationRequired(InvalidInput):
     default_hint = "Run it on a terminal to be asked, or pass --yes to confirm."
 
 
+class SecretNotBound(InvalidInput):
+    """A bot token secret whose ``ServerId`` tag does not name the server it is used for."""
+
+    code = "SECRET_NOT_BOUND"
+
+
+class OperatorOnly(GaibError):
+    """AWS refused a change only the operator role may make (a tier)."""
+
+    code = "OPERATOR_ONLY"
+    default_hint = "Ask the operator to run it with the operator role (GAIB_OPERATOR_ROLE_ARN's role)."
+
+
 class UsageError(InvalidInput):
     code = "USAGE_ERROR"
 
@@ -276,6 +289,15 @@ class PartialFailure(GaibError):
     code = "PARTIAL_FAILURE"
     exit_code = EXIT_PARTIAL
     default_hint = "Some steps failed; fix the errors listed and run the command again to finish."
+
+
+class PersonalDataRefused(PartialFailure):
+    """A snapshot's personal parts (bans, members, messages) were not given out: the caller's bot token
+    does not belong to the server and the caller is not the operator role (the structure was)."""
+
+    code = "PERSONAL_DATA_REFUSED"
+    default_hint = ("Set DISCORD_BOT_TOKEN to the bot token of this server, or pass --structure-only to read "
+                    "the structure without the bans, members and messages.")
 
 
 # --- 130: interrupted ----------------------------------------------------------------------------

@@ -15,6 +15,7 @@ if TYPE_CHECKING:  # annotations only: importing the ports module costs a comman
     from gaib.notify.base import Notifier
     from gaib.notify.webhook import WebhookSender
     from gaib.secrets.base import SecretSource
+    from gaib.secrets.identity import Identity
     from gaib.secrets.mac import ManifestMac
     from gaib.settings import Settings
     from gaib.state.backend import StateBackend
@@ -74,13 +75,28 @@ class Ports(Protocol):
         """Where events go (SNS topic, or a JSON-lines file beside the local store)."""
         ...
 
+    @property
+    def identity(self) -> Identity:
+        """Who runs this (STS's answer on AWS, the self-declared actor locally)."""
+        ...
+
     def notice(self, message: str) -> None:
         """Tell the person running the command something worth a line (stderr); never the result."""
         ...
 
 
 class ServerPorts(Ports, Protocol):
-    """The ports of one server inside a scheduled run (its guild, workspace, state and bot token)."""
+    """The ports of one server inside a scheduled run (its guild, workspace, state and bot token). With
+    ``GAIB_SERVER_ROLE_ARN`` its storage, secrets and state reads act through the server's role session."""
+
+    @property
+    def secrets(self) -> SecretSource:
+        """The secrets this server's work may read (on its role session when there is one)."""
+        ...
+
+    def state_for(self, location: StateLocation) -> StateBackend:
+        """A state backend reading ``location`` for this server (on its role session when there is one)."""
+        ...
 
     def close(self) -> None:
         """Release what was opened for this server (its Discord client); idempotent."""

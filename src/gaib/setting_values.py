@@ -156,3 +156,19 @@ def bundle_bytes(value: Any, where: str) -> int:
         raise ConfigError(f"max_bundle_bytes must be a size from 1 KiB to 1 TiB (e.g. 1GiB), not {str(value)[:40]!r}.",
                           hint=f"Set GAIB_MAX_BUNDLE_BYTES (or backup.max_bundle_bytes in {where}) to e.g. 2GiB.")
     return count
+
+
+_ROLE_ARN_RE = re.compile(r"arn:aws(?:-[a-z]+)*:iam::\d{12}:role/(?:[\w+=,.@-]+/)*[\w+=,.@-]{1,64}")
+
+
+def role_arn(value: str | None, name: str) -> str | None:
+    """An IAM role ARN (``arn:aws:iam::123456789012:role/NAME``, a path allowed) or None when unset;
+    ConfigError (exit 2) naming the setting for anything else."""
+    if value is None or not value.strip():
+        return None
+    text = value.strip()
+    if not _ROLE_ARN_RE.fullmatch(text):
+        shown = repr(text[:80]) if text.isprintable() else "(unprintable)"
+        raise ConfigError(f"{name} {shown} is not an IAM role ARN.",
+                          hint="Give the role's ARN, e.g. arn:aws:iam::123456789012:role/gaib-server-task.")
+    return text

@@ -84,6 +84,12 @@ class Settings:
     """Where secrets named in schedules are read: ``aws`` (Secrets Manager) or ``env`` (``GAIB_SECRET_*``
     variables); ``GAIB_SECRETS``, else ``aws`` when backups are on S3."""
     actor: str | None = None
+    server_role_arn: str | None = None
+    """The role a run assumes per server, with the session tag ``ServerId`` (``GAIB_SERVER_ROLE_ARN``):
+    scheduled runs do each server's work through it, owner tools act on their one server through it."""
+    operator_role_arn: str | None = None
+    """The operator role (``GAIB_OPERATOR_ROLE_ARN``): a caller whose STS identity is a session of it reads
+    personal snapshot parts without the server's bot token."""
     os_user: str | None = None
     ci: bool = False
     home: Path | None = None
@@ -195,6 +201,8 @@ class Settings:
             secrets_backend=sv.secrets_backend(environ.get("GAIB_SECRETS"),
                                                pick(None, "GAIB_BACKUP_BUCKET", bk.get("bucket"))),
             actor=environ.get("GAIB_ACTOR") or None,
+            server_role_arn=sv.role_arn(environ.get("GAIB_SERVER_ROLE_ARN"), "GAIB_SERVER_ROLE_ARN"),
+            operator_role_arn=sv.role_arn(environ.get("GAIB_OPERATOR_ROLE_ARN"), "GAIB_OPERATOR_ROLE_ARN"),
             os_user=environ.get("USER") or environ.get("LOGNAME") or environ.get("USERNAME") or _login_name(),
             ci=environ.get("CI", "").strip().lower() not in ("", "0", "false", "no"),
             home=Path(home) if home else None,

@@ -11,6 +11,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import threading
+from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -25,11 +26,13 @@ from gaib.storage.base import Catalog, ObjectStore
 
 if TYPE_CHECKING:  # the Discord and notifier ports are built on first use; a local listing never loads them,
     # nor the state's types when it reads no state
+    from gaib.aws import RoleSession
     from gaib.discord.port import DiscordPort
     from gaib.notify.base import Notifier
     from gaib.notify.events import Event
     from gaib.notify.webhook import WebhookSender
     from gaib.secrets.base import SecretSource
+    from gaib.secrets.identity import Identity
     from gaib.secrets.mac import ManifestMac
     from gaib.state.backend import StateBackend
     from gaib.state.location import StateLocation
@@ -39,13 +42,20 @@ class App:
     """Every port of one run, built lazily from ``settings``.
 
     ``notice`` receives one-line notices adapters have for the user (a dead process's lock taken over).
+    With ``GAIB_SERVER_ROLE_ARN`` set and backups on AWS, ``per_server`` (owner tools) makes this run's
+    storage and secrets act through that role's session for the one server it works on; without it (a
+    scheduled run's cross-server work, an operator's ``tier set``) they use the caller's own credentials,
+    and :meth:`for_server` hands out each server's ports on its own role session.
     """
 
     def __init__(self, settings: Settings, *, clock: Clock = utc_now,
-                 notice: Callable[[str], None] | None = None) -> None:
+                 notice: Callable[[str], None] | None = None, per_server: bool = False) -> None:
         self._settings = settings
         self._clock = clock
         self._notice = notice
+        self._per_server = per_server
+        self._sessions: OrderedDict[str, _ServerSession] = OrderedDict()
+        self._sessions_lock = threading.Lock()
         self._discord: DiscordPort | None = None
         self._clients: dict[str | None, tuple[Any, Any]] = {}
         self._clients_lock = threading.Lock()
@@ -57,6 +67,11 @@ class App:
     @property
     def clock(self) -> Clock:
         return self._clock
+
+    @property
+    def finder(self) -> SecretFinder:
+        """The run's secrets, which its guarded ports refuse to store."""
+        return self._finder
 
     @functools.cached_property
     def _finder(self) -> SecretFinder:
@@ -86,13 +101,58 @@ class App:
         return LocalBackend(s.state_dir, stale_after=s.lock_stale_after, notice=self._notice)
 
     @functools.cached_property
+    def identity(self) -> Identity:
+        """Who runs this: STS's answer with backups on AWS, else the self-declared local actor."""
+        s = self._settings
+        if s.backup_bucket:
+            from gaib.secrets.sts import StsIdentity
+
+            return StsIdentity(region=s.aws_region, endpoint_url=s.aws_endpoint_url)
+        from gaib.secrets.local_identity import LocalIdentity
+
+        return LocalIdentity(s.actor)
+
+    def server_session(self, server_id: str) -> _ServerSession | None:
+        """The role session ports of one server (GAIB_SERVER_ROLE_ARN with backups on AWS; None otherwise):
+        made on first use and kept for the run (the most recent ``SESSIONS_KEPT``), so the role is assumed
+        once per server while its credentials last (botocore takes new ones before they expire)."""
+        s = self._settings
+        if not s.server_role_arn or not s.backup_bucket:
+            return None
+        with self._sessions_lock:
+            session = self._sessions.get(server_id)
+            if session is None:
+                from gaib.secrets.sts import StsIdentity
+
+                identity = self.identity
+                assert isinstance(identity, StsIdentity)
+                session = _ServerSession(self, identity.server_session(s.server_role_arn, server_id))
+                self._sessions[server_id] = session
+                while len(self._sessions) > SESSIONS_KEPT:
+                    self._sessions.popitem(last=False)
+            else:
+                self._sessions.move_to_end(server_id)
+            return session
+
+    def _own_session(self) -> _ServerSession | None:
+        """This run's server's role session, for owner tools (``per_server``); MissingSetting without a server."""
+        if not self._per_server or not self._settings.server_role_arn or not self._settings.backup_bucket:
+            return None
+        if not self._settings.guild_id:
+            raise MissingSetting("GAIB_SERVER_ROLE_ARN is set: Gaib acts on one server through that role, and "
+                                 "no server is named.", hint="Pass -g ID or set DISCORD_GUILD_ID.")
+        return self.server_session(self._settings.guild_id)
+
+    @functools.cached_property
     def _storage(self) -> tuple[ObjectStore, Catalog]:
         from gaib.storage.open import open_storage
 
         s = self._settings
+        own = self._own_session()
         store, catalog = open_storage(root=s.backup_dir, bucket=s.backup_bucket, table=s.backup_table,
                                       kms_key_id=s.backup_kms_key, region=s.aws_region,
-                                      endpoint_url=s.aws_endpoint_url, clock=lambda: self._clock().timestamp())
+                                      endpoint_url=s.aws_endpoint_url, clock=lambda: self._clock().timestamp(),
+                                      role=own.role if own is not None else None)
         if not self._finder:
             return store, catalog
         return (cast(ObjectStore, GuardedObjectStore(store, self._finder)),
@@ -165,7 +225,9 @@ class App:
         if s.secrets_backend == "aws":
             from gaib.secrets.aws import SecretsManagerSource
 
-            return SecretsManagerSource(region=s.aws_region, endpoint_url=s.aws_endpoint_url)
+            own = self._own_session()
+            return SecretsManagerSource(region=s.aws_region, endpoint_url=s.aws_endpoint_url,
+                                        role=own.role if own is not None else None)
         from gaib.secrets.env import EnvSecretSource
 
         return EnvSecretSource(s.environ)
@@ -194,6 +256,10 @@ class App:
 
     def state_for(self, location: StateLocation) -> StateBackend:
         """A backend reading one schedule's location; S3 clients are shared per region for the whole run."""
+        return self.state_backend(location, self._state_clients)
+
+    def state_backend(self, location: StateLocation, clients: Callable[[str | None], tuple[Any, Any]]) -> StateBackend:
+        """A backend reading ``location``, its S3 clients from ``clients(region)``."""
         s = self._settings
         if location.backend == "s3":
             from gaib.state.s3 import S3Backend
@@ -201,24 +267,30 @@ class App:
             assert location.bucket is not None and location.key is not None
             return S3Backend(bucket=location.bucket, key=location.key, region=location.region or s.s3_region,
                              endpoint_url=s.s3_endpoint_url, stale_after=s.lock_stale_after,
-                             clients=self._state_clients(location.region or s.s3_region))
+                             clients=clients(location.region or s.s3_region))
         from gaib.state.local import LocalBackend
 
         assert location.path is not None
         return LocalBackend(Path(location.path), stale_after=s.lock_stale_after, notice=self._notice)
 
+    def make_state_clients(self, region: str | None, role: RoleSession | None = None) -> tuple[Any, Any]:
+        """New S3 and DynamoDB clients for state reads (on ``role``'s credentials, if given), counted with
+        the run's requests."""
+        from gaib import aws
+
+        endpoint = self._settings.s3_endpoint_url
+        clients = (aws.client("s3", region=region, endpoint_url=endpoint, role=role),
+                   aws.client("dynamodb", region=region, endpoint_url=endpoint, role=role))
+        counter = getattr(unguarded(self.store), "requests", None)  # the AWS storage's request counter
+        if counter is not None:
+            for client in clients:
+                counter.attach(client)
+        return clients
+
     def _state_clients(self, region: str | None) -> tuple[Any, Any]:
         with self._clients_lock:
             if region not in self._clients:
-                from gaib import aws
-
-                endpoint = self._settings.s3_endpoint_url
-                clients = (aws.client("s3", region=region, endpoint_url=endpoint),
-                           aws.client("dynamodb", region=region, endpoint_url=endpoint))
-                counter = getattr(self.store, "requests", None)  # the AWS storage's request counter
-                if counter is not None:
-                    for client in clients:
-                        counter.attach(client)
+                clients = self.make_state_clients(region)
                 self._clients[region] = clients
             return self._clients[region]
 
@@ -278,6 +350,71 @@ def local_mac(backup_dir: Path) -> ManifestMac:
     folder = Path(backup_dir).absolute()
     return LocalMacKey(folder.with_name(folder.name + ".mac-key"))
 
+SESSIONS_KEPT = 256
+"""Servers whose role session (credentials and clients) a run keeps at once; an older one is made again if needed."""
+
+
+class _ServerSession:
+    """One server's role session and the adapters on its credentials (storage, secrets, state clients),
+    each made on first use. The storage shares the run's request counter."""
+
+    def __init__(self, app: App, role: RoleSession) -> None:
+        self._app = app
+        self.role = role
+        self._lock = threading.Lock()
+        self._state_clients: dict[str | None, tuple[Any, Any]] = {}
+
+    @functools.cached_property
+    def storage(self) -> tuple[ObjectStore, Catalog]:
+        from gaib.storage.open import open_storage
+
+        s = self._app.settings
+        return open_storage(bucket=s.backup_bucket, table=s.backup_table, kms_key_id=s.backup_kms_key,
+                            region=s.aws_region, endpoint_url=s.aws_endpoint_url, role=self.role,
+                            clock=lambda: self._app.clock().timestamp(),
+                            counter=getattr(unguarded(self._app.store), "requests", None))
+
+    def guarded_storage(self) -> tuple[ObjectStore, Catalog]:
+        """The storage behind the run's guards (the run's own secrets are refused, as on the run's storage)."""
+        store, catalog = self.storage
+        finder = self._app.finder
+        if not finder:
+            return store, catalog
+        return cast(ObjectStore, GuardedObjectStore(store, finder)), cast(Catalog, GuardedCatalog(catalog, finder))
+
+    @functools.cached_property
+    def secrets(self) -> SecretSource:
+        s = self._app.settings
+        if s.secrets_backend != "aws":
+            return self._app.secrets
+        from gaib.secrets.aws import SecretsManagerSource
+
+        return SecretsManagerSource(region=s.aws_region, endpoint_url=s.aws_endpoint_url, role=self.role)
+
+    @functools.cached_property
+    def mac(self) -> ManifestMac | None:
+        """The run's KMS MAC key on this session's credentials (the server's role may use it; the
+        coordinator may not); the run's own adapter when it is not KMS."""
+        s = self._app.settings
+        if not (s.backup_bucket and s.mac_key_id):
+            return self._app.mac
+        from gaib.secrets.mac_kms import KmsMac
+
+        return KmsMac(s.mac_key_id, region=s.aws_region, endpoint_url=s.aws_endpoint_url, role=self.role)
+
+    def state_clients(self, region: str | None) -> tuple[Any, Any]:
+        """S3 and DynamoDB clients for state reads: the storage's own when they reach the same region and
+        endpoint (two clients per server, not four), else new ones, on this session's credentials."""
+        s = self._app.settings
+        with self._lock:
+            if region not in self._state_clients:
+                store, catalog = self.storage
+                same = region == s.aws_region and s.s3_endpoint_url == s.aws_endpoint_url
+                shared = (getattr(store, "client", None), getattr(catalog, "client", None)) if same else (None, None)
+                self._state_clients[region] = cast("tuple[Any, Any]", shared) if None not in shared \
+                    else self._app.make_state_clients(region, self.role)
+            return self._state_clients[region]
+
 
 class _Scrubbing:
     """A notifier that also removes ``secrets`` (a server's bot token) from every event it passes on."""
@@ -305,8 +442,12 @@ class ServerApp:
         finder = SecretFinder([bot_token] if bot_token else [])
         self._finder = finder
         self._state = state
-        self._store = cast(ObjectStore, GuardedObjectStore(parent.store, finder)) if finder else parent.store
-        self._catalog = cast(Catalog, GuardedCatalog(parent.catalog, finder)) if finder else parent.catalog
+        # With GAIB_SERVER_ROLE_ARN: this server's storage, secrets and state reads on its own role session.
+        self._session = parent.server_session(server_id)
+        store, catalog = self._session.guarded_storage() if self._session is not None else \
+            (parent.store, parent.catalog)
+        self._store = cast(ObjectStore, GuardedObjectStore(store, finder)) if finder else store
+        self._catalog = cast(Catalog, GuardedCatalog(catalog, finder)) if finder else catalog
 
     @property
     def settings(self) -> Settings:
@@ -334,10 +475,23 @@ class ServerApp:
 
     @property
     def mac(self) -> ManifestMac | None:
-        return self._parent.mac
+        return self._session.mac if self._session is not None else self._parent.mac
 
     def local_mac(self) -> ManifestMac:
         return self._parent.local_mac()
+
+    @property
+    def secrets(self) -> SecretSource:
+        return self._session.secrets if self._session is not None else self._parent.secrets
+
+    @property
+    def identity(self) -> Identity:
+        return self._parent.identity
+
+    def state_for(self, location: StateLocation) -> StateBackend:
+        if self._session is None:
+            return self._parent.state_for(location)
+        return self._parent.state_backend(location, self._session.state_clients)
 
     @property
     def notifier(self) -> Notifier:

@@ -58,7 +58,8 @@ def setup(tmp_path: Any, aws_env: dict[str, str], moto_endpoint: str, emulator: 
     webhook_arn = secrets.create_secret(Name=f"gaib/webhook-{uuid.uuid4().hex}", SecretString=hook["url"])["ARN"]
     monkeypatch.setenv(dn.ENV_SECRET_ARN, webhook_arn)
     token_name = f"gaib/bot-token-{uuid.uuid4().hex[:8]}"
-    secrets.create_secret(Name=token_name, SecretString=json.dumps({"token": emulator.token}))
+    secrets.create_secret(Name=token_name, SecretString=json.dumps({"token": emulator.token}),
+                          Tags=[{"Key": "ServerId", "Value": emulator.guild_id}])  # bound to its server
     topic = Topic(moto_endpoint)
     fleet = aws_fleet(tmp_path, moto_endpoint)
     monkeypatch.setenv(dn.ENV_CATALOG_TABLE, fleet.environ["GAIB_BACKUP_TABLE"])  # the Lambda's owner routing

@@ -82,9 +82,16 @@ def test_exports_and_snapshots_need_a_secret_name_and_never_a_token(scli: CliRun
     assert token not in given.stdout + given.stderr
     assert scli("server", "schedule", "show", "--json").data["schedule"] is None  # nothing was stored
 
+    name = "gaib/bot-token"
+    if "GAIB_BACKUP_BUCKET" in scli.environ:  # Secrets Manager: the secret exists, tagged with this server
+        import boto3
+
+        name = f"gaib/bot-token-{uuid.uuid4().hex[:8]}"
+        boto3.client("secretsmanager").create_secret(Name=name, SecretString="x" * 30,
+                                                     Tags=[{"Key": "ServerId", "Value": GUILD}])
     ok = scli("server", "schedule", "enable", "--export-config", "--snapshots", "--bot-token-secret",
-              "gaib/bot-token", "--json")
-    assert ok.data["schedule"]["bot_token_secret"] == "gaib/bot-token"
+              name, "--json")
+    assert ok.data["schedule"]["bot_token_secret"] == name
     assert any("no automatic snapshots" in n for n in ok.data["notes"])  # free tier
 
 

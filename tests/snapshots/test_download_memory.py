@@ -1,13 +1,17 @@
 """Memory is bounded per bundle: ``snapshot download`` streams each part from storage to its file, and a bundle
 that claims (or really holds) more than the ceiling ``GAIB_MAX_BUNDLE_BYTES`` allows is refused before a byte
 past the ceiling is read or written — on local storage and on S3 + DynamoDB (moto). Small ceilings, set through
-the setting, keep the tests fast."""
+the setting, keep the tests fast. The caller shows the server's own bot token (an emulated guild with the
+snapshots' server id), as reading saved messages needs (issue 24, item 3)."""
 
 from __future__ import annotations
 
 import tracemalloc
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
+
+import pytest
 
 from gaib.bundles.manifest import parse_manifest, seal
 from gaib.cli.context import Env
@@ -15,12 +19,24 @@ from gaib.settings import Settings
 from gaib.storage.keys import server_pk, snapshot_key, snapshot_sk
 from gaib.wiring import App
 from tests.support.cli import CliRunner
+from tests.support.emulator import EmulatorHandle, running_emulator
 from tests.support.state import GUILD
 from tests.support.storage.raw import Storage
 from tests.support.storage.writer import write_snapshot
 
 MIB = 1024 * 1024
 LINE = b'{"id": "1300000000000000001", "author": {"id": "1"}, "content": "the spice must flow"}\n'
+
+
+@pytest.fixture(scope="module")
+def own_guild() -> Iterator[EmulatorHandle]:
+    with running_emulator(guild_id=GUILD, args=("--rate-limits", "off")) as emu:
+        yield emu
+
+
+@pytest.fixture(autouse=True)
+def with_the_servers_bot(bcli: CliRunner, own_guild: EmulatorHandle) -> None:
+    bcli.environ.update(own_guild.bot_environ())
 
 
 def _big_snapshot(cli: CliRunner, parts: int = 6, size: int = 8 * MIB) -> str:

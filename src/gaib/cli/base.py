@@ -67,8 +67,12 @@ class Ctx:
                 self.out.warn(warning)
         return self._settings
 
-    def app(self) -> App:
+    def app(self, *, own_credentials: bool = False) -> App:
         """The composition root of this invocation (built once; closed by ``gaib.cli.app.main``).
+
+        With ``GAIB_SERVER_ROLE_ARN``, a command acts on its server through that role's session, unless it
+        asks for ``own_credentials`` (a scheduled run's cross-server work, an operator's ``tier set``); the
+        first call decides.
 
         Unless the command is marked :func:`any_workspace`, the chosen workspace must exist first
         (WorkspaceNotFound, exit 6): a mistyped ``-w`` never plans against, or creates, a new workspace.
@@ -76,7 +80,8 @@ class Ctx:
         if self._app is None:
             from gaib.wiring import App
 
-            self._app = App(self.settings(), clock=self.env.clock, notice=self.out.warn)
+            self._app = App(self.settings(), clock=self.env.clock, notice=self.out.warn,
+                            per_server=not own_credentials)
             if _workspace_bound():
                 from gaib.iac import state_service
 

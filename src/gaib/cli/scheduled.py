@@ -50,7 +50,7 @@ def run_scheduled(tier: str, snapshots: bool, shard: str | None, concurrency: in
     ctx = get_ctx()
     options = service.run_options(tier, snapshots=snapshots, shard=shard, concurrency=concurrency, window=window,
                                   lease=timedelta(seconds=lease))
-    report = service.run_scheduled(ctx.app(), options, progress=ctx.out.info)
+    report = service.run_scheduled(ctx.app(own_credentials=True), options, progress=ctx.out.info)
     _emit_metrics(ctx, report.tier, report.operation, service.run_metrics(report))
     what = "snapshots" if report.operation == "snapshot" else "backups"
     text = (f"Scheduled {report.tier} {what}, window {report.window}"
@@ -80,7 +80,7 @@ def verify(everything: bool, sample: int, tier: str | None) -> None:
     if everything and sample:
         raise UsageError("--all and --sample cannot be used together.")
     ctx = get_ctx()
-    report = service.verify(ctx.app(), everything=everything, sample=sample, tier=tier)
+    report = service.verify(ctx.app(own_credentials=True), everything=everything, sample=sample, tier=tier)
     if report.tier is not None:
         _emit_metrics(ctx, report.tier, "verify", service.verify_metrics(report))
     for line in report.warning_lines():
@@ -130,7 +130,7 @@ def migrate(target: str, dry_run: bool) -> None:
     from gaib.scheduled import service
 
     ctx = get_ctx()
-    report = service.migrate(ctx.app(), to=target, dry_run=dry_run, progress=ctx.out.info)
+    report = service.migrate(ctx.app(own_credentials=True), to=target, dry_run=dry_run, progress=ctx.out.info)
     ctx.out.result(report.to_dict(), _migrate_text(report))
 
 

@@ -111,30 +111,42 @@ def list_(limit: int, cursor: str | None) -> None:
                     "future_dated": {i: int(by.total_seconds()) for i, by in ahead.items()}}, text)
 
 
+_STRUCTURE_ONLY = ("Leave out bans, members and messages (no bot token needed); without it they need the "
+                   "server's own bot token (DISCORD_BOT_TOKEN) or the operator role.")
+
+
 @snapshot.command("download")
 @click.argument("snapshot_id")
 @click.option("-o", "--output", required=True, metavar="DIR",
               help="Folder to write to: any path (~ is expanded); made if missing, or an empty one.")
 @click.option("--raw", is_flag=True, help="Keep the stored (compressed) bytes.")
 @click.option("--force", is_flag=True, help="Write into a folder that is not empty (its other files stay).")
+@click.option("--structure-only", is_flag=True, help=_STRUCTURE_ONLY)
 @server_options
-def download(snapshot_id: str, output: str, raw: bool, force: bool) -> None:
-    """Verify a snapshot and write its manifest, state, config and registry into DIR."""
+def download(snapshot_id: str, output: str, raw: bool, force: bool, structure_only: bool) -> None:
+    """Verify a snapshot and write its manifest, state, config and registry into DIR (bans, members and
+    messages only with the server's own bot token, or as the operator role)."""
     ctx = get_ctx()
-    done = service.download(ctx.app(), snapshot_id, output, raw=raw, force=force)
+    done = service.download(ctx.app(), snapshot_id, output, raw=raw, force=force, structure_only=structure_only)
     ctx.out.result(done.to_dict(), f"Wrote {len(done.files)} files of snapshot {snapshot_id} to {done.folder}: "
-                                   + ", ".join(p.name for p in done.files))
+                                   + ", ".join(p.name for p in done.files)
+                                   + (f"\nNot written (--structure-only): {', '.join(done.skipped)}"
+                                      if done.skipped else ""))
 
 
 @snapshot.command("compare")
 @click.argument("first")
 @click.argument("second")
+@click.option("--structure-only", is_flag=True, help=_STRUCTURE_ONLY)
 @server_options
-def compare(first: str, second: str) -> None:
-    """Show what changed between two snapshots."""
+def compare(first: str, second: str, structure_only: bool) -> None:
+    """Show what changed between two snapshots (bans, members and messages only with the server's own bot
+    token, or as the operator role)."""
     ctx = get_ctx()
-    result = service.compare(ctx.app(), first, second)
-    ctx.out.result(result, printable(render_comparison(result), keep_newlines=True))
+    result = service.compare(ctx.app(), first, second, structure_only=structure_only)
+    note = result.get("personal")
+    ctx.out.result(result, printable(render_comparison(result), keep_newlines=True)
+                   + (f"\nNot compared (--structure-only): {', '.join(note['skipped'])}" if note else ""))
 
 
 @snapshot.command("delete")

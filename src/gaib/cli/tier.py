@@ -88,7 +88,7 @@ def set_(tier_name: str, yes: bool) -> None:
     """Move the server to another tier (an operator's command): writes the tier with who and when,
     records an audit entry and re-tags the server's stored objects."""
     ctx = get_ctx()
-    ports = ctx.app()
+    ports = ctx.app(own_credentials=True)  # the operator's own credentials, never a server's role session
     state, target = service.current(ports, tier_name)
     ctx.confirm(f"Move server {state.server_id} from the {state.policy.name} tier to {target} "
                 f"(and re-tag its stored objects Tier={target})?", yes)

@@ -29,7 +29,7 @@ from gaib.notify.events import ErrorInfo, Event
 from gaib.ports import RunPorts, ServerPorts
 from gaib.scheduled.claims import ClaimKey, Claims, iso, still_leased
 from gaib.scheduled.report import Outcome, ServerResult
-from gaib.scheduled.schedules import Schedule, check_local_path, schedule_of_item
+from gaib.scheduled.schedules import Schedule, check_local_path, check_secret_bound, schedule_of_item
 from gaib.scheduled.window import Operation
 from gaib.state.location import StateLocation
 from gaib.state.model import State
@@ -60,8 +60,6 @@ class ServerJobs:
         self.operation = operation
         self.window = window
         self.claims = Claims(ports.catalog, clock=ports.clock, task=task, lease=lease)
-        self.backups = BackupManager(ports.store, ports.catalog, clock=ports.clock, mac=ports.mac,
-                                     notice=ports.notice)
 
     def key(self, server_id: str) -> ClaimKey:
         return ClaimKey(server_id, self.policy.name, self.window, self.operation)
@@ -84,9 +82,12 @@ class ServerJobs:
             return ServerResult(server_id, "unscheduled")
         status = schedule_item.get("status")
         try:
-            if self.operation == "snapshot":
-                return self.snapshot(key, schedule, stale)
-            return self.backup(key, schedule, status if isinstance(status, dict) else {}, stale)
+            # The server's own work (its states, bundles, schedule status, secret) goes through its ports: on
+            # its role session with GAIB_SERVER_ROLE_ARN. Claims stay on the run's own (coordinator) ports.
+            with _closing(self.ports.for_server(server_id, workspace=schedule.workspaces[0].workspace)) as sp:
+                if self.operation == "snapshot":
+                    return self.snapshot(sp, key, schedule, stale)
+                return self.backup(sp, key, schedule, status if isinstance(status, dict) else {}, stale)
         except GaibError as exc:  # a storage failure around the claim itself
             return self.fail_unclaimed(key, None, None, exc, claimed=True)
         except Exception as exc:  # a bug must not stop the other servers
@@ -116,7 +117,8 @@ class ServerJobs:
         self.publish_failure(key.server_id, workspace, error)
         return result
 
-    def read_states(self, schedule: Schedule) -> tuple[dict[str, _Read], dict[str, GaibError], dict[str, str]]:
+    def read_states(self, sp: ServerPorts,
+                    schedule: Schedule) -> tuple[dict[str, _Read], dict[str, GaibError], dict[str, str]]:
         """Each scheduled workspace's state: (read, failed, empty). A workspace that exists where its
         location says (made by ``workspace new``) but has no state yet is empty (skipped, with the reason);
         a location holding neither a state nor the workspace fails (``STATE_NOT_FOUND``)."""
@@ -125,7 +127,7 @@ class ServerJobs:
         empty: dict[str, str] = {}
         for loc in schedule.workspaces:
             try:
-                backend = self.ports.state_for(loc)
+                backend = sp.state_for(loc)
                 state = backend.get(loc.backend_workspace)
                 if state is None and backend.workspace_exists(loc.backend_workspace):
                     empty[loc.workspace] = f"workspace {loc.workspace} has no state yet at {loc.describe()}"
@@ -145,10 +147,10 @@ class ServerJobs:
                 errors[loc.workspace] = exc
         return reads, errors, empty
 
-    def backup(self, key: ClaimKey, schedule: Schedule, status: dict[str, Any],
+    def backup(self, sp: ServerPorts, key: ClaimKey, schedule: Schedule, status: dict[str, Any],
                stale: Item | None) -> ServerResult:
         sid = key.server_id
-        reads, errors, empty = self.read_states(schedule)
+        reads, errors, empty = self.read_states(sp, schedule)
         raw_pointers = status.get("backups")
         pointers: dict[str, Any] = raw_pointers if isinstance(raw_pointers, dict) else {}
         changed = [ws for ws, r in reads.items()
@@ -175,7 +177,7 @@ class ServerJobs:
             if lease is None:
                 return ServerResult(sid, "claimed", final=False)
             result.retried = stale is not None
-            extra = self.write_backups(schedule, status, pointers, reads, changed, prune_due, lease,
+            extra = self.write_backups(sp, schedule, status, pointers, reads, changed, prune_due, lease,
                                        _parse_iso(first_started) if stale is not None else None, result)
             result.outcome = _outcome(result)
             self.claims.finish(key, result.outcome, {"workspaces": result.workspaces, **extra})
@@ -183,7 +185,7 @@ class ServerJobs:
             self.publish_failure(sid, where, failure)
         return result
 
-    def write_backups(self, schedule: Schedule, status: dict[str, Any], pointers: dict[str, Any],
+    def write_backups(self, sp: ServerPorts, schedule: Schedule, status: dict[str, Any], pointers: dict[str, Any],
                       reads: dict[str, _Read], changed: list[str], prune_due: datetime | None, lease: datetime,
                       since: datetime | None, result: ServerResult) -> dict[str, Any]:
         """Under the claim: back up the changed workspaces, export, prune when due, and keep the
@@ -197,13 +199,13 @@ class ServerJobs:
         for ws in changed:
             read = reads[ws]
             try:
-                record = self.existing_backup(sid, ws, read.digest, since) if since is not None else None
+                record = self.existing_backup(sp, sid, ws, read.digest, since) if since is not None else None
                 if record is None:
                     if not still_leased(lease, self.ports.clock()):
                         raise StorageError(f"The claim's lease ran out before workspace {ws} was backed up; "
                                            "another task may take the server over.",
                                            hint="Give the run more time (--lease) or more tasks.")
-                    rec = self.backups.create(read.state, server_id=sid, workspace=ws, trigger="scheduled",
+                    rec = _backups(sp).create(read.state, server_id=sid, workspace=ws, trigger="scheduled",
                                               message=f"scheduled {self.policy.name} backup, window {self.window}",
                                               policy=self.policy)
                     record = {"id": rec.id, "stored_size": rec.stored_size}
@@ -218,16 +220,16 @@ class ServerJobs:
             new_pointers[ws] = {"id": record["id"], "plain_sha256": read.digest, "serial": read.state.serial}
             prune_due = min((d for d in (prune_due, later) if d is not None), default=None)
         if schedule.export_config:
-            extra["export"] = self.export(schedule, result)
+            extra["export"] = self.export(sp, schedule, result)
         new_status = {**status, "backups": new_pointers, "retention_days": self.policy.retention_days}
         if prune_due is not None and prune_due <= now:
-            extra["prune"] = self.prune(sid, "backup", new_status, result)
+            extra["prune"] = self.prune(sp, sid, "backup", new_status, result)
         elif prune_due is not None:
             new_status["prune_due_at"] = iso(prune_due)
         if new_status != status:
             # NotFound: the schedule was removed meanwhile; the next enable starts afresh.
             with contextlib.suppress(NotFound):
-                self.ports.catalog.update(server_pk(sid), SCHEDULE_SK, {"status": new_status})
+                sp.catalog.update(server_pk(sid), SCHEDULE_SK, {"status": new_status})
         return extra
 
     def hold(self, key: ClaimKey, stale: Item | None) -> tuple[datetime | None, str | None]:
@@ -237,13 +239,14 @@ class ServerJobs:
         taken = self.claims.take_over(key, stale)
         return (None, None) if taken is None else taken
 
-    def existing_backup(self, sid: str, workspace: str, digest: str,
+    def existing_backup(self, sp: ServerPorts, sid: str, workspace: str, digest: str,
                         since: datetime | None) -> dict[str, Any] | None:
         """A scheduled backup of this state that a dead task wrote in this window (so none is written twice)."""
-        page = self.ports.catalog.query(server_pk(sid), BACKUP_SK_PREFIX, limit=20)
+        page = sp.catalog.query(server_pk(sid), BACKUP_SK_PREFIX, limit=20)
+        backups = _backups(sp)
         for item in page.items:
             try:
-                record = self.backups.record_of(sid, item)
+                record = backups.record_of(sid, item)
             except GaibError:
                 continue
             part = record.manifest.part("state")
@@ -252,7 +255,7 @@ class ServerJobs:
                 return {"id": record.id, "stored_size": record.stored_size}
         return None
 
-    def export(self, schedule: Schedule, result: ServerResult) -> dict[str, Any]:
+    def export(self, sp: ServerPorts, schedule: Schedule, result: ServerResult) -> dict[str, Any]:
         """Export the live guild's config (the bot token from the schedule's secret); written only when it
         differs from the latest export."""
         from gaib.backups.exports import store_export
@@ -261,8 +264,7 @@ class ServerJobs:
 
         sid = schedule.server_id
         try:
-            assert schedule.bot_token_secret is not None
-            token = self.ports.secrets.get(schedule.bot_token_secret)
+            token = _token(sp, schedule)
             with _closing(self.ports.for_server(sid, workspace=schedule.workspaces[0].workspace,
                                                 bot_token=token)) as guild_ports:
                 live = guild_ports.discord.get_guild()
@@ -282,14 +284,14 @@ class ServerJobs:
         result.stored_bytes += stored.size
         return {"outcome": "created", "id": stored.id, "bytes": stored.size}
 
-    def prune(self, sid: str, kind: Literal["backup", "snapshot"], new_status: dict[str, Any],
+    def prune(self, sp: ServerPorts, sid: str, kind: Literal["backup", "snapshot"], new_status: dict[str, Any],
               result: ServerResult) -> dict[str, Any]:
         """Prune the server's backups or snapshots by its tier; for backups, note when the next is due."""
         from gaib.prune.service import execute_prune, plan_prune
 
         try:
-            plan = plan_prune(self.ports, kind, server_id=sid)
-            outcome = execute_prune(self.ports, plan)
+            plan = plan_prune(sp, kind, server_id=sid)
+            outcome = execute_prune(sp, plan)
         except GaibError as exc:
             result.errors.append((None, exc))
             return {"outcome": "failed", "error": _error(exc)}
@@ -301,7 +303,7 @@ class ServerJobs:
         return {"outcome": "pruned", "removed": len(outcome.result.removed),
                 "removed_bytes": outcome.result.removed_bytes, "orphans_removed": len(outcome.orphans_removed)}
 
-    def snapshot(self, key: ClaimKey, schedule: Schedule, stale: Item | None) -> ServerResult:
+    def snapshot(self, sp: ServerPorts, key: ClaimKey, schedule: Schedule, stale: Item | None) -> ServerResult:
         from gaib.snapshots import service as snapshot_service
 
         sid = key.server_id
@@ -312,19 +314,18 @@ class ServerJobs:
         extra: dict[str, Any] = {}
         location = schedule.workspaces[0]
         try:
-            existing = self.existing_snapshot(sid, _parse_iso(first_started)) if stale is not None else None
+            existing = self.existing_snapshot(sp, sid, _parse_iso(first_started)) if stale is not None else None
             if existing is not None:
                 extra["snapshot"] = existing
             else:
                 # A workspace without a state yet still gets its server's snapshot (as on demand), without one.
-                reads, errors, _ = self.read_states(Schedule(server_id=sid, enabled=True, workspaces=(location,)))
+                reads, errors, _ = self.read_states(sp, Schedule(server_id=sid, enabled=True, workspaces=(location,)))
                 if errors:
                     raise errors[location.workspace]
                 read = reads.get(location.workspace)
-                assert schedule.bot_token_secret is not None
-                token = self.ports.secrets.get(schedule.bot_token_secret)
+                token = _token(sp, schedule)
                 with _closing(self.ports.for_server(sid, workspace=location.workspace,
-                                                    state=self.ports.state_for(location),
+                                                    state=sp.state_for(location),
                                                     bot_token=token)) as guild_ports:
                     if not still_leased(lease, self.ports.clock()):
                         raise StorageError("The claim's lease ran out before the snapshot was taken.")
@@ -339,7 +340,7 @@ class ServerJobs:
             result.errors.append((location.workspace, exc))
             result.workspaces[location.workspace] = {"outcome": "failed", "error": _error(exc)}
         if not result.errors:
-            extra["prune"] = self.prune(sid, "snapshot", {}, result)
+            extra["prune"] = self.prune(sp, sid, "snapshot", {}, result)
         result.outcome = "failed" if result.errors else "created"
         if result.errors:
             extra["error"] = _error(result.errors[0][1])
@@ -348,9 +349,9 @@ class ServerJobs:
             self.publish_failure(sid, ws, failure)
         return result
 
-    def existing_snapshot(self, sid: str, since: datetime | None) -> dict[str, Any] | None:
+    def existing_snapshot(self, sp: ServerPorts, sid: str, since: datetime | None) -> dict[str, Any] | None:
         """A scheduled snapshot a dead task took in this window (so none is taken twice)."""
-        page = self.ports.catalog.query(server_pk(sid), SNAPSHOT_SK_PREFIX, limit=5)
+        page = sp.catalog.query(server_pk(sid), SNAPSHOT_SK_PREFIX, limit=5)
         for item in page.items:
             try:
                 created = parse_id(item.get("id"))
@@ -378,6 +379,18 @@ def _outcome(result: ServerResult) -> Outcome:
     if result.errors:
         return "failed"
     return "created" if "created" in outcomes else "unchanged" if "unchanged" in outcomes else "skipped"
+
+
+def _token(sp: ServerPorts, schedule: Schedule) -> str:
+    """The bot token of the schedule's secret, read on the server's ports (its role session), once its
+    ``ServerId`` tag is seen to name this server (``SECRET_NOT_BOUND`` otherwise: a tampered schedule)."""
+    assert schedule.bot_token_secret is not None
+    check_secret_bound(sp.secrets, schedule.bot_token_secret, schedule.server_id)
+    return sp.secrets.get(schedule.bot_token_secret)
+
+
+def _backups(sp: ServerPorts) -> BackupManager:
+    return BackupManager(sp.store, sp.catalog, clock=sp.clock, mac=sp.mac, notice=sp.notice)
 
 
 def _error(error: GaibError) -> dict[str, str]:

@@ -27,10 +27,19 @@ from pathlib import Path
 from typing import Any, Final
 
 from gaib import safejson
-from gaib.errors import Conflict, GaibError, InvalidInput, NotFound, ScheduleInvalid
+from gaib.errors import (
+    Conflict,
+    GaibError,
+    InvalidInput,
+    NotFound,
+    ScheduleInvalid,
+    SecretNotBound,
+    SecretUnavailable,
+)
 from gaib.names import check_name, check_snowflake
 from gaib.ports import Ports, RunPorts, server_id_of
-from gaib.secrets.base import check_secret_name, looks_like_token
+from gaib.secretguard import check_text
+from gaib.secrets.base import SecretSource, check_secret_name, looks_like_token
 from gaib.state.location import StateLocation
 from gaib.storage.base import Item, damaged_reason
 from gaib.storage.documents import update_document
@@ -324,6 +333,9 @@ def enable(ports: RunPorts, *, all_workspaces: bool, export_config: bool, snapsh
     sid = _server(ports)
     if bot_token_secret is not None:
         check_secret_name(bot_token_secret, "bot token secret")
+        # A token pasted as the name is refused before the name is sent anywhere (DescribeSecret).
+        check_text(ports.settings.environ, ports.settings.bot_token, bot_token_secret, "the bot token secret name")
+        check_secret_bound(ports.secrets, bot_token_secret, sid)
     if (export_config or snapshots) and bot_token_secret is None:
         raise InvalidInput("Config exports and snapshots read the guild, which needs the bot token: name the "
                            "Secrets Manager secret holding it.",
@@ -350,6 +362,38 @@ def enable(ports: RunPorts, *, all_workspaces: bool, export_config: bool, snapsh
                         updated_by=ports.settings.actor or default_actor())
     _write(ports, schedule)
     return Written(schedule, notes)
+
+
+def check_secret_bound(secrets: SecretSource, name: str, server_id: str) -> None:
+    """Refuse (``SECRET_NOT_BOUND``, exit 6) a bot token secret whose ``ServerId`` tag does not name
+    ``server_id``: another server's, or untagged. A source without tags (local ``GAIB_SECRET_*`` variables,
+    the caller's own) is not checked. ``SecretUnavailable`` (exit 2) when the secret cannot be described."""
+    if not secrets.binds_servers:
+        return
+    tag = (f"aws secretsmanager tag-resource --secret-id {name} --tags Key=ServerId,Value={server_id} "
+           "(tags are changed by the operator role)")
+    try:
+        bound = secrets.bound_server(name)
+    except SecretUnavailable as exc:
+        if exc.details.get("aws_error") != "AccessDeniedException":
+            raise
+        # A server's role session may describe only secrets tagged with its server (the policy's condition).
+        raise SecretNotBound(f"AWS refused to describe secret {name} for server {server_id}: a server's session "
+                             "may use only secrets tagged ServerId with its server. Nothing was written.",
+                             hint=f"Tag the secret with this server: {tag}.",
+                             details={"secret": name, "server_id": server_id, "bound_to": None}) from None
+    if bound == server_id:
+        return
+    if bound is None:
+        raise SecretNotBound(f"Secret {name} carries no ServerId tag, so nothing says it belongs to server "
+                             f"{server_id}; it was not accepted and nothing was written.",
+                             hint=f"Tag the secret with this server: {tag}.",
+                             details={"secret": name, "server_id": server_id, "bound_to": None})
+    shown = bound[:40] if bound.isprintable() else "(unprintable)"
+    raise SecretNotBound(f"Secret {name} belongs to server {shown} (its ServerId tag), not {server_id}; a "
+                         "schedule may name only its own server's bot token. Nothing was written.",
+                         hint=f"Name a secret holding this server's bot token, tagged ServerId={server_id}: {tag}.",
+                         details={"secret": name, "server_id": server_id, "bound_to": shown})
 
 
 def disable(ports: Ports) -> Written:

@@ -7,7 +7,10 @@ when it gets there. Contracts every adapter keeps:
 * ``get(name)`` returns the value, or raises ``SecretUnavailable`` (exit 2) whose message names the
   secret but never carries a value;
 * names are checked with :func:`check_secret_name` before any request or lookup;
-* a value is read at most once per run (adapters cache it in memory, never on disk).
+* a value is read at most once per run (adapters cache it in memory, never on disk);
+* ``bound_server(name)`` is the server the secret is bound to (its ``ServerId`` tag), None when it carries
+  none; ``binds_servers`` says whether the source has such tags at all (Secrets Manager does; local
+  ``GAIB_SECRET_*`` variables belong to whoever runs Gaib, and have none).
 
 A secret holds the token itself, or a JSON object with one of the keys in ``TOKEN_KEYS``.
 """
@@ -37,6 +40,11 @@ _ARN_PREFIX_RE = re.compile(r"arn:aws(?:-[a-z]+)*:secretsmanager:[a-z]{2}(?:-[a-
 
 
 class SecretSource(Protocol):
+    @property
+    def binds_servers(self) -> bool:
+        """Whether secrets carry the server they belong to (:meth:`bound_server` means something)."""
+        ...
+
     def get(self, name: str) -> str:
         """The value of the secret ``name``; raises ``SecretUnavailable`` (the value never in a message)."""
         ...
@@ -49,6 +57,11 @@ class SecretSource(Protocol):
     def tags(self, name: str) -> dict[str, str] | None:
         """The tags of the secret ``name`` (Secrets Manager), or None where secrets carry no tags
         (``GAIB_SECRET_*`` variables); raises ``SecretUnavailable`` when it does not exist."""
+        ...
+
+    def bound_server(self, name: str) -> str | None:
+        """The ``ServerId`` tag of the secret ``name`` (None: no such tag, or a source without tags);
+        ``SecretUnavailable`` when the secret cannot be described (missing, access denied)."""
         ...
 
 

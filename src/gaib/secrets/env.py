@@ -29,6 +29,15 @@ class EnvSecretSource:
     def __repr__(self) -> str:
         return "EnvSecretSource()"
 
+    @property
+    def binds_servers(self) -> bool:
+        return False
+
+    def bound_server(self, name: str) -> str | None:
+        """Local variables carry no server: None (the name is still checked)."""
+        check_secret_name(name)
+        return None
+
     def get(self, name: str) -> str:
         return token_from(self._raw(name, "the bot token"), name)
 

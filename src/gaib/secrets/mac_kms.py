@@ -23,10 +23,12 @@ MAX_MESSAGE_BYTES = 4096
 class KmsMac:
     """HMAC-SHA-256 by the KMS key ``key_id`` (see the module docstring)."""
 
-    def __init__(self, key_id: str, *, region: str | None = None, endpoint_url: str | None = None) -> None:
+    def __init__(self, key_id: str, *, region: str | None = None, endpoint_url: str | None = None,
+                 role: aws.RoleSession | None = None) -> None:
         self._key_id = key_id
         self._region = region
         self._endpoint_url = endpoint_url
+        self._role = role
 
     def __repr__(self) -> str:
         return f"KmsMac({self._key_id!r})"
@@ -38,7 +40,7 @@ class KmsMac:
     @functools.cached_property
     def client(self) -> Any:
         try:
-            return aws.client("kms", region=self._region, endpoint_url=self._endpoint_url)
+            return aws.client("kms", region=self._region, endpoint_url=self._endpoint_url, role=self._role)
         except ImportError:
             raise ConfigError("Sealing bundles with KMS needs boto3, which is not installed.",
                               hint="Install Gaib with the aws extra: pip install 'gaib[aws]'.") from None

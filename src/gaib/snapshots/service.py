@@ -63,7 +63,7 @@ from gaib.iac.limit_tracking import with_limits
 from gaib.iac.progress import Reporter, Tick, wait_reporter
 from gaib.ports import Ports, server_id_of
 from gaib.secretguard import check_live, check_text
-from gaib.snapshots import attachments, crossing
+from gaib.snapshots import attachments, crossing, personal
 from gaib.snapshots import community as community_service
 from gaib.snapshots import members as member_part
 from gaib.snapshots import selection as parts_selection
@@ -188,31 +188,40 @@ def load(ports: Ports, snapshot_id: str) -> SnapshotContent:
     return mgr.load(mgr.get(server_id_of(ports), snapshot_id))
 
 
-def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool) -> Downloaded:
+def download(ports: Ports, snapshot_id: str, output: str, *, raw: bool, force: bool,
+             structure_only: bool = False) -> Downloaded:
     """Write the snapshot's files into the folder ``output`` names (any path a user types, see
     :func:`gaib.bundles.download.resolve_target`; checked before anything is read), each streamed from
-    storage and verified before any is renamed into place (:func:`gaib.snapshots.store.write_download`)."""
+    storage and verified before any is renamed into place (:func:`gaib.snapshots.store.write_download`);
+    its bans, members and messages as :class:`gaib.snapshots.personal.Guard` decides."""
     settings = ports.settings
     target = resolve_target(settings.cwd or settings.project_dir, output, home=settings.home, force=force)
     mgr = manager(ports)
-    return write_download(mgr, mgr.get(server_id_of(ports), snapshot_id), target, raw=raw, force=force)
+    record = mgr.get(server_id_of(ports), snapshot_id)
+    guard = personal.Guard.of(ports, record.server_id, record.manifest.parts, structure_only)
+    done = write_download(mgr, record, target, raw=raw, force=force, parts=guard.parts(record.manifest.parts),
+                          skipped=guard.skipped)
+    return guard.done(done, f"Snapshot {record.id} was written to {target}", "download")
 
 
-def compare(ports: Ports, first: str, second: str) -> dict[str, Any]:
+def compare(ports: Ports, first: str, second: str, *, structure_only: bool = False) -> dict[str, Any]:
     """What changed from snapshot ``first`` to ``second`` (both verified first, their community parts and
-    saved messages too)."""
+    saved messages too; bans, members and messages as :func:`download` gives them out)."""
     mgr = manager(ports)
     sid = server_id_of(ports)
-    contents = [mgr.load(mgr.get(sid, ident)) for ident in (first, second)]
-    extras = [load_extras(mgr.repo, c.record.manifest, MediaStore(ports.store, sid), messages=True)
-              for c in contents]
-    saved = [member_part.load_members(mgr.repo, c.record.manifest) for c in contents]
+    records = [mgr.get(sid, ident) for ident in (first, second)]
+    guard = personal.Guard.of(ports, sid, {n for r in records for n in r.manifest.parts}, structure_only)
+    contents = [mgr.load(r) for r in records]
+    extras = [guard.extras(load_extras(mgr.repo, c.record.manifest, MediaStore(ports.store, sid),
+                                       messages=guard.messages)) for c in contents]
+    members = guard.allows("members")
+    saved = [member_part.load_members(mgr.repo, c.record.manifest) if members else None for c in contents]
     names = {**community_service.channel_names(contents[0].record.manifest.extra),
              **community_service.channel_names(contents[1].record.manifest.extra)}
     out = compare_contents(contents[0], contents[1], (extras[0], extras[1]), names)
     out["members"] = member_part.compare_members(saved[0], saved[1])
     out["identical"] = out["identical"] and not member_part.members_changed(out["members"])
-    return out
+    return guard.done(out, f"Snapshots {first} and {second} were compared", "comparison")
 
 
 # --- restore -------------------------------------------------------------------------------------------

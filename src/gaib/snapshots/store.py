@@ -287,24 +287,26 @@ class Downloaded:
     folder: Path
     files: list[Path]
     raw: bool
+    skipped: tuple[str, ...] = ()  # personal parts not written (--structure-only, or refused)
 
     def to_dict(self) -> dict[str, Any]:
         return {"snapshot": self.snapshot.to_dict(), "folder": str(self.folder),
-                "files": [p.name for p in self.files], "raw": self.raw}
+                "files": [p.name for p in self.files], "raw": self.raw, "skipped": list(self.skipped)}
 
 
 def write_download(mgr: SnapshotManager, record: SnapshotRecord, target: Path, *, raw: bool,
-                   force: bool) -> Downloaded:
+                   force: bool, parts: Iterable[str] | None = None, skipped: Iterable[str] = ()) -> Downloaded:
     """Write the snapshot's files into ``target`` (from :func:`gaib.bundles.download.resolve_target`),
     each streamed from storage to its file chunk by chunk and verified (sizes and checksums) before any is
     renamed into place; a snapshot whose parts and images claim more than the per-bundle ceiling is refused
-    before anything is read or written."""
+    before anything is read or written. ``parts``: the parts to write (default every one); ``skipped``
+    names those left out."""
     m = record.manifest
     images = _listed_images(record)
     mgr.repo.check_ceiling(m, extra=sum(size for _, size, _ in images))
     manifest_json = m.to_json()
     files: list[tuple[str, Source]] = [("manifest.json", lambda: [manifest_json])]
-    for name in m.parts:
+    for name in (m.parts if parts is None else parts):
         file = _file_name(m.part(name).key)
         if raw:
             files.append((file, partial(mgr.repo.stream_stored, m, name)))
@@ -313,7 +315,7 @@ def write_download(mgr: SnapshotManager, record: SnapshotRecord, target: Path, *
     media = MediaStore(mgr.repo.store, record.server_id)
     for digest, size, kind in images:
         files.append((f"media-{digest}.{MEDIA_EXTENSIONS.get(kind, 'bin')}", partial(media.stream, digest, size)))
-    return Downloaded(record, target, write_streams(target, files, force=force), raw)
+    return Downloaded(record, target, write_streams(target, files, force=force), raw, tuple(skipped))
 
 
 def _listed_images(record: SnapshotRecord) -> list[tuple[str, int, str]]:

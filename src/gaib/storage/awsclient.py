@@ -86,10 +86,12 @@ def make_client(
     endpoint_url: str | None,
     counter: RequestCounter | None,
     clock: ResponseClock | None = None,
+    role: aws.RoleSession | None = None,
 ) -> Any:
-    """A boto3 client (standard retries, bounded timeouts) with ``counter`` and ``clock`` attached."""
+    """A boto3 client (standard retries, bounded timeouts) with ``counter`` and ``clock`` attached (on the
+    credentials of the role session ``role``, if given)."""
     try:
-        client = aws.client(service, region=region, endpoint_url=endpoint_url)
+        client = aws.client(service, region=region, endpoint_url=endpoint_url, role=role)
     except ImportError:
         raise ConfigError("The AWS backend needs boto3, which is not installed.",
                           hint="Install Gaib with the aws extra: pip install 'gaib[aws]'.") from None

@@ -96,7 +96,9 @@ class DynamoCatalog:
         counter: RequestCounter | None = None,
         clock: Callable[[], float] = time.time,
         response_clock: ResponseClock | None = None,
+        role: aws.RoleSession | None = None,
     ) -> None:
+        self._role = role  # a role session (one server's): its clients use that session's credentials
         self.table = table
         self.requests = counter if counter is not None else RequestCounter()
         self.response_clock = response_clock if response_clock is not None else ResponseClock()
@@ -107,7 +109,7 @@ class DynamoCatalog:
     def client(self) -> Any:
         """The boto3 client, made on first use (a command refused before any I/O never pays for it)."""
         return make_client("dynamodb", region=self._region, endpoint_url=self._endpoint_url, counter=self.requests,
-                           clock=self.response_clock)
+                           clock=self.response_clock, role=self._role)
 
     @functools.cached_property
     def _ser(self) -> Any:

@@ -14,11 +14,16 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaib.errors import ConfigError, MissingSetting
 from gaib.storage.base import Catalog, ObjectStore
 from gaib.storage.local import LocalObjectStore, StoreRoot
 from gaib.storage.sqlite_catalog import SqliteCatalog
+
+if TYPE_CHECKING:
+    from gaib.aws import RoleSession
+    from gaib.storage.awsclient import RequestCounter
 
 DEFAULT_ROOT = Path(".gaib") / "backups"
 DEFAULT_TABLE = "gaib-backup-metadata"
@@ -38,11 +43,15 @@ def open_storage(
     endpoint_url: str | None = None,
     environ: Mapping[str, str] | None = None,
     clock: Callable[[], float] = time.time,
+    role: RoleSession | None = None,
+    counter: RequestCounter | None = None,
 ) -> tuple[ObjectStore, Catalog]:
     """Open the configured (ObjectStore, Catalog) pair; raises ``ConfigError`` for bad settings.
 
     With AWS, both adapters share one ``RequestCounter`` (``store.requests is catalog.requests``) and one
     ``ResponseClock`` (the ``Date`` headers behind ``catalog.storage_time()``).
+    With ``role`` (a server's role session, ``gaib.aws.RoleSession``) the AWS clients use its credentials;
+    ``counter`` is the request counter to share (a run's, for one server's storage).
     Nothing is created or contacted here: the local store initialises itself on its first write.
     """
     env: Mapping[str, str] = environ or {}
@@ -70,9 +79,10 @@ def open_storage(
     from gaib.storage.aws import DynamoCatalog, RequestCounter, S3ObjectStore
     from gaib.storage.awsclient import ResponseClock
 
-    counter, seen = RequestCounter(), ResponseClock()  # the catalog's time comes from S3's responses too
+    counter = counter if counter is not None else RequestCounter()
+    seen = ResponseClock()  # the catalog's time comes from S3's responses too
     store = S3ObjectStore(bucket, kms_key_id=kms_key_id, region=region, endpoint_url=endpoint, counter=counter,
-                          response_clock=seen)
+                          response_clock=seen, role=role)
     catalog = DynamoCatalog(table, region=region, endpoint_url=endpoint, counter=counter, clock=clock,
-                            response_clock=seen)
+                            response_clock=seen, role=role)
     return store, catalog

@@ -60,7 +60,9 @@ class S3ObjectStore:
         endpoint_url: str | None = None,
         counter: RequestCounter | None = None,
         response_clock: ResponseClock | None = None,
+        role: aws.RoleSession | None = None,
     ) -> None:
+        self._role = role  # a role session (one server's): its clients use that session's credentials
         self.bucket = bucket
         self.kms_key_id = kms_key_id or None
         self.requests = counter if counter is not None else RequestCounter()
@@ -71,7 +73,7 @@ class S3ObjectStore:
     def client(self) -> Any:
         """The boto3 client, made on first use (a command refused before any I/O never pays for it)."""
         return make_client("s3", region=self._region, endpoint_url=self._endpoint_url, counter=self.requests,
-                           clock=self.response_clock)
+                           clock=self.response_clock, role=self._role)
 
     def _fail(self, exc: Exception, what: str, key: str) -> GaibError:
         code = aws.error_code(exc)

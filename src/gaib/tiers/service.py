@@ -5,12 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from gaib.bundles import local_history as local
-from gaib.errors import PartialFailure
+from gaib.errors import OperatorOnly, PartialFailure, StorageError
 from gaib.notify.events import Event
 from gaib.ports import Ports, server_id_of
 from gaib.tiers import events
-from gaib.tiers.manager import TierChange, TierManager, TierReport, TierState, default_actor
+from gaib.tiers.manager import TierChange, TierManager, TierReport, TierState
 from gaib.tiers.table import check_tier
+
+_REFUSED = ("AccessDenied", "AccessDeniedException")
 
 
 def manager(ports: Ports) -> TierManager:
@@ -18,8 +20,9 @@ def manager(ports: Ports) -> TierManager:
 
 
 def actor(ports: Ports) -> str:
-    """Who is changing things: ``GAIB_ACTOR`` when set, else ``user@host``."""
-    return ports.settings.actor or default_actor()
+    """Who is changing things: on AWS the caller's ARN as STS says (``GAIB_ACTOR`` is ignored there);
+    locally the self-declared ``GAIB_ACTOR``, else ``user@host``."""
+    return ports.identity.caller().name
 
 
 def show(ports: Ports) -> TierReport:
@@ -40,12 +43,20 @@ def current(ports: Ports, tier: str) -> tuple[TierState, str]:
 
 
 def set_tier(ports: Ports, tier: str, *, progress: Callable[[int], None] | None = None) -> TierChange:
-    """Move the server to ``tier``: the TIER item (who/when), an audit record, a ``tier.changed``
-    event, and the ``Tier`` tag of every object. Raises ``PartialFailure`` (exit 8) when re-tagging
+    """Move the server to ``tier``: the TIER item (who/when: the caller's STS ARN on AWS), an audit record,
+    a ``tier.changed`` event, and the ``Tier`` tag of every object. Raises ``OperatorOnly`` (exit 1) when AWS
+    refuses the tier item's write (only the operator role may), ``PartialFailure`` (exit 8) when re-tagging
     stopped on a storage failure (the tier is changed; running the command again finishes it)."""
     sid = server_id_of(ports)
-    change = manager(ports).set(sid, tier, actor=actor(ports), on_s3=bool(ports.settings.backup_bucket),
-                                progress=progress)
+    try:
+        change = manager(ports).set(sid, tier, actor=actor(ports), on_s3=bool(ports.settings.backup_bucket),
+                                    progress=progress)
+    except StorageError as exc:
+        if exc.details.get("aws_error") not in _REFUSED:
+            raise
+        raise OperatorOnly(f"AWS refused to change the tier of server {sid} ({exc.details['aws_error']}): only "
+                           "the operator role may change a tier. Nothing was changed.",
+                           details={"server_id": sid, "caller": actor(ports)}) from None
     verb = "moved to" if change.previous.name != change.new.name else "confirmed on"
     events.publish(ports, Event.tier_changed(
         tier=change.new.name, at=ports.clock(), server_id=sid, id=change.audit_id,
