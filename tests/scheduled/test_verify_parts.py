@@ -85,7 +85,8 @@ def test_every_part_and_every_image_is_read_and_the_bytes_read_are_real(snap: Cl
     sid, gid = _snapshot(snap)
     stored = Storage(snap).objects()
     parts = {k: v for k, v in stored.items() if k.startswith(f"snapshots/{gid}/{sid}/") and k.endswith(".gz")}
-    assert len(parts) == 8  # state, config, theme registry, objects, guild, emojis, stickers, bans
+    assert len(parts) == 13  # state, config, theme registry, objects, guild, emojis, stickers, bans, automod,
+    #                          onboarding, welcome, events, soundboard
 
     ok = snap("server", "backup", "verify", "--all", "--json")
     assert ok.exit_code == 0, ok.stdout

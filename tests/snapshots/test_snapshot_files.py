@@ -155,8 +155,9 @@ def test_a_damaged_snapshot_is_refused_before_anything_is_written(snap: CliRunne
     assert snap("server", "snapshot", "delete", sid, "--yes").exit_code == 0
 
 
-SNAPSHOT_FILES = ["bans.json", "config.yaml", "emojis.json", "guild.json", "manifest.json", "objects.json",
-                  "state.json", "stickers.json", "theme-registry.json"]
+SNAPSHOT_FILES = ["automod.json", "bans.json", "config.yaml", "emojis.json", "events.json", "guild.json",
+                  "manifest.json", "objects.json", "onboarding.json", "soundboard.json", "state.json", "stickers.json",
+                  "theme-registry.json", "welcome.json"]
 
 
 @pytest.mark.parametrize("form", ["absolute", "cwd-absolute", "tilde", "tilde-user", "dotdot-inside",

@@ -162,7 +162,8 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
     c = extras.community
     out = []
     for key, value in c.settings.items():
-        shown = ("image from the snapshot" if value else "none") if key in ("icon", "banner") else value
+        images = ("icon", "banner", "splash", "discovery_splash")
+        shown = ("image from the snapshot" if value else "none") if key in images else value
         out.append(f"~ server {key.replace('_', ' ')}: {shown}")
     for item in c.items:
         if item.action != "adopt":
@@ -174,6 +175,10 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
         out.append(f"+ {banned} bans ({len(c.ban)} request{'s' if len(c.ban) != 1 else ''})")
     if c.unban:
         out.append(f"- {len(c.unban)} bans made after the snapshot")
+    for step in extras.safety.steps:
+        sign = {"create": "+", "update": "~", "delete": "-", "put": "~"}[step.action]
+        fields = f" ({', '.join(sorted(step.body))})" if step.action == "update" and step.part != "welcome" else ""
+        out.append(f"{sign} {step.part} {step.name}{fields}")
     if extras.replay is not None:
         for ch in extras.replay.channels:
             left = (f"{ch.to_send} webhook messages left, {ch.already} posted by an interrupted run" if ch.already

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.emulator.guild import GuildState
+from gaib.emulator.safety.routes import SAFETY_ROUTES
 
 API_PREFIX = "/api/v10"
 
@@ -230,6 +231,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/guilds/{guild_id}/audit-logs": {"GET": _list_audit_log},
     WEBHOOK_EXECUTE: {"POST": _execute_webhook},
 }
+
+ROUTES.update(SAFETY_ROUTES)
 
 _SPLIT = [(template, template.strip("/").split("/")) for template in ROUTES]
 

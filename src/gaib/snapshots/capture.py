@@ -4,7 +4,9 @@
 more per 1000 bans; the settings come with the guild ``get_guild`` read, so the guild object is read
 once), downloads every image from Discord's CDN and stores it in the media store (content-addressed:
 an image already stored adds nothing), and, when asked, the last ``messages`` messages of every text
-and announcement channel not excluded (100 per request, channels read concurrently). It returns the
+and announcement channel not excluded (100 per request, channels read concurrently), and the safety
+parts (:mod:`gaib.snapshots.safety.capture`: AutoMod, onboarding, welcome screen, events, soundboard,
+five more requests, event covers and sounds stored like images). It returns the
 parts' plain bytes, the manifest's counts and ``extra`` entries, and the images (so the writer can
 check they are still stored once its catalog item exists).
 """
@@ -19,16 +21,17 @@ from typing import Any, TypeVar
 from gaib.bundles.media import MediaStore, media_entry
 from gaib.discord import limits as L
 from gaib.discord.community import (
+    CHANNEL_SETTINGS,
     DISCORD_CDN,
+    GUILD_IMAGES,
     Ban,
     Emoji,
     GuildSettings,
     Message,
     Sticker,
     avatar_url,
-    banner_path,
     emoji_path,
-    icon_path,
+    guild_image_path,
     image_type,
     sticker_path,
 )
@@ -43,6 +46,7 @@ from gaib.snapshots.parts import (
     excluded,
     messages_part,
 )
+from gaib.snapshots.safety.capture import capture as capture_safety
 
 T = TypeVar("T")
 MAX_WORKERS = 8
@@ -126,10 +130,8 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
 
         paths = [(emoji_path(e), L.EMOJI_MAX_BYTES) for e in emojis]
         paths += [(sticker_path(s), L.STICKER_MAX_BYTES) for s in stickers]
-        if settings.icon:
-            paths.append((icon_path(guild.id, settings.icon), L.GUILD_IMAGE_MAX_BYTES))
-        if settings.banner:
-            paths.append((banner_path(guild.id, settings.banner), L.GUILD_IMAGE_MAX_BYTES))
+        paths += [(guild_image_path(k, guild.id, getattr(settings, k)), L.GUILD_IMAGE_MAX_BYTES)
+                  for k in GUILD_IMAGES if getattr(settings, k)]
         fetched = _run(pool, [job(path, limit) for path, limit in paths])
 
         categories = {c.id: c.name for c in guild.channels if c.type == ChannelType.CATEGORY}
@@ -140,6 +142,7 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
             return lambda: port.list_messages(channel_id, limit=messages)
 
         read = _run(pool, [history_of(c.id) for c in wanted])
+        safety = capture_safety(port, guild, settings.features, pool, images.fetch, images.note)
     got = iter(fetched)
     emoji_docs, sticker_docs = [], []
     role_names = {r.id: r.name for r in guild.roles}
@@ -151,8 +154,8 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         data, digest = next(got)
         sticker_docs.append({"id": s.id, "name": s.name, "tags": s.tags, "description": s.description,
                              "format_type": s.format_type, **images.note(data, digest)})
-    pictures: dict[str, Any] = {"icon": None, "banner": None}
-    for key, value in (("icon", settings.icon), ("banner", settings.banner)):
+    pictures: dict[str, Any] = dict.fromkeys(GUILD_IMAGES)
+    for key, value in ((k, getattr(settings, k)) for k in GUILD_IMAGES):
         if value:
             data, digest = next(got)
             pictures[key] = {"hash": value, **images.note(data, digest)}
@@ -161,7 +164,7 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         "format_version": FORMAT_VERSION, "id": settings.id, "name": settings.name,
         "settings": settings.restorable(), **pictures, "premium_tier": settings.premium_tier,
         "features": list(settings.features),
-        "channel_names": {v: names.get(v, v) for v in (settings.afk_channel_id, settings.system_channel_id) if v},
+        "channel_names": {v: names.get(v, v) for v in (getattr(settings, k) for k in CHANNEL_SETTINGS) if v},
     }
     parts: dict[str, bytes] = {
         "guild": dumps(guild_doc),
@@ -178,10 +181,13 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         parts[messages_part(channel.id)] = dumps_lines(_message(m) for m in oldest_first)
         index[channel.id] = {"name": channel.name, "count": len(oldest_first)}
         total += len(oldest_first)
+    parts.update(safety.parts)
     added = sum(int(images.entries[d]["size"]) for d in images.added if d in images.entries)
     extra: dict[str, Any] = {"media": images.entries, "media_added": added,
                              "messages": index, "messages_per_channel": messages,
                              "excluded_channels": sorted(c.id for c in skipped) if messages > 0 else []}
+    if safety.unavailable:
+        extra["unavailable"] = safety.unavailable
     counts = {"emojis": len(emojis), "stickers": len(stickers), "bans": len(bans), "messages": total,
-              "message_channels": len(index)}
+              "message_channels": len(index), **safety.counts}
     return Captured(parts=parts, counts=counts, extra=extra, images=images.images)

@@ -7,7 +7,9 @@ exit 3 before any Discord write. :func:`plan` predicts the work against the live
 ``--dry-run`` and the confirmation (re-created objects have no id yet); :func:`apply` runs it, under the
 restore's lock, after the roles and channels are back: it maps the snapshot's role and channel ids to the
 ids they have now (from the state the restore just wrote), re-reads the live community and applies only
-what differs (:mod:`gaib.snapshots.community_plan`, :mod:`gaib.snapshots.community_apply`), then replays
+what differs (:mod:`gaib.snapshots.community_plan`, :mod:`gaib.snapshots.community_apply`), then the
+AutoMod rules, onboarding, welcome screen, events and sounds (:mod:`gaib.snapshots.safety`; exempt roles
+and channels, option roles and channels, welcome and event channels under their ids now), then replays
 messages into re-created channels (:mod:`gaib.snapshots.replay`).
 """
 
@@ -15,11 +17,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from gaib.bundles.media import MediaStore, sha256_hex
 from gaib.discord import limits as L
-from gaib.discord.community import banner_path, emoji_path, icon_path, sticker_path
+from gaib.discord.community import GUILD_IMAGES, emoji_path, guild_image_path, sticker_path
 from gaib.discord.models import Guild
 from gaib.discord.port import DiscordPort
 from gaib.iac.plan import Plan
@@ -31,6 +34,11 @@ from gaib.snapshots.community_plan import CommunityPlan, LiveCommunity, plan_com
 from gaib.snapshots.parts import Extras, load_extras
 from gaib.snapshots.replay import ReplayPlan, ReplayResult, execute_replay, plan_replay
 from gaib.snapshots.replay_journal import ReplayJournal
+from gaib.snapshots.safety import plan as safety_plan
+from gaib.snapshots.safety.apply import SafetyResult
+from gaib.snapshots.safety.apply import execute as execute_safety
+from gaib.snapshots.safety.plan import SafetyPlan
+from gaib.snapshots.selection import Selection
 from gaib.snapshots.store import SnapshotContent, SnapshotManager
 from gaib.state.model import State
 
@@ -45,19 +53,21 @@ def load_for_restore(manager: SnapshotManager, content: SnapshotContent, *, mess
     return load_extras(manager.repo, m, MediaStore(manager.repo.store, m.server_id), messages=messages, images=True)
 
 
-def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4) -> LiveCommunity:
+def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4,
+              selection: Selection | None = None) -> LiveCommunity:
     """The live settings, emojis, stickers and bans, plus the checksums of the live images the planner
     compares (an icon or banner whose hash is not the snapshot's; emojis and stickers that may be the
-    snapshot's under another id)."""
+    snapshot's under another id), and the live safety parts the snapshot holds and ``selection`` selects
+    (None: all)."""
     with Workers(max_workers=max(1, workers), thread_name_prefix="gaib-read") as pool:
         f_settings, f_emojis = pool.submit(port.get_guild_settings), pool.submit(port.list_emojis)
         f_stickers, f_bans = pool.submit(port.list_stickers), pool.submit(port.list_bans)
         settings, emojis, stickers, bans = f_settings.result(), f_emojis.result(), f_stickers.result(), f_bans.result()
         wanted: dict[str, tuple[str, int]] = {}
-        for key, path in (("icon", icon_path), ("banner", banner_path)):
+        for key in GUILD_IMAGES:
             saved, live_hash = extras.guild.get(key), getattr(settings, key)
             if isinstance(saved, dict) and live_hash and live_hash != saved.get("hash"):
-                wanted[key] = (path(settings.id, live_hash), L.GUILD_IMAGE_MAX_BYTES)
+                wanted[key] = (guild_image_path(key, settings.id, live_hash), L.GUILD_IMAGE_MAX_BYTES)
         saved_emoji_ids = {str(e["id"]) for e in extras.emojis}
         missing_names = {str(e["name"]) for e in extras.emojis if str(e["id"]) not in {x.id for x in emojis}}
         for e in emojis:
@@ -70,8 +80,10 @@ def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4) -> LiveCom
                 wanted[f"sticker:{s.id}"] = (sticker_path(s), L.STICKER_MAX_BYTES)
         futures = {k: pool.submit(port.cdn_get, path, max_bytes=limit) for k, (path, limit) in wanted.items()}
         shas = {k: sha256_hex(f.result()) for k, f in futures.items()}
+    live_safety = safety_plan.read_live(port, extras.safety, selection, features=settings.features,
+                                        premium_tier=settings.premium_tier, workers=workers)
     return LiveCommunity(settings=settings, emojis=tuple(emojis), stickers=tuple(stickers), bans=tuple(bans),
-                         image_sha=shas)
+                         image_sha=shas, safety=live_safety)
 
 
 def channel_names(extra: Mapping[str, Any]) -> dict[str, str]:
@@ -104,6 +116,7 @@ class ExtrasPlan:
 
     community: CommunityPlan
     replay: ReplayPlan | None
+    safety: SafetyPlan = field(default_factory=SafetyPlan)
     requests: Mapping[str, int] = field(default_factory=dict)
     time_floor: float = 0.0
     time_parts: Mapping[str, float] = field(default_factory=dict)
@@ -113,10 +126,15 @@ class ExtrasPlan:
         return sum(self.requests.values())
 
     def warnings(self) -> list[str]:
-        return list(self.community.warnings)
+        return [*self.community.warnings, *self.safety.messages()]
+
+    @property
+    def has_work(self) -> bool:
+        """Whether the community, safety or replay side plans anything."""
+        return not self.community.empty or not self.safety.empty or bool(self.replay and self.replay.channels)
 
     def to_dict(self) -> dict[str, Any]:
-        return {"community": self.community.to_dict(),
+        return {"community": self.community.to_dict(), "safety": self.safety.to_dict(),
                 "messages": self.replay.to_dict() if self.replay is not None else None,
                 "requests": {"total": self.total_requests, "by_route": dict(sorted(self.requests.items()))},
                 "time_floor_seconds": round(self.time_floor, 1),
@@ -155,19 +173,24 @@ def _reads(live: LiveCommunity | None, *, images: int) -> dict[str, int]:
 
 
 def estimate(structure: Plan | None, community: CommunityPlan, replay: ReplayPlan | None,
-             live: LiveCommunity | None, *, apply_reads: bool) -> tuple[dict[str, int], float, dict[str, float]]:
+             live: LiveCommunity | None, *, apply_reads: bool,
+             safety: SafetyPlan | None = None) -> tuple[dict[str, int], float, dict[str, float]]:
     """Requests (by route) and the time floor of a whole restore: the plan's reads, the pre-restore
     snapshot and the reads under the lock (``apply_reads``), the structure's writes, the community's
     writes and the replay."""
     tally: dict[str, int] = {}
-    live_images = (len(live.emojis) + len(live.stickers) + int(bool(live.settings.icon))
-                   + int(bool(live.settings.banner))) if live is not None else 0
+    live_images = (len(live.emojis) + len(live.stickers)
+                   + sum(1 for k in GUILD_IMAGES if getattr(live.settings, k))) if live is not None else 0
     _add(tally, _reads(live, images=len(live.image_sha) if live is not None else 0))
     if apply_reads:
         _add(tally, _reads(live, images=live_images))  # the pre-restore snapshot
         _add(tally, _reads(live, images=len(live.image_sha) if live is not None else 0))  # under the lock
     _add(tally, _structure_requests(structure))
     _add(tally, cplan.requests(community))
+    if live is not None:
+        _add(tally, safety_plan.reads(live.safety.parts))
+    if safety is not None:
+        _add(tally, safety_plan.requests(safety))
     if replay is not None:
         _add(tally, replay.requests())
     waits = max((w.seconds for w in structure.waits), default=0.0) if structure is not None else 0.0
@@ -186,49 +209,62 @@ def recreated(structure: Plan | None, objects: State) -> list[str]:
 
 def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan | None, objects: State, *,
          prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool,
-         journal: ReplayJournal | None = None) -> ExtrasPlan:
-    """The predicted community and replay work (objects the structure plan re-creates have no id yet:
-    they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
-    count as already there)."""
+         journal: ReplayJournal | None = None, now: datetime | None = None) -> ExtrasPlan:
+    """The predicted community, safety and replay work (objects the structure plan re-creates have no id
+    yet: they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
+    count as already there). ``now``: the run's clock (events that started before it are over)."""
     channels = [c.id for c in live_guild.channels]
     roles = [r.id for r in live_guild.roles]
     community = plan_community(extras, live, ids={}, live_channels=channels, live_roles=roles,
                                prune_unmanaged=prune_unmanaged, pending=recreated(structure, objects))
+    pending = recreated(structure, objects)
+    safety = safety_plan.plan(extras.safety, live.safety, ids={}, channels=set(channels) | set(pending),
+                              roles=set(roles) | set(pending), now=now or datetime.now(UTC), prune=prune_unmanaged)
     replay = None
     if messages:
         replay = plan_replay(extras.messages, names, live_channels=channels, journal=journal)
-    requests, floor, parts = estimate(structure, community, replay, live, apply_reads=apply_reads)
-    return ExtrasPlan(community=community, replay=replay, requests=requests, time_floor=floor, time_parts=parts)
+    requests, floor, parts = estimate(structure, community, replay, live, apply_reads=apply_reads, safety=safety)
+    return ExtrasPlan(community=community, replay=replay, safety=safety, requests=requests, time_floor=floor,
+                      time_parts=parts)
 
 
 @dataclass
 class ExtrasDone:
     community: CommunityResult | None = None
     replay: ReplayResult | None = None
+    safety: SafetyResult | None = None
 
     @property
     def failed(self) -> list[dict[str, Any]]:
-        return [*(self.community.failed if self.community else []), *(self.replay.failed if self.replay else [])]
+        return [*(self.community.failed if self.community else []), *(self.safety.failed if self.safety else []),
+                *(self.replay.failed if self.replay else [])]
 
     def to_dict(self) -> dict[str, Any]:
         return {"community": self.community.to_dict() if self.community is not None else None,
+                "safety": self.safety.to_dict() if self.safety is not None else None,
                 "messages": self.replay.to_dict() if self.replay is not None else None}
 
 
 def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, prune_unmanaged: bool,
           messages: bool, names: Mapping[str, str], progress: Reporter, reason: str,
-          concurrency: int, journal: ReplayJournal | None = None) -> ExtrasDone:
-    """Make the live community match the snapshot, then replay messages, exactly once with ``journal``
-    (see the module docstring)."""
+          concurrency: int, journal: ReplayJournal | None = None, now: datetime | None = None,
+          selection: Selection | None = None) -> ExtrasDone:
+    """Make the live community and the safety parts ``selection`` selects (None: all) match the snapshot,
+    then replay messages, exactly once with ``journal`` (see the module docstring)."""
     done = ExtrasDone()
     if not extras.present:
         return done
     ids = id_map(objects, state)
     guild = port.get_guild()
-    live = read_live(port, extras, workers=min(concurrency, 8))
+    live = read_live(port, extras, workers=min(concurrency, 8), selection=selection)
     community = plan_community(extras, live, ids=ids, live_channels=[c.id for c in guild.channels],
                                live_roles=[r.id for r in guild.roles], prune_unmanaged=prune_unmanaged)
     done.community = execute_community(port, community, extras.images, progress=progress, reason=reason)
+    if live.safety.parts:
+        safety = safety_plan.plan(extras.safety, live.safety, ids=ids, channels={c.id for c in guild.channels},
+                                  roles={r.id for r in guild.roles}, now=now or datetime.now(UTC),
+                                  prune=prune_unmanaged)
+        done.safety = execute_safety(port, safety, extras.images, progress=progress, reason=reason)
     if messages:
         live_ids = {c.id for c in guild.channels}
         recreated = {old: new for old, new in ids.items() if new in live_ids}

@@ -17,7 +17,10 @@ Parts (each one JSON document, or JSON lines for messages, compressed like every
                         name, avatar URL, bot), content, embeds, attachments (file name, URL, size, type),
                         timestamps, type
 
-Images live once in ``media/{server}/{sha256}`` (:mod:`gaib.bundles.media`); the manifest lists them in
+The safety parts (``automod``, ``onboarding``, ``welcome``, ``events``, ``soundboard``) are described in
+:mod:`gaib.snapshots.safety.parts`; :func:`load_extras` reads them into :attr:`Extras.safety`.
+
+Images (and sounds) live once in ``media/{server}/{sha256}`` (:mod:`gaib.bundles.media`); the manifest lists them in
 ``extra.media`` (``{sha256: {size, type}}``) and the channels whose messages it holds in
 ``extra.messages`` (``{channel_id: {name, count}}``).
 """
@@ -32,13 +35,16 @@ from typing import Any
 from gaib.bundles.manifest import Manifest
 from gaib.bundles.media import MAX_IMAGE_BYTES, MediaStore
 from gaib.bundles.repository import BundleRepository
+from gaib.discord.community import GUILD_IMAGES
 from gaib.discord.models import Channel, ChannelType
 from gaib.errors import IntegrityError, InvalidInput
 from gaib.names import check_snowflake
+from gaib.snapshots.safety import parts as safety_parts
+from gaib.snapshots.safety.parts import SAFETY_PARTS, Safety
 
 FORMAT_VERSION = 1
 COMMUNITY_PARTS = {"guild": "guild.json.gz", "emojis": "emojis.json.gz", "stickers": "stickers.json.gz",
-                   "bans": "bans.json.gz"}
+                   "bans": "bans.json.gz", **SAFETY_PARTS}
 MESSAGES_PREFIX = "messages/"
 #: Channel types whose history a snapshot saves (text and announcement channels).
 HISTORY_TYPES = (ChannelType.TEXT, ChannelType.ANNOUNCEMENT)
@@ -109,18 +115,21 @@ class Extras:
     bans: tuple[dict[str, Any], ...] = ()
     messages: Mapping[str, tuple[dict[str, Any], ...]] = field(default_factory=dict)
     images: Mapping[str, bytes] = field(default_factory=dict)
+    safety: Safety = field(default_factory=Safety)
+    """AutoMod, onboarding, welcome screen, events and soundboard (:mod:`gaib.snapshots.safety.parts`)."""
 
     def image_refs(self) -> dict[str, str]:
         """sha256 → what uses it (for messages)."""
         refs: dict[str, str] = {}
-        for key in ("icon", "banner"):
+        for key in GUILD_IMAGES:
             image = self.guild.get(key)
             if isinstance(image, dict):
-                refs[str(image.get("sha256"))] = f"the server {key}"
+                refs[str(image.get("sha256"))] = f"the server {key.replace('_', ' ')}"
         for e in self.emojis:
             refs[str(e.get("sha256"))] = f"emoji {e.get('name')}"
         for s in self.stickers:
             refs[str(s.get("sha256"))] = f"sticker {s.get('name')}"
+        refs.update(self.safety.media_refs())
         return refs
 
 
@@ -182,7 +191,8 @@ def load_extras(repo: BundleRepository, manifest: Manifest, media: MediaStore, *
             channel = channel_of_part(name)
             if channel is not None and (channels is None or channels(channel)):
                 saved[channel] = _lines(repo, m, name)
-    extras = Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved)
+    extras = Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved,
+                    safety=safety_parts.load(repo, m))
     if not images:
         return extras
     raw = m.extra.get("media")
@@ -196,4 +206,4 @@ def load_extras(repo: BundleRepository, manifest: Manifest, media: MediaStore, *
             raise _damaged(m, "media", f"the manifest lists the image of {what} without a size")
         loaded[digest] = b"".join(media.stream(digest, size, what=what))  # never more than its listed size
     return Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved,
-                  images=loaded)
+                  images=loaded, safety=extras.safety)

@@ -344,7 +344,7 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
                 extras, live_community, live, discord_plan, content.objects, prune_unmanaged=prune_unmanaged,
                 messages=messages,
                 names=community_service.channel_names(content.record.manifest.extra), apply_reads=apply,
-                journal=replay_journal(ports, content) if messages else None)
+                journal=replay_journal(ports, content) if messages else None, now=ports.clock())
             notes += community.warnings()
         else:
             notes.append(f"Snapshot {snapshot_id} was taken before snapshots held settings, emojis, stickers and "
@@ -448,8 +448,7 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
         progress(Tick("note", f"Took pre-restore snapshot {pre.id}."))
         return pre.id
 
-    extras_planned = plan.community is not None and (
-        not plan.community.community.empty or bool(plan.community.replay and plan.community.replay.channels))
+    extras_planned = plan.community is not None and plan.community.has_work
     with locked(ports.state, ws, f"snapshot restore {snapshot_id}", ports.clock):
         done = converge(ports, server_id=sid, desired=desired_of(content), objects=content.objects,
                         prune_unmanaged=plan.prune_unmanaged, before=before, progress=progress,
@@ -469,7 +468,7 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
                     prune_unmanaged=plan.prune_unmanaged, messages=plan.messages,
                     names=community_service.channel_names(content.record.manifest.extra), progress=progress,
                     reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency,
-                    journal=replay_journal(ports, content))
+                    journal=replay_journal(ports, content), now=ports.clock())
             finally:
                 ports.discord.on_wait(None)
         result.config_file, result.previous_config, result.config_written = _keep_config(ports, content)

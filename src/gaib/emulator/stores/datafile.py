@@ -12,6 +12,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gaib.emulator.safety.state import SafetyStores
 from gaib.emulator.stores.emojis import EmojiRec
 from gaib.emulator.stores.records import ChannelRec, DataFileError, RoleRec, WebhookRec
 from gaib.emulator.stores.settings import default_settings
@@ -43,6 +44,7 @@ def dump(guild: GuildState) -> dict[str, Any]:
                           "format_type": s.format_type, "data": _b64(s.data)} for s in guild.stickers.by_id.values()],
             "bans": dict(guild.bans.reasons), "users": dict(guild.users.by_id), "history": guild.messages.history,
         },
+        "safety": guild.safety.to_json(),
     }
 
 
@@ -111,8 +113,14 @@ def load(guild: GuildState, data: Any) -> None:
         if hook.channel_id not in channels:
             raise DataFileError(f"webhook {hook.id} points to an unknown channel")
     community = _community(data.get("community"))
+    safety = SafetyStores(guild.ctx, guild.roles, guild.channels, guild.settings)
+    try:
+        safety.load_json(data.get("safety"))
+    except ValueError as exc:
+        raise DataFileError(str(exc)) from None
 
     guild.clear()
+    guild.safety = safety
     guild.settings.guild_name = name
     guild.roles.by_id, guild.channels.by_id, guild.webhooks.by_id = roles, channels, webhooks
     guild.settings.values, guild.settings.premium_tier = community.settings, community.premium_tier
@@ -120,7 +128,8 @@ def load(guild: GuildState, data: Any) -> None:
     guild.emojis.by_id, guild.stickers.by_id = community.emojis, community.stickers
     guild.bans.reasons, guild.users.by_id = community.bans, community.users
     guild.messages.history = community.history
-    for oid in [*roles, *channels, *webhooks, *community.emojis, *community.stickers]:
+    for oid in [*roles, *channels, *webhooks, *community.emojis, *community.stickers, *safety.automod.by_id,
+                *safety.events.by_id, *safety.sounds.by_id]:
         guild.ids.observe(oid)
     for messages in community.history.values():
         for m in messages:
