@@ -209,16 +209,18 @@ def recreated(structure: Plan | None, objects: State) -> list[str]:
 
 def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan | None, objects: State, *,
          prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool,
-         journal: ReplayJournal | None = None, now: datetime | None = None) -> ExtrasPlan:
+         journal: ReplayJournal | None = None, now: datetime | None = None,
+         ids: Mapping[str, str] | None = None) -> ExtrasPlan:
     """The predicted community, safety and replay work (objects the structure plan re-creates have no id
     yet: they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
-    count as already there). ``now``: the run's clock (events that started before it are over)."""
+    count as already there). ``now``: the run's clock (events that started before it are over); ``ids``:
+    snapshot-time ids of roles and channels an earlier restore re-created → their ids now (the state's)."""
     channels = [c.id for c in live_guild.channels]
     roles = [r.id for r in live_guild.roles]
-    community = plan_community(extras, live, ids={}, live_channels=channels, live_roles=roles,
+    community = plan_community(extras, live, ids=ids or {}, live_channels=channels, live_roles=roles,
                                prune_unmanaged=prune_unmanaged, pending=recreated(structure, objects))
     pending = recreated(structure, objects)
-    safety = safety_plan.plan(extras.safety, live.safety, ids={}, channels=set(channels) | set(pending),
+    safety = safety_plan.plan(extras.safety, live.safety, ids=ids or {}, channels=set(channels) | set(pending),
                               roles=set(roles) | set(pending), now=now or datetime.now(UTC), prune=prune_unmanaged)
     replay = None
     if messages:

@@ -344,7 +344,8 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
                 extras, live_community, live, discord_plan, content.objects, prune_unmanaged=prune_unmanaged,
                 messages=messages,
                 names=community_service.channel_names(content.record.manifest.extra), apply_reads=apply,
-                journal=replay_journal(ports, content) if messages else None, now=ports.clock())
+                journal=replay_journal(ports, content) if messages else None, now=ports.clock(),
+                ids=community_service.id_map(content.objects, ports.state.get(ws) or content.objects))
             notes += community.warnings()
         else:
             notes.append(f"Snapshot {snapshot_id} was taken before snapshots held settings, emojis, stickers and "
