@@ -61,7 +61,7 @@ def test_a_snapshot_of_an_unchanged_server_stores_no_new_images(snap: CliRunner,
     first = _snapshot(snap)
     keys = media_keys(snap)
     assert len(keys) == 5  # three emojis, the sticker, the icon: each once
-    assert first["media_added"] == first["media_size"] > 0 and len(first["parts"]) == 13  # 4 base, 4 community, 5 safety
+    assert first["media_added"] == first["media_size"] > 0 and len(first["parts"]) == 13  # 4+4+5 safety
     second = _snapshot(snap)
     assert second["media_added"] == 0 and second["media_size"] == first["media_size"]
     assert media_keys(snap) == keys  # nothing new stored
