@@ -58,9 +58,9 @@ def test_events_and_sounds_round_trip_and_a_big_sound_is_refused_unsent(port: Di
                                                                          emu: EmulatorHandle) -> None:
     start = (datetime.now(UTC) + timedelta(days=1)).isoformat()
     end = (datetime.now(UTC) + timedelta(days=1, hours=2)).isoformat()
-    event = port.create_scheduled_event({"name": "meet", "privacy_level": 2, "entity_type": 3, "image": data_uri(png(4)),
-                                         "entity_metadata": {"location": "park"}, "scheduled_start_time": start,
-                                         "scheduled_end_time": end}, dedupe=True)
+    event = port.create_scheduled_event({"name": "meet", "privacy_level": 2, "entity_type": 3,
+                                         "image": data_uri(png(4)), "entity_metadata": {"location": "park"},
+                                         "scheduled_start_time": start, "scheduled_end_time": end}, dedupe=True)
     assert port.cdn_get(f"guild-events/{event['id']}/{event['image']}.png", max_bytes=10_000) == png(4)
     assert port.update_scheduled_event(event["id"], {"description": "food"})["description"] == "food"
     assert [e["user_count"] for e in port.list_scheduled_events(with_user_count=True)] == [0]

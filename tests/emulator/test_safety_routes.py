@@ -4,6 +4,7 @@ validator (validate_pairs.py); the data file keeps them."""
 
 from __future__ import annotations
 
+import base64
 import json
 import subprocess
 import sys
@@ -141,7 +142,8 @@ def _session(emu: EmulatorHandle) -> None:
                     {"type": 2, "metadata": {"channel_id": chans[1]["id"]}},
                     {"type": 3, "metadata": {"duration_seconds": 60}}]})
     bot("POST", f"/guilds/{g}/auto-moderation/rules", {"name": "preset", "event_type": 1, "trigger_type": 4,
-                                                       "trigger_metadata": {"presets": [1, 2]}, "actions": [{"type": 1}]})
+                                                       "trigger_metadata": {"presets": [1, 2]},
+                                                       "actions": [{"type": 1}]})
     bot("POST", f"/guilds/{g}/auto-moderation/rules", {"name": "mentions", "event_type": 1, "trigger_type": 5,
                                                        "trigger_metadata": {"mention_total_limit": 5},
                                                        "actions": [{"type": 1}]})
@@ -156,7 +158,7 @@ def _session(emu: EmulatorHandle) -> None:
     bot("PATCH", f"/guilds/{g}/welcome-screen", {"enabled": True, "description": "hi", "welcome_channels": [
         {"channel_id": chans[0]["id"], "description": "talk", "emoji_name": "x"}]})
     bot("GET", f"/guilds/{g}/welcome-screen")
-    cover = "data:image/png;base64," + __import__("base64").b64encode(png(3)).decode()
+    cover = "data:image/png;base64," + base64.b64encode(png(3)).decode()
     event = bot("POST", f"/guilds/{g}/scheduled-events", {
         "name": "meet", "privacy_level": 2, "entity_type": 3, "entity_metadata": {"location": "park"},
         "scheduled_start_time": _soon(1), "scheduled_end_time": _soon(1.1), "image": cover})
