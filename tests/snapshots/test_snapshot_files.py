@@ -44,9 +44,7 @@ def test_download_writes_verified_decompressed_files(snap: CliRunner) -> None:
     r = snap("server", "snapshot", "download", sid, "-o", "copy", "--json")
     assert r.exit_code == 0, r.stdout
     folder = snap.cwd / "copy"
-    assert sorted(p.name for p in folder.iterdir()) == ["bans.json", "config.yaml", "emojis.json", "guild.json",
-                                                         "manifest.json", "objects.json", "state.json",
-                                                         "stickers.json", "theme-registry.json"]
+    assert sorted(p.name for p in folder.iterdir()) == SNAPSHOT_FILES
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["id"] == sid and manifest["kind"] == "snapshot" and len(manifest["manifest_sha256"]) == 64
     state = json.loads((folder / "state.json").read_text())
