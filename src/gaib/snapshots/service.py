@@ -480,7 +480,8 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
         failed = result.extras.failed
         raise PartialFailure(
             f"The roles and channels of snapshot {snapshot_id} are back, but {len(failed)} step(s) of the settings, "
-            f"emojis, stickers, bans or messages failed: " + "; ".join(f["message"] for f in failed[:3]),
+            "emojis, stickers, bans, AutoMod, onboarding, welcome screen, events, sounds or messages failed: "
+            + "; ".join(f["message"] for f in failed[:3]),
             hint=f"Run the restore again to finish it. Undo everything with: gaib server snapshot restore "
                  f"{done.pre_restore_id} --apply",
             details={"restore": result.to_dict(), "failed": failed})
