@@ -57,11 +57,6 @@ class Safety:
         refs.update({str(s["sha256"]): f"sound {s.get('name')}" for s in self.sounds})
         return refs
 
-    def counts(self) -> dict[str, int]:
-        ob = self.onboarding or {}
-        return {"automod_rules": len(self.rules), "onboarding_prompts": len(ob.get("prompts") or []),
-                "welcome_channels": len((self.welcome or {}).get("welcome_channels") or []),
-                "events": len(self.events), "sounds": len(self.sounds)}
 
 
 def dumps(doc: Any) -> bytes:
