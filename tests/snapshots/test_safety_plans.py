@@ -7,7 +7,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from gaib.snapshots.safety import automod, events, onboarding, soundboard
+from gaib.snapshots.safety.parts import Safety
+from gaib.snapshots.safety.plan import wanted
 from gaib.snapshots.safety.steps import Remap
+from gaib.snapshots.selection import parse
 
 NOW = datetime(2026, 12, 7, 12, tzinfo=UTC)
 
@@ -86,3 +89,10 @@ def test_sounds_fit_the_boost_levels_slots_and_the_512_kib_cap() -> None:
     assert any("s3 is not re-created: boost level 0 has 8 soundboard slots" in r for r in remap.refused)
     pruned = soundboard.plan(saved[:3], live, 0, _remap(prune=True))
     assert sum(1 for s in pruned if s.action == "delete") == 6 and sum(1 for s in pruned if s.action == "create") == 3
+
+
+def test_only_the_parts_the_snapshot_holds_and_the_restore_selects_are_read() -> None:
+    held = Safety(parts=frozenset({"automod", "events", "welcome"}))
+    assert wanted(held, None) == {"automod", "events", "welcome"}
+    assert wanted(held, parse(exclude=["automod"])) == {"events", "welcome"}
+    assert wanted(held, parse(only=["roles", "soundboard"])) == frozenset()
