@@ -37,6 +37,7 @@ from gaib.snapshots.replay_journal import ReplayJournal
 from gaib.snapshots.safety import plan as safety_plan
 from gaib.snapshots.safety.apply import SafetyResult
 from gaib.snapshots.safety.apply import execute as execute_safety
+from gaib.snapshots.safety.parts import SAFETY_PARTS
 from gaib.snapshots.safety.plan import SafetyPlan
 from gaib.snapshots.selection import Selection
 from gaib.snapshots.store import SnapshotContent, SnapshotManager
@@ -189,6 +190,9 @@ def estimate(structure: Plan | None, community: CommunityPlan, replay: ReplayPla
     _add(tally, cplan.requests(community))
     if live is not None:
         _add(tally, safety_plan.reads(live.safety.parts))
+        if apply_reads:  # the pre-restore snapshot reads every safety part; the re-plan under the lock
+            _add(tally, safety_plan.reads(frozenset(SAFETY_PARTS)))
+            _add(tally, safety_plan.reads(live.safety.parts))
     if safety is not None:
         _add(tally, safety_plan.requests(safety))
     if replay is not None:
