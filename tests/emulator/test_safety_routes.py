@@ -196,3 +196,24 @@ def test_recorded_safety_session_passes_the_contract_validator(tmp_path: Path) -
                           capture_output=True, text=True, timeout=180)
     assert proc.returncode == 0, proc.stdout[-6000:] + proc.stderr[-2000:]
     assert proc.stdout.strip().splitlines()[-1] == f"{len(lines)} passed, 0 failed"
+
+
+def test_community_settings_need_their_features_and_text_channels(api: Api) -> None:
+    g = api.gid
+    splash = "data:image/png;base64," + base64.b64encode(png(5)).decode()
+    refused = api("PATCH", f"/guilds/{g}", {"splash": splash})
+    assert refused.status_code == 400 and "GUILD_FEATURE_REQUIRED" in refused.text  # INVITE_SPLASH: level 1
+    control(api.emu, "POST", "/guild", {"premium_tier": 1})
+    assert api("PATCH", f"/guilds/{g}", {"splash": splash}).json()["splash"]
+    assert api("PATCH", f"/guilds/{g}", {"discovery_splash": splash}).status_code == 400  # not DISCOVERABLE
+    control(api.emu, "POST", "/guild", {"features": ["DISCOVERABLE"]})
+    assert api("PATCH", f"/guilds/{g}", {"discovery_splash": splash}).status_code == 200
+    voice = api.channel("voice", type=2)["id"]
+    text = api.channel("rules")["id"]
+    bad = api("PATCH", f"/guilds/{g}", {"rules_channel_id": voice})
+    assert bad.status_code == 400 and "CHANNEL_TYPE_INVALID" in bad.text
+    ok = api("PATCH", f"/guilds/{g}", {"rules_channel_id": text, "safety_alerts_channel_id": text,
+                                      "description": "hi"}).json()
+    assert (ok["rules_channel_id"], ok["safety_alerts_channel_id"], ok["description"]) == (text, text, "hi")
+    api("DELETE", f"/channels/{text}")
+    assert api("GET", f"/guilds/{g}").json()["rules_channel_id"] is None
