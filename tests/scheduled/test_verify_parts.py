@@ -85,8 +85,9 @@ def test_every_part_and_every_image_is_read_and_the_bytes_read_are_real(snap: Cl
     sid, gid = _snapshot(snap)
     stored = Storage(snap).objects()
     parts = {k: v for k, v in stored.items() if k.startswith(f"snapshots/{gid}/{sid}/") and k.endswith(".gz")}
-    # state, config, theme registry, objects, guild, emojis, stickers, bans, structure, threads, members
-    assert len(parts) == 11
+    # state, config, theme registry, objects, guild, emojis, stickers, bans, structure, threads, members,
+    # automod, onboarding, welcome, events, soundboard
+    assert len(parts) == 16
 
     ok = snap("server", "backup", "verify", "--all", "--json")
     assert ok.exit_code == 0, ok.stdout

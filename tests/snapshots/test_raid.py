@@ -29,7 +29,8 @@ def test_a_raid_is_undone_with_one_restore(snap: CliRunner, discord: Guild) -> N
     snapshot_id = made.data["id"]
     assert made.data["counts"] == {"roles": 3, "categories": 2, "channels": 4, "overwrites": 3, "resources": 7,
                                    "emojis": 0, "stickers": 0, "bans": 0, "messages": 0, "message_channels": 0,
-                                   "threads": 0, "thread_messages": 0, "member_overwrites": 0, "members": 0}
+                                   "threads": 0, "thread_messages": 0, "member_overwrites": 0, "members": 0,
+                                   "automod_rules": 0, "onboarding_prompts": 0, "events": 0, "sounds": 0}
     before = _ids(discord)
 
     # The raid: a managed channel, an unmanaged channel and a role referenced by overwrites are deleted;

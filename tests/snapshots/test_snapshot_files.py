@@ -44,10 +44,7 @@ def test_download_writes_verified_decompressed_files(snap: CliRunner) -> None:
     r = snap("server", "snapshot", "download", sid, "-o", "copy", "--json")
     assert r.exit_code == 0, r.stdout
     folder = snap.cwd / "copy"
-    assert sorted(p.name for p in folder.iterdir()) == ["bans.json", "config.yaml", "emojis.json", "guild.json",
-                                                         "manifest.json", "members.json", "objects.json",
-                                                         "state.json", "stickers.json", "structure.json",
-                                                         "theme-registry.json", "threads.json"]
+    assert sorted(p.name for p in folder.iterdir()) == SNAPSHOT_FILES
     manifest = json.loads((folder / "manifest.json").read_text())
     assert manifest["id"] == sid and manifest["kind"] == "snapshot" and len(manifest["manifest_sha256"]) == 64
     state = json.loads((folder / "state.json").read_text())
@@ -156,9 +153,9 @@ def test_a_damaged_snapshot_is_refused_before_anything_is_written(snap: CliRunne
     assert snap("server", "snapshot", "delete", sid, "--yes").exit_code == 0
 
 
-SNAPSHOT_FILES = ["bans.json", "config.yaml", "emojis.json", "guild.json", "manifest.json", "members.json",
-                  "objects.json", "state.json", "stickers.json", "structure.json", "theme-registry.json",
-                  "threads.json"]
+SNAPSHOT_FILES = ["automod.json", "bans.json", "config.yaml", "emojis.json", "events.json", "guild.json",
+                  "manifest.json", "members.json", "objects.json", "onboarding.json", "soundboard.json", "state.json",
+                  "stickers.json", "structure.json", "theme-registry.json", "threads.json", "welcome.json"]
 
 
 @pytest.mark.parametrize("form", ["absolute", "cwd-absolute", "tilde", "tilde-user", "dotdot-inside",

@@ -35,11 +35,13 @@ ALLOWED_NAMES = frozenset({
     "guild.json", "emojis.json", "stickers.json", "bans.json", "members.json",
     "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz", "members.json.gz",
     "structure.json", "threads.json", "structure.json.gz", "threads.json.gz",
+    *(f"{p}.json{gz}" for p in ("automod", "onboarding", "welcome", "events", "soundboard") for gz in ("", ".gz")),
 })
 #: Saved messages (``messages-{channel_id}.jsonl[.gz]``) and images (``media-{sha256}.{ext}``).
-ALLOWED_PATTERN = re.compile(r"messages-[1-9][0-9]{0,19}\.jsonl(\.gz)?|media-[0-9a-f]{64}\.(png|gif|jpg|webp|json|bin)")
+ALLOWED_PATTERN = re.compile(r"messages-[1-9][0-9]{0,19}\.jsonl(\.gz)?"
+                             r"|media-[0-9a-f]{64}\.(png|gif|jpg|webp|json|bin|ogg|mp3)")
 MEDIA_EXTENSIONS = {"image/png": "png", "image/gif": "gif", "image/jpeg": "jpg", "image/webp": "webp",
-                    "application/json": "json"}
+                    "application/json": "json", "audio/ogg": "ogg", "audio/mpeg": "mp3"}
 _HINT = "Give a new or empty folder, e.g. -o ./snapshot-copy or -o ~/backups/snap (an absolute path is fine)."
 
 

@@ -190,7 +190,8 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
     c = extras.community
     out = []
     for key, value in c.settings.items():
-        shown = ("image from the snapshot" if value else "none") if key in ("icon", "banner") else value
+        images = ("icon", "banner", "splash", "discovery_splash")
+        shown = ("image from the snapshot" if value else "none") if key in images else value
         out.append(f"~ server {key.replace('_', ' ')}: {shown}")
     for item in c.items:
         if item.action != "adopt":
@@ -202,6 +203,10 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
         out.append(f"+ {banned} bans ({len(c.ban)} request{'s' if len(c.ban) != 1 else ''})")
     if c.unban:
         out.append(f"- {len(c.unban)} bans made after the snapshot")
+    for step in extras.safety.steps:
+        sign = {"create": "+", "update": "~", "delete": "-", "put": "~"}[step.action]
+        fields = f" ({', '.join(sorted(step.body))})" if step.action == "update" and step.part != "welcome" else ""
+        out.append(f"{sign} {step.part} {step.name}{fields}")
     if extras.replay is not None:
         for ch in extras.replay.channels:
             left = (f"{ch.to_send} webhook messages left, {ch.already} posted by an interrupted run" if ch.already
@@ -209,9 +214,9 @@ def _community_text(extras: ExtrasPlan) -> list[str]:
             out.append(f"+ {len(ch.messages)} messages replayed into #{ch.name} ({left})")
         if extras.replay.kept:
             out.append(f"  history kept where it is: {', '.join('#' + n for n in extras.replay.kept)}")
-    for step in extras.structure.steps if extras.structure is not None else ():
-        what = (f"member overwrite {step.target} on #{step.name}" if step.kind == "overwrite"
-                else f"{step.kind} {step.name} ({', '.join(sorted(step.body))})")
+    for field_step in extras.structure.steps if extras.structure is not None else ():
+        what = (f"member overwrite {field_step.target} on #{field_step.name}" if field_step.kind == "overwrite"
+                else f"{field_step.kind} {field_step.name} ({', '.join(sorted(field_step.body))})")
         out.append(f"~ {what}")
     for t in extras.threads.steps if extras.threads is not None else ():
         tags = f" [{', '.join(t.entry.get('applied_tag_names') or [])}]" if t.entry.get("applied_tag_names") else ""

@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 
     from gaib.discord.transport import Transport
 
-_CDN_PATH = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+){1,3}")
+_CDN_PATH = re.compile(r"[A-Za-z0-9_-]+(/[A-Za-z0-9_.-]+){1,3}")  # discovery-splashes/…, guild-events/…
 _CDN_QUERY = re.compile(r"[A-Za-z0-9_.=&%-]{0,1000}")
 """An attachment URL's signature (``ex=…&is=…&hm=…``), which Discord needs to serve the file."""
 

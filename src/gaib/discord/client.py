@@ -7,7 +7,8 @@
   429s, retries, redaction; its module docstring states the contract every request keeps), which also
   answers ``on_wait``, ``limit_usage`` and ``prime_limits``;
 * the endpoint groups of :mod:`gaib.discord.endpoints` (guild, roles, channels and overwrites, emojis,
-  stickers, bans, messages, webhooks, audit log), which check ids before anything is sent (InvalidName, exit 6)
+  stickers, bans, messages, webhooks, audit log, AutoMod, onboarding and welcome screen, scheduled
+  events, soundboard), which check ids before anything is sent (InvalidName, exit 6)
   and read Discord's answers into :mod:`gaib.discord.models` and :mod:`gaib.discord.community` objects;
 * :class:`gaib.discord.cdn.Cdn` for ``cdn_get`` (no bot token, nothing recorded).
 
@@ -25,13 +26,17 @@ from gaib.discord import limits as L
 from gaib.discord.cdn import Cdn
 from gaib.discord.community import Ban, BulkBanResult, Emoji, GuildSettings, Member, Message, Sticker
 from gaib.discord.endpoints.audit import AuditLog
+from gaib.discord.endpoints.automod import Automod
 from gaib.discord.endpoints.bans import Bans
 from gaib.discord.endpoints.channels import Channels
 from gaib.discord.endpoints.emojis import Emojis
+from gaib.discord.endpoints.events import Events
 from gaib.discord.endpoints.guild import GuildEndpoints
 from gaib.discord.endpoints.members import Members
 from gaib.discord.endpoints.messages import Messages
+from gaib.discord.endpoints.onboarding import Onboarding
 from gaib.discord.endpoints.roles import Roles
+from gaib.discord.endpoints.soundboard import Soundboard
 from gaib.discord.endpoints.stickers import Stickers
 from gaib.discord.endpoints.threads import Threads
 from gaib.discord.endpoints.webhooks import Webhooks
@@ -83,6 +88,10 @@ class DiscordClient:
         self.webhooks = Webhooks(self.transport, messages_after=self.messages.raw_after)
         self.audit = AuditLog(self.transport, self._guild_id)
         self.threads = Threads(self.transport, self._guild_id)
+        self.automod = Automod(self.transport, self._guild_id)
+        self.onboarding = Onboarding(self.transport, self._guild_id)
+        self.events = Events(self.transport, self._guild_id)
+        self.soundboard = Soundboard(self.transport, self._guild_id)
         self.cdn = Cdn(self.transport)
 
     @classmethod
@@ -282,5 +291,60 @@ class DiscordClient:
     def update_thread(self, thread_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Thread:
         return self.threads.update_thread(thread_id, fields, reason=reason)
 
+
+    # -- community safety -------------------------------------------------------------------------
+
+    def list_automod_rules(self) -> list[dict[str, Any]]:
+        return self.automod.list_rules()
+
+    def create_automod_rule(self, fields: Mapping[str, Any], *, reason: str | None = None,
+                            dedupe: bool = False) -> dict[str, Any]:
+        return self.automod.create_rule(fields, reason=reason, dedupe=dedupe)
+
+    def update_automod_rule(self, rule_id: str, fields: Mapping[str, Any], *,
+                            reason: str | None = None) -> dict[str, Any]:
+        return self.automod.update_rule(rule_id, fields, reason=reason)
+
+    def delete_automod_rule(self, rule_id: str, *, reason: str | None = None) -> None:
+        self.automod.delete_rule(rule_id, reason=reason)
+
+    def get_onboarding(self) -> dict[str, Any]:
+        return self.onboarding.get_onboarding()
+
+    def put_onboarding(self, fields: Mapping[str, Any], *, reason: str | None = None) -> dict[str, Any]:
+        return self.onboarding.put_onboarding(fields, reason=reason)
+
+    def get_welcome_screen(self) -> dict[str, Any]:
+        return self.onboarding.get_welcome_screen()
+
+    def update_welcome_screen(self, fields: Mapping[str, Any], *, reason: str | None = None) -> dict[str, Any]:
+        return self.onboarding.update_welcome_screen(fields, reason=reason)
+
+    def list_scheduled_events(self, *, with_user_count: bool = False) -> list[dict[str, Any]]:
+        return self.events.list_events(with_user_count=with_user_count)
+
+    def create_scheduled_event(self, fields: Mapping[str, Any], *, reason: str | None = None,
+                               dedupe: bool = False) -> dict[str, Any]:
+        return self.events.create_event(fields, reason=reason, dedupe=dedupe)
+
+    def update_scheduled_event(self, event_id: str, fields: Mapping[str, Any], *,
+                               reason: str | None = None) -> dict[str, Any]:
+        return self.events.update_event(event_id, fields, reason=reason)
+
+    def list_soundboard_sounds(self) -> list[dict[str, Any]]:
+        return self.soundboard.list_sounds()
+
+    def create_soundboard_sound(self, name: str, sound: bytes, *, volume: float | None = None,
+                                emoji_id: str | None = None, emoji_name: str | None = None,
+                                reason: str | None = None, dedupe: bool = False) -> dict[str, Any]:
+        return self.soundboard.create_sound(name, sound, volume=volume, emoji_id=emoji_id, emoji_name=emoji_name,
+                                            reason=reason, dedupe=dedupe)
+
+    def update_soundboard_sound(self, sound_id: str, fields: Mapping[str, Any], *,
+                                reason: str | None = None) -> dict[str, Any]:
+        return self.soundboard.update_sound(sound_id, fields, reason=reason)
+
+    def delete_soundboard_sound(self, sound_id: str, *, reason: str | None = None) -> None:
+        self.soundboard.delete_sound(sound_id, reason=reason)
 
 __all__ = ["DEFAULT_API_URL", "USER_AGENT", "DiscordClient"]

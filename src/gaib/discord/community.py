@@ -18,9 +18,17 @@ DISCORD_CDN = "https://cdn.discordapp.com"
 #: Settings a restore puts back, as Discord's field names (images apart: ``icon``, ``banner``).
 RESTORABLE_SETTINGS = ("name", "verification_level", "default_message_notifications", "explicit_content_filter",
                        "afk_channel_id", "afk_timeout", "system_channel_id", "system_channel_flags",
-                       "preferred_locale")
+                       "preferred_locale", "rules_channel_id", "public_updates_channel_id", "safety_alerts_channel_id",
+                       "description")
 #: Settings that name a channel (remapped to the channel's current id by a restore).
-CHANNEL_SETTINGS = ("afk_channel_id", "system_channel_id")
+CHANNEL_SETTINGS = ("afk_channel_id", "system_channel_id", "rules_channel_id", "public_updates_channel_id",
+                    "safety_alerts_channel_id")
+#: The guild's images (Discord's hashes on the guild object) and the feature each one needs, if any:
+#: the banner needs boost level 2, the invite splash level 1 (INVITE_SPLASH), the discovery splash a
+#: server Discord lists in Discovery (DISCOVERABLE; the spec's GuildPatchRequestPartial, the guild docs).
+GUILD_IMAGES = ("icon", "banner", "splash", "discovery_splash")
+IMAGE_FEATURES = {"banner": "BANNER", "splash": "INVITE_SPLASH", "discovery_splash": "DISCOVERABLE"}
+_IMAGE_FOLDERS = {"icon": "icons", "banner": "banners", "splash": "splashes", "discovery_splash": "discovery-splashes"}
 AFK_TIMEOUTS = (60, 300, 900, 1800, 3600)
 
 #: Sticker format types (Discord): 1 PNG, 2 APNG, 3 LOTTIE, 4 GIF.
@@ -49,6 +57,12 @@ class GuildSettings:
     preferred_locale: str = "en-US"
     premium_tier: int = 0
     features: tuple[str, ...] = ()
+    rules_channel_id: str | None = None
+    public_updates_channel_id: str | None = None
+    safety_alerts_channel_id: str | None = None
+    description: str | None = None
+    splash: str | None = None
+    discovery_splash: str | None = None
 
     @classmethod
     def from_api(cls, data: Mapping[str, Any]) -> GuildSettings:
@@ -63,6 +77,11 @@ class GuildSettings:
             preferred_locale=str(data.get("preferred_locale") or "en-US"),
             premium_tier=int(data.get("premium_tier") or 0),
             features=tuple(str(f) for f in data.get("features") or ()),
+            rules_channel_id=_opt_id(data.get("rules_channel_id")),
+            public_updates_channel_id=_opt_id(data.get("public_updates_channel_id")),
+            safety_alerts_channel_id=_opt_id(data.get("safety_alerts_channel_id")),
+            description=data.get("description") or None, splash=data.get("splash") or None,
+            discovery_splash=data.get("discovery_splash") or None,
         )
 
     def restorable(self) -> dict[str, Any]:
@@ -222,6 +241,11 @@ def banner_path(guild_id: str, banner_hash: str) -> str:
     return f"banners/{guild_id}/{banner_hash}.{'gif' if banner_hash.startswith('a_') else 'png'}"
 
 
+def guild_image_path(kind: str, guild_id: str, image_hash: str) -> str:
+    """The CDN path of a guild image (``icon``, ``banner``, ``splash``, ``discovery_splash``)."""
+    return f"{_IMAGE_FOLDERS[kind]}/{guild_id}/{image_hash}.{'gif' if image_hash.startswith('a_') else 'png'}"
+
+
 def avatar_url(cdn_root: str, author: Author) -> str:
     """The author's avatar on the CDN (Discord's default avatar when they have none)."""
     if author.avatar:
@@ -235,7 +259,8 @@ def avatar_url(cdn_root: str, author: Author) -> str:
 
 
 def image_type(data: bytes) -> str | None:
-    """The media type of image bytes by their magic numbers (PNG/APNG, GIF, JPEG, WebP, Lottie JSON)."""
+    """The media type of image bytes by their magic numbers (PNG/APNG, GIF, JPEG, WebP, Lottie JSON), and of
+    the soundboard's audio (Ogg, MP3)."""
     if data.startswith(b"\x89PNG\r\n\x1a\n"):
         return "image/png"
     if data.startswith((b"GIF87a", b"GIF89a")):
@@ -244,6 +269,10 @@ def image_type(data: bytes) -> str | None:
         return "image/jpeg"
     if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
         return "image/webp"
+    if data.startswith(b"OggS"):
+        return "audio/ogg"
+    if data.startswith(b"ID3") or data[:2] in (b"\xff\xfb", b"\xff\xf3"):
+        return "audio/mpeg"
     if data.lstrip()[:1] == b"{":
         return "application/json"
     return None

@@ -142,6 +142,25 @@ STICKER_MAX_BYTES = 512 * 1024
 # Guild icons and banners Gaib downloads or uploads: Discord documents no figure; 10 MiB bounds memory.
 GUILD_IMAGE_MAX_BYTES = 10 * 1024 * 1024
 
+# Soundboard sounds: MP3 or Ogg, at most 512 KiB (discord-api-docs resources/soundboard at c98d64bc,
+# "Create Guild Soundboard Sound"); 8 sounds, 24/36/48 from boost level 1/2/3 (Discord's boosting FAQ).
+SOUND_MAX_BYTES = 512 * 1024
+SOUND_SLOTS = (8, 24, 36, 48)
+# AutoMod rules per trigger type (1 KEYWORD, 3 SPAM, 4 KEYWORD_PRESET, 5 MENTION_SPAM, 6 MEMBER_PROFILE) and
+# the trigger-metadata list limits (discord-api-docs resources/auto-moderation at c98d64bc, "Trigger Types"
+# and "Trigger Metadata Field Limits"; the spec's KeywordTriggerMetadata: maxItems/maxLength agree).
+AUTOMOD_MAX_RULES = {1: 6, 3: 1, 4: 1, 5: 1, 6: 1}
+AUTOMOD_LISTS = {"keyword_filter": (1000, 60), "regex_patterns": (10, 260), "allow_list": (100, 60)}
+AUTOMOD_PRESET_ALLOW_LIST = 1000
+AUTOMOD_EXEMPT_ROLES, AUTOMOD_EXEMPT_CHANNELS, AUTOMOD_ACTIONS = 20, 50, 5
+# Enabled onboarding needs at least 7 default channels, 5 of which @everyone may send messages in; mode 1
+# (ONBOARDING_ADVANCED) counts the prompts' channels too (discord-api-docs resources/guild at c98d64bc,
+# "Modify Guild Onboarding"; error 350000). At most 15 prompts of at most 50 options (spec).
+ONBOARDING_MIN_CHANNELS, ONBOARDING_MIN_SENDABLE = 7, 5
+# At most 100 scheduled or active events per guild (discord-api-docs resources/guild-scheduled-event at
+# c98d64bc; error 30038 "Maximum number of uncompleted guild scheduled events reached").
+EVENTS_MAX = 100
+
 # Custom emoji slots per boost tier (premium_tier 0-3), static and animated counted separately
 # (sunarjs/sunar packages/limits/src/guild.ts: 50/100/150/250 of each; Discord's "Server Boosting" FAQ).
 EMOJI_SLOTS = (50, 100, 150, 250)

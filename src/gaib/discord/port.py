@@ -231,6 +231,74 @@ class DiscordPort(Protocol):
 
     def update_thread(self, thread_id: str, fields: Mapping[str, Any], *, reason: str | None = None) -> Thread:
         """Change a thread (``archived``, ``locked``, ``applied_tags`` …). Raises DiscordNotFound."""
+    # -- community safety: AutoMod, onboarding, welcome screen, events, soundboard ----------------
+    # Discord's JSON objects (dicts), as the endpoints document them; ids as strings.
+
+    def list_automod_rules(self) -> list[dict[str, Any]]:
+        """The guild's AutoMod rules (Discord's rule objects)."""
+        ...
+
+    def create_automod_rule(self, fields: Mapping[str, Any], *, reason: str | None = None,
+                            dedupe: bool = False) -> dict[str, Any]:
+        """Create an AutoMod rule; returns it with its new id (``dedupe`` as for emojis, by name)."""
+        ...
+
+    def update_automod_rule(self, rule_id: str, fields: Mapping[str, Any], *,
+                            reason: str | None = None) -> dict[str, Any]:
+        """Change an AutoMod rule (its trigger type stays). Raises DiscordNotFound."""
+        ...
+
+    def delete_automod_rule(self, rule_id: str, *, reason: str | None = None) -> None:
+        """Delete an AutoMod rule. Raises DiscordNotFound."""
+        ...
+
+    def get_onboarding(self) -> dict[str, Any]:
+        """The guild's onboarding (prompts, default channels, mode, enabled)."""
+        ...
+
+    def put_onboarding(self, fields: Mapping[str, Any], *, reason: str | None = None) -> dict[str, Any]:
+        """Replace the onboarding; DiscordError (350000) when enabled onboarding misses Discord's requirements."""
+        ...
+
+    def get_welcome_screen(self) -> dict[str, Any]:
+        """The welcome screen (description, welcome channels)."""
+        ...
+
+    def update_welcome_screen(self, fields: Mapping[str, Any], *, reason: str | None = None) -> dict[str, Any]:
+        """Change the welcome screen (description, welcome channels, enabled)."""
+        ...
+
+    def list_scheduled_events(self, *, with_user_count: bool = False) -> list[dict[str, Any]]:
+        """The guild's scheduled and active events."""
+        ...
+
+    def create_scheduled_event(self, fields: Mapping[str, Any], *, reason: str | None = None,
+                               dedupe: bool = False) -> dict[str, Any]:
+        """Create a scheduled event (cover ``image`` as a data URI); ``dedupe`` as for emojis, by name."""
+        ...
+
+    def update_scheduled_event(self, event_id: str, fields: Mapping[str, Any], *,
+                               reason: str | None = None) -> dict[str, Any]:
+        """Change a scheduled event. Raises DiscordNotFound."""
+        ...
+
+    def list_soundboard_sounds(self) -> list[dict[str, Any]]:
+        """The guild's soundboard sounds (``sound_id``, name, volume, emoji)."""
+        ...
+
+    def create_soundboard_sound(self, name: str, sound: bytes, *, volume: float | None = None,
+                                emoji_id: str | None = None, emoji_name: str | None = None,
+                                reason: str | None = None, dedupe: bool = False) -> dict[str, Any]:
+        """Upload a sound (MP3 or Ogg, at most 512 KiB: InvalidInput otherwise, nothing sent)."""
+        ...
+
+    def update_soundboard_sound(self, sound_id: str, fields: Mapping[str, Any], *,
+                                reason: str | None = None) -> dict[str, Any]:
+        """Change a sound's name, volume or emoji. Raises DiscordNotFound."""
+        ...
+
+    def delete_soundboard_sound(self, sound_id: str, *, reason: str | None = None) -> None:
+        """Delete a sound. Raises DiscordNotFound."""
         ...
 
     def on_wait(self, listener: Callable[[Wait], None] | None) -> None:

@@ -1,9 +1,11 @@
 """Discord's CDN for this guild's images, served under ``/cdn/`` without a token or rate limits.
 
 Paths: ``emojis/{id}.png|gif``, ``stickers/{id}.png|gif|json``, ``icons/{guild}/{hash}.png|gif`` and
-``banners/{guild}/{hash}.png|gif`` and message attachments ``attachments/{channel}/{id}/{filename}``
-(uploaded through a webhook or seeded with their bytes); anything else (or a method other than GET and HEAD) is a plain
-text 404. Requests are logged with route ``/cdn`` and never recorded.
+``banners/{guild}/{hash}.png|gif``, ``splashes/…`` and ``discovery-splashes/…``, event covers
+(``guild-events/{event}/{hash}.png``), sounds (``soundboard-sounds/{id}``) and message attachments
+``attachments/{channel}/{id}/{filename}`` (uploaded through a webhook or seeded with their bytes); anything
+else (or a method other than GET and HEAD) is a plain text 404. Requests are logged with route ``/cdn`` and
+never recorded.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ def cdn_file(state: GuildState, path: str) -> tuple[bytes, str] | None:
     if parts[0] == "attachments":
         stored = state.messages.files.get("/".join(parts))
         return (stored, image_type(stored) or "application/octet-stream") if stored is not None else None
-    data_or_none = state.settings.images.get("/".join(parts))
+    data_or_none = state.settings.images.get("/".join(parts)) or state.safety.cdn_file("/".join(parts))
     if data_or_none is None:
         return None
     return data_or_none, image_type(data_or_none) or "application/octet-stream"

@@ -153,7 +153,11 @@ def _guild(c: ControlCall) -> Outcome:
 
 def _set_guild(c: ControlCall) -> Outcome:
     data = c.payload()
-    c.emu.state.settings.set_premium_tier(data.get("premium_tier") if isinstance(data, dict) else None)
+    settings = c.emu.state.settings
+    if isinstance(data, dict) and "features" in data:
+        settings.set_granted_features(data["features"])
+    if not isinstance(data, dict) or "premium_tier" in data or "features" not in data:
+        settings.set_premium_tier(data.get("premium_tier") if isinstance(data, dict) else None)
     return _guild(c)
 
 

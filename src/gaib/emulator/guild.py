@@ -13,6 +13,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from gaib.emulator.safety.state import SafetyStores
 from gaib.emulator.snowflake import SnowflakeGenerator
 from gaib.emulator.stores import datafile
 from gaib.emulator.stores.audit import AuditLog
@@ -36,7 +37,8 @@ OWNER_ID = "80351110224678912"
 class GuildState:
     """One guild's objects, as stores: ``roles``, ``channels``, ``threads``, ``overwrites``, ``webhooks``,
     ``settings``, ``emojis``, ``stickers``, ``bans``, ``users``, ``messages`` (channel history),
-    ``members`` (roles and nicknames) and ``audit`` (the audit log)."""
+    ``members`` (roles and nicknames), ``audit`` (the audit log) and ``safety`` (AutoMod, onboarding,
+    welcome screen, events, soundboard)."""
 
     def __init__(self, guild_id: str, guild_name: str, ids: SnowflakeGenerator,
                  clock: Callable[[], float]) -> None:
@@ -59,6 +61,7 @@ class GuildState:
         self.webhooks.thread_target = self.threads.accepting
         self.audit = AuditLog(self.ctx)
         self.members = MemberStore(self.ctx, self.users, self.roles)
+        self.safety = SafetyStores(self.ctx, self.roles, self.channels, self.settings)
         self.reset()
 
     @property
@@ -93,6 +96,7 @@ class GuildState:
         self.threads.reset()
         self.audit.reset()
         self.members.reset()
+        self.safety.reset()
 
     def reset(self) -> None:
         """Empty the guild: only @everyone (id = guild id) remains; webhooks and messages go too."""
@@ -116,6 +120,7 @@ class GuildState:
         }
         out.update(self.settings.api_object())
         out.update(emojis=self.emojis.listing(), stickers=self.stickers.listing())
+        out["features"] = [*out["features"], *self.safety.features()]
         if with_counts:
             out["approximate_member_count"] = 1
             out["approximate_presence_count"] = 0
@@ -137,6 +142,7 @@ class GuildState:
         self.roles.delete(role_id)
         self.overwrites.forget_role(role_id)
         self.members.forget_role(role_id)
+        self.safety.forget_role(role_id)
 
     def delete_channel(self, channel_id: str) -> dict[str, Any]:
         """Delete and return the channel; children of a category keep existing with parent_id null;
@@ -148,4 +154,5 @@ class GuildState:
         self.webhooks.forget_channel(channel_id)
         self.messages.forget_channel(channel_id)
         self.settings.forget_channel(channel_id)
+        self.safety.forget_channel(channel_id)
         return shown

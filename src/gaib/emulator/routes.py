@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.emulator.guild import GuildState
+from gaib.emulator.safety.routes import SAFETY_ROUTES
 from gaib.emulator.stores.audit import bot_user
 
 API_PREFIX = "/api/v10"
@@ -276,6 +277,8 @@ ROUTES: dict[str, dict[str, Handler]] = {
     "/channels/{channel_id}/threads/archived/public": {"GET": _archived_public_threads},
     WEBHOOK_EXECUTE: {"POST": _execute_webhook},
 }
+
+ROUTES.update(SAFETY_ROUTES)
 
 _SPLIT = [(template, template.strip("/").split("/")) for template in ROUTES]
 

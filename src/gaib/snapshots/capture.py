@@ -6,8 +6,10 @@ once), downloads every image from Discord's CDN and stores it in the media store
 an image already stored adds nothing), and, when asked, the last ``messages`` messages of every text
 and announcement channel not excluded (100 per request, channels read concurrently). It also keeps what
 the config does not hold of roles and channels (:mod:`gaib.snapshots.channel_fields`: forum tags, voice
-settings, member overwrites, role icons and colours) and the threads and forum posts
-(:mod:`gaib.snapshots.threads`), with ``messages`` their last messages too. It returns the
+settings, member overwrites, role icons and colours), the threads and forum posts
+(:mod:`gaib.snapshots.threads`), with ``messages`` their last messages too, and the safety parts
+(:mod:`gaib.snapshots.safety.capture`: AutoMod, onboarding, welcome screen, events, soundboard, five more
+requests, event covers and sounds stored like images). It returns the
 parts' plain bytes, the manifest's counts and ``extra`` entries, and the images (so the writer can
 check they are still stored once its catalog item exists).
 """
@@ -22,16 +24,17 @@ from typing import Any, TypeVar
 from gaib.bundles.media import MediaStore, media_entry
 from gaib.discord import limits as L
 from gaib.discord.community import (
+    CHANNEL_SETTINGS,
     DISCORD_CDN,
+    GUILD_IMAGES,
     Ban,
     Emoji,
     GuildSettings,
     Message,
     Sticker,
     avatar_url,
-    banner_path,
     emoji_path,
-    icon_path,
+    guild_image_path,
     image_type,
     sticker_path,
 )
@@ -48,6 +51,7 @@ from gaib.snapshots.parts import (
     excluded,
     messages_part,
 )
+from gaib.snapshots.safety.capture import capture as capture_safety
 
 T = TypeVar("T")
 MAX_WORKERS = 8
@@ -131,10 +135,8 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
 
         paths = [(emoji_path(e), L.EMOJI_MAX_BYTES) for e in emojis]
         paths += [(sticker_path(s), L.STICKER_MAX_BYTES) for s in stickers]
-        if settings.icon:
-            paths.append((icon_path(guild.id, settings.icon), L.GUILD_IMAGE_MAX_BYTES))
-        if settings.banner:
-            paths.append((banner_path(guild.id, settings.banner), L.GUILD_IMAGE_MAX_BYTES))
+        paths += [(guild_image_path(k, guild.id, getattr(settings, k)), L.GUILD_IMAGE_MAX_BYTES)
+                  for k in GUILD_IMAGES if getattr(settings, k)]
         fetched = _run(pool, [job(path, limit) for path, limit in paths])
 
         categories = {c.id: c.name for c in guild.channels if c.type == ChannelType.CATEGORY}
@@ -150,6 +152,7 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         skipped_ids = {c.id for c in skipped}
         thread_wanted = [t for t in threads if t.parent_id not in skipped_ids] if messages > 0 else []
         thread_read = _run(pool, [history_of(t.id) for t in thread_wanted])
+        safety = capture_safety(port, guild, settings.features, pool, images.fetch, images.note)
     got = iter(fetched)
     emoji_docs, sticker_docs = [], []
     role_names = {r.id: r.name for r in guild.roles}
@@ -161,8 +164,8 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         data, digest = next(got)
         sticker_docs.append({"id": s.id, "name": s.name, "tags": s.tags, "description": s.description,
                              "format_type": s.format_type, **images.note(data, digest)})
-    pictures: dict[str, Any] = {"icon": None, "banner": None}
-    for key, value in (("icon", settings.icon), ("banner", settings.banner)):
+    pictures: dict[str, Any] = dict.fromkeys(GUILD_IMAGES)
+    for key, value in ((k, getattr(settings, k)) for k in GUILD_IMAGES):
         if value:
             data, digest = next(got)
             pictures[key] = {"hash": value, **images.note(data, digest)}
@@ -175,7 +178,7 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         "format_version": FORMAT_VERSION, "id": settings.id, "name": settings.name,
         "settings": settings.restorable(), **pictures, "premium_tier": settings.premium_tier,
         "features": list(settings.features),
-        "channel_names": {v: names.get(v, v) for v in (settings.afk_channel_id, settings.system_channel_id) if v},
+        "channel_names": {v: names.get(v, v) for v in (getattr(settings, k) for k in CHANNEL_SETTINGS) if v},
     }
     parts: dict[str, bytes] = {
         "guild": dumps(guild_doc),
@@ -201,11 +204,14 @@ def capture(port: DiscordPort, guild: Guild, media: MediaStore, *, messages: int
         parts[messages_part(thread.id)] = dumps_lines(_message(m) for m in oldest_first)
         thread_index[thread.id] = {"name": thread.name, "parent_id": thread.parent_id, "count": len(oldest_first)}
         thread_total += len(oldest_first)
+    parts.update(safety.parts)
     added = sum(int(images.entries[d]["size"]) for d in images.added if d in images.entries)
     extra: dict[str, Any] = {"media": images.entries, "media_added": added,
                              "messages": index, "messages_per_channel": messages, "thread_messages": thread_index,
                              "excluded_channels": sorted(c.id for c in skipped) if messages > 0 else []}
+    if safety.unavailable:
+        extra["unavailable"] = safety.unavailable
     counts = {"emojis": len(emojis), "stickers": len(stickers), "bans": len(bans), "messages": total,
               "message_channels": len(index), "threads": len(threads), "thread_messages": thread_total,
-              "member_overwrites": member_overwrites}
+              "member_overwrites": member_overwrites, **safety.counts}
     return Captured(parts=parts, counts=counts, extra=extra, images=images.images)

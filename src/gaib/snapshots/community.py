@@ -7,7 +7,9 @@ exit 3 before any Discord write. :func:`plan` predicts the work against the live
 ``--dry-run`` and the confirmation (re-created objects have no id yet); :func:`apply` runs it, under the
 restore's lock, after the roles and channels are back: it maps the snapshot's role and channel ids to the
 ids they have now (from the state the restore just wrote), re-reads the live community and applies only
-what differs (:mod:`gaib.snapshots.community_plan`, :mod:`gaib.snapshots.community_apply`), then replays
+what differs (:mod:`gaib.snapshots.community_plan`, :mod:`gaib.snapshots.community_apply`), then the
+AutoMod rules, onboarding, welcome screen, events and sounds (:mod:`gaib.snapshots.safety`; exempt roles
+and channels, option roles and channels, welcome and event channels under their ids now), then replays
 messages into re-created channels (:mod:`gaib.snapshots.replay`). Before the community it puts back what
 the config does not hold of roles and channels (:mod:`gaib.snapshots.channel_fields`), after the replay
 the missing threads and forum posts (:mod:`gaib.snapshots.threads`). Which of these parts are restored is
@@ -19,11 +21,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from gaib.bundles.media import MediaStore, sha256_hex
 from gaib.discord import limits as L
-from gaib.discord.community import banner_path, emoji_path, icon_path, role_icon_path, sticker_path
+from gaib.discord.community import GUILD_IMAGES, emoji_path, guild_image_path, role_icon_path, sticker_path
 from gaib.discord.models import Guild
 from gaib.discord.port import DiscordPort
 from gaib.iac.plan import Plan
@@ -38,6 +41,11 @@ from gaib.snapshots.community_plan import CommunityPlan, LiveCommunity, plan_com
 from gaib.snapshots.parts import Extras, load_extras
 from gaib.snapshots.replay import ReplayPlan, ReplayResult, execute_replay, plan_replay
 from gaib.snapshots.replay_journal import ReplayJournal
+from gaib.snapshots.safety import plan as safety_plan
+from gaib.snapshots.safety.apply import SafetyResult
+from gaib.snapshots.safety.apply import execute as execute_safety
+from gaib.snapshots.safety.parts import SAFETY_PARTS
+from gaib.snapshots.safety.plan import SafetyPlan
 from gaib.snapshots.selection import Selection, narrow_community
 from gaib.snapshots.store import SnapshotContent, SnapshotManager
 from gaib.state.model import State
@@ -53,21 +61,23 @@ def load_for_restore(manager: SnapshotManager, content: SnapshotContent, *, mess
     return load_extras(manager.repo, m, MediaStore(manager.repo.store, m.server_id), messages=messages, images=True)
 
 
-def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4, guild: Guild | None = None) -> LiveCommunity:
+def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4, guild: Guild | None = None,
+              selection: Selection | None = None) -> LiveCommunity:
     """The live settings, emojis, stickers and bans, plus the checksums of the live images the planner
     compares (an icon or banner whose hash is not the snapshot's; emojis and stickers that may be the
-    snapshot's under another id; with ``guild``, role icons whose hash is not the snapshot's) and, with
-    ``guild`` when the snapshot holds threads, the live threads."""
+    snapshot's under another id; with ``guild``, role icons whose hash is not the snapshot's), with
+    ``guild`` when the snapshot holds threads the live threads, and the live safety parts the snapshot
+    holds and ``selection`` selects (None: all)."""
     with Workers(max_workers=max(1, workers), thread_name_prefix="gaib-read") as pool:
 
         f_settings, f_emojis = pool.submit(port.get_guild_settings), pool.submit(port.list_emojis)
         f_stickers, f_bans = pool.submit(port.list_stickers), pool.submit(port.list_bans)
         settings, emojis, stickers, bans = f_settings.result(), f_emojis.result(), f_stickers.result(), f_bans.result()
         wanted: dict[str, tuple[str, int]] = {}
-        for key, path in (("icon", icon_path), ("banner", banner_path)):
+        for key in GUILD_IMAGES:
             saved, live_hash = extras.guild.get(key), getattr(settings, key)
             if isinstance(saved, dict) and live_hash and live_hash != saved.get("hash"):
-                wanted[key] = (path(settings.id, live_hash), L.GUILD_IMAGE_MAX_BYTES)
+                wanted[key] = (guild_image_path(key, settings.id, live_hash), L.GUILD_IMAGE_MAX_BYTES)
         saved_emoji_ids = {str(e["id"]) for e in extras.emojis}
         missing_names = {str(e["name"]) for e in extras.emojis if str(e["id"]) not in {x.id for x in emojis}}
         for e in emojis:
@@ -86,8 +96,10 @@ def read_live(port: DiscordPort, extras: Extras, *, workers: int = 4, guild: Gui
         futures = {k: pool.submit(port.cdn_get, path, max_bytes=limit) for k, (path, limit) in wanted.items()}
         shas = {k: sha256_hex(f.result()) for k, f in futures.items()}
         threads = tuple(thread_parts.read_threads(port, guild, pool)) if guild is not None and extras.threads else ()
+    live_safety = safety_plan.read_live(port, extras.safety, selection, features=settings.features,
+                                        premium_tier=settings.premium_tier, workers=workers)
     return LiveCommunity(settings=settings, emojis=tuple(emojis), stickers=tuple(stickers), bans=tuple(bans),
-                         image_sha=shas, threads=threads)
+                         image_sha=shas, threads=threads, safety=live_safety)
 
 
 def channel_names(extra: Mapping[str, Any]) -> dict[str, str]:
@@ -123,6 +135,7 @@ class ExtrasPlan:
 
     community: CommunityPlan
     replay: ReplayPlan | None
+    safety: SafetyPlan = field(default_factory=SafetyPlan)
     requests: Mapping[str, int] = field(default_factory=dict)
     time_floor: float = 0.0
     time_parts: Mapping[str, float] = field(default_factory=dict)
@@ -136,15 +149,15 @@ class ExtrasPlan:
     @property
     def has_work(self) -> bool:
         """Whether anything besides the roles and channels is to be sent."""
-        return (not self.community.empty or bool(self.replay and self.replay.channels)
+        return (not self.community.empty or not self.safety.empty or bool(self.replay and self.replay.channels)
                 or bool(self.structure and self.structure.steps) or bool(self.threads and self.threads.steps))
 
     def warnings(self) -> list[str]:
         return (list(self.community.warnings) + list(self.structure.warnings if self.structure else ())
-                + list(self.threads.warnings if self.threads else ()))
+                + list(self.threads.warnings if self.threads else ()) + list(self.safety.messages()))
 
     def to_dict(self) -> dict[str, Any]:
-        return {"community": self.community.to_dict(),
+        return {"community": self.community.to_dict(), "safety": self.safety.to_dict(),
                 "structure": self.structure.to_dict() if self.structure is not None else None,
                 "threads": self.threads.to_dict() if self.threads is not None else None,
                 "messages": self.replay.to_dict() if self.replay is not None else None,
@@ -185,19 +198,27 @@ def _reads(live: LiveCommunity | None, *, images: int) -> dict[str, int]:
 
 
 def estimate(structure: Plan | None, community: CommunityPlan, replay: ReplayPlan | None,
-             live: LiveCommunity | None, *, apply_reads: bool) -> tuple[dict[str, int], float, dict[str, float]]:
+             live: LiveCommunity | None, *, apply_reads: bool,
+             safety: SafetyPlan | None = None) -> tuple[dict[str, int], float, dict[str, float]]:
     """Requests (by route) and the time floor of a whole restore: the plan's reads, the pre-restore
     snapshot and the reads under the lock (``apply_reads``), the structure's writes, the community's
     writes and the replay."""
     tally: dict[str, int] = {}
-    live_images = (len(live.emojis) + len(live.stickers) + int(bool(live.settings.icon))
-                   + int(bool(live.settings.banner))) if live is not None else 0
+    live_images = (len(live.emojis) + len(live.stickers)
+                   + sum(1 for k in GUILD_IMAGES if getattr(live.settings, k))) if live is not None else 0
     _add(tally, _reads(live, images=len(live.image_sha) if live is not None else 0))
     if apply_reads:
         _add(tally, _reads(live, images=live_images))  # the pre-restore snapshot
         _add(tally, _reads(live, images=len(live.image_sha) if live is not None else 0))  # under the lock
     _add(tally, _structure_requests(structure))
     _add(tally, cplan.requests(community))
+    if live is not None:
+        _add(tally, safety_plan.reads(live.safety.parts))
+        if apply_reads:  # the pre-restore snapshot reads every safety part; the re-plan under the lock
+            _add(tally, safety_plan.reads(frozenset(SAFETY_PARTS)))
+            _add(tally, safety_plan.reads(live.safety.parts))
+    if safety is not None:
+        _add(tally, safety_plan.requests(safety))
     if replay is not None:
         _add(tally, replay.requests())
     waits = max((w.seconds for w in structure.waits), default=0.0) if structure is not None else 0.0
@@ -226,19 +247,25 @@ def _live_icon_sha(live: LiveCommunity) -> dict[str, str]:
 
 def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan | None, objects: State, *,
          prune_unmanaged: bool, messages: bool, names: Mapping[str, str], apply_reads: bool,
-         journal: ReplayJournal | None = None, selection: Selection | None = None) -> ExtrasPlan:
-    """The predicted community and replay work (objects the structure plan re-creates have no id yet:
-    they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
+         journal: ReplayJournal | None = None, selection: Selection | None = None, now: datetime | None = None,
+         ids: Mapping[str, str] | None = None) -> ExtrasPlan:
+    """The predicted community, safety and replay work (objects the structure plan re-creates have no id
+    yet: they count under their snapshot-time id; messages an interrupted replay posted, per ``journal``,
     count as already there). ``selection``: the parts restored (default: every part, ``messages`` with
-    ``messages``); the community plan keeps only the parts it chose."""
+    ``messages``); the community plan keeps only the parts it chose (the safety parts were read for it).
+    ``now``: the run's clock (events that started before it are over); ``ids``: snapshot-time ids of roles
+    and channels an earlier restore re-created → their ids now (the state's)."""
     chosen = selection if selection is not None else sel.parse(messages=messages)
+    known = dict(ids or {})
     channels = [c.id for c in live_guild.channels]
     roles = [r.id for r in live_guild.roles]
     pending = recreated(structure, objects)
-    community = plan_community(extras, live, ids={}, live_channels=channels, live_roles=roles,
+    community = plan_community(extras, live, ids=known, live_channels=channels, live_roles=roles,
                                prune_unmanaged=prune_unmanaged, pending=pending)
     if selection is not None:
         community = narrow_community(community, selection)
+    safety = safety_plan.plan(extras.safety, live.safety, ids=known, channels=set(channels) | set(pending),
+                              roles=set(roles) | set(pending), now=now or datetime.now(UTC), prune=prune_unmanaged)
     replay = None
     if messages:
         replay = plan_replay(_channel_messages(extras), names, live_channels=channels, journal=journal)
@@ -249,15 +276,15 @@ def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan
     if chosen.includes("threads"):
         threads = thread_parts.plan_threads(extras.threads, live_guild, live.threads, ids={},
                                             messages=extras.messages if messages else {}, pending=pending)
-    requests, floor, parts = estimate(structure, community, replay, live, apply_reads=apply_reads)
+    requests, floor, parts = estimate(structure, community, replay, live, apply_reads=apply_reads, safety=safety)
     _add(requests, fields_plan.requests())
     if threads is not None:
         _add(requests, threads.requests())
         sends = sum(len(s.messages) for s in threads.steps)
         if sends:
             _add(requests, {"POST /webhooks/{webhook_id}/{webhook_token}": sends})
-    return ExtrasPlan(community=community, replay=replay, requests=requests, time_floor=floor, time_parts=parts,
-                      structure=fields_plan, threads=threads)
+    return ExtrasPlan(community=community, replay=replay, safety=safety, requests=requests, time_floor=floor,
+                      time_parts=parts, structure=fields_plan, threads=threads)
 
 
 @dataclass
@@ -266,34 +293,37 @@ class ExtrasDone:
     replay: ReplayResult | None = None
     structure: fields.StructureResult | None = None
     threads: thread_parts.ThreadsResult | None = None
+    safety: SafetyResult | None = None
 
     @property
     def failed(self) -> list[dict[str, Any]]:
         return [*(self.structure.failed if self.structure else []),
-                *(self.community.failed if self.community else []), *(self.replay.failed if self.replay else []),
-                *(self.threads.failed if self.threads else [])]
+                *(self.community.failed if self.community else []), *(self.safety.failed if self.safety else []),
+                *(self.replay.failed if self.replay else []), *(self.threads.failed if self.threads else [])]
 
     def to_dict(self) -> dict[str, Any]:
         return {"community": self.community.to_dict() if self.community is not None else None,
                 "structure": self.structure.to_dict() if self.structure is not None else None,
                 "threads": self.threads.to_dict() if self.threads is not None else None,
+                "safety": self.safety.to_dict() if self.safety is not None else None,
                 "messages": self.replay.to_dict() if self.replay is not None else None}
 
 
 def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, prune_unmanaged: bool,
           messages: bool, names: Mapping[str, str], progress: Reporter, reason: str,
-          concurrency: int, journal: ReplayJournal | None = None,
+          concurrency: int, journal: ReplayJournal | None = None, now: datetime | None = None,
           selection: Selection | None = None) -> ExtrasDone:
-    """Put back the fields of roles and channels the config does not hold, make the live community match
-    the snapshot, replay messages, then put back threads and posts (their messages replayed too), exactly
-    once with ``journal`` (see the module docstring)."""
+    """Put back the fields of roles and channels the config does not hold, make the live community and the
+    safety parts ``selection`` selects (None: all) match the snapshot, replay messages, then put back
+    threads and posts (their messages replayed too), exactly once with ``journal`` (see the module
+    docstring)."""
     done = ExtrasDone()
     if not extras.present:
         return done
     chosen = selection if selection is not None else sel.parse(messages=messages)
     ids = id_map(objects, state)
     guild = port.get_guild()
-    live = read_live(port, extras, workers=min(concurrency, 8), guild=guild)
+    live = read_live(port, extras, workers=min(concurrency, 8), guild=guild, selection=selection)
     fields_plan = fields.plan_structure(extras.structure, guild, ids=ids, features=live.settings.features,
                                         emojis={e.id for e in live.emojis}, include=chosen.includes,
                                         live_icon_sha=_live_icon_sha(live))
@@ -305,6 +335,11 @@ def apply(port: DiscordPort, extras: Extras, objects: State, state: State, *, pr
     if selection is not None:
         community = narrow_community(community, selection)
     done.community = execute_community(port, community, extras.images, progress=progress, reason=reason)
+    if live.safety.parts:
+        safety = safety_plan.plan(extras.safety, live.safety, ids=ids, channels={c.id for c in guild.channels},
+                                  roles={r.id for r in guild.roles}, now=now or datetime.now(UTC),
+                                  prune=prune_unmanaged)
+        done.safety = execute_safety(port, safety, extras.images, progress=progress, reason=reason)
     if messages:
         live_ids = {c.id for c in guild.channels}
         recreated = {old: new for old, new in ids.items() if new in live_ids}

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gaib.discord.community import data_uri
+from gaib.discord.community import GUILD_IMAGES, data_uri
 from gaib.discord.port import DiscordPort
 from gaib.errors import GaibError
 from gaib.iac.progress import Reporter, Tick
@@ -53,7 +53,7 @@ def execute_community(port: DiscordPort, plan: CommunityPlan, images: Mapping[st
         return True
 
     if plan.settings:
-        fields = {k: (data_uri(images[v]) if k in ("icon", "banner") and v is not None else v)
+        fields = {k: (data_uri(images[v]) if k in GUILD_IMAGES and v is not None else v)
                   for k, v in plan.settings.items()}
         if attempt("server settings: " + ", ".join(sorted(fields)),
                    _discard(port.update_guild_settings, fields, reason=reason)):

@@ -2,10 +2,12 @@
 
 What the live server has is compared with what the snapshot holds, and only what differs is planned:
 
-* **Settings**: every restorable setting that differs (the AFK and system channels by the channel's id
-  now: a re-created channel has a new one), the icon and banner when the live image is not the
-  snapshot's (compared by sha256, so an image put back earlier counts as the same), one PATCH in all.
-  The banner needs boost level 2: without it the plan says so and leaves it out.
+* **Settings**: every restorable setting that differs (the AFK, system, rules, public updates and safety
+  alerts channels by the channel's id now: a re-created channel has a new one; the description), the
+  icon, banner, invite splash and discovery splash when the live image is not the snapshot's (compared
+  by sha256, so an image put back earlier counts as the same), one PATCH in all. The banner needs boost
+  level 2, the invite splash level 1 (INVITE_SPLASH), the discovery splash DISCOVERABLE: without the
+  feature the plan says so and leaves the image out.
 * **Emojis and stickers** that still exist (same id) keep their id; a rename or other roles is an update.
   A missing one matches a live one of the same name and the same image (adopted, nothing sent), else it
   is re-created from its stored image. Live ones the snapshot does not hold are deleted only with
@@ -26,9 +28,19 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gaib.discord import limits as L
-from gaib.discord.community import CHANNEL_SETTINGS, RESTORABLE_SETTINGS, Ban, Emoji, GuildSettings, Sticker
+from gaib.discord.community import (
+    CHANNEL_SETTINGS,
+    GUILD_IMAGES,
+    IMAGE_FEATURES,
+    RESTORABLE_SETTINGS,
+    Ban,
+    Emoji,
+    GuildSettings,
+    Sticker,
+)
 from gaib.discord.models import Thread
 from gaib.snapshots.parts import Extras
+from gaib.snapshots.safety.plan import LiveSafety
 
 
 @dataclass(frozen=True)
@@ -43,6 +55,8 @@ class LiveCommunity:
     image_sha: Mapping[str, str] = field(default_factory=dict)
     threads: tuple[Thread, ...] = ()
     """The live threads (active and archived public), read when the snapshot holds threads."""
+    safety: LiveSafety = field(default_factory=LiveSafety)
+    """The live AutoMod rules, onboarding, welcome screen, events and sounds (:mod:`gaib.snapshots.safety`)."""
 
 
 @dataclass(frozen=True)
@@ -71,7 +85,8 @@ class BanBatch:
 @dataclass(frozen=True)
 class CommunityPlan:
     settings: Mapping[str, Any] = field(default_factory=dict)
-    """Discord field → value; ``icon``/``banner`` map to the sha256 of the stored image, or None."""
+    """Discord field → value; the images (``icon``, ``banner``, ``splash``, ``discovery_splash``) map to the
+    sha256 of the stored image, or None."""
     items: tuple[Item, ...] = ()
     ban: tuple[BanBatch, ...] = ()
     unban: tuple[str, ...] = ()
@@ -92,7 +107,7 @@ class CommunityPlan:
 
     def to_dict(self) -> dict[str, Any]:
         return {"present": self.present, "empty": self.empty, "summary": self.summary(),
-                "settings": {k: (v if k not in ("icon", "banner") else ("image " + v[:12] if v else None))
+                "settings": {k: (v if k not in GUILD_IMAGES else ("image " + v[:12] if v else None))
                              for k, v in self.settings.items()},
                 "items": [i.to_dict() for i in self.items if i.action != "adopt"],
                 "adopted": [i.to_dict() for i in self.items if i.action == "adopt"],
@@ -128,7 +143,7 @@ def _settings(extras: Extras, live: LiveCommunity, ids: Mapping[str, str], chann
                                 "re-created; left unset.")
         if want != now.get(key):
             out[key] = want
-    for key in ("icon", "banner"):
+    for key in GUILD_IMAGES:
         image = extras.guild.get(key)
         live_hash = getattr(live.settings, key)
         if image is None:
@@ -137,9 +152,12 @@ def _settings(extras: Extras, live: LiveCommunity, ids: Mapping[str, str], chann
             continue
         if live_hash == image.get("hash") or live.image_sha.get(key) == image.get("sha256"):
             continue
-        if key == "banner" and "BANNER" not in live.settings.features:
-            warnings.append("The banner needs boost level 2 (the BANNER feature), which the server does not "
-                            "have now; it is not restored.")
+        feature = IMAGE_FEATURES.get(key)
+        if feature is not None and feature not in live.settings.features:
+            what = key.replace("_", " ")
+            need = {"banner": "boost level 2", "splash": "boost level 1"}.get(key, "a server listed in Discovery")
+            warnings.append(f"The {what} needs {need} (the {feature} feature), which the server does not have "
+                            "now; it is not restored.")
             continue
         out[key] = str(image["sha256"])
     return out

@@ -1,4 +1,5 @@
-"""What changed between two snapshots' community parts: settings, emojis, stickers, bans, messages. Pure.
+"""What changed between two snapshots' community parts: settings, emojis, stickers, bans, messages, and
+the safety parts (:mod:`gaib.snapshots.safety.compare`). Pure.
 
 Emojis and stickers are matched by name (images compared by checksum), bans by user id, messages by
 message id within each channel. A snapshot taken before these parts existed compares as holding none.
@@ -9,9 +10,12 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from gaib.discord.community import GUILD_IMAGES
 from gaib.snapshots.parts import Extras
+from gaib.snapshots.safety.compare import SECTIONS as SAFETY_SECTIONS
+from gaib.snapshots.safety.compare import compare_safety, render_safety
 
-SECTIONS = ("settings", "emojis", "stickers", "bans", "messages")
+SECTIONS = ("settings", "emojis", "stickers", "bans", "messages", *SAFETY_SECTIONS)
 
 
 def _image(value: Any) -> str | None:
@@ -19,10 +23,10 @@ def _image(value: Any) -> str | None:
 
 
 def _settings(a: Extras, b: Extras) -> list[dict[str, Any]]:
-    old = {"name": a.guild.get("name"), **a.guild.get("settings", {}), "icon": _image(a.guild.get("icon")),
-           "banner": _image(a.guild.get("banner")), "boost level": a.guild.get("premium_tier")}
-    new = {"name": b.guild.get("name"), **b.guild.get("settings", {}), "icon": _image(b.guild.get("icon")),
-           "banner": _image(b.guild.get("banner")), "boost level": b.guild.get("premium_tier")}
+    old = {"name": a.guild.get("name"), **a.guild.get("settings", {}), "boost level": a.guild.get("premium_tier"),
+           **{k: _image(a.guild.get(k)) for k in GUILD_IMAGES}}
+    new = {"name": b.guild.get("name"), **b.guild.get("settings", {}), "boost level": b.guild.get("premium_tier"),
+           **{k: _image(b.guild.get(k)) for k in GUILD_IMAGES}}
     if not a.present or not b.present:
         return []
     return [{"field": k, "old": old.get(k), "new": new.get(k)} for k in sorted(old.keys() | new.keys())
@@ -87,6 +91,7 @@ def compare_extras(a: Extras, b: Extras, names: Mapping[str, str]) -> dict[str, 
         "stickers": _diff(_named(a.stickers, ("tags", "description")), _named(b.stickers, ("tags", "description"))),
         "bans": _bans(a, b),
         "messages": _messages(a, b, names),
+        **compare_safety(a.safety, b.safety),
     }
 
 
@@ -109,4 +114,4 @@ def render_extras(result: Mapping[str, Any]) -> list[str]:
     for row in result.get("messages") or ():
         lines.append(f"  ~ messages in #{row['channel']}: {row['old']} -> {row['new']} "
                      f"({row['added']} new, {row['removed']} gone, {row['edited']} edited)")
-    return lines
+    return lines + render_safety(result)

@@ -24,7 +24,10 @@ Parts (each one JSON document, or JSON lines for messages, compressed like every
                         name, avatar URL, bot), content, embeds, attachments (file name, URL, size, type),
                         timestamps, type
 
-Images live once in ``media/{server}/{sha256}`` (:mod:`gaib.bundles.media`); the manifest lists them in
+The safety parts (``automod``, ``onboarding``, ``welcome``, ``events``, ``soundboard``) are described in
+:mod:`gaib.snapshots.safety.parts`; :func:`load_extras` reads them into :attr:`Extras.safety`.
+
+Images (and sounds) live once in ``media/{server}/{sha256}`` (:mod:`gaib.bundles.media`); the manifest lists them in
 ``extra.media`` (``{sha256: {size, type}}``) and the channels whose messages it holds in
 ``extra.messages`` (``{channel_id: {name, count}}``).
 """
@@ -39,14 +42,17 @@ from typing import Any
 from gaib.bundles.manifest import Manifest
 from gaib.bundles.media import MAX_IMAGE_BYTES, MediaStore
 from gaib.bundles.repository import BundleRepository
+from gaib.discord.community import GUILD_IMAGES
 from gaib.discord.models import Channel, ChannelType
 from gaib.errors import IntegrityError, InvalidInput
 from gaib.names import check_snowflake
+from gaib.snapshots.safety import parts as safety_parts
+from gaib.snapshots.safety.parts import SAFETY_PARTS, Safety
 
 FORMAT_VERSION = 1
 COMMUNITY_PARTS = {"guild": "guild.json.gz", "emojis": "emojis.json.gz", "stickers": "stickers.json.gz",
                    "bans": "bans.json.gz", "structure": "structure.json.gz", "threads": "threads.json.gz",
-                   "members": "members.json.gz"}
+                   "members": "members.json.gz", **SAFETY_PARTS}
 #: Parts a snapshot holds only since they were added (issue 22): read when the manifest lists them.
 LATER_PARTS = ("structure", "threads")
 MESSAGES_PREFIX = "messages/"
@@ -122,6 +128,8 @@ class Extras:
     structure: Mapping[str, Any] = field(default_factory=dict)
     """The ``structure`` part (empty for a snapshot taken before it existed)."""
     threads: tuple[dict[str, Any], ...] = ()
+    safety: Safety = field(default_factory=Safety)
+    """AutoMod, onboarding, welcome screen, events and soundboard (:mod:`gaib.snapshots.safety.parts`)."""
 
     @property
     def thread_ids(self) -> frozenset[str]:
@@ -134,10 +142,10 @@ class Extras:
             icon = role.get("icon") if isinstance(role, dict) else None
             if isinstance(icon, dict):
                 refs[str(icon.get("sha256"))] = f"the icon of role @{role.get('name')}"
-        for key in ("icon", "banner"):
+        for key in GUILD_IMAGES:
             image = self.guild.get(key)
             if isinstance(image, dict):
-                refs[str(image.get("sha256"))] = f"the server {key}"
+                refs[str(image.get("sha256"))] = f"the server {key.replace('_', ' ')}"
         for e in self.emojis:
             refs[str(e.get("sha256"))] = f"emoji {e.get('name')}"
         for s in self.stickers:
@@ -147,6 +155,7 @@ class Extras:
                 for a in m.get("attachments") or ():
                     if isinstance(a, dict) and isinstance(a.get("sha256"), str):
                         refs[a["sha256"]] = f"attachment {str(a.get('filename'))[:60]}"
+        refs.update(self.safety.media_refs())
         return refs
 
 
@@ -216,7 +225,7 @@ def load_extras(repo: BundleRepository, manifest: Manifest, media: MediaStore, *
     threads = _items(later["threads"], "threads", m, "threads", ("id", "parent_id", "name")) if later[
         "threads"] else ()
     extras = Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved,
-                    structure=structure, threads=threads)
+                    structure=structure, threads=threads, safety=safety_parts.load(repo, m))
     if not images:
         return extras
     raw = m.extra.get("media")
@@ -230,4 +239,4 @@ def load_extras(repo: BundleRepository, manifest: Manifest, media: MediaStore, *
             raise _damaged(m, "media", f"the manifest lists the image of {what} without a size")
         loaded[digest] = b"".join(media.stream(digest, size, what=what))  # never more than its listed size
     return Extras(present=True, guild=guild, emojis=emojis, stickers=stickers, bans=bans, messages=saved,
-                  images=loaded, structure=structure, threads=threads)
+                  images=loaded, structure=structure, threads=threads, safety=extras.safety)

@@ -271,12 +271,13 @@ def plan_restore(ports: Ports, snapshot_id: str, *, apply: bool, dry_run: bool, 
         if extras.present:
             live_community = community_service.read_live(ports.discord, extras,
                                                          workers=min(4, ports.settings.discord_concurrency),
-                                                         guild=live)
+                                                         guild=live, selection=sel)
             community = community_service.plan(
                 extras, live_community, live, discord_plan, content.objects, prune_unmanaged=prune_unmanaged,
                 messages=messages,
                 names=community_service.channel_names(content.record.manifest.extra), apply_reads=apply,
-                journal=replay_journal(ports, content) if messages else None, selection=sel)
+                journal=replay_journal(ports, content) if messages else None, selection=sel, now=ports.clock(),
+                ids=community_service.id_map(content.objects, ports.state.get(ws) or content.objects))
             notes += community.warnings()
         else:
             notes.append(f"Snapshot {snapshot_id} was taken before snapshots held settings, emojis, stickers and "
@@ -410,7 +411,7 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
                     prune_unmanaged=plan.prune_unmanaged, messages=plan.messages,
                     names=community_service.channel_names(content.record.manifest.extra), progress=progress,
                     reason=f"gaib snapshot restore {snapshot_id}", concurrency=ports.settings.discord_concurrency,
-                    journal=replay_journal(ports, content), selection=sel)
+                    journal=replay_journal(ports, content), selection=sel, now=ports.clock())
             finally:
                 ports.discord.on_wait(None)
         if done.changed and done.failure is None and plan.saved_members is not None and sel.includes("members"):
@@ -434,7 +435,8 @@ def _apply(ports: Ports, plan: SnapshotRestorePlan, sid: str, progress: Reporter
     if done.failure is None and failed:
         raise PartialFailure(
             f"The roles and channels of snapshot {snapshot_id} are back, but {len(failed)} step(s) of the settings, "
-            f"emojis, stickers, bans, members or messages failed: " + "; ".join(f["message"] for f in failed[:3]),
+            "emojis, stickers, bans, members, AutoMod, onboarding, welcome screen, events, sounds or messages "
+            "failed: " + "; ".join(f["message"] for f in failed[:3]),
             hint=f"Run the restore again to finish it. Undo everything with: gaib server snapshot restore "
                  f"{done.pre_restore_id} --apply",
             details={"restore": result.to_dict(), "failed": failed})

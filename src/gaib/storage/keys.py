@@ -56,7 +56,9 @@ _TS_FORMAT = "%Y%m%dT%H%M%S"
 
 SnapshotPart = Literal["manifest.json", "state.json.gz", "config.yaml.gz", "theme-registry.json.gz",
                        "objects.json.gz", "guild.json.gz", "emojis.json.gz", "stickers.json.gz", "bans.json.gz",
-                       "structure.json.gz", "threads.json.gz", "members.json.gz"]
+                       "structure.json.gz", "threads.json.gz", "members.json.gz",
+                       "automod.json.gz", "onboarding.json.gz", "welcome.json.gz", "events.json.gz",
+                       "soundboard.json.gz"]
 SNAPSHOT_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "manifest.json",
     "state.json.gz",
@@ -73,6 +75,11 @@ SNAPSHOT_COMMUNITY_PARTS: Final[tuple[SnapshotPart, ...]] = (
     "structure.json.gz",
     "threads.json.gz",
     "members.json.gz",
+    "automod.json.gz",
+    "onboarding.json.gz",
+    "welcome.json.gz",
+    "events.json.gz",
+    "soundboard.json.gz",
 )
 _SHA256_RE = re.compile(r"[0-9a-f]{64}")
 

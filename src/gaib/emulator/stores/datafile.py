@@ -12,6 +12,7 @@ import binascii
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from gaib.emulator.safety.state import SafetyStores
 from gaib.emulator.stores.emojis import EmojiRec
 from gaib.emulator.stores.members import MemberRec
 from gaib.emulator.stores.records import ChannelRec, DataFileError, RoleRec, WebhookRec
@@ -47,6 +48,7 @@ def dump(guild: GuildState) -> dict[str, Any]:
             "bans": dict(guild.bans.reasons), "users": dict(guild.users.by_id), "history": guild.messages.history,
         },
         "members": {uid: m.to_json() for uid, m in guild.members.by_id.items()},
+        "safety": guild.safety.to_json(),
     }
 
 
@@ -125,8 +127,14 @@ def load(guild: GuildState, data: Any) -> None:
     if not isinstance(raw_members, dict):
         raise DataFileError("'members' must be an object")
     members = {str(uid): MemberRec.from_json(m) for uid, m in raw_members.items()}
+    safety = SafetyStores(guild.ctx, guild.roles, guild.channels, guild.settings)
+    try:
+        safety.load_json(data.get("safety"))
+    except ValueError as exc:
+        raise DataFileError(str(exc)) from None
 
     guild.clear()
+    guild.safety = safety
     guild.settings.guild_name = name
     guild.roles.by_id, guild.channels.by_id, guild.webhooks.by_id = roles, channels, webhooks
     guild.settings.values, guild.settings.premium_tier = community.settings, community.premium_tier
@@ -136,7 +144,8 @@ def load(guild: GuildState, data: Any) -> None:
     guild.messages.history = community.history
     guild.threads.by_id = threads
     guild.members.by_id = members
-    for oid in [*roles, *channels, *webhooks, *threads, *community.emojis, *community.stickers]:
+    for oid in [*roles, *channels, *webhooks, *threads, *community.emojis, *community.stickers,
+                *safety.automod.by_id, *safety.events.by_id, *safety.sounds.by_id]:
         guild.ids.observe(oid)
     for messages in community.history.values():
         for m in messages:

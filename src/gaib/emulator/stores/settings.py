@@ -4,6 +4,12 @@ Discord's rules kept here: guild name 2-100 characters, the closed enums of the 
 AFK channel that is a voice channel and a system channel that is a text channel, the banner only from
 boost level 2 (the ``BANNER`` feature) and an animated icon from level 1 (``ANIMATED_ICON``). Icons
 and banners arrive as data URIs and are kept by CDN path (``icons/{guild}/{hash}.png``).
+Community settings: the rules, public updates and safety alerts channels (text channels of this
+server), the description (0-300, the spec's ``GuildPatchRequestPartial``), the invite splash (needs
+``INVITE_SPLASH``, boost level 1) and the discovery splash (needs ``DISCOVERABLE``, which Discord grants
+to community servers it lists; the control route ``POST /_emulator/guild {"features": [...]}`` grants
+it here, with ``COMMUNITY``). Both splashes are kept like the banner (``splashes/{guild}/{hash}.png``,
+``discovery-splashes/{guild}/{hash}.png``); a missing feature is 50035 ``GUILD_FEATURE_REQUIRED``.
 The name survives :meth:`SettingsStore.reset`: only a PATCH or the data file change it.
 """
 
@@ -27,7 +33,16 @@ LOCALES = ("ar", "bg", "cs", "da", "de", "el", "en-GB", "en-US", "es-419", "es-E
 def default_settings() -> dict[str, Any]:
     return {"icon": None, "banner": None, "description": None, "verification_level": 0,
             "default_message_notifications": 0, "explicit_content_filter": 0, "afk_channel_id": None,
-            "afk_timeout": 300, "system_channel_id": None, "system_channel_flags": 0, "preferred_locale": "en-US"}
+            "afk_timeout": 300, "system_channel_id": None, "system_channel_flags": 0, "preferred_locale": "en-US",
+            "rules_channel_id": None, "public_updates_channel_id": None, "safety_alerts_channel_id": None,
+            "splash": None, "discovery_splash": None, "granted_features": []}
+
+#: Settings that name a text channel, checked and cleared like the system channel.
+TEXT_CHANNEL_SETTINGS = ("system_channel_id", "rules_channel_id", "public_updates_channel_id",
+                         "safety_alerts_channel_id")
+#: Guild features the control route may grant (Discord grants them outside the API).
+GRANTABLE = ("COMMUNITY", "DISCOVERABLE", "NEWS")
+_IMAGE_FOLDERS = {"icon": "icons", "banner": "banners", "splash": "splashes", "discovery_splash": "discovery-splashes"}
 
 
 class SettingsStore:
@@ -55,7 +70,14 @@ class SettingsStore:
             out += ["ANIMATED_ICON", "INVITE_SPLASH"]
         if self.premium_tier >= 2:
             out += ["BANNER", "ROLE_ICONS"]
-        return out
+        return out + [f for f in self.values.get("granted_features", []) if f not in out]
+
+    def set_granted_features(self, features: Any) -> None:
+        """Control route: the features Discord grants outside the API (:data:`GRANTABLE`)."""
+        if not isinstance(features, list) or any(f not in GRANTABLE for f in features):
+            raise form_error(("features",), "BASE_TYPE_CHOICES", f"Values must be some of {GRANTABLE}.")
+        self.values["granted_features"] = sorted(set(features))
+        self.ctx.changed()
 
     def api_object(self) -> dict[str, Any]:
         """The settings part of Discord's guild object (``premium_tier`` and ``features`` included)."""
@@ -67,6 +89,8 @@ class SettingsStore:
             "verification_level": s["verification_level"],
             "default_message_notifications": s["default_message_notifications"],
             "explicit_content_filter": s["explicit_content_filter"], "preferred_locale": s["preferred_locale"],
+            **{k: s.get(k) for k in ("rules_channel_id", "public_updates_channel_id", "safety_alerts_channel_id",
+                                     "splash", "discovery_splash")},
             "premium_tier": self.premium_tier, "premium_subscription_count": (0, 2, 7, 14)[self.premium_tier],
             "features": self.features,
         }
@@ -102,7 +126,7 @@ class SettingsStore:
         if description is not MISSING:
             changes["description"] = description
         for key, kinds, what in (("afk_channel_id", (2,), "a voice channel"),
-                                 ("system_channel_id", (0, 5), "a text channel")):
+                                 *((k, (0, 5), "a text channel") for k in TEXT_CHANNEL_SETTINGS)):
             target = f.snowflake(key)
             if target is MISSING:
                 continue
@@ -116,7 +140,8 @@ class SettingsStore:
         self._apply(changes)
 
     def _image_changes(self, f: Fields, errs: FormErrors, changes: dict[str, Any]) -> None:
-        for key, feature in (("icon", None), ("banner", "BANNER")):
+        for key, feature in (("icon", None), ("banner", "BANNER"), ("splash", "INVITE_SPLASH"),
+                             ("discovery_splash", "DISCOVERABLE")):
             raw = f.string(key, 0, 20_000_000)
             if raw is MISSING:
                 continue
@@ -138,9 +163,9 @@ class SettingsStore:
         for key, value in changes.items():
             if key == "name":
                 self.guild_name = value
-            elif key in ("icon", "banner") and isinstance(value, bytes):
+            elif key in _IMAGE_FOLDERS and isinstance(value, bytes):
                 digest = image_hash(value)
-                folder = "icons" if key == "icon" else "banners"
+                folder = _IMAGE_FOLDERS[key]
                 self.images[f"{folder}/{gid}/{digest}.{'gif' if digest.startswith('a_') else 'png'}"] = value
                 self.values[key] = digest
             else:
@@ -156,6 +181,6 @@ class SettingsStore:
 
     def forget_channel(self, channel_id: str) -> None:
         """Part of deleting a channel: it stops being the AFK or system channel."""
-        for key in ("afk_channel_id", "system_channel_id"):
+        for key in ("afk_channel_id", *TEXT_CHANNEL_SETTINGS):
             if self.values.get(key) == channel_id:
                 self.values[key] = None
