@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordNotFound
@@ -19,7 +19,9 @@ from gaib.interrupt import Workers
 from gaib.snapshots.safety import automod, events, onboarding, soundboard
 from gaib.snapshots.safety.parts import SAFETY_PARTS, Safety
 from gaib.snapshots.safety.steps import Remap, Step
-from gaib.snapshots.selection import Selection
+
+if TYPE_CHECKING:  # selection imports community_plan, which imports this package
+    from gaib.snapshots.selection import Selection
 
 ROUTES = {"automod": ("/guilds/{guild_id}/auto-moderation/rules", "/guilds/{guild_id}/auto-moderation/rules/{rule_id}"),
           "events": ("/guilds/{guild_id}/scheduled-events",
