@@ -12,7 +12,15 @@ from gaib.cli.base import any_workspace, get_ctx, group, server_options
 from gaib.cli.text import printable
 
 backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify, migrate.",
-               aliases={"ls": "list", "rm": "delete"})
+               aliases={"ls": "list", "rm": "delete"},
+               lazy={  # in cli/scheduled.py, loaded only when one of them runs
+                   "run-scheduled": ("gaib.cli.scheduled:run_scheduled",
+                                     "Run one window of a tier's scheduled backups."),
+                   "verify": ("gaib.cli.scheduled:verify",
+                              "Re-read stored bundles and check every part."),
+                   "migrate": ("gaib.cli.scheduled:migrate",
+                               "Copy this server's local history to S3."),
+               })
 
 
 def _size(n: int) -> str:
@@ -119,13 +127,3 @@ def prune(dry_run: bool, yes: bool) -> None:
 
     pruning.run("backup", dry_run, yes)
 
-
-def _register_scheduled() -> None:
-    from gaib.cli.scheduled import migrate, run_scheduled, verify
-
-    backup.add_command(run_scheduled)
-    backup.add_command(verify)
-    backup.add_command(migrate)
-
-
-_register_scheduled()
