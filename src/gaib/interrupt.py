@@ -194,16 +194,22 @@ class Workers:
         from concurrent.futures import ThreadPoolExecutor
 
         self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
-        self._submitted: list[Future[Any]] = []
-        self._submitted_lock = threading.Lock()
+        self._pending: set[Future[Any]] = set()  # submitted and not done yet
+        self._pending_lock = threading.Lock()
         self._stopped = False
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
         future = self._pool.submit(fn, *args, **kwargs)
-        with self._submitted_lock:
-            self._submitted = [f for f in self._submitted if not f.done()]
-            self._submitted.append(future)
+        with self._pending_lock:
+            self._pending.add(future)
+        # Each future leaves the set as it ends (at once if it already has): submitting a level of 500
+        # steps stays linear, where re-scanning the submitted ones on every submit was quadratic.
+        future.add_done_callback(self._forget)
         return future
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
 
     def map(self, fn: Callable[..., T], *iterables: Iterable[Any]) -> Iterator[T]:
         """``fn`` over ``iterables`` in the pool, results in order (``ThreadPoolExecutor.map``)."""
@@ -221,8 +227,8 @@ class Workers:
             return
         self._stopped = True
         self.shutdown(wait=False, cancel_futures=True)
-        with self._submitted_lock:
-            running = [f for f in self._submitted if not f.done()]
+        with self._pending_lock:
+            running = [f for f in self._pending if not f.done()]
         if running:
             with shielded():
                 wait(running, timeout=GRACE)
