@@ -13,9 +13,10 @@ hold the process for as long as their longest sleep (a 10-minute name/topic wait
   moment the flag is set and raises :class:`Stopped`. :func:`check` raises it before a new request is
   sent, unless the thread is :func:`finishing` a cleanup (deleting a temporary webhook) that needs no
   wait.
-* :class:`Workers` is a ``ThreadPoolExecutor`` that, when the block it guards is interrupted, cancels
-  what has not started and waits at most :data:`GRACE` seconds for the steps in flight (so an answer
-  Discord is sending is still recorded), instead of waiting for every worker to finish.
+* :class:`Workers` is a thread pool (a ``ThreadPoolExecutor`` inside) that, when the block it guards is
+  interrupted, cancels what has not started and waits at most :data:`GRACE` seconds for the steps in
+  flight (so an answer Discord is sending is still recorded), instead of waiting for every worker to
+  finish.
 * :func:`shielded` defers an interruption in the main thread to the end of a short critical section
   (taking or releasing the state lock), so a lock is never left half-taken or half-released.
 
@@ -31,10 +32,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import Future, ThreadPoolExecutor, wait
+from collections.abc import Callable, Iterable, Iterator
 from types import FrameType, TracebackType
-from typing import Any, Final, ParamSpec, TypeVar
+from typing import TYPE_CHECKING, Any, Final, ParamSpec, TypeVar
+
+if TYPE_CHECKING:  # loaded when the first pool is made (Workers.__init__), not with this module
+    from concurrent.futures import Future
 
 GRACE: Final = 0.5
 """Seconds an interrupted pool waits for the steps in flight to be answered and recorded."""
@@ -176,43 +179,69 @@ def _shielding() -> bool:
     return _shield_depth > 0 and threading.current_thread() is threading.main_thread()
 
 
-class Workers(ThreadPoolExecutor):
+class Workers:
     """A thread pool whose ``with`` block, when interrupted, gives the steps in flight :data:`GRACE`
     seconds (the run's waits end at once; an answer on its way is still recorded), cancels the rest and
-    returns without waiting any longer for workers still inside a request."""
+    returns without waiting any longer for workers still inside a request. Otherwise it behaves as the
+    ``ThreadPoolExecutor`` it wraps: ``submit``, ``map``, ``shutdown``, and a block that waits for them all.
+
+    Every command imports this module (the CLI installs :func:`handling_sigint`), but only the ones
+    that send requests make a pool: ``concurrent.futures`` is imported by the first pool made, because
+    it loads ``logging`` and ``traceback`` (a third of bare Python's start-up) that ``gaib --help`` and
+    a listing never use (tests/cli/test_startup.py)."""
 
     def __init__(self, max_workers: int | None = None, thread_name_prefix: str = "") -> None:
-        super().__init__(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
-        self._submitted: list[Future[Any]] = []
-        self._submitted_lock = threading.Lock()
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._pool = ThreadPoolExecutor(max_workers=max_workers, thread_name_prefix=thread_name_prefix)
+        self._pending: set[Future[Any]] = set()  # submitted and not done yet
+        self._pending_lock = threading.Lock()
         self._stopped = False
 
     def submit(self, fn: Callable[P, T], /, *args: P.args, **kwargs: P.kwargs) -> Future[T]:
-        future = super().submit(fn, *args, **kwargs)
-        with self._submitted_lock:
-            self._submitted = [f for f in self._submitted if not f.done()]
-            self._submitted.append(future)
+        future = self._pool.submit(fn, *args, **kwargs)
+        with self._pending_lock:
+            self._pending.add(future)
+        # Each future leaves the set as it ends (at once if it already has): submitting a level of 500
+        # steps stays linear, where re-scanning the submitted ones on every submit was quadratic.
+        future.add_done_callback(self._forget)
         return future
+
+    def _forget(self, future: Future[Any]) -> None:
+        with self._pending_lock:
+            self._pending.discard(future)
+
+    def map(self, fn: Callable[..., T], *iterables: Iterable[Any]) -> Iterator[T]:
+        """``fn`` over ``iterables`` in the pool, results in order (``ThreadPoolExecutor.map``)."""
+        return self._pool.map(fn, *iterables)
+
+    def shutdown(self, wait: bool = True, *, cancel_futures: bool = False) -> None:
+        self._pool.shutdown(wait=wait, cancel_futures=cancel_futures)
 
     def stop(self) -> None:
         """Cancel what has not started and wait at most :data:`GRACE` seconds for what has (once)."""
+        from concurrent.futures import wait
+
         request_stop()
         if self._stopped:
             return
         self._stopped = True
         self.shutdown(wait=False, cancel_futures=True)
-        with self._submitted_lock:
-            running = [f for f in self._submitted if not f.done()]
+        with self._pending_lock:
+            running = [f for f in self._pending if not f.done()]
         if running:
             with shielded():
                 wait(running, timeout=GRACE)
 
+    def __enter__(self) -> Workers:
+        return self
+
     def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> bool | None:
+                 tb: TracebackType | None) -> None:
         if (exc_type is not None and issubclass(exc_type, KeyboardInterrupt)) or interrupted():
             self.stop()
-            return None
-        return super().__exit__(exc_type, exc, tb)
+            return
+        self.shutdown(wait=True)
 
 
 def abandon_stuck_threads(code: int) -> None:

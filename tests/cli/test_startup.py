@@ -5,6 +5,7 @@ Each check runs in a fresh interpreter: the test process has everything imported
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import subprocess
@@ -19,9 +20,13 @@ GUILD = "1100000000000000001"
 SIETCH = 'version: "1.0"\ntheme:\n  name: sietch\n'
 
 
+def _clean_env() -> dict[str, str]:
+    return {k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))}
+
+
 def _loaded(code: str, cwd: Path, **environ: str) -> set[str]:
     """The modules loaded after running ``code`` (which must leave ``sys.modules`` alone) in ``cwd``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))}
+    env = _clean_env()
     script = f"import sys, json\n{code}\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)"
     done = subprocess.run([sys.executable, "-c", script], cwd=cwd, env={**env, **environ}, capture_output=True,
                           text=True, timeout=120)
@@ -35,6 +40,21 @@ def test_help_loads_neither_the_settings_nor_pathlib(tmp_path: Path) -> None:
     added = shown - click_only
     assert not {"gaib.settings", "gaib.project_file", "gaib.wiring", "pathlib", "json", "dataclasses",
                 "difflib", "yaml"} & added, sorted(added)
+    # No thread pool (concurrent.futures brings logging and traceback) and no shutil (bz2, lzma) for
+    # click's terminal width: gaib.cli.app.help_width.
+    assert not {"concurrent.futures", "logging", "traceback", "shutil", "bz2", "lzma"} & added, sorted(added)
+
+
+def test_help_is_wrapped_as_click_would(tmp_path: Path) -> None:
+    from gaib.cli.app import help_width
+
+    assert help_width(io.StringIO()) == 78  # no terminal: 80 columns, as shutil's fallback
+    shown = _loaded("from gaib.cli.app import main\nassert main(['server', '--help']) == 0", tmp_path)
+    assert "shutil" not in shown
+    lines = subprocess.run([sys.executable, "-m", "gaib", "server", "--help"], cwd=tmp_path, capture_output=True,
+                           text=True, timeout=120, env=_clean_env()).stdout.splitlines()
+    assert max(len(line) for line in lines) <= 78
+    assert any(len(line) > 70 for line in lines)  # wrapped at the width, not narrower
 
 
 def test_a_local_backup_listing_loads_no_yaml_tier_or_writer(tmp_path: Path) -> None:
@@ -44,6 +64,20 @@ def test_a_local_backup_listing_loads_no_yaml_tier_or_writer(tmp_path: Path) -> 
     unused = {"yaml", "gaib.tiers.quota", "gaib.tiers.table", "gaib.bundles.retention", "gaib.state.model",
               "secrets", "tempfile", "socket", "getpass", "_strptime", "boto3", "httpx", "gaib.discord.client"}
     assert not unused & listed, sorted(unused & listed)
+    # The default workspace always exists: its check builds no state backend. No thread pool, no
+    # scheduled commands. (This listing finds nothing, so it does count the local history.)
+    leaner = {"gaib.state.backend", "gaib.state.local", "concurrent.futures", "logging", "traceback",
+              "gaib.cli.scheduled", "shutil"}
+    assert not leaner & listed, sorted(leaner & listed)
+
+
+def test_another_workspace_is_still_checked(tmp_path: Path) -> None:
+    (tmp_path / "discord-server.yaml").write_text(SIETCH)
+    done = subprocess.run([sys.executable, "-m", "gaib", "server", "backup", "list", "-w", "stagign"], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120,
+                          env={**_clean_env(), "DISCORD_GUILD_ID": GUILD})
+    assert done.returncode == 6, done.stdout + done.stderr
+    assert "Workspace 'stagign'" in done.stderr and "does not exist" in done.stderr
 
 
 @pytest.mark.parametrize(("text", "may"), [

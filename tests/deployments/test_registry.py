@@ -267,3 +267,18 @@ def test_secrets_are_never_stored(reg: CliRunner, guild: Any) -> None:
         blobs.append(gzip.decompress(data) if data[:2] == b"\x1f\x8b" else data)
     blobs.append(json.dumps(catalog.query(server_pk(sid), "", limit=1000).items).encode())
     assert blobs and not [b for b in blobs if token.encode() in b or api_key.encode() in b]
+
+
+def test_a_refused_config_is_read_under_the_lock_yet_writes_nothing(reg: CliRunner, discord: Guild) -> None:
+    """Apply reads the config while the guild is read (under the state lock): a refused one changes
+    nothing, is not audited as a failed apply, and leaves the lock free for the next run."""
+    first = apply(reg, config("Admin"))["deployment"]
+    mark = discord.mark()
+    (reg.cwd / "discord-server.yaml").write_text('version: "1.0"\nroles:\n  - name: Admin\n    color: "sand"\n')
+    bad = reg("server", "apply", "--auto-approve", "--json")
+    assert bad.exit_code == 2 and bad.error["code"] == "CONFIG_INVALID", bad.stdout
+    assert discord.writes_since(mark) == []
+    assert [e for e in reg("server", "theme", "audit", "--json").data["events"] if e["what"] == "failure"] == []
+    assert reg("server", "locks", "--json").data["lock"] is None
+    second = apply(reg, config("Admin", "Member"))["deployment"]
+    assert second["previous"] == first["id"] and second["counts"]["created"] == 1

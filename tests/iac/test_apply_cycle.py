@@ -212,3 +212,15 @@ def test_apply_after_every_object_vanished_recreates_them_and_converges(gaib: Cl
     plan = gaib("server", "plan", "--json").data
     assert plan["empty"] is True and plan["summary"]["forget"] == 0, plan
     assert gaib("server", "plan").stdout.strip() == "No changes. The server matches the configuration."
+
+
+def test_a_channel_is_created_as_soon_as_its_own_category_exists(gaib: CliRunner, guild: EmulatorHandle) -> None:
+    """Channels wait for their own category only, not for every category (one request at a time shows
+    the order the steps ran in): a level less to wait for at every apply that creates categories."""
+    (gaib.cwd / "discord-server.yaml").write_text(CONFIG)
+    r = gaib("server", "apply", "--auto-approve", "--json", env={"GAIB_DISCORD_CONCURRENCY": "1"})
+    assert r.exit_code == 0, r.stdout + r.stderr
+    created = [a for a in r.data["result"]["created"] if not a.startswith("discord_role.")]
+    assert created == ["discord_category.info", "discord_channel.rules", "discord_channel.chat",
+                       "discord_category.voice", "discord_channel.lounge"]
+    assert gaib("server", "plan", "--json").data["empty"] is True

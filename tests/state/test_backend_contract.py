@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
 from gaib.errors import InvalidName, LockHeld, NotFound, SerialConflict, StateError
 from gaib.state.backend import StateBackend
+from gaib.state.local import LocalBackend
 from gaib.state.model import Instance, Resource, State
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -56,6 +58,25 @@ def test_put_is_compare_and_swap(backend_factory: Factory) -> None:
     # A second "create" of an existing state is a conflict too.
     with pytest.raises(SerialConflict):
         b.put(next_of(s1), expected_serial=None)
+
+
+def test_a_local_writer_sees_another_writers_state_between_its_own_writes(tmp_path: Path) -> None:
+    """Two runs on one state folder: one that wrote serial 2 and then finds serial 3 written by the other
+    must not overwrite it, however many writes of its own came before (it remembers its own writes)."""
+    mine, theirs = LocalBackend(tmp_path / ".gaib"), LocalBackend(tmp_path / ".gaib")
+    s1 = State.new("default")
+    s1.serial = 1
+    mine.put(s1, expected_serial=None)
+    s2 = next_of(s1, resources=[role("a", "1")])
+    mine.put(s2, expected_serial=1)
+    theirs.put(next_of(s2, resources=[role("b", "2")]), expected_serial=2)
+    with pytest.raises(SerialConflict):
+        mine.put(next_of(s2, resources=[role("c", "3")]), expected_serial=2)
+    current = mine.get("default")
+    assert current is not None and current.serial == 3 and current.addresses() == ["discord_role.b"]
+    mine.put(next_of(current, resources=[role("d", "4")]), expected_serial=3)  # and carries on from there
+    again = theirs.get("default")
+    assert again is not None and again.serial == 4 and again.addresses() == ["discord_role.d"]
 
 
 def test_serial_must_grow_and_lineage_must_stay(backend_factory: Factory) -> None:

@@ -10,7 +10,6 @@ from datetime import timedelta
 from typing import TYPE_CHECKING
 
 from gaib.backups.store import BackupManager, BackupRecord
-from gaib.bundles import local_history as local
 from gaib.bundles import order
 from gaib.errors import IntegrityError, StateNotFound, TierLimit
 from gaib.ports import Ports, server_id_of
@@ -19,6 +18,7 @@ from gaib.secretguard import check_text
 if TYPE_CHECKING:
     from gaib.backups.exports import StoredExport
     from gaib.backups.restore import RestorePlan, RestoreResult
+    from gaib.bundles.local_history import LocalHistory
 
 
 def manager(ports: Ports) -> BackupManager:
@@ -51,9 +51,11 @@ def list_backups(ports: Ports, *, limit: int, cursor: str | None, all_workspaces
                                limit=limit, cursor=cursor, damaged=damaged)
 
 
-def local_history(ports: Ports) -> local.LocalHistory | None:
+def local_history(ports: Ports) -> LocalHistory | None:
     """What the local store still holds of this server while backups go to S3 (None: nothing, or the
     store in use is the local one); :func:`gaib.bundles.local_history.local_history`."""
+    from gaib.bundles import local_history as local  # asked only when a listing finds nothing
+
     return local.local_history(ports, server_id_of(ports))
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TextIO
 
 import click
 
@@ -118,9 +119,22 @@ def _interrupted(obj: Ctx) -> int:
     return error.exit_code
 
 
+def help_width(stdout: TextIO) -> int:
+    """The width click wraps help and usage to, as click computes it (the terminal's columns, at most 80,
+    minus 2, at least 50; 80 columns when ``stdout`` is no terminal) but without click's call to
+    ``shutil.get_terminal_size``: shutil loads bz2, lzma and fnmatch, a quarter of bare Python's
+    start-up, for ``gaib --help`` alone. Unlike shutil it does not read ``COLUMNS``."""
+    try:
+        columns = os.get_terminal_size(stdout.fileno()).columns
+    except (AttributeError, ValueError, OSError):  # not a terminal, or a stream without a file (tests)
+        columns = 0
+    return max(min(columns or 80, 80) - 2, 50)
+
+
 def _dispatch(args: list[str], obj: Ctx) -> int:
     try:
-        cli.main(args=args, prog_name="gaib", obj=obj, standalone_mode=False)
+        cli.main(args=args, prog_name="gaib", obj=obj, standalone_mode=False,
+                 terminal_width=help_width(obj.env.stdout))
         return obj.exit_code
     except GaibError as exc:
         obj.out.error(exc)

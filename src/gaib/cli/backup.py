@@ -12,8 +12,18 @@ from gaib.cli.base import any_workspace, get_ctx, group, server_options
 from gaib.cli.text import printable
 
 backup = group("backup", "State backups: create, list, restore, delete, prune, run-scheduled, verify, migrate, "
-                           "reseal.",
-               aliases={"ls": "list", "rm": "delete"})
+                         "reseal.",
+               aliases={"ls": "list", "rm": "delete"},
+               lazy={  # in cli/scheduled.py, loaded only when one of them runs
+                   "run-scheduled": ("gaib.cli.scheduled:run_scheduled",
+                                     "Run one window of a tier's scheduled backups."),
+                   "verify": ("gaib.cli.scheduled:verify",
+                              "Re-read stored bundles and check every part."),
+                   "migrate": ("gaib.cli.scheduled:migrate",
+                               "Copy this server's local history to S3."),
+                   "reseal": ("gaib.cli.scheduled:reseal",
+                              "Seal this server's bundles written before manifests carried a MAC."),
+               })
 
 
 def _size(n: int) -> str:
@@ -120,14 +130,3 @@ def prune(dry_run: bool, yes: bool) -> None:
 
     pruning.run("backup", dry_run, yes)
 
-
-def _register_scheduled() -> None:
-    from gaib.cli.scheduled import migrate, reseal, run_scheduled, verify
-
-    backup.add_command(run_scheduled)
-    backup.add_command(verify)
-    backup.add_command(migrate)
-    backup.add_command(reseal)
-
-
-_register_scheduled()

@@ -132,8 +132,9 @@ def _run_apply(ctx: Ctx, *, destroy: bool, approve: bool, dry_run: bool, targets
 
 
 def _outputs_line(ctx: Ctx, destroy: bool) -> str:
-    """The recorded outputs for people, sensitive values hidden (Terraform's way)."""
-    if destroy:
+    """The recorded outputs for people, sensitive values hidden (Terraform's way); nothing with ``--json``,
+    which prints no text (and so reads no state for it)."""
+    if destroy or ctx.out.json_mode:
         return ""
     from gaib.iac import state_service
 

@@ -6,8 +6,9 @@ through :func:`gaib.iac.service.apply`, and records the deployment (:func:`gaib.
 while the state lock is still held, so a rollback waiting for the lock plans against it: after a
 success, and after a partial apply before its ``PartialFailure`` propagates. A dry run, a
 cancelled confirmation and an apply that changed nothing with the current deployment's config record
-nothing; a config refused when it is read (``ConfigError``, ``SecretRefused``...) writes nothing at all,
-like any bad input; any later failure writes a ``failure`` audit event and records no deployment.
+nothing; a config refused when it is read (``ConfigError``, ``SecretRefused``...: it is read under the
+lock, while the guild is read) writes nothing at all, like any bad input; any other failure writes a
+``failure`` audit event and records no deployment.
 """
 
 from __future__ import annotations
@@ -100,23 +101,35 @@ def apply_and_record(ports: Ports, *, progress: Reporter, confirm: Callable[[Pla
     is a notice: Discord was changed, and the apply's result stands."""
     settings = ports.settings
     done: dict[str, Recorded | None] = {}
+    config: list[Loaded] = []  # set once the config is read
+    refused: list[GaibError] = []
     # The stored config text (a YAML dump, a good part of a second for a large server) is made while
     # the apply mostly waits for Discord's rate limits, not after it: it does not depend on the apply.
     texts = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gaib-record")
     text: list[Future[str]] = []
 
+    def load_config() -> iac_service.Project:
+        # Read under the lock while the guild's two reads are out (they take a round trip; reading and
+        # validating a large config takes as long). A config refused here started no change: it is
+        # not audited, and the lock is released as for any error.
+        try:
+            config.append(load(settings))
+        except GaibError as exc:
+            refused.append(exc)
+            raise
+        return config[0].project
+
     def confirmed(plan: Plan) -> None:
         confirm(plan)
-        text.append(texts.submit(config_text, loaded.config, settings.environ))
+        text.append(texts.submit(config_text, config[0].config, settings.environ))
 
-    def after(plan: Plan, result: ApplyResult, failure: PartialFailure | None) -> None:
-        done["recorded"] = _record_apply(ports, loaded, plan, result, failure, via,
+    def after(plan: Plan, result: ApplyResult, failure: PartialFailure | None, lineage: str | None) -> None:
+        done["recorded"] = _record_apply(ports, config[0], plan, result, failure, via, lineage,
                                          pending=text[0] if text else None)
 
-    loaded = load(settings)  # a config refused here never started an apply: nothing is written, not even audit
     try:
         plan, result = iac_service.apply(ports, progress=progress, confirm=confirmed, dry_run=dry_run,
-                                         given=loaded.project, after=after)
+                                         load=load_config, after=after)
     except PartialFailure as exc:
         recorded = done.get("recorded")
         exc.details["deployment"] = recorded.deployment.to_dict() if recorded is not None else None
@@ -124,7 +137,8 @@ def apply_and_record(ports: Ports, *, progress: Reporter, confirm: Callable[[Pla
     except ConfirmationRequired:
         raise
     except GaibError as exc:
-        audit_failure(ports, settings.guild_id, "apply", exc, via=via)
+        if exc not in refused:
+            audit_failure(ports, settings.guild_id, "apply", exc, via=via)
         raise
     finally:
         texts.shutdown(wait=False, cancel_futures=True)
@@ -133,8 +147,9 @@ def apply_and_record(ports: Ports, *, progress: Reporter, confirm: Callable[[Pla
 
 
 def _record_apply(ports: Ports, loaded: Loaded, plan: Plan, result: ApplyResult, failure: PartialFailure | None,
-                  via: Via | None, *, pending: Future[str] | None = None) -> Recorded | None:
-    """Record an apply (None when there is nothing to record, or recording failed: a notice). ``pending``:
+                  via: Via | None, lineage: str | None, *, pending: Future[str] | None = None) -> Recorded | None:
+    """Record an apply (None when there is nothing to record, or recording failed: a notice). The state
+    stored has serial ``result.serial`` and ``lineage`` (:func:`gaib.iac.service.apply`). ``pending``:
     the config text being made since the apply started."""
     settings = ports.settings
     server_id = plan.guild_id
@@ -145,13 +160,12 @@ def _record_apply(ports: Ports, loaded: Loaded, plan: Plan, result: ApplyResult,
         if (failure is None and plan.empty and previous is not None and previous.result == "success"
                 and previous.config_sha256 == sha256_hex(text.encode("utf-8"))):
             return None
-        state = ports.state.get(settings.workspace)
         actor, how = who(settings, via)
         new = NewDeployment(
             server_id=server_id, workspace=settings.workspace, action="apply", actor=actor, via=how,
             config_text=text, result="partial" if failure is not None else "success",
             theme=theme_record(loaded.theme, loaded.written_variables, settings.environ),
-            serial=state.serial if state is not None else None, lineage=state.lineage if state is not None else None,
+            serial=result.serial, lineage=lineage,
             counts={**change_counts(result.to_dict()), **config_counts(loaded.config)},
             previous=previous.id if previous is not None else None,
             parent=previous.position if previous is not None else None)

@@ -1,34 +1,25 @@
 """Execute a Plan against Discord at the latency floor, recording every object as soon as it exists.
 
-Order — each level starts when the one before has finished; the steps inside a level are independent
-and run concurrently on a bounded pool of threads (``concurrency``; 1 runs strictly one at a time):
-
-1. roles: creates and updates;
-2. role positions (one request), alongside categories: creates and updates (their overwrites name
-   roles, which now exist);
-3. channels: creates (overwrites, parent and position inline), updates, replaces;
-4. channel positions (one request, only if anything is still out of place);
-5. deletes: channels, then categories, then roles (each level concurrent).
-
-Updates send only the fields that differ, so a channel's name or topic (2 changes per 10 minutes per
-channel on Discord) is sent only when it changes; waits for that limit are reported as progress.
+Order — steps run concurrently on a bounded pool of threads (``concurrency``; 1: one at a time):
+1. roles; 2. role positions (one request) and categories (their overwrites name roles, which now
+exist), with the channels of categories this run leaves alone, each other channel as soon as its own
+category's step has ended (creates carry overwrites, parent and position); 3. channel positions (if
+any is still out of place); 4. deletes: channels, categories, roles. Updates send only the fields that
+differ (a name or topic may change twice per 10 minutes: such waits are reported as progress).
 
 State: every object Discord returns is recorded at once, and the step that made it ends only after a
-write including it is stored (serial + 1, compare-and-swap; concurrent steps share writes). An apply
+write including it is stored (serial + 1, compare-and-swap; concurrent steps share writes), so an apply
 cut off at any point leaves a state that knows every object Discord answered for. With a
-:class:`gaib.iac.journal.CreateJournal`, each level's creates are journaled before they are sent (their
-audit-log reason carries the entry's marker), so the next run adopts whatever a create in flight made
-(:func:`gaib.iac.journal.recover`); once the run's state is stored, the journal entries it settled are
-removed (those whose answer was lost stay). Ctrl-C (:mod:`gaib.interrupt`): every wait ends at
-once, nothing more is sent, and the steps in flight get ``GRACE`` (half a second) for their answers to be
-recorded before the run ends.
+:class:`gaib.iac.journal.CreateJournal`, creates are journaled before they are sent (their audit-log
+reason carries the entry's marker), so the next run adopts whatever a create in flight made
+(:func:`gaib.iac.journal.recover`); entries the stored state settles are removed. Ctrl-C: every wait
+ends at once, nothing more is sent, steps in flight get ``GRACE`` (:mod:`gaib.interrupt`) to record.
 
 A failing step is recorded and the apply goes on; a channel whose category could not be created is
-skipped. When Discord's day-long cap on a kind of request is used up (``DiscordRateLimited`` naming a
-window), the steps that need that window are deferred without being sent, as are channels whose
-category was deferred. The run then ends with PartialFailure (exit 8): code ``DISCORD_CAP_REACHED``
-when anything was deferred (saying when the window resets), else ``PARTIAL_FAILURE``. The result and
-that ending are :mod:`gaib.iac.apply_result`'s.
+skipped. Steps that need a day-long cap Discord says is used up (``DiscordRateLimited`` naming a
+window) are deferred unsent, as are channels whose category was deferred; the run then ends with
+PartialFailure (exit 8, :mod:`gaib.iac.apply_result`): ``DISCORD_CAP_REACHED`` naming when the window
+resets, else ``PARTIAL_FAILURE``.
 """
 
 from __future__ import annotations
@@ -153,11 +144,14 @@ class Applier:
             for step in steps:
                 step()
             return
-        futures: list[Future[None]] = [self._pool.submit(step) for step in steps]
+        self._wait([self._pool.submit(step) for step in steps])
+
+    def _wait(self, futures: list[Future[None]]) -> None:
         try:
             wait(futures)
         except KeyboardInterrupt:
-            self._pool.stop()  # waits end at once; answers on their way are recorded within the grace
+            if self._pool is not None:
+                self._pool.stop()  # waits end at once; answers on their way are recorded within the grace
             raise
         except BaseException:
             for f in futures:
@@ -224,7 +218,6 @@ class Applier:
         raise_unless_complete(self.result, self._capped, self.clock)
         return self.result
 
-
     def _run_levels(self, plan: Plan, by_kind: dict[str, list[Change]], deletes: dict[str, list[Change]]) -> None:
         self.journal.intend(by_kind["role"])
         self._level([self._guarded(c, self._apply_role) for c in by_kind["role"]])
@@ -232,17 +225,21 @@ class Applier:
                                 if isinstance(d, DesiredRole) and a in self.ids}
         state_roles = {r.id for r in self.state.resources if r.type == addresses.ROLE and r.id}
         self.managed_roles = {self.guild_id} | state_roles | set(self.role_id_by_name.values())
-        self.final_positions = self._final_channel_positions(plan)
-        self.journal.intend(by_kind["category"])
-        level2 = [self._guarded(c, self._apply_category) for c in by_kind["category"]]
+        self.final_positions = layout.final_positions(plan)
+        self.cat_id_by_name = self._category_ids(plan)
+        follow: dict[str, list[Change]] = {getattr(c.desired, "name", ""): [] for c in by_kind["category"]}
+        now: list[Change] = []  # channels of categories this run leaves alone go with the categories
+        for c in by_kind["channel"]:
+            follow.get(getattr(c.desired, "category", None) or "", now).append(c)
+        self.journal.intend(by_kind["category"] + now, self._parent_id)
+        followers: list[Future[None]] = []
+        level2 = [self._then(self._guarded(c, self._apply_category), c, follow, followers)
+                  for c in by_kind["category"]]
         if plan.reorder_roles:
             level2.insert(0, lambda: self._reorder_roles(plan))
-        self._level(level2)
-        self.cat_id_by_name = {d.name: self.ids[a] for a, d in plan.desired.items()
-                               if isinstance(d, DesiredCategory) and a in self.ids}
-        self.journal.intend(by_kind["channel"],
-                            lambda c: self.cat_id_by_name.get(getattr(c.desired, "category", None) or ""))
-        self._level([self._guarded(c, self._apply_channel) for c in by_kind["channel"]])
+        self._level(level2 + [self._guarded(c, self._apply_channel) for c in now])
+        self._wait(followers)  # each was submitted by the time its category's step ended
+        self.cat_id_by_name = self._category_ids(plan)
         if plan.reorder_channels:
             self._reorder_channels(plan)
         for kind in ("channel", "category", "role"):
@@ -294,21 +291,6 @@ class Applier:
         self.progress(Tick("done", "~ role positions", "role positions"))
 
     # --- channels --------------------------------------------------------------------------------
-    def _final_channel_positions(self, plan: Plan) -> dict[str, int]:
-        """Final position of every desired channel/category, by address (known before creating them)."""
-        positions: dict[str, int] = {}
-        desired_cats = [d for a, d in plan.desired.items() if isinstance(d, DesiredCategory)]
-        top = [a for a in plan.channel_order if isinstance(plan.desired[a], DesiredChannel)
-               and plan.desired[a].category is None]  # type: ignore[union-attr]
-        for i, a in enumerate(top + list(plan.category_order)):
-            positions[a] = i
-        for cat in desired_cats:
-            inside = [a for a in plan.channel_order
-                      if getattr(plan.desired[a], "category", None) == cat.name]
-            for i, a in enumerate(inside):
-                positions[a] = i
-        return positions
-
     def _overwrites(self, wanted: Any, existing: Channel | None) -> list[Any]:
         def target(name: str) -> str | None:
             return self.guild_id if name == EVERYONE else self.role_id_by_name.get(name)
@@ -319,6 +301,31 @@ class Applier:
                                        "(re-run apply)"))
         have = existing.permission_overwrites if existing is not None else ()
         return merged_overwrites(resolved, have, self.managed_roles, self.guild_id)
+
+    def _category_ids(self, plan: Plan) -> dict[str, str]:
+        cats = plan.desired.items()
+        return {d.name: self.ids[k] for k, d in cats if isinstance(d, DesiredCategory) and k in self.ids}
+
+    def _parent_id(self, c: Change) -> str | None:
+        return self.cat_id_by_name.get(getattr(c.desired, "category", None) or "")
+
+    def _then(self, step: Callable[[], None], c: Change, follow: dict[str, list[Change]],
+              followers: list[Future[None]]) -> Callable[[], None]:
+        """Category ``c``'s ``step``, then its channels (journaled once it has an id; else deferred or skipped)."""
+        def run() -> None:
+            step()
+            name = getattr(c.desired, "name", "")
+            if c.address in self.ids:
+                self.cat_id_by_name[name] = self.ids[c.address]
+                self.journal.intend(follow[name], self._parent_id)
+            steps = [self._guarded(ch, self._apply_channel) for ch in follow[name]]
+            if self._pool is None:
+                return self._level(steps)
+            interrupt.check()  # no new work once interrupted (the pool is being stopped)
+            futures = [self._pool.submit(each) for each in steps]
+            with self._lock:
+                followers.extend(futures)
+        return run
 
     def _apply_category(self, c: Change) -> None:
         want = c.desired
@@ -486,6 +493,8 @@ class Applier:
                     elif rid in self.channels:
                         self._record(addr, channel_attributes(self.channels[rid]))
             changed = not before.content_equal(self.state)
-        if self.writer.stored_serial is None or changed or self._guild_changed:
-            self.writer.commit(force=True)
-            self.result.serial = self.writer.stored_serial
+        # The steps stored the state (with the guild's id, set first): a new or re-bound state is written
+        # here only when none did; otherwise only what a failed step changed and did not store.
+        unwritten = self.writer.writes == 0 and (self.writer.stored_serial is None or self._guild_changed)
+        self.writer.commit(force=changed or unwritten)
+        self.result.serial = self.writer.stored_serial

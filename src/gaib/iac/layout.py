@@ -10,9 +10,13 @@ channels, then categories), then channels Gaib does not manage in their current 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
+from gaib.config.desired import DesiredCategory, DesiredChannel
 from gaib.discord.models import Channel, Role
+
+if TYPE_CHECKING:
+    from gaib.iac.plan import Plan
 
 
 class _Positioned(Protocol):
@@ -83,3 +87,19 @@ def channel_positions(groups: dict[str | None, list[str]], live: Sequence[Channe
             if cid in current and current[cid] != pos:
                 moves.append((cid, pos))
     return moves
+
+
+def final_positions(plan: Plan) -> dict[str, int]:
+    """Final position of every desired channel/category, by address (known before creating them)."""
+    positions: dict[str, int] = {}
+    desired_cats = [d for a, d in plan.desired.items() if isinstance(d, DesiredCategory)]
+    top = [a for a in plan.channel_order if isinstance(plan.desired[a], DesiredChannel)
+           and plan.desired[a].category is None]  # type: ignore[union-attr]
+    for i, a in enumerate(top + list(plan.category_order)):
+        positions[a] = i
+    for cat in desired_cats:
+        inside = [a for a in plan.channel_order
+                  if getattr(plan.desired[a], "category", None) == cat.name]
+        for i, a in enumerate(inside):
+            positions[a] = i
+    return positions

@@ -150,12 +150,13 @@ class Planned:
 
 
 def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (), permissions: bool = True,
-              given: Project | None = None, writing: bool = False) -> Planned:
+              load: Callable[[], Project] | None = None, writing: bool = False) -> Planned:
     """The plan that makes Discord match the config (or, with ``destroy``, removes what state manages;
     ``targets`` narrows a destroy to addresses or to kinds: role, category, channel). Without
-    ``permissions`` the plan leaves out permission overwrite changes (for display only). ``given``
-    replaces reading the config file, for a caller that has loaded it already and must deploy exactly
-    what it loaded. Objects an interrupted run created are adopted (:func:`gaib.iac.journal.recover`);
+    ``permissions`` the plan leaves out permission overwrite changes (for display only). ``load``
+    replaces reading the config file, for a caller that must deploy exactly what it loads (it is called
+    while the guild is read, as the file would be). Objects an interrupted run created are adopted
+    (:func:`gaib.iac.journal.recover`);
     ``writing``: the plan is for an apply, whose creates are journaled."""
     settings = ports.settings
     state = ports.state.get(settings.workspace)
@@ -176,7 +177,7 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
             if destroy:
                 desired, warnings = DesiredServer(name=None), list[str]()
             else:
-                project = given if given is not None else load_project(settings)
+                project = load() if load is not None else load_project(settings)
                 desired, outputs, warnings = project.desired, project.outputs, list(project.warnings)
         except BaseException:
             reading.cancel()
@@ -202,20 +203,22 @@ def make_plan(ports: Ports, *, destroy: bool = False, targets: Sequence[str] = (
 
 
 def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], destroy: bool = False,
-          dry_run: bool = False, targets: Sequence[str] = (), given: Project | None = None,
-          after: Callable[[Plan, ApplyResult, PartialFailure | None], None] | None = None,
+          dry_run: bool = False, targets: Sequence[str] = (), load: Callable[[], Project] | None = None,
+          after: Callable[[Plan, ApplyResult, PartialFailure | None, str | None], None] | None = None,
           ) -> tuple[Plan, ApplyResult | None]:
     """Plan under the lock, ask ``confirm`` (which raises to cancel), then execute once; the config's
-    outputs are recorded in the state afterwards (a whole destroy clears them). ``given``: see
-    :func:`make_plan`.
+    outputs are recorded in the state afterwards (a whole destroy clears them). ``load``: see
+    :func:`make_plan` (it runs under the lock, while the guild's two reads are out).
 
-    ``after(plan, result, failure)`` runs still under the lock once the plan was carried out (or found
-    empty): after a partial run too, with its ``PartialFailure``, which then propagates. Never for a dry
+    ``after(plan, result, failure, lineage)`` runs still under the lock once the plan was carried out (or
+    found empty): after a partial run too, with its ``PartialFailure``, which then propagates. The state
+    stored then has serial ``result.serial`` and lineage ``lineage`` (both None: none is stored), so
+    ``after`` need not read it again. Never for a dry
     run or a cancelled confirmation. What Discord's headers showed about its limits is merged into the
     cache beside the state afterwards, whatever the outcome (:mod:`gaib.iac.limitcache`)."""
     settings, backend, clock = ports.settings, ports.state, ports.clock
     with locked(backend, settings.workspace, "destroy" if destroy else "apply", clock):
-        planned = make_plan(ports, destroy=destroy, targets=targets, given=given, writing=not dry_run)
+        planned = make_plan(ports, destroy=destroy, targets=targets, load=load, writing=not dry_run)
         if dry_run:
             return planned.plan, None
         if planned.plan.empty and planned.state is not None:
@@ -224,7 +227,7 @@ def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], 
             if planned.output_changes:  # outputs change no Discord object: nothing to confirm
                 result.serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
             if after is not None:
-                after(planned.plan, result, None)
+                after(planned.plan, result, None, planned.state.lineage)
             return planned.plan, result
         confirm(planned.plan)
         guild = planned.plan.guild_id
@@ -238,11 +241,14 @@ def apply(ports: Ports, *, progress: Reporter, confirm: Callable[[Plan], None], 
                 result = applier.run(planned.plan, planned.live)
             except PartialFailure as exc:
                 failure, result = exc, applier.result
-            serial = _record_outputs(backend, settings.workspace, planned.outputs, clock)
+            # An apply changes resources, never outputs: unless the plan changes some, the state (large
+            # for a large server) is not read again to compare them.
+            serial = (_record_outputs(backend, settings.workspace, planned.outputs, clock)
+                      if planned.output_changes else None)
             if serial is not None:
                 result.serial = serial
             if after is not None:
-                after(planned.plan, result, failure)
+                after(planned.plan, result, failure, applier.state.lineage if result.serial is not None else None)
         finally:
             save_limits(ports, guild, cached, progress)
         if failure is not None:

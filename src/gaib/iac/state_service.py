@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING
 
 from gaib.errors import InvalidInput, NotFound, StateNotFound
 from gaib.ports import Ports
-from gaib.state.backend import LockInfo
-from gaib.state.workspaces import Workspaces
+from gaib.state.workspaces import DEFAULT, Workspaces
 
 if TYPE_CHECKING:  # a workspace check (every command) loads neither the state model nor its editing
+    from gaib.state.backend import LockInfo
     from gaib.state.model import Resource, State
 
 
@@ -89,8 +89,13 @@ def _mismatch(workspace: str, held: LockInfo, lock_id: str) -> InvalidInput:
 
 def require_workspace(ports: Ports) -> None:
     """Refuse a run on a workspace that does not exist (WorkspaceNotFound, exit 6): ``default`` always
-    exists, any other once ``workspace new`` made it or it holds a state. Nothing is created."""
+    exists, any other once ``workspace new`` made it or it holds a state. Nothing is created.
+
+    For ``default`` the state backend is not even built: a command that uses other ports (a backup
+    listing) opens no state folder or bucket for it."""
     s = ports.settings
+    if s.workspace == DEFAULT:
+        return
     workspaces(ports).require(s.workspace, s.workspace_source)
 
 

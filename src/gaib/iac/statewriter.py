@@ -33,6 +33,8 @@ class StateWriter:
         self._version = 0
         self._written = 0
         self._writing = False
+        self.writes = 0
+        """How many versions this writer stored."""
 
     def _snapshot(self) -> State:
         # Steps never change a resource's instances or attributes in place (they replace them), so a
@@ -73,6 +75,7 @@ class StateWriter:
                     self._writing = False
                     self.lock.notify_all()
                 self.stored_serial = snapshot.serial
+                self.writes += 1
                 self.state.serial = snapshot.serial
                 self.state.last_modified = snapshot.last_modified
                 self._written = version

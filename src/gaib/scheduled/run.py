@@ -41,7 +41,7 @@ import secrets
 import threading
 import time
 from collections.abc import Callable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from typing import Final
 
 from gaib.errors import GaibError, InvalidInput
@@ -181,7 +181,7 @@ class _Work:
     ``--concurrency`` waiting beyond a batch), collects their results into the report, and marks a block
     done once every server in it has a final claim."""
 
-    def __init__(self, run: _Run, pool: ThreadPoolExecutor, report: RunReport,
+    def __init__(self, run: _Run, pool: Workers, report: RunReport,
                  progress: Callable[[str], None] | None) -> None:
         self.run = run
         self.pool = pool

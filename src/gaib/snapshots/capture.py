@@ -17,7 +17,6 @@ check they are still stored once its catalog item exists).
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -109,7 +108,7 @@ def _given(settings: GuildSettings) -> Callable[[], GuildSettings]:
     return lambda: settings
 
 
-def _run(pool: ThreadPoolExecutor, jobs: Sequence[Callable[[], T]]) -> list[T]:
+def _run(pool: Workers, jobs: Sequence[Callable[[], T]]) -> list[T]:
     return [f.result() for f in [pool.submit(job) for job in jobs]]
 
 

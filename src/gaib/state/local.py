@@ -10,6 +10,7 @@ Short critical sections (compare-and-swap, taking a stale lock) are serialised a
 from __future__ import annotations
 
 import contextlib
+import copy
 import fcntl
 import json
 import os
@@ -58,6 +59,11 @@ def holder_is_gone(held: LockInfo) -> bool:
     return False
 
 
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _remove_lock(path: Path) -> None:
     """Delete a lock file; StateError (exit 3) when something else (a folder) sits in its place."""
     try:
@@ -80,6 +86,8 @@ class LocalBackend:
         self.stale_after = stale_after
         self.notice = notice
         self.description = f"local folder {root}"
+        self._written: dict[Path, tuple[tuple[int, int, int], State]] = {}
+        """The state this backend last wrote at each path (serial and lineage), with the file's identity."""
 
     # --- paths -----------------------------------------------------------------------------------
     def _dir(self, workspace: str) -> Path:
@@ -118,11 +126,24 @@ class LocalBackend:
         path = self.state_path(state.workspace)
         with self._guard(state.workspace):
             self._sweep_temp_files(path.parent)
-            current = self.get(state.workspace)
+            current = self._own_write(path)
+            if current is None:
+                current = self.get(state.workspace)
             check_write(current, state, expected_serial, str(path))
             if current is not None:
                 write_atomic(path.with_name(STATE_FILE + ".backup"), path.read_bytes())
             write_atomic(path, state.to_json())
+            self._written[path] = (_identity(path), copy.copy(state))
+
+    def _own_write(self, path: Path) -> State | None:
+        """What this backend wrote last at ``path`` while the file is still that write (every write
+        replaces the file, so another writer's gives it another inode): an apply's hundreds of writes
+        then compare serials without parsing the whole state again before each one."""
+        known = self._written.get(path)
+        try:
+            return known[1] if known is not None and known[0] == _identity(path) else None
+        except OSError:
+            return None
 
     @staticmethod
     def _sweep_temp_files(directory: Path) -> None:

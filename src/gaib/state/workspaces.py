@@ -7,14 +7,16 @@ one run. Gaib's earlier ``<state dir>/workspace`` is still read, and removed whe
 
 from __future__ import annotations
 
-import difflib
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from gaib.errors import AlreadyExists, InvalidInput, NotFound, WorkspaceNotFound
 from gaib.fsutil import write_atomic
 from gaib.names import check_name
-from gaib.state.backend import StateBackend
+
+if TYPE_CHECKING:
+    from gaib.state.backend import StateBackend
 
 DEFAULT = "default"
 CURRENT_FILE = ".current-workspace"
@@ -57,6 +59,8 @@ class Workspaces:
         Nothing is created: a workspace is only ever made by ``workspace new`` (or ``use -c``)."""
         if self.exists(name):
             return
+        import difflib  # only to name the closest workspace of one that does not exist
+
         names = self.names()
         close = difflib.get_close_matches(name, names, n=1, cutoff=0.6)
         where = _SOURCES.get(source, source)
