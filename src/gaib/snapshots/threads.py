@@ -22,7 +22,6 @@ leaves its threads out, with a warning.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +29,7 @@ from gaib.discord.models import ChannelType, Guild, Thread
 from gaib.discord.port import DiscordPort
 from gaib.errors import GaibError
 from gaib.iac.progress import Reporter, Tick
+from gaib.interrupt import Workers
 from gaib.snapshots.replay import ChannelReplay, ReplayPlan, ReplayResult, execute_replay, payloads
 from gaib.snapshots.replay_journal import ReplayJournal
 
@@ -40,7 +40,7 @@ POST_PARENTS = (ChannelType.FORUM, ChannelType.MEDIA)
 ANNOUNCEMENT_THREAD, PUBLIC_THREAD = 10, 11
 
 
-def read_threads(port: DiscordPort, guild: Guild, pool: ThreadPoolExecutor) -> list[Thread]:
+def read_threads(port: DiscordPort, guild: Guild, pool: Workers) -> list[Thread]:
     """The guild's active threads and the archived public ones of every channel that can hold threads."""
     parents = [c.id for c in guild.channels if c.type in THREAD_PARENTS]
     active = pool.submit(port.list_active_threads)
@@ -52,7 +52,7 @@ def read_threads(port: DiscordPort, guild: Guild, pool: ThreadPoolExecutor) -> l
     return sorted(seen.values(), key=lambda t: int(t.id))
 
 
-def first_messages(port: DiscordPort, guild: Guild, threads: Sequence[Thread], pool: ThreadPoolExecutor) -> dict[
+def first_messages(port: DiscordPort, guild: Guild, threads: Sequence[Thread], pool: Workers) -> dict[
         str, Any]:
     """The first message of every post (a forum or media thread), by thread id (its id is the thread's; a
     post whose first message was deleted has None)."""

@@ -11,7 +11,7 @@ screen (404) has ``welcome: null``.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import Executor, Future
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,6 +19,7 @@ from gaib.discord import limits as L
 from gaib.discord.models import Guild
 from gaib.discord.port import DiscordPort
 from gaib.errors import DiscordNotFound, DiscordPermissionError
+from gaib.interrupt import Workers
 from gaib.snapshots.safety.parts import document
 
 Fetch = Callable[[str, int], tuple[bytes, str]]
@@ -67,7 +68,7 @@ def _event(event: dict[str, Any]) -> dict[str, Any]:
             "image": event.get("image")}
 
 
-def capture(port: DiscordPort, guild: Guild, features: Sequence[str], pool: Executor, fetch: Fetch,
+def capture(port: DiscordPort, guild: Guild, features: Sequence[str], pool: Workers, fetch: Fetch,
             note: Note) -> SafetyCaptured:
     """Read and store the safety parts (see the module docstring); ``features``: the guild's, as read."""
     out = SafetyCaptured()
