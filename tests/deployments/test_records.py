@@ -44,7 +44,7 @@ def make_app(project: tuple[Path, dict[str, str]], clock: Any = None) -> App:
 
 
 def premium(app: App) -> None:
-    app.catalog.put_if_absent(server_pk(SERVER), TIER_SK, tier_item(SERVER, "premium"))
+    app.catalog.put_if_absent(server_pk(SERVER), TIER_SK, {**tier_item(SERVER, "premium"), "set_by": "operator"})
 
 
 def deploy(app: App, name: str, *, rollback_to: str | None = None) -> str:

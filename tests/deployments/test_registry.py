@@ -117,7 +117,7 @@ def test_the_free_tier_keeps_exactly_five_deployments_and_premium_keeps_all(reg:
 
     catalog = app(reg).catalog
     catalog.delete(server_pk(sid), TIER_SK)
-    catalog.put_if_absent(server_pk(sid), TIER_SK, tier_item(sid, "premium"))
+    catalog.put_if_absent(server_pk(sid), TIER_SK, {**tier_item(sid, "premium"), "set_by": "operator"})
     more = [apply(reg, config(f"Role {i}"))["deployment"]["id"] for i in range(7, 10)]
     listed = reg("server", "theme", "history", "--json").data["deployments"]
     assert [d["id"] for d in listed] == (ids[2:] + more)[::-1]

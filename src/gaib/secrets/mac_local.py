@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import hmac
 import os
-import secrets
 import threading
 from pathlib import Path
 
@@ -71,6 +70,8 @@ class LocalMacKey:
 
     def _create(self) -> bytes:
         """Write a new key unless one appeared meanwhile (then that one is used): temp file, fsync, link."""
+        import secrets  # only the first seal needs it: a listing never loads it
+
         with self._lock:
             self._path.parent.mkdir(parents=True, exist_ok=True)
             tmp = self._path.with_name(f".{self._path.name}.{secrets.token_hex(4)}.tmp")
