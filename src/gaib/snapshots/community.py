@@ -150,7 +150,7 @@ class ExtrasPlan:
     def has_work(self) -> bool:
         """Whether anything besides the roles and channels is to be sent."""
         return (not self.community.empty or not self.safety.empty or bool(self.replay and self.replay.channels)
-                or bool(self.structure and self.structure.steps) or bool(self.threads and self.threads.steps))
+                or bool(self.structure and self.structure.steps) or bool(self.threads and self.threads.has_work))
 
     def warnings(self) -> list[str]:
         return (list(self.community.warnings) + list(self.structure.warnings if self.structure else ())
@@ -269,12 +269,12 @@ def plan(extras: Extras, live: LiveCommunity, live_guild: Guild, structure: Plan
     replay = None
     if messages:
         replay = plan_replay(_channel_messages(extras), names, live_channels=channels, journal=journal)
-    fields_plan = fields.plan_structure(extras.structure, live_guild, ids={}, features=live.settings.features,
+    fields_plan = fields.plan_structure(extras.structure, live_guild, ids=known, features=live.settings.features,
                                         emojis={e.id for e in live.emojis}, include=chosen.includes,
                                         live_icon_sha=_live_icon_sha(live))
     threads = None
     if chosen.includes("threads"):
-        threads = thread_parts.plan_threads(extras.threads, live_guild, live.threads, ids={},
+        threads = thread_parts.plan_threads(extras.threads, live_guild, live.threads, ids=known,
                                             messages=extras.messages if messages else {}, pending=pending)
     requests, floor, parts = estimate(structure, community, replay, live, apply_reads=apply_reads, safety=safety)
     _add(requests, fields_plan.requests())

@@ -109,6 +109,12 @@ class ThreadsPlan:
     kept: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
 
+    @property
+    def has_work(self) -> bool:
+        """Whether a thread is to be started, archived or locked, or has messages to replay: a thread an
+        earlier restore re-created (adopted by name), found as saved with nothing to post, is no work."""
+        return bool(self.requests()) or any(s.messages for s in self.steps)
+
     def requests(self) -> dict[str, int]:
         create = sum(1 for s in self.steps if s.live_id is None)
         patch = sum(1 for s in self.steps if (s.entry.get("archived") or s.entry.get("locked"))
