@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "src"))
 from bench.common import Report  # noqa: E402
 
 BENCHMARKS = ["startup", "apply", "backup", "snapshot", "registry", "tiers", "scheduled", "memory",
-              "reliability"]
+              "reliability", "raid"]
 
 
 def _options(argv: list[str]) -> list[str]:
