@@ -108,7 +108,10 @@ def test_restore_apply_undoes_the_whole_raid(snap: CliRunner, discord: Raider) -
     assert done.exit_code == 0, done.stdout + done.stderr
     assert done.data["result"]["members"]["changed"] == 2
     _assert_all_back(c, ids)
-    # Nothing is left to do.
+    # Nothing is left to do: the plan finds the re-created forum and its post (by the ids the restore wrote).
+    dry = snap("server", "snapshot", "restore", snapshot_id, "--dry-run", "--json")
+    assert dry.exit_code == 0 and dry.data["plan"]["warnings"] == [], dry.data["plan"]["warnings"]
+    assert dry.data["plan"]["extras"]["structure"]["steps"] == []
     mark = c.mark()
     again = snap("server", "snapshot", "restore", snapshot_id, "--apply", "--yes", "--json")
     assert again.exit_code == 0 and again.data["result"]["changed"] is False, again.stdout
