@@ -18,9 +18,10 @@ Figures, all from one run:
   emulator's log: first to last member edit) against the global-limit floor (members to edit / 50 per
   second).
 
-The lower bound is what the restore cannot do without: one look at the server (the requests of the
-snapshot create, which reads exactly what the restore compares: structure, community, members, threads,
-safety parts), and the writes: the role re-created and put back in its place (create + one position
+The lower bound is what the restore cannot do without: one look at the raided server (the requests of the
+dry run, which reads what the restore compares: structure, community, members, safety parts; and the thread
+listings, which the dry run skips for a deleted forum: as many as snapshot create made, less the deleted
+forum's), and the writes: the role re-created and put back in its place (create + one position
 request), the forum re-created, one ``POST /channels/{forum}/threads`` per post (it carries the first
 message), the AutoMod rule, the event, the onboarding ``PUT``, and one member edit per member who held the
 role (the edit carries the whole role list).
@@ -183,7 +184,9 @@ def run() -> Report:
         t_create, snap = _gaib(project, emu, "server", "snapshot", "create", "-m", "before the raid")
         create_requests = _api(emu.requests()[seen:])
         _raid(emu, ids)
+        seen = len(emu.requests())
         t_dry, dry = _gaib(project, emu, "server", "snapshot", "restore", snap["id"], "--dry-run")
+        look = _api(emu.requests()[seen:])
         seen = len(emu.requests())
         started = time.perf_counter()
         _t, restored = _gaib(project, emu, "server", "snapshot", "restore", snap["id"], "--apply", "--yes")
@@ -206,7 +209,11 @@ def run() -> Report:
     member_seconds = (edits[-1]["time"] - edits[0]["time"]) if len(edits) > 1 else 0.0
     floor = holders / GLOBAL_PER_SECOND
     writes = 2 + 1 + POSTS + 1 + 1 + 1 + holders
-    lower = len(create_requests) + writes
+    # The dry run plans the posts of a deleted forum without listing threads; the restore must list them
+    # (the active ones, and the archived ones of each channel that holds threads, the deleted forum no more).
+    thread_reads = (create_routes.get("GET /guilds/{guild_id}/threads/active", 0)
+                    + create_routes.get("GET /channels/{channel_id}/threads/archived/public", 0) - 1)
+    lower = len(look) + thread_reads + writes
     extras = dry["plan"]["extras"]
     members_plan = dry["plan"]["members"]
     result = restored["result"]
@@ -241,8 +248,10 @@ def run() -> Report:
     rows.append(["  member restore", f"{member_seconds:.1f} s", f"{len(edits):,} PATCH",
                  f"global-limit floor {holders:,} / {GLOBAL_PER_SECOND} per s = {floor:.0f} s",
                  f"{member_seconds / floor:.2f} x floor" if floor else ""])
-    report.notes.append(f"lower bound = one look at the server ({len(create_requests)} requests: what snapshot "
-                        f"create reads) + {writes:,} writes (role create + position, forum create, {POSTS} post "
+    report.notes.append(f"lower bound = one look at the raided server ({len(look)} requests: what the dry run "
+                        f"reads, + {thread_reads} thread listings: the active threads and the archived ones per "
+                        f"channel, as snapshot create lists them, less the deleted forum's) "
+                        f"+ {writes:,} writes (role create + position, forum create, {POSTS} post "
                         f"creates carrying their first message, AutoMod rule, event, onboarding PUT, "
                         f"{holders:,} member edits)")
     report.notes.append("restore by route: " + ", ".join(
