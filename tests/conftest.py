@@ -17,6 +17,16 @@ pytest_plugins = [
 ]
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """A suite started as a background job of a shell without job control (``cmd &`` in a script) inherits
+    SIGINT ignored, and so would every process a test starts: Gaib keeps an ignored SIGINT ignored (as under
+    nohup), so the Ctrl-C tests could not interrupt anything. The suite itself runs with Python's default."""
+    import signal
+
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Slow tests run first, in collection order, the rest after them in theirs: with parallel workers
     (pytest-xdist hands out tests in this order) the long tests start early, spread over the workers,

@@ -11,8 +11,8 @@ hold the process for as long as their longest sleep (a 10-minute name/topic wait
   once (exit 130) for a cleanup that hangs.
 * Every wait in the workers goes through :func:`sleep` (an Event, never ``time.sleep``): it wakes the
   moment the flag is set and raises :class:`Stopped`. :func:`check` raises it before a new request is
-  sent, unless the thread is :func:`finishing` a cleanup (deleting a temporary webhook) that needs no
-  wait.
+  sent, unless the thread is :func:`finishing` a cleanup (deleting a temporary webhook), which may still
+  wait up to :data:`FINISHING_WAIT` for a rate limit.
 * :class:`Workers` is a thread pool (a ``ThreadPoolExecutor`` inside) that, when the block it guards is
   interrupted, cancels what has not started and waits at most :data:`GRACE` seconds for the steps in
   flight (so an answer Discord is sending is still recorded), instead of waiting for every worker to
@@ -82,13 +82,18 @@ def check() -> None:
         raise Stopped()
 
 
+FINISHING_WAIT = 1.0
+"""The longest wait a thread :func:`finishing` a cleanup still takes after an interruption (a rate limit
+the run's own reads filled a moment ago); a longer one gives the cleanup up."""
+
+
 def sleep(seconds: float) -> None:
-    """Sleep ``seconds``, waking at once (with :class:`Stopped`) when the run is interrupted — also in a
-    thread :func:`finishing` a cleanup: a cleanup that would have to wait is given up.
+    """Sleep ``seconds``, waking at once (with :class:`Stopped`) when the run is interrupted; a thread
+    :func:`finishing` a cleanup still waits up to :data:`FINISHING_WAIT`, and gives a longer wait up.
 
     In the main thread the wait is also cut short by the SIGINT itself (``KeyboardInterrupt``); inside
     :func:`shielded` it is an ordinary sleep."""
-    if _shielding():
+    if _shielding() or (int(getattr(_local, "finishing", 0)) > 0 and seconds <= FINISHING_WAIT):
         if seconds > 0:
             time.sleep(seconds)
         return
@@ -99,8 +104,8 @@ def sleep(seconds: float) -> None:
 @contextlib.contextmanager
 def finishing() -> Iterator[None]:
     """Let this thread send requests after an interruption: for cleanups that leave nothing behind
-    (a temporary webhook deleted). A wait still ends at once (:func:`sleep`), and the pool's
-    :data:`GRACE` bounds the rest."""
+    (a temporary webhook deleted). A wait longer than :data:`FINISHING_WAIT` still ends at once
+    (:func:`sleep`), and the pool's :data:`GRACE` bounds the rest."""
     _local.finishing = getattr(_local, "finishing", 0) + 1
     try:
         yield
