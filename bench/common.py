@@ -3,13 +3,21 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import statistics
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from tests.support.emulator import EmulatorHandle
+
+ROOT = Path(__file__).resolve().parent.parent
 
 
 @dataclass
@@ -74,3 +82,20 @@ def environ_set(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+def run_gaib(project: Path, emu: EmulatorHandle, *args: str, timeout: float = 900) -> tuple[float, Any]:
+    """Run ``gaib ARGS --json`` as a process in ``project`` against the emulator (none of this machine's
+    GAIB_/DISCORD_/AWS_ settings leak in); its wall time and the ``data`` of its answer. RuntimeError,
+    with the end of its output, when it fails."""
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))},
+           "DISCORD_BOT_TOKEN": emu.token, "DISCORD_GUILD_ID": emu.guild_id, "GAIB_DISCORD_API_URL": emu.base_url,
+           "PYTHONPATH": str(ROOT / "src"), "HOME": str(project)}
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "gaib", *args, "--json"], cwd=project, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"gaib {' '.join(args)} exited {done.returncode}: "
+                           f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
+    return seconds, json.loads(done.stdout)["data"]

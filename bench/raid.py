@@ -29,10 +29,7 @@ role (the edit carries the whole role list).
 
 from __future__ import annotations
 
-import json
 import os
-import subprocess
-import sys
 import tempfile
 import time
 from datetime import UTC, datetime, timedelta
@@ -43,9 +40,8 @@ import httpx
 from tests.support.discord.control import advance_clock, control, set_latency
 from tests.support.emulator import EmulatorHandle, running_emulator
 
-from bench.common import Report
+from bench.common import Report, run_gaib
 
-ROOT = Path(__file__).resolve().parent.parent
 LATENCY_MS = 150
 MEMBERS = int(os.environ.get("GAIB_BENCH_RAID_MEMBERS", "10000"))
 POSTS = 50
@@ -69,17 +65,7 @@ def _config() -> str:
 
 
 def _gaib(project: Path, emu: EmulatorHandle, *args: str) -> tuple[float, Any]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))},
-           "DISCORD_BOT_TOKEN": emu.token, "DISCORD_GUILD_ID": emu.guild_id, "GAIB_DISCORD_API_URL": emu.base_url,
-           "PYTHONPATH": str(ROOT / "src"), "HOME": str(project)}
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "gaib", *args, "--json"], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=3600)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"gaib {' '.join(args)} exited {done.returncode}: "
-                           f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
-    return seconds, json.loads(done.stdout)["data"]
+    return run_gaib(project, emu, *args, timeout=3600)  # a restore of 10,000 members takes minutes
 
 
 def _call(emu: EmulatorHandle, method: str, path: str, body: Any = None) -> Any:

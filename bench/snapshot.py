@@ -14,10 +14,6 @@ reads under the lock + the 6 reads of the pre-restore snapshot).
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -28,26 +24,14 @@ from tests.support.discord.control import advance_clock
 from tests.support.emulator import EmulatorHandle, running_emulator
 
 from bench.common import Report
+from bench.common import run_gaib as _gaib
 from bench.snapshot_community import community_scenario
 from gaib.iac.limitcache import FILE_NAME
 
-ROOT = Path(__file__).resolve().parent.parent
 READS = 2  # the guild object (with its roles) and the channels, sent together
 COMMUNITY_READS = 4  # settings, emojis, stickers, the first page of bans (a server without images)
 
 
-def _gaib(project: Path, emu: EmulatorHandle, *args: str) -> tuple[float, Any]:
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("GAIB_", "DISCORD_", "AWS_"))},
-           "DISCORD_BOT_TOKEN": emu.token, "DISCORD_GUILD_ID": emu.guild_id, "GAIB_DISCORD_API_URL": emu.base_url,
-           "PYTHONPATH": str(ROOT / "src"), "HOME": str(project)}
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "gaib", *args, "--json"], cwd=project, env=env, capture_output=True,
-                          text=True, timeout=900)
-    seconds = time.perf_counter() - start
-    if done.returncode != 0:
-        raise RuntimeError(f"gaib {' '.join(args)} exited {done.returncode}: "
-                           f"{done.stdout[-1500:]}{done.stderr[-1500:]}")
-    return seconds, json.loads(done.stdout)["data"]
 
 
 def _max_config() -> str:
