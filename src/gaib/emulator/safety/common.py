@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from typing import Any
 
 from gaib.emulator.apierrors import FormErrors
 from gaib.emulator.fields import parse_snowflake
 from gaib.emulator.stores.channels import ChannelStore
+from gaib.emulator.stores.images import data_uri, within_size
 from gaib.emulator.stores.roles import RoleStore
 
 VIEW_CHANNEL = 1 << 10
@@ -53,17 +52,9 @@ def id_list(errs: FormErrors, path: tuple[str | int, ...], value: Any, max_items
 
 def decode_audio(errs: FormErrors, key: str, value: Any, max_bytes: int) -> bytes | None:
     """A ``data:audio/mpeg|ogg;base64,…`` URI's bytes (MP3 or Ogg by their magic numbers)."""
-    match = _AUDIO_URI.fullmatch(value) if isinstance(value, str) else None
-    data = None
-    if match is not None:
-        try:
-            data = base64.b64decode("".join(match.group(2).split()), validate=True)
-        except (binascii.Error, ValueError):
-            data = None
+    decoded = data_uri(_AUDIO_URI, value)
+    data = decoded[1] if decoded is not None else None
     if data is None or not (data.startswith((b"ID3", b"OggS")) or data[:2] in (b"\xff\xfb", b"\xff\xf3")):
         errs.add((key,), "SOUND_INVALID", "Invalid sound data (MP3 or Ogg expected)")
         return None
-    if len(data) > max_bytes:
-        errs.add((key,), "BINARY_TYPE_MAX_SIZE", f"File cannot be larger than {max_bytes / 1024:.1f} kb.")
-        return None
-    return data
+    return within_size(errs, key, data, max_bytes)

@@ -24,19 +24,30 @@ def image_hash(data: bytes) -> str:
     return ("a_" + digest) if image_type(data) == "image/gif" else digest
 
 
-def decode_data_uri(errs: FormErrors, key: str, value: Any, max_bytes: int) -> bytes | None:
-    """A data URI's bytes; records IMAGE_INVALID or BINARY_TYPE_MAX_SIZE under ``key`` in ``errs``."""
-    match = _DATA_URI.fullmatch(value) if isinstance(value, str) else None
-    data = None
-    if match is not None:
-        try:
-            data = base64.b64decode("".join(match.group(2).split()), validate=True)
-        except (binascii.Error, ValueError):
-            data = None
-    if data is None or image_type(data) != match.group(1):  # type: ignore[union-attr]
-        errs.add((key,), "IMAGE_INVALID", "Invalid image data")
+def data_uri(pattern: re.Pattern[str], value: Any) -> tuple[str, bytes] | None:
+    """The declared media type (group 1) and the base64 bytes (group 2) of a data URI ``pattern`` matches
+    whole; None for anything else or bytes that are not base64."""
+    match = pattern.fullmatch(value) if isinstance(value, str) else None
+    if match is None:
         return None
+    try:
+        return match.group(1), base64.b64decode("".join(match.group(2).split()), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+def within_size(errs: FormErrors, key: str, data: bytes, max_bytes: int) -> bytes | None:
+    """``data``, or None with BINARY_TYPE_MAX_SIZE recorded under ``key`` when it is over ``max_bytes``."""
     if len(data) > max_bytes:
         errs.add((key,), "BINARY_TYPE_MAX_SIZE", f"File cannot be larger than {max_bytes / 1024:.1f} kb.")
         return None
     return data
+
+
+def decode_data_uri(errs: FormErrors, key: str, value: Any, max_bytes: int) -> bytes | None:
+    """A data URI's bytes; records IMAGE_INVALID or BINARY_TYPE_MAX_SIZE under ``key`` in ``errs``."""
+    decoded = data_uri(_DATA_URI, value)
+    if decoded is None or image_type(decoded[1]) != decoded[0]:
+        errs.add((key,), "IMAGE_INVALID", "Invalid image data")
+        return None
+    return within_size(errs, key, decoded[1], max_bytes)
